@@ -1,0 +1,173 @@
+/*
+ * egret.h -- the egret plugin ABI (the one public header).
+ *
+ * egret is a passive inspector that flags bulk transfers of message content
+ * to third-party AI endpoints.  A host (the egret CLI, a test host, or any
+ * other program) creates an engine from a config, feeds it packets with
+ * their capture timestamps, advances time, flushes at end of input and frees
+ * it.  Results come back through one callback as ready-made EVE JSON lines
+ * plus a small typed header.
+ *
+ * Nothing from libpcap, nDPI, Lua or libmaxminddb appears here.  Link types
+ * are the numeric LINKTYPE_/DLT_ values of the pcap file format.
+ *
+ * Threading: an engine is single-threaded; two engines may live in one
+ * process (there is no global state).
+ */
+#ifndef EGRET_H
+#define EGRET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(EGRET_BUILDING) && defined(__GNUC__)
+#define EGRET_API __attribute__((visibility("default")))
+#else
+#define EGRET_API
+#endif
+
+#define EGRET_VERSION_MAJOR 0
+#define EGRET_VERSION_MINOR 1
+#define EGRET_VERSION_PATCH 0
+#define EGRET_VERSION_NUM                                                                          \
+    (EGRET_VERSION_MAJOR * 10000 + EGRET_VERSION_MINOR * 100 + EGRET_VERSION_PATCH)
+
+#define EGRET_ERRBUF_SIZE 512
+
+typedef struct egret_engine egret_engine;
+
+/* Error codes: 0 is success, negative values are errors.  One list builds
+ * both the enum and egret_strerror() (libuv style). */
+#define EGRET_ERRNO_MAP(XX)                                                                        \
+    XX(EINVAL, -1, "invalid argument")                                                             \
+    XX(ENOMEM, -2, "out of memory")                                                                \
+    XX(EIO, -3, "i/o error")                                                                       \
+    XX(ECONFIG, -4, "bad configuration")                                                           \
+    XX(ELINKTYPE, -5, "unsupported link type")                                                     \
+    XX(EVERSION, -6, "ABI version mismatch")                                                       \
+    XX(EDPI, -7, "classifier initialisation failed")                                               \
+    XX(ERULES, -8, "rule error")
+
+typedef enum {
+    EGRET_OK = 0,
+#define EGRET_XX(name, val, msg) EGRET_##name = val,
+    EGRET_ERRNO_MAP(EGRET_XX)
+#undef EGRET_XX
+} egret_err;
+
+/* Event record types; also the bits of egret_config.eve_types. */
+typedef enum {
+    EGRET_EV_ALERT = 1u << 0,
+    EGRET_EV_FLOW = 1u << 1,
+    EGRET_EV_STATS = 1u << 2,
+    EGRET_EV_DNS = 1u << 3,
+    EGRET_EV_TLS = 1u << 4,
+    EGRET_EV_HTTP = 1u << 5,
+} egret_event_type;
+
+#define EGRET_EVE_DEFAULT (EGRET_EV_ALERT | EGRET_EV_FLOW)
+
+/* One output record.  Borrowed: every pointer is valid only until the
+ * callback returns; copy what you keep.  'json' is one EVE JSON object
+ * without a trailing newline and is NUL-terminated. */
+typedef struct egret_event {
+    egret_event_type type;
+    uint64_t ts_usec;  /* packet time of the record (microseconds, UTC) */
+    uint64_t flow_id;  /* 0 when the record is not about a flow */
+    int severity;      /* alerts: 1 high .. 3 low; else 0 */
+    const char *json;
+    size_t json_len;
+} egret_event;
+
+typedef void (*egret_event_cb)(const egret_event *ev, void *ud);
+
+/* Diagnostics (rule errors, warnings about missing databases...).  'level'
+ * is 0 error, 1 warning, 2 info.  Never carries packet payload. */
+typedef void (*egret_log_cb)(int level, const char *msg, void *ud);
+
+/* Engine configuration.  Initialise with egret_config_init() and then set
+ * what you need; strings are copied by egret_engine_new(). */
+typedef struct egret_config {
+    uint32_t struct_size;   /* set by egret_config_init: sizeof(egret_config) */
+    uint32_t eve_types;     /* EGRET_EV_* bits; default EGRET_EVE_DEFAULT */
+    const char *home_net;   /* "CIDR[,CIDR...]"; NULL = RFC 1918 + fc00::/7 + 100.64/10 */
+    uint64_t max_flows;     /* flow table cap; default 1,000,000 */
+    uint32_t tcp_timeout_s; /* idle timeouts; defaults 3600 / 120 / 30 / 30 s */
+    uint32_t tcp_closed_timeout_s;
+    uint32_t udp_timeout_s;
+    uint32_t other_timeout_s;
+    uint32_t dpi_max_packets; /* give up classifying after this many; default 32 */
+    uint32_t stats_interval_s; /* stats record every N s of packet time; 0 = end only */
+    int community_id;          /* emit community_id (default 1) */
+    uint16_t community_id_seed;
+    const char *ndpi_protos_file; /* extra nDPI custom protocols file, or NULL */
+    const char *ndpi_categories_file;
+    egret_event_cb on_event;
+    void *event_ud;
+    egret_log_cb on_log;
+    void *log_ud;
+} egret_config;
+
+/* Counters for a host's summary (all since engine creation). */
+typedef struct egret_counters {
+    uint64_t packets, bytes;
+    uint64_t decode_events;   /* malformed / undecodable packets */
+    uint64_t flows_total, flows_active, flows_evicted;
+    uint64_t fragments;
+    uint64_t records;         /* EVE records emitted */
+} egret_counters;
+
+/* Per-internal-host outbound totals (for "top talkers"). */
+typedef struct egret_host_stat {
+    char addr[48];
+    uint64_t bytes_out, flows_out;
+} egret_host_stat;
+
+EGRET_API const char *egret_version(void);
+EGRET_API int egret_version_num(void);
+EGRET_API const char *egret_strerror(int err);
+
+EGRET_API void egret_config_init(egret_config *cfg);
+
+/* Creates an engine.  On failure returns a negative EGRET_E* code, sets
+ * *out to NULL and writes a message into 'err' (may be NULL). */
+EGRET_API int egret_engine_new(const egret_config *cfg, egret_engine **out,
+                               char err[EGRET_ERRBUF_SIZE]);
+
+/* Feeds one captured packet.  'bytes' is borrowed for the call only.
+ * 'linktype' is a LINKTYPE_ value (1 Ethernet, 0 BSD null, 101 raw,
+ * 113 Linux SLL, 276 SLL2, ...).  Malformed packets are not errors: they
+ * are counted as decode events.  Returns 0 or EGRET_EINVAL. */
+EGRET_API int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t caplen,
+                                uint32_t len, const uint8_t *bytes);
+
+/* Moves packet time forward without a packet (live capture timer):
+ * expires idle flows and emits periodic stats. */
+EGRET_API void egret_engine_advance(egret_engine *e, uint64_t ts_usec);
+
+/* End of input: ends every flow (reason "shutdown") and emits the final
+ * stats record.  The engine may be fed again afterwards. */
+EGRET_API void egret_engine_flush(egret_engine *e);
+
+/* Capture counters reported by the host (e.g. libpcap's ps_recv/ps_drop);
+ * they appear in stats records. */
+EGRET_API void egret_engine_set_capture_stats(egret_engine *e, uint64_t received,
+                                              uint64_t dropped, uint64_t ifdropped);
+
+EGRET_API void egret_engine_counters(const egret_engine *e, egret_counters *out);
+
+/* Fills up to 'n' entries, largest outbound byte count first; returns the
+ * number filled. */
+EGRET_API size_t egret_engine_top_hosts(const egret_engine *e, egret_host_stat *out, size_t n);
+
+/* Frees the engine without flushing.  Accepts NULL. */
+EGRET_API void egret_engine_free(egret_engine *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EGRET_H */

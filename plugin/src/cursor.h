@@ -1,0 +1,98 @@
+/*
+ * cursor.h -- bounds-checked reads over captured bytes (STYLE.md section 5).
+ *
+ * A cursor never reads past 'end'.  A short read returns 0 and sets the
+ * sticky 'trunc' flag, so a decoder reads a whole header and checks the
+ * flag once.  Buffers are never cast to wire structs.
+ */
+#ifndef EGRET_CURSOR_H
+#define EGRET_CURSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cur {
+    const uint8_t *p, *end;
+    bool trunc;
+} cur;
+
+static inline cur cur_make(const uint8_t *p, size_t len)
+{
+    cur c = {p, p + len, false};
+    return c;
+}
+
+static inline size_t cur_left(const cur *c)
+{
+    return (size_t)(c->end - c->p);
+}
+
+static inline bool cur_need(cur *c, size_t n)
+{
+    if (cur_left(c) < n) {
+        c->trunc = true;
+        c->p = c->end;
+        return false;
+    }
+    return true;
+}
+
+static inline uint8_t cur_u8(cur *c)
+{
+    if (!cur_need(c, 1)) return 0;
+    return *c->p++;
+}
+
+static inline uint16_t cur_be16(cur *c)
+{
+    if (!cur_need(c, 2)) return 0;
+    uint16_t v = (uint16_t)((c->p[0] << 8) | c->p[1]);
+    c->p += 2;
+    return v;
+}
+
+static inline uint16_t cur_le16(cur *c)
+{
+    if (!cur_need(c, 2)) return 0;
+    uint16_t v = (uint16_t)((c->p[1] << 8) | c->p[0]);
+    c->p += 2;
+    return v;
+}
+
+static inline uint32_t cur_be32(cur *c)
+{
+    if (!cur_need(c, 4)) return 0;
+    uint32_t v = ((uint32_t)c->p[0] << 24) | ((uint32_t)c->p[1] << 16) |
+                 ((uint32_t)c->p[2] << 8) | (uint32_t)c->p[3];
+    c->p += 4;
+    return v;
+}
+
+static inline uint32_t cur_le32(cur *c)
+{
+    if (!cur_need(c, 4)) return 0;
+    uint32_t v = ((uint32_t)c->p[3] << 24) | ((uint32_t)c->p[2] << 16) |
+                 ((uint32_t)c->p[1] << 8) | (uint32_t)c->p[0];
+    c->p += 4;
+    return v;
+}
+
+static inline void cur_skip(cur *c, size_t n)
+{
+    if (cur_need(c, n)) c->p += n;
+}
+
+/* Copies n bytes into 'out' (zero-filled on truncation). */
+static inline void cur_copy(cur *c, void *out, size_t n)
+{
+    uint8_t *o = out;
+    if (!cur_need(c, n)) {
+        for (size_t i = 0; i < n; i++) o[i] = 0;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) o[i] = c->p[i];
+    c->p += n;
+}
+
+#endif /* EGRET_CURSOR_H */

@@ -1,0 +1,111 @@
+/*
+ * decode.h -- link, network and transport layer decoding into a packet view.
+ *
+ * dec_packet() fills a dec_pkt that points into the caller's bytes
+ * (borrowed: valid only while those bytes are).  Malformed input is not an
+ * error: the first problem found is recorded as a named decode event and
+ * the packet is reported as not flowable.  Supported: Ethernet, 802.1Q /
+ * 802.1ad (QinQ) VLAN, PPPoE session, MPLS, Linux SLL and SLL2, raw IP,
+ * BSD null/loopback; IPv4 (options, fragments), IPv6 (extension headers),
+ * TCP, UDP, ICMP, ICMPv6.
+ */
+#ifndef EGRET_DECODE_H
+#define EGRET_DECODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Link types (pcap LINKTYPE_ values). */
+#define DEC_LINK_NULL 0
+#define DEC_LINK_ETHERNET 1
+#define DEC_LINK_RAW 101 /* LINKTYPE_RAW; DLT_RAW 12/14 are accepted too */
+#define DEC_LINK_LOOP 108
+#define DEC_LINK_SLL 113
+#define DEC_LINK_IPV4 228
+#define DEC_LINK_IPV6 229
+#define DEC_LINK_SLL2 276
+
+/* Decode events: X(name, "eve.name").  Order is ABI for stats only by name. */
+#define DEC_EVENT_MAP(X)                                                                           \
+    X(NONE, "none")                                                                                \
+    X(LINKTYPE_UNSUPPORTED, "decoder.linktype_unsupported")                                        \
+    X(ETH_TRUNC, "decoder.ethernet.truncated")                                                     \
+    X(VLAN_TRUNC, "decoder.vlan.truncated")                                                        \
+    X(VLAN_TOO_DEEP, "decoder.vlan.too_many_layers")                                               \
+    X(PPPOE_TRUNC, "decoder.pppoe.truncated")                                                      \
+    X(PPPOE_BAD_PROTO, "decoder.pppoe.wrong_code")                                                 \
+    X(MPLS_TRUNC, "decoder.mpls.truncated")                                                        \
+    X(MPLS_TOO_DEEP, "decoder.mpls.too_many_labels")                                               \
+    X(SLL_TRUNC, "decoder.sll.truncated")                                                          \
+    X(NULL_TRUNC, "decoder.null.truncated")                                                        \
+    X(NULL_BAD_FAMILY, "decoder.null.unknown_family")                                              \
+    X(IPV4_TRUNC, "decoder.ipv4.truncated")                                                        \
+    X(IPV4_BAD_VERSION, "decoder.ipv4.wrong_ip_version")                                           \
+    X(IPV4_BAD_IHL, "decoder.ipv4.hlen_too_small")                                                 \
+    X(IPV4_BAD_LEN, "decoder.ipv4.iplen_smaller_than_hlen")                                        \
+    X(IPV4_OPT_BAD, "decoder.ipv4.opt_invalid")                                                    \
+    X(IPV4_FRAG, "decoder.ipv4.fragment")                                                          \
+    X(IPV6_TRUNC, "decoder.ipv6.truncated")                                                        \
+    X(IPV6_BAD_VERSION, "decoder.ipv6.wrong_ip_version")                                           \
+    X(IPV6_EXTHDR_BAD, "decoder.ipv6.exthdr_invalid")                                              \
+    X(IPV6_EXTHDR_TOO_MANY, "decoder.ipv6.exthdr_too_many")                                        \
+    X(IPV6_FRAG, "decoder.ipv6.fragment")                                                          \
+    X(TCP_TRUNC, "decoder.tcp.truncated")                                                          \
+    X(TCP_BAD_HLEN, "decoder.tcp.hlen_too_small")                                                  \
+    X(TCP_OPT_BAD, "decoder.tcp.opt_invalid")                                                      \
+    X(UDP_TRUNC, "decoder.udp.truncated")                                                          \
+    X(UDP_BAD_LEN, "decoder.udp.len_invalid")                                                      \
+    X(ICMP_TRUNC, "decoder.icmp.truncated")                                                        \
+    X(NOT_IP, "decoder.not_ip")
+
+typedef enum {
+#define DEC_X(n, s) EV_##n,
+    DEC_EVENT_MAP(DEC_X)
+#undef DEC_X
+        EV__COUNT
+} dec_event;
+
+#define DEC_MAX_VLAN 2 /* outer, inner recorded; deeper stacks are still decoded up to 4 */
+
+typedef struct dec_pkt {
+    /* link */
+    uint16_t vlan[DEC_MAX_VLAN]; /* VLAN ids, outermost first */
+    uint8_t vlan_n;
+    /* network */
+    uint8_t ip_v;        /* 4 or 6; 0 when not IP */
+    const uint8_t *l3;   /* start of the IP header */
+    uint32_t l3_len;     /* captured bytes from l3, clipped to the IP total length */
+    uint32_t ip_len;     /* IP total length from the header (wire) */
+    uint8_t src[16];     /* IPv4 uses the first 4 bytes, rest zero */
+    uint8_t dst[16];
+    uint8_t proto;       /* transport protocol (after IPv6 extension headers) */
+    bool frag;           /* part of a fragmented datagram */
+    bool frag_first;     /* ...and it is the first fragment (offset 0) */
+    /* transport */
+    uint16_t sport, dport; /* ICMP: sport = type, dport = code */
+    uint8_t tcp_flags;     /* TH_* bits */
+    uint32_t seq, ack;
+    const uint8_t *payload; /* transport payload (captured part) */
+    uint32_t payload_len;   /* captured payload bytes */
+    uint32_t payload_wire;  /* payload bytes according to the IP length */
+    dec_event event;        /* first problem found, EV_NONE if clean */
+} dec_pkt;
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PUSH 0x08
+#define TH_ACK 0x10
+#define TH_URG 0x20
+
+/* Decodes one frame.  Returns true when the packet has an IP header and a
+ * transport header good enough to be put in a flow (p->event may still be
+ * set for a non-fatal problem such as a fragment); false otherwise, with
+ * p->event naming why (EV_NOT_IP for non-IP frames such as ARP).
+ * Non-first fragments return false with EV_IPV4_FRAG / EV_IPV6_FRAG. */
+bool dec_packet(dec_pkt *p, int linktype, const uint8_t *bytes, uint32_t caplen);
+
+/* "decoder.ipv4.truncated" etc.; never NULL. */
+const char *dec_event_name(dec_event ev);
+
+#endif /* EGRET_DECODE_H */

@@ -1,0 +1,63 @@
+/*
+ * dpi.h -- protocol classification (the nDPI adapter's interface).
+ *
+ * dpi.c is the only file that includes nDPI headers; nothing here exposes
+ * nDPI types.  One dpi_ctx per engine; one dpi_flow per flow, created on
+ * the flow's first packet and released as soon as classification and
+ * metadata extraction are done (or the packet budget ran out), so nDPI is
+ * not called again for that flow.
+ */
+#ifndef EGRET_DPI_H
+#define EGRET_DPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dpi_ctx dpi_ctx;
+typedef struct dpi_flow dpi_flow;
+
+/* What classification found; plain data, stored in the flow. */
+typedef struct dpi_info {
+    char proto[48];       /* ndpiReader style "TLS.Google", "DNS", "Unknown" */
+    char app_proto[16];   /* Suricata-style app_proto: "tls", "http", "dns", "quic", ...;
+                             "failed" when unknown */
+    char category[32];    /* nDPI category name, e.g. "Web" */
+    char hostname[256];   /* SNI / HTTP Host / DNS query name, "" if none */
+    char alpn[64];        /* client ALPN list as sent, comma separated */
+    char ja3[33];         /* JA3 client hash, hex */
+    char tls_version[16]; /* "TLSv1.2", "TLSv1.3" ... */
+    uint64_t risk;        /* nDPI risk bitmask (bit n = ndpi_risk_enum n) */
+    uint16_t app_id, master_id;
+    bool detected;        /* classified by DPI (not guessed) */
+    bool guessed;         /* protocol from give-up guessing (port/IP) */
+    bool done;            /* classification finished */
+} dpi_info;
+
+/* Creates the classifier.  'protos_file' / 'cats_file' are optional nDPI
+ * custom protocol / category files (loaded before finalisation).  Returns
+ * NULL with a message in err on failure. */
+dpi_ctx *dpi_new(const char *protos_file, const char *cats_file, char *err, size_t errlen);
+void dpi_free(dpi_ctx *c);
+
+dpi_flow *dpi_flow_new(dpi_ctx *c);
+void dpi_flow_free(dpi_flow *f);
+
+/* Feeds one packet (from the IP header, 'l3_len' captured bytes).
+ * Returns true when the flow is done: 'out' is final and the caller
+ * should free the dpi_flow and stop calling.  'out' is updated on every
+ * call.  'pkt_budget' is the packet count after which to give up (with
+ * guessing). */
+bool dpi_process(dpi_ctx *c, dpi_flow *f, const uint8_t *l3, uint32_t l3_len, uint64_t ts_ms,
+                 uint32_t pkt_budget, dpi_info *out);
+
+/* Gives up on an unfinished flow (e.g. at flow end): guesses and fills out. */
+void dpi_giveup(dpi_ctx *c, dpi_flow *f, dpi_info *out);
+
+/* Name of risk bit n ("Known Protocol on Non Standard Port"...), or NULL. */
+const char *dpi_risk_name(int bit);
+
+/* nDPI library version string. */
+const char *dpi_version(void);
+
+#endif /* EGRET_DPI_H */

@@ -1,0 +1,113 @@
+/*
+ * flow.h -- bidirectional flow table.
+ *
+ * Flows are keyed by the normalised 5-tuple plus the outer VLAN id.  The
+ * table owns every flow; each flow carries 'ext_size' bytes of zeroed
+ * engine-defined state after the struct (flow_ext()).  When a flow ends
+ * (idle timeout, eviction because the table is full, or flush) the table
+ * calls the 'on_end' callback once, then releases the flow.  Memory comes
+ * from slabs and a free list: no malloc per packet, at most one slab
+ * allocation per FLOW_SLAB flows.
+ *
+ * Time is packet time in microseconds.  Idle flows are kept on one LRU
+ * list per timeout class, so expiry only ever looks at list heads.
+ */
+#ifndef EGRET_FLOW_H
+#define EGRET_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+
+enum { FLOW_TOSERVER = 0, FLOW_TOCLIENT = 1 };
+
+typedef enum { FLOW_STATE_NEW, FLOW_STATE_ESTABLISHED, FLOW_STATE_CLOSED } flow_state;
+
+typedef enum {
+    FLOW_END_TIMEOUT,  /* idle timeout ("timeout") */
+    FLOW_END_EVICTED,  /* table full, oldest idle flow evicted ("forced") */
+    FLOW_END_SHUTDOWN, /* flush at end of input ("shutdown") */
+} flow_end_reason;
+
+/* Timeout classes (one LRU list each). */
+enum { FLOW_TC_TCP, FLOW_TC_TCP_CLOSED, FLOW_TC_UDP, FLOW_TC_OTHER, FLOW_TC__COUNT };
+
+typedef struct flow_dir {
+    uint64_t pkts, bytes;     /* captured packets; bytes = wire length of frames */
+    uint64_t payload_bytes;   /* captured transport payload bytes */
+    /* TCP sequence tracking: bytes covered by sequence progress, so capture
+     * loss does not undercount.  seq_bytes = highest seq end - base. */
+    uint64_t seq_bytes;
+    uint32_t seq_base;        /* first payload seq (ISN+1 after SYN) */
+    uint32_t seq_high;        /* highest seq end seen */
+    bool seq_init;
+    bool fin, rst;
+} flow_dir;
+
+typedef struct flow {
+    /* key (normalised: see flow.c) */
+    uint8_t ip_v, proto;
+    uint16_t vlan;
+    /* orientation: client = the side that opened the flow */
+    uint8_t cli[16], srv[16];
+    uint16_t cport, sport;
+    uint64_t id;              /* flow_id: stable hash of the key, non-zero */
+    uint64_t first_ts, last_ts;
+    flow_dir dir[2];          /* FLOW_TOSERVER, FLOW_TOCLIENT */
+    uint32_t exchanges;       /* client data bursts that follow server data */
+    uint8_t last_data_dir;    /* 0xff before any payload */
+    uint8_t tcp_flags_ts, tcp_flags_tc; /* OR of TCP flags per direction */
+    flow_state state;
+    uint8_t tclass;           /* FLOW_TC_* */
+    /* table links (private) */
+    struct flow *hnext;
+    struct flow *lprev, *lnext;
+    uint32_t hash;
+} flow;
+
+typedef void (*flow_end_cb)(flow *f, flow_end_reason why, void *ud);
+
+typedef struct flow_config {
+    uint64_t max_flows;          /* cap; when full the oldest idle flow is evicted */
+    uint32_t timeout_us[FLOW_TC__COUNT];
+    size_t ext_size;             /* bytes of engine state per flow */
+    flow_end_cb on_end;
+    void *ud;
+} flow_config;
+
+typedef struct flow_table flow_table;
+
+typedef struct flow_counters {
+    uint64_t created, active, evicted, timed_out, memcap_hits;
+} flow_counters;
+
+flow_table *flow_table_new(const flow_config *cfg);
+/* Ends all flows with FLOW_END_SHUTDOWN (calls on_end) and frees.  NULL ok. */
+void flow_table_free(flow_table *t);
+
+/* Finds or creates the flow for a decoded packet and accounts the packet
+ * (counters, TCP state, sequence progress, exchanges).  Sets *dir to
+ * FLOW_TOSERVER / FLOW_TOCLIENT and *created when the flow is new.
+ * 'wire_len' is the frame's original length.  Expires idle flows first
+ * (packet time 'ts').  Returns NULL only if allocation failed. */
+flow *flow_packet(flow_table *t, const dec_pkt *p, uint64_t ts, uint32_t wire_len, int *dir,
+                  bool *created);
+
+/* Expires flows idle for longer than their timeout at time 'ts'. */
+void flow_expire(flow_table *t, uint64_t ts);
+
+/* Ends every flow with FLOW_END_SHUTDOWN; the table stays usable. */
+void flow_flush(flow_table *t);
+
+void *flow_ext(flow *f);
+void flow_table_counters(const flow_table *t, flow_counters *out);
+
+/* Calls fn for every live flow (order unspecified). */
+void flow_foreach(flow_table *t, void (*fn)(flow *f, void *ud), void *ud);
+
+const char *flow_state_name(flow_state s);  /* "new", "established", "closed" */
+const char *flow_reason_name(flow_end_reason r); /* "timeout", "forced", "shutdown" */
+
+#endif /* EGRET_FLOW_H */

@@ -1,0 +1,35 @@
+/*
+ * netset.h -- sets of IPv4/IPv6 prefixes with longest-prefix match.
+ *
+ * Used for --home-net and (later) published AI IP ranges.  Each prefix
+ * carries an integer value; lookup returns the value of the longest
+ * matching prefix.  A binary trie per family: lookup is O(prefix bits),
+ * no allocation.
+ */
+#ifndef EGRET_NETSET_H
+#define EGRET_NETSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct netset netset;
+
+netset *netset_new(void);
+void netset_free(netset *s); /* accepts NULL */
+
+/* Adds "a.b.c.d/len", "a.b.c.d", "2001:db8::/32" or "::1".  Host bits are
+ * masked off.  A later add of the same prefix replaces the value.
+ * Returns 0, or -1 with a message in err (may be NULL). */
+int netset_add(netset *s, const char *cidr, int value, char *err, size_t errlen);
+
+/* Adds a comma-separated list (spaces allowed).  Returns 0 or -1. */
+int netset_add_list(netset *s, const char *list, int value, char *err, size_t errlen);
+
+/* ip_v is 4 or 6; addr as in dec_pkt (IPv4 in the first 4 bytes).
+ * Returns true and sets *value (may be NULL) on a match. */
+bool netset_lookup(const netset *s, int ip_v, const uint8_t *addr, int *value);
+
+size_t netset_count(const netset *s);
+
+#endif /* EGRET_NETSET_H */
