@@ -1,0 +1,245 @@
+/*
+ * json.c -- JSON writer for EVE records (see json.h).
+ *
+ * Owns one growable buffer per writer.  Escaping follows RFC 8259: '"',
+ * '\\' and control characters are escaped; valid UTF-8 passes through;
+ * any byte that does not start a valid UTF-8 sequence is written as
+ * \u00XX (its Latin-1 reading), so hostile SNI or Host bytes can never
+ * break a line or the encoding.
+ */
+#include "json.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void jw_init(jw *w)
+{
+    memset(w, 0, sizeof(*w));
+}
+
+void jw_free(jw *w)
+{
+    free(w->buf);
+    memset(w, 0, sizeof(*w));
+}
+
+void jw_reset(jw *w)
+{
+    w->len = 0;
+    w->oom = false;
+    w->depth = 0;
+    if (w->buf) w->buf[0] = '\0';
+}
+
+static bool reserve(jw *w, size_t extra)
+{
+    if (w->oom) return false;
+    if (w->len + extra + 1 <= w->cap) return true;
+    size_t ncap = w->cap ? w->cap : 1024;
+    while (ncap < w->len + extra + 1) ncap *= 2;
+    char *nb = realloc(w->buf, ncap);
+    if (!nb) {
+        w->oom = true;
+        return false;
+    }
+    w->buf = nb;
+    w->cap = ncap;
+    return true;
+}
+
+static void put(jw *w, const char *s, size_t n)
+{
+    if (!reserve(w, n)) return;
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    w->buf[w->len] = '\0';
+}
+
+static void putc1(jw *w, char c)
+{
+    put(w, &c, 1);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t need;
+    uint32_t cp;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < need) return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return need;
+}
+
+void jw_escape(jw *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = u[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            size_t j = i;
+            while (j < n && u[j] >= 0x20 && u[j] < 0x80 && u[j] != '"' && u[j] != '\\') j++;
+            put(w, s + i, j - i);
+            i = j;
+            continue;
+        }
+        switch (c) {
+        case '"': put(w, "\\\"", 2); i++; continue;
+        case '\\': put(w, "\\\\", 2); i++; continue;
+        case '\n': put(w, "\\n", 2); i++; continue;
+        case '\r': put(w, "\\r", 2); i++; continue;
+        case '\t': put(w, "\\t", 2); i++; continue;
+        case '\b': put(w, "\\b", 2); i++; continue;
+        case '\f': put(w, "\\f", 2); i++; continue;
+        default: break;
+        }
+        size_t ul = c >= 0x80 ? utf8_len(u + i, n - i) : 0;
+        if (ul > 1) {
+            put(w, s + i, ul);
+            i += ul;
+        } else {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put(w, esc, 6);
+            i++;
+        }
+    }
+}
+
+static void sep_key(jw *w, const char *key)
+{
+    if (w->depth > 0) {
+        if (!w->first[w->depth - 1]) putc1(w, ',');
+        w->first[w->depth - 1] = false;
+    }
+    if (key) {
+        putc1(w, '"');
+        jw_escape(w, key, strlen(key));
+        put(w, "\":", 2);
+    }
+}
+
+static void open_(jw *w, const char *key, char c)
+{
+    sep_key(w, key);
+    putc1(w, c);
+    if (w->depth < JW_MAX_DEPTH) w->first[w->depth] = true;
+    w->depth++;
+}
+
+static void close_(jw *w, char c)
+{
+    if (w->depth > 0) w->depth--;
+    putc1(w, c);
+}
+
+void jw_obj_open(jw *w, const char *key)
+{
+    open_(w, key, '{');
+}
+
+void jw_obj_close(jw *w)
+{
+    close_(w, '}');
+}
+
+void jw_arr_open(jw *w, const char *key)
+{
+    open_(w, key, '[');
+}
+
+void jw_arr_close(jw *w)
+{
+    close_(w, ']');
+}
+
+void jw_strn(jw *w, const char *key, const char *s, size_t n)
+{
+    sep_key(w, key);
+    putc1(w, '"');
+    jw_escape(w, s, n);
+    putc1(w, '"');
+}
+
+void jw_str(jw *w, const char *key, const char *s)
+{
+    jw_strn(w, key, s ? s : "", s ? strlen(s) : 0);
+}
+
+void jw_u64(jw *w, const char *key, uint64_t v)
+{
+    char b[24];
+    int n = snprintf(b, sizeof(b), "%" PRIu64, v);
+    sep_key(w, key);
+    put(w, b, (size_t)n);
+}
+
+void jw_i64(jw *w, const char *key, int64_t v)
+{
+    char b[24];
+    int n = snprintf(b, sizeof(b), "%" PRId64, v);
+    sep_key(w, key);
+    put(w, b, (size_t)n);
+}
+
+void jw_dbl(jw *w, const char *key, double v)
+{
+    if (!isfinite(v)) {
+        jw_null(w, key);
+        return;
+    }
+    char b[40];
+    int n = snprintf(b, sizeof(b), "%.6g", v);
+    sep_key(w, key);
+    put(w, b, (size_t)n);
+}
+
+void jw_bool(jw *w, const char *key, bool v)
+{
+    sep_key(w, key);
+    if (v)
+        put(w, "true", 4);
+    else
+        put(w, "false", 5);
+}
+
+void jw_null(jw *w, const char *key)
+{
+    sep_key(w, key);
+    put(w, "null", 4);
+}
+
+void jw_raw(jw *w, const char *key, const char *json, size_t n)
+{
+    sep_key(w, key);
+    put(w, json, n);
+}
+
+const char *jw_text(const jw *w)
+{
+    if (w->oom) return NULL;
+    return w->buf ? w->buf : "";
+}

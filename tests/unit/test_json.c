@@ -1,0 +1,104 @@
+/*
+ * test_json.c -- JSON writer: structure, numbers, and escaping of hostile
+ * strings (control characters, quotes, invalid UTF-8) so that a line of
+ * EVE output always stays one valid JSON object.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "json.h"
+
+static void test_structure(void **state)
+{
+    (void)state;
+    jw w;
+    jw_init(&w);
+    jw_obj_open(&w, NULL);
+    jw_str(&w, "a", "x");
+    jw_u64(&w, "n", 18446744073709551615ull);
+    jw_i64(&w, "neg", -5);
+    jw_arr_open(&w, "arr");
+    jw_u64(&w, NULL, 1);
+    jw_str(&w, NULL, "two");
+    jw_obj_open(&w, NULL);
+    jw_bool(&w, "t", true);
+    jw_null(&w, "z");
+    jw_obj_close(&w);
+    jw_arr_close(&w);
+    jw_dbl(&w, "d", 0.5);
+    jw_dbl(&w, "nan", NAN);
+    jw_raw(&w, "raw", "{\"k\":1}", 7);
+    jw_obj_close(&w);
+    assert_string_equal(jw_text(&w), "{\"a\":\"x\",\"n\":18446744073709551615,\"neg\":-5,"
+                                     "\"arr\":[1,\"two\",{\"t\":true,\"z\":null}],\"d\":0.5,"
+                                     "\"nan\":null,\"raw\":{\"k\":1}}");
+    jw_reset(&w);
+    jw_obj_open(&w, NULL);
+    jw_obj_close(&w);
+    assert_string_equal(jw_text(&w), "{}");
+    jw_free(&w);
+}
+
+typedef struct {
+    const char *in;
+    size_t len;
+    const char *want;
+} esc_case;
+
+static void test_escaping(void **state)
+{
+    (void)state;
+    /* clang-format off */
+    static const esc_case cases[] = {
+        {"plain.example.com", 17, "\"plain.example.com\""},
+        {"q\"b\\s", 5, "\"q\\\"b\\\\s\""},
+        {"a\nb\rc\td", 7, "\"a\\nb\\rc\\td\""},
+        {"\x01\x1f", 2, "\"\\u0001\\u001f\""},
+        {"nul\0x", 5, "\"nul\\u0000x\""},
+        {"caf\xc3\xa9", 5, "\"caf\xc3\xa9\""},                 /* valid UTF-8 kept */
+        {"\xff\xfe", 2, "\"\\u00ff\\u00fe\""},                /* invalid bytes escaped */
+        {"\xc3", 1, "\"\\u00c3\""},                           /* truncated sequence */
+        {"\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\""},     /* surrogate rejected */
+        {"\xe2\x82\xac", 3, "\"\xe2\x82\xac\""},              /* euro sign */
+        {"\xc0\xaf", 2, "\"\\u00c0\\u00af\""},                /* overlong */
+    };
+    /* clang-format on */
+    jw w;
+    jw_init(&w);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        jw_reset(&w);
+        jw_strn(&w, NULL, cases[i].in, cases[i].len);
+        assert_string_equal(jw_text(&w), cases[i].want);
+    }
+    jw_free(&w);
+}
+
+static void test_large_buffer_growth(void **state)
+{
+    (void)state;
+    jw w;
+    jw_init(&w);
+    jw_arr_open(&w, NULL);
+    for (int i = 0; i < 10000; i++) jw_str(&w, NULL, "xxxxxxxxxx");
+    jw_arr_close(&w);
+    const char *t = jw_text(&w);
+    assert_non_null(t);
+    assert_int_equal(strlen(t), 2 + 10000 * 12 + 9999);
+    jw_free(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_structure),
+        cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_large_buffer_growth),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
