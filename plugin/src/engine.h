@@ -1,0 +1,64 @@
+/*
+ * engine.h -- the engine's internal state, shared by engine.c (wiring the
+ * pipeline) and eve.c (building EVE records).  Not part of the ABI.
+ */
+#ifndef EGRET_ENGINE_H
+#define EGRET_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "dpi.h"
+#include "egret.h"
+#include "flow.h"
+#include "json.h"
+#include "netset.h"
+
+/* Per-flow engine state (the flow table's ext area). */
+typedef struct fext {
+    dpi_flow *df;        /* NULL once classification is done */
+    uint32_t dpi_pkts;   /* packets given to the classifier */
+    bool cli_internal, srv_internal;
+    dpi_info info;
+} fext;
+
+/* Outbound totals per internal host (for the summary). */
+typedef struct host_slot {
+    uint8_t ip_v;
+    uint8_t addr[16];
+    uint64_t bytes_out, flows_out;
+} host_slot;
+
+#define ENGINE_HOSTS_CAP 65536 /* power of two */
+
+struct egret_engine {
+    egret_config cfg;
+    char *home_net;          /* owned copies of config strings */
+    char *ndpi_protos_file;
+    char *ndpi_categories_file;
+    netset *home;
+    flow_table *flows;
+    dpi_ctx *dpi;
+    jw out;                  /* reused output buffer */
+    uint64_t now;            /* latest packet time seen (us) */
+    uint64_t first_ts;
+    uint64_t next_stats;
+    bool seen_packet;
+    /* counters */
+    uint64_t packets, bytes, invalid, records;
+    uint64_t dec_events[EV__COUNT];
+    uint64_t kernel_packets, kernel_drops, kernel_ifdrops;
+    uint64_t dpi_classified, dpi_giveups;
+    uint64_t hosts_capped;
+    host_slot *hosts;        /* open addressing, ENGINE_HOSTS_CAP slots */
+    uint32_t hosts_used;
+};
+
+/* eve.c: record builders; each resets e->out and leaves one JSON object. */
+void eve_flow(egret_engine *e, const flow *f, const fext *x, flow_end_reason why);
+void eve_stats(egret_engine *e);
+/* "2025-03-01T10:00:00.000000+0000" */
+void eve_time(uint64_t ts_us, char out[40]);
+
+#endif /* EGRET_ENGINE_H */

@@ -1,0 +1,241 @@
+/*
+ * eve.c -- builds Suricata-EVE-compatible records (flow, stats).
+ *
+ * Field names follow Suricata's EVE schema (etc/schema.json): flow
+ * records carry timestamp, flow_id, community_id, event_type, src/dest
+ * ip and port, proto, app_proto and a flow{} object; egret adds
+ * direction, payload/sequence byte counts, exchanges and an ndpi{} block.
+ * Key order is fixed, so output is deterministic.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "community_id.h"
+#include "engine.h"
+
+void eve_time(uint64_t ts_us, char out[40])
+{
+    time_t s = (time_t)(ts_us / 1000000u);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char base[24];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 40, "%s.%06u+0000", base, (unsigned)(ts_us % 1000000u));
+}
+
+static void put_time(jw *w, const char *key, uint64_t ts)
+{
+    char b[40];
+    eve_time(ts, b);
+    jw_str(w, key, b);
+}
+
+static const char *proto_name(uint8_t proto, char buf[8])
+{
+    switch (proto) {
+    case 6: return "TCP";
+    case 17: return "UDP";
+    case 1: return "ICMP";
+    case 58: return "IPv6-ICMP";
+    case 132: return "SCTP";
+    case 47: return "GRE";
+    case 50: return "ESP";
+    case 51: return "AH";
+    default: snprintf(buf, 8, "%u", proto); return buf;
+    }
+}
+
+static void put_addr(jw *w, const char *key, int ip_v, const uint8_t *a)
+{
+    char b[INET6_ADDRSTRLEN];
+    inet_ntop(ip_v == 6 ? AF_INET6 : AF_INET, a, b, sizeof(b));
+    jw_str(w, key, b);
+}
+
+/* Writes the common header of a flow-bearing record. */
+static void put_flow_header(egret_engine *e, const flow *f, const fext *x, uint64_t ts,
+                            const char *event_type)
+{
+    jw *w = &e->out;
+    char pb[8];
+    bool icmp = f->proto == 1 || f->proto == 58;
+    put_time(w, "timestamp", ts);
+    jw_u64(w, "flow_id", f->id);
+    jw_str(w, "event_type", event_type);
+    if (f->vlan) {
+        jw_arr_open(w, "vlan");
+        jw_u64(w, NULL, f->vlan);
+        jw_arr_close(w);
+    }
+    put_addr(w, "src_ip", f->ip_v, f->cli);
+    if (!icmp) jw_u64(w, "src_port", f->cport);
+    put_addr(w, "dest_ip", f->ip_v, f->srv);
+    if (!icmp) jw_u64(w, "dest_port", f->sport);
+    jw_str(w, "proto", proto_name(f->proto, pb));
+    jw_u64(w, "ip_v", f->ip_v);
+    if (icmp) {
+        jw_u64(w, "icmp_type", f->cport);
+        jw_u64(w, "icmp_code", f->sport);
+    }
+    jw_str(w, "app_proto", x->info.app_proto[0] ? x->info.app_proto : "failed");
+    if (x->cli_internal && !x->srv_internal) jw_str(w, "direction", "outbound");
+    if (e->cfg.community_id) {
+        char cid[COMMUNITY_ID_LEN];
+        community_id_v1(e->cfg.community_id_seed, f->ip_v, f->cli, f->srv, f->proto, f->cport,
+                        f->sport, cid);
+        jw_str(w, "community_id", cid);
+    }
+}
+
+static void put_alpns(jw *w, const char *key, const char *list)
+{
+    jw_arr_open(w, key);
+    const char *s = list;
+    while (*s) {
+        const char *c = strchr(s, ',');
+        size_t n = c ? (size_t)(c - s) : strlen(s);
+        if (n) jw_strn(w, NULL, s, n);
+        if (!c) break;
+        s = c + 1;
+    }
+    jw_arr_close(w);
+}
+
+static void put_app_blocks(jw *w, const fext *x)
+{
+    const dpi_info *i = &x->info;
+    bool tls = strcmp(i->app_proto, "tls") == 0;
+    bool quic = strcmp(i->app_proto, "quic") == 0;
+    if ((tls || quic) && (i->hostname[0] || i->tls_version[0] || i->ja3[0] || i->alpn[0])) {
+        jw_obj_open(w, tls ? "tls" : "quic");
+        if (i->hostname[0]) jw_str(w, "sni", i->hostname);
+        if (i->tls_version[0]) jw_str(w, "version", i->tls_version);
+        if (i->ja3[0]) {
+            jw_obj_open(w, "ja3");
+            jw_str(w, "hash", i->ja3);
+            jw_obj_close(w);
+        }
+        if (i->alpn[0]) put_alpns(w, "client_alpns", i->alpn);
+        jw_obj_close(w);
+    }
+    jw_obj_open(w, "ndpi");
+    jw_str(w, "proto", i->proto[0] ? i->proto : "Unknown");
+    if (i->category[0]) jw_str(w, "category", i->category);
+    if (i->hostname[0]) jw_str(w, "hostname", i->hostname);
+    jw_str(w, "confidence", i->detected ? "dpi" : i->guessed ? "guessed" : "unknown");
+    if (i->risk) {
+        jw_arr_open(w, "flow_risk");
+        for (int b = 0; b < 64; b++) {
+            if (!(i->risk & (1ull << b))) continue;
+            const char *name = dpi_risk_name(b);
+            if (name) jw_str(w, NULL, name);
+        }
+        jw_arr_close(w);
+    }
+    jw_obj_close(w);
+}
+
+void eve_flow(egret_engine *e, const flow *f, const fext *x, flow_end_reason why)
+{
+    jw *w = &e->out;
+    jw_reset(w);
+    jw_obj_open(w, NULL);
+    put_flow_header(e, f, x, f->first_ts, "flow");
+    const flow_dir *ts = &f->dir[FLOW_TOSERVER], *tc = &f->dir[FLOW_TOCLIENT];
+    jw_obj_open(w, "flow");
+    jw_u64(w, "pkts_toserver", ts->pkts);
+    jw_u64(w, "pkts_toclient", tc->pkts);
+    jw_u64(w, "bytes_toserver", ts->bytes);
+    jw_u64(w, "bytes_toclient", tc->bytes);
+    jw_u64(w, "payload_bytes_toserver", ts->payload_bytes);
+    jw_u64(w, "payload_bytes_toclient", tc->payload_bytes);
+    if (f->proto == 6) {
+        jw_u64(w, "seq_bytes_toserver", ts->seq_bytes);
+        jw_u64(w, "seq_bytes_toclient", tc->seq_bytes);
+    }
+    jw_u64(w, "exchanges", f->exchanges);
+    put_time(w, "start", f->first_ts);
+    put_time(w, "end", f->last_ts);
+    jw_u64(w, "age", (f->last_ts - f->first_ts) / 1000000u);
+    jw_str(w, "state", flow_state_name(f->state));
+    jw_str(w, "reason", flow_reason_name(why));
+    jw_bool(w, "alerted", false);
+    jw_obj_close(w);
+    put_app_blocks(w, x);
+    jw_obj_close(w);
+}
+
+/* Decoder counters as nested objects: "decoder.ipv4.truncated" becomes
+ * decoder{ipv4{truncated}}.  DEC_EVENT_MAP lists each group contiguously. */
+static void put_decoder(egret_engine *e)
+{
+    jw *w = &e->out;
+    jw_obj_open(w, "decoder");
+    jw_u64(w, "pkts", e->packets);
+    jw_u64(w, "bytes", e->bytes);
+    jw_u64(w, "invalid", e->invalid);
+    char group[32] = "";
+    bool open = false;
+    for (int i = 1; i < EV__COUNT; i++) {
+        const char *name = dec_event_name((dec_event)i);
+        if (strncmp(name, "decoder.", 8) != 0) continue;
+        const char *rest = name + 8;
+        const char *dot = strchr(rest, '.');
+        size_t glen = dot ? (size_t)(dot - rest) : 0;
+        if (open && (glen == 0 || strlen(group) != glen || strncmp(group, rest, glen) != 0)) {
+            jw_obj_close(w);
+            open = false;
+        }
+        if (glen && !open) {
+            if (glen >= sizeof(group)) glen = sizeof(group) - 1;
+            memcpy(group, rest, glen);
+            group[glen] = '\0';
+            jw_obj_open(w, group);
+            open = true;
+        }
+        jw_u64(w, glen ? dot + 1 : rest, e->dec_events[i]);
+    }
+    if (open) jw_obj_close(w);
+    jw_obj_close(w);
+}
+
+void eve_stats(egret_engine *e)
+{
+    jw *w = &e->out;
+    flow_counters fc;
+    flow_table_counters(e->flows, &fc);
+    jw_reset(w);
+    jw_obj_open(w, NULL);
+    put_time(w, "timestamp", e->now);
+    jw_str(w, "event_type", "stats");
+    jw_obj_open(w, "stats");
+    jw_u64(w, "uptime", e->seen_packet ? (e->now - e->first_ts) / 1000000u : 0);
+    jw_obj_open(w, "capture");
+    jw_u64(w, "packets", e->packets);
+    jw_u64(w, "bytes", e->bytes);
+    jw_u64(w, "kernel_packets", e->kernel_packets);
+    jw_u64(w, "kernel_drops", e->kernel_drops);
+    jw_u64(w, "kernel_ifdrops", e->kernel_ifdrops);
+    jw_obj_close(w);
+    put_decoder(e);
+    jw_obj_open(w, "flow");
+    jw_u64(w, "total", fc.created);
+    jw_u64(w, "active", fc.active);
+    jw_u64(w, "evicted", fc.evicted);
+    jw_u64(w, "timeout", fc.timed_out);
+    jw_u64(w, "memcap", fc.memcap_hits);
+    jw_obj_close(w);
+    jw_obj_open(w, "dpi");
+    jw_u64(w, "classified", e->dpi_classified);
+    jw_u64(w, "giveups", e->dpi_giveups);
+    jw_str(w, "ndpi_version", dpi_version());
+    jw_obj_close(w);
+    jw_obj_open(w, "hosts");
+    jw_u64(w, "tracked", e->hosts_used);
+    jw_u64(w, "capped", e->hosts_capped);
+    jw_obj_close(w);
+    jw_obj_close(w);
+    jw_obj_close(w);
+}

@@ -1,0 +1,26 @@
+# tests/tests.cmake -- integration tests registered with ctest (included
+# from the top-level CMakeLists.txt).  Unit tests are globbed there.
+set(EGRET_PY /usr/bin/python3)
+set(EGRET_SHARED_PCAPS ${CMAKE_SOURCE_DIR}/../shared/pcaps)
+
+if(EXISTS ${CMAKE_SOURCE_DIR}/tests/cli/test_cli.sh)
+  add_test(NAME cli COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_cli.sh
+    $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-cli)
+  set_tests_properties(cli PROPERTIES LABELS integration TIMEOUT 300)
+endif()
+
+if(EXISTS ${CMAKE_SOURCE_DIR}/tests/integration/run.py)
+  add_test(NAME integration COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/integration/run.py
+    --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR})
+  set_tests_properties(integration PROPERTIES LABELS integration TIMEOUT 600)
+endif()
+
+# Agreement with ndpiReader 4.2 on the nDPI project's captures: only when
+# ../shared/pcaps exists (it is not copied into this repository).
+if(EXISTS ${EGRET_SHARED_PCAPS} AND EXISTS ${CMAKE_SOURCE_DIR}/tests/ndpi_agreement.py)
+  add_test(NAME ndpi_agreement COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/ndpi_agreement.py
+    --egret $<TARGET_FILE:egret> --pcaps ${EGRET_SHARED_PCAPS} --min 99.0)
+  set_tests_properties(ndpi_agreement PROPERTIES LABELS shared TIMEOUT 600)
+else()
+  message(STATUS "egret: ../shared/pcaps not found; the ndpiReader agreement suite is not registered")
+endif()
