@@ -19,21 +19,21 @@ typedef struct dpi_flow dpi_flow;
 
 /* What classification found; plain data, stored in the flow. */
 typedef struct dpi_info {
-    char proto[48];       /* ndpiReader style "TLS.Google", "DNS", "Unknown" */
-    char app_proto[16];   /* Suricata-style app_proto: "tls", "http", "dns", "quic", ...;
-                             "failed" when unknown */
-    char category[32];    /* nDPI category name, e.g. "Web" */
-    char hostname[256];   /* SNI / HTTP Host / DNS query name, "" if none */
-    char alpn[64];        /* client ALPN list as sent, comma separated */
-    char ja3[33];         /* JA3 client hash, hex */
-    char tls_version[16]; /* "TLSv1.2", "TLSv1.3" ... */
-    char confidence[24];  /* nDPI confidence: "DPI", "Match by port", "Unknown" ... */
-    uint64_t risk;        /* nDPI risk bitmask (bit n = ndpi_risk_enum n) */
-    uint16_t app_id, master_id;
-    uint32_t pkts; /* packets fed to nDPI so far */
-    bool detected; /* classified by DPI (not guessed) */
-    bool guessed;  /* protocol from give-up guessing (port/IP) */
-    bool done;     /* classification finished */
+    char proto[48];             /* ndpiReader style "TLS.Google", "DNS", "Unknown" */
+    char app_proto[16];         /* Suricata-style app_proto: "tls", "http", "dns", "quic", ...;
+                                   "failed" when unknown */
+    char category[32];          /* nDPI category name, e.g. "Web" */
+    char hostname[256];         /* SNI / HTTP Host / DNS query name, "" if none */
+    char alpn[64];              /* client ALPN list as sent, comma separated */
+    char ja3[33];               /* JA3 client hash, hex */
+    char tls_version[16];       /* "TLSv1.2", "TLSv1.3" ... */
+    char confidence[24];        /* nDPI confidence: "DPI", "Match by port", "Unknown" ... */
+    uint64_t risk;              /* nDPI risk bitmask (bit n = ndpi_risk_enum n) */
+    uint16_t app_id, master_id; /* nDPI protocol ids (0 = Unknown) */
+    uint32_t pkts;              /* packets fed to nDPI so far */
+    bool detected;              /* classified by DPI (not guessed) */
+    bool guessed;               /* protocol from give-up guessing (port/IP) */
+    bool done;                  /* classification finished */
 } dpi_info;
 
 /* Creates the classifier.  'protos_file' / 'cats_file' are optional nDPI
