@@ -19,19 +19,21 @@ typedef struct dpi_flow dpi_flow;
 
 /* What classification found; plain data, stored in the flow. */
 typedef struct dpi_info {
-    char proto[48];       /* ndpiReader style "TLS.Google", "DNS", "Unknown" */
-    char app_proto[16];   /* Suricata-style app_proto: "tls", "http", "dns", "quic", ...;
-                             "failed" when unknown */
-    char category[32];    /* nDPI category name, e.g. "Web" */
-    char hostname[256];   /* SNI / HTTP Host / DNS query name, "" if none */
-    char alpn[64];        /* client ALPN list as sent, comma separated */
-    char ja3[33];         /* JA3 client hash, hex */
-    char tls_version[16]; /* "TLSv1.2", "TLSv1.3" ... */
-    uint64_t risk;        /* nDPI risk bitmask (bit n = ndpi_risk_enum n) */
-    uint16_t app_id, master_id;
-    bool detected;        /* classified by DPI (not guessed) */
-    bool guessed;         /* protocol from give-up guessing (port/IP) */
-    bool done;            /* classification finished */
+    char proto[48];             /* ndpiReader style "TLS.Google", "DNS", "Unknown" */
+    char app_proto[16];         /* Suricata-style app_proto: "tls", "http", "dns", "quic", ...;
+                                   "failed" when unknown */
+    char category[32];          /* nDPI category name, e.g. "Web" */
+    char hostname[256];         /* SNI / HTTP Host / DNS query name, "" if none */
+    char alpn[64];              /* client ALPN list as sent, comma separated */
+    char ja3[33];               /* JA3 client hash, hex */
+    char tls_version[16];       /* "TLSv1.2", "TLSv1.3" ... */
+    char confidence[24];        /* nDPI confidence: "DPI", "Match by port", "Unknown" ... */
+    uint64_t risk;              /* nDPI risk bitmask (bit n = ndpi_risk_enum n) */
+    uint16_t app_id, master_id; /* nDPI protocol ids (0 = Unknown) */
+    uint32_t pkts;              /* packets fed to nDPI so far */
+    bool detected;              /* classified by DPI (not guessed) */
+    bool guessed;               /* protocol from give-up guessing (port/IP) */
+    bool done;                  /* classification finished */
 } dpi_info;
 
 /* Creates the classifier.  'protos_file' / 'cats_file' are optional nDPI
@@ -40,6 +42,17 @@ typedef struct dpi_info {
 dpi_ctx *dpi_new(const char *protos_file, const char *cats_file, char *err, size_t errlen);
 void dpi_free(dpi_ctx *c);
 
+/* ndpiReader 4.2's per-flow packet budgets (max_num_{tcp,udp}_dissected_pkts).
+ * Use them as the default 'pkt_budget' so classification agrees with it. */
+#define DPI_BUDGET_TCP 80u
+#define DPI_BUDGET_UDP 24u
+
+/* The budget ndpiReader 4.2 applies to a flow of IP protocol 'l4proto':
+ * 80 for TCP, 24 for UDP, unlimited (UINT32_MAX) for anything else. */
+uint32_t dpi_default_budget(uint8_t l4proto);
+
+/* One allocation per flow (the nDPI flow state lives inside it).  NULL on
+ * out-of-memory.  dpi_flow_free(NULL) is a no-op. */
 dpi_flow *dpi_flow_new(dpi_ctx *c);
 void dpi_flow_free(dpi_flow *f);
 
@@ -47,11 +60,15 @@ void dpi_flow_free(dpi_flow *f);
  * Returns true when the flow is done: 'out' is final and the caller
  * should free the dpi_flow and stop calling.  'out' is updated on every
  * call.  'pkt_budget' is the packet count after which to give up (with
- * guessing). */
+ * guessing): like ndpiReader, packet number pkt_budget+1 is still fed to
+ * nDPI and then, if nothing was detected, the flow gives up.  Feed every
+ * IP packet of the flow in both directions (SYN, pure ACKs included), as
+ * ndpiReader does.  Calling again after it returned true only refills 'out'. */
 bool dpi_process(dpi_ctx *c, dpi_flow *f, const uint8_t *l3, uint32_t l3_len, uint64_t ts_ms,
                  uint32_t pkt_budget, dpi_info *out);
 
-/* Gives up on an unfinished flow (e.g. at flow end): guesses and fills out. */
+/* Gives up on an unfinished flow (e.g. at flow end): guesses and fills out.
+ * On a finished flow it only refills 'out'. */
 void dpi_giveup(dpi_ctx *c, dpi_flow *f, dpi_info *out);
 
 /* Name of risk bit n ("Known Protocol on Non Standard Port"...), or NULL. */

@@ -11,6 +11,19 @@
  *
  * Time is packet time in microseconds.  Idle flows are kept on one LRU
  * list per timeout class, so expiry only ever looks at list heads.
+ *
+ * Key: (ip_v, proto, outer VLAN id, the two address/port endpoints in a
+ * direction-independent order).  Protocols without ports (ICMP, ICMPv6,
+ * anything but TCP/UDP/SCTP) are keyed on the addresses only, as Suricata
+ * does, so an echo request and its reply share one flow; cport/sport then
+ * hold the ICMP type/code of the flow's first packet, for information.
+ *
+ * Everything is deterministic for the same packet sequence: flow ids, the
+ * order of on_end calls on expiry (deadline order), eviction, and flush
+ * (oldest first_ts first, then lower id).
+ *
+ * Callbacks: on_end may read the flow and its ext area and must release
+ * whatever the engine keeps there; it must not call back into the table.
  */
 #ifndef EGRET_FLOW_H
 #define EGRET_FLOW_H
@@ -22,6 +35,8 @@
 #include "decode.h"
 
 enum { FLOW_TOSERVER = 0, FLOW_TOCLIENT = 1 };
+
+#define FLOW_SLAB 4096 /* flows per slab allocation (fewer if max_flows is smaller) */
 
 typedef enum { FLOW_STATE_NEW, FLOW_STATE_ESTABLISHED, FLOW_STATE_CLOSED } flow_state;
 
@@ -35,13 +50,13 @@ typedef enum {
 enum { FLOW_TC_TCP, FLOW_TC_TCP_CLOSED, FLOW_TC_UDP, FLOW_TC_OTHER, FLOW_TC__COUNT };
 
 typedef struct flow_dir {
-    uint64_t pkts, bytes;     /* captured packets; bytes = wire length of frames */
-    uint64_t payload_bytes;   /* captured transport payload bytes */
+    uint64_t pkts, bytes;   /* captured packets; bytes = wire length of frames */
+    uint64_t payload_bytes; /* captured transport payload bytes */
     /* TCP sequence tracking: bytes covered by sequence progress, so capture
      * loss does not undercount.  seq_bytes = highest seq end - base. */
     uint64_t seq_bytes;
-    uint32_t seq_base;        /* first payload seq (ISN+1 after SYN) */
-    uint32_t seq_high;        /* highest seq end seen */
+    uint32_t seq_base; /* first payload seq (ISN+1 after SYN) */
+    uint32_t seq_high; /* highest seq end seen */
     bool seq_init;
     bool fin, rst;
 } flow_dir;
@@ -53,26 +68,31 @@ typedef struct flow {
     /* orientation: client = the side that opened the flow */
     uint8_t cli[16], srv[16];
     uint16_t cport, sport;
-    uint64_t id;              /* flow_id: stable hash of the key, non-zero */
+    /* flow_id: hash of the key and first_ts, non-zero, < 2^53 (exact as a
+     * JSON number); the same tuple reused later gets a different id */
+    uint64_t id;
     uint64_t first_ts, last_ts;
-    flow_dir dir[2];          /* FLOW_TOSERVER, FLOW_TOCLIENT */
-    uint32_t exchanges;       /* client data bursts that follow server data */
-    uint8_t last_data_dir;    /* 0xff before any payload */
+    flow_dir dir[2];                    /* FLOW_TOSERVER, FLOW_TOCLIENT */
+    uint32_t exchanges;                 /* client data bursts that follow server data */
+    uint8_t last_data_dir;              /* 0xff before any payload */
     uint8_t tcp_flags_ts, tcp_flags_tc; /* OR of TCP flags per direction */
     flow_state state;
-    uint8_t tclass;           /* FLOW_TC_* */
+    uint8_t tclass; /* FLOW_TC_* */
     /* table links (private) */
     struct flow *hnext;
     struct flow *lprev, *lnext;
+    uint64_t lru_ts; /* table clock at the last packet (monotonic) */
     uint32_t hash;
 } flow;
 
 typedef void (*flow_end_cb)(flow *f, flow_end_reason why, void *ud);
 
+/* Zero fields take defaults: max_flows 65536; timeouts (seconds) TCP 600,
+ * TCP_CLOSED 60, UDP 300, OTHER 300. */
 typedef struct flow_config {
-    uint64_t max_flows;          /* cap; when full the oldest idle flow is evicted */
-    uint32_t timeout_us[FLOW_TC__COUNT];
-    size_t ext_size;             /* bytes of engine state per flow */
+    uint64_t max_flows;                  /* cap; when full the oldest idle flow is evicted */
+    uint32_t timeout_us[FLOW_TC__COUNT]; /* idle timeout per class */
+    size_t ext_size;                     /* bytes of engine state per flow */
     flow_end_cb on_end;
     void *ud;
 } flow_config;
@@ -91,7 +111,9 @@ void flow_table_free(flow_table *t);
  * (counters, TCP state, sequence progress, exchanges).  Sets *dir to
  * FLOW_TOSERVER / FLOW_TOCLIENT and *created when the flow is new.
  * 'wire_len' is the frame's original length.  Expires idle flows first
- * (packet time 'ts').  Returns NULL only if allocation failed. */
+ * (packet time 'ts').  'p' must be flowable (dec_packet() returned true,
+ * ip_v 4 or 6).  Returns NULL if allocation failed or p is not IP.
+ * The returned flow is valid until the next call into the table. */
 flow *flow_packet(flow_table *t, const dec_pkt *p, uint64_t ts, uint32_t wire_len, int *dir,
                   bool *created);
 
@@ -104,10 +126,11 @@ void flow_flush(flow_table *t);
 void *flow_ext(flow *f);
 void flow_table_counters(const flow_table *t, flow_counters *out);
 
-/* Calls fn for every live flow (order unspecified). */
+/* Calls fn for every live flow (order unspecified but deterministic).
+ * fn must not add or end flows. */
 void flow_foreach(flow_table *t, void (*fn)(flow *f, void *ud), void *ud);
 
-const char *flow_state_name(flow_state s);  /* "new", "established", "closed" */
+const char *flow_state_name(flow_state s);       /* "new", "established", "closed" */
 const char *flow_reason_name(flow_end_reason r); /* "timeout", "forced", "shutdown" */
 
 #endif /* EGRET_FLOW_H */

@@ -18,12 +18,16 @@ typedef struct netset netset;
 netset *netset_new(void);
 void netset_free(netset *s); /* accepts NULL */
 
-/* Adds "a.b.c.d/len", "a.b.c.d", "2001:db8::/32" or "::1".  Host bits are
- * masked off.  A later add of the same prefix replaces the value.
- * Returns 0, or -1 with a message in err (may be NULL). */
+/* Adds "a.b.c.d/len", "a.b.c.d", "2001:db8::/32" or "::1" (surrounding
+ * blanks ignored; a bare address is a host prefix).  Host bits are masked
+ * off.  A later add of the same prefix replaces the value.  Returns 0, or
+ * -1 with a message in err (may be NULL), e.g.
+ * "bad CIDR '10.0.0.0/33': prefix length 33 > 32". */
 int netset_add(netset *s, const char *cidr, int value, char *err, size_t errlen);
 
-/* Adds a comma-separated list (spaces allowed).  Returns 0 or -1. */
+/* Adds a comma-separated list (blanks around items allowed; an empty item
+ * or an empty list is an error).  All items are checked before any is
+ * added, so on a parse error the set is unchanged.  Returns 0 or -1. */
 int netset_add_list(netset *s, const char *list, int value, char *err, size_t errlen);
 
 /* ip_v is 4 or 6; addr as in dec_pkt (IPv4 in the first 4 bytes).

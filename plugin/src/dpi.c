@@ -1,0 +1,278 @@
+/*
+ * dpi.c -- the nDPI 4.2 adapter: the only file that includes nDPI headers.
+ *
+ * It drives the library the way ndpiReader 4.2 (example/reader_util.c,
+ * packet_processing() and process_ndpi_collected_info()) does, so that our
+ * classification agrees with ndpiReader's output on the same capture:
+ *
+ *   - one detection module per engine, all protocols enabled, custom
+ *     protocol / category files loaded before ndpi_finalize_initialization;
+ *   - every IP packet of the flow is fed until detection completes;
+ *   - detection completes when a protocol is known and no extra dissection
+ *     is possible, or when the packet budget is exceeded (80 TCP / 24 UDP);
+ *     an unknown flow then gives up with guessing enabled;
+ *   - metadata are read from the same nDPI fields ndpiReader prints.
+ *
+ * Any nDPI API difference between versions belongs in this file only.
+ */
+#include "dpi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ndpi_api.h>
+
+struct dpi_ctx {
+    struct ndpi_detection_module_struct *ndpi;
+    uint64_t last_ts_ms; /* packet time never goes backwards (as ndpiReader) */
+};
+
+struct dpi_flow {
+    ndpi_protocol proto;        /* last result of process_packet / giveup */
+    uint32_t pkts;              /* packets fed so far */
+    bool done;                  /* detection completed (ndpiReader detection_completed) */
+    bool url_checked;           /* HTTP URL risk already added */
+    struct ndpi_flow_struct nf; /* nDPI's per-flow state, zeroed at creation */
+};
+
+/* ==== Small helpers ==== */
+
+/* Copies at most 'srclen' bytes of 'src' (stopping at NUL) into dst[dstlen],
+ * always NUL-terminating.  src may be NULL (gives ""). */
+static void copy_str(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+    if (dstlen == 0) return;
+    size_t n = src ? strnlen(src, srclen) : 0;
+    if (n >= dstlen) n = dstlen - 1;
+    if (n) memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void lower_copy(char *dst, size_t dstlen, const char *src)
+{
+    copy_str(dst, dstlen, src, dstlen);
+    for (char *p = dst; *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+}
+
+static bool is_proto(const ndpi_protocol *p, uint16_t id)
+{
+    return p->master_protocol == id || p->app_protocol == id;
+}
+
+/* ==== Context ==== */
+
+dpi_ctx *dpi_new(const char *protos_file, const char *cats_file, char *err, size_t errlen)
+{
+    if (err && errlen) err[0] = '\0';
+    dpi_ctx *c = calloc(1, sizeof(*c));
+    if (!c) {
+        if (err) snprintf(err, errlen, "dpi: out of memory");
+        return NULL;
+    }
+    c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+    if (!c->ndpi) {
+        if (err) snprintf(err, errlen, "dpi: ndpi_init_detection_module failed");
+        free(c);
+        return NULL;
+    }
+    NDPI_PROTOCOL_BITMASK all;
+    NDPI_BITMASK_SET_ALL(all);
+    ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
+
+    /* nDPI 4.2 logs but otherwise ignores an unreadable file; check first so
+     * the user gets a clear error instead of silently missing rules. */
+    const struct {
+        const char *path, *what;
+        bool protos;
+    } files[] = {{protos_file, "protocols", true}, {cats_file, "categories", false}};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        if (!files[i].path || !files[i].path[0]) continue;
+        FILE *fp = fopen(files[i].path, "r");
+        if (!fp) {
+            if (err)
+                snprintf(err, errlen, "dpi: cannot open nDPI %s file '%s'", files[i].what,
+                         files[i].path);
+            goto fail;
+        }
+        fclose(fp);
+        int rc = files[i].protos ? ndpi_load_protocols_file(c->ndpi, files[i].path)
+                                 : ndpi_load_categories_file(c->ndpi, files[i].path);
+        if (rc < 0) {
+            if (err)
+                snprintf(err, errlen, "dpi: failed to load nDPI %s file '%s'", files[i].what,
+                         files[i].path);
+            goto fail;
+        }
+    }
+    ndpi_finalize_initialization(c->ndpi);
+    return c;
+
+fail:
+    ndpi_exit_detection_module(c->ndpi);
+    free(c);
+    return NULL;
+}
+
+void dpi_free(dpi_ctx *c)
+{
+    if (!c) return;
+    ndpi_exit_detection_module(c->ndpi);
+    free(c);
+}
+
+uint32_t dpi_default_budget(uint8_t l4proto)
+{
+    if (l4proto == 6) return DPI_BUDGET_TCP;
+    if (l4proto == 17) return DPI_BUDGET_UDP;
+    return UINT32_MAX; /* ndpiReader never gives up early on other protocols */
+}
+
+/* ==== Flows ==== */
+
+dpi_flow *dpi_flow_new(dpi_ctx *c)
+{
+    (void)c;
+    /* calloc: nDPI requires the flow struct zeroed (reader_util.c memsets
+     * SIZEOF_FLOW_STRUCT bytes). */
+    return calloc(1, sizeof(dpi_flow));
+}
+
+void dpi_flow_free(dpi_flow *f)
+{
+    if (!f) return;
+    ndpi_free_flow_data(&f->nf); /* strings nDPI allocated inside the flow */
+    free(f);
+}
+
+/* Fills 'out' from the flow state, reading the fields ndpiReader's
+ * process_ndpi_collected_info() reads.  'final' adds what ndpiReader only
+ * computes when it prints the flow (the URL risk). */
+static void fill_info(dpi_ctx *c, dpi_flow *f, dpi_info *out, bool final)
+{
+    const ndpi_protocol *p = &f->proto;
+    struct ndpi_flow_struct *nf = &f->nf;
+    char buf[64];
+
+    memset(out, 0, sizeof(*out));
+    ndpi_protocol2name(c->ndpi, *p, buf, sizeof(buf));
+    copy_str(out->proto, sizeof(out->proto), buf, sizeof(buf));
+
+    uint16_t top =
+        p->master_protocol != NDPI_PROTOCOL_UNKNOWN ? p->master_protocol : p->app_protocol;
+    if (top == NDPI_PROTOCOL_UNKNOWN)
+        copy_str(out->app_proto, sizeof(out->app_proto), "failed", 7);
+    else
+        lower_copy(out->app_proto, sizeof(out->app_proto), ndpi_get_proto_name(c->ndpi, top));
+
+    const char *cat = ndpi_category_get_name(c->ndpi, p->category);
+    copy_str(out->category, sizeof(out->category), cat, sizeof(out->category));
+    const char *conf = ndpi_confidence_get_name(nf->confidence);
+    copy_str(out->confidence, sizeof(out->confidence), conf, sizeof(out->confidence));
+
+    out->app_id = p->app_protocol;
+    out->master_id = p->master_protocol;
+    out->risk = nf->risk;
+    out->pkts = f->pkts;
+    out->done = f->done;
+    out->detected =
+        nf->confidence == NDPI_CONFIDENCE_DPI || nf->confidence == NDPI_CONFIDENCE_DPI_CACHE;
+    out->guessed = nf->confidence == NDPI_CONFIDENCE_MATCH_BY_PORT ||
+                   nf->confidence == NDPI_CONFIDENCE_MATCH_BY_IP;
+
+    copy_str(out->hostname, sizeof(out->hostname), nf->host_server_name,
+             sizeof(nf->host_server_name));
+
+    /* 'protos' is a union: mirror ndpiReader's if/else chain exactly so the
+     * TLS view is read only when no other dissector owns it. */
+    if (is_proto(p, NDPI_PROTOCOL_DHCP) ||
+        (is_proto(p, NDPI_PROTOCOL_BITTORRENT) && !is_proto(p, NDPI_PROTOCOL_TLS)) ||
+        is_proto(p, NDPI_PROTOCOL_DNS) || is_proto(p, NDPI_PROTOCOL_MDNS) ||
+        is_proto(p, NDPI_PROTOCOL_UBNTAC2) || is_proto(p, NDPI_PROTOCOL_FTP_CONTROL) ||
+        is_proto(p, NDPI_PROTOCOL_MAIL_IMAP) || is_proto(p, NDPI_PROTOCOL_MAIL_POP) ||
+        is_proto(p, NDPI_PROTOCOL_MAIL_SMTP) || is_proto(p, NDPI_PROTOCOL_KERBEROS)) {
+        /* no TLS metadata */
+    } else if (is_proto(p, NDPI_PROTOCOL_HTTP)) {
+        if (final && !f->url_checked && nf->http.url) {
+            /* ndpiReader validates its 256-byte copy of the URL at print time. */
+            char url[256];
+            copy_str(url, sizeof(url), nf->http.url, sizeof(url));
+            ndpi_risk_enum r = ndpi_validate_url(url);
+            if (r != NDPI_NO_RISK && (int)r < 64) nf->risk |= (uint64_t)1 << r;
+            f->url_checked = true;
+            out->risk = nf->risk;
+        }
+    } else if (is_proto(p, NDPI_PROTOCOL_TELNET)) {
+        /* no TLS metadata */
+    } else if (is_proto(p, NDPI_PROTOCOL_SSH)) {
+        /* ndpiReader shows the client banner as "Hostname/SNI". */
+        copy_str(out->hostname, sizeof(out->hostname), nf->protos.ssh.client_signature,
+                 sizeof(nf->protos.ssh.client_signature));
+    } else if (is_proto(p, NDPI_PROTOCOL_TLS) || is_proto(p, NDPI_PROTOCOL_QUIC) ||
+               nf->protos.tls_quic.ja3_client[0] != '\0') {
+        copy_str(out->ja3, sizeof(out->ja3), nf->protos.tls_quic.ja3_client,
+                 sizeof(nf->protos.tls_quic.ja3_client));
+        if (nf->protos.tls_quic.alpn)
+            copy_str(out->alpn, sizeof(out->alpn), nf->protos.tls_quic.alpn, sizeof(out->alpn));
+        if (nf->protos.tls_quic.ssl_version) {
+            uint8_t unknown = 0;
+            char vbuf[16];
+            const char *v =
+                ndpi_ssl_version2str(vbuf, sizeof(vbuf), nf->protos.tls_quic.ssl_version, &unknown);
+            copy_str(out->tls_version, sizeof(out->tls_version), v, sizeof(vbuf));
+        }
+    }
+}
+
+/* Marks the flow finished.  A flow still unknown gives up with guessing
+ * enabled (ndpiReader's default, enable_protocol_guess = 1); at flow end
+ * ndpiReader (node_proto_guess_walker) gives up on every unfinished flow,
+ * even one that is detected and only waiting for extra dissection. */
+static void finish(dpi_ctx *c, dpi_flow *f, bool at_end)
+{
+    if (at_end || f->proto.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
+        uint8_t guessed = 0;
+        f->proto = ndpi_detection_giveup(c->ndpi, &f->nf, 1, &guessed);
+    }
+    f->done = true;
+}
+
+bool dpi_process(dpi_ctx *c, dpi_flow *f, const uint8_t *l3, uint32_t l3_len, uint64_t ts_ms,
+                 uint32_t pkt_budget, dpi_info *out)
+{
+    if (!f->done && l3 && l3_len > 0) {
+        if (ts_ms < c->last_ts_ms) ts_ms = c->last_ts_ms;
+        c->last_ts_ms = ts_ms;
+        if (f->pkts < UINT32_MAX) f->pkts++;
+        /* reader_util.c: enough_packets is "packets so far > budget", and the
+         * packet that exceeds the budget is still dissected. */
+        bool enough = f->pkts > pkt_budget;
+        unsigned short len = l3_len > 0xffff ? 0xffff : (unsigned short)l3_len;
+        f->proto = ndpi_detection_process_packet(c->ndpi, &f->nf, l3, len, ts_ms);
+        if (enough || f->proto.app_protocol != NDPI_PROTOCOL_UNKNOWN) {
+            if (enough || !ndpi_extra_dissection_possible(c->ndpi, &f->nf)) finish(c, f, false);
+        }
+    }
+    if (out) fill_info(c, f, out, f->done);
+    return f->done;
+}
+
+void dpi_giveup(dpi_ctx *c, dpi_flow *f, dpi_info *out)
+{
+    if (!f->done) finish(c, f, true);
+    if (out) fill_info(c, f, out, true);
+}
+
+/* ==== Names ==== */
+
+const char *dpi_risk_name(int bit)
+{
+    if (bit <= 0 || bit >= NDPI_MAX_RISK) return NULL;
+    return ndpi_risk2str((ndpi_risk_enum)bit);
+}
+
+const char *dpi_version(void)
+{
+    return ndpi_revision();
+}

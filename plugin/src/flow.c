@@ -1,0 +1,506 @@
+/*
+ * flow.c -- bidirectional flow table: hashing, orientation, per-direction
+ * accounting, TCP state, idle timeouts, eviction and slab memory.
+ *
+ * Owns every flow and its ext area.  Layout of one flow slot:
+ *
+ *   [ struct flow | pad to 16 | ext_size bytes | pad to 16 ]
+ *
+ * Slots come from slabs of up to FLOW_SLAB flows, never more than
+ * max_flows in total; ended flows go to a free list.  Lookup is a chained
+ * hash over a power-of-two bucket array.  Each flow also sits on one LRU
+ * list per timeout class (FLOW_TC_*), ordered by the table clock at its
+ * last packet, so expiry and eviction only look at list heads.
+ *
+ * Sequence accounting (TCP, per direction): seq_high is the highest
+ * sequence end seen.  A segment [seq, seq + SYN + payload_wire) that ends
+ * after seq_high (serial arithmetic, RFC 1982 style) advances it and adds
+ * the advance to seq_bytes.  So retransmissions add nothing, and a segment
+ * after a capture gap also counts the missing bytes before it.  A jump of
+ * 1 GiB or more is treated as bogus and ignored.  Segments that arrive
+ * before the first one seen (reordering at pickup) are not counted.
+ */
+#include "flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_FLOWS 65536u
+#define MIN_BUCKETS       1024u
+#define MAX_BUCKETS       (1u << 20)
+#define SEQ_SANE_JUMP     (1u << 30)
+#define ID_MASK           ((UINT64_C(1) << 53) - 1)
+#define HASH_SEED         UINT64_C(0x9e3779b97f4a7c15)
+#define SLOT_ALIGN        16u
+
+struct flow_table {
+    flow_config cfg;
+    flow **buckets;
+    uint32_t mask;
+    flow *head[FLOW_TC__COUNT], *tail[FLOW_TC__COUNT];
+    flow *free_list; /* chained through hnext */
+    unsigned char **slabs;
+    size_t nslabs, slabs_cap;
+    size_t ext_off, stride;
+    uint64_t capacity; /* slots allocated in slabs */
+    uint64_t now;      /* highest packet time seen (monotonic LRU clock) */
+    flow_counters c;
+};
+
+/* ---- key and hash ---------------------------------------------------- */
+
+/* Normalised key: endpoint 'lo' sorts before 'hi' (address, then port). */
+typedef struct flow_key {
+    uint8_t ip_v, proto;
+    uint16_t vlan;
+    uint8_t lo[16], hi[16];
+    uint16_t plo, phi;
+} flow_key;
+
+static bool has_ports(uint8_t proto)
+{
+    return proto == 6 || proto == 17 || proto == 132; /* TCP, UDP, SCTP */
+}
+
+static uint64_t fmix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= UINT64_C(0xff51afd7ed558ccd);
+    k ^= k >> 33;
+    k *= UINT64_C(0xc4ceb9fe1a85ec53);
+    k ^= k >> 33;
+    return k;
+}
+
+static uint64_t load_le64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | b[i];
+    return v;
+}
+
+/* Endian-independent: ids must be the same on every machine. */
+static uint64_t key_hash(const flow_key *k)
+{
+    uint64_t h = HASH_SEED;
+    uint64_t w0 = (uint64_t)k->ip_v | (uint64_t)k->proto << 8 | (uint64_t)k->vlan << 16 |
+                  (uint64_t)k->plo << 32 | (uint64_t)k->phi << 48;
+    h = fmix64(h ^ w0);
+    for (int i = 0; i < 16; i += 8) {
+        h = fmix64(h ^ load_le64(k->lo + i)) + UINT64_C(0x632be59bd9b4e019);
+        h = fmix64(h ^ load_le64(k->hi + i)) + UINT64_C(0x8cb92ba72f3d8dd7);
+    }
+    return h;
+}
+
+static void make_key(flow_key *k, const dec_pkt *p)
+{
+    size_t alen = p->ip_v == 4 ? 4 : 16;
+    uint16_t sp = has_ports(p->proto) ? p->sport : 0;
+    uint16_t dp = has_ports(p->proto) ? p->dport : 0;
+    memset(k, 0, sizeof(*k));
+    k->ip_v = p->ip_v;
+    k->proto = p->proto;
+    k->vlan = p->vlan_n ? p->vlan[0] : 0;
+    int c = memcmp(p->src, p->dst, alen);
+    if (c < 0 || (c == 0 && sp <= dp)) {
+        memcpy(k->lo, p->src, alen);
+        memcpy(k->hi, p->dst, alen);
+        k->plo = sp;
+        k->phi = dp;
+    } else {
+        memcpy(k->lo, p->dst, alen);
+        memcpy(k->hi, p->src, alen);
+        k->plo = dp;
+        k->phi = sp;
+    }
+}
+
+/* Returns FLOW_TOSERVER / FLOW_TOCLIENT when p belongs to f, else -1. */
+static int flow_match(const flow *f, const dec_pkt *p, uint16_t vlan)
+{
+    if (f->ip_v != p->ip_v || f->proto != p->proto || f->vlan != vlan) return -1;
+    size_t alen = p->ip_v == 4 ? 4 : 16;
+    bool ports = has_ports(p->proto);
+    if (memcmp(f->cli, p->src, alen) == 0 && memcmp(f->srv, p->dst, alen) == 0 &&
+        (!ports || (f->cport == p->sport && f->sport == p->dport)))
+        return FLOW_TOSERVER;
+    if (memcmp(f->cli, p->dst, alen) == 0 && memcmp(f->srv, p->src, alen) == 0 &&
+        (!ports || (f->cport == p->dport && f->sport == p->sport)))
+        return FLOW_TOCLIENT;
+    return -1;
+}
+
+/* ---- LRU lists ------------------------------------------------------- */
+
+static void lru_unlink(flow_table *t, flow *f)
+{
+    if (f->lprev)
+        f->lprev->lnext = f->lnext;
+    else
+        t->head[f->tclass] = f->lnext;
+    if (f->lnext)
+        f->lnext->lprev = f->lprev;
+    else
+        t->tail[f->tclass] = f->lprev;
+    f->lprev = f->lnext = NULL;
+}
+
+static void lru_append(flow_table *t, flow *f)
+{
+    f->lnext = NULL;
+    f->lprev = t->tail[f->tclass];
+    if (f->lprev)
+        f->lprev->lnext = f;
+    else
+        t->head[f->tclass] = f;
+    t->tail[f->tclass] = f;
+}
+
+/* ---- slots ----------------------------------------------------------- */
+
+static size_t round_up(size_t n, size_t a)
+{
+    return (n + a - 1) / a * a;
+}
+
+static bool grow_slab(flow_table *t)
+{
+    uint64_t left = t->cfg.max_flows - t->capacity;
+    size_t n = left < FLOW_SLAB ? (size_t)left : FLOW_SLAB;
+    if (n == 0) return false;
+    if (t->nslabs == t->slabs_cap) {
+        size_t cap = t->slabs_cap ? t->slabs_cap * 2 : 16;
+        unsigned char **ns = realloc(t->slabs, cap * sizeof(*ns));
+        if (!ns) return false;
+        t->slabs = ns;
+        t->slabs_cap = cap;
+    }
+    unsigned char *slab = aligned_alloc(SLOT_ALIGN, n * t->stride);
+    if (!slab) return false;
+    t->slabs[t->nslabs++] = slab;
+    t->capacity += n;
+    /* push in reverse so slots are handed out in address order */
+    for (size_t i = n; i-- > 0;) {
+        flow *f = (flow *)(void *)(slab + i * t->stride);
+        f->hnext = t->free_list;
+        t->free_list = f;
+    }
+    return true;
+}
+
+static flow *slot_get(flow_table *t)
+{
+    if (!t->free_list && !grow_slab(t)) return NULL;
+    flow *f = t->free_list;
+    t->free_list = f->hnext;
+    memset(f, 0, t->stride);
+    return f;
+}
+
+/* ---- ending flows ---------------------------------------------------- */
+
+static void hash_unlink(flow_table *t, flow *f)
+{
+    flow **pp = &t->buckets[f->hash & t->mask];
+    while (*pp && *pp != f) pp = &(*pp)->hnext;
+    if (*pp) *pp = f->hnext;
+    f->hnext = NULL;
+}
+
+/* Unlinks f, calls on_end once, then returns the slot to the free list. */
+static void flow_end(flow_table *t, flow *f, flow_end_reason why)
+{
+    hash_unlink(t, f);
+    lru_unlink(t, f);
+    t->c.active--;
+    if (why == FLOW_END_TIMEOUT) t->c.timed_out++;
+    if (why == FLOW_END_EVICTED) t->c.evicted++;
+    if (t->cfg.on_end) t->cfg.on_end(f, why, t->cfg.ud);
+    f->hnext = t->free_list;
+    t->free_list = f;
+}
+
+/* The class head with the oldest LRU time (ties: lower class), or NULL. */
+static flow *oldest_head(const flow_table *t)
+{
+    flow *best = NULL;
+    for (int c = 0; c < FLOW_TC__COUNT; c++) {
+        flow *h = t->head[c];
+        if (h && (!best || h->lru_ts < best->lru_ts)) best = h;
+    }
+    return best;
+}
+
+void flow_expire(flow_table *t, uint64_t ts)
+{
+    if (!t) return;
+    /* Expire in deadline order across the class lists, so the sequence of
+     * on_end calls follows time, not class numbering. */
+    for (;;) {
+        flow *best = NULL;
+        uint64_t best_dl = 0;
+        for (int c = 0; c < FLOW_TC__COUNT; c++) {
+            flow *h = t->head[c];
+            if (!h) continue;
+            uint64_t dl = h->lru_ts + t->cfg.timeout_us[c];
+            if (dl < ts && (!best || dl < best_dl)) {
+                best = h;
+                best_dl = dl;
+            }
+        }
+        if (!best) return;
+        flow_end(t, best, FLOW_END_TIMEOUT);
+    }
+}
+
+static int cmp_flush(const void *a, const void *b)
+{
+    const flow *x = *(const flow *const *)a, *y = *(const flow *const *)b;
+    if (x->first_ts != y->first_ts) return x->first_ts < y->first_ts ? -1 : 1;
+    if (x->id != y->id) return x->id < y->id ? -1 : 1;
+    return 0;
+}
+
+void flow_flush(flow_table *t)
+{
+    if (!t || t->c.active == 0) return;
+    size_t n = (size_t)t->c.active, k = 0;
+    flow **v = malloc(n * sizeof(*v));
+    if (!v) {
+        /* Out of memory: still deterministic, in class then LRU order. */
+        for (int c = 0; c < FLOW_TC__COUNT; c++)
+            while (t->head[c]) flow_end(t, t->head[c], FLOW_END_SHUTDOWN);
+        return;
+    }
+    for (int c = 0; c < FLOW_TC__COUNT; c++)
+        for (flow *f = t->head[c]; f; f = f->lnext) v[k++] = f;
+    qsort(v, k, sizeof(*v), cmp_flush);
+    for (size_t i = 0; i < k; i++) flow_end(t, v[i], FLOW_END_SHUTDOWN);
+    free(v);
+}
+
+/* ---- table lifetime -------------------------------------------------- */
+
+flow_table *flow_table_new(const flow_config *cfg)
+{
+    static const uint32_t def_timeout_s[FLOW_TC__COUNT] = {600, 60, 300, 300};
+    flow_table *t = calloc(1, sizeof(*t));
+    if (!t) return NULL;
+    if (cfg) t->cfg = *cfg;
+    if (t->cfg.max_flows == 0) t->cfg.max_flows = DEFAULT_MAX_FLOWS;
+    for (int c = 0; c < FLOW_TC__COUNT; c++)
+        if (t->cfg.timeout_us[c] == 0) t->cfg.timeout_us[c] = def_timeout_s[c] * 1000000u;
+    uint64_t want = t->cfg.max_flows / 2;
+    uint32_t nb = MIN_BUCKETS;
+    while (nb < want && nb < MAX_BUCKETS) nb <<= 1;
+    t->mask = nb - 1;
+    t->buckets = calloc(nb, sizeof(*t->buckets));
+    t->ext_off = round_up(sizeof(flow), SLOT_ALIGN);
+    t->stride = round_up(t->ext_off + t->cfg.ext_size, SLOT_ALIGN);
+    if (!t->buckets) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void flow_table_free(flow_table *t)
+{
+    if (!t) return;
+    flow_flush(t);
+    for (size_t i = 0; i < t->nslabs; i++) free(t->slabs[i]);
+    free(t->slabs);
+    free(t->buckets);
+    free(t);
+}
+
+/* ---- per-packet ------------------------------------------------------ */
+
+static flow *flow_create(flow_table *t, const dec_pkt *p, uint64_t ts, uint64_t h, uint16_t vlan)
+{
+    flow *f = NULL;
+    if (t->c.active >= t->cfg.max_flows) {
+        t->c.memcap_hits++;
+        flow_end(t, oldest_head(t), FLOW_END_EVICTED);
+    }
+    f = slot_get(t);
+    if (!f && t->c.active > 0) {
+        /* slab allocation failed below the cap: recycle the oldest flow */
+        t->c.memcap_hits++;
+        flow_end(t, oldest_head(t), FLOW_END_EVICTED);
+        f = slot_get(t);
+    }
+    if (!f) return NULL;
+
+    size_t alen = p->ip_v == 4 ? 4 : 16;
+    f->ip_v = p->ip_v;
+    f->proto = p->proto;
+    f->vlan = vlan;
+    /* Orientation: a lone SYN+ACK means we missed the SYN, and its sender is
+     * the server.  Otherwise the sender of the first packet is the client. */
+    bool swap = p->proto == 6 && (p->tcp_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK);
+    memcpy(f->cli, swap ? p->dst : p->src, alen);
+    memcpy(f->srv, swap ? p->src : p->dst, alen);
+    f->cport = swap ? p->dport : p->sport;
+    f->sport = swap ? p->sport : p->dport;
+    f->first_ts = f->last_ts = ts;
+    f->last_data_dir = 0xff;
+    f->state = FLOW_STATE_NEW;
+    f->tclass = p->proto == 6 ? FLOW_TC_TCP : p->proto == 17 ? FLOW_TC_UDP : FLOW_TC_OTHER;
+    f->hash = (uint32_t)h;
+    uint64_t id = fmix64(h ^ fmix64(ts + HASH_SEED)) & ID_MASK;
+    f->id = id ? id : 1;
+
+    flow **b = &t->buckets[f->hash & t->mask];
+    f->hnext = *b;
+    *b = f;
+    f->lru_ts = t->now;
+    lru_append(t, f);
+    t->c.created++;
+    t->c.active++;
+    return f;
+}
+
+/* Sequence progress for one TCP segment; returns true when the segment
+ * carried sequence space beyond what this direction had already sent. */
+static bool tcp_seq(flow_dir *d, const dec_pkt *p)
+{
+    uint32_t syn = (p->tcp_flags & TH_SYN) ? 1 : 0;
+    if (!d->seq_init) {
+        d->seq_base = p->seq + syn;
+        d->seq_high = d->seq_base;
+        d->seq_init = true;
+    }
+    if (p->payload_wire == 0 && !(p->tcp_flags & TH_FIN)) return false;
+    uint32_t end = p->seq + syn + p->payload_wire;
+    int32_t adv = (int32_t)(end - d->seq_high);
+    if (adv <= 0) return false;
+    if ((uint32_t)adv < SEQ_SANE_JUMP) {
+        d->seq_bytes += (uint32_t)adv;
+        d->seq_high = end;
+    }
+    return true;
+}
+
+static void set_class(flow_table *t, flow *f, uint8_t tc)
+{
+    if (f->tclass == tc) return;
+    lru_unlink(t, f);
+    f->tclass = tc;
+    lru_append(t, f);
+}
+
+flow *flow_packet(flow_table *t, const dec_pkt *p, uint64_t ts, uint32_t wire_len, int *dir,
+                  bool *created)
+{
+    if (created) *created = false;
+    if (!t || !p || (p->ip_v != 4 && p->ip_v != 6)) return NULL;
+    if (ts > t->now) t->now = ts;
+    flow_expire(t, ts);
+
+    flow_key k;
+    make_key(&k, p);
+    uint64_t h = key_hash(&k);
+    int d = -1;
+    flow *f = t->buckets[(uint32_t)h & t->mask];
+    for (; f; f = f->hnext)
+        if (f->hash == (uint32_t)h && (d = flow_match(f, p, k.vlan)) >= 0) break;
+    if (!f) {
+        f = flow_create(t, p, ts, h, k.vlan);
+        if (!f) return NULL;
+        if (created) *created = true;
+        d = flow_match(f, p, k.vlan);
+    }
+    if (dir) *dir = d;
+
+    if (ts > f->last_ts) f->last_ts = ts;
+    f->lru_ts = t->now;
+    lru_unlink(t, f);
+    lru_append(t, f);
+
+    flow_dir *fd = &f->dir[d];
+    fd->pkts++;
+    fd->bytes += wire_len;
+    fd->payload_bytes += p->payload_len;
+
+    bool data = p->payload_wire > 0;
+    if (p->proto == 6) {
+        uint8_t fl = p->tcp_flags;
+        if (d == FLOW_TOSERVER)
+            f->tcp_flags_ts |= fl;
+        else
+            f->tcp_flags_tc |= fl;
+        /* keep-alive probes and retransmissions carry no new data */
+        bool fresh = tcp_seq(fd, p);
+        data = data && fresh;
+        if (fl & TH_FIN) fd->fin = true;
+        if (fl & TH_RST) fd->rst = true;
+        if (f->state != FLOW_STATE_CLOSED) {
+            if (fd->rst || (f->dir[0].fin && f->dir[1].fin)) {
+                f->state = FLOW_STATE_CLOSED;
+                set_class(t, f, FLOW_TC_TCP_CLOSED);
+            } else if (d == FLOW_TOCLIENT) {
+                f->state = FLOW_STATE_ESTABLISHED;
+            }
+        }
+    } else if (f->state == FLOW_STATE_NEW && f->dir[0].pkts && f->dir[1].pkts) {
+        f->state = FLOW_STATE_ESTABLISHED;
+    }
+
+    if (data) {
+        if (d == FLOW_TOSERVER && f->last_data_dir != FLOW_TOSERVER) f->exchanges++;
+        f->last_data_dir = (uint8_t)d;
+    }
+    return f;
+}
+
+/* ---- queries --------------------------------------------------------- */
+
+void *flow_ext(flow *f)
+{
+    return (unsigned char *)f + round_up(sizeof(flow), SLOT_ALIGN);
+}
+
+void flow_table_counters(const flow_table *t, flow_counters *out)
+{
+    if (!out) return;
+    if (!t) {
+        memset(out, 0, sizeof(*out));
+        return;
+    }
+    *out = t->c;
+}
+
+void flow_foreach(flow_table *t, void (*fn)(flow *f, void *ud), void *ud)
+{
+    if (!t || !fn) return;
+    for (int c = 0; c < FLOW_TC__COUNT; c++)
+        for (flow *f = t->head[c]; f; f = f->lnext) fn(f, ud);
+}
+
+const char *flow_state_name(flow_state s)
+{
+    switch (s) {
+    case FLOW_STATE_NEW:
+        return "new";
+    case FLOW_STATE_ESTABLISHED:
+        return "established";
+    case FLOW_STATE_CLOSED:
+        return "closed";
+    }
+    return "unknown";
+}
+
+const char *flow_reason_name(flow_end_reason r)
+{
+    switch (r) {
+    case FLOW_END_TIMEOUT:
+        return "timeout";
+    case FLOW_END_EVICTED:
+        return "forced";
+    case FLOW_END_SHUTDOWN:
+        return "shutdown";
+    }
+    return "unknown";
+}

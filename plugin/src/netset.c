@@ -1,0 +1,215 @@
+/*
+ * netset.c -- IPv4/IPv6 prefix sets with longest-prefix match.
+ *
+ * One binary trie per family, stored as an array of nodes linked by index
+ * (node 0 is the IPv4 root, node 1 the IPv6 root, 0 as a child means
+ * none).  A prefix of length L is the node reached by its first L bits.
+ * Adding grows the array (setup time only); lookup walks at most 32 or
+ * 128 nodes and never allocates.  Parsing uses inet_pton, so only the
+ * standard text forms are accepted (no "10/8" shorthand).
+ */
+#include "netset.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROOT4    0u
+#define ROOT6    1u
+#define MAX_ITEM 64 /* longest accepted item text: IPv6 (45) + "/128" fits */
+
+typedef struct ns_node {
+    uint32_t child[2];
+    int value;
+    bool has;
+} ns_node;
+
+struct netset {
+    ns_node *nodes;
+    uint32_t n, cap;
+    size_t count;
+};
+
+/* A parsed prefix. */
+typedef struct ns_prefix {
+    int ip_v;
+    uint8_t addr[16];
+    unsigned len;
+} ns_prefix;
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Trims [*s, *s + *n) in place. */
+static void trim(const char **s, size_t *n)
+{
+    while (*n && is_space(**s)) (*s)++, (*n)--;
+    while (*n && is_space((*s)[*n - 1])) (*n)--;
+}
+
+/* Parses one trimmed item of n bytes.  Host bits are cleared. */
+static int parse_prefix(const char *s, size_t n, ns_prefix *out, char *err, size_t errlen)
+{
+    char buf[MAX_ITEM];
+    int q = n > 40 ? 40 : (int)n; /* quote at most 40 chars in messages */
+    if (n == 0) return fail(err, errlen, "bad CIDR '': empty");
+    if (n >= sizeof(buf)) return fail(err, errlen, "bad CIDR '%.*s...': too long", q, s);
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+
+    char *slash = strchr(buf, '/');
+    if (slash) *slash = '\0';
+    if (buf[0] == '\0') return fail(err, errlen, "bad CIDR '%.*s': missing address", q, s);
+    memset(out, 0, sizeof(*out));
+    bool v6 = strchr(buf, ':') != NULL;
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, buf, out->addr) != 1)
+        return fail(err, errlen, "bad CIDR '%.*s': not an IPv%d address", q, s, v6 ? 6 : 4);
+    out->ip_v = v6 ? 6 : 4;
+    unsigned max = v6 ? 128 : 32;
+    out->len = max;
+    if (slash) {
+        const char *d = slash + 1;
+        size_t nd = strlen(d);
+        if (nd == 0 || nd > 3 || strspn(d, "0123456789") != nd)
+            return fail(err, errlen, "bad CIDR '%.*s': prefix length '%s' is not a number", q, s,
+                        d);
+        unsigned len = (unsigned)atoi(d);
+        if (len > max)
+            return fail(err, errlen, "bad CIDR '%.*s': prefix length %u > %u", q, s, len, max);
+        out->len = len;
+    }
+    /* mask host bits */
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned lo = i * 8;
+        if (out->len <= lo)
+            out->addr[i] = 0;
+        else if (out->len < lo + 8)
+            out->addr[i] &= (uint8_t)(0xff00u >> (out->len - lo));
+    }
+    return 0;
+}
+
+static uint32_t node_new(netset *s)
+{
+    if (s->n == s->cap) {
+        uint32_t cap = s->cap ? s->cap * 2 : 64;
+        ns_node *nn = realloc(s->nodes, cap * sizeof(*nn));
+        if (!nn) return 0;
+        s->nodes = nn;
+        s->cap = cap;
+    }
+    memset(&s->nodes[s->n], 0, sizeof(s->nodes[0]));
+    return s->n++;
+}
+
+static int insert(netset *s, const ns_prefix *p, int value, char *err, size_t errlen)
+{
+    uint32_t cur = p->ip_v == 4 ? ROOT4 : ROOT6;
+    for (unsigned i = 0; i < p->len; i++) {
+        unsigned bit = (p->addr[i / 8] >> (7 - i % 8)) & 1;
+        uint32_t next = s->nodes[cur].child[bit];
+        if (!next) {
+            next = node_new(s); /* may move s->nodes */
+            if (!next) return fail(err, errlen, "out of memory");
+            s->nodes[cur].child[bit] = next;
+        }
+        cur = next;
+    }
+    if (!s->nodes[cur].has) s->count++;
+    s->nodes[cur].has = true;
+    s->nodes[cur].value = value;
+    return 0;
+}
+
+netset *netset_new(void)
+{
+    netset *s = calloc(1, sizeof(*s));
+    if (!s) return NULL;
+    if (node_new(s) != ROOT4 || node_new(s) != ROOT6) {
+        netset_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void netset_free(netset *s)
+{
+    if (!s) return;
+    free(s->nodes);
+    free(s);
+}
+
+int netset_add(netset *s, const char *cidr, int value, char *err, size_t errlen)
+{
+    if (!s || !cidr) return fail(err, errlen, "bad CIDR: NULL");
+    const char *p = cidr;
+    size_t n = strlen(cidr);
+    trim(&p, &n);
+    ns_prefix pf;
+    if (parse_prefix(p, n, &pf, err, errlen) < 0) return -1;
+    return insert(s, &pf, value, err, errlen);
+}
+
+/* Calls parse (and insert when 'add') for every item; stops at the first
+ * error.  Item numbers in messages count from 1. */
+static int walk_list(netset *s, const char *list, int value, bool add, char *err, size_t errlen)
+{
+    const char *p = list;
+    for (unsigned item = 1;; item++) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *it = p;
+        trim(&it, &n);
+        if (n == 0) return fail(err, errlen, "bad list '%s': item %u is empty", list, item);
+        ns_prefix pf;
+        if (parse_prefix(it, n, &pf, err, errlen) < 0) return -1;
+        if (add && insert(s, &pf, value, err, errlen) < 0) return -1;
+        if (!comma) return 0;
+        p = comma + 1;
+    }
+}
+
+int netset_add_list(netset *s, const char *list, int value, char *err, size_t errlen)
+{
+    if (!s || !list) return fail(err, errlen, "bad list: NULL");
+    /* validate everything first so a bad item leaves the set unchanged */
+    if (walk_list(s, list, value, false, err, errlen) < 0) return -1;
+    return walk_list(s, list, value, true, err, errlen);
+}
+
+bool netset_lookup(const netset *s, int ip_v, const uint8_t *addr, int *value)
+{
+    if (!s || !addr || (ip_v != 4 && ip_v != 6)) return false;
+    unsigned bits = ip_v == 4 ? 32 : 128;
+    uint32_t cur = ip_v == 4 ? ROOT4 : ROOT6;
+    const ns_node *best = s->nodes[cur].has ? &s->nodes[cur] : NULL;
+    for (unsigned i = 0; i < bits; i++) {
+        unsigned bit = (addr[i / 8] >> (7 - i % 8)) & 1;
+        cur = s->nodes[cur].child[bit];
+        if (!cur) break;
+        if (s->nodes[cur].has) best = &s->nodes[cur];
+    }
+    if (!best) return false;
+    if (value) *value = best->value;
+    return true;
+}
+
+size_t netset_count(const netset *s)
+{
+    return s ? s->count : 0;
+}
