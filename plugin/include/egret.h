@@ -96,11 +96,12 @@ typedef struct egret_config {
     uint32_t eve_types;     /* EGRET_EV_* bits; default EGRET_EVE_DEFAULT */
     const char *home_net;   /* "CIDR[,CIDR...]"; NULL = RFC 1918 + fc00::/7 + 100.64/10 */
     uint64_t max_flows;     /* flow table cap; default 1,000,000 */
-    uint32_t tcp_timeout_s; /* idle timeouts; defaults 3600 / 120 / 30 / 30 s */
+    uint32_t tcp_timeout_s; /* idle timeouts; defaults 3600 / 30 / 120 / 30 s */
     uint32_t tcp_closed_timeout_s;
     uint32_t udp_timeout_s;
     uint32_t other_timeout_s;
-    uint32_t dpi_max_packets; /* give up classifying after this many; default 32 */
+    uint32_t dpi_max_packets; /* give up classifying after this many; 0 = ndpiReader's
+                                 defaults (80 TCP, 24 UDP) */
     uint32_t stats_interval_s; /* stats record every N s of packet time; 0 = end only */
     int community_id;          /* emit community_id (default 1) */
     uint16_t community_id_seed;

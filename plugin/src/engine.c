@@ -29,7 +29,7 @@ void egret_config_init(egret_config *cfg)
     cfg->tcp_closed_timeout_s = 30;
     cfg->udp_timeout_s = 120;
     cfg->other_timeout_s = 30;
-    cfg->dpi_max_packets = 32;
+    cfg->dpi_max_packets = 0; /* ndpiReader 4.2's budgets: 80 TCP, 24 UDP */
     cfg->community_id = 1;
 }
 
@@ -127,8 +127,9 @@ static void classify(egret_engine *e, flow *f, const dec_pkt *p, uint64_t ts)
     fext *x = flow_ext(f);
     if (!x->df) return;
     x->dpi_pkts++;
-    if (dpi_process(e->dpi, x->df, p->l3, p->l3_len, ts / 1000, e->cfg.dpi_max_packets,
-                    &x->info)) {
+    uint32_t budget = e->cfg.dpi_max_packets ? e->cfg.dpi_max_packets
+                                             : dpi_default_budget(f->proto);
+    if (dpi_process(e->dpi, x->df, p->l3, p->l3_len, ts / 1000, budget, &x->info)) {
         dpi_flow_free(x->df);
         x->df = NULL;
         if (x->info.detected)
@@ -174,7 +175,6 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
     }
     e->cfg = *cfg;
     if (e->cfg.max_flows == 0) e->cfg.max_flows = 1000000;
-    if (e->cfg.dpi_max_packets == 0) e->cfg.dpi_max_packets = 32;
     e->home_net = dup_or_null(cfg->home_net ? cfg->home_net : DEFAULT_HOME_NET);
     e->ndpi_protos_file = dup_or_null(cfg->ndpi_protos_file);
     e->ndpi_categories_file = dup_or_null(cfg->ndpi_categories_file);
@@ -205,12 +205,10 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
         .on_end = on_flow_end,
         .ud = e,
     };
-    fc.timeout_us[FLOW_TC_TCP] = (uint32_t)(e->cfg.tcp_timeout_s ? e->cfg.tcp_timeout_s : 3600);
-    fc.timeout_us[FLOW_TC_TCP_CLOSED] = e->cfg.tcp_closed_timeout_s ? e->cfg.tcp_closed_timeout_s
-                                                                    : 30;
-    fc.timeout_us[FLOW_TC_UDP] = e->cfg.udp_timeout_s ? e->cfg.udp_timeout_s : 120;
-    fc.timeout_us[FLOW_TC_OTHER] = e->cfg.other_timeout_s ? e->cfg.other_timeout_s : 30;
-    for (int i = 0; i < FLOW_TC__COUNT; i++) fc.timeout_us[i] *= (uint32_t)USEC;
+    fc.timeout_us[FLOW_TC_TCP] = (uint64_t)e->cfg.tcp_timeout_s * USEC;
+    fc.timeout_us[FLOW_TC_TCP_CLOSED] = (uint64_t)e->cfg.tcp_closed_timeout_s * USEC;
+    fc.timeout_us[FLOW_TC_UDP] = (uint64_t)e->cfg.udp_timeout_s * USEC;
+    fc.timeout_us[FLOW_TC_OTHER] = (uint64_t)e->cfg.other_timeout_s * USEC;
     e->flows = flow_table_new(&fc);
     if (!e->flows) goto fail_oom;
     *out = e;

@@ -290,7 +290,7 @@ flow_table *flow_table_new(const flow_config *cfg)
     if (cfg) t->cfg = *cfg;
     if (t->cfg.max_flows == 0) t->cfg.max_flows = DEFAULT_MAX_FLOWS;
     for (int c = 0; c < FLOW_TC__COUNT; c++)
-        if (t->cfg.timeout_us[c] == 0) t->cfg.timeout_us[c] = def_timeout_s[c] * 1000000u;
+        if (t->cfg.timeout_us[c] == 0) t->cfg.timeout_us[c] = (uint64_t)def_timeout_s[c] * 1000000u;
     uint64_t want = t->cfg.max_flows / 2;
     uint32_t nb = MIN_BUCKETS;
     while (nb < want && nb < MAX_BUCKETS) nb <<= 1;

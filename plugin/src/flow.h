@@ -91,7 +91,7 @@ typedef void (*flow_end_cb)(flow *f, flow_end_reason why, void *ud);
  * TCP_CLOSED 60, UDP 300, OTHER 300. */
 typedef struct flow_config {
     uint64_t max_flows;                  /* cap; when full the oldest idle flow is evicted */
-    uint32_t timeout_us[FLOW_TC__COUNT]; /* idle timeout per class */
+    uint64_t timeout_us[FLOW_TC__COUNT]; /* idle timeout per class */
     size_t ext_size;                     /* bytes of engine state per flow */
     flow_end_cb on_end;
     void *ud;
