@@ -63,8 +63,8 @@ static inline uint16_t cur_le16(cur *c)
 static inline uint32_t cur_be32(cur *c)
 {
     if (!cur_need(c, 4)) return 0;
-    uint32_t v = ((uint32_t)c->p[0] << 24) | ((uint32_t)c->p[1] << 16) |
-                 ((uint32_t)c->p[2] << 8) | (uint32_t)c->p[3];
+    uint32_t v = ((uint32_t)c->p[0] << 24) | ((uint32_t)c->p[1] << 16) | ((uint32_t)c->p[2] << 8) |
+                 (uint32_t)c->p[3];
     c->p += 4;
     return v;
 }
@@ -72,10 +72,17 @@ static inline uint32_t cur_be32(cur *c)
 static inline uint32_t cur_le32(cur *c)
 {
     if (!cur_need(c, 4)) return 0;
-    uint32_t v = ((uint32_t)c->p[3] << 24) | ((uint32_t)c->p[2] << 16) |
-                 ((uint32_t)c->p[1] << 8) | (uint32_t)c->p[0];
+    uint32_t v = ((uint32_t)c->p[3] << 24) | ((uint32_t)c->p[2] << 16) | ((uint32_t)c->p[1] << 8) |
+                 (uint32_t)c->p[0];
     c->p += 4;
     return v;
+}
+
+/* Returns the next byte without consuming it (0 and 'trunc' when empty). */
+static inline uint8_t cur_peek_u8(cur *c)
+{
+    if (!cur_need(c, 1)) return 0;
+    return *c->p;
 }
 
 static inline void cur_skip(cur *c, size_t n)

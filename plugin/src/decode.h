@@ -16,14 +16,14 @@
 #include <stdint.h>
 
 /* Link types (pcap LINKTYPE_ values). */
-#define DEC_LINK_NULL 0
+#define DEC_LINK_NULL     0
 #define DEC_LINK_ETHERNET 1
-#define DEC_LINK_RAW 101 /* LINKTYPE_RAW; DLT_RAW 12/14 are accepted too */
-#define DEC_LINK_LOOP 108
-#define DEC_LINK_SLL 113
-#define DEC_LINK_IPV4 228
-#define DEC_LINK_IPV6 229
-#define DEC_LINK_SLL2 276
+#define DEC_LINK_RAW      101 /* LINKTYPE_RAW; DLT_RAW 12/14 are accepted too */
+#define DEC_LINK_LOOP     108
+#define DEC_LINK_SLL      113
+#define DEC_LINK_IPV4     228
+#define DEC_LINK_IPV6     229
+#define DEC_LINK_SLL2     276
 
 /* Decode events: X(name, "eve.name").  Order is ABI for stats only by name. */
 #define DEC_EVENT_MAP(X)                                                                           \
@@ -56,7 +56,9 @@
     X(UDP_TRUNC, "decoder.udp.truncated")                                                          \
     X(UDP_BAD_LEN, "decoder.udp.len_invalid")                                                      \
     X(ICMP_TRUNC, "decoder.icmp.truncated")                                                        \
-    X(NOT_IP, "decoder.not_ip")
+    X(NOT_IP, "decoder.not_ip")                                                                    \
+    X(IPRAW_TRUNC, "decoder.ipraw.truncated")                                                      \
+    X(IPRAW_BAD_VERSION, "decoder.ipraw.invalid_ip_version")
 
 typedef enum {
 #define DEC_X(n, s) EV_##n,
@@ -70,17 +72,17 @@ typedef enum {
 typedef struct dec_pkt {
     /* link */
     uint16_t vlan[DEC_MAX_VLAN]; /* VLAN ids, outermost first */
-    uint8_t vlan_n;
+    uint8_t vlan_n;              /* ids recorded in vlan[] (<= DEC_MAX_VLAN) */
     /* network */
-    uint8_t ip_v;        /* 4 or 6; 0 when not IP */
-    const uint8_t *l3;   /* start of the IP header */
-    uint32_t l3_len;     /* captured bytes from l3, clipped to the IP total length */
-    uint32_t ip_len;     /* IP total length from the header (wire) */
-    uint8_t src[16];     /* IPv4 uses the first 4 bytes, rest zero */
+    uint8_t ip_v;      /* 4 or 6; 0 when not IP */
+    const uint8_t *l3; /* start of the IP header */
+    uint32_t l3_len;   /* captured bytes from l3, clipped to the IP total length */
+    uint32_t ip_len;   /* IP total length from the header (wire) */
+    uint8_t src[16];   /* IPv4 uses the first 4 bytes, rest zero */
     uint8_t dst[16];
-    uint8_t proto;       /* transport protocol (after IPv6 extension headers) */
-    bool frag;           /* part of a fragmented datagram */
-    bool frag_first;     /* ...and it is the first fragment (offset 0) */
+    uint8_t proto;   /* transport protocol (after IPv6 extension headers) */
+    bool frag;       /* part of a fragmented datagram */
+    bool frag_first; /* ...and it is the first fragment (offset 0) */
     /* transport */
     uint16_t sport, dport; /* ICMP: sport = type, dport = code */
     uint8_t tcp_flags;     /* TH_* bits */
@@ -91,18 +93,44 @@ typedef struct dec_pkt {
     dec_event event;        /* first problem found, EV_NONE if clean */
 } dec_pkt;
 
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_RST 0x04
+#define TH_FIN  0x01
+#define TH_SYN  0x02
+#define TH_RST  0x04
 #define TH_PUSH 0x08
-#define TH_ACK 0x10
-#define TH_URG 0x20
+#define TH_ACK  0x10
+#define TH_URG  0x20
 
-/* Decodes one frame.  Returns true when the packet has an IP header and a
- * transport header good enough to be put in a flow (p->event may still be
- * set for a non-fatal problem such as a fragment); false otherwise, with
- * p->event naming why (EV_NOT_IP for non-IP frames such as ARP).
- * Non-first fragments return false with EV_IPV4_FRAG / EV_IPV6_FRAG. */
+/* Decodes one frame of pcap link type 'linktype' ('caplen' captured bytes;
+ * NULL bytes count as empty).  Zeroes *p first; p's pointers borrow 'bytes'
+ * and never point past bytes + caplen.
+ *
+ * Returns true when the packet has an IP header and a transport header good
+ * enough to be put in a flow; false otherwise, with p->event naming why
+ * (EV_NOT_IP for non-IP frames such as ARP, a *_TRUNC event for a header
+ * cut short by the capture, EV_LINKTYPE_UNSUPPORTED, ...).
+ *
+ * p->event on true: EV_NONE, or a non-fatal problem (EV_IPV4_OPT_BAD,
+ * EV_TCP_OPT_BAD, EV_IPV6_EXTHDR_BAD: the first one found), or the fragment
+ * event below, which takes precedence over the option events.  On false the
+ * fatal reason overrides any non-fatal one.
+ *
+ * Fragments (IPv4 MF or offset != 0; IPv6 fragment header with M or
+ * offset != 0) set p->frag:
+ *  - first fragment (offset 0): p->frag_first, the transport header is
+ *    decoded (ports, flags) from this fragment and true is returned with
+ *    p->event = EV_IPV4_FRAG / EV_IPV6_FRAG (false with the transport's
+ *    *_TRUNC event if the header is not in it).  The UDP length is then only
+ *    checked against 8, since it covers the whole datagram.
+ *  - other fragments: false with EV_IPV4_FRAG / EV_IPV6_FRAG; addresses and
+ *    proto are set, ports are 0, payload is the fragment's data.
+ *
+ * Other protocols (GRE, SCTP, ESP, IPv6 no-next-header, ...): true, ports
+ * 0, payload = everything after the IP (extension) headers.
+ * ICMP: 8-byte header, ICMPv6: 4-byte header before the payload.
+ * Lengths: l3_len and payload_len count captured bytes clipped to the IP
+ * length (Ethernet padding excluded) and, for UDP, to the UDP length;
+ * ip_len/payload_wire come from the headers (IPv6 payload length 0 is taken
+ * as a jumbogram filling the capture). */
 bool dec_packet(dec_pkt *p, int linktype, const uint8_t *bytes, uint32_t caplen);
 
 /* "decoder.ipv4.truncated" etc.; never NULL. */
