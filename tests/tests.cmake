@@ -19,7 +19,7 @@ endif()
 # ../shared/pcaps exists (it is not copied into this repository).
 if(EXISTS ${EGRET_SHARED_PCAPS} AND EXISTS ${CMAKE_SOURCE_DIR}/tests/ndpi_agreement.py)
   add_test(NAME ndpi_agreement COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/ndpi_agreement.py
-    --egret $<TARGET_FILE:egret> --pcaps ${EGRET_SHARED_PCAPS} --min 99.0)
+    --egret $<TARGET_FILE:egret> --min 99.0 ${EGRET_SHARED_PCAPS})
   set_tests_properties(ndpi_agreement PROPERTIES LABELS shared TIMEOUT 600)
 else()
   message(STATUS "egret: ../shared/pcaps not found; the ndpiReader agreement suite is not registered")
