@@ -1,8 +1,826 @@
-/* placeholder until the CLI lands (replaced in the CLI branch) */
+/*
+ * main.c -- the egret command-line host.
+ *
+ *   egret [options] -r PATH... | -i IFACE
+ *
+ * Parses options into a cli_opts (from one table that also builds the
+ * getopt_long list and --help), creates one engine, feeds it every input in
+ * order (files, directories, stdin: flow state carries across files, as in
+ * Suricata's directory mode) or a live interface, writes each EVE record as
+ * one JSON line, flushes, and prints a summary on stderr.
+ *
+ * Uses only the public egret.h; libpcap lives behind capture.h.
+ * Exit status: 0 ok, 1 input or runtime error, 2 usage or configuration error.
+ */
 #include "egret.h"
+#include "capture.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define USAGE_LINE            "Usage: egret [options] -r PATH... | -i IFACE"
+#define EXIT_OK               0
+#define EXIT_INPUT            1
+#define EXIT_USAGE            2
+#define TOP_HOSTS             5
+#define LIVE_STATS_INTERVAL_S 60 /* live default when --stats-interval is not given */
+#define PROGRESS_EVERY_S      0.5
+#define PROGRESS_CHECK_MASK   1023u /* look at the clock every 1024 packets */
+#define OUT_BUFFER_SIZE       (256u * 1024u)
+
+/* ==== Signal state ==================================================== */
+
+/* The only mutable file-scope state: a signal handler cannot be given a
+ * context pointer.  'g_source' is the source being read (NULL between
+ * sources); the handler interrupts it with cap_breakloop. */
+static volatile sig_atomic_t g_stop;
+static cap_source *volatile g_source;
+
+static void on_signal(int sig)
 {
-    printf("%s\n", egret_version());
+    (void)sig;
+    g_stop = 1;
+    cap_source *s = g_source;
+    if (s) cap_breakloop(s);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocked read returns promptly */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    /* Write errors (EPIPE) are reported through fwrite's result. */
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* ==== Options ========================================================= */
+
+typedef struct cli_opts {
+    const char **inputs; /* -r PATH, in order (pointers into argv) */
+    size_t n_inputs;
+    const char *iface; /* -i */
+    const char *filter;
+    const char *out_path; /* NULL or "-" = stdout */
+    uint32_t eve_types;
+    const char *home_net;
+    uint64_t max_flows; /* 0 = engine default */
+    uint32_t stats_interval_s;
+    bool stats_interval_set;
+    bool no_community_id;
+    const char *ndpi_protos_file;
+    const char *ndpi_categories_file;
+    unsigned buffer_mib; /* 0 = libpcap default */
+    bool quiet, verbose;
+} cli_opts;
+
+/* Option ids: a short option's id is its letter; long-only options start
+ * at 256. */
+enum {
+    OPT_EVE = 256,
+    OPT_HOME_NET,
+    OPT_MAX_FLOWS,
+    OPT_STATS_INTERVAL,
+    OPT_NO_COMMUNITY_ID,
+    OPT_NDPI_PROTOS,
+    OPT_NDPI_CATEGORIES,
+};
+
+/* The option table.  Columns: id (letter = short option too), long name,
+ * has_arg (getopt_long), argument name for --help, help text.  Adding an
+ * option is one row here plus one case in apply_option(). */
+typedef struct cli_optdef {
+    int id;
+    const char *name;
+    int has_arg;
+    const char *arg;
+    const char *help;
+} cli_optdef;
+
+// clang-format off
+static const cli_optdef OPTDEFS[] = {
+    {'r',                 "read",            required_argument, "PATH",   "read a pcap/pcapng file, a directory of them (name order,\nnot recursive, hidden files skipped) or - for stdin;\nrepeatable: all inputs feed one engine in order"},
+    {'i',                 "interface",       required_argument, "IFACE",  "capture live on IFACE (stop with SIGINT/SIGTERM)"},
+    {'f',                 "filter",          required_argument, "BPF",    "only process packets matching the BPF expression"},
+    {'o',                 "output",          required_argument, "FILE",   "write EVE JSON lines to FILE (- or default: stdout)"},
+    {OPT_EVE,             "eve",             required_argument, "TYPES",  "record types, comma separated: alert,flow,stats,dns,\ntls,http (default alert,flow)"},
+    {OPT_HOME_NET,        "home-net",        required_argument, "CIDRS",  "internal networks, CIDR[,CIDR...] (default RFC 1918,\nfc00::/7, 100.64.0.0/10)"},
+    {OPT_MAX_FLOWS,       "max-flows",       required_argument, "N",      "flow table cap (default 1000000)"},
+    {OPT_STATS_INTERVAL,  "stats-interval",  required_argument, "S",      "stats record every S seconds of packet time; 0 = at the\nend only (live default 60, replay: engine default)"},
+    {OPT_NO_COMMUNITY_ID, "no-community-id", no_argument,       NULL,     "do not emit community_id"},
+    {OPT_NDPI_PROTOS,     "ndpi-protos",     required_argument, "FILE",   "extra nDPI custom protocols file"},
+    {OPT_NDPI_CATEGORIES, "ndpi-categories", required_argument, "FILE",   "extra nDPI categories file"},
+    {'B',                 "buffer-size",     required_argument, "MiB",    "live capture kernel buffer size"},
+    {'q',                 "quiet",           no_argument,       NULL,     "no progress line, summary or warnings on stderr"},
+    {'v',                 "verbose",         no_argument,       NULL,     "also print the engine's informational messages"},
+    {'h',                 "help",            no_argument,       NULL,     "show this help and exit"},
+    {'V',                 "version",         no_argument,       NULL,     "show egret and libpcap versions and exit"},
+};
+// clang-format on
+
+#define N_OPTDEFS (sizeof(OPTDEFS) / sizeof(OPTDEFS[0]))
+
+/* EVE record type names for --eve. */
+static const struct {
+    const char *name;
+    uint32_t bit;
+} EVE_NAMES[] = {
+    {"alert", EGRET_EV_ALERT}, {"flow", EGRET_EV_FLOW}, {"stats", EGRET_EV_STATS},
+    {"dns", EGRET_EV_DNS},     {"tls", EGRET_EV_TLS},   {"http", EGRET_EV_HTTP},
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "%s\n\n"
+            "Passive inspector: flags bulk transfers of message content to AI endpoints\n"
+            "and writes Suricata-style EVE JSON lines.\n\nOptions:\n",
+            USAGE_LINE);
+    for (size_t i = 0; i < N_OPTDEFS; i++) {
+        const cli_optdef *d = &OPTDEFS[i];
+        char left[64];
+        if (d->id < 256)
+            snprintf(left, sizeof(left), "-%c, --%s%s%s", d->id, d->name, d->arg ? " " : "",
+                     d->arg ? d->arg : "");
+        else
+            snprintf(left, sizeof(left), "    --%s%s%s", d->name, d->arg ? " " : "",
+                     d->arg ? d->arg : "");
+        /* help text lines are separated by '\n' and indented under column 2 */
+        fprintf(fp, "  %-28s ", left);
+        for (const char *h = d->help; *h; h++) {
+            fputc(*h, fp);
+            if (*h == '\n') fprintf(fp, "  %-28s ", "");
+        }
+        fputc('\n', fp);
+    }
+    fprintf(fp, "\nExit status:\n"
+                "  0  success\n"
+                "  1  an input could not be read (the others are still processed and\n"
+                "     the output stays valid JSON lines), or a runtime/write error\n"
+                "  2  usage or configuration error (bad option, bad filter, bad --home-net)\n");
+}
+
+/* Parses a decimal integer in [min, max].  Rejects signs, blanks and
+ * trailing characters. */
+static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9') return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max) return false;
+    *out = v;
+    return true;
+}
+
+/* Parses "alert,flow,..." into EGRET_EV_* bits. */
+static bool parse_eve(const char *s, uint32_t *out, char *bad, size_t bad_size)
+{
+    uint32_t bits = 0;
+    const char *p = s;
+
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        bool found = false;
+        for (size_t i = 0; i < sizeof(EVE_NAMES) / sizeof(EVE_NAMES[0]); i++) {
+            if (strlen(EVE_NAMES[i].name) == n && strncmp(p, EVE_NAMES[i].name, n) == 0) {
+                bits |= EVE_NAMES[i].bit;
+                found = true;
+            }
+        }
+        if (!found) {
+            snprintf(bad, bad_size, "%.*s", (int)n, p);
+            return false;
+        }
+        if (p[n] == '\0') break;
+        p += n + 1;
+    }
+    *out = bits;
+    return true;
+}
+
+/* Applies one parsed option.  Returns false with a message in 'err' on a
+ * bad value. */
+static bool apply_option(cli_opts *o, int id, const char *arg, char *err, size_t err_size)
+{
+    uint64_t v;
+    char bad[64];
+
+    switch (id) {
+    case 'r':
+        o->inputs[o->n_inputs++] = arg;
+        return true;
+    case 'i':
+        if (o->iface) {
+            snprintf(err, err_size, "only one -i interface is supported");
+            return false;
+        }
+        o->iface = arg;
+        return true;
+    case 'f':
+        o->filter = arg;
+        return true;
+    case 'o':
+        o->out_path = arg;
+        return true;
+    case OPT_EVE:
+        if (!parse_eve(arg, &o->eve_types, bad, sizeof(bad))) {
+            snprintf(err, err_size, "--eve: unknown record type '%s'", bad);
+            return false;
+        }
+        return true;
+    case OPT_HOME_NET:
+        o->home_net = arg;
+        return true;
+    case OPT_MAX_FLOWS:
+        if (!parse_u64(arg, 1, UINT64_MAX, &o->max_flows)) {
+            snprintf(err, err_size, "--max-flows: expected a positive integer, got '%s'", arg);
+            return false;
+        }
+        return true;
+    case OPT_STATS_INTERVAL:
+        if (!parse_u64(arg, 0, UINT32_MAX, &v)) {
+            snprintf(err, err_size, "--stats-interval: expected seconds, got '%s'", arg);
+            return false;
+        }
+        o->stats_interval_s = (uint32_t)v;
+        o->stats_interval_set = true;
+        return true;
+    case OPT_NO_COMMUNITY_ID:
+        o->no_community_id = true;
+        return true;
+    case OPT_NDPI_PROTOS:
+        o->ndpi_protos_file = arg;
+        return true;
+    case OPT_NDPI_CATEGORIES:
+        o->ndpi_categories_file = arg;
+        return true;
+    case 'B':
+        if (!parse_u64(arg, 1, 2047, &v)) {
+            snprintf(err, err_size, "-B: expected MiB between 1 and 2047, got '%s'", arg);
+            return false;
+        }
+        o->buffer_mib = (unsigned)v;
+        return true;
+    case 'q':
+        o->quiet = true;
+        return true;
+    case 'v':
+        o->verbose = true;
+        return true;
+    }
+    snprintf(err, err_size, "internal error: unhandled option %d", id);
+    return false;
+}
+
+enum { PARSE_RUN, PARSE_EXIT_OK, PARSE_USAGE };
+
+/* Fills 'o' from argv.  PARSE_RUN: go on; PARSE_EXIT_OK: --help or
+ * --version done; PARSE_USAGE: a message and the usage are on stderr.
+ * o->inputs is allocated here (freed by the caller). */
+static int parse_args(int argc, char **argv, cli_opts *o)
+{
+    struct option longopts[N_OPTDEFS + 1];
+    char shortopts[2 * N_OPTDEFS + 2];
+    size_t ns = 0;
+    char err[256];
+
+    memset(o, 0, sizeof(*o));
+    o->eve_types = EGRET_EVE_DEFAULT;
+    o->inputs = calloc((size_t)argc + 1, sizeof(*o->inputs));
+    if (!o->inputs) {
+        fprintf(stderr, "egret: out of memory\n");
+        return PARSE_USAGE;
+    }
+
+    shortopts[ns++] = ':'; /* report a missing argument as ':' */
+    for (size_t i = 0; i < N_OPTDEFS; i++) {
+        longopts[i] = (struct option){OPTDEFS[i].name, OPTDEFS[i].has_arg, NULL, OPTDEFS[i].id};
+        if (OPTDEFS[i].id < 256) {
+            shortopts[ns++] = (char)OPTDEFS[i].id;
+            if (OPTDEFS[i].has_arg == required_argument) shortopts[ns++] = ':';
+        }
+    }
+    longopts[N_OPTDEFS] = (struct option){0, 0, 0, 0};
+    shortopts[ns] = '\0';
+
+    opterr = 0; /* messages are ours */
+    int c;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            usage(stdout);
+            return PARSE_EXIT_OK;
+        case 'V':
+            printf("egret %s\n%s\n", egret_version(), cap_lib_version());
+            return PARSE_EXIT_OK;
+        case '?':
+            if (optopt > 0 && optopt < 256 && strncmp(argv[optind - 1], "--", 2) != 0)
+                fprintf(stderr, "egret: unknown option '-%c'\n", optopt);
+            else
+                fprintf(stderr, "egret: unknown or malformed option '%s'\n", argv[optind - 1]);
+            goto usage_error;
+        case ':':
+            fprintf(stderr, "egret: option '%s' needs an argument\n", argv[optind - 1]);
+            goto usage_error;
+        default:
+            if (!apply_option(o, c, optarg, err, sizeof(err))) {
+                fprintf(stderr, "egret: %s\n", err);
+                goto usage_error;
+            }
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "egret: unexpected argument '%s'\n", argv[optind]);
+        goto usage_error;
+    }
+    if (o->n_inputs == 0 && !o->iface) {
+        fprintf(stderr, "egret: no input: give -r PATH or -i IFACE\n");
+        goto usage_error;
+    }
+    if (o->n_inputs > 0 && o->iface) {
+        fprintf(stderr, "egret: -r and -i cannot be combined\n");
+        goto usage_error;
+    }
+    return PARSE_RUN;
+
+usage_error:
+    fprintf(stderr, "%s\nTry 'egret --help' for more information.\n", USAGE_LINE);
+    return PARSE_USAGE;
+}
+
+/* ==== Run state, output ================================================ */
+
+typedef struct cli_run {
+    const cli_opts *o;
+    egret_engine *eng;
+    FILE *out;
+    const char *out_name;
+    int out_errno;    /* first write error, 0 = none */
+    uint64_t written; /* records written */
+    bool live;
+
+    double t_start; /* monotonic seconds */
+    size_t n_sources, n_failed;
+    bool filter_error;
+    bool stdin_used;
+
+    /* capture counters (live) */
+    bool have_cap_stats;
+    uint64_t cap_recv, cap_drop, cap_ifdrop;
+
+    /* progress line (stderr is a TTY and not -q) */
+    bool progress;
+    bool progress_shown;
+    double progress_next;
+    const char *cur_name;
+    uint64_t pkts, cap_bytes; /* fed by this host */
+} cli_run;
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t now_wall_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void progress_clear(cli_run *r)
+{
+    if (r->progress_shown) {
+        fputs("\r\033[K", stderr);
+        r->progress_shown = false;
+    }
+}
+
+static void progress_show(cli_run *r, bool force)
+{
+    if (!r->progress) return;
+    double t = now_mono();
+    if (!force && t < r->progress_next) return;
+    r->progress_next = t + PROGRESS_EVERY_S;
+    fprintf(stderr, "\r\033[Kegret: %s: %" PRIu64 " packets, %.1f MB", r->cur_name, r->pkts,
+            (double)r->cap_bytes / 1e6);
+    r->progress_shown = true;
+}
+
+/* Reports a failed input ("egret: NAME: MESSAGE") and counts it. */
+static void input_error(cli_run *r, const char *name, const char *msg)
+{
+    progress_clear(r);
+    fprintf(stderr, "egret: %s: %s\n", name, msg);
+    r->n_failed++;
+}
+
+static void note_write_error(cli_run *r)
+{
+    if (!r->out_errno) r->out_errno = errno ? errno : EIO;
+}
+
+static void flush_out(cli_run *r)
+{
+    errno = 0;
+    if (fflush(r->out) != 0) note_write_error(r);
+}
+
+/* egret_event_cb: one record -> one line.  After a write error records are
+ * dropped (the run stops at the next packet). */
+static void on_event(const egret_event *ev, void *ud)
+{
+    cli_run *r = ud;
+
+    if (r->out_errno || !r->out) return;
+    errno = 0;
+    if (fwrite(ev->json, 1, ev->json_len, r->out) != ev->json_len || putc('\n', r->out) == EOF) {
+        note_write_error(r);
+        return;
+    }
+    r->written++;
+    /* live: make stats and alerts visible to a tailing reader at once */
+    if (r->live && (ev->type == EGRET_EV_STATS || ev->type == EGRET_EV_ALERT)) flush_out(r);
+}
+
+/* egret_log_cb: 0 error, 1 warning, 2 info. */
+static void on_log(int level, const char *msg, void *ud)
+{
+    cli_run *r = ud;
+
+    if (level >= 2 && !r->o->verbose) return;
+    if (level == 1 && r->o->quiet) return;
+    progress_clear(r);
+    fprintf(stderr, "egret: %s%s\n", level == 0 ? "error: " : level == 1 ? "warning: " : "", msg);
+}
+
+/* ==== Inputs ========================================================== */
+
+/* Feeds every packet of 's' to the engine until end of file, error, stop
+ * signal or write error.  Returns false when the source failed (reported). */
+static bool pump(cli_run *r, cap_source *s, const char *name)
+{
+    int linktype = cap_linktype(s);
+    uint64_t rejected = 0;
+    uint64_t last_ts = 0, last_tick = now_wall_usec();
+    cap_packet pkt;
+    bool ok = true;
+
+    r->cur_name = name;
+    g_source = s;
+    progress_show(r, true);
+    while (!g_stop && !r->out_errno) {
+        int rc = cap_next(s, &pkt);
+        if (rc == CAP_PACKET) {
+            if (egret_engine_feed(r->eng, pkt.ts_usec, linktype, pkt.caplen, pkt.len, pkt.data) !=
+                EGRET_OK)
+                rejected++;
+            if (pkt.ts_usec > last_ts) last_ts = pkt.ts_usec;
+            r->pkts++;
+            r->cap_bytes += pkt.caplen;
+            if (!r->live && (r->pkts & PROGRESS_CHECK_MASK) == 0) progress_show(r, false);
+        } else if (rc == CAP_EOF || rc == CAP_EBREAK) {
+            break;
+        } else if (rc == CAP_ERROR) {
+            input_error(r, name, cap_geterr(s));
+            ok = false;
+            break;
+        }
+        /* rc == CAP_TIMEOUT (live) falls through to the tick */
+        if (r->live) {
+            uint64_t now = now_wall_usec();
+            /* tick on every idle timeout, and at least once a second under load */
+            if (rc == CAP_TIMEOUT || now - last_tick >= 1000000u || now < last_tick) {
+                /* wall-clock packet time, never behind the last packet */
+                last_tick = now;
+                if (cap_stats(s, &r->cap_recv, &r->cap_drop, &r->cap_ifdrop) == 0) {
+                    r->have_cap_stats = true;
+                    egret_engine_set_capture_stats(r->eng, r->cap_recv, r->cap_drop, r->cap_ifdrop);
+                }
+                egret_engine_advance(r->eng, now > last_ts ? now : last_ts);
+                progress_show(r, false);
+            }
+        }
+    }
+    g_source = NULL;
+    if (rejected && !r->o->quiet) {
+        progress_clear(r);
+        fprintf(stderr, "egret: %s: warning: the engine rejected %" PRIu64 " packets\n", name,
+                rejected);
+    }
+    return ok;
+}
+
+/* Reads one savefile ("-" = stdin). */
+static void run_file(cli_run *r, const char *path)
+{
+    const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+    char err[CAP_ERRBUF_SIZE];
+    cap_source *s;
+
+    r->n_sources++;
+    if (strcmp(path, "-") == 0) {
+        if (r->stdin_used) {
+            input_error(r, name, "standard input can be read only once");
+            return;
+        }
+        r->stdin_used = true;
+    }
+    int rc = cap_open_file(path, r->o->filter, &s, err);
+    if (rc != CAP_OK) {
+        input_error(r, name, err);
+        if (rc == CAP_EFILTER) r->filter_error = true;
+        return;
+    }
+    pump(r, s, name);
+    cap_close(s);
+}
+
+static int visible(const struct dirent *d)
+{
+    return d->d_name[0] != '.';
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Reads the regular, non-hidden files of 'dir' in byte-wise name order. */
+static void run_dir(cli_run *r, const char *dir)
+{
+    struct dirent **list;
+    int n = scandir(dir, &list, visible, by_name);
+
+    if (n < 0) {
+        r->n_sources++;
+        input_error(r, dir, strerror(errno));
+        return;
+    }
+    size_t files = 0;
+    for (int i = 0; i < n; i++) {
+        if (!g_stop && !r->out_errno && !r->filter_error) {
+            size_t len = strlen(dir) + strlen(list[i]->d_name) + 2;
+            char *path = malloc(len);
+            struct stat st;
+            if (!path) {
+                r->n_sources++;
+                input_error(r, dir, "out of memory");
+            } else {
+                bool slash = dir[0] && dir[strlen(dir) - 1] == '/';
+                snprintf(path, len, "%s%s%s", dir, slash ? "" : "/", list[i]->d_name);
+                if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+                    files++;
+                    run_file(r, path);
+                }
+                free(path);
+            }
+        }
+        free(list[i]);
+    }
+    free(list);
+    if (files == 0 && !r->o->quiet) {
+        progress_clear(r);
+        fprintf(stderr, "egret: %s: warning: no files to read\n", dir);
+    }
+}
+
+static void run_offline(cli_run *r)
+{
+    for (size_t i = 0; i < r->o->n_inputs; i++) {
+        const char *path = r->o->inputs[i];
+        struct stat st;
+
+        if (g_stop || r->out_errno || r->filter_error) break;
+        if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            run_dir(r, path);
+        else
+            run_file(r, path); /* reports a missing file with its errno */
+    }
+}
+
+/* Returns an exit status: EXIT_OK, EXIT_INPUT (open failed or read error)
+ * or EXIT_USAGE (bad filter). */
+static int run_live(cli_run *r)
+{
+    char err[CAP_ERRBUF_SIZE];
+    cap_source *s;
+
+    r->n_sources = 1;
+    int rc = cap_open_live(r->o->iface, r->o->filter, r->o->buffer_mib, &s, err);
+    if (rc != CAP_OK) {
+        fprintf(stderr, "egret: %s: %s\n", r->o->iface, err);
+        if (rc == CAP_EFILTER) return EXIT_USAGE;
+        r->n_failed = 1;
+        return EXIT_INPUT;
+    }
+    if (!r->o->quiet)
+        fprintf(stderr, "egret: listening on %s, link-type %d, snaplen %d\n", r->o->iface,
+                cap_linktype(s), CAP_SNAPLEN);
+    bool ok = pump(r, s, r->o->iface);
+    if (cap_stats(s, &r->cap_recv, &r->cap_drop, &r->cap_ifdrop) == 0) {
+        r->have_cap_stats = true;
+        egret_engine_set_capture_stats(r->eng, r->cap_recv, r->cap_drop, r->cap_ifdrop);
+    }
+    cap_close(s);
+    if (!ok) return EXIT_INPUT;
+    return EXIT_OK;
+}
+
+/* ==== Summary ========================================================= */
+
+static const char *human_bytes(uint64_t b, char *buf, size_t size)
+{
+    static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
+    double v = (double)b;
+    size_t u = 0;
+    while (v >= 1000.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        v /= 1000.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, size, "%" PRIu64 " B", b);
+    else
+        snprintf(buf, size, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+static void print_summary(cli_run *r, double elapsed)
+{
+    egret_counters c;
+    egret_host_stat top[TOP_HOSTS];
+    char hb[32];
+
+    progress_clear(r);
+    egret_engine_counters(r->eng, &c);
+    fprintf(stderr, "egret: summary%s\n", g_stop ? " (interrupted)" : "");
+    if (r->live)
+        fprintf(stderr, "  %-14s %s\n", "interface", r->o->iface);
+    else
+        fprintf(stderr, "  %-14s %zu read, %zu failed\n", "inputs", r->n_sources - r->n_failed,
+                r->n_failed);
+    fprintf(stderr, "  %-14s %" PRIu64 " (%s)\n", "packets", c.packets,
+            human_bytes(c.bytes, hb, sizeof(hb)));
+    fprintf(stderr, "  %-14s %" PRIu64 " total, %" PRIu64 " evicted\n", "flows", c.flows_total,
+            c.flows_evicted);
+    fprintf(stderr, "  %-14s %" PRIu64 "\n", "decode events", c.decode_events);
+    if (r->have_cap_stats)
+        fprintf(stderr,
+                "  %-14s %" PRIu64 " received, %" PRIu64 " dropped, %" PRIu64
+                " dropped by interface\n",
+                "capture", r->cap_recv, r->cap_drop, r->cap_ifdrop);
+    fprintf(stderr, "  %-14s %" PRIu64 " written to %s\n", "records", r->written, r->out_name);
+    fprintf(stderr, "  %-14s %.2f s, %.0f packets/s\n", "elapsed", elapsed,
+            elapsed > 0 ? (double)c.packets / elapsed : 0.0);
+
+    size_t n = egret_engine_top_hosts(r->eng, top, TOP_HOSTS);
+    if (n > 0) {
+        fprintf(stderr, "  top internal hosts by outbound bytes:\n");
+        for (size_t i = 0; i < n && i < TOP_HOSTS; i++) {
+            top[i].addr[sizeof(top[i].addr) - 1] = '\0';
+            fprintf(stderr, "    %-40s %10s in %" PRIu64 " flows\n", top[i].addr,
+                    human_bytes(top[i].bytes_out, hb, sizeof(hb)), top[i].flows_out);
+        }
+    }
+}
+
+/* ==== main ============================================================ */
+
+static int open_output(cli_run *r)
+{
+    const char *path = r->o->out_path;
+
+    if (!path || strcmp(path, "-") == 0) {
+        r->out = stdout;
+        r->out_name = "stdout";
+    } else {
+        r->out = fopen(path, "w");
+        r->out_name = path;
+        if (!r->out) {
+            fprintf(stderr, "egret: %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+    }
+    /* A terminal keeps its line buffering; files and pipes get a big buffer. */
+    if (!isatty(fileno(r->out))) setvbuf(r->out, NULL, _IOFBF, OUT_BUFFER_SIZE);
     return 0;
+}
+
+/* Flushes and closes the output; notes a write error. */
+static void close_output(cli_run *r)
+{
+    if (!r->out) return;
+    flush_out(r);
+    if (r->out != stdout) {
+        errno = 0;
+        if (fclose(r->out) != 0) note_write_error(r);
+    } else if (ferror(r->out)) {
+        note_write_error(r);
+    }
+    r->out = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    cli_opts o;
+    cli_run r;
+    egret_config cfg;
+    char err[EGRET_ERRBUF_SIZE] = "";
+    char ferr[CAP_ERRBUF_SIZE];
+    int status = EXIT_OK;
+
+    int pr = parse_args(argc, argv, &o);
+    if (pr != PARSE_RUN) {
+        free(o.inputs);
+        return pr == PARSE_EXIT_OK ? EXIT_OK : EXIT_USAGE;
+    }
+
+    /* A syntax error in the filter is a usage error, before any input. */
+    if (cap_check_filter(o.filter, ferr) != CAP_OK) {
+        fprintf(stderr, "egret: %s\n", ferr);
+        free(o.inputs);
+        return EXIT_USAGE;
+    }
+
+    memset(&r, 0, sizeof(r));
+    r.o = &o;
+    r.live = o.iface != NULL;
+    r.progress = !o.quiet && isatty(STDERR_FILENO);
+
+    egret_config_init(&cfg);
+    cfg.eve_types = o.eve_types;
+    cfg.home_net = o.home_net;
+    if (o.max_flows) cfg.max_flows = o.max_flows;
+    if (o.stats_interval_set)
+        cfg.stats_interval_s = o.stats_interval_s;
+    else if (r.live)
+        cfg.stats_interval_s = LIVE_STATS_INTERVAL_S;
+    if (o.no_community_id) cfg.community_id = 0;
+    cfg.ndpi_protos_file = o.ndpi_protos_file;
+    cfg.ndpi_categories_file = o.ndpi_categories_file;
+    cfg.on_event = on_event;
+    cfg.event_ud = &r;
+    cfg.on_log = on_log;
+    cfg.log_ud = &r;
+
+    int rc = egret_engine_new(&cfg, &r.eng, err);
+    if (rc != EGRET_OK) {
+        fprintf(stderr, "egret: %s\n", err[0] ? err : egret_strerror(rc));
+        free(o.inputs);
+        return rc == EGRET_ENOMEM ? EXIT_INPUT : EXIT_USAGE;
+    }
+    if (open_output(&r) != 0) {
+        egret_engine_free(r.eng);
+        free(o.inputs);
+        return EXIT_INPUT;
+    }
+
+    install_signals();
+    r.t_start = now_mono();
+    if (r.live) {
+        status = run_live(&r);
+    } else {
+        run_offline(&r);
+        if (r.filter_error)
+            status = EXIT_USAGE;
+        else if (r.n_failed)
+            status = EXIT_INPUT;
+    }
+
+    /* Whatever happened, end the flows seen so far so the output is complete
+     * and valid. */
+    egret_engine_flush(r.eng);
+    close_output(&r);
+    double elapsed = now_mono() - r.t_start;
+
+    if (r.out_errno) {
+        progress_clear(&r);
+        fprintf(stderr, "egret: %s: write error: %s\n", r.out_name, strerror(r.out_errno));
+        if (status == EXIT_OK) status = EXIT_INPUT;
+    }
+    if (!o.quiet) print_summary(&r, elapsed);
+    progress_clear(&r);
+
+    egret_engine_free(r.eng);
+    free(o.inputs);
+    return status;
 }

@@ -1,0 +1,235 @@
+/*
+ * capture.c -- libpcap adapter for the CLI: savefiles (pcap, pcapng, stdin)
+ * and live interfaces.
+ *
+ * The only file in the project that includes <pcap.h>.  It hides pcap's
+ * return-code conventions (PCAP_ERROR_BREAK means both "end of file" and
+ * "breakloop" for savefiles) behind the CAP_* results of capture.h, scales
+ * timestamps to microseconds and reports link types as LINKTYPE_ values.
+ */
+#include "capture.h"
+
+#include <errno.h>
+#include <pcap.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LINKTYPE_RAW    101
+#define LIVE_TIMEOUT_MS 1000
+
+struct cap_source {
+    pcap_t *p;
+    bool live;
+    int fd;                    /* live: selectable descriptor in non-blocking mode, or -1 */
+    volatile sig_atomic_t brk; /* set by cap_breakloop (maybe from a signal handler) */
+};
+
+static void set_err(char err[CAP_ERRBUF_SIZE], const char *msg)
+{
+    snprintf(err, CAP_ERRBUF_SIZE, "%s", msg && *msg ? msg : "unknown libpcap error");
+}
+
+/* Compiles and installs 'filter' on 'p'.  Returns CAP_OK or CAP_EFILTER
+ * with a message in 'err'. */
+static int apply_filter(pcap_t *p, const char *filter, char err[CAP_ERRBUF_SIZE])
+{
+    struct bpf_program prog;
+
+    if (!filter) return CAP_OK;
+    if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(err, CAP_ERRBUF_SIZE, "bad filter '%s': %s", filter, pcap_geterr(p));
+        return CAP_EFILTER;
+    }
+    int rc = pcap_setfilter(p, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        snprintf(err, CAP_ERRBUF_SIZE, "cannot set filter '%s': %s", filter, pcap_geterr(p));
+        return CAP_EFILTER;
+    }
+    return CAP_OK;
+}
+
+static int wrap(pcap_t *p, bool live, cap_source **out, char err[CAP_ERRBUF_SIZE])
+{
+    cap_source *s = calloc(1, sizeof(*s));
+    if (!s) {
+        set_err(err, "out of memory");
+        return CAP_ERROR;
+    }
+    s->p = p;
+    s->live = live;
+    s->fd = -1;
+    *out = s;
+    return CAP_OK;
+}
+
+int cap_open_file(const char *path, const char *filter, cap_source **out, char err[CAP_ERRBUF_SIZE])
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    bool is_stdin = strcmp(path, "-") == 0;
+
+    *out = NULL;
+    /* Open the stream ourselves so an open failure reads "No such file or
+     * directory" rather than pcap's "PATH: No such file or directory". */
+    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+    if (!fp) {
+        set_err(err, strerror(errno));
+        return CAP_ERROR;
+    }
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
+    if (!p) { /* pcap did not take 'fp' */
+        if (!is_stdin) fclose(fp);
+        set_err(err, pcap_err);
+        return CAP_ERROR;
+    }
+    int rc = apply_filter(p, filter, err);
+    if (rc == CAP_OK) rc = wrap(p, false, out, err);
+    if (rc != CAP_OK) pcap_close(p); /* also closes 'fp' */
+    return rc;
+}
+
+int cap_open_live(const char *iface, const char *filter, unsigned buffer_mib, cap_source **out,
+                  char err[CAP_ERRBUF_SIZE])
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+
+    *out = NULL;
+    pcap_t *p = pcap_create(iface, pcap_err);
+    if (!p) {
+        set_err(err, pcap_err);
+        return CAP_ERROR;
+    }
+    pcap_set_snaplen(p, CAP_SNAPLEN);
+    pcap_set_promisc(p, 1);
+    pcap_set_immediate_mode(p, 1);
+    pcap_set_timeout(p, LIVE_TIMEOUT_MS);
+    if (buffer_mib > 0) pcap_set_buffer_size(p, (int)(buffer_mib * 1024u * 1024u));
+
+    int st = pcap_activate(p);
+    if (st < 0) {
+        /* pcap_geterr carries the detail for PCAP_ERROR and is empty for
+         * most other codes; pcap_statustostr names the condition. */
+        const char *detail = pcap_geterr(p);
+        if (detail && *detail)
+            snprintf(err, CAP_ERRBUF_SIZE, "%s (%s)", pcap_statustostr(st), detail);
+        else
+            set_err(err, pcap_statustostr(st));
+        pcap_close(p);
+        return CAP_ERROR;
+    }
+    /* st > 0 is a warning (e.g. promiscuous mode not supported): carry on. */
+    int rc = apply_filter(p, filter, err);
+    if (rc == CAP_OK) rc = wrap(p, true, out, err);
+    if (rc != CAP_OK) {
+        pcap_close(p);
+        return rc;
+    }
+    /* The read timeout alone does not make pcap_next_ex return when no
+     * packet arrives on every platform (pcap_set_timeout(3)); Linux with
+     * immediate mode keeps polling inside libpcap.  So where there is a
+     * selectable descriptor, read non-blocking and poll it ourselves. */
+    int fd = pcap_get_selectable_fd(p);
+    if (fd >= 0 && pcap_setnonblock(p, 1, pcap_err) == 0) (*out)->fd = fd;
+    return CAP_OK;
+}
+
+int cap_check_filter(const char *filter, char err[CAP_ERRBUF_SIZE])
+{
+    if (!filter) return CAP_OK;
+    pcap_t *p = pcap_open_dead(DLT_EN10MB, CAP_SNAPLEN);
+    if (!p) {
+        set_err(err, "out of memory");
+        return CAP_EFILTER;
+    }
+    struct bpf_program prog;
+    int rc = CAP_OK;
+    if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(err, CAP_ERRBUF_SIZE, "bad filter '%s': %s", filter, pcap_geterr(p));
+        rc = CAP_EFILTER;
+    } else {
+        pcap_freecode(&prog);
+    }
+    pcap_close(p);
+    return rc;
+}
+
+int cap_linktype(const cap_source *s)
+{
+    int dlt = pcap_datalink(s->p);
+    /* DLT_RAW is 12 (14 on OpenBSD) while the file format says 101. */
+    return dlt == DLT_RAW ? LINKTYPE_RAW : dlt;
+}
+
+int cap_next(cap_source *s, cap_packet *pkt)
+{
+    struct pcap_pkthdr *h;
+    const u_char *data;
+
+    if (s->brk) return CAP_EBREAK;
+    int rc = pcap_next_ex(s->p, &h, &data);
+    if (rc == 0 && s->fd >= 0) {
+        /* Nothing buffered: wait up to the timeout.  A signal interrupts
+         * poll (EINTR); one that lands just before it costs at most the
+         * timeout. */
+        struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+        if (s->brk) return CAP_EBREAK;
+        (void)poll(&pfd, 1, LIVE_TIMEOUT_MS); /* timeout, ready or EINTR: read once more */
+        if (s->brk) return CAP_EBREAK;
+        rc = pcap_next_ex(s->p, &h, &data);
+    }
+    switch (rc) {
+    case 1:
+        pkt->ts_usec = h->ts.tv_sec < 0 ? 0
+                                        : (uint64_t)h->ts.tv_sec * 1000000u +
+                                              (uint64_t)(h->ts.tv_usec < 0 ? 0 : h->ts.tv_usec);
+        pkt->caplen = h->caplen;
+        pkt->len = h->len;
+        pkt->data = data;
+        return CAP_PACKET;
+    case 0:
+        return CAP_TIMEOUT;
+    case PCAP_ERROR_BREAK:
+        /* savefiles return it at end of file, live captures after breakloop */
+        return s->brk || s->live ? CAP_EBREAK : CAP_EOF;
+    default:
+        return CAP_ERROR;
+    }
+}
+
+void cap_breakloop(cap_source *s)
+{
+    s->brk = 1;
+    pcap_breakloop(s->p);
+}
+
+int cap_stats(cap_source *s, uint64_t *received, uint64_t *dropped, uint64_t *ifdropped)
+{
+    struct pcap_stat ps;
+
+    if (!s->live || pcap_stats(s->p, &ps) != 0) return -1;
+    *received = ps.ps_recv;
+    *dropped = ps.ps_drop;
+    *ifdropped = ps.ps_ifdrop;
+    return 0;
+}
+
+const char *cap_geterr(cap_source *s)
+{
+    return pcap_geterr(s->p);
+}
+
+void cap_close(cap_source *s)
+{
+    if (!s) return;
+    pcap_close(s->p);
+    free(s);
+}
+
+const char *cap_lib_version(void)
+{
+    return pcap_lib_version();
+}

@@ -1,0 +1,83 @@
+/*
+ * capture.h -- the CLI's libpcap adapter (offline files, stdin, live
+ * interfaces).
+ *
+ * capture.c is the only file in the project that includes <pcap.h>; no pcap
+ * type appears here.  A source yields packets with microsecond timestamps
+ * and a LINKTYPE_ value ready for egret_engine_feed().
+ */
+#ifndef EGRET_CAPTURE_H
+#define EGRET_CAPTURE_H
+
+#include <stdint.h>
+
+#define CAP_ERRBUF_SIZE 512
+#define CAP_SNAPLEN     262144
+
+typedef struct cap_source cap_source;
+
+/* One packet.  Borrowed: 'data' is valid only until the next cap_next()
+ * or cap_close() on the same source. */
+typedef struct cap_packet {
+    uint64_t ts_usec; /* capture time, microseconds since the epoch (UTC) */
+    uint32_t caplen;  /* bytes in 'data' */
+    uint32_t len;     /* length on the wire */
+    const uint8_t *data;
+} cap_packet;
+
+/* Results of the open functions and of cap_next(). */
+enum {
+    CAP_PACKET = 1,   /* cap_next: *pkt is filled */
+    CAP_OK = 0,       /* open: success */
+    CAP_TIMEOUT = 0,  /* cap_next (live): no packet within the timeout */
+    CAP_EOF = -1,     /* cap_next: end of file */
+    CAP_EBREAK = -2,  /* cap_next: cap_breakloop() was called */
+    CAP_ERROR = -3,   /* open / cap_next: i/o or format error, see err / cap_geterr */
+    CAP_EFILTER = -4, /* open: the BPF filter does not compile or cannot be set */
+};
+
+/* Opens a pcap or pcapng savefile for reading; 'path' "-" is stdin (which
+ * cap_close then closes).  'filter' is a BPF expression or NULL.
+ * Nanosecond files are scaled to microseconds.  Returns CAP_OK and sets
+ * *out, or CAP_ERROR / CAP_EFILTER with *out NULL and a message in 'err'
+ * (strerror or libpcap's wording, without the file name). */
+int cap_open_file(const char *path, const char *filter, cap_source **out,
+                  char err[CAP_ERRBUF_SIZE]);
+
+/* Opens a live capture on 'iface': snaplen CAP_SNAPLEN, promiscuous,
+ * immediate mode, a 1 s read timeout (cap_next returns CAP_TIMEOUT when
+ * idle), kernel buffer 'buffer_mib' MiB (0 = libpcap's default).  Same
+ * results as cap_open_file. */
+int cap_open_live(const char *iface, const char *filter, unsigned buffer_mib, cap_source **out,
+                  char err[CAP_ERRBUF_SIZE]);
+
+/* Checks that 'filter' compiles for Ethernet (an early syntax check before
+ * any input is opened).  Returns CAP_OK or CAP_EFILTER with a message. */
+int cap_check_filter(const char *filter, char err[CAP_ERRBUF_SIZE]);
+
+/* The source's link type as a LINKTYPE_ value (DLT_RAW is reported as
+ * LINKTYPE_RAW 101; other DLT_ values equal their LINKTYPE_). */
+int cap_linktype(const cap_source *s);
+
+/* Reads the next packet: CAP_PACKET, CAP_TIMEOUT (live only), CAP_EOF
+ * (files only), CAP_EBREAK or CAP_ERROR (message from cap_geterr). */
+int cap_next(cap_source *s, cap_packet *pkt);
+
+/* Makes a blocked or the next cap_next() return CAP_EBREAK.  Async-signal
+ * safe (pcap_breakloop sets a flag and, on Linux, writes an eventfd). */
+void cap_breakloop(cap_source *s);
+
+/* Capture counters (live: pcap_stats ps_recv / ps_drop / ps_ifdrop).
+ * Returns 0, or -1 when the source has none (files). */
+int cap_stats(cap_source *s, uint64_t *received, uint64_t *dropped, uint64_t *ifdropped);
+
+/* The last error message of the source. */
+const char *cap_geterr(cap_source *s);
+
+/* Closes the source and its stream.  Accepts NULL. */
+void cap_close(cap_source *s);
+
+/* libpcap's version string, for --version. */
+const char *cap_lib_version(void);
+
+#endif /* EGRET_CAPTURE_H */
