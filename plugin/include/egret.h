@@ -76,9 +76,9 @@ typedef enum {
  * without a trailing newline and is NUL-terminated. */
 typedef struct egret_event {
     egret_event_type type;
-    uint64_t ts_usec;  /* packet time of the record (microseconds, UTC) */
-    uint64_t flow_id;  /* 0 when the record is not about a flow */
-    int severity;      /* alerts: 1 high .. 3 low; else 0 */
+    uint64_t ts_usec; /* packet time of the record (microseconds, UTC) */
+    uint64_t flow_id; /* 0 when the record is not about a flow */
+    int severity;     /* alerts: 1 high .. 3 low; else 0 */
     const char *json;
     size_t json_len;
 } egret_event;
@@ -100,8 +100,8 @@ typedef struct egret_config {
     uint32_t tcp_closed_timeout_s;
     uint32_t udp_timeout_s;
     uint32_t other_timeout_s;
-    uint32_t dpi_max_packets; /* give up classifying after this many; 0 = ndpiReader's
-                                 defaults (80 TCP, 24 UDP) */
+    uint32_t dpi_max_packets;  /* give up classifying after this many; 0 = ndpiReader's
+                                  defaults (80 TCP, 24 UDP) */
     uint32_t stats_interval_s; /* stats record every N s of packet time; 0 = end only */
     int community_id;          /* emit community_id (default 1) */
     uint16_t community_id_seed;
@@ -116,10 +116,10 @@ typedef struct egret_config {
 /* Counters for a host's summary (all since engine creation). */
 typedef struct egret_counters {
     uint64_t packets, bytes;
-    uint64_t decode_events;   /* malformed / undecodable packets */
+    uint64_t decode_events; /* malformed / undecodable packets */
     uint64_t flows_total, flows_active, flows_evicted;
     uint64_t fragments;
-    uint64_t records;         /* EVE records emitted */
+    uint64_t records; /* EVE records emitted */
 } egret_counters;
 
 /* Per-internal-host outbound totals (for "top talkers"). */
@@ -156,8 +156,8 @@ EGRET_API void egret_engine_flush(egret_engine *e);
 
 /* Capture counters reported by the host (e.g. libpcap's ps_recv/ps_drop);
  * they appear in stats records. */
-EGRET_API void egret_engine_set_capture_stats(egret_engine *e, uint64_t received,
-                                              uint64_t dropped, uint64_t ifdropped);
+EGRET_API void egret_engine_set_capture_stats(egret_engine *e, uint64_t received, uint64_t dropped,
+                                              uint64_t ifdropped);
 
 EGRET_API void egret_engine_counters(const egret_engine *e, egret_counters *out);
 

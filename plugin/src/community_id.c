@@ -30,8 +30,8 @@ static int icmp_counterpart(int v6, uint16_t type)
     return -1;
 }
 
-void community_id_v1(uint16_t seed, int ip_v, const uint8_t *src, const uint8_t *dst,
-                     uint8_t proto, uint16_t sport, uint16_t dport, char out[COMMUNITY_ID_LEN])
+void community_id_v1(uint16_t seed, int ip_v, const uint8_t *src, const uint8_t *dst, uint8_t proto,
+                     uint16_t sport, uint16_t dport, char out[COMMUNITY_ID_LEN])
 {
     size_t alen = ip_v == 6 ? 16 : 4;
     bool one_way = false;

@@ -16,7 +16,7 @@
 
 /* For ICMP/ICMPv6, 'sport' is the type and 'dport' the code, as decoded;
  * the spec's type mapping is applied here.  Writes "1:<base64>". */
-void community_id_v1(uint16_t seed, int ip_v, const uint8_t *src, const uint8_t *dst,
-                     uint8_t proto, uint16_t sport, uint16_t dport, char out[COMMUNITY_ID_LEN]);
+void community_id_v1(uint16_t seed, int ip_v, const uint8_t *src, const uint8_t *dst, uint8_t proto,
+                     uint16_t sport, uint16_t dport, char out[COMMUNITY_ID_LEN]);
 
 #endif /* EGRET_COMMUNITY_ID_H */

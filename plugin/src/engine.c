@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define DEFAULT_HOME_NET "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7"
-#define USEC 1000000ull
+#define USEC             1000000ull
 
 /* ==== config ==== */
 
@@ -127,8 +127,8 @@ static void classify(egret_engine *e, flow *f, const dec_pkt *p, uint64_t ts)
     fext *x = flow_ext(f);
     if (!x->df) return;
     x->dpi_pkts++;
-    uint32_t budget = e->cfg.dpi_max_packets ? e->cfg.dpi_max_packets
-                                             : dpi_default_budget(f->proto);
+    uint32_t budget =
+        e->cfg.dpi_max_packets ? e->cfg.dpi_max_packets : dpi_default_budget(f->proto);
     if (dpi_process(e->dpi, x->df, p->l3, p->l3_len, ts / 1000, budget, &x->info)) {
         dpi_flow_free(x->df);
         x->df = NULL;
@@ -291,7 +291,8 @@ void egret_engine_counters(const egret_engine *e, egret_counters *out)
     out->packets = e->packets;
     out->bytes = e->bytes;
     for (int i = 1; i < EV__COUNT; i++)
-        if (i != EV_NOT_IP && i != EV_IPV4_FRAG && i != EV_IPV6_FRAG) out->decode_events += e->dec_events[i];
+        if (i != EV_NOT_IP && i != EV_IPV4_FRAG && i != EV_IPV6_FRAG)
+            out->decode_events += e->dec_events[i];
     out->fragments = e->dec_events[EV_IPV4_FRAG] + e->dec_events[EV_IPV6_FRAG];
     out->flows_total = fc.created;
     out->flows_active = fc.active;

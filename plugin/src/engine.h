@@ -17,8 +17,8 @@
 
 /* Per-flow engine state (the flow table's ext area). */
 typedef struct fext {
-    dpi_flow *df;        /* NULL once classification is done */
-    uint32_t dpi_pkts;   /* packets given to the classifier */
+    dpi_flow *df;      /* NULL once classification is done */
+    uint32_t dpi_pkts; /* packets given to the classifier */
     bool cli_internal, srv_internal;
     dpi_info info;
 } fext;
@@ -34,14 +34,14 @@ typedef struct host_slot {
 
 struct egret_engine {
     egret_config cfg;
-    char *home_net;          /* owned copies of config strings */
+    char *home_net; /* owned copies of config strings */
     char *ndpi_protos_file;
     char *ndpi_categories_file;
     netset *home;
     flow_table *flows;
     dpi_ctx *dpi;
-    jw out;                  /* reused output buffer */
-    uint64_t now;            /* latest packet time seen (us) */
+    jw out;       /* reused output buffer */
+    uint64_t now; /* latest packet time seen (us) */
     uint64_t first_ts;
     uint64_t next_stats;
     bool seen_packet;
@@ -51,7 +51,7 @@ struct egret_engine {
     uint64_t kernel_packets, kernel_drops, kernel_ifdrops;
     uint64_t dpi_classified, dpi_giveups;
     uint64_t hosts_capped;
-    host_slot *hosts;        /* open addressing, ENGINE_HOSTS_CAP slots */
+    host_slot *hosts; /* open addressing, ENGINE_HOSTS_CAP slots */
     uint32_t hosts_used;
 };
 

@@ -35,15 +35,25 @@ static void put_time(jw *w, const char *key, uint64_t ts)
 static const char *proto_name(uint8_t proto, char buf[8])
 {
     switch (proto) {
-    case 6: return "TCP";
-    case 17: return "UDP";
-    case 1: return "ICMP";
-    case 58: return "IPv6-ICMP";
-    case 132: return "SCTP";
-    case 47: return "GRE";
-    case 50: return "ESP";
-    case 51: return "AH";
-    default: snprintf(buf, 8, "%u", proto); return buf;
+    case 6:
+        return "TCP";
+    case 17:
+        return "UDP";
+    case 1:
+        return "ICMP";
+    case 58:
+        return "IPv6-ICMP";
+    case 132:
+        return "SCTP";
+    case 47:
+        return "GRE";
+    case 50:
+        return "ESP";
+    case 51:
+        return "AH";
+    default:
+        snprintf(buf, 8, "%u", proto);
+        return buf;
     }
 }
 
@@ -64,9 +74,10 @@ static void put_flow_header(egret_engine *e, const flow *f, const fext *x, uint6
     put_time(w, "timestamp", ts);
     jw_u64(w, "flow_id", f->id);
     jw_str(w, "event_type", event_type);
-    if (f->vlan) {
+    if (f->vlan_n) {
         jw_arr_open(w, "vlan");
-        jw_u64(w, NULL, f->vlan);
+        jw_u64(w, NULL, f->vlan & 0xffff);
+        if (f->vlan_n > 1) jw_u64(w, NULL, f->vlan >> 16);
         jw_arr_close(w);
     }
     put_addr(w, "src_ip", f->ip_v, f->cli);

@@ -52,7 +52,7 @@ struct flow_table {
 /* Normalised key: endpoint 'lo' sorts before 'hi' (address, then port). */
 typedef struct flow_key {
     uint8_t ip_v, proto;
-    uint16_t vlan;
+    uint32_t vlan; /* outer | inner << 16 */
     uint8_t lo[16], hi[16];
     uint16_t plo, phi;
 } flow_key;
@@ -83,8 +83,9 @@ static uint64_t load_le64(const uint8_t *b)
 static uint64_t key_hash(const flow_key *k)
 {
     uint64_t h = HASH_SEED;
-    uint64_t w0 = (uint64_t)k->ip_v | (uint64_t)k->proto << 8 | (uint64_t)k->vlan << 16 |
-                  (uint64_t)k->plo << 32 | (uint64_t)k->phi << 48;
+    uint64_t w0 = (uint64_t)k->ip_v | (uint64_t)k->proto << 8 |
+                  (uint64_t)((k->vlan ^ (k->vlan >> 16)) & 0xffff) << 16 | (uint64_t)k->plo << 32 |
+                  (uint64_t)k->phi << 48;
     h = fmix64(h ^ w0);
     for (int i = 0; i < 16; i += 8) {
         h = fmix64(h ^ load_le64(k->lo + i)) + UINT64_C(0x632be59bd9b4e019);
@@ -101,7 +102,7 @@ static void make_key(flow_key *k, const dec_pkt *p)
     memset(k, 0, sizeof(*k));
     k->ip_v = p->ip_v;
     k->proto = p->proto;
-    k->vlan = p->vlan_n ? p->vlan[0] : 0;
+    k->vlan = (p->vlan_n > 0 ? p->vlan[0] : 0u) | (p->vlan_n > 1 ? (uint32_t)p->vlan[1] << 16 : 0u);
     int c = memcmp(p->src, p->dst, alen);
     if (c < 0 || (c == 0 && sp <= dp)) {
         memcpy(k->lo, p->src, alen);
@@ -117,7 +118,7 @@ static void make_key(flow_key *k, const dec_pkt *p)
 }
 
 /* Returns FLOW_TOSERVER / FLOW_TOCLIENT when p belongs to f, else -1. */
-static int flow_match(const flow *f, const dec_pkt *p, uint16_t vlan)
+static int flow_match(const flow *f, const dec_pkt *p, uint32_t vlan)
 {
     if (f->ip_v != p->ip_v || f->proto != p->proto || f->vlan != vlan) return -1;
     size_t alen = p->ip_v == 4 ? 4 : 16;
@@ -317,7 +318,7 @@ void flow_table_free(flow_table *t)
 
 /* ---- per-packet ------------------------------------------------------ */
 
-static flow *flow_create(flow_table *t, const dec_pkt *p, uint64_t ts, uint64_t h, uint16_t vlan)
+static flow *flow_create(flow_table *t, const dec_pkt *p, uint64_t ts, uint64_t h, uint32_t vlan)
 {
     flow *f = NULL;
     if (t->c.active >= t->cfg.max_flows) {
@@ -337,6 +338,7 @@ static flow *flow_create(flow_table *t, const dec_pkt *p, uint64_t ts, uint64_t 
     f->ip_v = p->ip_v;
     f->proto = p->proto;
     f->vlan = vlan;
+    f->vlan_n = p->vlan_n;
     /* Orientation: a lone SYN+ACK means we missed the SYN, and its sender is
      * the server.  Otherwise the sender of the first packet is the client. */
     bool swap = p->proto == 6 && (p->tcp_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK);

@@ -64,7 +64,8 @@ typedef struct flow_dir {
 typedef struct flow {
     /* key (normalised: see flow.c) */
     uint8_t ip_v, proto;
-    uint16_t vlan;
+    uint32_t vlan;  /* outer VLAN id | inner id << 16 (0: untagged) */
+    uint8_t vlan_n; /* VLAN tags recorded (0..2) */
     /* orientation: client = the side that opened the flow */
     uint8_t cli[16], srv[16];
     uint16_t cport, sport;

@@ -108,14 +108,36 @@ void jw_escape(jw *w, const char *s, size_t n)
             continue;
         }
         switch (c) {
-        case '"': put(w, "\\\"", 2); i++; continue;
-        case '\\': put(w, "\\\\", 2); i++; continue;
-        case '\n': put(w, "\\n", 2); i++; continue;
-        case '\r': put(w, "\\r", 2); i++; continue;
-        case '\t': put(w, "\\t", 2); i++; continue;
-        case '\b': put(w, "\\b", 2); i++; continue;
-        case '\f': put(w, "\\f", 2); i++; continue;
-        default: break;
+        case '"':
+            put(w, "\\\"", 2);
+            i++;
+            continue;
+        case '\\':
+            put(w, "\\\\", 2);
+            i++;
+            continue;
+        case '\n':
+            put(w, "\\n", 2);
+            i++;
+            continue;
+        case '\r':
+            put(w, "\\r", 2);
+            i++;
+            continue;
+        case '\t':
+            put(w, "\\t", 2);
+            i++;
+            continue;
+        case '\b':
+            put(w, "\\b", 2);
+            i++;
+            continue;
+        case '\f':
+            put(w, "\\f", 2);
+            i++;
+            continue;
+        default:
+            break;
         }
         size_t ul = c >= 0x80 ? utf8_len(u + i, n - i) : 0;
         if (ul > 1) {

@@ -44,22 +44,22 @@ typedef struct rule_view {
     int ip_v;
     char src_ip[46], dest_ip[46]; /* src = client (the side that opened the flow) */
     uint16_t src_port, dest_port;
-    const char *proto;            /* "TCP", "UDP", ... */
+    const char *proto; /* "TCP", "UDP", ... */
     bool src_internal, dest_internal;
-    const char *direction;        /* "outbound", "inbound", "internal", "external" */
-    const char *app_proto;        /* "tls", "http", "dns", "quic", "failed" */
-    const char *ndpi_proto;       /* "TLS.Google" */
+    const char *direction;  /* "outbound", "inbound", "internal", "external" */
+    const char *app_proto;  /* "tls", "http", "dns", "quic", "failed" */
+    const char *ndpi_proto; /* "TLS.Google" */
     const char *category;
-    const char *hostname;         /* best name: SNI, else HTTP Host, else DNS-derived */
+    const char *hostname; /* best name: SNI, else HTTP Host, else DNS-derived */
     const char *sni;
-    uint64_t risk;                /* nDPI risk bits */
+    uint64_t risk; /* nDPI risk bits */
     /* per-direction counters */
     uint64_t pkts_toserver, pkts_toclient;
     uint64_t bytes_toserver, bytes_toclient;         /* captured (wire) */
     uint64_t payload_toserver, payload_toclient;     /* captured payload */
     uint64_t seq_bytes_toserver, seq_bytes_toclient; /* TCP sequence progress */
-    uint32_t exchanges;           /* estimated request/response exchanges */
-    uint64_t start_us, last_us;   /* packet time */
+    uint32_t exchanges;                              /* estimated request/response exchanges */
+    uint64_t start_us, last_us;                      /* packet time */
     /* AI attribution (has_ai false: none) */
     bool has_ai;
     const char *ai_provider, *ai_kind, *ai_host, *ai_method, *ai_confidence;
@@ -88,11 +88,11 @@ typedef struct rule_view {
 /* One alert raised by a rule; borrowed for the callback. */
 typedef struct rule_alert {
     uint32_t sid, rev;
-    int severity;           /* 1 high .. 3 low */
-    const char *signature;  /* rule name */
+    int severity;          /* 1 high .. 3 low */
+    const char *signature; /* rule name */
     const char *category;
-    const char *rule_file;  /* path of the rule's file as loaded */
-    const char *why_json;   /* a JSON object */
+    const char *rule_file; /* path of the rule's file as loaded */
+    const char *why_json;  /* a JSON object */
     size_t why_len;
 } rule_alert;
 
@@ -100,15 +100,15 @@ typedef void (*rules_alert_cb)(void *ud, const rule_view *v, const rule_alert *a
 typedef void (*rules_log_cb)(void *ud, int level, const char *msg); /* 0 err, 1 warn, 2 info */
 
 typedef struct rules_config {
-    const char *const *paths;  /* rule files or directories (*.lua, name order) */
+    const char *const *paths; /* rule files or directories (*.lua, name order) */
     size_t n_paths;
-    const char *config_file;   /* -c: a Lua config file (data only), or NULL */
-    const char *const *sets;   /* --set key=value overrides ("a.b=1") */
+    const char *config_file; /* -c: a Lua config file (data only), or NULL */
+    const char *const *sets; /* --set key=value overrides ("a.b=1") */
     size_t n_sets;
-    size_t mem_limit;          /* bytes per rule state; default 8 MiB */
-    uint64_t instr_limit;      /* instructions per call; default 1,000,000 */
-    uint32_t max_faults;       /* disable a rule after this many faults; default 3 */
-    size_t window_keys_cap;    /* aggregate keys cap; default 100,000 */
+    size_t mem_limit;       /* bytes per rule state; default 8 MiB */
+    uint64_t instr_limit;   /* instructions per call; default 1,000,000 */
+    uint32_t max_faults;    /* disable a rule after this many faults; default 3 */
+    size_t window_keys_cap; /* aggregate keys cap; default 100,000 */
     rules_alert_cb on_alert;
     rules_log_cb on_log;
     void *ud;

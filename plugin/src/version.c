@@ -6,7 +6,7 @@
 const char *egret_version(void)
 {
 #define EGRET_STR2(x) #x
-#define EGRET_STR(x) EGRET_STR2(x)
+#define EGRET_STR(x)  EGRET_STR2(x)
     return EGRET_STR(EGRET_VERSION_MAJOR) "." EGRET_STR(EGRET_VERSION_MINOR) "." EGRET_STR(
         EGRET_VERSION_PATCH);
 }

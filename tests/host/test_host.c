@@ -124,8 +124,9 @@ static void test_synthetic(void)
     CHECK(c.decode_events == 1, "decode events %llu", (unsigned long long)c.decode_events);
     CHECK(s.flows == 2, "flow records %d", s.flows);
     CHECK(s.stats == 1, "stats records %d", s.stats);
-    CHECK(s.buf && strstr(s.buf, "\"src_ip\":\"10.1.2.3\",\"src_port\":40000,"
-                                 "\"dest_ip\":\"203.0.113.9\",\"dest_port\":9999,\"proto\":\"UDP\""),
+    CHECK(s.buf &&
+              strstr(s.buf, "\"src_ip\":\"10.1.2.3\",\"src_port\":40000,"
+                            "\"dest_ip\":\"203.0.113.9\",\"dest_port\":9999,\"proto\":\"UDP\""),
           "UDP flow tuple missing:\n%s", s.buf ? s.buf : "");
     CHECK(s.buf && strstr(s.buf, "\"bytes_toserver\":58,\"bytes_toclient\":88"),
           "UDP byte counts wrong:\n%s", s.buf ? s.buf : "");

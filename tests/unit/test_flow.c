@@ -610,18 +610,25 @@ static void test_vlan(void **state)
     assert_ptr_not_equal(f0, f20);
     assert_int_equal(f10->vlan, 10);
     assert_int_equal(f20->vlan, 20);
-    /* the inner tag does not split flows; the reply on vlan 10 joins f10 */
+    /* both tags key the flow (Suricata's vlan.use-for-tracking): 10/77 is a
+     * new flow, and its reply with the same two tags joins it */
     p.vlan_n = 2;
     p.vlan[0] = 10;
     p.vlan[1] = 77;
+    bool made = false;
+    flow *f1077 = feed(t, &p, 4, 50, NULL, &made);
+    assert_true(made);
+    assert_ptr_not_equal(f1077, f10);
+    assert_int_equal(f1077->vlan, 10 | 77 << 16);
+    assert_int_equal(f1077->vlan_n, 2);
     dec_pkt q = rev(&p, 0, 0, 4);
     int d;
-    assert_ptr_equal(feed(t, &q, 4, 50, &d, NULL), f10);
+    assert_ptr_equal(feed(t, &q, 4, 50, &d, NULL), f1077);
     assert_int_equal(d, FLOW_TOCLIENT);
     /* vlan_n == 0 ignores stale vlan[] contents */
     q.vlan_n = 0;
     assert_ptr_equal(feed(t, &q, 5, 50, NULL, NULL), f0);
-    assert_int_equal(counters(t).created, 3);
+    assert_int_equal(counters(t).created, 4);
     flow_table_free(t);
 }
 
