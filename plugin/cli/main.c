@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,7 +116,7 @@ typedef struct cli_optdef {
 
 // clang-format off
 static const cli_optdef OPTDEFS[] = {
-    {'r',                 "read",            required_argument, "PATH",   "read a pcap/pcapng file, a directory of them (name order,\nnot recursive, hidden files skipped) or - for stdin;\nrepeatable: all inputs feed one engine in order"},
+    {'r',                 "read",            required_argument, "PATH",   "read a pcap/pcapng file, a directory of them (name order,\nnot recursive; hidden files and *.md/.txt/.json/.jsonl/\n.csv/.tsv/.sh/.py/.lua/.out files skipped) or - for stdin;\nrepeatable: all inputs feed one engine in order"},
     {'i',                 "interface",       required_argument, "IFACE",  "capture live on IFACE (stop with SIGINT/SIGTERM)"},
     {'f',                 "filter",          required_argument, "BPF",    "only process packets matching the BPF expression"},
     {'o',                 "output",          required_argument, "FILE",   "write EVE JSON lines to FILE (- or default: stdout)"},
@@ -555,9 +556,20 @@ static void run_file(cli_run *r, const char *path)
     cap_close(s);
 }
 
+/* Directory mode reads every regular file except hidden ones and the
+ * documentation / expectation files that capture directories carry
+ * (README.md, MANIFEST.md, *.json expectations...). */
 static int visible(const struct dirent *d)
 {
-    return d->d_name[0] != '.';
+    static const char *const skip[] = {".md", ".txt", ".json", ".jsonl", ".csv", ".tsv", ".sh",
+                                       ".py", ".lua", ".out"};
+    if (d->d_name[0] == '.') return 0;
+    size_t n = strlen(d->d_name);
+    for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++) {
+        size_t k = strlen(skip[i]);
+        if (n > k && strcasecmp(d->d_name + n - k, skip[i]) == 0) return 0;
+    }
+    return 1;
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)
