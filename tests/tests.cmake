@@ -24,3 +24,7 @@ if(EXISTS ${EGRET_SHARED_PCAPS} AND EXISTS ${CMAKE_SOURCE_DIR}/tests/ndpi_agreem
 else()
   message(STATUS "egret: ../shared/pcaps not found; the ndpiReader agreement suite is not registered")
 endif()
+
+add_test(NAME install COMMAND bash ${CMAKE_SOURCE_DIR}/tests/install/test_install.sh
+  ${CMAKE_BINARY_DIR} ${CMAKE_BINARY_DIR}/tests-install)
+set_tests_properties(install PROPERTIES LABELS integration TIMEOUT 120)
