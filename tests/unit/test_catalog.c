@@ -49,7 +49,9 @@ static const char *write_file(fixture *fx, const char *name, const char *content
 {
     assert_true(fx->npaths < 64);
     char *p = fx->path[fx->npaths++];
-    snprintf(p, 128, "%s/%s", fx->dir, name);
+    char dir[sizeof(fx->dir)];
+    memcpy(dir, fx->dir, sizeof(dir)); /* separate buffer: no restrict overlap */
+    snprintf(p, 128, "%s/%s", dir, name);
     FILE *f = fopen(p, "w");
     assert_non_null(f);
     fputs(content, f);
