@@ -45,6 +45,7 @@
  * context pointer.  'g_source' is the source being read (NULL between
  * sources); the handler interrupts it with cap_breakloop. */
 static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_reload; /* SIGHUP: reload GeoIP databases and rules */
 static cap_source *volatile g_source;
 
 static void on_signal(int sig)
@@ -55,9 +56,21 @@ static void on_signal(int sig)
     if (s) cap_breakloop(s);
 }
 
+static void on_hup(int sig)
+{
+    (void)sig;
+    g_reload = 1;
+}
+
 static void install_signals(void)
 {
     struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_hup;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -87,6 +100,10 @@ typedef struct cli_opts {
     bool no_community_id;
     const char *ndpi_protos_file;
     const char *ndpi_categories_file;
+    const char **ai_catalogs; /* --ai-catalog FILE, in order */
+    size_t n_ai_catalogs;
+    const char *geoip_db, *asn_db, *data_dir;
+    bool no_geo, no_ndpi_ai;
     unsigned buffer_mib; /* 0 = libpcap default */
     bool quiet, verbose;
 } cli_opts;
@@ -101,6 +118,12 @@ enum {
     OPT_NO_COMMUNITY_ID,
     OPT_NDPI_PROTOS,
     OPT_NDPI_CATEGORIES,
+    OPT_AI_CATALOG,
+    OPT_DATA_DIR,
+    OPT_NO_NDPI_AI,
+    OPT_GEOIP_DB,
+    OPT_ASN_DB,
+    OPT_NO_GEO,
 };
 
 /* The option table.  Columns: id (letter = short option too), long name,
@@ -127,6 +150,12 @@ static const cli_optdef OPTDEFS[] = {
     {OPT_NO_COMMUNITY_ID, "no-community-id", no_argument,       NULL,     "do not emit community_id"},
     {OPT_NDPI_PROTOS,     "ndpi-protos",     required_argument, "FILE",   "extra nDPI custom protocols file"},
     {OPT_NDPI_CATEGORIES, "ndpi-categories", required_argument, "FILE",   "extra nDPI categories file"},
+    {OPT_AI_CATALOG,      "ai-catalog",      required_argument, "FILE",   "extra AI-endpoint catalog (TSV: provider, kind, host\npattern or CIDR, source); adds or overrides entries;\nrepeatable"},
+    {OPT_DATA_DIR,        "data-dir",        required_argument, "DIR",    "directory of the AI catalog (default: the shipped\nrules/data)"},
+    {OPT_NO_NDPI_AI,      "no-ndpi-ai",      no_argument,       NULL,     "do not feed the AI catalog to nDPI as custom protocols"},
+    {OPT_GEOIP_DB,        "geoip-db",        required_argument, "FILE",   "GeoIP database, GeoLite2-City or -Country layout (default:\n/usr/share/GeoIP, /var/lib/GeoIP, else the shipped test db)"},
+    {OPT_ASN_DB,          "asn-db",          required_argument, "FILE",   "ASN database, GeoLite2-ASN layout"},
+    {OPT_NO_GEO,          "no-geo",          no_argument,       NULL,     "no GeoIP/ASN tagging"},
     {'B',                 "buffer-size",     required_argument, "MiB",    "live capture kernel buffer size"},
     {'q',                 "quiet",           no_argument,       NULL,     "no progress line, summary or warnings on stderr"},
     {'v',                 "verbose",         no_argument,       NULL,     "also print the engine's informational messages"},
@@ -272,6 +301,24 @@ static bool apply_option(cli_opts *o, int id, const char *arg, char *err, size_t
     case OPT_NDPI_CATEGORIES:
         o->ndpi_categories_file = arg;
         return true;
+    case OPT_AI_CATALOG:
+        o->ai_catalogs[o->n_ai_catalogs++] = arg;
+        return true;
+    case OPT_DATA_DIR:
+        o->data_dir = arg;
+        return true;
+    case OPT_NO_NDPI_AI:
+        o->no_ndpi_ai = true;
+        return true;
+    case OPT_GEOIP_DB:
+        o->geoip_db = arg;
+        return true;
+    case OPT_ASN_DB:
+        o->asn_db = arg;
+        return true;
+    case OPT_NO_GEO:
+        o->no_geo = true;
+        return true;
     case 'B':
         if (!parse_u64(arg, 1, 2047, &v)) {
             snprintf(err, err_size, "-B: expected MiB between 1 and 2047, got '%s'", arg);
@@ -305,6 +352,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
     memset(o, 0, sizeof(*o));
     o->eve_types = EGRET_EVE_DEFAULT;
     o->inputs = calloc((size_t)argc + 1, sizeof(*o->inputs));
+    o->ai_catalogs = calloc((size_t)argc + 1, sizeof(*o->ai_catalogs));
     if (!o->inputs) {
         fprintf(stderr, "egret: out of memory\n");
         return PARSE_USAGE;
@@ -474,6 +522,18 @@ static void on_log(int level, const char *msg, void *ud)
     fprintf(stderr, "egret: %s%s\n", level == 0 ? "error: " : level == 1 ? "warning: " : "", msg);
 }
 
+/* SIGHUP: reload what the engine can reload; a failure keeps the old data. */
+static void reload(cli_run *r)
+{
+    char err[EGRET_ERRBUF_SIZE] = "";
+    g_reload = 0;
+    progress_clear(r);
+    if (egret_engine_reload(r->eng, err) != EGRET_OK)
+        fprintf(stderr, "egret: warning: %s\n", err);
+    else if (!r->o->quiet)
+        fprintf(stderr, "egret: reloaded (SIGHUP)\n");
+}
+
 /* ==== Inputs ========================================================== */
 
 /* Feeds every packet of 's' to the engine until end of file, error, stop
@@ -496,6 +556,7 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
                 EGRET_OK)
                 rejected++;
             if (pkt.ts_usec > last_ts) last_ts = pkt.ts_usec;
+            if (g_reload) reload(r);
             r->pkts++;
             r->cap_bytes += pkt.caplen;
             if (!r->live && (r->pkts & PROGRESS_CHECK_MASK) == 0) progress_show(r, false);
@@ -507,6 +568,7 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
             break;
         }
         /* rc == CAP_TIMEOUT (live) falls through to the tick */
+        if (g_reload) reload(r);
         if (r->live) {
             uint64_t now = now_wall_usec();
             /* tick on every idle timeout, and at least once a second under load */
@@ -561,8 +623,8 @@ static void run_file(cli_run *r, const char *path)
  * (README.md, MANIFEST.md, *.json expectations...). */
 static int visible(const struct dirent *d)
 {
-    static const char *const skip[] = {".md", ".txt", ".json", ".jsonl", ".csv", ".tsv", ".sh",
-                                       ".py", ".lua", ".out"};
+    static const char *const skip[] = {".md",  ".txt", ".json", ".jsonl", ".csv",
+                                       ".tsv", ".sh",  ".py",   ".lua",   ".out"};
     if (d->d_name[0] == '.') return 0;
     size_t n = strlen(d->d_name);
     for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++) {
@@ -763,6 +825,7 @@ int main(int argc, char **argv)
     int pr = parse_args(argc, argv, &o);
     if (pr != PARSE_RUN) {
         free(o.inputs);
+        free(o.ai_catalogs);
         return pr == PARSE_EXIT_OK ? EXIT_OK : EXIT_USAGE;
     }
 
@@ -770,6 +833,7 @@ int main(int argc, char **argv)
     if (cap_check_filter(o.filter, ferr) != CAP_OK) {
         fprintf(stderr, "egret: %s\n", ferr);
         free(o.inputs);
+        free(o.ai_catalogs);
         return EXIT_USAGE;
     }
 
@@ -789,6 +853,13 @@ int main(int argc, char **argv)
     if (o.no_community_id) cfg.community_id = 0;
     cfg.ndpi_protos_file = o.ndpi_protos_file;
     cfg.ndpi_categories_file = o.ndpi_categories_file;
+    cfg.ai_catalog_files = o.ai_catalogs;
+    cfg.n_ai_catalog_files = o.n_ai_catalogs;
+    cfg.data_dir = o.data_dir;
+    cfg.ai_to_ndpi = !o.no_ndpi_ai;
+    cfg.geoip_db = o.geoip_db;
+    cfg.asn_db = o.asn_db;
+    cfg.no_geo = o.no_geo;
     cfg.on_event = on_event;
     cfg.event_ud = &r;
     cfg.on_log = on_log;
@@ -798,11 +869,13 @@ int main(int argc, char **argv)
     if (rc != EGRET_OK) {
         fprintf(stderr, "egret: %s\n", err[0] ? err : egret_strerror(rc));
         free(o.inputs);
+        free(o.ai_catalogs);
         return rc == EGRET_ENOMEM ? EXIT_INPUT : EXIT_USAGE;
     }
     if (open_output(&r) != 0) {
         egret_engine_free(r.eng);
         free(o.inputs);
+        free(o.ai_catalogs);
         return EXIT_INPUT;
     }
 
@@ -834,5 +907,6 @@ int main(int argc, char **argv)
 
     egret_engine_free(r.eng);
     free(o.inputs);
+    free(o.ai_catalogs);
     return status;
 }

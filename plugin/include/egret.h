@@ -107,6 +107,19 @@ typedef struct egret_config {
     uint16_t community_id_seed;
     const char *ndpi_protos_file; /* extra nDPI custom protocols file, or NULL */
     const char *ndpi_categories_file;
+    /* AI-endpoint attribution */
+    const char *data_dir;                /* directory with ai_endpoints.tsv, ai_ip_ranges.tsv;
+                                            NULL = the shipped rules/data */
+    const char *const *ai_catalog_files; /* extra catalog files (add or override) */
+    size_t n_ai_catalog_files;
+    int ai_to_ndpi;             /* feed the catalog to nDPI as custom protocols (default 1) */
+    uint32_t dns_cache_entries; /* per-client DNS answer memory; 0 = 8192 */
+    /* GeoIP / ASN (libmaxminddb).  NULL paths: look in /usr/share/GeoIP and
+     * /var/lib/GeoIP, else use the shipped test databases in geo_dir. */
+    const char *geoip_db; /* GeoLite2-City or -Country layout */
+    const char *asn_db;   /* GeoLite2-ASN layout */
+    const char *geo_dir;  /* shipped test databases; NULL = built-in default */
+    int no_geo;           /* disable GeoIP entirely */
     egret_event_cb on_event;
     void *event_ud;
     egret_log_cb on_log;
@@ -164,6 +177,12 @@ EGRET_API void egret_engine_counters(const egret_engine *e, egret_counters *out)
 /* Fills up to 'n' entries, largest outbound byte count first; returns the
  * number filled. */
 EGRET_API size_t egret_engine_top_hosts(const egret_engine *e, egret_host_stat *out, size_t n);
+
+/* Reloads what can change under a running engine (GeoIP/ASN databases;
+ * rules once they exist) without losing flows: new data is loaded first
+ * and swapped in only on success.  Returns 0, or a negative code with a
+ * message in 'err' (the old data stays in use). */
+EGRET_API int egret_engine_reload(egret_engine *e, char err[EGRET_ERRBUF_SIZE]);
 
 /* Frees the engine without flushing.  Accepts NULL. */
 EGRET_API void egret_engine_free(egret_engine *e);

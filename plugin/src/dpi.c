@@ -65,6 +65,13 @@ static bool is_proto(const ndpi_protocol *p, uint16_t id)
 
 dpi_ctx *dpi_new(const char *protos_file, const char *cats_file, char *err, size_t errlen)
 {
+    const char *one[1] = {protos_file};
+    return dpi_new_ex(one, protos_file ? 1 : 0, cats_file, err, errlen);
+}
+
+dpi_ctx *dpi_new_ex(const char *const *protos_files, size_t n_protos, const char *cats_file,
+                    char *err, size_t errlen)
+{
     if (err && errlen) err[0] = '\0';
     dpi_ctx *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -83,11 +90,15 @@ dpi_ctx *dpi_new(const char *protos_file, const char *cats_file, char *err, size
 
     /* nDPI 4.2 logs but otherwise ignores an unreadable file; check first so
      * the user gets a clear error instead of silently missing rules. */
-    const struct {
+    struct {
         const char *path, *what;
         bool protos;
-    } files[] = {{protos_file, "protocols", true}, {cats_file, "categories", false}};
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    } files[DPI_MAX_PROTOS_FILES + 1];
+    size_t nf = 0;
+    for (size_t i = 0; i < n_protos && i < DPI_MAX_PROTOS_FILES; i++)
+        files[nf].path = protos_files[i], files[nf].what = "protocols", files[nf++].protos = true;
+    files[nf].path = cats_file, files[nf].what = "categories", files[nf++].protos = false;
+    for (size_t i = 0; i < nf; i++) {
         if (!files[i].path || !files[i].path[0]) continue;
         FILE *fp = fopen(files[i].path, "r");
         if (!fp) {

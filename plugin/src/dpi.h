@@ -40,6 +40,12 @@ typedef struct dpi_info {
  * custom protocol / category files (loaded before finalisation).  Returns
  * NULL with a message in err on failure. */
 dpi_ctx *dpi_new(const char *protos_file, const char *cats_file, char *err, size_t errlen);
+#define DPI_MAX_PROTOS_FILES 8
+
+/* Like dpi_new with several custom protocol files, loaded in order (the
+ * engine adds one generated from the AI-endpoint catalog). */
+dpi_ctx *dpi_new_ex(const char *const *protos_files, size_t n_protos, const char *cats_file,
+                    char *err, size_t errlen);
 void dpi_free(dpi_ctx *c);
 
 /* ndpiReader 4.2's per-flow packet budgets (max_num_{tcp,udp}_dissected_pkts).

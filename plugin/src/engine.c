@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ void egret_config_init(egret_config *cfg)
     cfg->other_timeout_s = 30;
     cfg->dpi_max_packets = 0; /* ndpiReader 4.2's budgets: 80 TCP, 24 UDP */
     cfg->community_id = 1;
+    cfg->ai_to_ndpi = 1;
 }
 
 static void errf(char *err, const char *fmt, ...)
@@ -45,6 +47,38 @@ static void errf(char *err, const char *fmt, ...)
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
+}
+
+static void logf_(egret_engine *e, int level, const char *fmt, ...)
+{
+    if (!e->cfg.on_log) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    e->cfg.on_log(level, msg, e->cfg.log_ud);
+}
+
+static bool dir_exists(const char *p)
+{
+    return p && access(p, R_OK | X_OK) == 0;
+}
+
+/* The shipped data: the source tree's copy when running from a build
+ * tree, else the installed one. */
+static const char *default_data_dir(void)
+{
+    if (dir_exists(EGRET_SRCDIR "/rules/data")) return EGRET_SRCDIR "/rules/data";
+    return EGRET_DATADIR "/rules/data";
+}
+
+static const char *default_geo_dir(void)
+{
+#ifdef EGRET_BUILD_GEODIR
+    if (dir_exists(EGRET_BUILD_GEODIR)) return EGRET_BUILD_GEODIR;
+#endif
+    return EGRET_DATADIR "/geo";
 }
 
 /* ==== output ==== */
@@ -93,6 +127,82 @@ static void host_account(egret_engine *e, const flow *f)
     }
 }
 
+/* ==== attribution and geo ==== */
+
+static void attribute(egret_engine *e, flow *f, fext *x)
+{
+    if (x->attributed_done || !e->attr) return;
+    x->attributed_done = true;
+    if (x->srv_internal) return; /* only traffic leaving the enterprise */
+    attr_name_src src = ATTR_NAME_NONE;
+    if (strcmp(x->info.app_proto, "tls") == 0)
+        src = ATTR_NAME_SNI;
+    else if (strcmp(x->info.app_proto, "quic") == 0)
+        src = ATTR_NAME_QUIC_SNI;
+    else if (strcmp(x->info.app_proto, "http") == 0)
+        src = ATTR_NAME_HTTP_HOST;
+    x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, x->info.hostname, src, e->now, &x->ai);
+}
+
+/* Opens the GeoIP/ASN databases named in the config, or found in the
+ * usual places, or the shipped test ones.  Failure is a warning: records
+ * then carry no geo. */
+static void geo_setup(egret_engine *e)
+{
+    if (e->cfg.no_geo) return;
+    const char *city = e->geoip_db, *asn = e->asn_db;
+    if (!city && !asn) {
+        char c[512] = "", a[512] = "";
+        geo_find_default(e->geo_dir, c, a, sizeof(c));
+        snprintf(e->geo_city_path, sizeof(e->geo_city_path), "%s", c);
+        snprintf(e->geo_asn_path, sizeof(e->geo_asn_path), "%s", a);
+    } else {
+        snprintf(e->geo_city_path, sizeof(e->geo_city_path), "%s", city ? city : "");
+        snprintf(e->geo_asn_path, sizeof(e->geo_asn_path), "%s", asn ? asn : "");
+    }
+    if (!e->geo_city_path[0] && !e->geo_asn_path[0]) {
+        logf_(e, 1,
+              "warning: no GeoIP/ASN database found (looked in /usr/share/GeoIP, "
+              "/var/lib/GeoIP and %s); records carry no dest_geo",
+              e->geo_dir);
+        return;
+    }
+    e->geo = geo_new(0);
+    if (!e->geo) return;
+    char msg[512];
+    if (geo_open(e->geo, e->geo_city_path[0] ? e->geo_city_path : NULL,
+                 e->geo_asn_path[0] ? e->geo_asn_path : NULL, msg, sizeof(msg)) != 0) {
+        logf_(e, 1, "warning: GeoIP disabled: %s; records carry no dest_geo", msg);
+        geo_free(e->geo);
+        e->geo = NULL;
+        return;
+    }
+    logf_(e, 2, "GeoIP: %s%s%s", e->geo_city_path, e->geo_asn_path[0] ? ", " : "", e->geo_asn_path);
+}
+
+/* Writes the catalog as a temporary nDPI protocols file; the path goes
+ * into e->ndpi_ai_protos (unlinked after nDPI loaded it). */
+static int write_ai_protos(egret_engine *e, char *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(e->ndpi_ai_protos, sizeof(e->ndpi_ai_protos), "%s/egret-ndpi-XXXXXX",
+             tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+    int fd = mkstemp(e->ndpi_ai_protos);
+    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!fp) {
+        if (fd >= 0) close(fd);
+        errf(err, "cannot create a temporary nDPI protocols file in %s", e->ndpi_ai_protos);
+        e->ndpi_ai_protos[0] = '\0';
+        return -1;
+    }
+    int rc = attr_write_ndpi_protos(e->attr, fp);
+    if (fclose(fp) != 0 || rc < 0) {
+        errf(err, "cannot write the temporary nDPI protocols file");
+        return -1;
+    }
+    return 0;
+}
+
 /* ==== flow lifecycle ==== */
 
 static void on_flow_end(flow *f, flow_end_reason why, void *ud)
@@ -105,6 +215,7 @@ static void on_flow_end(flow *f, flow_end_reason why, void *ud)
         x->df = NULL;
         e->dpi_giveups++;
     }
+    attribute(e, f, x);
     if (x->cli_internal && !x->srv_internal) host_account(e, f);
     if (e->cfg.eve_types & EGRET_EV_FLOW) {
         eve_flow(e, f, x, why);
@@ -136,6 +247,30 @@ static void classify(egret_engine *e, flow *f, const dec_pkt *p, uint64_t ts)
             e->dpi_classified++;
         else
             e->dpi_giveups++;
+        attribute(e, f, x);
+        if ((e->cfg.eve_types & EGRET_EV_TLS) && x->info.hostname[0] &&
+            (strcmp(x->info.app_proto, "tls") == 0 || strcmp(x->info.app_proto, "quic") == 0)) {
+            eve_tls(e, f, x, ts);
+            emit(e, EGRET_EV_TLS, ts, f->id, 0);
+        }
+    }
+}
+
+/* DNS over UDP: remember answers for attribution; emit dns records. */
+static void dns_packet(egret_engine *e, flow *f, const dec_pkt *p, int dir, uint64_t ts)
+{
+    if (p->proto != 17 || (p->sport != 53 && p->dport != 53) || p->payload_len < 12) return;
+    dns_msg m;
+    if (dns_parse(p->payload, p->payload_len, &m) != 0) {
+        e->dns_malformed++;
+        return;
+    }
+    e->dns_parsed++;
+    if (m.response && dir == FLOW_TOCLIENT && e->attr)
+        attr_dns_answer(e->attr, f->ip_v, f->cli, &m, ts);
+    if (e->cfg.eve_types & EGRET_EV_DNS) {
+        eve_dns(e, f, flow_ext(f), &m, ts, dir == FLOW_TOSERVER);
+        emit(e, EGRET_EV_DNS, ts, f->id, 0);
     }
 }
 
@@ -181,6 +316,20 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
     e->cfg.home_net = e->home_net;
     e->cfg.ndpi_protos_file = e->ndpi_protos_file;
     e->cfg.ndpi_categories_file = e->ndpi_categories_file;
+    e->data_dir = dup_or_null(cfg->data_dir ? cfg->data_dir : default_data_dir());
+    e->geo_dir = dup_or_null(cfg->geo_dir ? cfg->geo_dir : default_geo_dir());
+    e->geoip_db = dup_or_null(cfg->geoip_db);
+    e->asn_db = dup_or_null(cfg->asn_db);
+    e->cfg.data_dir = e->data_dir;
+    e->cfg.geo_dir = e->geo_dir;
+    e->cfg.geoip_db = e->geoip_db;
+    e->cfg.asn_db = e->asn_db;
+    if (cfg->n_ai_catalog_files) {
+        e->ai_catalog_files = calloc(cfg->n_ai_catalog_files, sizeof(char *));
+        for (size_t i = 0; e->ai_catalog_files && i < cfg->n_ai_catalog_files; i++)
+            e->ai_catalog_files[i] = dup_or_null(cfg->ai_catalog_files[i]);
+    }
+    e->cfg.ai_catalog_files = (const char *const *)e->ai_catalog_files;
     jw_init(&e->out);
 
     char msg[256] = "";
@@ -193,7 +342,28 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
         rc = EGRET_ECONFIG;
         goto fail;
     }
-    e->dpi = dpi_new(e->ndpi_protos_file, e->ndpi_categories_file, msg, sizeof(msg));
+    e->attr = attr_new(e->data_dir, (const char *const *)e->ai_catalog_files,
+                       e->cfg.n_ai_catalog_files, e->cfg.dns_cache_entries, msg, sizeof(msg));
+    if (!e->attr) {
+        errf(err, "AI catalog: %s", msg);
+        rc = EGRET_ECONFIG;
+        goto fail;
+    }
+    const char *protos[2];
+    size_t np = 0;
+    if (e->cfg.ai_to_ndpi) {
+        if (write_ai_protos(e, err) != 0) {
+            rc = EGRET_EIO;
+            goto fail;
+        }
+        protos[np++] = e->ndpi_ai_protos;
+    }
+    if (e->ndpi_protos_file) protos[np++] = e->ndpi_protos_file;
+    e->dpi = dpi_new_ex(protos, np, e->ndpi_categories_file, msg, sizeof(msg));
+    if (e->ndpi_ai_protos[0]) {
+        unlink(e->ndpi_ai_protos);
+        e->ndpi_ai_protos[0] = '\0';
+    }
     if (!e->dpi) {
         errf(err, "classifier: %s", msg);
         rc = EGRET_EDPI;
@@ -211,6 +381,7 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
     fc.timeout_us[FLOW_TC_OTHER] = (uint64_t)e->cfg.other_timeout_s * USEC;
     e->flows = flow_table_new(&fc);
     if (!e->flows) goto fail_oom;
+    geo_setup(e);
     *out = e;
     return EGRET_OK;
 
@@ -247,6 +418,7 @@ int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t 
         if (f) {
             if (created) flow_started(e, f);
             classify(e, f, &p, ts_usec);
+            dns_packet(e, f, &p, dir, e->now);
         }
     } else {
         flow_expire(e->flows, e->now);
@@ -328,6 +500,24 @@ size_t egret_engine_top_hosts(const egret_engine *e, egret_host_stat *out, size_
     return k;
 }
 
+int egret_engine_reload(egret_engine *e, char err[EGRET_ERRBUF_SIZE])
+{
+    if (!e) return EGRET_EINVAL;
+    if (e->cfg.no_geo) return EGRET_OK;
+    if (!e->geo) {
+        geo_setup(e);
+        return EGRET_OK;
+    }
+    char msg[512];
+    if (geo_reopen(e->geo, e->geo_city_path[0] ? e->geo_city_path : NULL,
+                   e->geo_asn_path[0] ? e->geo_asn_path : NULL, msg, sizeof(msg)) != 0) {
+        errf(err, "GeoIP reload failed, keeping the old databases: %s", msg);
+        return EGRET_EIO;
+    }
+    logf_(e, 2, "GeoIP databases reloaded");
+    return EGRET_OK;
+}
+
 void egret_engine_free(egret_engine *e)
 {
     if (!e) return;
@@ -335,11 +525,20 @@ void egret_engine_free(egret_engine *e)
     e->cfg.on_event = NULL;
     flow_table_free(e->flows);
     dpi_free(e->dpi);
+    attr_free(e->attr);
+    geo_free(e->geo);
     netset_free(e->home);
     jw_free(&e->out);
     free(e->hosts);
     free(e->home_net);
     free(e->ndpi_protos_file);
     free(e->ndpi_categories_file);
+    free(e->data_dir);
+    free(e->geo_dir);
+    free(e->geoip_db);
+    free(e->asn_db);
+    for (size_t i = 0; e->ai_catalog_files && i < e->cfg.n_ai_catalog_files; i++)
+        free(e->ai_catalog_files[i]);
+    free(e->ai_catalog_files);
     free(e);
 }

@@ -8,10 +8,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attr.h"
 #include "decode.h"
 #include "dpi.h"
 #include "egret.h"
 #include "flow.h"
+#include "geo.h"
 #include "json.h"
 #include "netset.h"
 
@@ -20,7 +22,10 @@ typedef struct fext {
     dpi_flow *df;      /* NULL once classification is done */
     uint32_t dpi_pkts; /* packets given to the classifier */
     bool cli_internal, srv_internal;
+    bool attributed_done; /* attribution ran (at classification or flow end) */
+    bool has_ai;
     dpi_info info;
+    attr_result ai;
 } fext;
 
 /* Outbound totals per internal host (for the summary). */
@@ -37,7 +42,13 @@ struct egret_engine {
     char *home_net; /* owned copies of config strings */
     char *ndpi_protos_file;
     char *ndpi_categories_file;
+    char *data_dir, *geo_dir, *geoip_db, *asn_db;
+    char **ai_catalog_files;
+    char ndpi_ai_protos[64]; /* temporary nDPI protocols file made from the catalog */
     netset *home;
+    attr *attr;
+    geo *geo; /* NULL when GeoIP is off or no database could be opened */
+    char geo_city_path[512], geo_asn_path[512];
     flow_table *flows;
     dpi_ctx *dpi;
     jw out;       /* reused output buffer */
@@ -51,12 +62,16 @@ struct egret_engine {
     uint64_t kernel_packets, kernel_drops, kernel_ifdrops;
     uint64_t dpi_classified, dpi_giveups;
     uint64_t hosts_capped;
+    uint64_t dns_parsed, dns_malformed;
     host_slot *hosts; /* open addressing, ENGINE_HOSTS_CAP slots */
     uint32_t hosts_used;
 };
 
 /* eve.c: record builders; each resets e->out and leaves one JSON object. */
 void eve_flow(egret_engine *e, const flow *f, const fext *x, flow_end_reason why);
+void eve_tls(egret_engine *e, const flow *f, const fext *x, uint64_t ts);
+void eve_dns(egret_engine *e, const flow *f, const fext *x, const dns_msg *m, uint64_t ts,
+             bool to_server);
 void eve_stats(egret_engine *e);
 /* "2025-03-01T10:00:00.000000+0000" */
 void eve_time(uint64_t ts_us, char out[40]);

@@ -64,6 +64,35 @@ static void put_addr(jw *w, const char *key, int ip_v, const uint8_t *a)
     jw_str(w, key, b);
 }
 
+/* "ai" (when attributed) and "dest_geo" (external destinations, fields
+ * present only when known). */
+static void put_ai_geo(egret_engine *e, const flow *f, const fext *x)
+{
+    jw *w = &e->out;
+    if (x->has_ai) {
+        jw_obj_open(w, "ai");
+        jw_str(w, "provider", x->ai.provider);
+        jw_str(w, "kind", x->ai.kind);
+        jw_str(w, "host", x->ai.host);
+        jw_str(w, "method", x->ai.method);
+        jw_str(w, "confidence", x->ai.confidence);
+        jw_obj_close(w);
+    }
+    geo_result g;
+    if (x->srv_internal || !e->geo || !geo_lookup(e->geo, f->ip_v, f->srv, &g)) return;
+    jw_obj_open(w, "dest_geo");
+    if (g.flags & GEO_HAS_COUNTRY) {
+        jw_str(w, "country_iso", g.country_iso);
+        if (g.country[0]) jw_str(w, "country", g.country);
+    }
+    if (g.flags & GEO_HAS_CITY) jw_str(w, "city", g.city);
+    if (g.flags & GEO_HAS_ASN) {
+        jw_u64(w, "asn", g.asn);
+        if (g.as_org[0]) jw_str(w, "as_org", g.as_org);
+    }
+    jw_obj_close(w);
+}
+
 /* Writes the common header of a flow-bearing record. */
 static void put_flow_header(egret_engine *e, const flow *f, const fext *x, uint64_t ts,
                             const char *event_type)
@@ -98,6 +127,7 @@ static void put_flow_header(egret_engine *e, const flow *f, const fext *x, uint6
                         f->sport, cid);
         jw_str(w, "community_id", cid);
     }
+    put_ai_geo(e, f, x);
 }
 
 static void put_alpns(jw *w, const char *key, const char *list)
@@ -178,6 +208,74 @@ void eve_flow(egret_engine *e, const flow *f, const fext *x, flow_end_reason why
     jw_obj_close(w);
 }
 
+void eve_tls(egret_engine *e, const flow *f, const fext *x, uint64_t ts)
+{
+    jw *w = &e->out;
+    bool quic = strcmp(x->info.app_proto, "quic") == 0;
+    jw_reset(w);
+    jw_obj_open(w, NULL);
+    put_flow_header(e, f, x, ts, quic ? "quic" : "tls");
+    const dpi_info *i = &x->info;
+    jw_obj_open(w, quic ? "quic" : "tls");
+    if (i->hostname[0]) jw_str(w, "sni", i->hostname);
+    if (i->tls_version[0]) jw_str(w, "version", i->tls_version);
+    if (i->ja3[0]) {
+        jw_obj_open(w, "ja3");
+        jw_str(w, "hash", i->ja3);
+        jw_obj_close(w);
+    }
+    if (i->alpn[0]) put_alpns(w, "client_alpns", i->alpn);
+    jw_obj_close(w);
+    jw_obj_close(w);
+}
+
+/* Suricata EVE dns v2: one record per query and per response; src/dest
+ * follow the packet (a response comes from the server). */
+void eve_dns(egret_engine *e, const flow *f, const fext *x, const dns_msg *m, uint64_t ts,
+             bool to_server)
+{
+    jw *w = &e->out;
+    char pb[8], tb[16], rb[16];
+    jw_reset(w);
+    jw_obj_open(w, NULL);
+    put_time(w, "timestamp", ts);
+    jw_u64(w, "flow_id", f->id);
+    jw_str(w, "event_type", "dns");
+    put_addr(w, "src_ip", f->ip_v, to_server ? f->cli : f->srv);
+    jw_u64(w, "src_port", to_server ? f->cport : f->sport);
+    put_addr(w, "dest_ip", f->ip_v, to_server ? f->srv : f->cli);
+    jw_u64(w, "dest_port", to_server ? f->sport : f->cport);
+    jw_str(w, "proto", proto_name(f->proto, pb));
+    if (x->cli_internal && !x->srv_internal) jw_str(w, "direction", "outbound");
+    jw_obj_open(w, "dns");
+    jw_u64(w, "version", 2);
+    jw_str(w, "type", m->response ? "answer" : "query");
+    jw_u64(w, "id", m->id);
+    jw_str(w, "rrname", m->qname);
+    jw_str(w, "rrtype", dns_type_name(m->qtype, tb));
+    if (m->response) {
+        jw_str(w, "rcode", dns_rcode_name(m->rcode, rb));
+        if (m->n_answers) {
+            jw_arr_open(w, "answers");
+            for (size_t i = 0; i < m->n_answers; i++) {
+                const dns_rr *rr = &m->answers[i];
+                jw_obj_open(w, NULL);
+                jw_str(w, "rrname", rr->name);
+                jw_str(w, "rrtype", dns_type_name(rr->type, tb));
+                jw_u64(w, "ttl", rr->ttl);
+                if (rr->type == DNS_T_A || rr->type == DNS_T_AAAA)
+                    put_addr(w, "rdata", rr->type == DNS_T_A ? 4 : 6, rr->addr);
+                else if (rr->target[0])
+                    jw_str(w, "rdata", rr->target);
+                jw_obj_close(w);
+            }
+            jw_arr_close(w);
+        }
+    }
+    jw_obj_close(w);
+    jw_obj_close(w);
+}
+
 /* Decoder counters as nested objects: "decoder.ipv4.truncated" becomes
  * decoder{ipv4{truncated}}.  DEC_EVENT_MAP lists each group contiguously. */
 static void put_decoder(egret_engine *e)
@@ -242,6 +340,54 @@ void eve_stats(egret_engine *e)
     jw_u64(w, "classified", e->dpi_classified);
     jw_u64(w, "giveups", e->dpi_giveups);
     jw_str(w, "ndpi_version", dpi_version());
+    jw_obj_close(w);
+    if (e->attr) {
+        attr_stats as;
+        attr_get_stats(e->attr, &as);
+        jw_obj_open(w, "ai");
+        jw_u64(w, "catalog_patterns", as.patterns);
+        jw_u64(w, "catalog_ranges", as.ranges);
+        jw_u64(w, "attributed", as.attributed);
+        jw_u64(w, "by_name", as.by_name);
+        jw_u64(w, "by_dns", as.by_dns);
+        jw_u64(w, "by_ip_range", as.by_ip);
+        jw_obj_open(w, "dns_cache");
+        jw_u64(w, "answers", as.dns_answers);
+        jw_u64(w, "entries", as.dns_entries);
+        jw_u64(w, "capacity", as.dns_capacity);
+        jw_u64(w, "evicted", as.dns_evictions);
+        jw_u64(w, "expired", as.dns_expired);
+        jw_u64(w, "hits", as.dns_hits);
+        jw_u64(w, "misses", as.dns_misses);
+        jw_obj_close(w);
+        jw_obj_close(w);
+    }
+    jw_obj_open(w, "dns");
+    jw_u64(w, "parsed", e->dns_parsed);
+    jw_u64(w, "malformed", e->dns_malformed);
+    jw_obj_close(w);
+    jw_obj_open(w, "geo");
+    jw_bool(w, "enabled", e->geo != NULL);
+    if (e->geo) {
+        geo_db_info ci, ai;
+        geo_stats gs;
+        geo_info(e->geo, &ci, &ai);
+        geo_get_stats(e->geo, &gs);
+        const geo_db_info *dbs[2] = {&ci, &ai};
+        const char *names[2] = {"geoip_db", "asn_db"};
+        for (int k = 0; k < 2; k++) {
+            if (dbs[k]->kind == GEO_KIND_NONE) continue;
+            jw_obj_open(w, names[k]);
+            jw_str(w, "type", dbs[k]->type);
+            jw_str(w, "path", dbs[k]->path);
+            jw_u64(w, "build_epoch", dbs[k]->build_epoch);
+            jw_obj_close(w);
+        }
+        jw_u64(w, "lookups", gs.lookups);
+        jw_u64(w, "cache_hits", gs.hits);
+        jw_u64(w, "cache_evictions", gs.evictions);
+        jw_u64(w, "reloads", gs.reloads);
+    }
     jw_obj_close(w);
     jw_obj_open(w, "hosts");
     jw_u64(w, "tracked", e->hosts_used);
