@@ -31,8 +31,11 @@ int main(void)
     return strcmp(egret_version(), "") == 0;
 }
 C
+# An ASan/UBSan build's library needs the same runtime in the program.
+san=
+grep -q '^EGRET_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null && san="-fsanitize=address,undefined"
 libdir=$(dirname "$(ls $p/lib*/libegret.so | head -1)")
-check "pkg-config build" "cc $scratch/embed.c \$(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs egret) -Wl,-rpath,$libdir -o $scratch/embed"
+check "pkg-config build" "cc $san $scratch/embed.c \$(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs egret) -Wl,-rpath,$libdir -o $scratch/embed"
 check "embedded program runs" "[ -x $scratch/embed ] && $scratch/embed >/dev/null"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
