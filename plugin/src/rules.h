@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "json.h"
 
@@ -94,6 +95,7 @@ typedef struct rule_alert {
     const char *rule_file;  /* path of the rule's file as loaded */
     const char *why_json;   /* a JSON object */
     size_t why_len;
+    const char *key;        /* the rule's suppression key, or NULL (per-flow alert) */
 } rule_alert;
 
 typedef void (*rules_alert_cb)(void *ud, const rule_view *v, const rule_alert *a);
@@ -112,6 +114,11 @@ typedef struct rules_config {
     rules_alert_cb on_alert;
     rules_log_cb on_log;
     void *ud;
+    /* Added: Lua source of a config table (data only), applied after
+     * config_file and before sets (the rule test kit uses it). */
+    const char *config_text;
+    /* Added: nDPI risk bit -> name for flow:risks(); NULL = names "risk_<bit>". */
+    const char *(*risk_name)(void *ud, int bit);
 } rules_config;
 
 typedef struct rules rules;
@@ -139,5 +146,24 @@ size_t rules_count(const rules *r);
 
 /* Drops the per-flow rule state of a flow that ended (after RH_FLOW_END). */
 void rules_flow_forget(rules *r, uint64_t flow_id);
+
+/* ---- added ---- */
+
+/* Lua hook name of a hook ("on_tick"), or NULL. */
+const char *rules_hook_name(rule_hook h);
+
+/* Per-rule counters (index < rules_count). */
+typedef struct rule_stats {
+    uint32_t sid;
+    const char *name, *file;
+    uint64_t calls, alerts, suppressed, errors, instr_limit, mem_limit, cpu_us;
+    bool disabled;
+} rule_stats;
+bool rules_rule_stats(const rules *r, size_t i, rule_stats *out);
+
+/* --check-rules: loads cfg (its callbacks are ignored), prints every
+ * problem as "file:line: message" and a summary line to 'report'.
+ * Returns the number of errors (0 = all good). */
+int rules_check(const rules_config *cfg, FILE *report);
 
 #endif /* EGRET_RULES_H */
