@@ -87,9 +87,9 @@ static void count_hook(lua_State *L, lua_Debug *ar)
         f->instr_hit = true;
         lua_Debug d;
         if (lua_getstack(L, 0, &d) && lua_getinfo(L, "Sl", &d) && d.currentline > 0)
-            luaL_error(L, "%s:%d: instruction limit exceeded (%llu)", d.short_src, d.currentline,
-                       (unsigned long long)f->instr_limit);
-        luaL_error(L, "instruction limit exceeded (%llu)", (unsigned long long)f->instr_limit);
+            luaL_error(L, "%s:%d: instruction limit exceeded (%I)", d.short_src, d.currentline,
+                       (lua_Integer)f->instr_limit);
+        luaL_error(L, "instruction limit exceeded (%I)", (lua_Integer)f->instr_limit);
     }
 }
 

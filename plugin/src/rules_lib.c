@@ -957,9 +957,10 @@ static int l_window_series(lua_State *L)
     for (fi = 0; fi < rw->n_fields; fi++)
         if (strcmp(fname, rw->fields[fi]) == 0) break;
     if (fi == rw->n_fields) return luaL_error(L, "window '%s' has no field '%s'", rw->name, fname);
+    uint64_t now = opt_now(L, 4);
     uint32_t nb = window_n_buckets(rw->w);
     double *buf = lua_newuserdatauv(L, sizeof(double) * nb, 0);
-    size_t got = window_series(rw->w, k, n, opt_now(L, 4), fi, buf, nb);
+    size_t got = window_series(rw->w, k, n, now, fi, buf, nb);
     lua_createtable(L, (int)got, 0);
     for (size_t i = 0; i < got; i++) {
         lua_pushnumber(L, buf[i]);
