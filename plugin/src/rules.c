@@ -104,8 +104,7 @@ static int msgh(lua_State *L)
 
 static int l_blocked(lua_State *L)
 {
-    return luaL_error(L, "blocked function: %s (sandbox)",
-                      lua_tostring(L, lua_upvalueindex(1)));
+    return luaL_error(L, "blocked function: %s (sandbox)", lua_tostring(L, lua_upvalueindex(1)));
 }
 
 /* pcall(f, ...) -> ok, ...: like Lua's, but a limit hit is not caught. */
@@ -408,8 +407,10 @@ static char *read_file(const char *path, size_t *n, char *err, size_t errlen)
 /* Value text of --set: true/false, a number, a {table} literal, or a string. */
 static void push_set_value(lua_State *L, const char *v)
 {
-    if (strcmp(v, "true") == 0) lua_pushboolean(L, 1);
-    else if (strcmp(v, "false") == 0) lua_pushboolean(L, 0);
+    if (strcmp(v, "true") == 0)
+        lua_pushboolean(L, 1);
+    else if (strcmp(v, "false") == 0)
+        lua_pushboolean(L, 0);
     else if (v[0] == '{') {
         luaL_Buffer b;
         luaL_buffinit(L, &b);
@@ -424,7 +425,8 @@ static void push_set_value(lua_State *L, const char *v)
         size_t n = strlen(v);
         if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0])
             lua_pushlstring(L, v + 1, n - 2);
-        else lua_pushstring(L, v);
+        else
+            lua_pushstring(L, v);
     }
 }
 
@@ -480,8 +482,10 @@ static int cfg_build(lua_State *L)
         lua_setupvalue(L, -3, 1);
         lua_insert(L, -2);
         lua_call(L, 0, 1);
-        if (lua_type(L, -1) != LUA_TTABLE) lua_pop(L, 1);
-        else lua_remove(L, -2);
+        if (lua_type(L, -1) != LUA_TTABLE)
+            lua_pop(L, 1);
+        else
+            lua_remove(L, -2);
         lua_remove(L, -2); /* chunk name */
         cfg_merge(L, 2, -1);
         lua_pop(L, 1);
@@ -505,10 +509,14 @@ static int cfg_build(lua_State *L)
 static void xcopy(lua_State *from, lua_State *to, int depth)
 {
     switch (lua_type(from, -1)) {
-    case LUA_TBOOLEAN: lua_pushboolean(to, lua_toboolean(from, -1)); break;
+    case LUA_TBOOLEAN:
+        lua_pushboolean(to, lua_toboolean(from, -1));
+        break;
     case LUA_TNUMBER:
-        if (lua_isinteger(from, -1)) lua_pushinteger(to, lua_tointeger(from, -1));
-        else lua_pushnumber(to, lua_tonumber(from, -1));
+        if (lua_isinteger(from, -1))
+            lua_pushinteger(to, lua_tointeger(from, -1));
+        else
+            lua_pushnumber(to, lua_tonumber(from, -1));
         break;
     case LUA_TSTRING: {
         size_t n;
@@ -529,7 +537,9 @@ static void xcopy(lua_State *from, lua_State *to, int depth)
             lua_rawset(to, -3);
         }
         break;
-    default: lua_pushnil(to); break;
+    default:
+        lua_pushnil(to);
+        break;
     }
 }
 
@@ -570,9 +580,9 @@ bool rules_config_push(struct rules *r, lua_State *L, const char *key)
 
 static bool valid_field(const char *k)
 {
-    static const char *const fields[] = {"id",       "rev",   "name",        "severity",
-                                         "category", "hooks", "suppress",    "description",
-                                         "author",   "refs",  "tests", NULL};
+    static const char *const fields[] = {"id",       "rev",   "name",     "severity",
+                                         "category", "hooks", "suppress", "description",
+                                         "author",   "refs",  "tests",    NULL};
     for (const char *const *p = fields; *p; p++)
         if (strcmp(k, *p) == 0) return true;
     for (int h = 0; h < RH__COUNT; h++)
@@ -783,8 +793,10 @@ static void load_file(struct rules *r, const char *path)
     src = NULL;
     if (st != LUA_OK) {
         const char *m = lua_tostring(L, -1);
-        if (st == LUA_ERRMEM) snprintf(err, sizeof(err), "%s: memory limit exceeded while loading", path);
-        else snprintf(err, sizeof(err), "%s", m ? m : "error");
+        if (st == LUA_ERRMEM)
+            snprintf(err, sizeof(err), "%s: memory limit exceeded while loading", path);
+        else
+            snprintf(err, sizeof(err), "%s", m ? m : "error");
         goto fail;
     }
     lua_settop(L, 0);

@@ -9,6 +9,33 @@
  * Rules raise alerts through the on_alert callback; 'why' arrives as
  * ready JSON text.
  */
+/*
+ * What the engine must do (the contract behind the hooks):
+ *   RH_FLOW_CLASSIFIED  once per flow, when classification and AI
+ *                       attribution are final (or given up): fill the
+ *                       tuple, direction/internal flags, app_proto,
+ *                       ndpi_proto, category, hostname/sni, risk, the
+ *                       counters so far, ai_* and geo_*.
+ *   RH_TLS_CLIENT_HELLO after the ClientHello: + sni, tls_version,
+ *                       tls_alpn, ja3.
+ *   RH_DNS_ANSWER       per DNS response, on the DNS flow (src = the
+ *                       client that asked): dns_*; has_ai/ai_* describe
+ *                       the catalog match of dns_rrname.
+ *   RH_HTTP_REQUEST     per parsed request: http_*, content_* (-1/NULL
+ *                       unknown).
+ *   RH_TICK             periodically (packet time, e.g. every 10-60 s)
+ *                       for each live flow with new traffic: cumulative
+ *                       counters plus d_* deltas since this flow's
+ *                       previous tick (d_us = time since it).
+ *   RH_FLOW_END         once, with final counters; then call
+ *                       rules_flow_forget(flow_id).
+ * Always fill flow_id (unique while the flow lives), src/dest (src =
+ * client), start_us/last_us, and pass now_us = the event's packet time
+ * (monotonic).  Strings may be NULL or "" when unknown.  Check
+ * rules_wants() before building a view.  Reload: rules_new() a new set,
+ * swap, rules_free() the old one (instances are independent; call each
+ * from one thread at a time).
+ */
 #ifndef EGRET_RULES_H
 #define EGRET_RULES_H
 
@@ -45,22 +72,22 @@ typedef struct rule_view {
     int ip_v;
     char src_ip[46], dest_ip[46]; /* src = client (the side that opened the flow) */
     uint16_t src_port, dest_port;
-    const char *proto;            /* "TCP", "UDP", ... */
+    const char *proto; /* "TCP", "UDP", ... */
     bool src_internal, dest_internal;
-    const char *direction;        /* "outbound", "inbound", "internal", "external" */
-    const char *app_proto;        /* "tls", "http", "dns", "quic", "failed" */
-    const char *ndpi_proto;       /* "TLS.Google" */
+    const char *direction;  /* "outbound", "inbound", "internal", "external" */
+    const char *app_proto;  /* "tls", "http", "dns", "quic", "failed" */
+    const char *ndpi_proto; /* "TLS.Google" */
     const char *category;
-    const char *hostname;         /* best name: SNI, else HTTP Host, else DNS-derived */
+    const char *hostname; /* best name: SNI, else HTTP Host, else DNS-derived */
     const char *sni;
-    uint64_t risk;                /* nDPI risk bits */
+    uint64_t risk; /* nDPI risk bits */
     /* per-direction counters */
     uint64_t pkts_toserver, pkts_toclient;
     uint64_t bytes_toserver, bytes_toclient;         /* captured (wire) */
     uint64_t payload_toserver, payload_toclient;     /* captured payload */
     uint64_t seq_bytes_toserver, seq_bytes_toclient; /* TCP sequence progress */
-    uint32_t exchanges;           /* estimated request/response exchanges */
-    uint64_t start_us, last_us;   /* packet time */
+    uint32_t exchanges;                              /* estimated request/response exchanges */
+    uint64_t start_us, last_us;                      /* packet time */
     /* AI attribution (has_ai false: none) */
     bool has_ai;
     const char *ai_provider, *ai_kind, *ai_host, *ai_method, *ai_confidence;
@@ -89,28 +116,28 @@ typedef struct rule_view {
 /* One alert raised by a rule; borrowed for the callback. */
 typedef struct rule_alert {
     uint32_t sid, rev;
-    int severity;           /* 1 high .. 3 low */
-    const char *signature;  /* rule name */
+    int severity;          /* 1 high .. 3 low */
+    const char *signature; /* rule name */
     const char *category;
-    const char *rule_file;  /* path of the rule's file as loaded */
-    const char *why_json;   /* a JSON object */
+    const char *rule_file; /* path of the rule's file as loaded */
+    const char *why_json;  /* a JSON object */
     size_t why_len;
-    const char *key;        /* the rule's suppression key, or NULL (per-flow alert) */
+    const char *key; /* the rule's suppression key, or NULL (per-flow alert) */
 } rule_alert;
 
 typedef void (*rules_alert_cb)(void *ud, const rule_view *v, const rule_alert *a);
 typedef void (*rules_log_cb)(void *ud, int level, const char *msg); /* 0 err, 1 warn, 2 info */
 
 typedef struct rules_config {
-    const char *const *paths;  /* rule files or directories (*.lua, name order) */
+    const char *const *paths; /* rule files or directories (*.lua, name order) */
     size_t n_paths;
-    const char *config_file;   /* -c: a Lua config file (data only), or NULL */
-    const char *const *sets;   /* --set key=value overrides ("a.b=1") */
+    const char *config_file; /* -c: a Lua config file (data only), or NULL */
+    const char *const *sets; /* --set key=value overrides ("a.b=1") */
     size_t n_sets;
-    size_t mem_limit;          /* bytes per rule state; default 8 MiB */
-    uint64_t instr_limit;      /* instructions per call; default 1,000,000 */
-    uint32_t max_faults;       /* disable a rule after this many faults; default 3 */
-    size_t window_keys_cap;    /* aggregate keys cap; default 100,000 */
+    size_t mem_limit;       /* bytes per rule state; default 8 MiB */
+    uint64_t instr_limit;   /* instructions per call; default 1,000,000 */
+    uint32_t max_faults;    /* disable a rule after this many faults; default 3 */
+    size_t window_keys_cap; /* aggregate keys cap; default 100,000 */
     rules_alert_cb on_alert;
     rules_log_cb on_log;
     void *ud;

@@ -12,11 +12,11 @@
 #include "rules.h"
 #include "window.h"
 
-#define RULES_HOOK_STEP 100         /* count hook granularity (instructions) */
-#define RULES_FLOW_STATE_CAP 65536  /* per-flow state tables per rule file */
-#define RULES_KEY_STATE_CAP 16384   /* per-key state tables per rule file */
-#define RULES_SUPP_KEY_CAP 16384    /* suppression keys per rule file */
-#define RULES_LOG_PER_MIN 20        /* egret.log lines per rule file per minute */
+#define RULES_HOOK_STEP          100   /* count hook granularity (instructions) */
+#define RULES_FLOW_STATE_CAP     65536 /* per-flow state tables per rule file */
+#define RULES_KEY_STATE_CAP      16384 /* per-key state tables per rule file */
+#define RULES_SUPP_KEY_CAP       16384 /* suppression keys per rule file */
+#define RULES_LOG_PER_MIN        20    /* egret.log lines per rule file per minute */
 #define RULES_DEFAULT_SUPPRESS_S 600
 
 struct rule_file;

@@ -18,14 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FLOW_MT "egret.flow"
-#define WINDOW_MT "egret.window"
+#define FLOW_MT       "egret.flow"
+#define WINDOW_MT     "egret.window"
 #define REG_FLOWSTATE "egret.flowstate"
-#define REG_KEYSTATE "egret.keystate"
-#define REG_KEYEXP "egret.keyexp"
-#define REG_SUPPFLOW "egret.suppflow"
-#define REG_SUPPKEY "egret.suppkey"
-#define MAX_WINDOWS 32
+#define REG_KEYSTATE  "egret.keystate"
+#define REG_KEYEXP    "egret.keyexp"
+#define REG_SUPPFLOW  "egret.suppflow"
+#define REG_SUPPKEY   "egret.suppkey"
+#define MAX_WINDOWS   32
 
 typedef struct flow_ud {
     uint64_t gen;
@@ -48,8 +48,10 @@ static uint64_t to_us(double s)
 /* [-0, +1, m] */
 static void push_str_or_nil(lua_State *L, const char *s)
 {
-    if (s && s[0]) lua_pushstring(L, s);
-    else lua_pushnil(L);
+    if (s && s[0])
+        lua_pushstring(L, s);
+    else
+        lua_pushnil(L);
 }
 
 static void set_str(lua_State *L, const char *k, const char *s)
@@ -245,10 +247,12 @@ static int l_flow_risks(lua_State *L)
     int n = 0;
     for (int b = 0; b < 64; b++) {
         if (!(v->risk & (1ull << b))) continue;
-        const char *name = f->owner->cfg.risk_name ? f->owner->cfg.risk_name(f->owner->cfg.ud, b)
-                                                   : NULL;
-        if (name) lua_pushstring(L, name);
-        else lua_pushfstring(L, "risk_%d", b);
+        const char *name =
+            f->owner->cfg.risk_name ? f->owner->cfg.risk_name(f->owner->cfg.ud, b) : NULL;
+        if (name)
+            lua_pushstring(L, name);
+        else
+            lua_pushfstring(L, "risk_%d", b);
         lua_rawseti(L, -2, ++n);
     }
     return 1;
@@ -377,21 +381,36 @@ static int l_flow_index(lua_State *L)
     lua_pop(L, 1);
     const rule_view *v = check_flow(L, 1);
     rule_file *f = rules_ctx(L);
-    if (strcmp(k, "src_ip") == 0) lua_pushstring(L, v->src_ip);
-    else if (strcmp(k, "dest_ip") == 0) lua_pushstring(L, v->dest_ip);
-    else if (strcmp(k, "src_port") == 0) lua_pushinteger(L, v->src_port);
-    else if (strcmp(k, "dest_port") == 0) lua_pushinteger(L, v->dest_port);
-    else if (strcmp(k, "proto") == 0) push_str_or_nil(L, v->proto);
-    else if (strcmp(k, "ip_version") == 0) lua_pushinteger(L, v->ip_v);
-    else if (strcmp(k, "flow_id") == 0) lua_pushinteger(L, (lua_Integer)v->flow_id);
-    else if (strcmp(k, "direction") == 0) push_str_or_nil(L, v->direction);
-    else if (strcmp(k, "app_proto") == 0) push_str_or_nil(L, v->app_proto);
-    else if (strcmp(k, "ndpi_proto") == 0) push_str_or_nil(L, v->ndpi_proto);
-    else if (strcmp(k, "category") == 0) push_str_or_nil(L, v->category);
-    else if (strcmp(k, "hostname") == 0) push_str_or_nil(L, v->hostname);
-    else if (strcmp(k, "sni") == 0) push_str_or_nil(L, v->sni);
-    else if (strcmp(k, "hook") == 0) lua_pushstring(L, rules_hook_name(f->cur_hook));
-    else return luaL_error(L, "flow has no field '%s'", k);
+    if (strcmp(k, "src_ip") == 0)
+        lua_pushstring(L, v->src_ip);
+    else if (strcmp(k, "dest_ip") == 0)
+        lua_pushstring(L, v->dest_ip);
+    else if (strcmp(k, "src_port") == 0)
+        lua_pushinteger(L, v->src_port);
+    else if (strcmp(k, "dest_port") == 0)
+        lua_pushinteger(L, v->dest_port);
+    else if (strcmp(k, "proto") == 0)
+        push_str_or_nil(L, v->proto);
+    else if (strcmp(k, "ip_version") == 0)
+        lua_pushinteger(L, v->ip_v);
+    else if (strcmp(k, "flow_id") == 0)
+        lua_pushinteger(L, (lua_Integer)v->flow_id);
+    else if (strcmp(k, "direction") == 0)
+        push_str_or_nil(L, v->direction);
+    else if (strcmp(k, "app_proto") == 0)
+        push_str_or_nil(L, v->app_proto);
+    else if (strcmp(k, "ndpi_proto") == 0)
+        push_str_or_nil(L, v->ndpi_proto);
+    else if (strcmp(k, "category") == 0)
+        push_str_or_nil(L, v->category);
+    else if (strcmp(k, "hostname") == 0)
+        push_str_or_nil(L, v->hostname);
+    else if (strcmp(k, "sni") == 0)
+        push_str_or_nil(L, v->sni);
+    else if (strcmp(k, "hook") == 0)
+        lua_pushstring(L, rules_hook_name(f->cur_hook));
+    else
+        return luaL_error(L, "flow has no field '%s'", k);
     return 1;
 }
 
@@ -476,23 +495,31 @@ static void why_value(lua_State *L, int idx, jw *w, const char *key, int depth)
     if (depth > 8) luaL_error(L, "alert why: nested too deep");
     switch (lua_type(L, idx)) {
     case LUA_TNUMBER:
-        if (lua_isinteger(L, idx)) jw_i64(w, key, lua_tointeger(L, idx));
+        if (lua_isinteger(L, idx))
+            jw_i64(w, key, lua_tointeger(L, idx));
         else {
             double d = lua_tonumber(L, idx);
             if (isfinite(d) && d == floor(d) && fabs(d) < 9007199254740992.0)
                 jw_i64(w, key, (int64_t)d);
-            else jw_dbl(w, key, d);
+            else
+                jw_dbl(w, key, d);
         }
         break;
-    case LUA_TBOOLEAN: jw_bool(w, key, lua_toboolean(L, idx)); break;
+    case LUA_TBOOLEAN:
+        jw_bool(w, key, lua_toboolean(L, idx));
+        break;
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
         jw_strn(w, key, s, n);
         break;
     }
-    case LUA_TTABLE: why_table(L, idx, w, key, depth); break;
-    default: jw_null(w, key); break;
+    case LUA_TTABLE:
+        why_table(L, idx, w, key, depth);
+        break;
+    default:
+        jw_null(w, key);
+        break;
     }
 }
 
@@ -581,15 +608,19 @@ static int l_alert(lua_State *L)
     lua_pop(L, 1);
     const char *key = NULL;
     int kt = lua_getfield(L, 1, "key"); /* stays on the stack (anchors key) */
-    if (kt == LUA_TNUMBER) lua_tostring(L, -1); /* converts in place */
+    if (kt == LUA_TNUMBER)
+        lua_tostring(L, -1); /* converts in place */
     else if (kt != LUA_TNIL && kt != LUA_TSTRING)
         return luaL_error(L, "alert: key must be a string");
     if (kt != LUA_TNIL) key = lua_tostring(L, -1);
     double sup = key ? d->suppress_s : 1; /* per flow: any value > 0 */
     int st = lua_getfield(L, 1, "suppress");
-    if (st == LUA_TBOOLEAN && !lua_toboolean(L, -1)) sup = 0;
-    else if (st == LUA_TNUMBER && lua_tonumber(L, -1) >= 0) sup = lua_tonumber(L, -1);
-    else if (st != LUA_TNIL) return luaL_error(L, "alert: suppress must be seconds or false");
+    if (st == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+        sup = 0;
+    else if (st == LUA_TNUMBER && lua_tonumber(L, -1) >= 0)
+        sup = lua_tonumber(L, -1);
+    else if (st != LUA_TNIL)
+        return luaL_error(L, "alert: suppress must be seconds or false");
     lua_pop(L, 1);
     if (sup > 0 && suppressed(L, f, d, key, sup)) {
         d->suppressed++;
@@ -598,11 +629,13 @@ static int l_alert(lua_State *L)
     }
     jw *w = &f->owner->why;
     jw_reset(w);
-    if (lua_getfield(L, 1, "why") == LUA_TTABLE) why_table(L, -1, w, NULL, 0);
+    if (lua_getfield(L, 1, "why") == LUA_TTABLE)
+        why_table(L, -1, w, NULL, 0);
     else if (lua_isnil(L, -1)) {
         jw_obj_open(w, NULL);
         jw_obj_close(w);
-    } else return luaL_error(L, "alert: why must be a table");
+    } else
+        return luaL_error(L, "alert: why must be a table");
     lua_pop(L, 1);
     const char *json = jw_text(w);
     if (!json) return luaL_error(L, "alert: out of memory");
@@ -693,7 +726,8 @@ static int l_log(lua_State *L)
     const char *msg = lua_tostring(L, -1);
     if (f->cur_rule && f->in_call)
         rules_logf(f->owner, 2, "rule %u: %.512s", f->cur_rule->sid, msg);
-    else rules_logf(f->owner, 2, "%s: %.512s", f->path, msg);
+    else
+        rules_logf(f->owner, 2, "%s: %.512s", f->path, msg);
     return 0;
 }
 
@@ -815,7 +849,7 @@ static int l_state_key(lua_State *L)
     luaL_checkany(L, 1);
     double ttl = luaL_optnumber(L, 2, 3600);
     lua_settop(L, 2);
-    luaL_tolstring(L, 1, NULL); /* 3 = key text */
+    luaL_tolstring(L, 1, NULL);                       /* 3 = key text */
     lua_getfield(L, LUA_REGISTRYINDEX, REG_KEYSTATE); /* 4 */
     lua_getfield(L, LUA_REGISTRYINDEX, REG_KEYEXP);   /* 5 */
     uint64_t exp = f->now_us + to_us(ttl);
@@ -859,8 +893,10 @@ static int l_state_key(lua_State *L)
     lua_rawset(L, 5);
     lua_pushvalue(L, 3);
     if (live && lua_rawget(L, 4) == LUA_TTABLE) return 1;
-    if (live) lua_pop(L, 1);
-    else lua_pop(L, 1);
+    if (live)
+        lua_pop(L, 1);
+    else
+        lua_pop(L, 1);
     if (!known) f->n_key_states++;
     lua_newtable(L);
     lua_pushvalue(L, 3);
@@ -932,7 +968,8 @@ static int l_window_get(lua_State *L)
     for (uint32_t i = 0; i < rw->n_fields; i++) {
         if (out[i] == floor(out[i]) && fabs(out[i]) < 9.0e15)
             lua_pushinteger(L, (lua_Integer)out[i]);
-        else lua_pushnumber(L, out[i]);
+        else
+            lua_pushnumber(L, out[i]);
         lua_setfield(L, -2, rw->fields[i]);
     }
     lua_pushnumber(L, secs(info.first_us));
@@ -981,7 +1018,8 @@ static int l_window(lua_State *L)
     if (lua_type(L, 3) == LUA_TTABLE) {
         if (lua_getfield(L, 3, "buckets") != LUA_TNIL) nb = luaL_checkinteger(L, -1);
         lua_pop(L, 1);
-    } else if (!lua_isnoneornil(L, 3)) luaL_typeerror(L, 3, "table");
+    } else if (!lua_isnoneornil(L, 3))
+        luaL_typeerror(L, 3, "table");
     luaL_argcheck(L, nb >= 1 && nb <= WINDOW_MAX_BUCKETS, 3, "buckets out of range");
     size_t idx;
     for (idx = 0; idx < f->n_wins; idx++)
@@ -1001,7 +1039,8 @@ static int l_window(lua_State *L)
                 return luaL_error(L, "window fields: 1..%d names", WINDOW_MAX_FIELDS);
             for (lua_Integer i = 1; i <= len; i++) {
                 lua_rawgeti(L, -1, i);
-                if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "field names must be strings");
+                if (lua_type(L, -1) != LUA_TSTRING)
+                    return luaL_error(L, "field names must be strings");
                 names[nf++] = lua_tostring(L, -1);
                 lua_pop(L, 1); /* still anchored by the fields table */
             }
@@ -1020,8 +1059,10 @@ static int l_window(lua_State *L)
         rw->n_fields = nf;
         for (uint32_t i = 0; i < nf; i++) {
             rw->fields[i] = malloc(strlen(names[i]) + 1);
-            if (rw->fields[i]) strcpy(rw->fields[i], names[i]);
-            else ok = false;
+            if (rw->fields[i])
+                strcpy(rw->fields[i], names[i]);
+            else
+                ok = false;
         }
         f->n_wins++; /* freed by rules_lib_free_windows either way */
         if (!ok) return luaL_error(L, "window '%s': out of memory or bad parameters", name);
@@ -1111,5 +1152,7 @@ void rules_lib_open(lua_State *L)
     lua_setfield(L, -2, "hooks");
     lua_getfield(L, -1, "alert");
     lua_setglobal(L, "alert");
+    lua_getfield(L, -1, "log"); /* print is egret.log: rate-limited */
+    lua_setglobal(L, "print");
     lua_setglobal(L, "egret");
 }

@@ -105,8 +105,10 @@ static const char *json_push(lua_State *L, const char *p, int depth)
             }
             p = json_push(L, p, depth + 1);
             if (!p) goto bad_key;
-            if (obj) lua_rawset(L, -3);
-            else lua_rawseti(L, -2, ++i);
+            if (obj)
+                lua_rawset(L, -3);
+            else
+                lua_rawseti(L, -2, ++i);
             p = skip_ws(p);
             if (*p == ',') {
                 p++;
@@ -133,11 +135,21 @@ static const char *json_push(lua_State *L, const char *p, int depth)
             p++;
             char c = *p++;
             switch (c) {
-            case 'n': luaL_addchar(&b, '\n'); break;
-            case 't': luaL_addchar(&b, '\t'); break;
-            case 'r': luaL_addchar(&b, '\r'); break;
-            case 'b': luaL_addchar(&b, '\b'); break;
-            case 'f': luaL_addchar(&b, '\f'); break;
+            case 'n':
+                luaL_addchar(&b, '\n');
+                break;
+            case 't':
+                luaL_addchar(&b, '\t');
+                break;
+            case 'r':
+                luaL_addchar(&b, '\r');
+                break;
+            case 'b':
+                luaL_addchar(&b, '\b');
+                break;
+            case 'f':
+                luaL_addchar(&b, '\f');
+                break;
             case 'u': {
                 char hex[5] = {0};
                 for (int k = 0; k < 4 && p[k]; k++) hex[k] = p[k];
@@ -145,7 +157,8 @@ static const char *json_push(lua_State *L, const char *p, int depth)
                 unsigned long cp = strtoul(hex, NULL, 16);
                 char u[8];
                 int n = 0;
-                if (cp < 0x80) u[n++] = (char)cp;
+                if (cp < 0x80)
+                    u[n++] = (char)cp;
                 else if (cp < 0x800) {
                     u[n++] = (char)(0xc0 | (cp >> 6));
                     u[n++] = (char)(0x80 | (cp & 0x3f));
@@ -157,8 +170,12 @@ static const char *json_push(lua_State *L, const char *p, int depth)
                 luaL_addlstring(&b, u, (size_t)n);
                 break;
             }
-            case 0: p--; break;
-            default: luaL_addchar(&b, c); break;
+            case 0:
+                p--;
+                break;
+            default:
+                luaL_addchar(&b, c);
+                break;
             }
         }
         luaL_pushresult(&b);
@@ -186,8 +203,10 @@ static const char *json_push(lua_State *L, const char *p, int depth)
     bool isint = true;
     for (const char *q = p; q < end; q++)
         if (*q == '.' || *q == 'e' || *q == 'E') isint = false;
-    if (isint && fabs(d) < 9.0e18) lua_pushinteger(L, (lua_Integer)strtoll(p, NULL, 10));
-    else lua_pushnumber(L, d);
+    if (isint && fabs(d) < 9.0e18)
+        lua_pushinteger(L, (lua_Integer)strtoll(p, NULL, 10));
+    else
+        lua_pushnumber(L, d);
     return end;
 }
 
@@ -270,11 +289,15 @@ static void tl(lua_State *L, int idx, int pieces, int depth)
     char num[64];
     switch (lua_type(L, idx)) {
     case LUA_TNUMBER:
-        if (lua_isinteger(L, idx)) snprintf(num, sizeof(num), "%lld", (long long)lua_tointeger(L, idx));
-        else snprintf(num, sizeof(num), "%.17g", lua_tonumber(L, idx));
+        if (lua_isinteger(L, idx))
+            snprintf(num, sizeof(num), "%lld", (long long)lua_tointeger(L, idx));
+        else
+            snprintf(num, sizeof(num), "%.17g", lua_tonumber(L, idx));
         add_piece(L, pieces, num);
         break;
-    case LUA_TBOOLEAN: add_piece(L, pieces, lua_toboolean(L, idx) ? "true" : "false"); break;
+    case LUA_TBOOLEAN:
+        add_piece(L, pieces, lua_toboolean(L, idx) ? "true" : "false");
+        break;
     case LUA_TSTRING:
         lua_getglobal(L, "string");
         lua_getfield(L, -1, "format");
@@ -285,10 +308,14 @@ static void tl(lua_State *L, int idx, int pieces, int depth)
         lua_pop(L, 2);
         break;
     case LUA_TTABLE:
-        if (depth > 16) add_piece(L, pieces, "{}");
-        else tl_table(L, lua_absindex(L, idx), pieces, depth);
+        if (depth > 16)
+            add_piece(L, pieces, "{}");
+        else
+            tl_table(L, lua_absindex(L, idx), pieces, depth);
         break;
-    default: add_piece(L, pieces, "nil"); break;
+    default:
+        add_piece(L, pieces, "nil");
+        break;
     }
 }
 
@@ -476,8 +503,10 @@ static bool value_ok(lua_State *L, int g, int e)
             }
             any = true;
             bool ok;
-            if (i == 0) ok = lua_compare(L, g, -1, LUA_OPEQ);
-            else if (!lua_isnumber(L, g) || !lua_isnumber(L, -1)) ok = false;
+            if (i == 0)
+                ok = lua_compare(L, g, -1, LUA_OPEQ);
+            else if (!lua_isnumber(L, g) || !lua_isnumber(L, -1))
+                ok = false;
             else {
                 double a = lua_tonumber(L, g), b = lua_tonumber(L, -1);
                 ok = i == 1 ? a >= b : i == 2 ? a > b : i == 3 ? a <= b : a < b;
@@ -560,8 +589,10 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir,
         for (size_t i = 0; i < n && np < 16; i++) {
             if (rt == LUA_TTABLE) lua_rawgeti(L, -1, (lua_Integer)i + 1);
             const char *p = lua_tostring(L, -1);
-            if (p && p[0] != '/') snprintf(pbuf[np], sizeof(pbuf[np]), "%s/%s", dir, p);
-            else snprintf(pbuf[np], sizeof(pbuf[np]), "%s", p ? p : "");
+            if (p && p[0] != '/')
+                snprintf(pbuf[np], sizeof(pbuf[np]), "%s/%s", dir, p);
+            else
+                snprintf(pbuf[np], sizeof(pbuf[np]), "%s", p ? p : "");
             paths[np] = pbuf[np];
             np++;
             if (rt == LUA_TTABLE) lua_pop(L, 1);
@@ -688,7 +719,8 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir,
     }
     free(cand);
 done:
-    if (pass) fprintf(out, "PASS  %s: %s\n", file, name);
+    if (pass)
+        fprintf(out, "PASS  %s: %s\n", file, name);
     else if (!header) {
         fprintf(out, "FAIL  %s: %s\n      %s\n", file, name, fail);
         if (R.logs_len) fputs(R.logs, out);
@@ -735,8 +767,10 @@ static void run_file(const char *file, FILE *out, const char *default_rules, tal
     char dir[1024];
     snprintf(dir, sizeof(dir), "%s", file);
     char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    else snprintf(dir, sizeof(dir), ".");
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof(dir), ".");
     lua_pushcfunction(L, run_file_k);
     lua_pushstring(L, file);
     lua_pushstring(L, dir);
@@ -778,8 +812,10 @@ static int run_file_k(lua_State *L)
     lua_pop(L, 1);
     size_t count = single ? 1 : lua_rawlen(L, res);
     for (size_t i = 1; i <= count; i++) {
-        if (single) lua_pushvalue(L, res);
-        else lua_rawgeti(L, res, (lua_Integer)i);
+        if (single)
+            lua_pushvalue(L, res);
+        else
+            lua_rawgeti(L, res, (lua_Integer)i);
         if (!lua_istable(L, -1)) return luaL_error(L, "%s: test %d is not a table", file, (int)i);
         ty->run++;
         if (!run_one(L, lua_gettop(L), file, dir, default_rules, out)) ty->failed++;

@@ -55,8 +55,9 @@ static void on_log(void *ud, int level, const char *msg)
 
 static char tmpdir[256];
 
-static const char *GOOD = "rule { id = 1, name = 'good', severity = 2,\n"
-                          "  on_flow_end = function(flow) alert { why = { n = flow:bytes() } } end }\n";
+static const char *GOOD =
+    "rule { id = 1, name = 'good', severity = 2,\n"
+    "  on_flow_end = function(flow) alert { why = { n = flow:bytes() } } end }\n";
 
 static void write_file(const char *name, const char *text, size_t n)
 {
@@ -171,10 +172,11 @@ static void test_shipped_rules_kit(void **state)
 static void test_kit_reports_failures(void **state)
 {
     (void)state;
-    const char *t = "return { name = 'wrong sid', sids = {9000001},\n"
-                    "  events = { { hook = 'on_flow_end', at = 5, flow = { payload_toserver = 20e6,\n"
-                    "    ai = { provider = 'OpenAI' } } } },\n"
-                    "  expect = { { sid = 9000001, why = { upload_bytes = 1 } } } }\n";
+    const char *t =
+        "return { name = 'wrong sid', sids = {9000001},\n"
+        "  events = { { hook = 'on_flow_end', at = 5, flow = { payload_toserver = 20e6,\n"
+        "    ai = { provider = 'OpenAI' } } } },\n"
+        "  expect = { { sid = 9000001, why = { upload_bytes = 1 } } } }\n";
     write_file("x_test.lua", t, strlen(t));
     char path[512], buf[8192] = "";
     snprintf(path, sizeof(path), "%s/x_test.lua", tmpdir);
@@ -282,8 +284,8 @@ static void test_blocked(void **state)
         sink s = {0};
         rule_stats st = run_bad(src, 2, &s);
         if (st.errors != 2 || !strstr(s.logs, cases[i].msg))
-            fail_msg("case '%s': errors=%llu logs=%s", cases[i].expr,
-                     (unsigned long long)st.errors, s.logs);
+            fail_msg("case '%s': errors=%llu logs=%s", cases[i].expr, (unsigned long long)st.errors,
+                     s.logs);
         assert_non_null(strstr(s.logs, "50-bad.lua:2:"));
     }
     /* while loading, too */
@@ -378,7 +380,8 @@ static void test_syntax_error_and_bad_declarations(void **state)
     } cases[] = {
         {"rule { id = 2, name =\n", "50-bad.lua:2:"},
         {"-- nothing\n", "declares no rule"},
-        {"rule { id = 2, name = 'x', on_flowend = function() end }\n", "unknown field 'on_flowend'"},
+        {"rule { id = 2, name = 'x', on_flowend = function() end }\n",
+         "unknown field 'on_flowend'"},
         {"rule { id = 2, name = 'x', hooks = {'on_tick'} }\n", "not a function"},
         {"rule { id = 2, name = 'x', hooks = {'on_nothing'}, on_tick = function() end }\n",
          "unknown hook 'on_nothing'"},
@@ -386,6 +389,9 @@ static void test_syntax_error_and_bad_declarations(void **state)
         {"rule { id = 2, name = 'x', severity = 7, on_tick = function() end }\n", "out of range"},
         {"rule { id = 2, on_tick = function() end }\n", "'name' (string) is required"},
         {"\n\nrule { id = 2, name = 'x' }\n", "50-bad.lua:3: rule 2: subscribes to no hook"},
+        {"local n = 0\nwhile true do n = n + 1 end\n", "50-bad.lua:2: instruction limit exceeded"},
+        {"rule { id = 2, name = 'x', on_tick = function() end }\nalert {}\n",
+         "alert{} outside a hook call"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         write_file("50-bad.lua", cases[i].src, strlen(cases[i].src));
@@ -464,18 +470,17 @@ static void test_suppression(void **state)
 static void test_config_sets_and_why_json(void **state)
 {
     (void)state;
-    const char *src =
-        "local c = {\n"
-        "  num = egret.config('t.num', 1), flag = egret.config('t.flag', false),\n"
-        "  str = egret.config('t.str', 'd'), list = egret.config('t.list', {}),\n"
-        "  csv = egret.config('t.csv', {}), missing = egret.config('t.none', 42),\n"
-        "  quoted = egret.config('t.q', ''), ratio = 2 / 3, big = 12e6,\n"
-        "  nested = { z = 1, a = { 'x', 'y' } } }\n"
-        "rule { id = 2, name = 'cfg', on_flow_end = function(flow)\n"
-        "  alert { why = c } end }\n";
+    const char *src = "local c = {\n"
+                      "  num = egret.config('t.num', 1), flag = egret.config('t.flag', false),\n"
+                      "  str = egret.config('t.str', 'd'), list = egret.config('t.list', {}),\n"
+                      "  csv = egret.config('t.csv', {}), missing = egret.config('t.none', 42),\n"
+                      "  quoted = egret.config('t.q', ''), ratio = 2 / 3, big = 12e6,\n"
+                      "  nested = { z = 1, a = { 'x', 'y' } } }\n"
+                      "rule { id = 2, name = 'cfg', on_flow_end = function(flow)\n"
+                      "  alert { why = c } end }\n";
     write_file("50-bad.lua", src, strlen(src));
-    const char *sets[] = {"t.num=5e6", "t.flag=true", "t.str=hello", "t.list={'a', 'b'}",
-                          "t.csv=CN, RU,IR", "t.q=\"true\""};
+    const char *sets[] = {"t.num=5e6",         "t.flag=true",     "t.str=hello",
+                          "t.list={'a', 'b'}", "t.csv=CN, RU,IR", "t.q=\"true\""};
     sink s = {0};
     size_t n_err = 0;
     rules *r = load(&s, sets, 6, &n_err);
@@ -489,6 +494,29 @@ static void test_config_sets_and_why_json(void **state)
                         "\"list\":[\"a\",\"b\"],\"missing\":42,\"nested\":{\"a\":[\"x\",\"y\"],"
                         "\"z\":1},\"num\":5000000,\"quoted\":\"true\",\"ratio\":0.666667,"
                         "\"str\":\"hello\"}");
+    rules_free(r);
+    /* the shipped config file loads; a config file is data only */
+    static const char *paths[1];
+    paths[0] = tmpdir;
+    rules_config cfg = {.paths = paths,
+                        .n_paths = 1,
+                        .on_log = on_log,
+                        .ud = &s,
+                        .config_file = EGRET_SRCDIR "/rules/egret.conf.lua"};
+    r = rules_new(&cfg, &n_err, NULL, 0);
+    assert_int_equal(n_err, 0);
+    rules_free(r);
+    const char *conf = "min = 5\nx = string.rep('a', 3)\n";
+    write_file("bad.conf.lua", conf, strlen(conf)); /* *.conf.lua is not loaded as rules */
+    char cpath[512];
+    snprintf(cpath, sizeof(cpath), "%s/bad.conf.lua", tmpdir);
+    cfg.config_file = cpath;
+    memset(&s, 0, sizeof(s));
+    r = rules_new(&cfg, &n_err, NULL, 0);
+    assert_int_equal(n_err, 1);
+    assert_non_null(
+        strstr(s.logs, "bad.conf.lua:2: attempt to index a nil value (global 'string')"));
+    assert_int_equal(rules_count(r), 2);
     rules_free(r);
     /* a malformed --set is a load error, the rules still load */
     const char *bad[] = {"novalue"};
@@ -584,11 +612,12 @@ static void test_flow_view_fields(void **state)
     v.risk = (1ull << 3) | (1ull << 10);
     rules_dispatch(r, RH_TICK, &v, 4000000);
     assert_string_equal(
-        s.last_why, "{\"ai\":{\"kind\":\"api\",\"provider\":\"OpenAI\"},\"both\":150,\"dl\":7,"
-                    "\"dur\":2.5,\"geo\":{\"asn\":13335,\"country_iso\":\"US\"},\"hook\":\"on_tick\","
-                    "\"inn\":true,\"key\":\"10.0.0.5|OpenAI\",\"now\":4,\"out\":true,"
-                    "\"risks\":[\"risk_3\",\"risk_10\"],\"si\":true,\"st\":true,"
-                    "\"t\":[\"10.0.0.5\",40000,\"203.0.113.9\",443,\"TCP\"],\"ts\":100,\"up\":900}");
+        s.last_why,
+        "{\"ai\":{\"kind\":\"api\",\"provider\":\"OpenAI\"},\"both\":150,\"dl\":7,"
+        "\"dur\":2.5,\"geo\":{\"asn\":13335,\"country_iso\":\"US\"},\"hook\":\"on_tick\","
+        "\"inn\":true,\"key\":\"10.0.0.5|OpenAI\",\"now\":4,\"out\":true,"
+        "\"risks\":[\"risk_3\",\"risk_10\"],\"si\":true,\"st\":true,"
+        "\"t\":[\"10.0.0.5\",40000,\"203.0.113.9\",443,\"TCP\"],\"ts\":100,\"up\":900}");
     rules_free(r);
 }
 
