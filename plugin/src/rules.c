@@ -333,6 +333,7 @@ static bool is_sequence(lua_State *L, int t)
 /* dst[k] = src[k] recursively (records merge; lists and scalars replace). */
 static void cfg_merge(lua_State *L, int dst, int src)
 {
+    luaL_checkstack(L, 8, "config nested too deep");
     dst = lua_absindex(L, dst);
     src = lua_absindex(L, src);
     lua_pushnil(L);
@@ -508,6 +509,11 @@ static int cfg_build(lua_State *L)
 /* Deep copy of the value on top of 'from' onto 'to'. [-0, +1, m] */
 static void xcopy(lua_State *from, lua_State *to, int depth)
 {
+    luaL_checkstack(to, 4, "config value too deep");
+    if (!lua_checkstack(from, 4)) {
+        lua_pushnil(to);
+        return;
+    }
     switch (lua_type(from, -1)) {
     case LUA_TBOOLEAN:
         lua_pushboolean(to, lua_toboolean(from, -1));

@@ -438,6 +438,7 @@ static int cmp_cstr(const void *a, const void *b)
 
 static void why_table(lua_State *L, int t, jw *w, const char *key, int depth)
 {
+    luaL_checkstack(L, 10, "alert why: nested too deep");
     t = lua_absindex(L, t);
     size_t n = lua_rawlen(L, t), count = 0;
     lua_pushnil(L);

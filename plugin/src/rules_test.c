@@ -88,7 +88,7 @@ static const char *skip_ws(const char *p)
 static const char *json_push(lua_State *L, const char *p, int depth)
 {
     p = skip_ws(p);
-    if (depth > 20) return NULL;
+    if (depth > 20 || !lua_checkstack(L, 8)) return NULL;
     if (*p == '{' || *p == '[') {
         bool obj = *p == '{';
         char close = obj ? '}' : ']';
@@ -240,6 +240,7 @@ static void add_piece(lua_State *L, int pieces, const char *s)
 
 static void tl_table(lua_State *L, int t, int pieces, int depth)
 {
+    luaL_checkstack(L, 10, "test value too deep");
     lua_newtable(L);
     int keys = lua_gettop(L);
     lua_Integer n = 0;
@@ -374,6 +375,7 @@ static uint64_t fnv(const char *s, uint64_t h)
 static void build_view(lua_State *L, int t, uint64_t at_us, rule_view *v)
 {
     memset(v, 0, sizeof(*v));
+    luaL_checkstack(L, 24, "flow table"); /* sub-tables stay on the stack */
     snprintf(v->src_ip, sizeof(v->src_ip), "%s", fstr(L, t, "src_ip", "10.0.0.5"));
     snprintf(v->dest_ip, sizeof(v->dest_ip), "%s", fstr(L, t, "dest_ip", "203.0.113.10"));
     v->ip_v = strchr(v->src_ip, ':') ? 6 : 4;
@@ -493,6 +495,7 @@ static bool in_list(lua_State *L, int test, const char *k, lua_Integer v)
 /* Does value 'got' (index g, may be nil) satisfy expectation e? */
 static bool value_ok(lua_State *L, int g, int e)
 {
+    luaL_checkstack(L, 8, "expectation too deep");
     if (lua_type(L, e) == LUA_TTABLE && !lua_rawlen(L, e)) {
         static const char *const ops[] = {"eq", "ge", "gt", "le", "lt", NULL};
         bool any = false;
@@ -575,6 +578,7 @@ static rule_hook hook_by_name(const char *n)
 static bool run_one(lua_State *L, int t, const char *file, const char *dir,
                     const char *default_rules, FILE *out)
 {
+    luaL_checkstack(L, 24, "test table");
     const char *name = fstr(L, t, "name", "(unnamed)");
     run R = {0};
     bool pass = true;
