@@ -9,12 +9,40 @@
  * Rules raise alerts through the on_alert callback; 'why' arrives as
  * ready JSON text.
  */
+/*
+ * What the engine must do (the contract behind the hooks):
+ *   RH_FLOW_CLASSIFIED  once per flow, when classification and AI
+ *                       attribution are final (or given up): fill the
+ *                       tuple, direction/internal flags, app_proto,
+ *                       ndpi_proto, category, hostname/sni, risk, the
+ *                       counters so far, ai_* and geo_*.
+ *   RH_TLS_CLIENT_HELLO after the ClientHello: + sni, tls_version,
+ *                       tls_alpn, ja3.
+ *   RH_DNS_ANSWER       per DNS response, on the DNS flow (src = the
+ *                       client that asked): dns_*; has_ai/ai_* describe
+ *                       the catalog match of dns_rrname.
+ *   RH_HTTP_REQUEST     per parsed request: http_*, content_* (-1/NULL
+ *                       unknown).
+ *   RH_TICK             periodically (packet time, e.g. every 10-60 s)
+ *                       for each live flow with new traffic: cumulative
+ *                       counters plus d_* deltas since this flow's
+ *                       previous tick (d_us = time since it).
+ *   RH_FLOW_END         once, with final counters; then call
+ *                       rules_flow_forget(flow_id).
+ * Always fill flow_id (unique while the flow lives), src/dest (src =
+ * client), start_us/last_us, and pass now_us = the event's packet time
+ * (monotonic).  Strings may be NULL or "" when unknown.  Check
+ * rules_wants() before building a view.  Reload: rules_new() a new set,
+ * swap, rules_free() the old one (instances are independent; call each
+ * from one thread at a time).
+ */
 #ifndef EGRET_RULES_H
 #define EGRET_RULES_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "json.h"
 
@@ -94,6 +122,7 @@ typedef struct rule_alert {
     const char *rule_file; /* path of the rule's file as loaded */
     const char *why_json;  /* a JSON object */
     size_t why_len;
+    const char *key; /* the rule's suppression key, or NULL (per-flow alert) */
 } rule_alert;
 
 typedef void (*rules_alert_cb)(void *ud, const rule_view *v, const rule_alert *a);
@@ -112,6 +141,11 @@ typedef struct rules_config {
     rules_alert_cb on_alert;
     rules_log_cb on_log;
     void *ud;
+    /* Added: Lua source of a config table (data only), applied after
+     * config_file and before sets (the rule test kit uses it). */
+    const char *config_text;
+    /* Added: nDPI risk bit -> name for flow:risks(); NULL = names "risk_<bit>". */
+    const char *(*risk_name)(void *ud, int bit);
 } rules_config;
 
 typedef struct rules rules;
@@ -139,5 +173,24 @@ size_t rules_count(const rules *r);
 
 /* Drops the per-flow rule state of a flow that ended (after RH_FLOW_END). */
 void rules_flow_forget(rules *r, uint64_t flow_id);
+
+/* ---- added ---- */
+
+/* Lua hook name of a hook ("on_tick"), or NULL. */
+const char *rules_hook_name(rule_hook h);
+
+/* Per-rule counters (index < rules_count). */
+typedef struct rule_stats {
+    uint32_t sid;
+    const char *name, *file;
+    uint64_t calls, alerts, suppressed, errors, instr_limit, mem_limit, cpu_us;
+    bool disabled;
+} rule_stats;
+bool rules_rule_stats(const rules *r, size_t i, rule_stats *out);
+
+/* --check-rules: loads cfg (its callbacks are ignored), prints every
+ * problem as "file:line: message" and a summary line to 'report'.
+ * Returns the number of errors (0 = all good). */
+int rules_check(const rules_config *cfg, FILE *report);
 
 #endif /* EGRET_RULES_H */

@@ -1,0 +1,1163 @@
+/*
+ * rules.c -- the Lua rule host: sandbox, loading, configuration, dispatch,
+ * limits and per-rule accounting (the model is Suricata 8's
+ * util-lua-sandbox.c; see rules/README.md for the rule-author API).
+ *
+ * One lua_State per rule FILE.  Its allocator refuses past mem_limit
+ * (the first allocation of a block counts too: ptr == NULL means osize
+ * is a type tag, not a size); a count hook every RULES_HOOK_STEP
+ * instructions raises "instruction limit exceeded" past instr_limit per
+ * call.  Chunks load as text only.  The base library is allow-listed;
+ * string, table, math (seeded deterministically) and utf8 open; io, os,
+ * debug, package and coroutine never do.  Globals are frozen after
+ * load.  Rules are called through lua_pcall only; a fault is counted,
+ * logged once per kind, and max_faults of them disable the rule.
+ * No mutable globals: two rules instances can coexist.
+ */
+#include "rules_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <lualib.h>
+
+static const char *const hook_names[RH__COUNT] = {
+#define RH_X(e, n) n,
+    RULE_HOOK_MAP(RH_X)
+#undef RH_X
+};
+
+const char *rules_hook_name(rule_hook h)
+{
+    return (unsigned)h < RH__COUNT ? hook_names[h] : NULL;
+}
+
+void rules_logf(struct rules *r, int level, const char *fmt, ...)
+{
+    if (!r->cfg.on_log) return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    r->cfg.on_log(r->cfg.ud, level, buf);
+}
+
+/* ---- allocator, hook, context ---- */
+
+static void *rules_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    rule_file *f = ud;
+    if (!ptr) osize = 0; /* osize is a type tag for new blocks: count them in full */
+    if (nsize == 0) {
+        free(ptr);
+        f->mem_used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && f->mem_limit && f->mem_used + (nsize - osize) > f->mem_limit) {
+        f->mem_hit = true;
+        return NULL;
+    }
+    void *np = realloc(ptr, nsize);
+    if (!np) return NULL;
+    f->mem_used = f->mem_used - osize + nsize;
+    if (f->mem_used > f->mem_peak) f->mem_peak = f->mem_used;
+    return np;
+}
+
+rule_file *rules_ctx(lua_State *L)
+{
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    rule_file *f = rules_ctx(L);
+    f->instr_used += RULES_HOOK_STEP;
+    if (f->instr_limit && f->instr_used > f->instr_limit) {
+        f->instr_hit = true;
+        lua_Debug d;
+        if (lua_getstack(L, 0, &d) && lua_getinfo(L, "Sl", &d) && d.currentline > 0)
+            luaL_error(L, "%s:%d: instruction limit exceeded (%I)", d.short_src, d.currentline,
+                       (lua_Integer)f->instr_limit);
+        luaL_error(L, "instruction limit exceeded (%I)", (lua_Integer)f->instr_limit);
+    }
+}
+
+static int msgh(lua_State *L)
+{
+    if (!lua_isstring(L, 1))
+        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    return 1;
+}
+
+/* ---- the sandboxed base library ---- */
+
+static int l_blocked(lua_State *L)
+{
+    return luaL_error(L, "blocked function: %s (sandbox)", lua_tostring(L, lua_upvalueindex(1)));
+}
+
+/* pcall(f, ...) -> ok, ...: like Lua's, but a limit hit is not caught. */
+static int l_pcall(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    rule_file *f = rules_ctx(L);
+    if (status != LUA_OK && (f->instr_hit || status == LUA_ERRMEM)) {
+        if (status == LUA_ERRMEM) f->mem_hit = true;
+        return lua_error(L);
+    }
+    lua_pushboolean(L, status == LUA_OK);
+    lua_insert(L, 1);
+    return lua_gettop(L);
+}
+
+static void check_not_env(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushglobaltable(L);
+    bool env = lua_rawequal(L, 1, -1);
+    lua_pop(L, 1);
+    if (env) luaL_error(L, "blocked: raw access to the global environment (sandbox)");
+}
+
+static int l_rawget(lua_State *L)
+{
+    check_not_env(L);
+    luaL_checkany(L, 2);
+    lua_settop(L, 2);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+static int l_rawset(lua_State *L)
+{
+    check_not_env(L);
+    luaL_checkany(L, 2);
+    luaL_checkany(L, 3);
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+/* setmetatable(t, mt): tables only; no __gc (finalizers would run outside
+ * any budget); not on the environment. */
+static int l_setmetatable(lua_State *L)
+{
+    check_not_env(L);
+    int t = lua_type(L, 2);
+    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+    if (t == LUA_TTABLE) {
+        if (lua_getfield(L, 2, "__gc") != LUA_TNIL)
+            return luaL_error(L, "blocked: __gc metamethods are not allowed (sandbox)");
+        lua_pop(L, 1);
+    }
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+        return luaL_error(L, "cannot change a protected metatable");
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+/* getmetatable(t): tables only (not strings or userdata); honours
+ * __metatable. */
+static int l_getmetatable(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!lua_getmetatable(L, 1)) return 0;
+    if (lua_getfield(L, -1, "__metatable") == LUA_TNIL) lua_pop(L, 1);
+    return 1;
+}
+
+/* require(name): the built-in "egret" only. */
+static int l_require(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    if (strcmp(name, "egret") == 0) {
+        lua_getglobal(L, "egret");
+        return 1;
+    }
+    return luaL_error(L, "module '%s' not found (sandbox: only 'egret' is built in)", name);
+}
+
+static int l_print(lua_State *L)
+{
+    rule_file *f = rules_ctx(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    int n = lua_gettop(L);
+    for (int i = 1; i <= n; i++) {
+        size_t len;
+        const char *s = luaL_tolstring(L, i, &len);
+        if (i > 1) luaL_addchar(&b, '\t');
+        luaL_addvalue(&b);
+        (void)s;
+    }
+    luaL_pushresult(&b);
+    rules_logf(f->owner, 2, "%s: %s", f->path, lua_tostring(L, -1));
+    return 0;
+}
+
+static int l_frozen(lua_State *L)
+{
+    return luaL_error(L, "assignment to global '%s' after load (use a local or egret.state)",
+                      lua_tostring(L, 2));
+}
+
+// clang-format off
+static const char *const base_allowed[] = {
+    "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawlen", "select",
+    "tonumber", "tostring", "type", "_VERSION", "_G", NULL};
+static const char *const base_blocked[] = {
+    "load", "loadstring", "dofile", "loadfile", "collectgarbage", "xpcall", NULL};
+static const luaL_Reg base_own[] = {
+    {"pcall", l_pcall}, {"rawget", l_rawget}, {"rawset", l_rawset},
+    {"setmetatable", l_setmetatable}, {"getmetatable", l_getmetatable},
+    {"require", l_require}, {"print", l_print}, {NULL, NULL}};
+// clang-format on
+
+static void set_blocked(lua_State *L, int t, const char *name)
+{
+    lua_pushstring(L, name);
+    lua_pushcclosure(L, l_blocked, 1);
+    lua_setfield(L, t, name);
+}
+
+/* Opens the sandbox into L (run under lua_pcall: may raise memory errors).
+ * Upvalue-free C function: arg 1 = boolean "with egret library". */
+static int setup_sandbox(lua_State *L)
+{
+    bool with_egret = lua_toboolean(L, 1);
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+    int g = lua_gettop(L);
+    /* drop everything not on the allow list */
+    lua_newtable(L);
+    int keep = lua_gettop(L);
+    for (const char *const *p = base_allowed; *p; p++) {
+        lua_getfield(L, g, *p);
+        lua_setfield(L, keep, *p);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, g)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, g);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, keep)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, g);
+    }
+    lua_pop(L, 1); /* keep */
+    luaL_setfuncs(L, base_own, 0);
+    for (const char *const *p = base_blocked; *p; p++) set_blocked(L, g, *p);
+    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+    set_blocked(L, lua_gettop(L), "dump");
+    lua_pop(L, 1);
+    luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+    lua_pop(L, 1);
+    luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+    lua_getfield(L, -1, "randomseed");
+    lua_pushinteger(L, 0x5eed);
+    lua_call(L, 1, 0); /* deterministic math.random */
+    lua_pop(L, 1);
+    luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+    lua_pop(L, 1);
+    if (with_egret) rules_lib_open(L);
+    lua_pop(L, 1); /* _G */
+    return 0;
+}
+
+static void freeze_globals(lua_State *L)
+{
+    lua_pushglobaltable(L);
+    lua_newtable(L);
+    lua_pushcfunction(L, l_frozen);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_pop(L, 1);
+}
+
+static int on_panic(lua_State *L)
+{
+    rule_file *f = rules_ctx(L);
+    rules_logf(f->owner, 0, "lua panic in %s: %s", f->path ? f->path : "(config)",
+               lua_tostring(L, -1));
+    abort();
+}
+
+/* Creates f->L with the sandbox.  Returns 0 or -1 (message logged). */
+static int file_state_open(rule_file *f, bool with_egret)
+{
+    f->L = lua_newstate(rules_alloc, f);
+    if (!f->L) return -1;
+    lua_atpanic(f->L, on_panic);
+    lua_pushcfunction(f->L, setup_sandbox);
+    lua_pushboolean(f->L, with_egret);
+    if (lua_pcall(f->L, 1, 0, 0) != LUA_OK) {
+        lua_pop(f->L, 1);
+        lua_close(f->L);
+        f->L = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- configuration (data only) ---- */
+
+static bool is_sequence(lua_State *L, int t)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, t), k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        k++;
+    }
+    return n > 0 && k == n;
+}
+
+/* dst[k] = src[k] recursively (records merge; lists and scalars replace). */
+static void cfg_merge(lua_State *L, int dst, int src)
+{
+    luaL_checkstack(L, 8, "config nested too deep");
+    dst = lua_absindex(L, dst);
+    src = lua_absindex(L, src);
+    lua_pushnil(L);
+    while (lua_next(L, src)) {
+        int v = lua_gettop(L);
+        if (lua_type(L, v) == LUA_TTABLE && !is_sequence(L, v)) {
+            lua_pushvalue(L, v - 1);
+            if (lua_rawget(L, dst) == LUA_TTABLE) {
+                cfg_merge(L, -1, v);
+                lua_pop(L, 2);
+                continue;
+            }
+            lua_pop(L, 1);
+        }
+        lua_pushvalue(L, v - 1);
+        lua_pushvalue(L, v);
+        lua_rawset(L, dst);
+        lua_pop(L, 1);
+    }
+}
+
+/* Loads 'src' as a data-only chunk (empty environment) and pushes its
+ * table: the returned table, else the environment.  [-0, +1, e] */
+static void cfg_eval(lua_State *L, const char *src, size_t n, const char *chunkname)
+{
+    if (luaL_loadbufferx(L, src, n, chunkname, "t") != LUA_OK) lua_error(L);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setupvalue(L, -3, 1); /* _ENV */
+    lua_insert(L, -2);        /* env, chunk */
+    lua_call(L, 0, 1);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_remove(L, -2);
+        return;
+    }
+    lua_pop(L, 1);
+}
+
+static char *read_file(const char *path, size_t *n, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len, fp);
+        len += got;
+        if (len < cap) break;
+        if (cap >= ((size_t)64 << 20)) {
+            snprintf(err, errlen, "%s: file too large", path);
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        char *nb = realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    if (!buf && !err[0]) snprintf(err, errlen, "%s: out of memory", path);
+    fclose(fp);
+    *n = len;
+    return buf;
+}
+
+/* Value text of --set: true/false, a number, a {table} literal, or a string. */
+static void push_set_value(lua_State *L, const char *v)
+{
+    if (strcmp(v, "true") == 0)
+        lua_pushboolean(L, 1);
+    else if (strcmp(v, "false") == 0)
+        lua_pushboolean(L, 0);
+    else if (v[0] == '{') {
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        luaL_addstring(&b, "return ");
+        luaL_addstring(&b, v);
+        luaL_pushresult(&b);
+        size_t n;
+        const char *src = lua_tolstring(L, -1, &n);
+        cfg_eval(L, src, n, "=--set");
+        lua_remove(L, -2);
+    } else if (lua_stringtonumber(L, v) == 0) {
+        size_t n = strlen(v);
+        if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0])
+            lua_pushlstring(L, v + 1, n - 2);
+        else
+            lua_pushstring(L, v);
+    }
+}
+
+/* Applies one "a.b.c=value" to the config table at index 1. */
+static int cfg_apply_set(lua_State *L)
+{
+    const char *set = lua_tostring(L, 2);
+    const char *eq = strchr(set, '=');
+    if (!eq || eq == set) return luaL_error(L, "--set '%s': expected key=value", set);
+    lua_pushvalue(L, 1);
+    const char *p = set;
+    for (;;) {
+        const char *dot = memchr(p, '.', (size_t)(eq - p));
+        size_t len = dot ? (size_t)(dot - p) : (size_t)(eq - p);
+        if (len == 0) return luaL_error(L, "--set '%s': empty key part", set);
+        lua_pushlstring(L, p, len);
+        if (!dot) {
+            push_set_value(L, eq + 1);
+            lua_rawset(L, -3);
+            return 0;
+        }
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, -3) != LUA_TTABLE) {
+            lua_pop(L, 1);
+            lua_newtable(L);
+            lua_pushvalue(L, -2);
+            lua_pushvalue(L, -2);
+            lua_rawset(L, -5); /* parent[part] = {} */
+        }
+        lua_remove(L, -2); /* part name */
+        lua_remove(L, -2); /* parent */
+        p = dot + 1;
+    }
+}
+
+/* Builds the config table in the registry of r->cfgf.L.  Protected:
+ * light userdata arg = rules. */
+static int cfg_build(lua_State *L)
+{
+    struct rules *r = lua_touserdata(L, 1);
+    lua_newtable(L); /* 2: config */
+    if (r->cfg.config_file) {
+        char err[256] = "";
+        size_t n;
+        char *src = read_file(r->cfg.config_file, &n, err, sizeof(err));
+        if (!src) return luaL_error(L, "%s", err);
+        lua_pushfstring(L, "@%s", r->cfg.config_file);
+        int st = luaL_loadbufferx(L, src, n, lua_tostring(L, -1), "t");
+        free(src);
+        if (st != LUA_OK) return lua_error(L);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setupvalue(L, -3, 1);
+        lua_insert(L, -2);
+        lua_call(L, 0, 1);
+        if (lua_type(L, -1) != LUA_TTABLE)
+            lua_pop(L, 1);
+        else
+            lua_remove(L, -2);
+        lua_remove(L, -2); /* chunk name */
+        cfg_merge(L, 2, -1);
+        lua_pop(L, 1);
+    }
+    if (r->cfg.config_text) {
+        cfg_eval(L, r->cfg.config_text, strlen(r->cfg.config_text), "=config_text");
+        cfg_merge(L, 2, -1);
+        lua_pop(L, 1);
+    }
+    for (size_t i = 0; i < r->cfg.n_sets; i++) {
+        lua_pushcfunction(L, cfg_apply_set);
+        lua_pushvalue(L, 2);
+        lua_pushstring(L, r->cfg.sets[i]);
+        lua_call(L, 2, 0);
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, "egret.config");
+    return 0;
+}
+
+/* Deep copy of the value on top of 'from' onto 'to'. [-0, +1, m] */
+static void xcopy(lua_State *from, lua_State *to, int depth)
+{
+    luaL_checkstack(to, 4, "config value too deep");
+    if (!lua_checkstack(from, 4)) {
+        lua_pushnil(to);
+        return;
+    }
+    switch (lua_type(from, -1)) {
+    case LUA_TBOOLEAN:
+        lua_pushboolean(to, lua_toboolean(from, -1));
+        break;
+    case LUA_TNUMBER:
+        if (lua_isinteger(from, -1))
+            lua_pushinteger(to, lua_tointeger(from, -1));
+        else
+            lua_pushnumber(to, lua_tonumber(from, -1));
+        break;
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(from, -1, &n);
+        lua_pushlstring(to, s, n);
+        break;
+    }
+    case LUA_TTABLE:
+        lua_newtable(to);
+        if (depth > 16) break;
+        lua_pushnil(from);
+        while (lua_next(from, -2)) {
+            lua_pushvalue(from, -2);
+            xcopy(from, to, depth + 1); /* key */
+            lua_pop(from, 1);
+            xcopy(from, to, depth + 1); /* value */
+            lua_pop(from, 1);
+            lua_rawset(to, -3);
+        }
+        break;
+    default:
+        lua_pushnil(to);
+        break;
+    }
+}
+
+bool rules_config_push(struct rules *r, lua_State *L, const char *key)
+{
+    lua_State *C = r->cfgf.L;
+    if (!C) return false;
+    lua_settop(C, 0);
+    if (lua_getfield(C, LUA_REGISTRYINDEX, "egret.config") != LUA_TTABLE) return false;
+    /* a flat key wins ("a.b" as one name), else walk the dots */
+    lua_getfield(C, 1, key);
+    if (lua_isnil(C, -1)) {
+        lua_settop(C, 1);
+        const char *p = key;
+        while (*p) {
+            const char *dot = strchr(p, '.');
+            size_t len = dot ? (size_t)(dot - p) : strlen(p);
+            if (lua_type(C, -1) != LUA_TTABLE) {
+                lua_settop(C, 0);
+                return false;
+            }
+            lua_pushlstring(C, p, len);
+            lua_rawget(C, -2);
+            p += len + (dot ? 1 : 0);
+            if (!dot) break;
+        }
+    }
+    if (lua_isnil(C, -1)) {
+        lua_settop(C, 0);
+        return false;
+    }
+    xcopy(C, L, 0);
+    lua_settop(C, 0);
+    return true;
+}
+
+/* ---- rule{} declaration ---- */
+
+static bool valid_field(const char *k)
+{
+    static const char *const fields[] = {"id",       "rev",   "name",     "severity",
+                                         "category", "hooks", "suppress", "description",
+                                         "author",   "refs",  "tests",    NULL};
+    for (const char *const *p = fields; *p; p++)
+        if (strcmp(k, *p) == 0) return true;
+    for (int h = 0; h < RH__COUNT; h++)
+        if (strcmp(k, hook_names[h]) == 0) return true;
+    return false;
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static void def_free(lua_State *L, rule_def *d)
+{
+    if (!d) return;
+    if (L) {
+        luaL_unref(L, LUA_REGISTRYINDEX, d->ref_table);
+        for (int h = 0; h < RH__COUNT; h++) luaL_unref(L, LUA_REGISTRYINDEX, d->ref_hook[h]);
+    }
+    free(d->name);
+    free(d->category);
+    free(d);
+}
+
+static lua_Integer opt_int_field(lua_State *L, const char *k, lua_Integer dflt, lua_Integer lo,
+                                 lua_Integer hi)
+{
+    int t = lua_getfield(L, 1, k);
+    lua_Integer v = dflt;
+    if (t != LUA_TNIL) {
+        int isint;
+        v = lua_tointegerx(L, -1, &isint);
+        if (!isint) luaL_error(L, "rule field '%s' must be an integer", k);
+    }
+    lua_pop(L, 1);
+    if (v < lo || v > hi)
+        luaL_error(L, "rule field '%s' out of range (%d..%d)", k, (int)lo, (int)hi);
+    return v;
+}
+
+/* rule{ id=, rev=, name=, severity=, category=, hooks={...}, suppress=,
+ *       on_<hook>=function(flow, rule) ... end }  -> the rule table */
+static int l_rule(lua_State *L)
+{
+    rule_file *f = rules_ctx(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!f->loading) return luaL_error(L, "rule{} may only be called while the file loads");
+    lua_settop(L, 1);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING || !valid_field(lua_tostring(L, -1)))
+            return luaL_error(L, "rule: unknown field '%s'", luaL_tolstring(L, -1, NULL));
+    }
+    lua_Integer sid = opt_int_field(L, "id", 0, 1, 0xffffffffll);
+    lua_Integer rev = opt_int_field(L, "rev", 1, 1, 0xffffffffll);
+    lua_Integer sev = opt_int_field(L, "severity", 3, 1, 3);
+    if (lua_getfield(L, 1, "name") != LUA_TSTRING || lua_rawlen(L, -1) == 0)
+        return luaL_error(L, "rule %d: 'name' (string) is required", (int)sid);
+    lua_pop(L, 1);
+    int ct = lua_getfield(L, 1, "category");
+    if (ct != LUA_TNIL && ct != LUA_TSTRING)
+        return luaL_error(L, "rule %d: 'category' must be a string", (int)sid);
+    lua_pop(L, 1);
+    double suppress = RULES_DEFAULT_SUPPRESS_S;
+    if (lua_getfield(L, 1, "suppress") != LUA_TNIL) {
+        if (!lua_isnumber(L, -1) || lua_tonumber(L, -1) < 0)
+            return luaL_error(L, "rule %d: 'suppress' must be seconds >= 0", (int)sid);
+        suppress = lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
+    for (size_t i = 0; i < f->n_defs; i++)
+        if (f->defs[i]->sid == (uint32_t)sid)
+            return luaL_error(L, "rule %d: duplicate id in this file", (int)sid);
+    for (size_t i = 0; i < f->owner->n_defs; i++)
+        if (f->owner->defs[i]->sid == (uint32_t)sid)
+            return luaL_error(L, "rule %d: id already used by %s", (int)sid,
+                              f->owner->defs[i]->file->path);
+    /* which hooks: 'hooks' list, else every on_* function present */
+    bool want[RH__COUNT] = {0};
+    int ht = lua_getfield(L, 1, "hooks");
+    if (ht == LUA_TTABLE) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+        if (n == 0) return luaL_error(L, "rule %d: 'hooks' is empty", (int)sid);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, -1, i);
+            const char *hn = lua_tostring(L, -1);
+            int h;
+            for (h = 0; h < RH__COUNT; h++)
+                if (hn && strcmp(hn, hook_names[h]) == 0) break;
+            if (h == RH__COUNT)
+                return luaL_error(L, "rule %d: unknown hook '%s'", (int)sid,
+                                  hn ? hn : luaL_typename(L, -1));
+            want[h] = true;
+            lua_pop(L, 1);
+        }
+    } else if (ht != LUA_TNIL) {
+        return luaL_error(L, "rule %d: 'hooks' must be a list of hook names", (int)sid);
+    }
+    lua_pop(L, 1);
+    int n_hooks = 0;
+    for (int h = 0; h < RH__COUNT; h++) {
+        int t = lua_getfield(L, 1, hook_names[h]);
+        lua_pop(L, 1);
+        if (ht == LUA_TNIL && t == LUA_TFUNCTION) want[h] = true;
+        if (want[h] && t != LUA_TFUNCTION)
+            return luaL_error(L, "rule %d: hook '%s' is listed but is not a function", (int)sid,
+                              hook_names[h]);
+        n_hooks += want[h];
+    }
+    if (n_hooks == 0) return luaL_error(L, "rule %d: subscribes to no hook", (int)sid);
+    /* register */
+    rule_def **nd = realloc(f->defs, sizeof(*nd) * (f->n_defs + 1));
+    if (!nd) return luaL_error(L, "out of memory");
+    f->defs = nd;
+    rule_def *d = calloc(1, sizeof(*d));
+    if (!d) return luaL_error(L, "out of memory");
+    f->defs[f->n_defs++] = d;
+    d->ref_table = LUA_NOREF;
+    for (int h = 0; h < RH__COUNT; h++) d->ref_hook[h] = LUA_NOREF;
+    d->file = f;
+    d->sid = (uint32_t)sid;
+    d->rev = (uint32_t)rev;
+    d->severity = (int)sev;
+    d->suppress_s = suppress;
+    lua_getfield(L, 1, "name");
+    d->name = xstrdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "category");
+    d->category = xstrdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+    lua_pop(L, 1);
+    if (!d->name || !d->category) return luaL_error(L, "out of memory");
+    lua_Debug ar;
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar)) d->line = ar.currentline;
+    for (int h = 0; h < RH__COUNT; h++) {
+        if (!want[h]) continue;
+        lua_getfield(L, 1, hook_names[h]);
+        d->ref_hook[h] = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    lua_pushvalue(L, 1);
+    d->ref_table = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 1;
+}
+
+/* ---- loading ---- */
+
+static void file_free(rule_file *f)
+{
+    if (!f) return;
+    for (size_t i = 0; i < f->n_defs; i++) def_free(NULL, f->defs[i]);
+    free(f->defs);
+    rules_lib_free_windows(f);
+    if (f->L) lua_close(f->L);
+    free(f->path);
+    free(f);
+}
+
+static int load_chunk(lua_State *L)
+{
+    size_t n;
+    const char *src = lua_touserdata(L, 1);
+    n = (size_t)lua_tointeger(L, 2);
+    const char *name = lua_tostring(L, 3);
+    lua_pushcfunction(L, l_rule);
+    lua_setglobal(L, "rule");
+    if (luaL_loadbufferx(L, src, n, name, "t") != LUA_OK) return lua_error(L);
+    lua_call(L, 0, 0);
+    return 0;
+}
+
+/* Loads one rule file.  On failure logs "path:line: msg" and counts it. */
+static void load_file(struct rules *r, const char *path)
+{
+    rule_file *f = calloc(1, sizeof(*f));
+    char err[512] = "";
+    if (!f || !(f->path = xstrdup(path))) {
+        free(f);
+        rules_logf(r, 0, "%s: out of memory", path);
+        r->load_errors++;
+        return;
+    }
+    f->owner = r;
+    f->mem_limit = r->cfg.mem_limit;
+    f->instr_limit = r->cfg.instr_limit;
+    size_t n = 0;
+    char *src = read_file(path, &n, err, sizeof(err));
+    if (!src) goto fail;
+    if (file_state_open(f, true) != 0) {
+        snprintf(err, sizeof(err), "%s: cannot create the Lua state (memory limit?)", path);
+        goto fail;
+    }
+    lua_State *L = f->L;
+    f->loading = true;
+    f->instr_used = 0;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
+    lua_pushcfunction(L, msgh);
+    lua_pushcfunction(L, load_chunk);
+    lua_pushlightuserdata(L, src);
+    lua_pushinteger(L, (lua_Integer)n);
+    lua_pushfstring(L, "@%s", path);
+    int st = lua_pcall(L, 3, 0, 1);
+    lua_sethook(L, NULL, 0, 0);
+    f->loading = false;
+    free(src);
+    src = NULL;
+    if (st != LUA_OK) {
+        const char *m = lua_tostring(L, -1);
+        if (st == LUA_ERRMEM)
+            snprintf(err, sizeof(err), "%s: memory limit exceeded while loading", path);
+        else
+            snprintf(err, sizeof(err), "%s", m ? m : "error");
+        goto fail;
+    }
+    lua_settop(L, 0);
+    if (f->n_defs == 0) {
+        snprintf(err, sizeof(err), "%s:1: declares no rule (call rule{...})", path);
+        goto fail;
+    }
+    lua_pushcfunction(L, l_rule);
+    lua_pushnil(L);
+    lua_setglobal(L, "rule");
+    lua_pop(L, 1);
+    freeze_globals(L);
+    /* publish */
+    rule_file **nf = realloc(r->files, sizeof(*nf) * (r->n_files + 1));
+    rule_def **nd = realloc(r->defs, sizeof(*nd) * (r->n_defs + f->n_defs));
+    if (nf) r->files = nf;
+    if (nd) r->defs = nd;
+    if (!nf || !nd) {
+        snprintf(err, sizeof(err), "%s: out of memory", path);
+        goto fail;
+    }
+    r->files[r->n_files++] = f;
+    for (size_t i = 0; i < f->n_defs; i++) r->defs[r->n_defs++] = f->defs[i];
+    return;
+fail:
+    free(src);
+    rules_logf(r, 0, "%s", err);
+    r->load_errors++;
+    if (f->L) {
+        for (size_t i = 0; i < f->n_defs; i++) def_free(f->L, f->defs[i]);
+        f->n_defs = 0;
+    }
+    file_free(f);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void load_path(struct rules *r, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        rules_logf(r, 0, "%s: %s", path, strerror(errno));
+        r->load_errors++;
+        return;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        load_file(r, path);
+        return;
+    }
+    DIR *dir = opendir(path);
+    if (!dir) {
+        rules_logf(r, 0, "%s: %s", path, strerror(errno));
+        r->load_errors++;
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        size_t len = strlen(de->d_name);
+        /* *.lua, but not the config (*.conf.lua) nor hidden files */
+        if (len < 5 || de->d_name[0] == '.' || strcmp(de->d_name + len - 4, ".lua") != 0 ||
+            (len >= 9 && strcmp(de->d_name + len - 9, ".conf.lua") == 0))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nn = realloc(names, sizeof(*names) * cap);
+            if (!nn) break;
+            names = nn;
+        }
+        size_t plen = strlen(path) + len + 2;
+        names[n] = malloc(plen);
+        if (!names[n]) break;
+        snprintf(names[n], plen, "%s/%s", path, de->d_name);
+        n++;
+    }
+    closedir(dir);
+    if (n) qsort(names, n, sizeof(*names), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        load_file(r, names[i]);
+        free(names[i]);
+    }
+    free(names);
+}
+
+rules *rules_new(const rules_config *cfg, size_t *n_errors, char *err, size_t errlen)
+{
+    if (n_errors) *n_errors = 0;
+    struct rules *r = calloc(1, sizeof(*r));
+    if (!r) {
+        if (err) snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->cfg = *cfg;
+    if (!r->cfg.mem_limit) r->cfg.mem_limit = (size_t)8 << 20;
+    if (!r->cfg.instr_limit) r->cfg.instr_limit = 1000000;
+    if (!r->cfg.max_faults) r->cfg.max_faults = 3;
+    if (!r->cfg.window_keys_cap) r->cfg.window_keys_cap = 100000;
+    jw_init(&r->why);
+    /* the config state: data only, limits while it loads */
+    r->cfgf.owner = r;
+    r->cfgf.mem_limit = r->cfg.mem_limit;
+    r->cfgf.instr_limit = r->cfg.instr_limit;
+    if (file_state_open(&r->cfgf, false) != 0) {
+        if (err) snprintf(err, errlen, "cannot create the config Lua state");
+        rules_free(r);
+        return NULL;
+    }
+    lua_State *C = r->cfgf.L;
+    lua_sethook(C, count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
+    lua_pushcfunction(C, msgh);
+    lua_pushcfunction(C, cfg_build);
+    lua_pushlightuserdata(C, r);
+    int st = lua_pcall(C, 1, 0, 1);
+    lua_sethook(C, NULL, 0, 0);
+    r->cfgf.mem_limit = 0; /* config reads must never fail on memory */
+    if (st != LUA_OK) {
+        rules_logf(r, 0, "config: %s", lua_tostring(C, -1));
+        r->load_errors++;
+        lua_settop(C, 0);
+        lua_newtable(C);
+        lua_setfield(C, LUA_REGISTRYINDEX, "egret.config");
+    }
+    lua_settop(C, 0);
+    for (size_t i = 0; i < cfg->n_paths; i++) load_path(r, cfg->paths[i]);
+    /* hook tables */
+    for (int h = 0; h < RH__COUNT; h++) {
+        r->by_hook[h] = calloc(r->n_defs ? r->n_defs : 1, sizeof(rule_def *));
+        if (!r->by_hook[h]) {
+            if (err) snprintf(err, errlen, "out of memory");
+            rules_free(r);
+            return NULL;
+        }
+        for (size_t i = 0; i < r->n_defs; i++)
+            if (r->defs[i]->ref_hook[h] != LUA_NOREF) r->by_hook[h][r->n_by_hook[h]++] = r->defs[i];
+    }
+    if (n_errors) *n_errors = r->load_errors;
+    return r;
+}
+
+void rules_free(rules *r)
+{
+    if (!r) return;
+    for (size_t i = 0; i < r->n_files; i++) file_free(r->files[i]);
+    free(r->files);
+    free(r->defs);
+    for (int h = 0; h < RH__COUNT; h++) free(r->by_hook[h]);
+    if (r->cfgf.L) lua_close(r->cfgf.L);
+    jw_free(&r->why);
+    free(r);
+}
+
+size_t rules_count(const rules *r)
+{
+    return r ? r->n_defs : 0;
+}
+
+bool rules_wants(const rules *r, rule_hook hook)
+{
+    if (!r || (unsigned)hook >= RH__COUNT) return false;
+    for (size_t i = 0; i < r->n_by_hook[hook]; i++)
+        if (!r->by_hook[hook][i]->disabled) return true;
+    return false;
+}
+
+/* ---- dispatch ---- */
+
+static int call_trampoline(lua_State *L)
+{
+    rule_file *f = rules_ctx(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->cur_rule->ref_hook[f->cur_hook]);
+    rules_lib_push_flow(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->cur_rule->ref_table);
+    lua_call(L, 2, 0);
+    return 0;
+}
+
+static uint64_t thread_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void fault(rule_def *d, const char *kind, bool *logged, const char *msg)
+{
+    struct rules *r = d->file->owner;
+    d->faults++;
+    if (!*logged) {
+        *logged = true;
+        rules_logf(r, 0, "rule %u (%s) %s: %s", d->sid, d->name, kind, msg);
+    }
+    if (d->faults >= r->cfg.max_faults && !d->disabled) {
+        d->disabled = true;
+        rules_logf(r, 1, "rule %u (%s, %s) disabled after %u faults", d->sid, d->name,
+                   d->file->path, d->faults);
+    }
+}
+
+static void call_rule(rule_def *d, rule_hook hook, const rule_view *v, uint64_t now_us)
+{
+    rule_file *f = d->file;
+    lua_State *L = f->L;
+    f->in_call = true;
+    f->cur_rule = d;
+    f->cur_view = v;
+    f->cur_hook = hook;
+    f->now_us = now_us;
+    f->call_gen++;
+    f->instr_used = 0;
+    f->instr_hit = f->mem_hit = false;
+    d->calls++;
+    uint64_t t0 = thread_ns();
+    lua_settop(L, 0);
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
+    lua_pushcfunction(L, msgh);
+    lua_pushcfunction(L, call_trampoline);
+    int st = lua_pcall(L, 0, 0, 1);
+    lua_sethook(L, NULL, 0, 0);
+    f->in_call = false;
+    f->cur_view = NULL;
+    f->call_gen++; /* invalidates every flow view of this call */
+    if (st != LUA_OK) {
+        const char *m = lua_tostring(L, -1);
+        char buf[600];
+        if (f->instr_hit) {
+            d->instr_limit++;
+            fault(d, "instruction limit", &d->logged_instr, m ? m : "exceeded");
+        } else if (st == LUA_ERRMEM || f->mem_hit) {
+            d->mem_limit++;
+            snprintf(buf, sizeof(buf), "%s: memory limit exceeded (%zu bytes) in %s", f->path,
+                     f->mem_limit, hook_names[hook]);
+            fault(d, "memory limit", &d->logged_mem, buf);
+        } else {
+            d->errors++;
+            fault(d, "error", &d->logged_err, m ? m : "error");
+        }
+    }
+    lua_settop(L, 0);
+    d->cpu_ns += thread_ns() - t0;
+}
+
+void rules_dispatch(rules *r, rule_hook hook, const rule_view *v, uint64_t now_us)
+{
+    if (!r || (unsigned)hook >= RH__COUNT) return;
+    for (size_t i = 0; i < r->n_by_hook[hook]; i++) {
+        rule_def *d = r->by_hook[hook][i];
+        if (!d->disabled) call_rule(d, hook, v, now_us);
+    }
+}
+
+void rules_flow_forget(rules *r, uint64_t flow_id)
+{
+    if (!r) return;
+    for (size_t i = 0; i < r->n_files; i++) rules_lib_flow_forget(r->files[i], flow_id);
+}
+
+/* ---- stats and check ---- */
+
+bool rules_rule_stats(const rules *r, size_t i, rule_stats *out)
+{
+    if (!r || i >= r->n_defs) return false;
+    const rule_def *d = r->defs[i];
+    *out = (rule_stats){.sid = d->sid,
+                        .name = d->name,
+                        .file = d->file->path,
+                        .calls = d->calls,
+                        .alerts = d->alerts,
+                        .suppressed = d->suppressed,
+                        .errors = d->errors,
+                        .instr_limit = d->instr_limit,
+                        .mem_limit = d->mem_limit,
+                        .cpu_us = d->cpu_ns / 1000,
+                        .disabled = d->disabled};
+    return true;
+}
+
+void rules_stats(const rules *r, jw *w)
+{
+    jw_obj_open(w, "rules");
+    if (!r) {
+        jw_obj_close(w);
+        return;
+    }
+    jw_u64(w, "files", r->n_files);
+    jw_u64(w, "loaded", r->n_defs);
+    jw_u64(w, "load_errors", r->load_errors);
+    window_stats tot = {0};
+    uint64_t mem = 0, log_dropped = 0;
+    for (size_t i = 0; i < r->n_files; i++) {
+        const rule_file *f = r->files[i];
+        mem += f->mem_used;
+        log_dropped += f->log_dropped;
+        for (size_t k = 0; k < f->n_wins; k++) {
+            window_stats s;
+            window_get_stats(f->wins[k].w, &s);
+            tot.keys += s.keys;
+            tot.adds += s.adds;
+            tot.evictions += s.evictions;
+            tot.expired += s.expired;
+            tot.refused += s.refused;
+        }
+    }
+    jw_u64(w, "memory", mem);
+    jw_u64(w, "log_dropped", log_dropped);
+    jw_obj_open(w, "windows");
+    jw_u64(w, "keys", tot.keys);
+    jw_u64(w, "adds", tot.adds);
+    jw_u64(w, "evictions", tot.evictions);
+    jw_u64(w, "expired", tot.expired);
+    jw_u64(w, "refused", tot.refused);
+    jw_obj_close(w);
+    jw_arr_open(w, "per_rule");
+    for (size_t i = 0; i < r->n_defs; i++) {
+        rule_stats s;
+        rules_rule_stats(r, i, &s);
+        jw_obj_open(w, NULL);
+        jw_u64(w, "sid", s.sid);
+        jw_str(w, "file", s.file);
+        jw_u64(w, "calls", s.calls);
+        jw_u64(w, "alerts", s.alerts);
+        jw_u64(w, "suppressed", s.suppressed);
+        jw_u64(w, "errors", s.errors);
+        jw_u64(w, "instr_limit", s.instr_limit);
+        jw_u64(w, "mem_limit", s.mem_limit);
+        jw_bool(w, "disabled", s.disabled);
+        jw_u64(w, "cpu_us", s.cpu_us);
+        jw_obj_close(w);
+    }
+    jw_arr_close(w);
+    jw_obj_close(w);
+}
+
+static void check_log(void *ud, int level, const char *msg)
+{
+    if (level <= 1) fprintf((FILE *)ud, "%s: %s\n", level == 0 ? "error" : "warning", msg);
+}
+
+int rules_check(const rules_config *cfg, FILE *report)
+{
+    rules_config c = *cfg;
+    c.on_alert = NULL;
+    c.on_log = check_log;
+    c.ud = report;
+    size_t n_err = 0;
+    char err[256] = "";
+    rules *r = rules_new(&c, &n_err, err, sizeof(err));
+    if (!r) {
+        fprintf(report, "error: %s\n", err);
+        return 1;
+    }
+    fprintf(report, "%zu rule(s) in %zu file(s), %zu error(s)\n", r->n_defs, r->n_files, n_err);
+    rules_free(r);
+    return (int)n_err;
+}

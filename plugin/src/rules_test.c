@@ -1,0 +1,872 @@
+/*
+ * rules_test.c -- the synthetic rule test kit (see rules_test.h).
+ *
+ * Test files run in their own small Lua state (text only, no io/os/
+ * package/debug; they are data plus loops).  For each test a fresh rules
+ * instance is built (config table -> Lua source -> config_text), the
+ * events become rule_views (strings borrowed from the test's Lua table,
+ * which stays on the stack), alerts are collected, their why JSON is
+ * decoded back into Lua values and compared with the expectations.
+ * This file includes Lua headers too: it is the rule host's test runner.
+ */
+#include "rules_test.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "rules.h"
+
+typedef struct got_alert {
+    uint32_t sid;
+    int severity;
+    char src_ip[46], dest_ip[46];
+    char *why, *key;
+    bool matched;
+} got_alert;
+
+typedef struct run {
+    got_alert *a;
+    size_t n, cap;
+    char logs[4096];
+    size_t logs_len;
+} run;
+
+static void on_alert(void *ud, const rule_view *v, const rule_alert *a)
+{
+    run *r = ud;
+    if (r->n == r->cap) {
+        size_t nc = r->cap ? r->cap * 2 : 16;
+        got_alert *na = realloc(r->a, nc * sizeof(*na));
+        if (!na) return;
+        r->a = na;
+        r->cap = nc;
+    }
+    got_alert *g = &r->a[r->n++];
+    memset(g, 0, sizeof(*g));
+    g->sid = a->sid;
+    g->severity = a->severity;
+    snprintf(g->src_ip, sizeof(g->src_ip), "%s", v->src_ip);
+    snprintf(g->dest_ip, sizeof(g->dest_ip), "%s", v->dest_ip);
+    g->why = strndup(a->why_json, a->why_len);
+    g->key = a->key ? strdup(a->key) : NULL;
+}
+
+static void on_log(void *ud, int level, const char *msg)
+{
+    run *r = ud;
+    if (level > 1) return;
+    int n = snprintf(r->logs + r->logs_len, sizeof(r->logs) - r->logs_len, "      log: %s\n", msg);
+    if (n > 0 && r->logs_len + (size_t)n < sizeof(r->logs)) r->logs_len += (size_t)n;
+}
+
+static void run_free(run *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->a[i].why);
+        free(r->a[i].key);
+    }
+    free(r->a);
+}
+
+/* ---- a small JSON reader for 'why' (our own output) ---- */
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') p++;
+    return p;
+}
+
+/* Pushes the JSON value at p; returns the end, or NULL on a syntax error
+ * (nothing pushed). */
+static const char *json_push(lua_State *L, const char *p, int depth)
+{
+    p = skip_ws(p);
+    if (depth > 20 || !lua_checkstack(L, 8)) return NULL;
+    if (*p == '{' || *p == '[') {
+        bool obj = *p == '{';
+        char close = obj ? '}' : ']';
+        lua_newtable(L);
+        p = skip_ws(p + 1);
+        lua_Integer i = 0;
+        if (*p == close) return p + 1;
+        for (;;) {
+            if (obj) {
+                p = json_push(L, p, depth + 1);
+                if (!p || lua_type(L, -1) != LUA_TSTRING) goto bad;
+                p = skip_ws(p);
+                if (*p++ != ':') goto bad_key;
+            }
+            p = json_push(L, p, depth + 1);
+            if (!p) goto bad_key;
+            if (obj)
+                lua_rawset(L, -3);
+            else
+                lua_rawseti(L, -2, ++i);
+            p = skip_ws(p);
+            if (*p == ',') {
+                p++;
+                continue;
+            }
+            if (*p == close) return p + 1;
+            goto bad;
+        }
+    bad_key:
+        if (obj) lua_pop(L, 1);
+    bad:
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (*p == '"') {
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        p++;
+        while (*p && *p != '"') {
+            if (*p != '\\') {
+                luaL_addchar(&b, *p++);
+                continue;
+            }
+            p++;
+            char c = *p++;
+            switch (c) {
+            case 'n':
+                luaL_addchar(&b, '\n');
+                break;
+            case 't':
+                luaL_addchar(&b, '\t');
+                break;
+            case 'r':
+                luaL_addchar(&b, '\r');
+                break;
+            case 'b':
+                luaL_addchar(&b, '\b');
+                break;
+            case 'f':
+                luaL_addchar(&b, '\f');
+                break;
+            case 'u': {
+                char hex[5] = {0};
+                for (int k = 0; k < 4 && p[k]; k++) hex[k] = p[k];
+                p += strlen(hex);
+                unsigned long cp = strtoul(hex, NULL, 16);
+                char u[8];
+                int n = 0;
+                if (cp < 0x80)
+                    u[n++] = (char)cp;
+                else if (cp < 0x800) {
+                    u[n++] = (char)(0xc0 | (cp >> 6));
+                    u[n++] = (char)(0x80 | (cp & 0x3f));
+                } else {
+                    u[n++] = (char)(0xe0 | (cp >> 12));
+                    u[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                    u[n++] = (char)(0x80 | (cp & 0x3f));
+                }
+                luaL_addlstring(&b, u, (size_t)n);
+                break;
+            }
+            case 0:
+                p--;
+                break;
+            default:
+                luaL_addchar(&b, c);
+                break;
+            }
+        }
+        luaL_pushresult(&b);
+        if (*p != '"') {
+            lua_pop(L, 1);
+            return NULL;
+        }
+        return p + 1;
+    }
+    if (strncmp(p, "true", 4) == 0) {
+        lua_pushboolean(L, 1);
+        return p + 4;
+    }
+    if (strncmp(p, "false", 5) == 0) {
+        lua_pushboolean(L, 0);
+        return p + 5;
+    }
+    if (strncmp(p, "null", 4) == 0) {
+        lua_pushnil(L); /* absent in the table */
+        return p + 4;
+    }
+    char *end;
+    double d = strtod(p, &end);
+    if (end == p) return NULL;
+    bool isint = true;
+    for (const char *q = p; q < end; q++)
+        if (*q == '.' || *q == 'e' || *q == 'E') isint = false;
+    if (isint && fabs(d) < 9.0e18)
+        lua_pushinteger(L, (lua_Integer)strtoll(p, NULL, 10));
+    else
+        lua_pushnumber(L, d);
+    return end;
+}
+
+/* ---- Lua value -> Lua source (sorted keys), for config_text and diffs ---- */
+
+static int cmp_keys(lua_State *L)
+{
+    /* sort comparator for table.sort over mixed keys: by type name then value text */
+    const char *a = luaL_tolstring(L, 1, NULL), *b = luaL_tolstring(L, 2, NULL);
+    lua_pushboolean(L, strcmp(a, b) < 0);
+    return 1;
+}
+
+static int push_source_k(lua_State *L);
+
+static void push_source(lua_State *L, int idx)
+{
+    lua_pushcfunction(L, push_source_k);
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 1);
+}
+
+/* Source is built as a table of pieces joined by table.concat. */
+static void tl(lua_State *L, int idx, int pieces, int depth);
+
+static void add_piece(lua_State *L, int pieces, const char *s)
+{
+    lua_pushstring(L, s);
+    lua_rawseti(L, pieces, (lua_Integer)lua_rawlen(L, pieces) + 1);
+}
+
+static void tl_table(lua_State *L, int t, int pieces, int depth)
+{
+    luaL_checkstack(L, 10, "test value too deep");
+    lua_newtable(L);
+    int keys = lua_gettop(L);
+    lua_Integer n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, keys, ++n);
+    }
+    lua_getglobal(L, "table");
+    lua_getfield(L, -1, "sort");
+    lua_pushvalue(L, keys);
+    lua_pushcfunction(L, cmp_keys);
+    lua_call(L, 2, 0);
+    lua_pop(L, 1);
+    lua_Integer len = (lua_Integer)lua_rawlen(L, t);
+    add_piece(L, pieces, "{");
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (len == n) {
+            lua_rawgeti(L, t, i);
+            tl(L, lua_gettop(L), pieces, depth + 1);
+            lua_pop(L, 1);
+        } else {
+            lua_rawgeti(L, keys, i);
+            int k = lua_gettop(L);
+            if (lua_type(L, k) == LUA_TSTRING) {
+                add_piece(L, pieces, lua_tostring(L, k));
+            } else {
+                add_piece(L, pieces, "[");
+                tl(L, k, pieces, depth + 1);
+                add_piece(L, pieces, "]");
+            }
+            add_piece(L, pieces, " = ");
+            lua_pushvalue(L, k);
+            lua_rawget(L, t);
+            tl(L, lua_gettop(L), pieces, depth + 1);
+            lua_pop(L, 2);
+        }
+        if (i < n) add_piece(L, pieces, ", ");
+    }
+    add_piece(L, pieces, "}");
+    lua_remove(L, keys);
+}
+
+static void tl(lua_State *L, int idx, int pieces, int depth)
+{
+    char num[64];
+    switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            snprintf(num, sizeof(num), "%lld", (long long)lua_tointeger(L, idx));
+        else
+            snprintf(num, sizeof(num), "%.17g", lua_tonumber(L, idx));
+        add_piece(L, pieces, num);
+        break;
+    case LUA_TBOOLEAN:
+        add_piece(L, pieces, lua_toboolean(L, idx) ? "true" : "false");
+        break;
+    case LUA_TSTRING:
+        lua_getglobal(L, "string");
+        lua_getfield(L, -1, "format");
+        lua_pushliteral(L, "%q");
+        lua_pushvalue(L, idx);
+        lua_call(L, 2, 1);
+        add_piece(L, pieces, lua_tostring(L, -1));
+        lua_pop(L, 2);
+        break;
+    case LUA_TTABLE:
+        if (depth > 16)
+            add_piece(L, pieces, "{}");
+        else
+            tl_table(L, lua_absindex(L, idx), pieces, depth);
+        break;
+    default:
+        add_piece(L, pieces, "nil");
+        break;
+    }
+}
+
+static int push_source_k(lua_State *L)
+{
+    lua_newtable(L); /* 2: pieces */
+    tl(L, 1, 2, 0);
+    lua_getglobal(L, "table");
+    lua_getfield(L, -1, "concat");
+    lua_pushvalue(L, 2);
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+/* ---- building a rule_view ---- */
+
+static const char *fstr(lua_State *L, int t, const char *k, const char *dflt)
+{
+    lua_getfield(L, t, k);
+    const char *s = lua_isstring(L, -1) ? lua_tostring(L, -1) : dflt;
+    lua_pop(L, 1); /* the string stays alive in the table */
+    return s;
+}
+
+static int64_t fint(lua_State *L, int t, const char *k, int64_t dflt)
+{
+    lua_getfield(L, t, k);
+    int64_t v = lua_isnumber(L, -1) ? (int64_t)llround(lua_tonumber(L, -1)) : dflt;
+    lua_pop(L, 1);
+    return v;
+}
+
+static bool fbool(lua_State *L, int t, const char *k, bool dflt)
+{
+    lua_getfield(L, t, k);
+    bool v = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* Pushes sub-table k of t (or nil); returns its index or 0. */
+static int sub_table(lua_State *L, int t, const char *k)
+{
+    if (lua_getfield(L, t, k) == LUA_TTABLE) return lua_gettop(L);
+    return 0;
+}
+
+static uint64_t fnv(const char *s, uint64_t h)
+{
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Fills v from the flow table at index t (event time at_us). Leaves
+ * sub-tables on the stack (the caller resets the top). */
+static void build_view(lua_State *L, int t, uint64_t at_us, rule_view *v)
+{
+    memset(v, 0, sizeof(*v));
+    luaL_checkstack(L, 24, "flow table"); /* sub-tables stay on the stack */
+    snprintf(v->src_ip, sizeof(v->src_ip), "%s", fstr(L, t, "src_ip", "10.0.0.5"));
+    snprintf(v->dest_ip, sizeof(v->dest_ip), "%s", fstr(L, t, "dest_ip", "203.0.113.10"));
+    v->ip_v = strchr(v->src_ip, ':') ? 6 : 4;
+    v->src_port = (uint16_t)fint(L, t, "src_port", 40000);
+    v->dest_port = (uint16_t)fint(L, t, "dest_port", 443);
+    v->proto = fstr(L, t, "proto", "TCP");
+    char tup[160];
+    snprintf(tup, sizeof(tup), "%s|%u|%s|%u|%s", v->src_ip, v->src_port, v->dest_ip, v->dest_port,
+             v->proto);
+    v->flow_id = (uint64_t)fint(L, t, "flow_id", (int64_t)(fnv(tup, 1469598103934665603ull) >> 1));
+    v->src_internal = fbool(L, t, "src_internal", true);
+    v->dest_internal = fbool(L, t, "dest_internal", false);
+    v->direction = fstr(L, t, "direction",
+                        v->src_internal ? (v->dest_internal ? "internal" : "outbound")
+                                        : (v->dest_internal ? "inbound" : "external"));
+    v->app_proto = fstr(L, t, "app_proto", "tls");
+    v->ndpi_proto = fstr(L, t, "ndpi_proto", "");
+    v->category = fstr(L, t, "category", "");
+    v->hostname = fstr(L, t, "hostname", "");
+    v->sni = fstr(L, t, "sni", v->hostname);
+    v->risk = (uint64_t)fint(L, t, "risk", 0);
+    v->pkts_toserver = (uint64_t)fint(L, t, "pkts_toserver", 0);
+    v->pkts_toclient = (uint64_t)fint(L, t, "pkts_toclient", 0);
+    int64_t bts = fint(L, t, "bytes_toserver", -1), btc = fint(L, t, "bytes_toclient", -1);
+    int64_t pts = fint(L, t, "payload_toserver", -1), ptc = fint(L, t, "payload_toclient", -1);
+    v->bytes_toserver = (uint64_t)(bts >= 0 ? bts : pts >= 0 ? pts : 0);
+    v->bytes_toclient = (uint64_t)(btc >= 0 ? btc : ptc >= 0 ? ptc : 0);
+    v->payload_toserver = (uint64_t)(pts >= 0 ? pts : bts >= 0 ? bts : 0);
+    v->payload_toclient = (uint64_t)(ptc >= 0 ? ptc : btc >= 0 ? btc : 0);
+    v->seq_bytes_toserver = (uint64_t)fint(L, t, "seq_bytes_toserver", 0);
+    v->seq_bytes_toclient = (uint64_t)fint(L, t, "seq_bytes_toclient", 0);
+    v->exchanges = (uint32_t)fint(L, t, "exchanges", 0);
+    lua_getfield(L, t, "start");
+    v->start_us = lua_isnumber(L, -1) ? (uint64_t)llround(lua_tonumber(L, -1) * 1e6) : at_us;
+    lua_pop(L, 1);
+    v->last_us = at_us;
+    int s;
+    if ((s = sub_table(L, t, "ai"))) {
+        v->has_ai = true;
+        v->ai_provider = fstr(L, s, "provider", "");
+        v->ai_kind = fstr(L, s, "kind", "api");
+        v->ai_host = fstr(L, s, "host", v->hostname);
+        v->ai_method = fstr(L, s, "method", "sni");
+        v->ai_confidence = fstr(L, s, "confidence", "high");
+    }
+    if ((s = sub_table(L, t, "geo"))) {
+        v->has_geo = true;
+        v->geo_country_iso = fstr(L, s, "country_iso", "");
+        v->geo_country = fstr(L, s, "country", "");
+        v->geo_city = fstr(L, s, "city", "");
+        v->geo_as_org = fstr(L, s, "as_org", "");
+        v->geo_asn = (uint32_t)fint(L, s, "asn", 0);
+    }
+    if ((s = sub_table(L, t, "delta"))) {
+        v->d_bytes_toserver = (uint64_t)fint(L, s, "bytes_toserver", 0);
+        v->d_bytes_toclient = (uint64_t)fint(L, s, "bytes_toclient", 0);
+        v->d_payload_toserver = (uint64_t)fint(L, s, "payload_toserver", 0);
+        v->d_exchanges = (uint64_t)fint(L, s, "exchanges", 0);
+        v->d_us = (uint64_t)fint(L, s, "seconds", 0) * 1000000u;
+    }
+    if ((s = sub_table(L, t, "tls"))) {
+        v->tls_version = fstr(L, s, "version", "");
+        v->tls_alpn = fstr(L, s, "alpn", "");
+        v->ja3 = fstr(L, s, "ja3", "");
+    }
+    if ((s = sub_table(L, t, "dns"))) {
+        v->dns_rrname = fstr(L, s, "rrname", "");
+        v->dns_rrtype = fstr(L, s, "rrtype", "A");
+        v->dns_rcode = fstr(L, s, "rcode", "NOERROR");
+        if (lua_getfield(L, s, "answers") == LUA_TTABLE) {
+            size_t n = lua_rawlen(L, -1);
+            for (size_t i = 0; i < n && i < RULE_DNS_MAX_ANSWERS; i++) {
+                lua_rawgeti(L, -1, (lua_Integer)i + 1);
+                v->dns_answers[v->dns_n_answers++] = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+                lua_pop(L, 1);
+            }
+        }
+    }
+    if ((s = sub_table(L, t, "http"))) {
+        v->http_method = fstr(L, s, "method", "");
+        v->http_host = fstr(L, s, "host", "");
+        v->http_uri = fstr(L, s, "uri", "");
+        v->http_user_agent = fstr(L, s, "user_agent", "");
+        v->http_content_type = fstr(L, s, "content_type", "");
+        v->http_body_len = (uint64_t)fint(L, s, "body_len", 0);
+        v->http_status = (int)fint(L, s, "status", 0);
+    }
+    v->content_messages = v->content_chars = v->content_senders = -1;
+    if ((s = sub_table(L, t, "content"))) {
+        v->content_shape = fstr(L, s, "shape", "");
+        v->content_messages = fint(L, s, "messages", -1);
+        v->content_chars = fint(L, s, "chars", -1);
+        v->content_senders = fint(L, s, "senders", -1);
+        v->content_fingerprint = fstr(L, s, "fingerprint", "");
+    }
+}
+
+/* ---- matching ---- */
+
+static bool in_list(lua_State *L, int test, const char *k, lua_Integer v)
+{
+    if (lua_getfield(L, test, k) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return true; /* no filter */
+    }
+    bool hit = false;
+    size_t n = lua_rawlen(L, -1);
+    for (size_t i = 1; i <= n && !hit; i++) {
+        lua_rawgeti(L, -1, (lua_Integer)i);
+        hit = lua_tointeger(L, -1) == v;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return hit;
+}
+
+/* Does value 'got' (index g, may be nil) satisfy expectation e? */
+static bool value_ok(lua_State *L, int g, int e)
+{
+    luaL_checkstack(L, 8, "expectation too deep");
+    if (lua_type(L, e) == LUA_TTABLE && !lua_rawlen(L, e)) {
+        static const char *const ops[] = {"eq", "ge", "gt", "le", "lt", NULL};
+        bool any = false;
+        for (int i = 0; ops[i]; i++) {
+            if (lua_getfield(L, e, ops[i]) == LUA_TNIL) {
+                lua_pop(L, 1);
+                continue;
+            }
+            any = true;
+            bool ok;
+            if (i == 0)
+                ok = lua_compare(L, g, -1, LUA_OPEQ);
+            else if (!lua_isnumber(L, g) || !lua_isnumber(L, -1))
+                ok = false;
+            else {
+                double a = lua_tonumber(L, g), b = lua_tonumber(L, -1);
+                ok = i == 1 ? a >= b : i == 2 ? a > b : i == 3 ? a <= b : a < b;
+            }
+            lua_pop(L, 1);
+            if (!ok) return false;
+        }
+        if (any) return true;
+        if (lua_type(L, g) != LUA_TTABLE) return false;
+    }
+    if (lua_type(L, e) == LUA_TTABLE) {
+        if (lua_type(L, g) != LUA_TTABLE) return false;
+        lua_pushnil(L);
+        while (lua_next(L, e)) {
+            lua_pushvalue(L, -2);
+            lua_rawget(L, g);
+            bool ok = value_ok(L, lua_gettop(L), lua_gettop(L) - 1);
+            lua_pop(L, 2);
+            if (!ok) {
+                lua_pop(L, 1);
+                return false;
+            }
+        }
+        return true;
+    }
+    if (lua_type(L, e) == LUA_TNUMBER && lua_type(L, g) == LUA_TNUMBER) {
+        double a = lua_tonumber(L, g), b = lua_tonumber(L, e);
+        return fabs(a - b) <= 1e-9 * fmax(1.0, fabs(b));
+    }
+    return lua_compare(L, g, e, LUA_OPEQ);
+}
+
+static bool alert_matches(lua_State *L, int ex, const got_alert *g)
+{
+    if (fint(L, ex, "sid", g->sid) != g->sid) return false;
+    if (fint(L, ex, "severity", g->severity) != g->severity) return false;
+    if (strcmp(fstr(L, ex, "src_ip", g->src_ip), g->src_ip) != 0) return false;
+    if (strcmp(fstr(L, ex, "dest_ip", g->dest_ip), g->dest_ip) != 0) return false;
+    const char *k = fstr(L, ex, "key", NULL);
+    if (k && (!g->key || strcmp(k, g->key) != 0)) return false;
+    if (lua_getfield(L, ex, "why") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return true;
+    }
+    int e = lua_gettop(L);
+    if (!json_push(L, g->why, 0)) lua_newtable(L);
+    bool ok = value_ok(L, lua_gettop(L), e);
+    lua_settop(L, e - 1);
+    return ok;
+}
+
+static void print_got(FILE *out, const char *tag, const got_alert *g)
+{
+    fprintf(out, "      %s sid=%u severity=%d %s -> %s%s%s why=%s\n", tag, g->sid, g->severity,
+            g->src_ip, g->dest_ip, g->key ? " key=" : "", g->key ? g->key : "", g->why);
+}
+
+static rule_hook hook_by_name(const char *n)
+{
+    for (int h = 0; h < RH__COUNT; h++)
+        if (n && strcmp(n, rules_hook_name((rule_hook)h)) == 0) return (rule_hook)h;
+    return RH__COUNT;
+}
+
+/* Runs the test table at index t.  Returns true on pass. */
+static bool run_one(lua_State *L, int t, const char *file, const char *dir,
+                    const char *default_rules, FILE *out)
+{
+    luaL_checkstack(L, 24, "test table");
+    const char *name = fstr(L, t, "name", "(unnamed)");
+    run R = {0};
+    bool pass = true;
+    char fail[512] = "";
+    /* rule paths */
+    const char *paths[16];
+    char pbuf[16][1024];
+    size_t np = 0;
+    int rt = lua_getfield(L, t, "rules");
+    if (rt == LUA_TSTRING || rt == LUA_TTABLE) {
+        size_t n = rt == LUA_TSTRING ? 1 : lua_rawlen(L, -1);
+        for (size_t i = 0; i < n && np < 16; i++) {
+            if (rt == LUA_TTABLE) lua_rawgeti(L, -1, (lua_Integer)i + 1);
+            const char *p = lua_tostring(L, -1);
+            if (p && p[0] != '/')
+                snprintf(pbuf[np], sizeof(pbuf[np]), "%s/%s", dir, p);
+            else
+                snprintf(pbuf[np], sizeof(pbuf[np]), "%s", p ? p : "");
+            paths[np] = pbuf[np];
+            np++;
+            if (rt == LUA_TTABLE) lua_pop(L, 1);
+        }
+    } else {
+        paths[np++] = default_rules;
+    }
+    lua_pop(L, 1);
+    /* config */
+    const char *config_text = NULL;
+    if (lua_getfield(L, t, "config") == LUA_TTABLE) {
+        push_source(L, lua_gettop(L));
+        lua_pushfstring(L, "return %s", lua_tostring(L, -1));
+        config_text = lua_tostring(L, -1); /* anchored on the stack */
+    }
+    const char *sets[32];
+    size_t ns = 0;
+    if (lua_getfield(L, t, "sets") == LUA_TTABLE) {
+        size_t n = lua_rawlen(L, -1);
+        for (size_t i = 1; i <= n && ns < 32; i++) {
+            lua_rawgeti(L, -1, (lua_Integer)i);
+            if (lua_isstring(L, -1)) sets[ns++] = lua_tostring(L, -1);
+            lua_pop(L, 1); /* still anchored by the table */
+        }
+    }
+    rules_config cfg = {.paths = paths,
+                        .n_paths = np,
+                        .config_text = config_text,
+                        .sets = sets,
+                        .n_sets = ns,
+                        .on_alert = on_alert,
+                        .on_log = on_log,
+                        .ud = &R};
+    size_t n_err = 0;
+    char err[256] = "";
+    rules *rs = rules_new(&cfg, &n_err, err, sizeof(err));
+    if (!rs) {
+        snprintf(fail, sizeof(fail), "rules_new failed: %s", err);
+        pass = false;
+        goto done;
+    }
+    if ((int64_t)n_err != fint(L, t, "load_errors", 0)) {
+        snprintf(fail, sizeof(fail), "%zu rule load error(s), expected %lld", n_err,
+                 (long long)fint(L, t, "load_errors", 0));
+        pass = false;
+    }
+    /* events */
+    if (lua_getfield(L, t, "events") == LUA_TTABLE) {
+        int evs = lua_gettop(L);
+        size_t n = lua_rawlen(L, evs);
+        for (size_t i = 1; i <= n; i++) {
+            lua_rawgeti(L, evs, (lua_Integer)i);
+            int ev = lua_gettop(L);
+            const char *hn = fstr(L, ev, "hook", NULL);
+            rule_hook h = hook_by_name(hn);
+            if (h == RH__COUNT) {
+                snprintf(fail, sizeof(fail), "event %zu: unknown hook '%s'", i, hn ? hn : "nil");
+                pass = false;
+                lua_settop(L, ev - 1);
+                break;
+            }
+            lua_getfield(L, ev, "at");
+            uint64_t at_us = (uint64_t)llround(luaL_optnumber(L, -1, 0) * 1e6);
+            lua_pop(L, 1);
+            if (lua_getfield(L, ev, "flow") != LUA_TTABLE) {
+                lua_pop(L, 1);
+                lua_newtable(L);
+            }
+            rule_view v;
+            build_view(L, lua_gettop(L), at_us, &v);
+            rules_dispatch(rs, h, &v, at_us);
+            if (h == RH_FLOW_END && fbool(L, ev, "forget", true)) rules_flow_forget(rs, v.flow_id);
+            lua_settop(L, ev - 1);
+        }
+    }
+    lua_pop(L, 1);
+    rules_free(rs);
+    /* compare */
+    got_alert **cand = calloc(R.n ? R.n : 1, sizeof(*cand));
+    size_t nc = 0;
+    for (size_t i = 0; i < R.n; i++)
+        if (in_list(L, t, "sids", R.a[i].sid) && in_list(L, t, "severities", R.a[i].severity))
+            cand[nc++] = &R.a[i];
+    bool header = false;
+    if (lua_getfield(L, t, "expect") == LUA_TTABLE) {
+        int exs = lua_gettop(L);
+        size_t n = lua_rawlen(L, exs);
+        for (size_t i = 1; i <= n; i++) {
+            lua_rawgeti(L, exs, (lua_Integer)i);
+            int ex = lua_gettop(L);
+            int64_t want = fint(L, ex, "count", 1), have = 0;
+            for (size_t k = 0; k < nc && have < want; k++)
+                if (!cand[k]->matched && alert_matches(L, ex, cand[k])) {
+                    cand[k]->matched = true;
+                    have++;
+                }
+            if (have < want) {
+                if (pass || !header) fprintf(out, "FAIL  %s: %s\n", file, name);
+                pass = false;
+                header = true;
+                push_source(L, ex);
+                fprintf(out, "      expected (%lld of %lld missing): %s\n",
+                        (long long)(want - have), (long long)want, lua_tostring(L, -1));
+                lua_pop(L, 1);
+            }
+            lua_settop(L, ex - 1);
+        }
+    }
+    lua_pop(L, 1);
+    for (size_t k = 0; k < nc; k++) {
+        if (cand[k]->matched) continue;
+        if (pass || !header) fprintf(out, "FAIL  %s: %s\n", file, name);
+        pass = false;
+        header = true;
+        print_got(out, "unexpected:", cand[k]);
+    }
+    if (!pass) {
+        if (!header) fprintf(out, "FAIL  %s: %s\n", file, name);
+        header = true;
+        if (fail[0]) fprintf(out, "      %s\n", fail);
+        for (size_t k = 0; k < nc; k++)
+            if (cand[k]->matched) print_got(out, "got:", cand[k]);
+        if (R.logs_len) fputs(R.logs, out);
+    }
+    free(cand);
+done:
+    if (pass)
+        fprintf(out, "PASS  %s: %s\n", file, name);
+    else if (!header) {
+        fprintf(out, "FAIL  %s: %s\n      %s\n", file, name, fail);
+        if (R.logs_len) fputs(R.logs, out);
+    }
+    run_free(&R);
+    return pass;
+}
+
+static lua_State *test_state(void)
+{
+    lua_State *L = luaL_newstate();
+    if (!L) return NULL;
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+    const char *drop[] = {"dofile", "loadfile", "load", "require", "collectgarbage", NULL};
+    for (int i = 0; drop[i]; i++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, drop[i]);
+    }
+    lua_pop(L, 1);
+    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+    lua_pop(L, 1);
+    luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+    lua_pop(L, 1);
+    luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+    lua_pop(L, 1);
+    return L;
+}
+
+typedef struct tally {
+    int run, failed;
+} tally;
+
+static int run_file_k(lua_State *L);
+
+static void run_file(const char *file, FILE *out, const char *default_rules, tally *ty)
+{
+    lua_State *L = test_state();
+    if (!L) {
+        fprintf(out, "FAIL  %s: cannot create a Lua state\n", file);
+        ty->run++;
+        ty->failed++;
+        return;
+    }
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s", file);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof(dir), ".");
+    lua_pushcfunction(L, run_file_k);
+    lua_pushstring(L, file);
+    lua_pushstring(L, dir);
+    lua_pushstring(L, default_rules);
+    lua_pushlightuserdata(L, out);
+    lua_pushlightuserdata(L, ty);
+    if (lua_pcall(L, 5, 0, 0) != LUA_OK) {
+        fprintf(out, "FAIL  %s: %s\n", file, lua_tostring(L, -1));
+        ty->run++;
+        ty->failed++;
+    }
+    lua_close(L);
+}
+
+static int run_file_k(lua_State *L)
+{
+    const char *file = lua_tostring(L, 1), *dir = lua_tostring(L, 2);
+    const char *default_rules = lua_tostring(L, 3);
+    FILE *out = lua_touserdata(L, 4);
+    tally *ty = lua_touserdata(L, 5);
+    lua_pushfstring(L, "@%s", file);
+    FILE *fp = fopen(file, "rb");
+    if (!fp) return luaL_error(L, "cannot open %s", file);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) luaL_addlstring(&b, chunk, n);
+    fclose(fp);
+    luaL_pushresult(&b);
+    size_t len;
+    const char *src = lua_tolstring(L, -1, &len);
+    if (luaL_loadbufferx(L, src, len, lua_tostring(L, -2), "t") != LUA_OK) return lua_error(L);
+    lua_call(L, 0, 1);
+    int res = lua_gettop(L);
+    if (!lua_istable(L, res)) return luaL_error(L, "%s: must return a test table", file);
+    lua_getfield(L, res, "events");
+    bool single = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    size_t count = single ? 1 : lua_rawlen(L, res);
+    for (size_t i = 1; i <= count; i++) {
+        if (single)
+            lua_pushvalue(L, res);
+        else
+            lua_rawgeti(L, res, (lua_Integer)i);
+        if (!lua_istable(L, -1)) return luaL_error(L, "%s: test %d is not a table", file, (int)i);
+        ty->run++;
+        if (!run_one(L, lua_gettop(L), file, dir, default_rules, out)) ty->failed++;
+        lua_settop(L, res);
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int rules_test_run(const char *path, FILE *out, const char *default_rules)
+{
+    if (!default_rules) default_rules = EGRET_SRCDIR "/rules";
+    tally ty = {0};
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        fprintf(out, "FAIL  %s: not found\n", path);
+        ty.run = ty.failed = 1;
+    } else if (!S_ISDIR(sb.st_mode)) {
+        run_file(path, out, default_rules, &ty);
+    } else {
+        DIR *d = opendir(path);
+        char **names = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            size_t len = strlen(de->d_name);
+            if (len < 9 || strcmp(de->d_name + len - 9, "_test.lua") != 0) continue;
+            char **nn = realloc(names, sizeof(*names) * (n + 1));
+            if (!nn) break;
+            names = nn;
+            size_t pl = strlen(path) + len + 2;
+            if (!(names[n] = malloc(pl))) break;
+            snprintf(names[n++], pl, "%s/%s", path, de->d_name);
+        }
+        if (d) closedir(d);
+        if (n) qsort(names, n, sizeof(*names), cmp_str);
+        for (size_t i = 0; i < n; i++) {
+            run_file(names[i], out, default_rules, &ty);
+            free(names[i]);
+        }
+        free(names);
+    }
+    fprintf(out, "rules tests: %d run, %d passed, %d failed\n", ty.run, ty.run - ty.failed,
+            ty.failed);
+    return ty.failed;
+}

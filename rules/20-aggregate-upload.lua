@@ -1,0 +1,42 @@
+-- 20-aggregate-upload.lua -- 9000002: upload per internal host x AI
+-- provider over a sliding window, across any number of flows and requests.
+--
+-- Fed from ticks and flow end with the growth of each flow's upload since
+-- it was last seen (so it fires while traffic flows); one alert per
+-- (host, provider) per window.
+local MIN = egret.config("aggregate_upload.min_bytes", 5e6)
+local WIN = egret.config("aggregate_upload.window_s", 600)
+local W = egret.window("ai_upload", WIN)
+
+local function feed(flow)
+  local ai = flow:ai()
+  if not ai or not flow:internal("src") then return end
+  local st = flow:state()
+  local up = flow:upload()
+  local delta = up - (st.up or 0)
+  local first = not st.seen
+  st.seen, st.up = true, math.max(up, st.up or 0)
+  if delta <= 0 and not first then return end
+  local key = egret.key(flow.src_ip, ai.provider)
+  W:add(key, { bytes = math.max(delta, 0), flows = first and 1 or 0 })
+  local t = W:get(key)
+  if t and t.bytes >= MIN then
+    alert {
+      key = key,
+      why = {
+        host = flow.src_ip, provider = ai.provider, kind = ai.kind,
+        upload_bytes_window = t.bytes, flows = t.flows, window_s = WIN,
+        threshold_bytes = MIN, first_seen = t.first, last_seen = t.last,
+      },
+    }
+  end
+end
+
+rule {
+  id = 9000002, rev = 1, severity = 2, category = "ai-egress",
+  name = "EGRET AI aggregate upload from one host",
+  suppress = WIN,
+  hooks = { "on_tick", "on_flow_end" },
+  on_tick = feed,
+  on_flow_end = feed,
+}

@@ -1,0 +1,61 @@
+-- 30-machine-cadence.lua -- 9000003: machine-cadence API use.
+--
+-- Counts estimated requests (request/response exchanges, across flows) per
+-- internal host x AI provider over a sliding window; at cadence.min_requests
+-- raises severity 2.  'why' reports the rate and the regularity: the
+-- coefficient of variation (cv) of per-bucket request counts since the
+-- first request in the window (low cv = evenly spaced = a script).
+local MIN = egret.config("cadence.min_requests", 100)
+local WIN = egret.config("cadence.window_s", 600)
+local BUCKETS = 60
+local W = egret.window("ai_requests", WIN, { buckets = BUCKETS, fields = { "requests", "flows" } })
+
+local function round3(x) return math.floor(x * 1000 + 0.5) / 1000 end
+
+local function regularity(key)
+  local s = W:series(key, "requests")
+  local i = 1
+  while i <= #s and s[i] == 0 do i = i + 1 end
+  local n, sum, sq = 0, 0, 0
+  for k = i, #s do n = n + 1; sum = sum + s[k]; sq = sq + s[k] * s[k] end
+  if n < 2 or sum == 0 then return nil end
+  local mean = sum / n
+  local var = math.max(sq / n - mean * mean, 0)
+  return math.sqrt(var) / mean
+end
+
+local function feed(flow)
+  local ai = flow:ai()
+  if not ai or not flow:internal("src") then return end
+  local st = flow:state()
+  local ex = flow:exchanges()
+  local delta = ex - (st.ex or 0)
+  local first = not st.seen
+  st.seen, st.ex = true, math.max(ex, st.ex or 0)
+  if delta <= 0 and not first then return end
+  local key = egret.key(flow.src_ip, ai.provider)
+  W:add(key, { requests = math.max(delta, 0), flows = first and 1 or 0 })
+  local t = W:get(key)
+  if t and t.requests >= MIN then
+    local active = egret.now() - t.first + WIN / BUCKETS -- whole buckets
+    local cv = regularity(key)
+    alert {
+      key = key,
+      why = {
+        host = flow.src_ip, provider = ai.provider, kind = ai.kind,
+        requests = t.requests, flows = t.flows, window_s = WIN, threshold_requests = MIN,
+        rate_per_min = round3(t.requests * 60 / active),
+        cv = cv and round3(cv) or nil, regular = cv ~= nil and cv < 0.5,
+      },
+    }
+  end
+end
+
+rule {
+  id = 9000003, rev = 1, severity = 2, category = "ai-egress",
+  name = "EGRET AI machine-cadence API use",
+  suppress = WIN,
+  hooks = { "on_tick", "on_flow_end" },
+  on_tick = feed,
+  on_flow_end = feed,
+}
