@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -120,6 +121,18 @@ typedef struct egret_config {
     const char *asn_db;   /* GeoLite2-ASN layout */
     const char *geo_dir;  /* shipped test databases; NULL = built-in default */
     int no_geo;           /* disable GeoIP entirely */
+    /* Lua rules */
+    const char *const *rule_paths; /* rule files or directories; NULL = the shipped rules/ */
+    size_t n_rule_paths;
+    int no_rules;                  /* run without rules */
+    const char *rules_config_file; /* -c FILE; NULL = the shipped rules/egret.conf.lua
+                                      when rule_paths is NULL */
+    const char *const *rule_sets;  /* --set key=value overrides */
+    size_t n_rule_sets;
+    uint64_t rules_mem_limit;   /* bytes per rule file's Lua state; 0 = 8 MiB */
+    uint64_t rules_instr_limit; /* instructions per hook call; 0 = 1,000,000 */
+    uint32_t tick_interval_s;   /* on_tick per flow every N s of packet time (default 5) */
+    uint64_t tick_bytes;        /* ... or every N bytes of new traffic (default 1 MiB) */
     egret_event_cb on_event;
     void *event_ud;
     egret_log_cb on_log;
@@ -178,11 +191,22 @@ EGRET_API void egret_engine_counters(const egret_engine *e, egret_counters *out)
  * number filled. */
 EGRET_API size_t egret_engine_top_hosts(const egret_engine *e, egret_host_stat *out, size_t n);
 
-/* Reloads what can change under a running engine (GeoIP/ASN databases;
- * rules once they exist) without losing flows: new data is loaded first
+/* Reloads what can change under a running engine (rules and GeoIP/ASN
+ * databases) without losing flows: new data is loaded first
  * and swapped in only on success.  Returns 0, or a negative code with a
  * message in 'err' (the old data stays in use). */
 EGRET_API int egret_engine_reload(egret_engine *e, char err[EGRET_ERRBUF_SIZE]);
+
+/* Loads and validates the rules named by 'cfg' (rule_paths, config,
+ * sets) without creating an engine; prints each problem with file:line to
+ * 'report'.  Returns the number of errors (0: all good). */
+EGRET_API int egret_rules_check(const egret_config *cfg, FILE *report);
+
+/* The rule-author test kit: runs the *_test.lua files at 'path' (a file or
+ * a directory) against the rules named by 'cfg' (NULL paths: the shipped
+ * rules), printing PASS/FAIL per test with a diff to 'out'.  Returns the
+ * number of failed tests. */
+EGRET_API int egret_rules_test(const egret_config *cfg, const char *path, FILE *out);
 
 /* Frees the engine without flushing.  Accepts NULL. */
 EGRET_API void egret_engine_free(egret_engine *e);

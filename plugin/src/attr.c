@@ -24,6 +24,17 @@ static bool file_exists(const char *p)
     return true;
 }
 
+/* The LINE of a "FILE:LINE: message" error (the first ":digits:"), 0 if none. */
+static long error_line(const char *msg)
+{
+    for (const char *c = strchr(msg, ':'); c; c = strchr(c + 1, ':')) {
+        char *end;
+        long v = strtol(c + 1, &end, 10);
+        if (end > c + 1 && *end == ':') return v;
+    }
+    return 0;
+}
+
 attr *attr_new(const char *data_dir, const char *const *extra, size_t n_extra, size_t dns_cap,
                char *err, size_t errlen)
 {
@@ -49,7 +60,10 @@ attr *attr_new(const char *data_dir, const char *const *extra, size_t n_extra, s
     for (size_t i = 0; i < n_extra; i++) {
         if (catalog_load(a->cat, extra[i], err, errlen) == 0) continue;
         char err2[512];
-        if (catalog_load_ranges(a->cat, extra[i], err2, sizeof(err2)) != 0) goto fail;
+        if (catalog_load_ranges(a->cat, extra[i], err2, sizeof(err2)) == 0) continue;
+        /* Both failed: report the reading that got further into the file. */
+        if (error_line(err2) > error_line(err)) snprintf(err, errlen, "%s", err2);
+        goto fail;
     }
     return a;
 oom:
@@ -117,6 +131,14 @@ bool attr_flow(attr *a, int ip_v, const uint8_t *client, const uint8_t *server, 
         return true;
     }
     return false;
+}
+
+bool attr_match_name(const attr *a, const char *name, attr_result *out)
+{
+    catalog_match m;
+    if (!name || !name[0] || !catalog_match_host(a->cat, name, strlen(name), &m)) return false;
+    fill(out, &m, name, "dns", "high");
+    return true;
 }
 
 int attr_write_ndpi_protos(const attr *a, FILE *out)

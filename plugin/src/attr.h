@@ -63,6 +63,9 @@ void attr_dns_answer(attr *a, int ip_v, const uint8_t *client, const dns_msg *m,
 bool attr_flow(attr *a, int ip_v, const uint8_t *client, const uint8_t *server, const char *name,
                attr_name_src src, uint64_t now_us, attr_result *out);
 
+/* Catalog match of a bare name (e.g. a DNS query): method "dns". */
+bool attr_match_name(const attr *a, const char *name, attr_result *out);
+
 /* Writes the catalog's host patterns as an nDPI custom protocols file. */
 int attr_write_ndpi_protos(const attr *a, FILE *out);
 

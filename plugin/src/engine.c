@@ -8,6 +8,8 @@
  */
 #include "engine.h"
 
+#include "rules_test.h"
+
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <unistd.h>
@@ -33,6 +35,8 @@ void egret_config_init(egret_config *cfg)
     cfg->dpi_max_packets = 0; /* ndpiReader 4.2's budgets: 80 TCP, 24 UDP */
     cfg->community_id = 1;
     cfg->ai_to_ndpi = 1;
+    cfg->tick_interval_s = 5;
+    cfg->tick_bytes = 1u << 20;
 }
 
 static void errf(char *err, const char *fmt, ...)
@@ -79,6 +83,12 @@ static const char *default_geo_dir(void)
     if (dir_exists(EGRET_BUILD_GEODIR)) return EGRET_BUILD_GEODIR;
 #endif
     return EGRET_DATADIR "/geo";
+}
+
+static const char *default_rules_dir(void)
+{
+    if (dir_exists(EGRET_SRCDIR "/rules")) return EGRET_SRCDIR "/rules";
+    return EGRET_DATADIR "/rules";
 }
 
 /* ==== output ==== */
@@ -172,7 +182,7 @@ static void geo_setup(egret_engine *e)
     char msg[512];
     if (geo_open(e->geo, e->geo_city_path[0] ? e->geo_city_path : NULL,
                  e->geo_asn_path[0] ? e->geo_asn_path : NULL, msg, sizeof(msg)) != 0) {
-        logf_(e, 1, "warning: GeoIP disabled: %s; records carry no dest_geo", msg);
+        logf_(e, 1, "GeoIP disabled: %s; records carry no dest_geo", msg);
         geo_free(e->geo);
         e->geo = NULL;
         return;
@@ -203,6 +213,237 @@ static int write_ai_protos(egret_engine *e, char *err)
     return 0;
 }
 
+/* ==== rules ==== */
+
+static const char *risk_name_cb(void *ud, int bit)
+{
+    (void)ud;
+    return dpi_risk_name(bit);
+}
+
+static void on_rule_alert(void *ud, const rule_view *v, const rule_alert *a)
+{
+    (void)v;
+    egret_engine *e = ud;
+    flow *f = e->cur_flow;
+    if (!f) return;
+    fext *x = flow_ext(f);
+    x->alerted = true;
+    e->alerts++;
+    if (!(e->cfg.eve_types & EGRET_EV_ALERT)) return;
+    eve_alert(e, f, x, a, e->now);
+    emit(e, EGRET_EV_ALERT, e->now, f->id, a->severity);
+}
+
+static void on_rule_log(void *ud, int level, const char *msg)
+{
+    logf_(ud, level, "%s", msg);
+}
+
+static const char *direction_name(const fext *x)
+{
+    if (x->cli_internal) return x->srv_internal ? "internal" : "outbound";
+    return x->srv_internal ? "inbound" : "external";
+}
+
+/* Fills the read-only view rules get.  Strings point into the flow, the
+ * engine or 'g' (which the caller keeps alive for the dispatch). */
+static void build_view(egret_engine *e, const flow *f, const fext *x, rule_view *v, geo_result *g)
+{
+    memset(v, 0, sizeof(*v));
+    const flow_dir *ts = &f->dir[FLOW_TOSERVER], *tc = &f->dir[FLOW_TOCLIENT];
+    const dpi_info *i = &x->info;
+    v->flow_id = f->id;
+    v->ip_v = f->ip_v;
+    inet_ntop(f->ip_v == 6 ? AF_INET6 : AF_INET, f->cli, v->src_ip, sizeof(v->src_ip));
+    inet_ntop(f->ip_v == 6 ? AF_INET6 : AF_INET, f->srv, v->dest_ip, sizeof(v->dest_ip));
+    v->src_port = f->cport;
+    v->dest_port = f->sport;
+    v->proto = eve_proto_name(f->proto);
+    v->src_internal = x->cli_internal;
+    v->dest_internal = x->srv_internal;
+    v->direction = direction_name(x);
+    v->app_proto = i->app_proto[0] ? i->app_proto : "failed";
+    v->ndpi_proto = i->proto;
+    v->category = i->category;
+    bool tls = strcmp(i->app_proto, "tls") == 0 || strcmp(i->app_proto, "quic") == 0;
+    v->hostname = i->hostname[0] ? i->hostname : x->has_ai ? x->ai.host : "";
+    v->sni = tls ? i->hostname : "";
+    v->risk = i->risk;
+    v->pkts_toserver = ts->pkts;
+    v->pkts_toclient = tc->pkts;
+    v->bytes_toserver = ts->bytes;
+    v->bytes_toclient = tc->bytes;
+    v->payload_toserver = ts->payload_bytes;
+    v->payload_toclient = tc->payload_bytes;
+    v->seq_bytes_toserver = ts->seq_bytes;
+    v->seq_bytes_toclient = tc->seq_bytes;
+    v->exchanges = f->exchanges;
+    v->start_us = f->first_ts;
+    v->last_us = f->last_ts;
+    if (x->has_ai) {
+        v->has_ai = true;
+        v->ai_provider = x->ai.provider;
+        v->ai_kind = x->ai.kind;
+        v->ai_host = x->ai.host;
+        v->ai_method = x->ai.method;
+        v->ai_confidence = x->ai.confidence;
+    }
+    if (!x->srv_internal && e->geo && geo_lookup(e->geo, f->ip_v, f->srv, g)) {
+        v->has_geo = true;
+        v->geo_country_iso = g->country_iso;
+        v->geo_country = g->country;
+        v->geo_city = g->city;
+        v->geo_as_org = g->as_org;
+        v->geo_asn = g->asn;
+    }
+    v->tls_version = i->tls_version;
+    v->tls_alpn = i->alpn;
+    v->ja3 = i->ja3;
+    v->dns_rrname = v->dns_rrtype = v->dns_rcode = "";
+    v->http_method = v->http_host = v->http_uri = v->http_user_agent = v->http_content_type = "";
+    v->http_status = -1;
+    v->content_shape = "";
+    v->content_fingerprint = "";
+    v->content_messages = v->content_chars = v->content_senders = -1;
+}
+
+static void dispatch(egret_engine *e, flow *f, rule_hook h, const rule_view *v)
+{
+    e->cur_flow = f;
+    rules_dispatch(e->rules, h, v, e->now);
+    e->cur_flow = NULL;
+}
+
+/* Sets the tick deltas: traffic since the flow's previous tick. */
+static void tick_deltas(const flow *f, fext *x, rule_view *v, uint64_t now)
+{
+    v->d_bytes_toserver = f->dir[FLOW_TOSERVER].bytes - x->tick_bytes_ts;
+    v->d_bytes_toclient = f->dir[FLOW_TOCLIENT].bytes - x->tick_bytes_tc;
+    v->d_payload_toserver = f->dir[FLOW_TOSERVER].payload_bytes - x->tick_payload_ts;
+    v->d_exchanges = f->exchanges - x->tick_exchanges;
+    v->d_us = now - x->tick_ts;
+    x->tick_ts = now;
+    x->tick_bytes_ts = f->dir[FLOW_TOSERVER].bytes;
+    x->tick_bytes_tc = f->dir[FLOW_TOCLIENT].bytes;
+    x->tick_payload_ts = f->dir[FLOW_TOSERVER].payload_bytes;
+    x->tick_exchanges = f->exchanges;
+}
+
+/* on_tls (TLS/QUIC client hello seen) then on_classified, once per flow. */
+static void hooks_classified(egret_engine *e, flow *f, fext *x)
+{
+    if (x->classified_sent) return;
+    x->classified_sent = true;
+    x->tick_ts = e->now;
+    if (!e->rules) return;
+    rule_view v;
+    geo_result g;
+    bool tls = (strcmp(x->info.app_proto, "tls") == 0 || strcmp(x->info.app_proto, "quic") == 0) &&
+               (x->info.hostname[0] || x->info.ja3[0]);
+    bool want_tls = tls && rules_wants(e->rules, RH_TLS_CLIENT_HELLO);
+    bool want_cls = rules_wants(e->rules, RH_FLOW_CLASSIFIED);
+    if (!want_tls && !want_cls) return;
+    build_view(e, f, x, &v, &g);
+    if (want_tls) dispatch(e, f, RH_TLS_CLIENT_HELLO, &v);
+    if (want_cls) dispatch(e, f, RH_FLOW_CLASSIFIED, &v);
+}
+
+static void hooks_tick(egret_engine *e, flow *f, fext *x)
+{
+    if (!e->rules || !x->classified_sent || !rules_wants(e->rules, RH_TICK)) return;
+    uint64_t grown = f->dir[FLOW_TOSERVER].bytes + f->dir[FLOW_TOCLIENT].bytes - x->tick_bytes_ts -
+                     x->tick_bytes_tc;
+    if (e->now - x->tick_ts < (uint64_t)e->cfg.tick_interval_s * USEC && grown < e->cfg.tick_bytes)
+        return;
+    if (grown == 0) return;
+    rule_view v;
+    geo_result g;
+    build_view(e, f, x, &v, &g);
+    tick_deltas(f, x, &v, e->now);
+    dispatch(e, f, RH_TICK, &v);
+}
+
+static void hooks_flow_end(egret_engine *e, flow *f, fext *x)
+{
+    hooks_classified(e, f, x);
+    if (!e->rules) return;
+    if (rules_wants(e->rules, RH_FLOW_END)) {
+        rule_view v;
+        geo_result g;
+        build_view(e, f, x, &v, &g);
+        tick_deltas(f, x, &v, e->now);
+        dispatch(e, f, RH_FLOW_END, &v);
+    }
+    rules_flow_forget(e->rules, f->id);
+}
+
+static void hooks_dns(egret_engine *e, flow *f, fext *x, const dns_msg *m)
+{
+    if (!e->rules || !m->response || !rules_wants(e->rules, RH_DNS_ANSWER)) return;
+    rule_view v;
+    geo_result g;
+    char tb[16], rb[16];
+    char addrs[RULE_DNS_MAX_ANSWERS][DNS_NAME_MAX];
+    build_view(e, f, x, &v, &g);
+    v.dns_rrname = m->qname;
+    v.dns_rrtype = dns_type_name(m->qtype, tb);
+    v.dns_rcode = dns_rcode_name(m->rcode, rb);
+    for (size_t k = 0; k < m->n_answers && v.dns_n_answers < RULE_DNS_MAX_ANSWERS; k++) {
+        const dns_rr *rr = &m->answers[k];
+        char *out = addrs[v.dns_n_answers];
+        if (rr->type == DNS_T_A || rr->type == DNS_T_AAAA)
+            inet_ntop(rr->type == DNS_T_A ? AF_INET : AF_INET6, rr->addr, out, DNS_NAME_MAX);
+        else if (rr->target[0])
+            snprintf(out, DNS_NAME_MAX, "%s", rr->target);
+        else
+            continue;
+        v.dns_answers[v.dns_n_answers++] = out;
+    }
+    /* The name asked for, if it is an AI endpoint. */
+    attr_result ar;
+    if (e->attr && attr_match_name(e->attr, m->qname, &ar)) {
+        v.has_ai = true;
+        v.ai_provider = ar.provider;
+        v.ai_kind = ar.kind;
+        v.ai_host = ar.host;
+        v.ai_method = ar.method;
+        v.ai_confidence = ar.confidence;
+    }
+    dispatch(e, f, RH_DNS_ANSWER, &v);
+}
+
+static void fill_rules_config(egret_engine *e)
+{
+    rules_config *rc = &e->rcfg;
+    memset(rc, 0, sizeof(*rc));
+    if (e->n_rule_paths) {
+        rc->paths = (const char *const *)e->rule_paths;
+        rc->n_paths = e->n_rule_paths;
+    } else {
+        e->default_rule_path[0] = default_rules_dir();
+        rc->paths = e->default_rule_path;
+        rc->n_paths = 1;
+    }
+    rc->config_file = e->rules_config_file;
+    rc->sets = (const char *const *)e->rule_sets;
+    rc->n_sets = e->n_rule_sets;
+    rc->mem_limit = (size_t)e->cfg.rules_mem_limit;
+    rc->instr_limit = e->cfg.rules_instr_limit;
+    rc->on_alert = on_rule_alert;
+    rc->on_log = on_rule_log;
+    rc->ud = e;
+    rc->risk_name = risk_name_cb;
+}
+
+/* Loads the rule set.  Broken rule files are reported (with file:line)
+ * and skipped; *n_errors counts them.  NULL only on a fatal error. */
+static rules *load_rules(egret_engine *e, size_t *n_errors, char *msg, size_t msglen)
+{
+    *n_errors = 0;
+    return rules_new(&e->rcfg, n_errors, msg, msglen);
+}
+
 /* ==== flow lifecycle ==== */
 
 static void on_flow_end(flow *f, flow_end_reason why, void *ud)
@@ -216,6 +457,7 @@ static void on_flow_end(flow *f, flow_end_reason why, void *ud)
         e->dpi_giveups++;
     }
     attribute(e, f, x);
+    hooks_flow_end(e, f, x);
     if (x->cli_internal && !x->srv_internal) host_account(e, f);
     if (e->cfg.eve_types & EGRET_EV_FLOW) {
         eve_flow(e, f, x, why);
@@ -248,11 +490,13 @@ static void classify(egret_engine *e, flow *f, const dec_pkt *p, uint64_t ts)
         else
             e->dpi_giveups++;
         attribute(e, f, x);
-        if ((e->cfg.eve_types & EGRET_EV_TLS) && x->info.hostname[0] &&
+        if ((e->cfg.eve_types & EGRET_EV_TLS) &&
+            (x->info.hostname[0] || x->info.ja3[0] || x->info.tls_version[0]) &&
             (strcmp(x->info.app_proto, "tls") == 0 || strcmp(x->info.app_proto, "quic") == 0)) {
             eve_tls(e, f, x, ts);
             emit(e, EGRET_EV_TLS, ts, f->id, 0);
         }
+        hooks_classified(e, f, x);
     }
 }
 
@@ -272,6 +516,7 @@ static void dns_packet(egret_engine *e, flow *f, const dec_pkt *p, int dir, uint
         eve_dns(e, f, flow_ext(f), &m, ts, dir == FLOW_TOSERVER);
         emit(e, EGRET_EV_DNS, ts, f->id, 0);
     }
+    if (dir == FLOW_TOCLIENT) hooks_dns(e, f, flow_ext(f), &m);
 }
 
 /* ==== stats ==== */
@@ -330,6 +575,27 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
             e->ai_catalog_files[i] = dup_or_null(cfg->ai_catalog_files[i]);
     }
     e->cfg.ai_catalog_files = (const char *const *)e->ai_catalog_files;
+    if (cfg->n_rule_paths) {
+        e->rule_paths = calloc(cfg->n_rule_paths, sizeof(char *));
+        for (size_t i = 0; e->rule_paths && i < cfg->n_rule_paths; i++)
+            e->rule_paths[i] = dup_or_null(cfg->rule_paths[i]);
+        e->n_rule_paths = e->rule_paths ? cfg->n_rule_paths : 0;
+    }
+    if (cfg->n_rule_sets) {
+        e->rule_sets = calloc(cfg->n_rule_sets, sizeof(char *));
+        for (size_t i = 0; e->rule_sets && i < cfg->n_rule_sets; i++)
+            e->rule_sets[i] = dup_or_null(cfg->rule_sets[i]);
+        e->n_rule_sets = e->rule_sets ? cfg->n_rule_sets : 0;
+    }
+    if (cfg->rules_config_file) {
+        e->rules_config_file = dup_or_null(cfg->rules_config_file);
+    } else if (!cfg->n_rule_paths) {
+        char conf[4096];
+        snprintf(conf, sizeof(conf), "%s/egret.conf.lua", default_rules_dir());
+        if (access(conf, R_OK) == 0) e->rules_config_file = dup_or_null(conf);
+    }
+    if (e->cfg.tick_interval_s == 0) e->cfg.tick_interval_s = 5;
+    if (e->cfg.tick_bytes == 0) e->cfg.tick_bytes = 1u << 20;
     jw_init(&e->out);
 
     char msg[256] = "";
@@ -382,6 +648,21 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
     e->flows = flow_table_new(&fc);
     if (!e->flows) goto fail_oom;
     geo_setup(e);
+    if (!e->cfg.no_rules) {
+        fill_rules_config(e);
+        size_t nerr = 0;
+        e->rules = load_rules(e, &nerr, msg, sizeof(msg));
+        if (!e->rules) {
+            errf(err, "rules: %s", msg);
+            rc = EGRET_ERULES;
+            goto fail;
+        }
+        if (nerr)
+            logf_(e, 1, "%zu rule file(s) failed to load and are disabled; %zu rule(s) active",
+                  nerr, rules_count(e->rules));
+        else
+            logf_(e, 2, "%zu rule(s) loaded", rules_count(e->rules));
+    }
     *out = e;
     return EGRET_OK;
 
@@ -419,6 +700,7 @@ int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t 
             if (created) flow_started(e, f);
             classify(e, f, &p, ts_usec);
             dns_packet(e, f, &p, dir, e->now);
+            hooks_tick(e, f, flow_ext(f));
         }
     } else {
         flow_expire(e->flows, e->now);
@@ -503,19 +785,80 @@ size_t egret_engine_top_hosts(const egret_engine *e, egret_host_stat *out, size_
 int egret_engine_reload(egret_engine *e, char err[EGRET_ERRBUF_SIZE])
 {
     if (!e) return EGRET_EINVAL;
-    if (e->cfg.no_geo) return EGRET_OK;
+    int rc = EGRET_OK;
+    if (err) err[0] = '\0';
+    if (e->rules) {
+        /* Atomic: the new set replaces the old one only if every file loads. */
+        char msg[512] = "";
+        size_t nerr = 0;
+        rules *nr = load_rules(e, &nerr, msg, sizeof(msg));
+        if (!nr || nerr) {
+            if (nr) snprintf(msg, sizeof(msg), "%zu rule file(s) failed to load", nerr);
+            errf(err, "rules reload failed, keeping the old rules: %s", msg);
+            rules_free(nr);
+            rc = EGRET_ERULES;
+        } else {
+            rules_free(e->rules);
+            e->rules = nr;
+            e->rules_reloads++;
+            logf_(e, 2, "rules reloaded: %zu rule(s)", rules_count(nr));
+        }
+    }
+    if (e->cfg.no_geo) return rc;
     if (!e->geo) {
         geo_setup(e);
-        return EGRET_OK;
+        return rc;
     }
     char msg[512];
     if (geo_reopen(e->geo, e->geo_city_path[0] ? e->geo_city_path : NULL,
                    e->geo_asn_path[0] ? e->geo_asn_path : NULL, msg, sizeof(msg)) != 0) {
-        errf(err, "GeoIP reload failed, keeping the old databases: %s", msg);
+        if (rc == EGRET_OK) errf(err, "GeoIP reload failed, keeping the old databases: %s", msg);
         return EGRET_EIO;
     }
     logf_(e, 2, "GeoIP databases reloaded");
-    return EGRET_OK;
+    return rc;
+}
+
+/* A throwaway engine-less rules_config for --check-rules / test. */
+static int rules_tool_config(const egret_config *cfg, rules_config *rc, const char **def,
+                             char *conf, size_t conflen)
+{
+    memset(rc, 0, sizeof(*rc));
+    if (cfg->n_rule_paths) {
+        rc->paths = cfg->rule_paths;
+        rc->n_paths = cfg->n_rule_paths;
+    } else {
+        def[0] = default_rules_dir();
+        rc->paths = def;
+        rc->n_paths = 1;
+    }
+    rc->config_file = cfg->rules_config_file;
+    if (!rc->config_file && !cfg->n_rule_paths) {
+        snprintf(conf, conflen, "%s/egret.conf.lua", default_rules_dir());
+        if (access(conf, R_OK) == 0) rc->config_file = conf;
+    }
+    rc->sets = cfg->rule_sets;
+    rc->n_sets = cfg->n_rule_sets;
+    rc->mem_limit = (size_t)cfg->rules_mem_limit;
+    rc->instr_limit = cfg->rules_instr_limit;
+    rc->risk_name = risk_name_cb;
+    return 0;
+}
+
+int egret_rules_check(const egret_config *cfg, FILE *report)
+{
+    if (!cfg) return 1;
+    rules_config rc;
+    const char *def[1];
+    char conf[4096];
+    rules_tool_config(cfg, &rc, def, conf, sizeof(conf));
+    return rules_check(&rc, report ? report : stderr);
+}
+
+int egret_rules_test(const egret_config *cfg, const char *path, FILE *out)
+{
+    const char *rules_path = cfg && cfg->n_rule_paths ? cfg->rule_paths[0] : default_rules_dir();
+    return rules_test_run(path, out ? out : stdout, rules_path);
 }
 
 void egret_engine_free(egret_engine *e)
@@ -527,6 +870,12 @@ void egret_engine_free(egret_engine *e)
     dpi_free(e->dpi);
     attr_free(e->attr);
     geo_free(e->geo);
+    rules_free(e->rules);
+    for (size_t i = 0; i < e->n_rule_paths; i++) free(e->rule_paths[i]);
+    free(e->rule_paths);
+    for (size_t i = 0; i < e->n_rule_sets; i++) free(e->rule_sets[i]);
+    free(e->rule_sets);
+    free(e->rules_config_file);
     netset_free(e->home);
     jw_free(&e->out);
     free(e->hosts);

@@ -16,6 +16,7 @@
 #include "geo.h"
 #include "json.h"
 #include "netset.h"
+#include "rules.h"
 
 /* Per-flow engine state (the flow table's ext area). */
 typedef struct fext {
@@ -24,6 +25,11 @@ typedef struct fext {
     bool cli_internal, srv_internal;
     bool attributed_done; /* attribution ran (at classification or flow end) */
     bool has_ai;
+    bool alerted;
+    bool classified_sent;                                   /* on_classified dispatched */
+    uint64_t tick_ts;                                       /* packet time of the last on_tick */
+    uint64_t tick_bytes_ts, tick_bytes_tc, tick_payload_ts; /* counters at the last tick */
+    uint32_t tick_exchanges;
     dpi_info info;
     attr_result ai;
 } fext;
@@ -47,7 +53,15 @@ struct egret_engine {
     char ndpi_ai_protos[64]; /* temporary nDPI protocols file made from the catalog */
     netset *home;
     attr *attr;
-    geo *geo; /* NULL when GeoIP is off or no database could be opened */
+    geo *geo;          /* NULL when GeoIP is off or no database could be opened */
+    rules *rules;      /* NULL with --no-rules */
+    rules_config rcfg; /* as used for (re)loading */
+    char **rule_paths, **rule_sets;
+    size_t n_rule_paths, n_rule_sets;
+    char *rules_config_file;
+    const char *default_rule_path[1];
+    flow *cur_flow; /* flow of the hook being dispatched (for alerts) */
+    uint64_t alerts, rules_reloads;
     char geo_city_path[512], geo_asn_path[512];
     flow_table *flows;
     dpi_ctx *dpi;
@@ -73,6 +87,9 @@ void eve_tls(egret_engine *e, const flow *f, const fext *x, uint64_t ts);
 void eve_dns(egret_engine *e, const flow *f, const fext *x, const dns_msg *m, uint64_t ts,
              bool to_server);
 void eve_stats(egret_engine *e);
+void eve_alert(egret_engine *e, const flow *f, const fext *x, const rule_alert *a, uint64_t ts);
+/* "TCP", "UDP", "ICMP", "IPv6-ICMP"...; NULL for an unnamed protocol. */
+const char *eve_proto_name(uint8_t proto);
 /* "2025-03-01T10:00:00.000000+0000" */
 void eve_time(uint64_t ts_us, char out[40]);
 

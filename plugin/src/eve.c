@@ -32,7 +32,7 @@ static void put_time(jw *w, const char *key, uint64_t ts)
     jw_str(w, key, b);
 }
 
-static const char *proto_name(uint8_t proto, char buf[8])
+const char *eve_proto_name(uint8_t proto)
 {
     switch (proto) {
     case 6:
@@ -52,9 +52,17 @@ static const char *proto_name(uint8_t proto, char buf[8])
     case 51:
         return "AH";
     default:
-        snprintf(buf, 8, "%u", proto);
-        return buf;
+        return NULL;
     }
+}
+
+/* Suricata prints unnamed protocols as their number. */
+static const char *proto_name(uint8_t proto, char buf[8])
+{
+    const char *n = eve_proto_name(proto);
+    if (n) return n;
+    snprintf(buf, 8, "%u", proto);
+    return buf;
 }
 
 static void put_addr(jw *w, const char *key, int ip_v, const uint8_t *a)
@@ -202,9 +210,45 @@ void eve_flow(egret_engine *e, const flow *f, const fext *x, flow_end_reason why
     jw_u64(w, "age", (f->last_ts - f->first_ts) / 1000000u);
     jw_str(w, "state", flow_state_name(f->state));
     jw_str(w, "reason", flow_reason_name(why));
-    jw_bool(w, "alerted", false);
+    jw_bool(w, "alerted", x->alerted);
     jw_obj_close(w);
     put_app_blocks(w, x);
+    jw_obj_close(w);
+}
+
+/* Suricata-style alert: the flow's header (src = client), the alert
+ * block with the rule's machine-readable 'why', and the flow's counters
+ * at alert time. */
+void eve_alert(egret_engine *e, const flow *f, const fext *x, const rule_alert *a, uint64_t ts)
+{
+    jw *w = &e->out;
+    jw_reset(w);
+    jw_obj_open(w, NULL);
+    put_flow_header(e, f, x, ts, "alert");
+    jw_obj_open(w, "alert");
+    jw_str(w, "action", "allowed");
+    jw_u64(w, "gid", 1);
+    jw_u64(w, "signature_id", a->sid);
+    jw_u64(w, "rev", a->rev);
+    jw_str(w, "signature", a->signature);
+    jw_str(w, "category", a->category ? a->category : "");
+    jw_u64(w, "severity", (uint64_t)a->severity);
+    if (a->rule_file) jw_str(w, "rule", a->rule_file);
+    if (a->why_json && a->why_len)
+        jw_raw(w, "why", a->why_json, a->why_len);
+    else
+        jw_raw(w, "why", "{}", 2);
+    jw_obj_close(w);
+    if (x->info.hostname[0] && (strcmp(x->info.app_proto, "tls") == 0))
+        jw_obj_open(w, "tls"), jw_str(w, "sni", x->info.hostname), jw_obj_close(w);
+    const flow_dir *fs = &f->dir[FLOW_TOSERVER], *fc = &f->dir[FLOW_TOCLIENT];
+    jw_obj_open(w, "flow");
+    jw_u64(w, "pkts_toserver", fs->pkts);
+    jw_u64(w, "pkts_toclient", fc->pkts);
+    jw_u64(w, "bytes_toserver", fs->bytes);
+    jw_u64(w, "bytes_toclient", fc->bytes);
+    put_time(w, "start", f->first_ts);
+    jw_obj_close(w);
     jw_obj_close(w);
 }
 
@@ -388,6 +432,11 @@ void eve_stats(egret_engine *e)
         jw_u64(w, "cache_evictions", gs.evictions);
         jw_u64(w, "reloads", gs.reloads);
     }
+    jw_obj_close(w);
+    jw_obj_open(w, "detect");
+    jw_u64(w, "alerts", e->alerts);
+    jw_u64(w, "rules_reloads", e->rules_reloads);
+    if (e->rules) rules_stats(e->rules, w);
     jw_obj_close(w);
     jw_obj_open(w, "hosts");
     jw_u64(w, "tracked", e->hosts_used);

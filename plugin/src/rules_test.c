@@ -582,6 +582,7 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir,
     const char *name = fstr(L, t, "name", "(unnamed)");
     run R = {0};
     bool pass = true;
+    bool header = false;
     char fail[512] = "";
     /* rule paths */
     const char *paths[16];
@@ -680,7 +681,7 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir,
     for (size_t i = 0; i < R.n; i++)
         if (in_list(L, t, "sids", R.a[i].sid) && in_list(L, t, "severities", R.a[i].severity))
             cand[nc++] = &R.a[i];
-    bool header = false;
+    header = false;
     if (lua_getfield(L, t, "expect") == LUA_TTABLE) {
         int exs = lua_gettop(L);
         size_t n = lua_rawlen(L, exs);
