@@ -251,6 +251,125 @@ fi
 run -r "$T/good3.pcap" -o "$T/no/such/dir/eve.json"
 check "unopenable output exits 1" rc_is 1
 
+# ---- AI attribution and GeoIP -----------------------------------------
+# Uses the committed capture pcaps/ai-sni-kinds.pcap (see pcaps/README.md)
+# and the test GeoIP databases the build writes next to the binary.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+AIPCAP=$ROOT/pcaps/ai-sni-kinds.pcap
+GEODIR=$(dirname "$EGRET")/geo
+# records EXPR : a Python expression over 'recs' (the JSON records of
+# $T/out) that must be true, e.g. 'all("dest_geo" not in r for r in recs)'.
+records() {
+    "$PY" - "$T/out" "$1" <<'EOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+flows = [r for r in recs if r.get("event_type") == "flow"]
+def flow(port):
+    return [r for r in flows if r.get("src_port") == port][0]
+stats = [r["stats"] for r in recs if r.get("event_type") == "stats"]
+sys.exit(0 if eval(sys.argv[2]) else 1)
+EOF
+}
+# warnings N : exactly N lines on stderr mention "warning".
+warnings() { [ "$(grep -ci warning "$T/err")" -eq "$1" ]; }
+printf 'provider\tkind\tpattern\tsource\nCorp LLM Gateway\tgateway\tllm.corp-gw.example\tlocal\n' \
+    >"$T/local_ai.tsv"
+printf 'provider\tkind\tpattern\tsource\nGood\tapi\tgood.example\tlocal\nBad\tnotakind\tbad.example\tlocal\n' \
+    >"$T/bad_kind.tsv"
+printf '# comment\n\nOnly\tapi\n' >"$T/bad_cols.tsv"
+printf 'provider\tkind\tcidr\tsource\nCorp\tgateway\t203.0.113.192/26\tlocal\nCorp\tgateway\t203.0.113.1/24\ttypo\n' \
+    >"$T/bad_range.tsv"
+printf 'provider\tkind\tcidr\tsource\nCorp Range\tgateway\t203.0.113.192/26\tlocal\n' >"$T/range_ai.tsv"
+"$PY" -c 'import random, sys; open(sys.argv[1], "wb").write(random.Random(7).randbytes(20000))' \
+    "$T/corrupt.mmdb"
+
+if [ -f "$AIPCAP" ]; then
+    run -r "$AIPCAP" --eve flow,stats
+    check "geo: default test db gives dest_geo with city and ASN" \
+        records 'flow(51100)["dest_geo"] == {"country_iso": "US", "country": "United States", "city": "San Francisco", "asn": 64500, "as_org": "OpenAI-Test"}'
+    check "geo: default db found without a warning" warnings 0
+
+    for db in "$T/no-such-geo.mmdb" "$T/corrupt.mmdb"; do
+        what=missing
+        [ -e "$db" ] && what=corrupt
+        run -r "$AIPCAP" --eve flow,stats --geoip-db "$db"
+        check "geo: $what --geoip-db exits 0" rc_is 0
+        check "geo: $what --geoip-db gives exactly one warning line" warnings 1
+        check "geo: $what --geoip-db warning names the file" err_has "$(basename "$db")"
+        check "geo: $what --geoip-db warning says warning once" \
+            bash -c "! grep -qi 'warning: warning' '$T/err'"
+        check "geo: $what --geoip-db: all 8 flows written, none with dest_geo" \
+            records 'len(flows) == 8 and all("dest_geo" not in r for r in recs)'
+        check "geo: $what --geoip-db: attribution still works" \
+            records 'flow(51100)["ai"]["provider"] == "OpenAI"'
+        check "geo: $what --geoip-db: stats say geo is off" \
+            records 'stats[-1]["geo"] == {"enabled": False}'
+    done
+
+    if [ -f "$GEODIR/GeoLite2-City-Test.mmdb" ]; then
+        run -r "$AIPCAP" --eve flow --geoip-db "$GEODIR/GeoLite2-City-Test.mmdb" \
+            --asn-db "$T/corrupt.mmdb"
+        check "geo: corrupt --asn-db exits 0" rc_is 0
+        check "geo: corrupt --asn-db gives one warning naming it" \
+            bash -c "[ \$(grep -ci warning '$T/err') -eq 1 ] && grep -q corrupt.mmdb '$T/err'"
+        check "geo: corrupt --asn-db: records carry no dest_geo" \
+            records 'len(flows) == 8 and all("dest_geo" not in r for r in recs)'
+
+        run -r "$AIPCAP" --eve flow,stats --geoip-db "$GEODIR/GeoLite2-Country-Test.mmdb"
+        check "geo: Country-layout db exits 0 without warnings" \
+            bash -c "[ $RC -eq 0 ] && ! grep -qi warning '$T/err'"
+        check "geo: Country-layout db gives country but no city (and no ASN db)" \
+            records 'flow(51104)["dest_geo"] == {"country_iso": "DE", "country": "Germany"}'
+        check "geo: Country-layout db: stats name its type and build_epoch" \
+            records 'stats[-1]["geo"]["geoip_db"]["type"] == "GeoLite2-Country" and stats[-1]["geo"]["geoip_db"]["build_epoch"] == 1735689600 and "asn_db" not in stats[-1]["geo"]'
+
+        run -r "$AIPCAP" --eve flow --geoip-db "$GEODIR/GeoLite2-Country-Test.mmdb" \
+            --asn-db "$GEODIR/GeoLite2-ASN-Test.mmdb"
+        check "geo: Country + ASN dbs give country and ASN, no city" \
+            records 'flow(51106)["dest_geo"] == {"country_iso": "FR", "country": "France", "asn": 64501, "as_org": "Mistral-Test"}'
+    else
+        echo "skip - geo: $GEODIR/GeoLite2-City-Test.mmdb not built"
+    fi
+
+    run -r "$AIPCAP" --eve flow,stats --no-geo
+    check "--no-geo exits 0 without warnings" bash -c "[ $RC -eq 0 ] && ! grep -qi warning '$T/err'"
+    check "--no-geo: no dest_geo, attribution unchanged" \
+        records 'len(flows) == 8 and all("dest_geo" not in r for r in recs) and flow(51108)["ai"]["kind"] == "cloud"'
+
+    run -r "$AIPCAP" --eve flow --ai-catalog "$T/local_ai.tsv"
+    check "--ai-catalog (valid) exits 0" rc_is 0
+    check "--ai-catalog adds llm.corp-gw.example as a gateway" \
+        records 'flow(51112)["ai"] == {"provider": "Corp LLM Gateway", "kind": "gateway", "host": "llm.corp-gw.example", "method": "sni", "confidence": "high"}'
+    check "--ai-catalog keeps the shipped entries" \
+        records 'flow(51106)["ai"]["provider"] == "OpenRouter"'
+    run -r "$AIPCAP" --eve flow
+    check "without --ai-catalog llm.corp-gw.example is not attributed" \
+        records '"ai" not in flow(51112)'
+
+    run -r "$AIPCAP" --eve flow --ai-catalog "$T/range_ai.tsv"
+    check "--ai-catalog range file attributes by ip_range" \
+        records 'flow(51112)["ai"] == {"provider": "Corp Range", "kind": "gateway", "host": "203.0.113.192/26", "method": "ip_range", "confidence": "medium"}'
+
+    run -r "$AIPCAP" --ai-catalog "$T/bad_kind.tsv"
+    check "--ai-catalog unknown kind exits 2" rc_is 2
+    check "--ai-catalog unknown kind: error is FILE:LINE: message" err_has "bad_kind.tsv:3: "
+    check "--ai-catalog unknown kind: nothing on stdout" out_empty
+
+    run -r "$AIPCAP" --ai-catalog "$T/bad_cols.tsv"
+    check "--ai-catalog short row exits 2" rc_is 2
+    check "--ai-catalog short row: error is FILE:LINE: message" err_has "bad_cols.tsv:3: "
+
+    run -r "$AIPCAP" --ai-catalog "$T/bad_range.tsv"
+    check "--ai-catalog range with host bits exits 2" rc_is 2
+    check "--ai-catalog range with host bits: error names FILE:3" err_has "bad_range.tsv:3: "
+
+    run -r "$AIPCAP" --ai-catalog "$T/no-such-catalog.tsv"
+    check "--ai-catalog missing file exits 2" rc_is 2
+    check "--ai-catalog missing file: error names it" err_has "no-such-catalog.tsv"
+else
+    echo "skip - AI/geo: $AIPCAP not found"
+fi
+
 # ---- live capture (root and loopback only) ----------------------------
 live_ok=0
 if [ "$(id -u)" -eq 0 ] && [ -d /sys/class/net/lo ]; then
