@@ -28,3 +28,9 @@ endif()
 add_test(NAME install COMMAND bash ${CMAKE_SOURCE_DIR}/tests/install/test_install.sh
   ${CMAKE_BINARY_DIR} ${CMAKE_BINARY_DIR}/tests-install)
 set_tests_properties(install PROPERTIES LABELS integration TIMEOUT 120)
+
+# The rule-author test kit over every shipped rule, through the CLI.
+add_test(NAME rules_kit COMMAND $<TARGET_FILE:egret> test ${CMAKE_SOURCE_DIR}/tests/rules)
+set_tests_properties(rules_kit PROPERTIES LABELS integration TIMEOUT 300)
+add_test(NAME rules_check COMMAND $<TARGET_FILE:egret> --check-rules)
+set_tests_properties(rules_check PROPERTIES LABELS integration TIMEOUT 60)

@@ -29,6 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define USAGE_LINE_MORE                                                                            \
+    "       egret --check-rules [-R RULES] [-c CONFIG] [--set K=V]\n"                              \
+    "       egret test PATH [-R RULES] [-c CONFIG] [--set K=V]"
 #define USAGE_LINE            "Usage: egret [options] -r PATH... | -i IFACE"
 #define EXIT_OK               0
 #define EXIT_INPUT            1
@@ -104,6 +107,14 @@ typedef struct cli_opts {
     size_t n_ai_catalogs;
     const char *geoip_db, *asn_db, *data_dir;
     bool no_geo, no_ndpi_ai;
+    const char **rule_paths; /* -R PATH, in order */
+    size_t n_rule_paths;
+    const char **rule_sets; /* --set KEY=VALUE */
+    size_t n_rule_sets;
+    const char *rules_config; /* -c FILE */
+    bool no_rules, check_rules;
+    const char *test_path; /* egret test PATH */
+    uint32_t tick_interval_s;
     unsigned buffer_mib; /* 0 = libpcap default */
     bool quiet, verbose;
 } cli_opts;
@@ -124,6 +135,10 @@ enum {
     OPT_GEOIP_DB,
     OPT_ASN_DB,
     OPT_NO_GEO,
+    OPT_SET,
+    OPT_NO_RULES,
+    OPT_CHECK_RULES,
+    OPT_TICK_INTERVAL,
 };
 
 /* The option table.  Columns: id (letter = short option too), long name,
@@ -156,6 +171,12 @@ static const cli_optdef OPTDEFS[] = {
     {OPT_GEOIP_DB,        "geoip-db",        required_argument, "FILE",   "GeoIP database, GeoLite2-City or -Country layout (default:\n/usr/share/GeoIP, /var/lib/GeoIP, else the shipped test db)"},
     {OPT_ASN_DB,          "asn-db",          required_argument, "FILE",   "ASN database, GeoLite2-ASN layout"},
     {OPT_NO_GEO,          "no-geo",          no_argument,       NULL,     "no GeoIP/ASN tagging"},
+    {'R',                 "rules",           required_argument, "PATH",   "Lua rule file or directory (default: the shipped rules/);\nrepeatable"},
+    {'c',                 "config",          required_argument, "FILE",   "rules configuration, a Lua data file (default with the\nshipped rules: rules/egret.conf.lua)"},
+    {OPT_SET,             "set",             required_argument, "KEY=VAL", "override one configuration value, e.g.\n--set bulk_upload.min_bytes=5e6; repeatable"},
+    {OPT_NO_RULES,        "no-rules",        no_argument,       NULL,     "run without rules (no alerts)"},
+    {OPT_CHECK_RULES,     "check-rules",     no_argument,       NULL,     "load and validate the rules, print problems with\nfile:line, exit 1 on error (no input needed)"},
+    {OPT_TICK_INTERVAL,   "tick-interval",   required_argument, "S",      "call rules' on_tick per flow every S seconds (default 5)"},
     {'B',                 "buffer-size",     required_argument, "MiB",    "live capture kernel buffer size"},
     {'q',                 "quiet",           no_argument,       NULL,     "no progress line, summary or warnings on stderr"},
     {'v',                 "verbose",         no_argument,       NULL,     "also print the engine's informational messages"},
@@ -180,8 +201,10 @@ static void usage(FILE *fp)
     fprintf(fp,
             "%s\n\n"
             "Passive inspector: flags bulk transfers of message content to AI endpoints\n"
-            "and writes Suricata-style EVE JSON lines.\n\nOptions:\n",
-            USAGE_LINE);
+            "and writes Suricata-style EVE JSON lines.\n\n"
+            "'egret test PATH' runs rule tests (*_test.lua files, see rules/README.md).\n\n"
+            "Options:\n",
+            USAGE_LINE "\n" USAGE_LINE_MORE);
     for (size_t i = 0; i < N_OPTDEFS; i++) {
         const cli_optdef *d = &OPTDEFS[i];
         char left[64];
@@ -319,6 +342,32 @@ static bool apply_option(cli_opts *o, int id, const char *arg, char *err, size_t
     case OPT_NO_GEO:
         o->no_geo = true;
         return true;
+    case 'R':
+        o->rule_paths[o->n_rule_paths++] = arg;
+        return true;
+    case 'c':
+        o->rules_config = arg;
+        return true;
+    case OPT_SET:
+        if (!strchr(arg, '=') || arg[0] == '=') {
+            snprintf(err, err_size, "--set: expected KEY=VALUE, got '%s'", arg);
+            return false;
+        }
+        o->rule_sets[o->n_rule_sets++] = arg;
+        return true;
+    case OPT_NO_RULES:
+        o->no_rules = true;
+        return true;
+    case OPT_CHECK_RULES:
+        o->check_rules = true;
+        return true;
+    case OPT_TICK_INTERVAL:
+        if (!parse_u64(arg, 1, 86400, &v)) {
+            snprintf(err, err_size, "--tick-interval: expected seconds (1-86400), got '%s'", arg);
+            return false;
+        }
+        o->tick_interval_s = (uint32_t)v;
+        return true;
     case 'B':
         if (!parse_u64(arg, 1, 2047, &v)) {
             snprintf(err, err_size, "-B: expected MiB between 1 and 2047, got '%s'", arg);
@@ -353,7 +402,9 @@ static int parse_args(int argc, char **argv, cli_opts *o)
     o->eve_types = EGRET_EVE_DEFAULT;
     o->inputs = calloc((size_t)argc + 1, sizeof(*o->inputs));
     o->ai_catalogs = calloc((size_t)argc + 1, sizeof(*o->ai_catalogs));
-    if (!o->inputs) {
+    o->rule_paths = calloc((size_t)argc + 1, sizeof(*o->rule_paths));
+    o->rule_sets = calloc((size_t)argc + 1, sizeof(*o->rule_sets));
+    if (!o->inputs || !o->ai_catalogs || !o->rule_paths || !o->rule_sets) {
         fprintf(stderr, "egret: out of memory\n");
         return PARSE_USAGE;
     }
@@ -369,6 +420,16 @@ static int parse_args(int argc, char **argv, cli_opts *o)
     longopts[N_OPTDEFS] = (struct option){0, 0, 0, 0};
     shortopts[ns] = '\0';
 
+    /* "egret test PATH [options]": the rule-author test kit. */
+    if (argc > 1 && strcmp(argv[1], "test") == 0) {
+        if (argc < 3 || argv[2][0] == '-') {
+            fprintf(stderr, "egret: test: give the test file or directory: egret test PATH\n");
+            goto usage_error;
+        }
+        o->test_path = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
     opterr = 0; /* messages are ours */
     int c;
     while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
@@ -399,6 +460,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         fprintf(stderr, "egret: unexpected argument '%s'\n", argv[optind]);
         goto usage_error;
     }
+    if (o->test_path || o->check_rules) return PARSE_RUN;
     if (o->n_inputs == 0 && !o->iface) {
         fprintf(stderr, "egret: no input: give -r PATH or -i IFACE\n");
         goto usage_error;
@@ -813,6 +875,25 @@ static void close_output(cli_run *r)
     r->out = NULL;
 }
 
+static void fill_rules_config(const cli_opts *o, egret_config *cfg)
+{
+    cfg->rule_paths = o->rule_paths;
+    cfg->n_rule_paths = o->n_rule_paths;
+    cfg->rules_config_file = o->rules_config;
+    cfg->rule_sets = o->rule_sets;
+    cfg->n_rule_sets = o->n_rule_sets;
+    cfg->no_rules = o->no_rules;
+    if (o->tick_interval_s) cfg->tick_interval_s = o->tick_interval_s;
+}
+
+static void free_opts(cli_opts *o)
+{
+    free(o->inputs);
+    free(o->ai_catalogs);
+    free(o->rule_paths);
+    free(o->rule_sets);
+}
+
 int main(int argc, char **argv)
 {
     cli_opts o;
@@ -824,16 +905,25 @@ int main(int argc, char **argv)
 
     int pr = parse_args(argc, argv, &o);
     if (pr != PARSE_RUN) {
-        free(o.inputs);
-        free(o.ai_catalogs);
+        free_opts(&o);
         return pr == PARSE_EXIT_OK ? EXIT_OK : EXIT_USAGE;
+    }
+
+    if (o.check_rules || o.test_path) {
+        egret_config_init(&cfg);
+        fill_rules_config(&o, &cfg);
+        int bad = o.test_path ? egret_rules_test(&cfg, o.test_path, stdout)
+                              : egret_rules_check(&cfg, stderr);
+        if (o.check_rules && !o.test_path && bad == 0 && !o.quiet)
+            fprintf(stderr, "egret: rules OK\n");
+        free_opts(&o);
+        return bad ? EXIT_INPUT : EXIT_OK;
     }
 
     /* A syntax error in the filter is a usage error, before any input. */
     if (cap_check_filter(o.filter, ferr) != CAP_OK) {
         fprintf(stderr, "egret: %s\n", ferr);
-        free(o.inputs);
-        free(o.ai_catalogs);
+        free_opts(&o);
         return EXIT_USAGE;
     }
 
@@ -860,6 +950,7 @@ int main(int argc, char **argv)
     cfg.geoip_db = o.geoip_db;
     cfg.asn_db = o.asn_db;
     cfg.no_geo = o.no_geo;
+    fill_rules_config(&o, &cfg);
     cfg.on_event = on_event;
     cfg.event_ud = &r;
     cfg.on_log = on_log;
@@ -868,14 +959,12 @@ int main(int argc, char **argv)
     int rc = egret_engine_new(&cfg, &r.eng, err);
     if (rc != EGRET_OK) {
         fprintf(stderr, "egret: %s\n", err[0] ? err : egret_strerror(rc));
-        free(o.inputs);
-        free(o.ai_catalogs);
+        free_opts(&o);
         return rc == EGRET_ENOMEM ? EXIT_INPUT : EXIT_USAGE;
     }
     if (open_output(&r) != 0) {
         egret_engine_free(r.eng);
-        free(o.inputs);
-        free(o.ai_catalogs);
+        free_opts(&o);
         return EXIT_INPUT;
     }
 
@@ -906,7 +995,6 @@ int main(int argc, char **argv)
     progress_clear(&r);
 
     egret_engine_free(r.eng);
-    free(o.inputs);
-    free(o.ai_catalogs);
+    free_opts(&o);
     return status;
 }

@@ -227,6 +227,8 @@ void jw_i64(jw *w, const char *key, int64_t v)
     put(w, b, (size_t)n);
 }
 
+/* Integral values below 2^53 print exactly as integers (a timestamp in
+ * seconds must not become 1.74082e+09); others with 15 significant digits. */
 void jw_dbl(jw *w, const char *key, double v)
 {
     if (!isfinite(v)) {
@@ -234,7 +236,11 @@ void jw_dbl(jw *w, const char *key, double v)
         return;
     }
     char b[40];
-    int n = snprintf(b, sizeof(b), "%.6g", v);
+    int n;
+    if (v == floor(v) && fabs(v) < 9007199254740992.0)
+        n = snprintf(b, sizeof(b), "%.0f", v);
+    else
+        n = snprintf(b, sizeof(b), "%.15g", v);
     sep_key(w, key);
     put(w, b, (size_t)n);
 }

@@ -33,11 +33,14 @@ static void test_structure(void **state)
     jw_arr_close(&w);
     jw_dbl(&w, "d", 0.5);
     jw_dbl(&w, "nan", NAN);
+    jw_dbl(&w, "ts", 1740823201.0);
+    jw_dbl(&w, "frac", 0.1);
     jw_raw(&w, "raw", "{\"k\":1}", 7);
     jw_obj_close(&w);
-    assert_string_equal(jw_text(&w), "{\"a\":\"x\",\"n\":18446744073709551615,\"neg\":-5,"
-                                     "\"arr\":[1,\"two\",{\"t\":true,\"z\":null}],\"d\":0.5,"
-                                     "\"nan\":null,\"raw\":{\"k\":1}}");
+    assert_string_equal(jw_text(&w),
+                        "{\"a\":\"x\",\"n\":18446744073709551615,\"neg\":-5,"
+                        "\"arr\":[1,\"two\",{\"t\":true,\"z\":null}],\"d\":0.5,"
+                        "\"nan\":null,\"ts\":1740823201,\"frac\":0.1,\"raw\":{\"k\":1}}");
     jw_reset(&w);
     jw_obj_open(&w, NULL);
     jw_obj_close(&w);
