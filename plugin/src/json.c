@@ -228,7 +228,7 @@ void jw_i64(jw *w, const char *key, int64_t v)
 }
 
 /* Integral values below 2^53 print exactly as integers (a timestamp in
- * seconds must not become 1.74082e+09); others with 15 significant digits. */
+ * seconds must not become 1.74082e+09); others with 10 significant digits. */
 void jw_dbl(jw *w, const char *key, double v)
 {
     if (!isfinite(v)) {
@@ -240,7 +240,7 @@ void jw_dbl(jw *w, const char *key, double v)
     if (v == floor(v) && fabs(v) < 9007199254740992.0)
         n = snprintf(b, sizeof(b), "%.0f", v);
     else
-        n = snprintf(b, sizeof(b), "%.15g", v);
+        n = snprintf(b, sizeof(b), "%.10g", v);
     sep_key(w, key);
     put(w, b, (size_t)n);
 }

@@ -37,7 +37,7 @@ void jw_str(jw *w, const char *key, const char *s);
 void jw_strn(jw *w, const char *key, const char *s, size_t n);
 void jw_u64(jw *w, const char *key, uint64_t v);
 void jw_i64(jw *w, const char *key, int64_t v);
-void jw_dbl(jw *w, const char *key, double v); /* integers exact, else %.15g; NaN/inf: null */
+void jw_dbl(jw *w, const char *key, double v); /* integers exact, else %.10g; NaN/inf: null */
 void jw_bool(jw *w, const char *key, bool v);
 void jw_null(jw *w, const char *key);
 /* Inserts already-valid JSON text as a value. */

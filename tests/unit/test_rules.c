@@ -492,7 +492,7 @@ static void test_config_sets_and_why_json(void **state)
     assert_string_equal(s.last_why,
                         "{\"big\":12000000,\"csv\":[\"CN\",\"RU\",\"IR\"],\"flag\":true,"
                         "\"list\":[\"a\",\"b\"],\"missing\":42,\"nested\":{\"a\":[\"x\",\"y\"],"
-                        "\"z\":1},\"num\":5000000,\"quoted\":\"true\",\"ratio\":0.666667,"
+                        "\"z\":1},\"num\":5000000,\"quoted\":\"true\",\"ratio\":0.6666666667,"
                         "\"str\":\"hello\"}");
     rules_free(r);
     /* the shipped config file loads; a config file is data only */
