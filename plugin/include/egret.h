@@ -208,6 +208,16 @@ EGRET_API int egret_rules_check(const egret_config *cfg, FILE *report);
  * number of failed tests. */
 EGRET_API int egret_rules_test(const egret_config *cfg, const char *path, FILE *out);
 
+/* Shard key for hosts that run several engines (one per worker thread):
+ * decodes the packet and hashes its enterprise-side address (per the
+ * engine's home net), so everything one internal host does (its DNS
+ * lookups, its flows, its windowed totals) lands on one worker.  When both
+ * sides are internal the side with the higher port (the client, usually)
+ * decides; when neither is, a symmetric hash of the 5-tuple.  Non-IP or
+ * undecodable packets return 0.  Thread-safe: reads only immutable state. */
+EGRET_API uint32_t egret_engine_shard(const egret_engine *e, int linktype, const uint8_t *bytes,
+                                      uint32_t caplen);
+
 /* Frees the engine without flushing.  Accepts NULL. */
 EGRET_API void egret_engine_free(egret_engine *e);
 

@@ -861,6 +861,39 @@ int egret_rules_test(const egret_config *cfg, const char *path, FILE *out)
     return rules_test_run(path, out ? out : stdout, rules_path);
 }
 
+static uint32_t mix32(uint32_t h)
+{
+    h ^= h >> 16;
+    h *= 0x7feb352dU;
+    h ^= h >> 15;
+    h *= 0x846ca68bU;
+    h ^= h >> 16;
+    return h;
+}
+
+static uint32_t addr_hash(int ip_v, const uint8_t *a)
+{
+    uint32_t h = 0x9e3779b9U;
+    for (int i = 0; i < (ip_v == 6 ? 16 : 4); i++) h = (h ^ a[i]) * 0x01000193U;
+    return mix32(h);
+}
+
+uint32_t egret_engine_shard(const egret_engine *e, int linktype, const uint8_t *bytes,
+                            uint32_t caplen)
+{
+    dec_pkt p;
+    if (!e || !bytes) return 0;
+    if (!dec_packet(&p, linktype, bytes, caplen) && p.ip_v == 0) return 0;
+    bool si = netset_lookup(e->home, p.ip_v, p.src, NULL);
+    bool di = netset_lookup(e->home, p.ip_v, p.dst, NULL);
+    if (si && di) return p.sport >= p.dport ? addr_hash(p.ip_v, p.src) : addr_hash(p.ip_v, p.dst);
+    if (si) return addr_hash(p.ip_v, p.src);
+    if (di) return addr_hash(p.ip_v, p.dst);
+    /* symmetric: both directions hash alike */
+    uint32_t a = addr_hash(p.ip_v, p.src) ^ p.sport, b = addr_hash(p.ip_v, p.dst) ^ p.dport;
+    return mix32((a < b ? a : b) * 31u + (a < b ? b : a) + p.proto);
+}
+
 void egret_engine_free(egret_engine *e)
 {
     if (!e) return;

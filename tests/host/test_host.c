@@ -133,6 +133,17 @@ static void test_synthetic(void)
     CHECK(s.buf && strstr(s.buf, "\"direction\":\"outbound\""), "no outbound direction");
     CHECK(s.buf && strstr(s.buf, "\"truncated\":1"), "decode event not in stats");
 
+    /* shard: both directions and every flow of one internal host agree */
+    uint8_t q[256];
+    size_t n1 = build_ipv4(pkt, in, out, 6, 40001, 443, 0x02, 0);
+    uint32_t h1 = egret_engine_shard(e, 101, pkt, (uint32_t)n1);
+    size_t n2 = build_ipv4(q, out, in, 6, 443, 40001, 0x12, 0);
+    CHECK(h1 != 0 && h1 == egret_engine_shard(e, 101, q, (uint32_t)n2), "shard not symmetric");
+    const uint8_t out2[4] = {198, 51, 100, 7};
+    n2 = build_ipv4(q, in, out2, 17, 5353, 53, 0, 10);
+    CHECK(h1 == egret_engine_shard(e, 101, q, (uint32_t)n2), "shard differs for one host");
+    CHECK(egret_engine_shard(e, 101, q, 3) == 0, "undecodable packet shard");
+
     egret_host_stat top[4];
     size_t k = egret_engine_top_hosts(e, top, 4);
     CHECK(k == 1 && strcmp(top[0].addr, "10.1.2.3") == 0 && top[0].flows_out == 2,
