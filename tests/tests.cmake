@@ -34,3 +34,8 @@ add_test(NAME rules_kit COMMAND $<TARGET_FILE:egret> test ${CMAKE_SOURCE_DIR}/te
 set_tests_properties(rules_kit PROPERTIES LABELS integration TIMEOUT 300)
 add_test(NAME rules_check COMMAND $<TARGET_FILE:egret> --check-rules)
 set_tests_properties(rules_check PROPERTIES LABELS integration TIMEOUT 60)
+
+# Flow-table memory bound under a SYN flood (counters and peak RSS, no timings).
+add_test(NAME synflood COMMAND bash ${CMAKE_SOURCE_DIR}/tests/perf/test_synflood.sh
+  $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-perf)
+set_tests_properties(synflood PROPERTIES LABELS integration TIMEOUT 120)
