@@ -41,6 +41,7 @@ end
 rule {
   id = 9000001, rev = 1, severity = 2, category = "ai-egress",
   name = "EGRET AI bulk upload in one flow",
+  needs = { "ai", "internal_src" },
   hooks = { "on_tick", "on_flow_end" },
   on_tick = check,
   on_flow_end = check,

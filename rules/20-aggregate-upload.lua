@@ -36,6 +36,7 @@ rule {
   id = 9000002, rev = 1, severity = 2, category = "ai-egress",
   name = "EGRET AI aggregate upload from one host",
   suppress = WIN,
+  needs = { "ai", "internal_src" },
   hooks = { "on_tick", "on_flow_end" },
   on_tick = feed,
   on_flow_end = feed,

@@ -55,6 +55,7 @@ rule {
   id = 9000003, rev = 1, severity = 2, category = "ai-egress",
   name = "EGRET AI machine-cadence API use",
   suppress = WIN,
+  needs = { "ai", "internal_src" },
   hooks = { "on_tick", "on_flow_end" },
   on_tick = feed,
   on_flow_end = feed,

@@ -39,6 +39,7 @@ rule {
   id = 9000004, rev = 1, severity = 2, category = "ai-egress",
   name = "EGRET AI upload to a restricted jurisdiction",
   suppress = WIN,
+  needs = { "ai", "internal_src" },
   hooks = { "on_tick", "on_flow_end" },
   on_tick = feed,
   on_flow_end = feed,

@@ -24,6 +24,7 @@ rule {
   id = 9000006, rev = 1, severity = 3, category = "ai-policy",
   name = "EGRET server talking to an AI service",
   suppress = SUPPRESS,
+  needs = { "ai" },
   hooks = { "on_dns", "on_classified" },
   on_dns = check,
   on_classified = check,

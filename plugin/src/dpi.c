@@ -249,6 +249,11 @@ static void finish(dpi_ctx *c, dpi_flow *f, bool at_end)
     f->done = true;
 }
 
+void dpi_peek(dpi_ctx *c, dpi_flow *f, dpi_info *out)
+{
+    fill_info(c, f, out, f->done);
+}
+
 bool dpi_process(dpi_ctx *c, dpi_flow *f, const uint8_t *l3, uint32_t l3_len, uint64_t ts_ms,
                  uint32_t pkt_budget, dpi_info *out)
 {
@@ -265,7 +270,7 @@ bool dpi_process(dpi_ctx *c, dpi_flow *f, const uint8_t *l3, uint32_t l3_len, ui
             if (enough || !ndpi_extra_dissection_possible(c->ndpi, &f->nf)) finish(c, f, false);
         }
     }
-    if (out) fill_info(c, f, out, f->done);
+    if (out && f->done) fill_info(c, f, out, true); /* the engine reads it once done */
     return f->done;
 }
 

@@ -62,6 +62,9 @@ struct egret_engine {
     const char *default_rule_path[1];
     flow *cur_flow; /* flow of the hook being dispatched (for alerts) */
     uint64_t alerts, rules_reloads;
+    int64_t time_cache_s; /* eve_time: date part of the last second formatted */
+    char time_cache[24];
+    bool time_cache_valid;
     char geo_city_path[512], geo_asn_path[512];
     flow_table *flows;
     dpi_ctx *dpi;
@@ -91,6 +94,6 @@ void eve_alert(egret_engine *e, const flow *f, const fext *x, const rule_alert *
 /* "TCP", "UDP", "ICMP", "IPv6-ICMP"...; NULL for an unnamed protocol. */
 const char *eve_proto_name(uint8_t proto);
 /* "2025-03-01T10:00:00.000000+0000" */
-void eve_time(uint64_t ts_us, char out[40]);
+void eve_time(egret_engine *e, uint64_t ts_us, char out[40]);
 
 #endif /* EGRET_ENGINE_H */

@@ -15,20 +15,31 @@
 #include "community_id.h"
 #include "engine.h"
 
-void eve_time(uint64_t ts_us, char out[40])
+/* Formats packet time.  The date part is cached per second (gmtime and
+ * strftime are slow and records mostly share recent seconds). */
+void eve_time(egret_engine *e, uint64_t ts_us, char out[40])
 {
     time_t s = (time_t)(ts_us / 1000000u);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    char base[24];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 40, "%s.%06u+0000", base, (unsigned)(ts_us % 1000000u));
+    if (!e->time_cache_valid || s != e->time_cache_s) {
+        struct tm tm;
+        gmtime_r(&s, &tm);
+        strftime(e->time_cache, sizeof(e->time_cache), "%Y-%m-%dT%H:%M:%S", &tm);
+        e->time_cache_s = s;
+        e->time_cache_valid = true;
+    }
+    const char *cached = e->time_cache;
+    unsigned us = (unsigned)(ts_us % 1000000u);
+    memcpy(out, cached, 19);
+    out[19] = '.';
+    for (int i = 25; i >= 20; i--, us /= 10) out[i] = (char)('0' + us % 10);
+    memcpy(out + 26, "+0000", 6);
 }
 
-static void put_time(jw *w, const char *key, uint64_t ts)
+static void put_time(egret_engine *e, const char *key, uint64_t ts)
 {
+    jw *w = &e->out;
     char b[40];
-    eve_time(ts, b);
+    eve_time(e, ts, b);
     jw_str(w, key, b);
 }
 
@@ -108,7 +119,7 @@ static void put_flow_header(egret_engine *e, const flow *f, const fext *x, uint6
     jw *w = &e->out;
     char pb[8];
     bool icmp = f->proto == 1 || f->proto == 58;
-    put_time(w, "timestamp", ts);
+    put_time(e, "timestamp", ts);
     jw_u64(w, "flow_id", f->id);
     jw_str(w, "event_type", event_type);
     if (f->vlan_n) {
@@ -205,8 +216,8 @@ void eve_flow(egret_engine *e, const flow *f, const fext *x, flow_end_reason why
         jw_u64(w, "seq_bytes_toclient", tc->seq_bytes);
     }
     jw_u64(w, "exchanges", f->exchanges);
-    put_time(w, "start", f->first_ts);
-    put_time(w, "end", f->last_ts);
+    put_time(e, "start", f->first_ts);
+    put_time(e, "end", f->last_ts);
     jw_u64(w, "age", (f->last_ts - f->first_ts) / 1000000u);
     jw_str(w, "state", flow_state_name(f->state));
     jw_str(w, "reason", flow_reason_name(why));
@@ -247,7 +258,7 @@ void eve_alert(egret_engine *e, const flow *f, const fext *x, const rule_alert *
     jw_u64(w, "pkts_toclient", fc->pkts);
     jw_u64(w, "bytes_toserver", fs->bytes);
     jw_u64(w, "bytes_toclient", fc->bytes);
-    put_time(w, "start", f->first_ts);
+    put_time(e, "start", f->first_ts);
     jw_obj_close(w);
     jw_obj_close(w);
 }
@@ -282,7 +293,7 @@ void eve_dns(egret_engine *e, const flow *f, const fext *x, const dns_msg *m, ui
     char pb[8], tb[16], rb[16];
     jw_reset(w);
     jw_obj_open(w, NULL);
-    put_time(w, "timestamp", ts);
+    put_time(e, "timestamp", ts);
     jw_u64(w, "flow_id", f->id);
     jw_str(w, "event_type", "dns");
     put_addr(w, "src_ip", f->ip_v, to_server ? f->cli : f->srv);
@@ -361,7 +372,7 @@ void eve_stats(egret_engine *e)
     flow_table_counters(e->flows, &fc);
     jw_reset(w);
     jw_obj_open(w, NULL);
-    put_time(w, "timestamp", e->now);
+    put_time(e, "timestamp", e->now);
     jw_str(w, "event_type", "stats");
     jw_obj_open(w, "stats");
     jw_u64(w, "uptime", e->seen_packet ? (e->now - e->first_ts) / 1000000u : 0);

@@ -211,24 +211,35 @@ void jw_str(jw *w, const char *key, const char *s)
     jw_strn(w, key, s ? s : "", s ? strlen(s) : 0);
 }
 
+/* Integer formatting without printf: EVE records are mostly numbers. */
+static size_t fmt_u64(char *end, uint64_t v)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return (size_t)(end - p);
+}
+
 void jw_u64(jw *w, const char *key, uint64_t v)
 {
     char b[24];
-    int n = snprintf(b, sizeof(b), "%" PRIu64, v);
+    size_t n = fmt_u64(b + sizeof(b), v);
     sep_key(w, key);
-    put(w, b, (size_t)n);
+    put(w, b + sizeof(b) - n, n);
 }
 
 void jw_i64(jw *w, const char *key, int64_t v)
 {
     char b[24];
-    int n = snprintf(b, sizeof(b), "%" PRId64, v);
+    uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    size_t n = fmt_u64(b + sizeof(b), m);
+    if (v < 0) b[sizeof(b) - ++n] = '-';
     sep_key(w, key);
-    put(w, b, (size_t)n);
+    put(w, b + sizeof(b) - n, n);
 }
 
-/* Integral values below 2^53 print exactly as integers (a timestamp in
- * seconds must not become 1.74082e+09); others with 10 significant digits. */
 void jw_dbl(jw *w, const char *key, double v)
 {
     if (!isfinite(v)) {

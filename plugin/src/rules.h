@@ -184,6 +184,7 @@ typedef struct rule_stats {
     uint32_t sid;
     const char *name, *file;
     uint64_t calls, alerts, suppressed, errors, instr_limit, mem_limit, cpu_us;
+    uint64_t filtered; /* calls skipped by the rule's 'needs' prefilter */
     bool disabled;
 } rule_stats;
 bool rules_rule_stats(const rules *r, size_t i, rule_stats *out);

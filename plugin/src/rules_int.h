@@ -21,6 +21,9 @@
 
 struct rule_file;
 
+#define RULE_NEEDS_AI           1u
+#define RULE_NEEDS_INTERNAL_SRC 2u
+
 typedef struct rule_def {
     uint32_t sid, rev;
     int severity;
@@ -30,7 +33,9 @@ typedef struct rule_def {
     int ref_table;
     int ref_hook[RH__COUNT]; /* LUA_NOREF: not subscribed */
     double suppress_s;
+    unsigned needs; /* RULE_NEEDS_* prefilters */
     /* counters */
+    uint64_t filtered; /* calls skipped by 'needs' */
     uint64_t calls, alerts, suppressed, errors, instr_limit, mem_limit, cpu_ns;
     uint32_t faults;
     bool disabled, logged_err, logged_instr, logged_mem;

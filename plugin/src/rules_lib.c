@@ -771,7 +771,7 @@ static bool cidr_has(lua_State *L, const char *s, size_t n, const uint8_t ip[16]
     while (n && s[n - 1] == ' ') n--;
     const char *slash = memchr(s, '/', n);
     uint8_t net[16];
-    int nfam;
+    int nfam = 0;
     if (!parse_ip(s, slash ? (size_t)(slash - s) : n, net, &nfam))
         luaL_error(L, "ip_in: bad prefix '%s'", lua_pushlstring(L, s, n));
     int maxbits = nfam == 4 ? 32 : 128, bits = maxbits;

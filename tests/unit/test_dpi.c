@@ -122,6 +122,7 @@ static bool conv_send(tcpconv *v, bool from_cli, uint8_t flags, const void *data
         v->sseq += adv;
     v->ts += 10;
     v->done = dpi_process(v->c, v->f, k.b, k.len, v->ts, v->budget, &v->info);
+    if (!v->done) dpi_peek(v->c, v->f, &v->info); /* intermediate state */
     return v->done;
 }
 
@@ -367,6 +368,7 @@ static void test_dns(void **state)
         size_t n = dns_msg(msg, "chat.openai.com", false);
         build(&k, clis[i], &s, 17, 0, 0, 0, msg, n);
         bool done = dpi_process(c, f, k.b, k.len, 1000, DPI_BUDGET_UDP, &info);
+        if (!done) dpi_peek(c, f, &info);
         assert_string_equal(info.proto, "DNS");
         assert_string_equal(info.app_proto, "dns");
         assert_string_equal(info.hostname, "chat.openai.com");
@@ -375,6 +377,7 @@ static void test_dns(void **state)
         n = dns_msg(msg, "chat.openai.com", true);
         build(&k, &s, clis[i], 17, 0, 0, 0, msg, n);
         done = dpi_process(c, f, k.b, k.len, 1010, DPI_BUDGET_UDP, &info);
+        if (!done) dpi_peek(c, f, &info);
         assert_true(done);
         assert_true(info.done);
         assert_string_equal(info.proto, "DNS");
@@ -404,6 +407,7 @@ static void test_unknown_udp_budget(void **state)
         else
             build(&k, &a, &b, 17, 0, 0, 0, junk, sizeof(junk));
         done = dpi_process(c, f, k.b, k.len, 1000 + n, DPI_BUDGET_UDP, &info);
+        if (!done) dpi_peek(c, f, &info);
         n++;
         assert_true(n <= DPI_BUDGET_UDP + 1);
     }
@@ -535,6 +539,7 @@ static void test_garbage(void **state)
     for (uint32_t n = 0; n <= sizeof(bytes); n++)
         assert_false(dpi_process(c, f, bytes, n, 1, 1000, &info));
     assert_false(dpi_process(c, f, NULL, 0, 1, 1000, &info));
+    dpi_peek(c, f, &info);
     assert_string_equal(info.proto, "Unknown");
     dpi_flow_free(f);
     dpi_flow_free(NULL);

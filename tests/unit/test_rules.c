@@ -569,7 +569,7 @@ static void test_stats_and_two_instances(void **state)
     assert_non_null(strstr(j, "\"rules\":{\"files\":2,\"loaded\":2,\"load_errors\":0,"));
     assert_non_null(strstr(j, "\"windows\":{\"keys\":1,"));
     assert_non_null(strstr(j, "\"sid\":2,"));
-    assert_non_null(strstr(j, "\"calls\":2,\"alerts\":0,"));
+    assert_non_null(strstr(j, "\"calls\":2,\"filtered\":0,\"alerts\":0,"));
     assert_non_null(strstr(j, "\"cpu_us\":"));
     jw_free(&w);
     rules_free(r2);
