@@ -34,3 +34,8 @@ add_test(NAME rules_kit COMMAND $<TARGET_FILE:egret> test ${CMAKE_SOURCE_DIR}/te
 set_tests_properties(rules_kit PROPERTIES LABELS integration TIMEOUT 300)
 add_test(NAME rules_check COMMAND $<TARGET_FILE:egret> --check-rules)
 set_tests_properties(rules_check PROPERTIES LABELS integration TIMEOUT 60)
+# SIGHUP rule reload (atomic; a broken set keeps the old one), --check-rules
+# and failing capture tests of `egret test`, through the CLI.
+add_test(NAME rules_reload COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_reload.sh
+  $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-reload)
+set_tests_properties(rules_reload PROPERTIES LABELS integration TIMEOUT 120)
