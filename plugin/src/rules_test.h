@@ -1,5 +1,5 @@
 /*
- * rules_test.h -- the synthetic rule test kit (`egret test PATH`).
+ * rules_test.h -- the rule test kit (`egret test PATH`): synthetic events and captures.
  *
  * A test file is Lua (text only; base, string, table and math; no io/os)
  * returning one test or a list of tests:
