@@ -39,3 +39,9 @@ set_tests_properties(rules_check PROPERTIES LABELS integration TIMEOUT 60)
 add_test(NAME synflood COMMAND bash ${CMAKE_SOURCE_DIR}/tests/perf/test_synflood.sh
   $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-perf)
 set_tests_properties(synflood PROPERTIES LABELS integration TIMEOUT 120)
+
+# SIGHUP rule reload (atomic; a broken set keeps the old one), --check-rules
+# and failing capture tests of `egret test`, through the CLI.
+add_test(NAME rules_reload COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_reload.sh
+  $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-reload)
+set_tests_properties(rules_reload PROPERTIES LABELS integration TIMEOUT 120)

@@ -886,6 +886,30 @@ static void fill_rules_config(const cli_opts *o, egret_config *cfg)
     if (o->tick_interval_s) cfg->tick_interval_s = o->tick_interval_s;
 }
 
+/* egret_replay_fn for `egret test`: feeds every packet of a capture file
+ * to the kit's engine (libegret itself reads no capture files). */
+static int replay_file(egret_engine *e, const char *path, char *err, size_t errlen, void *ud)
+{
+    char cerr[CAP_ERRBUF_SIZE];
+    cap_source *s;
+    cap_packet pkt;
+    (void)ud;
+    if (cap_open_file(path, NULL, &s, cerr) != CAP_OK) {
+        snprintf(err, errlen, "%s: %s", path, cerr);
+        return EGRET_EIO;
+    }
+    int linktype = cap_linktype(s), rc;
+    while ((rc = cap_next(s, &pkt)) == CAP_PACKET)
+        egret_engine_feed(e, pkt.ts_usec, linktype, pkt.caplen, pkt.len, pkt.data);
+    if (rc == CAP_ERROR) {
+        snprintf(err, errlen, "%s: %s", path, cap_geterr(s));
+        cap_close(s);
+        return EGRET_EIO;
+    }
+    cap_close(s);
+    return EGRET_OK;
+}
+
 static void free_opts(cli_opts *o)
 {
     free(o->inputs);
@@ -912,7 +936,16 @@ int main(int argc, char **argv)
     if (o.check_rules || o.test_path) {
         egret_config_init(&cfg);
         fill_rules_config(&o, &cfg);
-        int bad = o.test_path ? egret_rules_test(&cfg, o.test_path, stdout)
+        /* capture tests build engines from these */
+        cfg.home_net = o.home_net;
+        cfg.ai_catalog_files = o.ai_catalogs;
+        cfg.n_ai_catalog_files = o.n_ai_catalogs;
+        cfg.data_dir = o.data_dir;
+        cfg.ai_to_ndpi = !o.no_ndpi_ai;
+        cfg.geoip_db = o.geoip_db;
+        cfg.asn_db = o.asn_db;
+        cfg.no_geo = o.no_geo;
+        int bad = o.test_path ? egret_rules_test(&cfg, o.test_path, stdout, replay_file, NULL)
                               : egret_rules_check(&cfg, stderr);
         if (o.check_rules && !o.test_path && bad == 0 && !o.quiet)
             fprintf(stderr, "egret: rules OK\n");

@@ -202,11 +202,25 @@ EGRET_API int egret_engine_reload(egret_engine *e, char err[EGRET_ERRBUF_SIZE]);
  * 'report'.  Returns the number of errors (0: all good). */
 EGRET_API int egret_rules_check(const egret_config *cfg, FILE *report);
 
+/* Packet replay for the test kit's capture tests.  libegret reads no
+ * capture files (the host owns packet I/O), so the host opens 'path'
+ * (pcap/pcapng), feeds every packet to 'e' with egret_engine_feed() and
+ * returns 0; or returns a negative EGRET_E* code with a message in 'err'
+ * ('errlen' bytes).  It must not flush or free 'e'. */
+typedef int (*egret_replay_fn)(egret_engine *e, const char *path, char *err, size_t errlen,
+                               void *ud);
+
 /* The rule-author test kit: runs the *_test.lua files at 'path' (a file or
  * a directory) against the rules named by 'cfg' (NULL paths: the shipped
  * rules), printing PASS/FAIL per test with a diff to 'out'.  Returns the
- * number of failed tests. */
-EGRET_API int egret_rules_test(const egret_config *cfg, const char *path, FILE *out);
+ * number of failed tests.  Tests with synthetic events run inside the
+ * library.  A test naming a capture (pcap = "file") runs an engine built
+ * from 'cfg' (home_net, data_dir, catalogs, GeoIP, limits) with the
+ * test's rules, config and sets; 'replay' feeds it the file, the kit
+ * flushes it and compares the alerts the rules raised with the test's
+ * expectations.  'replay' NULL: capture tests fail with a message. */
+EGRET_API int egret_rules_test(const egret_config *cfg, const char *path, FILE *out,
+                               egret_replay_fn replay, void *replay_ud);
 
 /* Shard key for hosts that run several engines (one per worker thread):
  * decodes the packet and hashes its enterprise-side address (per the

@@ -223,8 +223,8 @@ static const char *risk_name_cb(void *ud, int bit)
 
 static void on_rule_alert(void *ud, const rule_view *v, const rule_alert *a)
 {
-    (void)v;
     egret_engine *e = ud;
+    if (e->alert_tap) e->alert_tap(e->alert_tap_ud, v, a);
     flow *f = e->cur_flow;
     if (!f) return;
     fext *x = flow_ext(f);
@@ -235,9 +235,13 @@ static void on_rule_alert(void *ud, const rule_view *v, const rule_alert *a)
     emit(e, EGRET_EV_ALERT, e->now, f->id, a->severity);
 }
 
+/* Rule diagnostics go to the host's log; the first error of a (re)load
+ * is also kept for the reload failure message. */
 static void on_rule_log(void *ud, int level, const char *msg)
 {
-    logf_(ud, level, "%s", msg);
+    egret_engine *e = ud;
+    if (level == 0 && !e->load_err[0]) snprintf(e->load_err, sizeof(e->load_err), "%s", msg);
+    logf_(e, level, "%s", msg);
 }
 
 static const char *direction_name(const fext *x)
@@ -441,6 +445,7 @@ static void fill_rules_config(egret_engine *e)
 static rules *load_rules(egret_engine *e, size_t *n_errors, char *msg, size_t msglen)
 {
     *n_errors = 0;
+    e->load_err[0] = '\0';
     return rules_new(&e->rcfg, n_errors, msg, msglen);
 }
 
@@ -793,8 +798,12 @@ int egret_engine_reload(egret_engine *e, char err[EGRET_ERRBUF_SIZE])
         size_t nerr = 0;
         rules *nr = load_rules(e, &nerr, msg, sizeof(msg));
         if (!nr || nerr) {
-            if (nr) snprintf(msg, sizeof(msg), "%zu rule file(s) failed to load", nerr);
-            errf(err, "rules reload failed, keeping the old rules: %s", msg);
+            /* the first problem (file:line: message); all of them went to the log */
+            if (nr)
+                snprintf(msg, sizeof(msg), "%zu error(s); first: %s", nerr,
+                         e->load_err[0] ? e->load_err : "(see log)");
+            errf(err, "rules reload failed, keeping the old rules (%zu rule(s)): %s",
+                 rules_count(e->rules), msg);
             rules_free(nr);
             rc = EGRET_ERULES;
         } else {
@@ -855,10 +864,91 @@ int egret_rules_check(const egret_config *cfg, FILE *report)
     return rules_check(&rc, report ? report : stderr);
 }
 
-int egret_rules_test(const egret_config *cfg, const char *path, FILE *out)
+/* ==== the test kit's capture runner ==== */
+
+typedef struct kit_host {
+    const egret_config *cfg; /* the host's settings (rules fields ignored) */
+    egret_replay_fn replay;
+    void *ud;
+} kit_host;
+
+static void kit_log(int level, const char *msg, void *ud)
 {
-    const char *rules_path = cfg && cfg->n_rule_paths ? cfg->rule_paths[0] : default_rules_dir();
-    return rules_test_run(path, out ? out : stdout, rules_path);
+    const rules_config *rc = ud;
+    if (rc->on_log) rc->on_log(rc->ud, level, msg);
+}
+
+/* rules_test_capture_fn: one engine per capture test, running the test's
+ * rules (paths, config_text, sets; no config file) with the kit's alert
+ * collector as the alert tap.  EVE output is off: the kit compares the
+ * rule_view/rule_alert pairs, not JSON. */
+static int kit_capture(void *ctx, const rules_test_capture *c, size_t *n_errors, char *err,
+                       size_t errlen)
+{
+    kit_host *h = ctx;
+    egret_config cfg = *h->cfg;
+    cfg.no_rules = 1; /* loaded below with the test's config */
+    cfg.eve_types = 0;
+    cfg.on_event = NULL;
+    cfg.on_log = kit_log;
+    cfg.log_ud = (void *)c->rules;
+    if (c->home_net) cfg.home_net = c->home_net;
+    if (c->tick_interval_s) cfg.tick_interval_s = c->tick_interval_s;
+    if (c->tick_bytes) cfg.tick_bytes = c->tick_bytes;
+    if (c->no_geo) cfg.no_geo = 1;
+    const char *cats[32];
+    size_t nc = 0;
+    for (size_t i = 0; i < h->cfg->n_ai_catalog_files && nc < 32; i++)
+        cats[nc++] = h->cfg->ai_catalog_files[i];
+    for (size_t i = 0; i < c->n_ai_catalog_files && nc < 32; i++)
+        cats[nc++] = c->ai_catalog_files[i];
+    cfg.ai_catalog_files = nc ? cats : NULL;
+    cfg.n_ai_catalog_files = nc;
+
+    egret_engine *e;
+    char msg[EGRET_ERRBUF_SIZE] = "";
+    if (egret_engine_new(&cfg, &e, msg) != EGRET_OK) {
+        snprintf(err, errlen, "engine: %s", msg);
+        return -1;
+    }
+    fill_rules_config(e);
+    e->rcfg.paths = c->rules->paths;
+    e->rcfg.n_paths = c->rules->n_paths;
+    e->rcfg.config_file = NULL;
+    e->rcfg.config_text = c->rules->config_text;
+    e->rcfg.sets = c->rules->sets;
+    e->rcfg.n_sets = c->rules->n_sets;
+    e->rules = load_rules(e, n_errors, msg, sizeof(msg));
+    if (!e->rules) {
+        snprintf(err, errlen, "rules: %s", msg);
+        egret_engine_free(e);
+        return -1;
+    }
+    e->alert_tap = c->rules->on_alert;
+    e->alert_tap_ud = c->rules->ud;
+    msg[0] = '\0';
+    int rc = h->replay(e, c->pcap, msg, sizeof(msg), h->ud);
+    if (rc == 0) egret_engine_flush(e);
+    egret_engine_free(e);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s", msg[0] ? msg : egret_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int egret_rules_test(const egret_config *cfg, const char *path, FILE *out, egret_replay_fn replay,
+                     void *replay_ud)
+{
+    egret_config dflt;
+    if (!cfg) {
+        egret_config_init(&dflt);
+        cfg = &dflt;
+    }
+    if (!path) return 1;
+    const char *rules_path = cfg->n_rule_paths ? cfg->rule_paths[0] : default_rules_dir();
+    kit_host h = {cfg, replay, replay_ud};
+    return rules_test_run(path, out ? out : stdout, rules_path, replay ? kit_capture : NULL, &h);
 }
 
 static uint32_t mix32(uint32_t h)

@@ -61,6 +61,12 @@ struct egret_engine {
     char *rules_config_file;
     const char *default_rule_path[1];
     flow *cur_flow; /* flow of the hook being dispatched (for alerts) */
+    /* The rule test kit's alert collector (capture tests; see
+     * egret_rules_test): called with the view and alert before the EVE
+     * record is built.  NULL in normal runs. */
+    rules_alert_cb alert_tap;
+    void *alert_tap_ud;
+    char load_err[256]; /* first rule load error of the last (re)load */
     uint64_t alerts, rules_reloads;
     int64_t time_cache_s; /* eve_time: date part of the last second formatted */
     char time_cache[24];

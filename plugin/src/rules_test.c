@@ -1,5 +1,6 @@
 /*
- * rules_test.c -- the synthetic rule test kit (see rules_test.h).
+ * rules_test.c -- the rule test kit (see rules_test.h): synthetic events
+ * and, through the host's capture runner, captures.
  *
  * Test files run in their own small Lua state (text only, no io/os/
  * package/debug; they are data plus loops).  For each test a fresh rules
@@ -7,6 +8,9 @@
  * events become rule_views (strings borrowed from the test's Lua table,
  * which stays on the stack), alerts are collected, their why JSON is
  * decoded back into Lua values and compared with the expectations.
+ * A capture test hands the same rules_config (with the same collectors)
+ * to the host's runner, which replays the file through an engine; the
+ * comparison is the same code.
  * This file includes Lua headers too: it is the rule host's test runner.
  */
 #include "rules_test.h"
@@ -27,6 +31,7 @@ typedef struct got_alert {
     uint32_t sid;
     int severity;
     char src_ip[46], dest_ip[46];
+    char provider[64]; /* ai.provider, "" when the flow has no attribution */
     char *why, *key;
     bool matched;
 } got_alert;
@@ -54,6 +59,8 @@ static void on_alert(void *ud, const rule_view *v, const rule_alert *a)
     g->severity = a->severity;
     snprintf(g->src_ip, sizeof(g->src_ip), "%s", v->src_ip);
     snprintf(g->dest_ip, sizeof(g->dest_ip), "%s", v->dest_ip);
+    snprintf(g->provider, sizeof(g->provider), "%s",
+             v->has_ai && v->ai_provider ? v->ai_provider : "");
     g->why = strndup(a->why_json, a->why_len);
     g->key = a->key ? strdup(a->key) : NULL;
 }
@@ -544,10 +551,11 @@ static bool value_ok(lua_State *L, int g, int e)
 
 static bool alert_matches(lua_State *L, int ex, const got_alert *g)
 {
-    if (fint(L, ex, "sid", g->sid) != g->sid) return false;
+    if (fint(L, ex, "sid", fint(L, ex, "signature_id", g->sid)) != g->sid) return false;
     if (fint(L, ex, "severity", g->severity) != g->severity) return false;
     if (strcmp(fstr(L, ex, "src_ip", g->src_ip), g->src_ip) != 0) return false;
     if (strcmp(fstr(L, ex, "dest_ip", g->dest_ip), g->dest_ip) != 0) return false;
+    if (strcmp(fstr(L, ex, "provider", g->provider), g->provider) != 0) return false;
     const char *k = fstr(L, ex, "key", NULL);
     if (k && (!g->key || strcmp(k, g->key) != 0)) return false;
     if (lua_getfield(L, ex, "why") != LUA_TTABLE) {
@@ -563,8 +571,9 @@ static bool alert_matches(lua_State *L, int ex, const got_alert *g)
 
 static void print_got(FILE *out, const char *tag, const got_alert *g)
 {
-    fprintf(out, "      %s sid=%u severity=%d %s -> %s%s%s why=%s\n", tag, g->sid, g->severity,
-            g->src_ip, g->dest_ip, g->key ? " key=" : "", g->key ? g->key : "", g->why);
+    fprintf(out, "      %s sid=%u severity=%d %s -> %s%s%s%s%s why=%s\n", tag, g->sid, g->severity,
+            g->src_ip, g->dest_ip, g->provider[0] ? " provider=" : "", g->provider,
+            g->key ? " key=" : "", g->key ? g->key : "", g->why);
 }
 
 static rule_hook hook_by_name(const char *n)
@@ -574,16 +583,125 @@ static rule_hook hook_by_name(const char *n)
     return RH__COUNT;
 }
 
+/* What one `egret test` run shares across files. */
+typedef struct kit {
+    FILE *out;
+    const char *default_rules;
+    rules_test_capture_fn capture; /* NULL: capture tests fail */
+    void *capture_ctx;
+    int run, failed;
+} kit;
+
+/* Resolves a test's relative file name: the test file's directory first,
+ * then the egret source tree (so tests anywhere can name pcaps/...). */
+static void resolve_path(const char *dir, const char *p, char *buf, size_t len)
+{
+    if (p[0] == '/') {
+        snprintf(buf, len, "%s", p);
+        return;
+    }
+    snprintf(buf, len, "%s/%s", dir, p);
+    struct stat sb;
+    if (stat(buf, &sb) == 0) return;
+    char alt[1024];
+    snprintf(alt, sizeof(alt), "%s/%s", EGRET_SRCDIR, p);
+    if (stat(alt, &sb) == 0) snprintf(buf, len, "%s", alt);
+}
+
+/* Collects the test's `sets` (a list of "k=v" strings, or a map
+ * { ["k"] = v }) into sets[]; strings stay anchored in a table left on
+ * the stack.  Returns the count. */
+static size_t collect_sets(lua_State *L, int t, const char **sets, size_t max)
+{
+    size_t ns = 0;
+    lua_newtable(L); /* anchor for formatted "k=v" strings */
+    int anchor = lua_gettop(L);
+    if (lua_getfield(L, t, "sets") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    int st = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, st)) {
+        if (ns == max) {
+            lua_pop(L, 2); /* value, key */
+            break;
+        }
+        if (lua_type(L, -2) == LUA_TNUMBER && lua_isstring(L, -1)) {
+            lua_pushvalue(L, -1);
+        } else if (lua_type(L, -2) == LUA_TSTRING) {
+            lua_pushvalue(L, -2);
+            push_source(L, lua_gettop(L) - 1); /* the value as Lua source */
+            lua_pushfstring(L, "%s=%s", lua_tostring(L, -2), lua_tostring(L, -1));
+            lua_replace(L, -3);
+            lua_pop(L, 1);
+        } else {
+            lua_pop(L, 1);
+            continue;
+        }
+        sets[ns++] = lua_tostring(L, -1);
+        lua_rawseti(L, anchor, (lua_Integer)ns);
+        lua_pop(L, 1); /* the value; keep the key for lua_next */
+    }
+    lua_pop(L, 1); /* sets; the anchor stays */
+    return ns;
+}
+
+/* A capture test: the host replays the file through an engine running
+ * 'cfg'.  Returns false (message in fail) when it could not run. */
+static bool run_capture(lua_State *L, int t, const char *dir, const kit *k, const rules_config *cfg,
+                        size_t *n_err, char *fail, size_t faillen)
+{
+    char pcap[1024];
+    resolve_path(dir, fstr(L, t, "pcap", ""), pcap, sizeof(pcap));
+    if (!k->capture) {
+        /* %.600s: keep the message's tail even for a long path */
+        snprintf(fail, faillen,
+                 "%.600s: capture tests need a packet replay; run them with `egret test`", pcap);
+        return false;
+    }
+    rules_test_capture c = {.pcap = pcap, .rules = cfg};
+    char cats[8][1024];
+    const char *catp[8];
+    int e = sub_table(L, t, "engine");
+    if (e) {
+        c.home_net = fstr(L, e, "home_net", NULL);
+        c.tick_interval_s = (uint32_t)fint(L, e, "tick_interval", 0);
+        c.tick_bytes = (uint64_t)fint(L, e, "tick_bytes", 0);
+        c.no_geo = fbool(L, e, "no_geo", false);
+        int ct = lua_getfield(L, e, "ai_catalog");
+        size_t n = ct == LUA_TSTRING ? 1 : ct == LUA_TTABLE ? lua_rawlen(L, -1) : 0;
+        for (size_t i = 0; i < n && c.n_ai_catalog_files < 8; i++) {
+            if (ct == LUA_TTABLE) lua_rawgeti(L, -1, (lua_Integer)i + 1);
+            const char *p = lua_tostring(L, -1);
+            if (p) {
+                resolve_path(dir, p, cats[c.n_ai_catalog_files], sizeof(cats[0]));
+                catp[c.n_ai_catalog_files] = cats[c.n_ai_catalog_files];
+                c.n_ai_catalog_files++;
+            }
+            if (ct == LUA_TTABLE) lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+        c.ai_catalog_files = catp;
+    }
+    char err[512] = "";
+    if (k->capture(k->capture_ctx, &c, n_err, err, sizeof(err)) != 0) {
+        snprintf(fail, faillen, "capture: %s", err[0] ? err : "replay failed");
+        return false;
+    }
+    return true;
+}
+
 /* Runs the test table at index t.  Returns true on pass. */
-static bool run_one(lua_State *L, int t, const char *file, const char *dir,
-                    const char *default_rules, FILE *out)
+static bool run_one(lua_State *L, int t, const char *file, const char *dir, const kit *k)
 {
     luaL_checkstack(L, 24, "test table");
+    FILE *out = k->out;
     const char *name = fstr(L, t, "name", "(unnamed)");
     run R = {0};
     bool pass = true;
     bool header = false;
-    char fail[512] = "";
+    char fail[1024] = "";
     /* rule paths */
     const char *paths[16];
     char pbuf[16][1024];
@@ -603,7 +721,7 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir,
             if (rt == LUA_TTABLE) lua_pop(L, 1);
         }
     } else {
-        paths[np++] = default_rules;
+        paths[np++] = k->default_rules;
     }
     lua_pop(L, 1);
     /* config */
@@ -614,15 +732,7 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir,
         config_text = lua_tostring(L, -1); /* anchored on the stack */
     }
     const char *sets[32];
-    size_t ns = 0;
-    if (lua_getfield(L, t, "sets") == LUA_TTABLE) {
-        size_t n = lua_rawlen(L, -1);
-        for (size_t i = 1; i <= n && ns < 32; i++) {
-            lua_rawgeti(L, -1, (lua_Integer)i);
-            if (lua_isstring(L, -1)) sets[ns++] = lua_tostring(L, -1);
-            lua_pop(L, 1); /* still anchored by the table */
-        }
-    }
+    size_t ns = collect_sets(L, t, sets, 32);
     rules_config cfg = {.paths = paths,
                         .n_paths = np,
                         .config_text = config_text,
@@ -633,11 +743,28 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir,
                         .ud = &R};
     size_t n_err = 0;
     char err[256] = "";
-    rules *rs = rules_new(&cfg, &n_err, err, sizeof(err));
-    if (!rs) {
-        snprintf(fail, sizeof(fail), "rules_new failed: %s", err);
-        pass = false;
-        goto done;
+    bool capture = fstr(L, t, "pcap", NULL) != NULL;
+    rules *rs = NULL;
+    if (capture) {
+        lua_getfield(L, t, "events");
+        bool both = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (both) {
+            snprintf(fail, sizeof(fail), "a test has either `pcap` or `events`, not both");
+            pass = false;
+            goto done;
+        }
+        if (!run_capture(L, t, dir, k, &cfg, &n_err, fail, sizeof(fail))) {
+            pass = false;
+            goto done;
+        }
+    } else {
+        rs = rules_new(&cfg, &n_err, err, sizeof(err));
+        if (!rs) {
+            snprintf(fail, sizeof(fail), "rules_new failed: %s", err);
+            pass = false;
+            goto done;
+        }
     }
     if ((int64_t)n_err != fint(L, t, "load_errors", 0)) {
         snprintf(fail, sizeof(fail), "%zu rule load error(s), expected %lld", n_err,
@@ -645,7 +772,7 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir,
         pass = false;
     }
     /* events */
-    if (lua_getfield(L, t, "events") == LUA_TTABLE) {
+    if (!capture && lua_getfield(L, t, "events") == LUA_TTABLE) {
         int evs = lua_gettop(L);
         size_t n = lua_rawlen(L, evs);
         for (size_t i = 1; i <= n; i++) {
@@ -673,7 +800,7 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir,
             lua_settop(L, ev - 1);
         }
     }
-    lua_pop(L, 1);
+    if (!capture) lua_pop(L, 1);
     rules_free(rs);
     /* compare */
     got_alert **cand = calloc(R.n ? R.n : 1, sizeof(*cand));
@@ -689,9 +816,9 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir,
             lua_rawgeti(L, exs, (lua_Integer)i);
             int ex = lua_gettop(L);
             int64_t want = fint(L, ex, "count", 1), have = 0;
-            for (size_t k = 0; k < nc && have < want; k++)
-                if (!cand[k]->matched && alert_matches(L, ex, cand[k])) {
-                    cand[k]->matched = true;
+            for (size_t m = 0; m < nc && have < want; m++)
+                if (!cand[m]->matched && alert_matches(L, ex, cand[m])) {
+                    cand[m]->matched = true;
                     have++;
                 }
             if (have < want) {
@@ -707,19 +834,19 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir,
         }
     }
     lua_pop(L, 1);
-    for (size_t k = 0; k < nc; k++) {
-        if (cand[k]->matched) continue;
+    for (size_t m = 0; m < nc; m++) {
+        if (cand[m]->matched) continue;
         if (pass || !header) fprintf(out, "FAIL  %s: %s\n", file, name);
         pass = false;
         header = true;
-        print_got(out, "unexpected:", cand[k]);
+        print_got(out, "unexpected:", cand[m]);
     }
     if (!pass) {
         if (!header) fprintf(out, "FAIL  %s: %s\n", file, name);
         header = true;
         if (fail[0]) fprintf(out, "      %s\n", fail);
-        for (size_t k = 0; k < nc; k++)
-            if (cand[k]->matched) print_got(out, "got:", cand[k]);
+        for (size_t m = 0; m < nc; m++)
+            if (cand[m]->matched) print_got(out, "got:", cand[m]);
         if (R.logs_len) fputs(R.logs, out);
     }
     free(cand);
@@ -754,19 +881,15 @@ static lua_State *test_state(void)
     return L;
 }
 
-typedef struct tally {
-    int run, failed;
-} tally;
-
 static int run_file_k(lua_State *L);
 
-static void run_file(const char *file, FILE *out, const char *default_rules, tally *ty)
+static void run_file(const char *file, kit *k)
 {
     lua_State *L = test_state();
     if (!L) {
-        fprintf(out, "FAIL  %s: cannot create a Lua state\n", file);
-        ty->run++;
-        ty->failed++;
+        fprintf(k->out, "FAIL  %s: cannot create a Lua state\n", file);
+        k->run++;
+        k->failed++;
         return;
     }
     char dir[1024];
@@ -779,13 +902,11 @@ static void run_file(const char *file, FILE *out, const char *default_rules, tal
     lua_pushcfunction(L, run_file_k);
     lua_pushstring(L, file);
     lua_pushstring(L, dir);
-    lua_pushstring(L, default_rules);
-    lua_pushlightuserdata(L, out);
-    lua_pushlightuserdata(L, ty);
-    if (lua_pcall(L, 5, 0, 0) != LUA_OK) {
-        fprintf(out, "FAIL  %s: %s\n", file, lua_tostring(L, -1));
-        ty->run++;
-        ty->failed++;
+    lua_pushlightuserdata(L, k);
+    if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+        fprintf(k->out, "FAIL  %s: %s\n", file, lua_tostring(L, -1));
+        k->run++;
+        k->failed++;
     }
     lua_close(L);
 }
@@ -793,9 +914,7 @@ static void run_file(const char *file, FILE *out, const char *default_rules, tal
 static int run_file_k(lua_State *L)
 {
     const char *file = lua_tostring(L, 1), *dir = lua_tostring(L, 2);
-    const char *default_rules = lua_tostring(L, 3);
-    FILE *out = lua_touserdata(L, 4);
-    tally *ty = lua_touserdata(L, 5);
+    kit *k = lua_touserdata(L, 3);
     lua_pushfstring(L, "@%s", file);
     FILE *fp = fopen(file, "rb");
     if (!fp) return luaL_error(L, "cannot open %s", file);
@@ -812,9 +931,11 @@ static int run_file_k(lua_State *L)
     lua_call(L, 0, 1);
     int res = lua_gettop(L);
     if (!lua_istable(L, res)) return luaL_error(L, "%s: must return a test table", file);
+    /* one test (it has events or pcap) or a list of tests */
     lua_getfield(L, res, "events");
-    bool single = !lua_isnil(L, -1);
-    lua_pop(L, 1);
+    lua_getfield(L, res, "pcap");
+    bool single = !lua_isnil(L, -1) || !lua_isnil(L, -2);
+    lua_pop(L, 2);
     size_t count = single ? 1 : lua_rawlen(L, res);
     for (size_t i = 1; i <= count; i++) {
         if (single)
@@ -822,8 +943,8 @@ static int run_file_k(lua_State *L)
         else
             lua_rawgeti(L, res, (lua_Integer)i);
         if (!lua_istable(L, -1)) return luaL_error(L, "%s: test %d is not a table", file, (int)i);
-        ty->run++;
-        if (!run_one(L, lua_gettop(L), file, dir, default_rules, out)) ty->failed++;
+        k->run++;
+        if (!run_one(L, lua_gettop(L), file, dir, k)) k->failed++;
         lua_settop(L, res);
     }
     return 0;
@@ -834,16 +955,19 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int rules_test_run(const char *path, FILE *out, const char *default_rules)
+int rules_test_run(const char *path, FILE *out, const char *default_rules,
+                   rules_test_capture_fn capture, void *capture_ctx)
 {
-    if (!default_rules) default_rules = EGRET_SRCDIR "/rules";
-    tally ty = {0};
+    kit k = {.out = out,
+             .default_rules = default_rules ? default_rules : EGRET_SRCDIR "/rules",
+             .capture = capture,
+             .capture_ctx = capture_ctx};
     struct stat sb;
     if (stat(path, &sb) != 0) {
         fprintf(out, "FAIL  %s: not found\n", path);
-        ty.run = ty.failed = 1;
+        k.run = k.failed = 1;
     } else if (!S_ISDIR(sb.st_mode)) {
-        run_file(path, out, default_rules, &ty);
+        run_file(path, &k);
     } else {
         DIR *d = opendir(path);
         char **names = NULL;
@@ -862,12 +986,11 @@ int rules_test_run(const char *path, FILE *out, const char *default_rules)
         if (d) closedir(d);
         if (n) qsort(names, n, sizeof(*names), cmp_str);
         for (size_t i = 0; i < n; i++) {
-            run_file(names[i], out, default_rules, &ty);
+            run_file(names[i], &k);
             free(names[i]);
         }
         free(names);
     }
-    fprintf(out, "rules tests: %d run, %d passed, %d failed\n", ty.run, ty.run - ty.failed,
-            ty.failed);
-    return ty.failed;
+    fprintf(out, "rules tests: %d run, %d passed, %d failed\n", k.run, k.run - k.failed, k.failed);
+    return k.failed;
 }

@@ -161,10 +161,15 @@ static void test_shipped_rules_kit(void **state)
     (void)state;
     char buf[65536] = "";
     FILE *out = fmemopen(buf, sizeof(buf) - 1, "w");
-    int failed = rules_test_run(EGRET_SRCDIR "/tests/rules", out, EGRET_SRCDIR "/rules");
+    /* No replay here (the CLI's rules_kit test runs the capture tests):
+     * those, and only those, fail, each saying why. */
+    int failed =
+        rules_test_run(EGRET_SRCDIR "/tests/rules", out, EGRET_SRCDIR "/rules", NULL, NULL);
     fclose(out);
-    if (failed) fprintf(stderr, "%s", buf);
-    assert_int_equal(failed, 0);
+    int no_replay = count_substr(buf, "capture tests need a packet replay");
+    if (failed != no_replay) fprintf(stderr, "%s", buf);
+    assert_int_equal(failed, no_replay);
+    assert_int_equal(count_substr(buf, "FAIL "), no_replay);
     assert_non_null(strstr(buf, "rules tests: "));
     assert_true(count_substr(buf, "PASS ") >= 25);
 }
@@ -181,13 +186,81 @@ static void test_kit_reports_failures(void **state)
     char path[512], buf[8192] = "";
     snprintf(path, sizeof(path), "%s/x_test.lua", tmpdir);
     FILE *out = fmemopen(buf, sizeof(buf) - 1, "w");
-    int failed = rules_test_run(path, out, EGRET_SRCDIR "/rules");
+    int failed = rules_test_run(path, out, EGRET_SRCDIR "/rules", NULL, NULL);
     fclose(out);
     assert_int_equal(failed, 1);
     assert_non_null(strstr(buf, "FAIL "));
     assert_non_null(strstr(buf, "expected (1 of 1 missing)"));
     assert_non_null(strstr(buf, "unexpected: sid=9000001"));
     assert_non_null(strstr(buf, "rules tests: 1 run, 0 passed, 1 failed"));
+    unlink(path);
+}
+
+/* A capture test without a replay callback fails with a clear message;
+ * with one, the runner gets the resolved path, the test's sets (map form
+ * too) and the kit's collector, and alerts it hands back are compared. */
+typedef struct fake_replay {
+    char pcap[512];
+    char sets[4][64];
+    size_t n_sets;
+    int calls;
+} fake_replay;
+
+static int fake_capture(void *ctx, const rules_test_capture *c, size_t *n_errors, char *err,
+                        size_t errlen)
+{
+    fake_replay *f = ctx;
+    (void)err;
+    (void)errlen;
+    f->calls++;
+    snprintf(f->pcap, sizeof(f->pcap), "%s", c->pcap);
+    for (size_t i = 0; i < c->rules->n_sets && i < 4; i++)
+        snprintf(f->sets[f->n_sets++], sizeof(f->sets[0]), "%s", c->rules->sets[i]);
+    *n_errors = 0;
+    rule_view v;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.src_ip, sizeof(v.src_ip), "10.1.1.20");
+    snprintf(v.dest_ip, sizeof(v.dest_ip), "203.0.113.20");
+    v.has_ai = true;
+    v.ai_provider = "Anthropic";
+    rule_alert a = {
+        .sid = 9000001, .severity = 2, .why_json = "{\"upload_bytes\":5}", .why_len = 18};
+    c->rules->on_alert(c->rules->ud, &v, &a);
+    return 0;
+}
+
+static void test_kit_capture_tests(void **state)
+{
+    (void)state;
+    const char *t = "return { { name = 'cap', pcap = 'x.pcap',\n"
+                    "  sets = { ['bulk_upload.min_bytes'] = 1e6 },\n"
+                    "  expect = { { sid = 9000001, src_ip = '10.1.1.20', provider = 'Anthropic',\n"
+                    "               why = { upload_bytes = 5 } } } },\n"
+                    " { name = 'wrong provider', pcap = '/abs/y.pcap',\n"
+                    "  expect = { { sid = 9000001, provider = 'OpenAI' } } } }\n";
+    write_file("cap_test.lua", t, strlen(t));
+    char path[512], buf[8192] = "";
+    snprintf(path, sizeof(path), "%s/cap_test.lua", tmpdir);
+    FILE *out = fmemopen(buf, sizeof(buf) - 1, "w");
+    int failed = rules_test_run(path, out, EGRET_SRCDIR "/rules", NULL, NULL);
+    fclose(out);
+    assert_int_equal(failed, 2);
+    assert_non_null(strstr(buf, "capture tests need a packet replay"));
+
+    fake_replay f = {0};
+    memset(buf, 0, sizeof(buf));
+    out = fmemopen(buf, sizeof(buf) - 1, "w");
+    failed = rules_test_run(path, out, EGRET_SRCDIR "/rules", fake_capture, &f);
+    fclose(out);
+    assert_int_equal(f.calls, 2);
+    assert_int_equal(failed, 1);
+    assert_non_null(strstr(buf, "PASS  "));
+    assert_non_null(strstr(buf, "expected (1 of 1 missing)"));
+    assert_non_null(strstr(buf, "unexpected: sid=9000001 severity=2 10.1.1.20 -> 203.0.113.20 "
+                                "provider=Anthropic"));
+    assert_string_equal(f.pcap, "/abs/y.pcap");
+    assert_int_equal(f.n_sets, 1);
+    assert_string_equal(f.sets[0], "bulk_upload.min_bytes=1000000");
     unlink(path);
 }
 
@@ -626,6 +699,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_rules_kit),
         cmocka_unit_test_setup_teardown(test_kit_reports_failures, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_kit_capture_tests, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_instruction_limit, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_pcall_cannot_swallow_limits, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_memory_limit, setup_dir, teardown_dir),

@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# test_reload.sh -- SIGHUP rule reload, --check-rules and `egret test`
+# failures, through the egret command line.
+#
+#   bash tests/cli/test_reload.sh EGRET_BINARY SCRATCH_DIR
+#
+# Reload: egret reads a pcap on stdin (-r -) from a pipe that a Python
+# driver feeds in parts, with -R pointing at a scratch rule directory of
+# two on_dns rules.  Each part is one DNS query/answer pair (its own flow,
+# so each rule alerts once per part).  Between parts the driver edits the
+# rules and sends SIGHUP:
+#   part 1  a1.example  the original rules
+#   (1) r1.lua gets a new signature name -> SIGHUP -> "reloaded"
+#   part 2  a2.example  the new r1
+#   (2) r1.lua changed again AND r2.lua broken (syntax error, line 2)
+#       -> SIGHUP -> "reload failed ... r2.lua:2: ..."; nothing swapped
+#   part 3  a3.example  still the part-2 rules (both files: atomic)
+#   (3) r2.lua fixed -> SIGHUP -> "reloaded"
+#   part 4  a4.example  the latest r1
+# The CLI checks the reload flag after feeding a packet, so each part
+# starts with a filler packet (no DNS) that absorbs the switch.  The
+# driver waits until egret has drained the pipe before each signal.
+# Prints "N passed, N failed"; exits non-zero on any failure.
+set -u
+
+EGRET=${1:?usage: test_reload.sh EGRET_BINARY SCRATCH_DIR}
+SCRATCH=${2:?usage: test_reload.sh EGRET_BINARY SCRATCH_DIR}
+PY=/usr/bin/python3
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+
+case $EGRET in /*) ;; *) EGRET=$PWD/$EGRET ;; esac
+[ -x "$EGRET" ] || { echo "not executable: $EGRET" >&2; exit 2; }
+mkdir -p "$SCRATCH" || exit 2
+T=$(mktemp -d "$SCRATCH/reload.XXXXXX") || exit 2
+trap 'rm -rf "$T"' EXIT
+
+PASS=0
+FAIL=0
+ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
+bad() {
+    FAIL=$((FAIL + 1))
+    echo "FAIL - $1"
+    [ -n "${2:-}" ] && echo "       $2"
+    [ -f "$T/err" ] && sed 's/^/       | /' "$T/err" | head -20
+}
+check() {
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else bad "$name" "failed: $*"; fi
+}
+run() {
+    "$EGRET" "$@" >"$T/out" 2>"$T/err"
+    RC=$?
+}
+rc_is() { [ "$RC" -eq "$1" ]; }
+err_has() { grep -Eq -- "$1" "$T/err"; }
+out_has() { grep -Eq -- "$1" "$T/out"; }
+err_count() { [ "$(grep -Ec -- "$1" "$T/err")" -eq "$2" ]; }
+
+# ---- rule files ----------------------------------------------------------
+R=$T/rules
+mkdir -p "$R"
+r1() { # r1 SIGNATURE VERSION
+    cat >"$R/r1.lua.tmp" <<EOF
+rule { id = 9100001, name = "$1", severity = 2, hooks = { "on_dns" },
+  on_dns = function(flow) alert { why = { version = "$2", name = flow:dns().rrname } } end }
+EOF
+    mv "$R/r1.lua.tmp" "$R/r1.lua"
+}
+R2_GOOD='rule { id = 9100002, name = "reload test second file", severity = 3,
+  on_dns = function(flow) alert { why = { name = flow:dns().rrname } } end }'
+R2_BROKEN='rule { id = 9100002, name = "reload test second file", severity = 3,
+  on_dns = function(flow) alert { why = { name = flow:dns().rrname } end }'
+r1 "reload test OLD" old
+printf '%s\n' "$R2_GOOD" >"$R/r2.lua"
+
+# ---- the driver ----------------------------------------------------------
+cat >"$T/driver.py" <<'EOF'
+import fcntl, os, signal, struct, subprocess, sys, termios, time
+from scapy.all import Ether, IP, UDP, DNS, DNSQR, DNSRR, Raw
+
+egret, rules, outp, errp = sys.argv[1:5]
+T0 = 1740823200
+MAC = dict(src="02:00:00:00:01:0a", dst="02:00:00:00:00:01")
+
+def rec(pkt, t):
+    b = bytes(pkt)
+    return struct.pack("<IIII", int(t), int(round((t % 1) * 1e6)), len(b), len(b)) + b
+
+def part(i, name):
+    t = T0 + 10 * i
+    filler = Ether(**MAC) / IP(src="10.9.9.9", dst="10.9.9.8") / UDP(sport=1000, dport=2000) / Raw(b"x" * 20)
+    q = Ether(**MAC) / IP(src="10.1.1.10", dst="10.0.0.53") / UDP(sport=33000 + i, dport=53) / \
+        DNS(id=i, rd=1, qd=DNSQR(qname=name))
+    a = Ether(dst=MAC["src"], src=MAC["dst"]) / IP(src="10.0.0.53", dst="10.1.1.10") / \
+        UDP(sport=53, dport=33000 + i) / \
+        DNS(id=i, qr=1, rd=1, ra=1, qd=DNSQR(qname=name), an=DNSRR(rrname=name, rdata="192.0.2.%d" % i))
+    return rec(filler, t) + rec(q, t + 0.1) + rec(a, t + 0.2)
+
+def r1(sig, ver):
+    with open(rules + "/r1.lua.tmp", "w") as f:
+        f.write('rule { id = 9100001, name = "%s", severity = 2, hooks = { "on_dns" },\n'
+                '  on_dns = function(flow) alert { why = { version = "%s", name = flow:dns().rrname } } end }\n'
+                % (sig, ver))
+    os.rename(rules + "/r1.lua.tmp", rules + "/r1.lua")
+
+def r2(text):
+    with open(rules + "/r2.lua.tmp", "w") as f:
+        f.write(text + "\n")
+    os.rename(rules + "/r2.lua.tmp", rules + "/r2.lua")
+
+def send(p, data):
+    p.stdin.write(data)
+    p.stdin.flush()
+    deadline = time.time() + 10
+    buf = bytearray(4)
+    while time.time() < deadline:  # egret has read everything in the pipe
+        fcntl.ioctl(p.stdin.fileno(), termios.FIONREAD, buf)
+        if struct.unpack("i", buf)[0] == 0:
+            break
+        time.sleep(0.02)
+    time.sleep(0.5)  # ... and fed it
+
+def wait_err(text, n=1):
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with open(errp) as f:
+            if f.read().count(text) >= n:
+                return
+        time.sleep(0.05)
+    sys.exit("driver: timed out waiting for %r on stderr" % text)
+
+with open(outp, "wb") as out, open(errp, "wb") as err:
+    p = subprocess.Popen([egret, "-r", "-", "-R", rules], stdin=subprocess.PIPE, stdout=out, stderr=err)
+    send(p, struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1) + part(1, "a1.example"))
+    r1("reload test NEW", "new")
+    p.send_signal(signal.SIGHUP)
+    send(p, part(2, "a2.example"))
+    wait_err("reloaded (SIGHUP)", 1)
+    r1("reload test NEWER", "newer")
+    r2(os.environ["R2_BROKEN"])
+    p.send_signal(signal.SIGHUP)
+    send(p, part(3, "a3.example"))
+    wait_err("rules reload failed", 1)
+    r2(os.environ["R2_GOOD"])
+    p.send_signal(signal.SIGHUP)
+    send(p, part(4, "a4.example"))
+    wait_err("reloaded (SIGHUP)", 2)
+    p.stdin.close()
+    sys.exit(p.wait(timeout=30))
+EOF
+
+# alert NAME SID SIGNATURE [VERSION]: exactly one alert for the DNS flow of
+# NAME with this sid (and signature, and why.version when given).
+alert() {
+    "$PY" - "$T/out" "$@" <<'EOF'
+import json, sys
+path, name, sid, sig = sys.argv[1:5]
+ver = sys.argv[5] if len(sys.argv) > 5 else None
+hits = []
+for line in open(path):
+    r = json.loads(line)
+    if r.get("event_type") != "alert":
+        continue
+    a = r["alert"]
+    if a["signature_id"] == int(sid) and a["why"].get("name") == name:
+        hits.append(a)
+if len(hits) != 1:
+    sys.exit("%d alerts for %s sid %s" % (len(hits), name, sid))
+a = hits[0]
+if sig and a["signature"] != sig:
+    sys.exit("signature %r, want %r" % (a["signature"], sig))
+if ver and a["why"].get("version") != ver:
+    sys.exit("version %r, want %r" % (a["why"].get("version"), ver))
+EOF
+}
+
+export R2_GOOD R2_BROKEN
+"$PY" "$T/driver.py" "$EGRET" "$R" "$T/out" "$T/err"
+RC=$?
+
+# ---- SIGHUP reload -------------------------------------------------------
+check "reload: egret exits 0 after four parts and three SIGHUPs" rc_is 0
+check "reload: part 1 runs the original rule" alert a1.example 9100001 "reload test OLD" old
+check "reload: part 1 runs the second file" alert a1.example 9100002 "reload test second file"
+check "reload: a valid change is picked up (new signature)" alert a2.example 9100001 "reload test NEW" new
+check "reload: stderr says reloaded, twice (two good reloads)" err_count 'egret: reloaded \(SIGHUP\)' 2
+check "reload: a broken file is reported with file:line" \
+    err_has "warning: rules reload failed, keeping the old rules .*: .*r2\.lua:2: "
+check "reload: the load error itself is logged with file:line" err_has "error: .*r2\.lua:2: "
+check "reload: after a failed reload the old r1 keeps firing (no partial swap)" \
+    alert a3.example 9100001 "reload test NEW" new
+check "reload: after a failed reload the old r2 keeps firing" \
+    alert a3.example 9100002 "reload test second file"
+check "reload: a later good reload applies the pending change" \
+    alert a4.example 9100001 "reload test NEWER" newer
+check "reload: ... and the fixed file" alert a4.example 9100002 "reload test second file"
+
+# ---- --check-rules -------------------------------------------------------
+G=$T/good
+B=$T/mixed
+mkdir -p "$G" "$B"
+cp "$R/r1.lua" "$G/r1.lua"
+printf '%s\n' "$R2_GOOD" >"$G/r2.lua"
+cp "$R/r1.lua" "$B/r1.lua"
+printf '%s\n' "$R2_BROKEN" >"$B/r2.lua"
+printf 'rule { id = 9100003, name = "typo", on_flowend = function() end }\n' >"$B/r3.lua"
+
+run --check-rules -R "$G"
+check "check-rules: a good directory exits 0" rc_is 0
+check "check-rules: ... and says so" err_has "rules OK"
+run --check-rules -R "$B"
+check "check-rules: one good and two broken files exit 1" rc_is 1
+check "check-rules: the syntax error has file:line" err_has "r2\.lua:2: "
+check "check-rules: the unknown field has file:line" err_has "r3\.lua:1: .*on_flowend"
+check "check-rules: the summary counts 2 errors" err_has "2 error\(s\)"
+run --check-rules -R "$B/r1.lua"
+check "check-rules: the good file alone exits 0" rc_is 0
+run --check-rules -R "$T/no-such-dir"
+check "check-rules: a missing path exits 1" rc_is 1
+run --check-rules -R "$G" --set 'x={'
+check "check-rules: a broken --set value exits 1" rc_is 1
+check "check-rules: ... naming it" err_has "set"
+
+# ---- egret test: capture tests that fail --------------------------------
+cat >"$T/cap_test.lua" <<EOF
+return {
+  { name = "right", pcap = "$SRC/pcaps/ai-upload.pcap", sids = { 9000005 },
+    expect = { { sid = 9000005, provider = "Anthropic", src_ip = "10.1.1.20" } } },
+  { name = "wrong provider", pcap = "$SRC/pcaps/ai-upload.pcap", sids = { 9000005 },
+    expect = { { sid = 9000005, provider = "OpenAI" } } },
+  { name = "missing capture", pcap = "no-such.pcap", expect = {} },
+}
+EOF
+run test "$T/cap_test.lua"
+check "test: failing capture tests exit 1" rc_is 1
+check "test: the passing capture test passes" out_has "^PASS .*: right$"
+check "test: the diff shows the missing expectation" out_has "expected \(1 of 1 missing\): .*OpenAI"
+check "test: ... and the alert that came instead" \
+    out_has "unexpected: sid=9000005 severity=3 10\.1\.1\.20 -> 203\.0\.113\.20 provider=Anthropic"
+check "test: an unreadable capture is a failure with its path" out_has "capture: .*no-such\.pcap"
+check "test: the summary counts them" out_has "rules tests: 3 run, 1 passed, 2 failed"
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
