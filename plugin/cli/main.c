@@ -14,6 +14,7 @@
  */
 #include "egret.h"
 #include "capture.h"
+#include "workers.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -114,6 +115,7 @@ typedef struct cli_opts {
     const char *rules_config; /* -c FILE */
     bool no_rules, check_rules;
     const char *test_path; /* egret test PATH */
+    unsigned workers;      /* --workers N; 0 = default (1 replay, cores live) */
     uint32_t tick_interval_s;
     unsigned buffer_mib; /* 0 = libpcap default */
     bool quiet, verbose;
@@ -139,6 +141,7 @@ enum {
     OPT_NO_RULES,
     OPT_CHECK_RULES,
     OPT_TICK_INTERVAL,
+    OPT_WORKERS,
 };
 
 /* The option table.  Columns: id (letter = short option too), long name,
@@ -177,6 +180,7 @@ static const cli_optdef OPTDEFS[] = {
     {OPT_NO_RULES,        "no-rules",        no_argument,       NULL,     "run without rules (no alerts)"},
     {OPT_CHECK_RULES,     "check-rules",     no_argument,       NULL,     "load and validate the rules, print problems with\nfile:line, exit 1 on error (no input needed)"},
     {OPT_TICK_INTERVAL,   "tick-interval",   required_argument, "S",      "call rules' on_tick per flow every S seconds (default 5)"},
+    {OPT_WORKERS,         "workers",         required_argument, "N",      "worker threads, each with its own engine; packets are\nsharded by the internal host (default 1 for replay,\nthe number of cores live)"},
     {'B',                 "buffer-size",     required_argument, "MiB",    "live capture kernel buffer size"},
     {'q',                 "quiet",           no_argument,       NULL,     "no progress line, summary or warnings on stderr"},
     {'v',                 "verbose",         no_argument,       NULL,     "also print the engine's informational messages"},
@@ -368,6 +372,13 @@ static bool apply_option(cli_opts *o, int id, const char *arg, char *err, size_t
         }
         o->tick_interval_s = (uint32_t)v;
         return true;
+    case OPT_WORKERS:
+        if (!parse_u64(arg, 1, 64, &v)) {
+            snprintf(err, err_size, "--workers: expected 1-64, got '%s'", arg);
+            return false;
+        }
+        o->workers = (unsigned)v;
+        return true;
     case 'B':
         if (!parse_u64(arg, 1, 2047, &v)) {
             snprintf(err, err_size, "-B: expected MiB between 1 and 2047, got '%s'", arg);
@@ -480,7 +491,8 @@ usage_error:
 
 typedef struct cli_run {
     const cli_opts *o;
-    egret_engine *eng;
+    egret_engine *eng; /* one engine, or NULL when 'wk' runs several */
+    workers *wk;
     FILE *out;
     const char *out_name;
     int out_errno;    /* first write error, 0 = none */
@@ -584,12 +596,74 @@ static void on_log(int level, const char *msg, void *ud)
     fprintf(stderr, "egret: %s%s\n", level == 0 ? "error: " : level == 1 ? "warning: " : "", msg);
 }
 
+/* ==== One engine or several workers ==================================== */
+
+static void eng_feed(cli_run *r, uint64_t ts, int lt, uint32_t caplen, uint32_t len,
+                     const uint8_t *d, uint64_t *rejected)
+{
+    if (r->wk)
+        workers_feed(r->wk, ts, lt, caplen, len, d);
+    else if (egret_engine_feed(r->eng, ts, lt, caplen, len, d) != EGRET_OK)
+        (*rejected)++;
+}
+
+static void eng_advance(cli_run *r, uint64_t ts)
+{
+    if (r->wk)
+        workers_advance(r->wk, ts);
+    else
+        egret_engine_advance(r->eng, ts);
+}
+
+static void eng_capture_stats(cli_run *r)
+{
+    if (r->wk)
+        workers_set_capture_stats(r->wk, r->cap_recv, r->cap_drop, r->cap_ifdrop);
+    else
+        eng_capture_stats(r);
+}
+
+static void eng_flush(cli_run *r)
+{
+    if (r->wk)
+        workers_flush(r->wk);
+    else
+        egret_engine_flush(r->eng);
+}
+
+static void eng_counters(cli_run *r, egret_counters *c, uint64_t *queue_drops)
+{
+    *queue_drops = 0;
+    if (r->wk)
+        workers_counters(r->wk, c, queue_drops);
+    else
+        egret_engine_counters(r->eng, c);
+}
+
+static size_t eng_top_hosts(cli_run *r, egret_host_stat *top, size_t n)
+{
+    return r->wk ? workers_top_hosts(r->wk, top, n) : egret_engine_top_hosts(r->eng, top, n);
+}
+
+static void eng_free(cli_run *r)
+{
+    workers_free(r->wk);
+    egret_engine_free(r->eng);
+    r->wk = NULL;
+    r->eng = NULL;
+}
+
 /* SIGHUP: reload what the engine can reload; a failure keeps the old data. */
 static void reload(cli_run *r)
 {
     char err[EGRET_ERRBUF_SIZE] = "";
     g_reload = 0;
     progress_clear(r);
+    if (r->wk) {
+        workers_reload(r->wk); /* each worker reports its own failure */
+        if (!r->o->quiet) fprintf(stderr, "egret: reload requested (SIGHUP)\n");
+        return;
+    }
     if (egret_engine_reload(r->eng, err) != EGRET_OK)
         fprintf(stderr, "egret: warning: %s\n", err);
     else if (!r->o->quiet)
@@ -614,9 +688,7 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
     while (!g_stop && !r->out_errno) {
         int rc = cap_next(s, &pkt);
         if (rc == CAP_PACKET) {
-            if (egret_engine_feed(r->eng, pkt.ts_usec, linktype, pkt.caplen, pkt.len, pkt.data) !=
-                EGRET_OK)
-                rejected++;
+            eng_feed(r, pkt.ts_usec, linktype, pkt.caplen, pkt.len, pkt.data, &rejected);
             if (pkt.ts_usec > last_ts) last_ts = pkt.ts_usec;
             if (g_reload) reload(r);
             r->pkts++;
@@ -639,9 +711,9 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
                 last_tick = now;
                 if (cap_stats(s, &r->cap_recv, &r->cap_drop, &r->cap_ifdrop) == 0) {
                     r->have_cap_stats = true;
-                    egret_engine_set_capture_stats(r->eng, r->cap_recv, r->cap_drop, r->cap_ifdrop);
+                    eng_capture_stats(r);
                 }
-                egret_engine_advance(r->eng, now > last_ts ? now : last_ts);
+                eng_advance(r, now > last_ts ? now : last_ts);
                 progress_show(r, false);
             }
         }
@@ -775,7 +847,7 @@ static int run_live(cli_run *r)
     bool ok = pump(r, s, r->o->iface);
     if (cap_stats(s, &r->cap_recv, &r->cap_drop, &r->cap_ifdrop) == 0) {
         r->have_cap_stats = true;
-        egret_engine_set_capture_stats(r->eng, r->cap_recv, r->cap_drop, r->cap_ifdrop);
+        eng_capture_stats(r);
     }
     cap_close(s);
     if (!ok) return EXIT_INPUT;
@@ -806,8 +878,9 @@ static void print_summary(cli_run *r, double elapsed)
     egret_host_stat top[TOP_HOSTS];
     char hb[32];
 
+    uint64_t queue_drops;
     progress_clear(r);
-    egret_engine_counters(r->eng, &c);
+    eng_counters(r, &c, &queue_drops);
     fprintf(stderr, "egret: summary%s\n", g_stop ? " (interrupted)" : "");
     if (r->live)
         fprintf(stderr, "  %-14s %s\n", "interface", r->o->iface);
@@ -824,11 +897,14 @@ static void print_summary(cli_run *r, double elapsed)
                 "  %-14s %" PRIu64 " received, %" PRIu64 " dropped, %" PRIu64
                 " dropped by interface\n",
                 "capture", r->cap_recv, r->cap_drop, r->cap_ifdrop);
+    if (r->wk)
+        fprintf(stderr, "  %-14s %u, %" PRIu64 " packets dropped on full queues\n", "workers",
+                r->o->workers, queue_drops);
     fprintf(stderr, "  %-14s %" PRIu64 " written to %s\n", "records", r->written, r->out_name);
     fprintf(stderr, "  %-14s %.2f s, %.0f packets/s\n", "elapsed", elapsed,
             elapsed > 0 ? (double)c.packets / elapsed : 0.0);
 
-    size_t n = egret_engine_top_hosts(r->eng, top, TOP_HOSTS);
+    size_t n = eng_top_hosts(r, top, TOP_HOSTS);
     if (n > 0) {
         fprintf(stderr, "  top internal hosts by outbound bytes:\n");
         for (size_t i = 0; i < n && i < TOP_HOSTS; i++) {
@@ -989,14 +1065,24 @@ int main(int argc, char **argv)
     cfg.on_log = on_log;
     cfg.log_ud = &r;
 
-    int rc = egret_engine_new(&cfg, &r.eng, err);
+    if (o.workers == 0) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        o.workers = r.live && nc > 1 ? (unsigned)(nc > 64 ? 64 : nc) : 1;
+    }
+    int rc = EGRET_OK;
+    if (o.workers > 1) {
+        r.wk = workers_new((int)o.workers, &cfg, r.live, err);
+        if (!r.wk) rc = err[0] ? EGRET_ECONFIG : EGRET_ENOMEM;
+    } else {
+        rc = egret_engine_new(&cfg, &r.eng, err);
+    }
     if (rc != EGRET_OK) {
         fprintf(stderr, "egret: %s\n", err[0] ? err : egret_strerror(rc));
         free_opts(&o);
         return rc == EGRET_ENOMEM ? EXIT_INPUT : EXIT_USAGE;
     }
     if (open_output(&r) != 0) {
-        egret_engine_free(r.eng);
+        eng_free(&r);
         free_opts(&o);
         return EXIT_INPUT;
     }
@@ -1015,7 +1101,7 @@ int main(int argc, char **argv)
 
     /* Whatever happened, end the flows seen so far so the output is complete
      * and valid. */
-    egret_engine_flush(r.eng);
+    eng_flush(&r);
     close_output(&r);
     double elapsed = now_mono() - r.t_start;
 
@@ -1027,7 +1113,7 @@ int main(int argc, char **argv)
     if (!o.quiet) print_summary(&r, elapsed);
     progress_clear(&r);
 
-    egret_engine_free(r.eng);
+    eng_free(&r);
     free_opts(&o);
     return status;
 }

@@ -53,7 +53,8 @@ struct workers {
     egret_event_cb user_cb;
     void *user_ud;
     pthread_mutex_t out_mu; /* the single writer */
-    uint64_t last_advance;
+    uint64_t last_sec;      /* last whole second of packet time broadcast */
+    uint64_t max_ts;        /* latest packet time fed */
 };
 
 /* ==== output serialisation ==== */
@@ -259,17 +260,21 @@ workers *workers_new(int n, const egret_config *cfg, bool lossy, char err[EGRET_
 void workers_feed(workers *ws, uint64_t ts_usec, int linktype, uint32_t caplen, uint32_t len,
                   const uint8_t *data)
 {
+    /* Every worker gets a time tick at each whole second of packet time,
+     * before the packet that crosses it: engines end idle flows only at
+     * these boundaries, so N workers end the same flows at the same points
+     * as one engine would. */
+    uint64_t sec = ts_usec / 1000000u;
+    if (sec > ws->last_sec) {
+        ws->last_sec = sec;
+        workers_advance(ws, sec * 1000000u);
+    }
+    if (ts_usec > ws->max_ts) ws->max_ts = ts_usec;
     uint32_t h = egret_engine_shard(ws->w[0].eng, linktype, data, caplen);
     worker *w = &ws->w[h % (uint32_t)ws->n];
     rec r = {REC_PACKET, linktype, caplen, len, ts_usec, 0, 0, 0};
     if (REC_SPACE(caplen) > QUEUE_BYTES / 4) return; /* cannot happen with snaplen 262144 */
     push(w, &r, data, ws->lossy);
-    /* Keep every worker's packet time moving (timeouts, stats) even when
-     * its shard is quiet: an advance to all once per second of packet time. */
-    if (ts_usec >= ws->last_advance + 1000000u) {
-        ws->last_advance = ts_usec;
-        workers_advance(ws, ts_usec);
-    }
 }
 
 static void broadcast(workers *ws, const rec *r)
@@ -297,6 +302,8 @@ void workers_reload(workers *ws)
 
 void workers_flush(workers *ws)
 {
+    /* every engine ends its flows at the same 'now' as one engine would */
+    if (ws->max_ts) workers_advance(ws, ws->max_ts);
     rec r = {REC_FLUSH, 0, 0, 0, 0, 0, 0, 0};
     broadcast(ws, &r);
     for (int i = 0; i < ws->n; i++) drain(&ws->w[i]);

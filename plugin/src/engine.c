@@ -151,7 +151,8 @@ static void attribute(egret_engine *e, flow *f, fext *x)
         src = ATTR_NAME_QUIC_SNI;
     else if (strcmp(x->info.app_proto, "http") == 0)
         src = ATTR_NAME_HTTP_HOST;
-    x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, x->info.hostname, src, e->now, &x->ai);
+    x->has_ai =
+        attr_flow(e->attr, f->ip_v, f->cli, f->srv, x->info.hostname, src, e->ev_ts, &x->ai);
 }
 
 /* Opens the GeoIP/ASN databases named in the config, or found in the
@@ -231,8 +232,8 @@ static void on_rule_alert(void *ud, const rule_view *v, const rule_alert *a)
     x->alerted = true;
     e->alerts++;
     if (!(e->cfg.eve_types & EGRET_EV_ALERT)) return;
-    eve_alert(e, f, x, a, e->now);
-    emit(e, EGRET_EV_ALERT, e->now, f->id, a->severity);
+    eve_alert(e, f, x, a, e->ev_ts);
+    emit(e, EGRET_EV_ALERT, e->ev_ts, f->id, a->severity);
 }
 
 /* Rule diagnostics go to the host's log; the first error of a (re)load
@@ -315,7 +316,7 @@ static void build_view(egret_engine *e, const flow *f, const fext *x, rule_view 
 static void dispatch(egret_engine *e, flow *f, rule_hook h, const rule_view *v)
 {
     e->cur_flow = f;
-    rules_dispatch(e->rules, h, v, e->now);
+    rules_dispatch(e->rules, h, v, e->ev_ts);
     e->cur_flow = NULL;
 }
 
@@ -339,7 +340,7 @@ static void hooks_classified(egret_engine *e, flow *f, fext *x)
 {
     if (x->classified_sent) return;
     x->classified_sent = true;
-    x->tick_ts = e->now;
+    x->tick_ts = e->ev_ts;
     if (!e->rules) return;
     rule_view v;
     geo_result g;
@@ -358,13 +359,14 @@ static void hooks_tick(egret_engine *e, flow *f, fext *x)
     if (!e->rules || !x->classified_sent || !rules_wants(e->rules, RH_TICK)) return;
     uint64_t grown = f->dir[FLOW_TOSERVER].bytes + f->dir[FLOW_TOCLIENT].bytes - x->tick_bytes_ts -
                      x->tick_bytes_tc;
-    if (e->now - x->tick_ts < (uint64_t)e->cfg.tick_interval_s * USEC && grown < e->cfg.tick_bytes)
+    if (e->ev_ts - x->tick_ts < (uint64_t)e->cfg.tick_interval_s * USEC &&
+        grown < e->cfg.tick_bytes)
         return;
     if (grown == 0) return;
     rule_view v;
     geo_result g;
     build_view(e, f, x, &v, &g);
-    tick_deltas(f, x, &v, e->now);
+    tick_deltas(f, x, &v, e->ev_ts);
     dispatch(e, f, RH_TICK, &v);
 }
 
@@ -376,7 +378,7 @@ static void hooks_flow_end(egret_engine *e, flow *f, fext *x)
         rule_view v;
         geo_result g;
         build_view(e, f, x, &v, &g);
-        tick_deltas(f, x, &v, e->now);
+        tick_deltas(f, x, &v, e->ev_ts);
         dispatch(e, f, RH_FLOW_END, &v);
     }
     rules_flow_forget(e->rules, f->id);
@@ -643,6 +645,7 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
     flow_config fc = {
         .max_flows = e->cfg.max_flows,
         .ext_size = sizeof(fext),
+        .manual_expiry = true,
         .on_end = on_flow_end,
         .ud = e,
     };
@@ -678,10 +681,24 @@ fail:
     return rc;
 }
 
+/* Idle flows end only when packet time crosses a whole second: a replay
+ * through one engine and through N workers (which all get a time tick at
+ * each second) then ends the same flows at the same points. */
+static void expire_to(egret_engine *e, uint64_t t)
+{
+    uint64_t sec = t / USEC;
+    if (sec <= e->expire_sec) return;
+    e->expire_sec = sec;
+    e->ev_ts = sec * USEC;
+    flow_expire(e->flows, e->ev_ts);
+}
+
 int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t caplen,
                       uint32_t len, const uint8_t *bytes)
 {
     if (!e || (!bytes && caplen)) return EGRET_EINVAL;
+    expire_to(e, ts_usec);
+    e->ev_ts = ts_usec;
     if (!e->seen_packet) {
         e->seen_packet = true;
         e->first_ts = ts_usec;
@@ -700,15 +717,13 @@ int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t 
     if (ok) {
         int dir;
         bool created;
-        flow *f = flow_packet(e->flows, &p, e->now, len, &dir, &created);
+        flow *f = flow_packet(e->flows, &p, ts_usec, len, &dir, &created);
         if (f) {
             if (created) flow_started(e, f);
             classify(e, f, &p, ts_usec);
-            dns_packet(e, f, &p, dir, e->now);
+            dns_packet(e, f, &p, dir, ts_usec);
             hooks_tick(e, f, flow_ext(f));
         }
-    } else {
-        flow_expire(e->flows, e->now);
     }
     maybe_stats(e);
     return EGRET_OK;
@@ -718,13 +733,14 @@ void egret_engine_advance(egret_engine *e, uint64_t ts_usec)
 {
     if (!e) return;
     if (ts_usec > e->now) e->now = ts_usec;
-    flow_expire(e->flows, e->now);
+    expire_to(e, ts_usec);
     maybe_stats(e);
 }
 
 void egret_engine_flush(egret_engine *e)
 {
     if (!e) return;
+    e->ev_ts = e->now;
     flow_flush(e->flows);
     if (e->cfg.eve_types & EGRET_EV_STATS) {
         eve_stats(e);

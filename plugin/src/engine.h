@@ -68,6 +68,9 @@ struct egret_engine {
     void *alert_tap_ud;
     char load_err[256]; /* first rule load error of the last (re)load */
     uint64_t alerts, rules_reloads;
+    uint64_t ev_ts;       /* time of the event being processed: the packet's, the
+                             expiry boundary's, or 'now' at flush */
+    uint64_t expire_sec;  /* last whole second of packet time expired at */
     int64_t time_cache_s; /* eve_time: date part of the last second formatted */
     char time_cache[24];
     bool time_cache_valid;

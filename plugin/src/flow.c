@@ -399,7 +399,7 @@ flow *flow_packet(flow_table *t, const dec_pkt *p, uint64_t ts, uint32_t wire_le
     if (created) *created = false;
     if (!t || !p || (p->ip_v != 4 && p->ip_v != 6)) return NULL;
     if (ts > t->now) t->now = ts;
-    flow_expire(t, ts);
+    if (!t->cfg.manual_expiry) flow_expire(t, ts);
 
     flow_key k;
     make_key(&k, p);

@@ -94,6 +94,10 @@ typedef struct flow_config {
     uint64_t max_flows;                  /* cap; when full the oldest idle flow is evicted */
     uint64_t timeout_us[FLOW_TC__COUNT]; /* idle timeout per class */
     size_t ext_size;                     /* bytes of engine state per flow */
+    bool manual_expiry;                  /* true: flow_packet does not expire; the caller calls
+                                            flow_expire (the engine does, on whole seconds of
+                                            packet time, so that one engine and N workers end
+                                            flows at the same points) */
     flow_end_cb on_end;
     void *ud;
 } flow_config;
