@@ -42,6 +42,12 @@ def check(egret, root, exp_path):
         return [f"capture {pcap} missing"], 0
     args = [os.path.join(root, a) if a.endswith(".lua") and not os.path.isabs(a) else a
             for a in exp.get("egret_args", [])]
+    # The shipped test GeoIP/ASN databases, explicitly: a machine with real
+    # GeoLite2 files in /usr/share/GeoIP would otherwise be used by default.
+    geo = os.path.join(os.path.dirname(egret), "geo")
+    if "--geoip-db" not in args and os.path.exists(os.path.join(geo, "GeoLite2-City-Test.mmdb")):
+        args += ["--geoip-db", os.path.join(geo, "GeoLite2-City-Test.mmdb"),
+                 "--asn-db", os.path.join(geo, "GeoLite2-ASN-Test.mmdb")]
     p = subprocess.run([egret, "-q", "-r", pcap, "--eve", "alert", *args],
                        capture_output=True, text=True, cwd=root)
     if p.returncode != 0:
