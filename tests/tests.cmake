@@ -45,3 +45,15 @@ set_tests_properties(synflood PROPERTIES LABELS integration TIMEOUT 120)
 add_test(NAME rules_reload COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_reload.sh
   $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-reload)
 set_tests_properties(rules_reload PROPERTIES LABELS integration TIMEOUT 120)
+
+# Test network (tests/testnet/README.md): replay the recorded captures
+# pcaps/testnet-*.pcap against their expectation files, and one live run on a
+# namespace network (needs root; EGRET_SKIP_LIVE=1 turns "cannot run" from a
+# failure into a skip).
+add_test(NAME testnet_captures COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/testnet/check_captures.py
+  --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR})
+set_tests_properties(testnet_captures PROPERTIES LABELS integration TIMEOUT 120)
+add_test(NAME testnet_live COMMAND bash ${CMAKE_SOURCE_DIR}/tests/testnet/live_test.sh
+  $<TARGET_FILE:egret> ${CMAKE_SOURCE_DIR})
+set_tests_properties(testnet_live PROPERTIES LABELS integration TIMEOUT 300 RUN_SERIAL TRUE
+  SKIP_RETURN_CODE 77)
