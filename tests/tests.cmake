@@ -57,3 +57,8 @@ add_test(NAME testnet_live COMMAND bash ${CMAKE_SOURCE_DIR}/tests/testnet/live_t
   $<TARGET_FILE:egret> ${CMAKE_SOURCE_DIR})
 set_tests_properties(testnet_live PROPERTIES LABELS integration TIMEOUT 300 RUN_SERIAL TRUE
   SKIP_RETURN_CODE 77)
+
+# --workers N gives the same records as one engine (issue: throughput).
+add_test(NAME workers_determinism COMMAND bash ${CMAKE_SOURCE_DIR}/tests/perf/test_workers.sh
+  $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-workers)
+set_tests_properties(workers_determinism PROPERTIES LABELS integration TIMEOUT 300)

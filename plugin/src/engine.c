@@ -354,15 +354,19 @@ static void hooks_classified(egret_engine *e, flow *f, fext *x)
     if (want_cls) dispatch(e, f, RH_FLOW_CLASSIFIED, &v);
 }
 
-static void hooks_tick(egret_engine *e, flow *f, fext *x)
+/* on_tick when the flow has new traffic and the interval or the byte
+ * budget has passed since its last tick; 'force' (FIN/RST seen) ticks on
+ * any new traffic, so a closing upload is judged at once, not when the
+ * closed flow times out. */
+static void hooks_tick(egret_engine *e, flow *f, fext *x, bool force)
 {
     if (!e->rules || !x->classified_sent || !rules_wants(e->rules, RH_TICK)) return;
     uint64_t grown = f->dir[FLOW_TOSERVER].bytes + f->dir[FLOW_TOCLIENT].bytes - x->tick_bytes_ts -
                      x->tick_bytes_tc;
-    if (e->ev_ts - x->tick_ts < (uint64_t)e->cfg.tick_interval_s * USEC &&
+    if (grown == 0) return;
+    if (!force && e->ev_ts - x->tick_ts < (uint64_t)e->cfg.tick_interval_s * USEC &&
         grown < e->cfg.tick_bytes)
         return;
-    if (grown == 0) return;
     rule_view v;
     geo_result g;
     build_view(e, f, x, &v, &g);
@@ -684,6 +688,11 @@ fail:
 /* Idle flows end only when packet time crosses a whole second: a replay
  * through one engine and through N workers (which all get a time tick at
  * each second) then ends the same flows at the same points. */
+static void sweep_tick(flow *f, void *ud)
+{
+    hooks_tick(ud, f, flow_ext(f), false);
+}
+
 static void expire_to(egret_engine *e, uint64_t t)
 {
     uint64_t sec = t / USEC;
@@ -691,6 +700,10 @@ static void expire_to(egret_engine *e, uint64_t t)
     e->expire_sec = sec;
     e->ev_ts = sec * USEC;
     flow_expire(e->flows, e->ev_ts);
+    /* Quiet flows with traffic not yet seen by on_tick get their tick here,
+     * every tick interval of packet time (live: driven by the timer). */
+    if (e->rules && sec % e->cfg.tick_interval_s == 0 && rules_wants(e->rules, RH_TICK))
+        flow_foreach(e->flows, sweep_tick, e);
 }
 
 int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t caplen,
@@ -722,7 +735,7 @@ int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t 
             if (created) flow_started(e, f);
             classify(e, f, &p, ts_usec);
             dns_packet(e, f, &p, dir, ts_usec);
-            hooks_tick(e, f, flow_ext(f));
+            hooks_tick(e, f, flow_ext(f), (p.tcp_flags & (TH_FIN | TH_RST)) != 0);
         }
     }
     maybe_stats(e);
@@ -740,6 +753,7 @@ void egret_engine_advance(egret_engine *e, uint64_t ts_usec)
 void egret_engine_flush(egret_engine *e)
 {
     if (!e) return;
+    expire_to(e, e->now); /* as N workers do when their flush arrives */
     e->ev_ts = e->now;
     flow_flush(e->flows);
     if (e->cfg.eve_types & EGRET_EV_STATS) {

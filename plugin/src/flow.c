@@ -393,6 +393,29 @@ static void set_class(flow_table *t, flow *f, uint8_t tc)
     lru_append(t, f);
 }
 
+/* Exchanges: a client data burst that follows server data starts one.  For
+ * TCP a burst counts only once it carries FLOW_REQ_MIN bytes and does not
+ * open with a TLS handshake, change-cipher-spec or alert record: TLS and
+ * HTTP/2 set-up (ClientHello, Finished, SETTINGS/WINDOW_UPDATE acks)
+ * otherwise made one API call on a new connection look like five. */
+static void count_exchange(flow *f, const dec_pkt *p, int d)
+{
+    if (d == FLOW_TOSERVER && f->last_data_dir != FLOW_TOSERVER) {
+        f->burst_bytes = 0;
+        uint8_t b0 = p->payload && p->payload_len ? p->payload[0] : 0;
+        f->burst = (p->proto == 6 && (b0 == 0x14 || b0 == 0x15 || b0 == 0x16)) ? FLOW_BURST_SKIP
+                                                                               : FLOW_BURST_PENDING;
+    }
+    if (d == FLOW_TOSERVER && f->burst == FLOW_BURST_PENDING) {
+        f->burst_bytes += p->payload_wire;
+        if (p->proto != 6 || f->burst_bytes >= FLOW_REQ_MIN) {
+            f->exchanges++;
+            f->burst = FLOW_BURST_COUNTED;
+        }
+    }
+    f->last_data_dir = (uint8_t)d;
+}
+
 flow *flow_packet(flow_table *t, const dec_pkt *p, uint64_t ts, uint32_t wire_len, int *dir,
                   bool *created)
 {
@@ -450,10 +473,7 @@ flow *flow_packet(flow_table *t, const dec_pkt *p, uint64_t ts, uint32_t wire_le
         f->state = FLOW_STATE_ESTABLISHED;
     }
 
-    if (data) {
-        if (d == FLOW_TOSERVER && f->last_data_dir != FLOW_TOSERVER) f->exchanges++;
-        f->last_data_dir = (uint8_t)d;
-    }
+    if (data) count_exchange(f, p, d);
     return f;
 }
 

@@ -36,6 +36,10 @@
 
 enum { FLOW_TOSERVER = 0, FLOW_TOCLIENT = 1 };
 
+/* A TCP client burst counts as a request once it carries this many bytes. */
+#define FLOW_REQ_MIN 100
+enum { FLOW_BURST_NONE, FLOW_BURST_PENDING, FLOW_BURST_COUNTED, FLOW_BURST_SKIP };
+
 #define FLOW_SLAB 4096 /* flows per slab allocation (fewer if max_flows is smaller) */
 
 typedef enum { FLOW_STATE_NEW, FLOW_STATE_ESTABLISHED, FLOW_STATE_CLOSED } flow_state;
@@ -73,9 +77,11 @@ typedef struct flow {
      * JSON number); the same tuple reused later gets a different id */
     uint64_t id;
     uint64_t first_ts, last_ts;
-    flow_dir dir[2];                    /* FLOW_TOSERVER, FLOW_TOCLIENT */
-    uint32_t exchanges;                 /* client data bursts that follow server data */
-    uint8_t last_data_dir;              /* 0xff before any payload */
+    flow_dir dir[2];    /* FLOW_TOSERVER, FLOW_TOCLIENT */
+    uint32_t exchanges; /* client data bursts that follow server data */
+    uint8_t last_data_dir;
+    uint8_t burst; /* FLOW_BURST_*: state of the current client burst */
+    uint32_t burst_bytes; /* payload of the current client burst */ /* 0xff before any payload */
     uint8_t tcp_flags_ts, tcp_flags_tc; /* OR of TCP flags per direction */
     flow_state state;
     uint8_t tclass; /* FLOW_TC_* */

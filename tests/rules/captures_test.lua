@@ -8,7 +8,8 @@
 local P = "../../pcaps/" -- relative to this file
 
 return {
-  -- ai-upload.pcap: 1,181,548 payload bytes to api.anthropic.com in one flow
+  -- ai-upload.pcap: 1,181,548 payload bytes to api.anthropic.com in one flow;
+  -- judged by on_tick when the client's FIN arrives (not at the flow's timeout)
   { name = "ai-upload: 1.2 MB to Anthropic -> 9000001 at a 1 MB threshold",
     pcap = P .. "ai-upload.pcap", sids = { 9000001 },
     sets = { ["bulk_upload.min_bytes"] = 1e6 },
@@ -16,7 +17,7 @@ return {
                  provider = "Anthropic",
                  why = { upload_bytes = 1181548, download_bytes = 2963, threshold_bytes = 1000000,
                          ratio = { ge = 0.99 }, host = "api.anthropic.com", kind = "api",
-                         hook = "on_flow_end" } } } },
+                         hook = "on_tick" } } } },
 
   { name = "ai-upload: below the default 10 MB thresholds -> no upload alert",
     pcap = P .. "ai-upload.pcap", sids = { 9000001, 9000002 },

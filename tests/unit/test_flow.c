@@ -364,6 +364,46 @@ static void test_exchanges(void **state)
     assert_int_equal(f->dir[FLOW_TOSERVER].seq_bytes, 3 * 1400);
     assert_int_equal(f->dir[FLOW_TOCLIENT].seq_bytes, 3 * 4200);
 
+    /* TLS + HTTP/2 set-up is not a request: ClientHello (0x16), CCS +
+     * Finished (0x14), a small SETTINGS ack; then one real request. */
+    dec_pkt tc = mk(TCP, "10.0.0.2", 40001, "10.9.9.9", 443, TH_SYN, 0, 0);
+    dec_pkt ts_ = rev(&tc, TH_SYN | TH_ACK, 9000, 0);
+    flow *g = feed(t, &tc, ts++, 60, NULL, NULL);
+    feed(t, &ts_, ts++, 60, NULL, NULL);
+    tc.tcp_flags = ts_.tcp_flags = TH_ACK;
+    static const uint8_t hs[1] = {0x16}, ccs[1] = {0x14}, app[1] = {0x17};
+    const struct {
+        const uint8_t *first;
+        uint32_t len;
+        uint32_t want;
+    } bursts[] = {{hs, 300, 0}, {ccs, 80, 0}, {app, 31, 0}, {app, 500, 1}, {app, 60, 1}};
+    uint32_t gseq = 1, hseq = 9001;
+    for (size_t i = 0; i < sizeof(bursts) / sizeof(bursts[0]); i++) {
+        tc.seq = gseq;
+        tc.payload = bursts[i].first;
+        tc.payload_len = tc.payload_wire = bursts[i].len;
+        gseq += bursts[i].len;
+        feed(t, &tc, ts++, 54 + bursts[i].len, NULL, NULL);
+        /* the rest of a burst completes a small first segment */
+        assert_int_equal(g->exchanges, bursts[i].want);
+        ts_.seq = hseq;
+        ts_.payload_len = ts_.payload_wire = 200;
+        hseq += 200;
+        feed(t, &ts_, ts++, 254, NULL, NULL);
+    }
+    /* a request whose first segment is small still counts once it grows */
+    tc.seq = gseq;
+    tc.payload = app;
+    tc.payload_len = tc.payload_wire = 40;
+    gseq += 40;
+    feed(t, &tc, ts++, 94, NULL, NULL);
+    assert_int_equal(g->exchanges, 1);
+    tc.seq = gseq;
+    tc.payload_len = tc.payload_wire = 900;
+    gseq += 900;
+    feed(t, &tc, ts++, 954, NULL, NULL);
+    assert_int_equal(g->exchanges, 2);
+
     /* UDP: query, answer, query, answer -> 2 */
     dec_pkt q = mk(UDP, "10.0.0.1", 5000, "10.0.0.53", 53, 0, 0, 40);
     dec_pkt a = rev(&q, 0, 0, 80);
