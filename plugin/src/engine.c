@@ -354,6 +354,36 @@ static void hooks_classified(egret_engine *e, flow *f, fext *x)
     if (want_cls) dispatch(e, f, RH_FLOW_CLASSIFIED, &v);
 }
 
+static void dirty_remove(egret_engine *e, flow *f, fext *x)
+{
+    if (!x->dirty) return;
+    fext *p = x->dprev ? flow_ext(x->dprev) : NULL, *n = x->dnext ? flow_ext(x->dnext) : NULL;
+    if (p)
+        p->dnext = x->dnext;
+    else
+        e->dirty_head = x->dnext;
+    if (n)
+        n->dprev = x->dprev;
+    else
+        e->dirty_tail = x->dprev;
+    x->dprev = x->dnext = NULL;
+    x->dirty = false;
+    (void)f;
+}
+
+static void dirty_add(egret_engine *e, flow *f, fext *x)
+{
+    if (x->dirty) return;
+    x->dirty = true;
+    x->dnext = NULL;
+    x->dprev = e->dirty_tail;
+    if (e->dirty_tail)
+        ((fext *)flow_ext(e->dirty_tail))->dnext = f;
+    else
+        e->dirty_head = f;
+    e->dirty_tail = f;
+}
+
 /* on_tick when the flow has new traffic and the interval or the byte
  * budget has passed since its last tick; 'force' (FIN/RST seen) ticks on
  * any new traffic, so a closing upload is judged at once, not when the
@@ -365,8 +395,11 @@ static void hooks_tick(egret_engine *e, flow *f, fext *x, bool force)
                      x->tick_bytes_tc;
     if (grown == 0) return;
     if (!force && e->ev_ts - x->tick_ts < (uint64_t)e->cfg.tick_interval_s * USEC &&
-        grown < e->cfg.tick_bytes)
+        grown < e->cfg.tick_bytes) {
+        dirty_add(e, f, x); /* the periodic sweep will look at it */
         return;
+    }
+    dirty_remove(e, f, x);
     rule_view v;
     geo_result g;
     build_view(e, f, x, &v, &g);
@@ -468,6 +501,7 @@ static void on_flow_end(flow *f, flow_end_reason why, void *ud)
         e->dpi_giveups++;
     }
     attribute(e, f, x);
+    dirty_remove(e, f, x);
     hooks_flow_end(e, f, x);
     if (x->cli_internal && !x->srv_internal) host_account(e, f);
     if (e->cfg.eve_types & EGRET_EV_FLOW) {
@@ -688,9 +722,17 @@ fail:
 /* Idle flows end only when packet time crosses a whole second: a replay
  * through one engine and through N workers (which all get a time tick at
  * each second) then ends the same flows at the same points. */
-static void sweep_tick(flow *f, void *ud)
+/* Ticks the flows on the dirty list whose interval has passed (the list
+ * holds only flows with traffic on_tick has not seen). */
+static void sweep_ticks(egret_engine *e)
 {
-    hooks_tick(ud, f, flow_ext(f), false);
+    flow *f = e->dirty_head;
+    while (f) {
+        fext *x = flow_ext(f);
+        flow *next = x->dnext;
+        hooks_tick(e, f, x, false);
+        f = next;
+    }
 }
 
 static void expire_to(egret_engine *e, uint64_t t)
@@ -703,7 +745,7 @@ static void expire_to(egret_engine *e, uint64_t t)
     /* Quiet flows with traffic not yet seen by on_tick get their tick here,
      * every tick interval of packet time (live: driven by the timer). */
     if (e->rules && sec % e->cfg.tick_interval_s == 0 && rules_wants(e->rules, RH_TICK))
-        flow_foreach(e->flows, sweep_tick, e);
+        sweep_ticks(e);
 }
 
 int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t caplen,

@@ -30,6 +30,8 @@ typedef struct fext {
     uint64_t tick_ts;                                       /* packet time of the last on_tick */
     uint64_t tick_bytes_ts, tick_bytes_tc, tick_payload_ts; /* counters at the last tick */
     uint32_t tick_exchanges;
+    bool dirty;                 /* on the engine's list of flows with un-ticked traffic */
+    struct flow *dprev, *dnext; /* that list (packet order) */
     dpi_info info;
     attr_result ai;
 } fext;
@@ -68,10 +70,11 @@ struct egret_engine {
     void *alert_tap_ud;
     char load_err[256]; /* first rule load error of the last (re)load */
     uint64_t alerts, rules_reloads;
-    uint64_t ev_ts;       /* time of the event being processed: the packet's, the
-                             expiry boundary's, or 'now' at flush */
-    uint64_t expire_sec;  /* last whole second of packet time expired at */
-    int64_t time_cache_s; /* eve_time: date part of the last second formatted */
+    uint64_t ev_ts;                /* time of the event being processed: the packet's, the
+                                      expiry boundary's, or 'now' at flush */
+    uint64_t expire_sec;           /* last whole second of packet time expired at */
+    flow *dirty_head, *dirty_tail; /* flows with traffic on_tick has not seen */
+    int64_t time_cache_s;          /* eve_time: date part of the last second formatted */
     char time_cache[24];
     bool time_cache_valid;
     char geo_city_path[512], geo_asn_path[512];
