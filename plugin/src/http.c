@@ -31,6 +31,7 @@ enum pstate {
     S_BODY_EOF,   /* body until the connection ends */
     S_STOPPED,    /* malformed or desynchronised: ignore the rest */
     S_TUNNEL,     /* 101 / CONNECT: not HTTP any more */
+    S_RESYNC,     /* after a gap: skipping lines until one looks like a start line */
 };
 
 enum coding { ENC_NONE, ENC_GZIP, ENC_DEFLATE, ENC_UNSUPPORTED };
@@ -61,6 +62,7 @@ typedef struct dstate {
     uint64_t remaining;
     http_txn *t;    /* message in progress (NULL in S_LINE0) */
     bool announced; /* headers callback done */
+    bool discard;   /* S_RESYNC: dropping the rest of a line */
     /* framing facts from the header block */
     int64_t cl;
     bool cl_bad, te_present, te_chunked, te_bad;
@@ -586,7 +588,7 @@ static void msg_done(http_conn *c, http_dir dir, bool truncated)
     dstate *d = &c->d[dir];
     http_txn *t = d->t;
     if (!t) {
-        if (d->st != S_STOPPED && d->st != S_TUNNEL) d->st = S_LINE0;
+        if (d->st != S_STOPPED && d->st != S_TUNNEL && d->st != S_RESYNC) d->st = S_LINE0;
         return;
     }
     http_msg *m = msg_of(t, dir);
@@ -599,7 +601,7 @@ static void msg_done(http_conn *c, http_dir dir, bool truncated)
     }
     announce(c, dir);
     decode_end(c, dir);
-    int next = (d->st == S_STOPPED || d->st == S_TUNNEL) ? d->st : S_LINE0;
+    int next = (d->st == S_STOPPED || d->st == S_TUNNEL || d->st == S_RESYNC) ? d->st : S_LINE0;
     msg_reset(d);
     d->st = next;
     if (dir == HTTP_DIR_REQ) {
@@ -902,6 +904,16 @@ static void chunk_size_line(http_conn *c, http_dir dir, const char *s, size_t n)
     }
 }
 
+/* After a gap: does this line look like a start line of 'dir'? */
+static bool looks_like_start(http_dir dir, const char *s, size_t n)
+{
+    if (dir == HTTP_DIR_RESP) return n >= 12 && parse_version(s, 8) && s[8] == ' ';
+    size_t i = 0;
+    while (i < n && s[i] >= 'A' && s[i] <= 'Z') i++;
+    return i >= 3 && i < n && s[i] == ' ' && n > i + 10 && s[n - 9] == ' ' &&
+           parse_version(s + n - 8, 8);
+}
+
 /* One complete line (CR stripped) in a line-oriented state. */
 static void process_line(http_conn *c, http_dir dir, const char *s, size_t n)
 {
@@ -924,6 +936,12 @@ static void process_line(http_conn *c, http_dir dir, const char *s, size_t n)
             stop_dir(c, dir, HTTP_EV_BAD_CHUNK);
         else
             d->st = S_CHUNK_SIZE;
+        break;
+    case S_RESYNC:
+        if (looks_like_start(dir, s, n)) {
+            d->st = S_LINE0;
+            start_line(c, dir, s, n);
+        }
         break;
     case S_TRAILERS:
         if (n == 0)
@@ -963,6 +981,12 @@ static const uint8_t *feed_line(http_conn *c, http_dir dir, const uint8_t *p, co
             stop_dir(c, dir, HTTP_EV_HEADER_TOO_LONG);
             return end;
         }
+    }
+    if (d->st == S_RESYNC && (d->discard || d->line_len + seg > c->lim.max_line)) {
+        /* the tail of a line cut by the gap, or an overlong line: drop it */
+        d->line_len = 0;
+        d->discard = !lf;
+        return lf ? lf + 1 : end;
     }
     if (d->line_len + seg > c->lim.max_line) {
         stop_dir(c, dir, header_like ? HTTP_EV_HEADER_TOO_LONG : HTTP_EV_BAD_CHUNK);
@@ -1053,15 +1077,22 @@ void http_conn_gap(http_conn *c, http_dir dir, uint64_t len)
         }
         return;
     }
-    if (d->st == S_LINE0 && d->line_len == 0) {
-        /* Between messages: we cannot find the next start line reliably. */
-        event(c, dir, NULL, HTTP_EV_GAP);
-        d->st = S_STOPPED;
-        c->st.stopped[dir] = true;
+    /* Framing is lost: report the message so far, then resynchronise on
+     * the next whole line that looks like a start line. */
+    event(c, dir, d->t, HTTP_EV_GAP);
+    if (d->st == S_RESYNC) {
+        d->line_len = 0;
+        d->discard = true;
         return;
     }
-    if (d->t) msg_of(d->t, dir)->flags |= HTTP_MSG_GAP;
-    stop_dir(c, dir, HTTP_EV_GAP);
+    d->st = S_RESYNC;
+    d->line_len = 0;
+    d->discard = true; /* the bytes after the gap start mid-line */
+    c->st.resyncs[dir]++;
+    if (d->t) {
+        msg_of(d->t, dir)->flags |= HTTP_MSG_GAP;
+        msg_done(c, dir, true);
+    }
 }
 
 void http_conn_end(http_conn *c, http_dir dir)

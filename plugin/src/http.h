@@ -51,7 +51,10 @@
  *    skipped and framing continues, but no more body bytes of that message
  *    are delivered (decoders cannot resync); HTTP_MSG_GAP is set.  A gap
  *    anywhere else truncates the current message (reported with
- *    HTTP_MSG_TRUNCATED) and stops that direction.
+ *    HTTP_MSG_TRUNCATED | HTTP_MSG_GAP); the direction then skips to the
+ *    next whole line that looks like a start line ("METHOD target
+ *    HTTP/1.x", "HTTP/1.x NNN") and resumes there (resyncs counter).
+ *    Responses after lost requests may pair with the wrong request.
  *  - Truncation: http_conn_end on a direction in the middle of a message
  *    reports what was seen (headers announced if not yet, then the
  *    completion callback with HTTP_MSG_TRUNCATED).  When the response
@@ -188,6 +191,7 @@ typedef struct http_conn_stats {
     uint64_t requests, responses;
     uint64_t events[HTTP_EV__COUNT];
     uint64_t ignored_bytes[2]; /* bytes after a direction stopped, per http_dir */
+    uint64_t resyncs[2];       /* gaps that lost framing, per http_dir */
     bool stopped[2];           /* per http_dir */
 } http_conn_stats;
 

@@ -370,6 +370,47 @@ static void test_redact(void **state)
     assert_int_equal(content_redact(in, strlen(in), NULL, 0), 0);
 }
 
+/* Mutated bodies: no crash (ASan), and every record holds a message. */
+static void test_mutations(void **state)
+{
+    (void)state;
+    content_limits lim;
+    content_limits_default(&lim);
+    lim.max_token = 40;
+    lim.max_depth = 6;
+    content_ctx *c = content_new(&lim);
+    unsigned x = 7;
+    uint8_t buf[2048];
+    for (unsigned round = 0; round < 4000; round++) {
+        const ccase *k = &CASES[round % NCASES];
+        size_t n = strlen(k->body);
+        if (n > sizeof(buf)) n = sizeof(buf);
+        memcpy(buf, k->body, n);
+        for (unsigned m = 0; m < 1 + round % 6 && n; m++) {
+            x = x * 1103515245u + 12345u;
+            buf[(x >> 8) % n] = (uint8_t)(x >> 24);
+        }
+        content_hint h = {round % 3 ? "application/json" : "application/jsonl", NULL, k->api_shape};
+        assert_int_equal(content_begin(c, &h), 0);
+        size_t a = 0;
+        while (a < n) {
+            x = x * 1103515245u + 12345u;
+            size_t step = 1 + (x >> 8) % 50;
+            if (step > n - a) step = n - a;
+            content_feed(c, buf + a, step);
+            a += step;
+        }
+        content_result r;
+        content_end(c, &r);
+        assert_true(r.records <= r.messages);
+        assert_true(r.messages == 0 || strlen(r.fingerprint) == 64 || r.text_chars == 0);
+        char red[64];
+        size_t rn = content_redact((const char *)buf, n, red, sizeof(red));
+        assert_true(rn < sizeof(red));
+    }
+    content_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_jsonl_many),
         cmocka_unit_test(test_caps_and_invalid),
         cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

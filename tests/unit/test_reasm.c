@@ -390,6 +390,68 @@ static void test_shuffles(void **state)
     }
 }
 
+/* Random segmentation, reordering, duplication and loss: every delivered
+ * byte sits at the right stream offset (offset = data + gap bytes so far),
+ * and the queue is empty after close. */
+typedef struct model {
+    const uint8_t *orig;
+    size_t off;
+    int ends;
+} model;
+
+static void model_cb(void *ud, reasm_event ev, const uint8_t *data, size_t len)
+{
+    model *m = ud;
+    if (ev == REASM_DATA) {
+        assert_memory_equal(data, m->orig + m->off, len);
+        m->off += len;
+    } else if (ev == REASM_GAP) {
+        m->off += len;
+    } else if (ev == REASM_END) {
+        m->ends++;
+    }
+}
+
+static void test_random_model(void **state)
+{
+    (void)state;
+    enum { LEN = 6000, NSEG = 400 };
+    static uint8_t orig[LEN];
+    unsigned x = 12345;
+    for (size_t i = 0; i < LEN; i++) orig[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 24);
+    for (unsigned round = 0; round < 60; round++) {
+        reasm_ctx *ctx = reasm_ctx_new(round % 3 == 0 ? 4096 : 0, round % 5 == 0 ? 3000 : 0);
+        reasm_ctx_set_ooo_limit(ctx, round % 2 ? 2000 : 0, round % 4 == 1 ? 8 : 0);
+        reasm_stream s;
+        reasm_stream_init(&s);
+        model m = {orig, 0, 0};
+        uint32_t isn = 0xffffe000u + round * 97u; /* crosses 2^32 */
+        reasm_push(ctx, &s, isn, REASM_SYN, NULL, 0, model_cb, &m);
+        for (unsigned k = 0; k < NSEG; k++) {
+            x = x * 1103515245u + 12345u;
+            size_t off = (x >> 8) % LEN;
+            x = x * 1103515245u + 12345u;
+            size_t len = 1 + (x >> 8) % 200;
+            if (off + len > LEN) len = LEN - off;
+            /* bias towards in-order progress */
+            if (k % 3 == 0 && m.off < LEN) {
+                off = m.off;
+                len = LEN - off < 150 ? LEN - off : 150;
+            }
+            reasm_push(ctx, &s, isn + 1 + (uint32_t)off, 0, orig + off, len, model_cb, &m);
+            if (k % 50 == 49) reasm_ack(ctx, &s, isn + 1 + (uint32_t)(off / 2), model_cb, &m);
+        }
+        reasm_stream_close(ctx, &s, model_cb, &m);
+        assert_int_equal(m.ends, 1);
+        reasm_stats st;
+        reasm_ctx_stats(ctx, &st);
+        assert_int_equal(st.bytes_buffered, 0);
+        assert_int_equal(st.segs_buffered, 0);
+        if (round % 3 == 0) assert_true(st.bytes_peak <= 4096);
+        reasm_ctx_free(ctx);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_memcap),
         cmocka_unit_test(test_midstream),
         cmocka_unit_test(test_shuffles),
+        cmocka_unit_test(test_random_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
