@@ -11,6 +11,15 @@
  * identifier set holds at most max_senders 64-bit hashes.  The message text
  * itself is never stored or returned, only counted and hashed.
  *
+ * Engine wiring (from the http callbacks, one content_ctx per flow):
+ *   on_request_headers: content_begin(hint: req content type, api_shape of
+ *     the URI from ai_api_paths.tsv) if the body is worth inspecting;
+ *   on_body_data with part == NULL: content_feed;
+ *   on_part_begin of a file part: content_begin(hint: part content type,
+ *     filename); on_body_data with that part: content_feed; on_part_end:
+ *     content_end -> one result per uploaded file;
+ *   on_request_complete (non-multipart): content_end -> result for the txn.
+ *
  * Shapes (content_result.shape; see /work/shared/docs/AI_EGRESS.md 1.6):
  *   openai_chat        {"messages":[{"role","content"}...]} (also OpenAI-
  *                      compatible providers, Cohere v2 unless hinted)

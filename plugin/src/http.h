@@ -22,6 +22,10 @@
  * header block larger than max_header_bytes or with more than max_headers
  * fields raises HTTP_EV_HEADER_TOO_LONG / HTTP_EV_TOO_MANY_HEADERS and the
  * parser stops for that direction (later bytes are ignored and counted).
+ * Copies: only header / chunk-size lines (bounded by max_line, needed when a
+ * line spans two feeds) and at most one delimiter's worth of multipart
+ * look-ahead; body bytes reach on_body_data straight from the caller's
+ * buffer (identity coding) or from the inflate buffer.
  * Memory per connection: the txn ring plus, lazily, one line buffer per
  * direction (max_line) and one 16 KiB inflate buffer and zlib state per
  * compressed message.

@@ -9,6 +9,14 @@
  * calls the deliver callback with in-order bytes, gap notices and the end of
  * the stream.
  *
+ * Engine wiring: for each TCP segment of direction d,
+ *   reasm_push(ctx, &flow->rs[d], seq, tcp_flags, payload, len, cb, ud);
+ *   if the segment carries ACK: reasm_ack(ctx, &flow->rs[!d], ack, cb, ud');
+ * at flow end or idle timeout reasm_stream_close() on both directions
+ * (delivers what is queued, then REASM_END); in the flow destructor
+ * reasm_stream_free().  cb maps REASM_DATA -> http_conn_feed, REASM_GAP ->
+ * http_conn_gap, REASM_DEPTH and REASM_END -> http_conn_end.
+ *
  * Policy (documented, tested in tests/unit/test_reasm.c):
  *  - Sequence numbers are compared modulo 2^32 (RFC 1982 style), so streams
  *    crossing 2^32 reassemble normally.
@@ -139,7 +147,8 @@ void reasm_stream_init(reasm_stream *s);
  * flags = TCP header bits (REASM_SYN/FIN/RST), data/len = the TCP payload
  * (borrowed; may be NULL when len is 0).  Calls cb(ud, ...) zero or more
  * times before returning, in stream order.  Never fails: bad or late input
- * is counted, not reported. */
+ * is counted, not reported.  The callback must not call reasm functions on
+ * the same stream (it may feed other modules, e.g. http_conn_feed). */
 void reasm_push(reasm_ctx *ctx, reasm_stream *s, uint32_t seq, unsigned flags, const uint8_t *data,
                 size_t len, reasm_deliver_fn cb, void *ud);
 
