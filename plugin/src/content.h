@@ -1,0 +1,152 @@
+/*
+ * content.h -- streaming message-content detector over request bodies (the
+ * libyajl adapter: content.c is the only file that includes yajl).
+ *
+ * A content_ctx classifies one body at a time: content_begin, any number of
+ * content_feed calls with decoded body bytes (http on_body_data), then
+ * content_end, which fills a content_result.  The ctx is reused for the
+ * next body.  Memory is bounded: the JSON parser is yajl's streaming lexer
+ * (it holds one token at a time, capped at max_token bytes), nesting is
+ * capped at max_depth, text is scanned line by line (1 KiB pieces), and the
+ * identifier set holds at most max_senders 64-bit hashes.  The message text
+ * itself is never stored or returned, only counted and hashed.
+ *
+ * Engine wiring (from the http callbacks, one content_ctx per flow):
+ *   on_request_headers: content_begin(hint: req content type, api_shape of
+ *     the URI from ai_api_paths.tsv) if the body is worth inspecting;
+ *   on_body_data with part == NULL: content_feed;
+ *   on_part_begin of a file part: content_begin(hint: part content type,
+ *     filename); on_body_data with that part: content_feed; on_part_end:
+ *     content_end -> one result per uploaded file;
+ *   on_request_complete (non-multipart): content_end -> result for the txn.
+ *
+ * Shapes (content_result.shape; see /work/shared/docs/AI_EGRESS.md 1.6):
+ *   openai_chat        {"messages":[{"role","content"}...]} (also OpenAI-
+ *                      compatible providers, Cohere v2 unless hinted)
+ *   anthropic_messages messages[] plus a top-level system / anthropic_version /
+ *                      stop_sequences / top_k, or Anthropic content blocks
+ *                      (tool_use, tool_result, document), or api_shape hint
+ *   bedrock_converse   messages[] whose content blocks are {"text":..}
+ *                      without "type", or inferenceConfig
+ *   gemini_contents    {"contents":[{"parts":[{"text"}]}]}
+ *   cohere_chat        {"message":"..","chat_history":[..]} (v1)
+ *   openai_responses   {"input":[{role,content}..]}, or "input" string
+ *                      together with a Responses-only key (instructions,
+ *                      previous_response_id, max_output_tokens, reasoning,
+ *                      tools, store, conversation) or the api_shape hint
+ *   jsonl_batch        several top-level JSON values (JSON Lines), a
+ *                      batch line ({custom_id,body} or {key,request}), or a
+ *                      .jsonl / application/jsonl / x-ndjson hint;
+ *                      inner_shape tells the records' shape
+ *   inline_batch       one JSON object whose "requests" array holds
+ *                      conversations (Anthropic Message Batches, Gemini
+ *                      inline batches)
+ *   email              RFC 822 / mbox text: an mbox "From " line, or at
+ *                      least two known header fields in the first header block
+ *   chat_transcript    text where at least two lines, and at least half of
+ *                      the non-empty lines, look like "Name: text" (with an
+ *                      optional [time] / date prefix) or "<name> text"
+ *   json_other         JSON with no conversation in it
+ *   unknown            anything else (including empty bodies)
+ *
+ * Not messages (decided and tested): embeddings / moderation bodies
+ * ({"model","input":"..."} or "input":["..",..]) -- an "input" string
+ * without a Responses-only key is ambiguous and is not counted; arrays of
+ * plain strings; "messages" that is not an array of objects; config
+ * objects.  System prompts (system, instructions, preamble,
+ * systemInstruction) are not counted as message text.
+ *
+ * Counts:
+ *   records    conversation objects not nested in another one (1 for a
+ *              single chat body, N for a batch of N requests / N JSONL
+ *              lines); for email the messages, for transcripts 1
+ *   messages   message objects (messages[], contents[], chat_history[],
+ *              input[] items having role/content/parts/message/type) plus
+ *              confirmed single-string prompts; e-mails; transcript lines
+ *   text_chars Unicode code points of message text: JSON strings in
+ *              message-text position (messages[].content string or
+ *              content[].text, contents[].parts[].text,
+ *              chat_history[].message, message, input / input[].content),
+ *              e-mail bodies, transcript utterances (after the speaker)
+ *   senders    distinct sender-like identifiers, reported only when
+ *              messages > 0: e-mail addresses (in message text, or in
+ *              From/To/Cc/Reply-To/Sender headers), "member" handles
+ *              (member:123, urn:li:member:123, member_abc), the values of
+ *              name / sender / author / from / email / user / user_id keys
+ *              inside message objects, and transcript speaker names.
+ *              Roles (user/assistant) are not identifiers.  Compared
+ *              case-insensitively as 64-bit FNV-1a hashes; at most
+ *              max_senders (then senders_capped).
+ *   fingerprint hex SHA-256 over the concatenation of SHA-256(unit) for
+ *              each message-text unit in the order counted (a unit is one
+ *              JSON string, one e-mail body, one transcript utterance);
+ *              "" when there is no message text.  Independent of how the
+ *              body was split into feeds.
+ */
+#ifndef EGRET_CONTENT_H
+#define EGRET_CONTENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct content_ctx content_ctx;
+
+typedef struct content_limits {
+    size_t max_token;     /* longest JSON token (string) parsed (default 4 MiB) */
+    unsigned max_depth;   /* JSON nesting (default 64, at most 128) */
+    unsigned max_senders; /* identifier hashes kept (default 256) */
+} content_limits;
+
+/* Optional context for one body; any field may be NULL. */
+typedef struct content_hint {
+    const char *content_type; /* the body's or the multipart part's Content-Type */
+    const char *filename;     /* multipart filename */
+    const char *api_shape;    /* ai_api_paths.tsv shape of the URI ("anthropic-messages") */
+} content_hint;
+
+#define CONTENT_F_TRUNCATED 0x01u /* parsing stopped early (token or depth cap) */
+#define CONTENT_F_INVALID   0x02u /* malformed JSON (counts up to the error kept) */
+#define CONTENT_F_MIXED     0x04u /* batch records of different shapes */
+
+typedef struct content_result {
+    const char *shape;       /* static token, see above */
+    const char *inner_shape; /* for jsonl_batch / inline_batch: the records' shape, else "" */
+    uint64_t bytes;          /* body bytes fed */
+    uint64_t records;
+    uint64_t messages;
+    uint64_t text_chars;
+    uint32_t senders;
+    bool senders_capped;
+    uint32_t flags;       /* CONTENT_F_* */
+    char fingerprint[65]; /* hex SHA-256 or "" */
+} content_result;
+
+void content_limits_default(content_limits *l);
+
+/* A new detector (lim NULL = defaults).  NULL on allocation failure. */
+content_ctx *content_new(const content_limits *lim);
+
+/* Starts a body.  The hint strings are read during the call only.  Returns
+ * 0, or -1 if the JSON parser could not be allocated (the body is then
+ * classified as unknown). */
+int content_begin(content_ctx *c, const content_hint *hint);
+
+/* Feeds decoded body bytes (borrowed). */
+void content_feed(content_ctx *c, const uint8_t *data, size_t len);
+
+/* Ends the body and fills *out.  The ctx is ready for content_begin. */
+void content_end(content_ctx *c, content_result *out);
+
+/* Accepts NULL. */
+void content_free(content_ctx *c);
+
+/* Evidence redaction: copies in[0..n) to out, replacing e-mail addresses
+ * with "[email]", phone numbers (7-15 digits with separators or a leading
+ * '+', not dates like 2024-01-31 or dotted quads) with "[phone]", and other
+ * digit runs of length >= 6 with "[num]".  Output is truncated to cap-1
+ * bytes (never mid-tag) and NUL-terminated when cap > 0.  Returns the
+ * length written. */
+size_t content_redact(const char *in, size_t n, char *out, size_t cap);
+
+#endif /* EGRET_CONTENT_H */

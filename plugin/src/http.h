@@ -1,0 +1,226 @@
+/*
+ * http.h -- streaming HTTP/1.x parser over reassembled TCP bytes, and the
+ * zlib adapter (http.c is the only file that includes <zlib.h>).
+ *
+ * One http_conn per TCP connection, fed the in-order bytes of each
+ * direction as reasm delivers them (http_conn_feed), gap notices
+ * (http_conn_gap) and the end of each direction (http_conn_end).  It never
+ * needs a whole message in memory: bodies are de-chunked, decompressed and
+ * split into multipart parts as they stream through, and handed to
+ * on_body_data in pieces.
+ *
+ * Why hand-written rather than Debian's libhttp-parser (2.9): that library
+ * is archived upstream, fixes its header limit at compile time
+ * (HTTP_MAX_HEADER_SIZE), hands header fields over in fragments that the
+ * caller must buffer anyway, and does no content coding or multipart.  This
+ * parser follows the picohttpparser contract instead (bounded, never reads
+ * past its input, state zero-initialised, malformed input is an event), but
+ * is incremental byte-by-byte: any split of the input into feeds gives the
+ * same transactions, fields and body bytes (tested for every split point).
+ *
+ * Bounds (http_limits): a start or header line longer than max_line, a
+ * header block larger than max_header_bytes or with more than max_headers
+ * fields raises HTTP_EV_HEADER_TOO_LONG / HTTP_EV_TOO_MANY_HEADERS and the
+ * parser stops for that direction (later bytes are ignored and counted).
+ * Copies: only header / chunk-size lines (bounded by max_line, needed when a
+ * line spans two feeds) and at most one delimiter's worth of multipart
+ * look-ahead; body bytes reach on_body_data straight from the caller's
+ * buffer (identity coding) or from the inflate buffer.
+ * Memory per connection: the txn ring plus, lazily, one line buffer per
+ * direction (max_line) and one 16 KiB inflate buffer and zlib state per
+ * compressed message.
+ *
+ * Semantics:
+ *  - Requests: Transfer-Encoding chunked (wins over Content-Length, RFC 9112
+ *    6.3), else Content-Length, else no body.  Responses: no body for HEAD,
+ *    1xx, 204, 304; chunked; Content-Length; else until the connection ends.
+ *    Interim 1xx responses (100 Continue) are skipped; 101 and a 2xx to
+ *    CONNECT turn the connection into a tunnel (parsing stops, counted).
+ *  - Pipelining/keep-alive: requests queue in order (up to max_pipeline
+ *    awaiting a response); each response pairs with the oldest.  A request
+ *    beyond the queue is reported but unpaired (HTTP_TXN_UNPAIRED).  A
+ *    response with no request (midstream pickup) is reported with
+ *    HTTP_TXN_ORPHAN and an empty method.
+ *  - Content-Encoding (or a transfer coding) gzip, x-gzip, deflate (zlib or
+ *    raw) is decoded.  Bomb cap: decoding stops with HTTP_EV_BOMB once the
+ *    decoded size exceeds inflate_max_out, or exceeds inflate_ratio_floor
+ *    and inflate_max_ratio times the compressed size.  Other codings (br,
+ *    zstd, stacked codings) are not decoded: HTTP_EV_UNSUPPORTED_ENCODING
+ *    and no body bytes are delivered for that message.
+ *  - multipart/form-data (request or response): each part is announced with
+ *    on_part_begin/on_part_end (name, filename, content type, size; the
+ *    first bytes of non-file fields such as purpose=batch in part->value).
+ *    Only file parts (with a filename) are fed to on_body_data.
+ *  - Gaps: inside a Content-Length or read-until-close body the gap is
+ *    skipped and framing continues, but no more body bytes of that message
+ *    are delivered (decoders cannot resync); HTTP_MSG_GAP is set.  A gap
+ *    anywhere else truncates the current message (reported with
+ *    HTTP_MSG_TRUNCATED | HTTP_MSG_GAP); the direction then skips to the
+ *    next whole line that looks like a start line ("METHOD target
+ *    HTTP/1.x", "HTTP/1.x NNN") and resumes there (resyncs counter).
+ *    Responses after lost requests may pair with the wrong request.
+ *  - Truncation: http_conn_end on a direction in the middle of a message
+ *    reports what was seen (headers announced if not yet, then the
+ *    completion callback with HTTP_MSG_TRUNCATED).  When the response
+ *    direction ends, queued requests get on_response_complete with
+ *    HTTP_TXN_NO_RESPONSE.
+ *
+ * Callback contract: every txn announced with on_request_headers gets
+ * exactly one on_request_complete and then one on_response_complete,
+ * provided the engine calls http_conn_end for both directions before
+ * http_conn_free (free itself is silent).  A txn pointer is valid until its
+ * on_response_complete returns.  Callbacks must not call back into the
+ * same http_conn.  All callbacks are optional.
+ */
+#ifndef EGRET_HTTP_H
+#define EGRET_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum http_dir {
+    HTTP_DIR_REQ = 0, /* client -> server */
+    HTTP_DIR_RESP = 1 /* server -> client */
+} http_dir;
+
+/* Events: malformed or notable traffic (STYLE.md 4: not errors). */
+#define HTTP_EVENTS(X)                                                                             \
+    X(HEADER_TOO_LONG, "http.header_too_long")                                                     \
+    X(TOO_MANY_HEADERS, "http.too_many_headers")                                                   \
+    X(BAD_REQUEST_LINE, "http.bad_request_line")                                                   \
+    X(BAD_STATUS_LINE, "http.bad_status_line")                                                     \
+    X(BAD_CONTENT_LENGTH, "http.bad_content_length")                                               \
+    X(BAD_TRANSFER_ENCODING, "http.bad_transfer_encoding")                                         \
+    X(BAD_CHUNK, "http.bad_chunk")                                                                 \
+    X(DECOMPRESS_ERROR, "http.decompress_error")                                                   \
+    X(BOMB, "http.decompression_bomb")                                                             \
+    X(UNSUPPORTED_ENCODING, "http.unsupported_encoding")                                           \
+    X(MULTIPART_ERROR, "http.multipart_error")                                                     \
+    X(GAP, "http.gap")                                                                             \
+    X(TRUNCATED, "http.truncated")                                                                 \
+    X(PIPELINE_OVERFLOW, "http.pipeline_overflow")                                                 \
+    X(UNSOLICITED_RESPONSE, "http.unsolicited_response")                                           \
+    X(TUNNEL, "http.tunnel")
+
+typedef enum http_event {
+#define HTTP_EV_ENUM(name, str) HTTP_EV_##name,
+    HTTP_EVENTS(HTTP_EV_ENUM)
+#undef HTTP_EV_ENUM
+        HTTP_EV__COUNT
+} http_event;
+
+/* The event's dotted name ("http.gap"); "?" for an out-of-range value. */
+const char *http_event_name(http_event ev);
+
+/* Per-message (request or response) facts. */
+typedef struct http_msg {
+    int64_t declared_len;     /* Content-Length, -1 if absent */
+    uint64_t wire_body_bytes; /* body bytes on the wire (after de-chunking, before decoding) */
+    uint64_t body_bytes;      /* decoded body bytes produced */
+    uint32_t flags;           /* HTTP_MSG_* */
+    char content_type[96];    /* media type with parameters, truncated */
+    char content_encoding[32];
+} http_msg;
+
+#define HTTP_MSG_CHUNKED      0x0001u
+#define HTTP_MSG_GZIP         0x0002u
+#define HTTP_MSG_DEFLATE      0x0004u
+#define HTTP_MSG_MULTIPART    0x0008u
+#define HTTP_MSG_COMPLETE     0x0010u /* framing ended normally */
+#define HTTP_MSG_TRUNCATED    0x0020u /* ended early (gap or end of stream) */
+#define HTTP_MSG_GAP          0x0040u /* a gap inside the body (bytes missing) */
+#define HTTP_MSG_BOMB         0x0080u /* decoding stopped at the bomb cap */
+#define HTTP_MSG_DECODE_ERROR 0x0100u /* corrupt compressed data or multipart */
+#define HTTP_MSG_UNDECODED    0x0200u /* unsupported coding: body not delivered */
+#define HTTP_MSG_HEADERS_ONLY 0x0400u /* truncated before the end of the headers */
+
+typedef struct http_txn {
+    uint64_t id;          /* 1, 2, ... per connection, in request order */
+    char method[16];      /* "" for an orphan response */
+    char host[256];       /* Host header */
+    char uri[1024];       /* request target, truncated (HTTP_TXN_URI_TRUNC) */
+    char user_agent[256]; /* truncated */
+    int status;           /* response status, 0 if none */
+    uint32_t flags;       /* HTTP_TXN_* */
+    uint32_t parts;       /* multipart parts seen in the request */
+    http_msg req, resp;
+} http_txn;
+
+#define HTTP_TXN_URI_TRUNC   0x01u
+#define HTTP_TXN_UNPAIRED    0x02u /* pipeline queue full: no response pairing */
+#define HTTP_TXN_ORPHAN      0x04u /* response without a request */
+#define HTTP_TXN_NO_RESPONSE 0x08u /* the connection ended before a response */
+#define HTTP_TXN_TUNNEL      0x10u /* 101 / CONNECT: the connection left HTTP */
+
+/* One multipart/form-data part. */
+typedef struct http_part {
+    uint32_t index; /* 0-based within the message */
+    bool is_file;   /* Content-Disposition has a filename */
+    char name[64];
+    char filename[128];
+    char content_type[96];
+    uint64_t bytes; /* part body bytes so far (final at on_part_end) */
+    char value[64]; /* first bytes of a non-file part, NUL-terminated */
+    size_t value_len;
+} http_part;
+
+typedef struct http_callbacks {
+    void (*on_request_headers)(void *ud, const http_txn *t);
+    void (*on_response_headers)(void *ud, const http_txn *t);
+    /* Decoded body bytes (borrowed).  part is NULL unless multipart, in which
+     * case only file parts are delivered. */
+    void (*on_body_data)(void *ud, const http_txn *t, http_dir dir, const http_part *part,
+                         const uint8_t *data, size_t len);
+    void (*on_part_begin)(void *ud, const http_txn *t, http_dir dir, const http_part *part);
+    void (*on_part_end)(void *ud, const http_txn *t, http_dir dir, const http_part *part);
+    void (*on_request_complete)(void *ud, const http_txn *t);
+    void (*on_response_complete)(void *ud, const http_txn *t);
+    /* t may be NULL (e.g. a bad start line). */
+    void (*on_event)(void *ud, const http_txn *t, http_dir dir, http_event ev);
+} http_callbacks;
+
+typedef struct http_limits {
+    size_t max_line;              /* start/header/chunk-size line (default 8192) */
+    size_t max_header_bytes;      /* whole header block (default 65536) */
+    unsigned max_headers;         /* fields per block (default 128) */
+    unsigned max_pipeline;        /* requests awaiting a response (default 8) */
+    uint64_t inflate_max_out;     /* decoded bytes per message (default 64 MiB) */
+    uint64_t inflate_max_ratio;   /* decoded/compressed (default 200) */
+    uint64_t inflate_ratio_floor; /* ratio checked above this output (default 1 MiB) */
+} http_limits;
+
+/* Counters of one connection. */
+typedef struct http_conn_stats {
+    uint64_t requests, responses;
+    uint64_t events[HTTP_EV__COUNT];
+    uint64_t ignored_bytes[2]; /* bytes after a direction stopped, per http_dir */
+    uint64_t resyncs[2];       /* gaps that lost framing, per http_dir */
+    bool stopped[2];           /* per http_dir */
+} http_conn_stats;
+
+typedef struct http_conn http_conn;
+
+void http_limits_default(http_limits *l);
+
+/* A new connection parser.  lim NULL = defaults; cb is copied; ud is passed
+ * to every callback.  Returns NULL on allocation failure. */
+http_conn *http_conn_new(const http_limits *lim, const http_callbacks *cb, void *ud);
+
+/* Feeds in-order bytes of one direction (borrowed). */
+void http_conn_feed(http_conn *c, http_dir dir, const uint8_t *data, size_t len);
+
+/* 'len' bytes of this direction are missing (reasm REASM_GAP). */
+void http_conn_gap(http_conn *c, http_dir dir, uint64_t len);
+
+/* This direction ended (reasm REASM_END, or REASM_DEPTH: no more bytes
+ * will come).  Reports any message in progress; idempotent. */
+void http_conn_end(http_conn *c, http_dir dir);
+
+/* Counters so far. */
+const http_conn_stats *http_conn_stats_get(const http_conn *c);
+
+/* Frees everything without calling callbacks.  Accepts NULL. */
+void http_conn_free(http_conn *c);
+
+#endif /* EGRET_HTTP_H */
