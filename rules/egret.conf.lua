@@ -42,6 +42,9 @@ return {
   -- 9000004: upload to an AI destination in a restricted country.
   restricted_geo = { min_bytes = 100e3, window_s = 600 },
 
+  -- 9000007: message content in clear-text requests (HTTP inspection).
+  content = { min_messages = 50, min_chars = 1e6, window_s = 600 },
+
   -- 9000005 / 9000006: one notice per (host, provider) per this many seconds.
   unsanctioned = { suppress_s = 86400 },
   servers_ai = { suppress_s = 86400 },

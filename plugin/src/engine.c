@@ -8,10 +8,12 @@
  */
 #include "engine.h"
 
+#include "evidence.h"
 #include "rules_test.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 
 #define DEFAULT_HOME_NET "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7"
 #define USEC             1000000ull
+#define EVIDENCE_CAP     (256ull << 20) /* bytes of packet copies kept for evidence */
 
 /* ==== config ==== */
 
@@ -143,7 +146,7 @@ static void attribute(egret_engine *e, flow *f, fext *x)
 {
     if (x->attributed_done || !e->attr) return;
     x->attributed_done = true;
-    if (x->srv_internal) return; /* only traffic leaving the enterprise */
+    if (x->srv_internal || x->has_ai) return; /* external only; HTTP Host may have done it */
     attr_name_src src = ATTR_NAME_NONE;
     if (strcmp(x->info.app_proto, "tls") == 0)
         src = ATTR_NAME_SNI;
@@ -231,9 +234,18 @@ static void on_rule_alert(void *ud, const rule_view *v, const rule_alert *a)
     fext *x = flow_ext(f);
     x->alerted = true;
     e->alerts++;
-    if (!(e->cfg.eve_types & EGRET_EV_ALERT)) return;
+    if (!(e->cfg.eve_types & EGRET_EV_ALERT) && !e->evidence_dir) return;
     eve_alert(e, f, x, a, e->ev_ts);
-    emit(e, EGRET_EV_ALERT, e->ev_ts, f->id, a->severity);
+    if (e->evidence_dir) {
+        char err[512];
+        const char *j = jw_text(&e->out);
+        if (j && evidence_write(e->evidence_dir, f->id, a->sid, j, e->out.len, x->evid, err,
+                                sizeof(err)) != 0)
+            logf_(e, 1, "%s", err);
+        else
+            e->evidence_written++;
+    }
+    if (e->cfg.eve_types & EGRET_EV_ALERT) emit(e, EGRET_EV_ALERT, e->ev_ts, f->id, a->severity);
 }
 
 /* Rule diagnostics go to the host's log; the first error of a (re)load
@@ -310,7 +322,9 @@ static void build_view(egret_engine *e, const flow *f, const fext *x, rule_view 
     v->http_status = -1;
     v->content_shape = "";
     v->content_fingerprint = "";
-    v->content_messages = v->content_chars = v->content_senders = -1;
+    v->content_inner_shape = "";
+    v->content_purpose = "";
+    v->content_messages = v->content_chars = v->content_senders = v->content_records = -1;
 }
 
 static void dispatch(egret_engine *e, flow *f, rule_hook h, const rule_view *v)
@@ -488,6 +502,82 @@ static rules *load_rules(egret_engine *e, size_t *n_errors, char *msg, size_t ms
     return rules_new(&e->rcfg, n_errors, msg, msglen);
 }
 
+/* ==== clear-text HTTP inspection ==== */
+
+typedef struct insp_ud {
+    egret_engine *e;
+    flow *f;
+} insp_ud;
+
+/* A request is complete: HTTP Host attribution (if nothing better), the
+ * on_http hook with the body's content summary. */
+static void on_http_request(void *ud, const inspect_req *r)
+{
+    insp_ud *u = ud;
+    egret_engine *e = u->e;
+    flow *f = u->f;
+    fext *x = flow_ext(f);
+    if (!x->has_ai && !x->srv_internal && e->attr && r->t->host[0])
+        x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, r->t->host, ATTR_NAME_HTTP_HOST,
+                              e->ev_ts, &x->ai);
+    if (x->evid && r->sample[0]) evidence_set_sample(x->evid, r->sample);
+    if (!e->rules || !rules_wants(e->rules, RH_HTTP_REQUEST)) return;
+    rule_view v;
+    geo_result g;
+    build_view(e, f, x, &v, &g);
+    const http_txn *t = r->t;
+    v.http_method = t->method;
+    v.http_host = t->host;
+    v.http_uri = t->uri;
+    v.http_user_agent = t->user_agent;
+    v.http_content_type = t->req.content_type;
+    v.http_body_len = t->req.body_bytes;
+    v.http_status = -1; /* the response has not been seen yet */
+    if (r->has_content) {
+        v.content_shape = r->content.shape;
+        v.content_messages = (int64_t)r->content.messages;
+        v.content_records = (int64_t)r->content.records;
+        v.content_chars = (int64_t)r->content.text_chars;
+        v.content_senders = (int64_t)r->content.senders;
+        v.content_fingerprint = r->content.fingerprint;
+        v.content_inner_shape = r->content.inner_shape;
+        v.content_purpose = r->purpose;
+    }
+    dispatch(e, f, RH_HTTP_REQUEST, &v);
+}
+
+static void on_http_txn_done(void *ud, const inspect_req *r)
+{
+    insp_ud *u = ud;
+    egret_engine *e = u->e;
+    if (!(e->cfg.eve_types & EGRET_EV_HTTP)) return;
+    eve_http(e, u->f, flow_ext(u->f), r, e->ev_ts);
+    e->http_records++;
+    emit(e, EGRET_EV_HTTP, e->ev_ts, u->f->id, 0);
+}
+
+static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int dir)
+{
+    if (!e->inspect || p->proto != 6) return;
+    if (!x->insp_decided) {
+        if (p->payload_len == 0) return;
+        x->insp_decided = true;
+        if (dir != FLOW_TOSERVER || !inspect_wants(p->payload, p->payload_len)) return;
+        x->insp = inspect_flow_new(e->inspect);
+    }
+    if (!x->insp) return;
+    insp_ud u = {e, f};
+    inspect_packet(e->inspect, x->insp, dir, p, &u);
+}
+
+static void inspect_end(egret_engine *e, flow *f, fext *x)
+{
+    if (!x->insp) return;
+    insp_ud u = {e, f};
+    inspect_flow_end(e->inspect, x->insp, &u);
+    x->insp = NULL;
+}
+
 /* ==== flow lifecycle ==== */
 
 static void on_flow_end(flow *f, flow_end_reason why, void *ud)
@@ -500,6 +590,7 @@ static void on_flow_end(flow *f, flow_end_reason why, void *ud)
         x->df = NULL;
         e->dpi_giveups++;
     }
+    inspect_end(e, f, x);
     attribute(e, f, x);
     dirty_remove(e, f, x);
     hooks_flow_end(e, f, x);
@@ -508,6 +599,8 @@ static void on_flow_end(flow *f, flow_end_reason why, void *ud)
         eve_flow(e, f, x, why);
         emit(e, EGRET_EV_FLOW, f->first_ts, f->id, 0);
     }
+    evidence_free(x->evid);
+    x->evid = NULL;
 }
 
 static void flow_started(egret_engine *e, flow *f)
@@ -694,6 +787,22 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
     e->flows = flow_table_new(&fc);
     if (!e->flows) goto fail_oom;
     geo_setup(e);
+    if (cfg->evidence_dir) {
+        e->evidence_dir = dup_or_null(cfg->evidence_dir);
+        e->cfg.evidence_dir = e->evidence_dir;
+        struct stat st;
+        if (stat(e->evidence_dir, &st) != 0 && mkdir(e->evidence_dir, 0750) != 0) {
+            errf(err, "--evidence %s: cannot create the directory", e->evidence_dir);
+            rc = EGRET_ECONFIG;
+            goto fail;
+        }
+    }
+    if (!e->cfg.no_inspect) {
+        static const inspect_callbacks icb = {on_http_request, on_http_txn_done};
+        e->inspect = inspect_new((size_t)e->cfg.reasm_memcap, (size_t)e->cfg.inspect_depth,
+                                 e->evidence_dir != NULL, &icb);
+        if (!e->inspect) goto fail_oom;
+    }
     if (!e->cfg.no_rules) {
         fill_rules_config(e);
         size_t nerr = 0;
@@ -774,8 +883,18 @@ int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t 
         bool created;
         flow *f = flow_packet(e->flows, &p, ts_usec, len, &dir, &created);
         if (f) {
+            fext *fx = flow_ext(f);
             if (created) flow_started(e, f);
+            if (e->evidence_dir) {
+                if (created && e->evidence_bytes < EVIDENCE_CAP)
+                    fx->evid = evidence_new();
+                else if (created)
+                    e->evidence_capped++;
+                e->evidence_bytes +=
+                    evidence_add_packet(fx->evid, ts_usec, linktype, bytes, caplen, len);
+            }
             classify(e, f, &p, ts_usec);
+            inspect_pkt(e, f, fx, &p, dir);
             dns_packet(e, f, &p, dir, ts_usec);
             hooks_tick(e, f, flow_ext(f), (p.tcp_flags & (TH_FIN | TH_RST)) != 0);
         }
@@ -1066,6 +1185,8 @@ void egret_engine_free(egret_engine *e)
     attr_free(e->attr);
     geo_free(e->geo);
     rules_free(e->rules);
+    inspect_free(e->inspect);
+    free(e->evidence_dir);
     for (size_t i = 0; i < e->n_rule_paths; i++) free(e->rule_paths[i]);
     free(e->rule_paths);
     for (size_t i = 0; i < e->n_rule_sets; i++) free(e->rule_sets[i]);

@@ -14,6 +14,7 @@
 #include "egret.h"
 #include "flow.h"
 #include "geo.h"
+#include "inspect.h"
 #include "json.h"
 #include "netset.h"
 #include "rules.h"
@@ -31,6 +32,9 @@ typedef struct fext {
     uint64_t tick_bytes_ts, tick_bytes_tc, tick_payload_ts; /* counters at the last tick */
     uint32_t tick_exchanges;
     bool dirty;                 /* on the engine's list of flows with un-ticked traffic */
+    bool insp_decided;          /* inspection decided at the first payload */
+    inspect_flow *insp;         /* clear-text HTTP inspection, or NULL */
+    struct evidence_buf *evid;  /* first packets + last body sample (--evidence) */
     struct flow *dprev, *dnext; /* that list (packet order) */
     dpi_info info;
     attr_result ai;
@@ -74,7 +78,11 @@ struct egret_engine {
                                       expiry boundary's, or 'now' at flush */
     uint64_t expire_sec;           /* last whole second of packet time expired at */
     flow *dirty_head, *dirty_tail; /* flows with traffic on_tick has not seen */
-    int64_t time_cache_s;          /* eve_time: date part of the last second formatted */
+    inspect_ctx *inspect;          /* NULL with no_inspect */
+    char *evidence_dir;
+    uint64_t evidence_bytes, evidence_capped, evidence_written;
+    uint64_t http_records;
+    int64_t time_cache_s; /* eve_time: date part of the last second formatted */
     char time_cache[24];
     bool time_cache_valid;
     char geo_city_path[512], geo_asn_path[512];
@@ -103,6 +111,7 @@ void eve_dns(egret_engine *e, const flow *f, const fext *x, const dns_msg *m, ui
              bool to_server);
 void eve_stats(egret_engine *e);
 void eve_alert(egret_engine *e, const flow *f, const fext *x, const rule_alert *a, uint64_t ts);
+void eve_http(egret_engine *e, const flow *f, const fext *x, const inspect_req *r, uint64_t ts);
 /* "TCP", "UDP", "ICMP", "IPv6-ICMP"...; NULL for an unnamed protocol. */
 const char *eve_proto_name(uint8_t proto);
 /* "2025-03-01T10:00:00.000000+0000" */

@@ -263,6 +263,47 @@ void eve_alert(egret_engine *e, const flow *f, const fext *x, const rule_alert *
     jw_obj_close(w);
 }
 
+/* Suricata-style http record (hostname, url, http_method, http_user_agent,
+ * http_content_type, status, length = response body bytes) plus egret's
+ * request body sizes and the content summary -- never the body itself. */
+void eve_http(egret_engine *e, const flow *f, const fext *x, const inspect_req *r, uint64_t ts)
+{
+    jw *w = &e->out;
+    const http_txn *t = r->t;
+    jw_reset(w);
+    jw_obj_open(w, NULL);
+    put_flow_header(e, f, x, ts, "http");
+    jw_obj_open(w, "http");
+    if (t->host[0]) jw_str(w, "hostname", t->host);
+    if (t->uri[0]) jw_str(w, "url", t->uri);
+    if (t->user_agent[0]) jw_str(w, "http_user_agent", t->user_agent);
+    if (t->req.content_type[0]) jw_str(w, "http_content_type", t->req.content_type);
+    if (t->method[0]) jw_str(w, "http_method", t->method);
+    if (t->status) jw_u64(w, "status", (uint64_t)t->status);
+    jw_u64(w, "length", t->resp.body_bytes);
+    if (t->req.declared_len >= 0)
+        jw_u64(w, "request_content_length", (uint64_t)t->req.declared_len);
+    jw_u64(w, "request_body_length", t->req.wire_body_bytes);
+    if (t->req.content_encoding[0]) jw_str(w, "request_content_encoding", t->req.content_encoding);
+    jw_obj_close(w);
+    if (r->has_content) {
+        const content_result *c = &r->content;
+        jw_obj_open(w, "content");
+        jw_str(w, "shape", c->shape);
+        if (c->inner_shape && c->inner_shape[0]) jw_str(w, "inner_shape", c->inner_shape);
+        jw_u64(w, "bytes", c->bytes);
+        jw_u64(w, "records", c->records);
+        jw_u64(w, "messages", c->messages);
+        jw_u64(w, "text_chars", c->text_chars);
+        jw_u64(w, "senders", c->senders);
+        if (c->fingerprint[0]) jw_str(w, "fingerprint", c->fingerprint);
+        if (r->purpose[0]) jw_str(w, "purpose", r->purpose);
+        if (r->filename[0]) jw_str(w, "filename", r->filename);
+        jw_obj_close(w);
+    }
+    jw_obj_close(w);
+}
+
 void eve_tls(egret_engine *e, const flow *f, const fext *x, uint64_t ts)
 {
     jw *w = &e->out;
@@ -415,6 +456,31 @@ void eve_stats(egret_engine *e)
         jw_u64(w, "hits", as.dns_hits);
         jw_u64(w, "misses", as.dns_misses);
         jw_obj_close(w);
+        jw_obj_close(w);
+    }
+    if (e->inspect) {
+        inspect_stats is;
+        inspect_get_stats(e->inspect, &is);
+        jw_obj_open(w, "http");
+        jw_u64(w, "flows", is.flows);
+        jw_u64(w, "requests", is.requests);
+        jw_u64(w, "responses", is.responses);
+        jw_u64(w, "bodies_inspected", is.bodies);
+        jw_u64(w, "parser_events", is.http_events);
+        jw_obj_close(w);
+        jw_obj_open(w, "reassembly");
+        jw_u64(w, "memuse", is.reasm_bytes_now);
+        jw_u64(w, "memuse_peak", is.reasm_peak);
+        jw_u64(w, "memcap_drops", is.reasm_memcap_drops);
+        jw_u64(w, "gaps", is.reasm_gaps);
+        jw_u64(w, "depth_reached", is.reasm_depth);
+        jw_obj_close(w);
+    }
+    if (e->evidence_dir) {
+        jw_obj_open(w, "evidence");
+        jw_u64(w, "written", e->evidence_written);
+        jw_u64(w, "packet_bytes", e->evidence_bytes);
+        jw_u64(w, "flows_capped", e->evidence_capped);
         jw_obj_close(w);
     }
     jw_obj_open(w, "dns");

@@ -111,6 +111,9 @@ typedef struct rule_view {
     const char *content_shape;
     int64_t content_messages, content_chars, content_senders;
     const char *content_fingerprint;
+    const char *content_inner_shape; /* records' shape inside a batch file */
+    const char *content_purpose;     /* multipart "purpose" (files API), "" if none */
+    int64_t content_records;         /* JSONL / batch records, -1 unknown */
 } rule_view;
 
 /* One alert raised by a rule; borrowed for the callback. */

@@ -318,7 +318,8 @@ static int l_flow_http(lua_State *L)
     return 1;
 }
 
-/* flow:content() -> {shape, messages, chars, senders, fingerprint} or nil */
+/* flow:content() -> {shape, messages, chars, senders, fingerprint, records, inner_shape,
+ * purpose} or nil */
 static int l_flow_content(lua_State *L)
 {
     const rule_view *v = check_flow(L, 1);
@@ -329,6 +330,10 @@ static int l_flow_content(lua_State *L)
     if (v->content_chars >= 0) set_int(L, "chars", v->content_chars);
     if (v->content_senders >= 0) set_int(L, "senders", v->content_senders);
     set_str(L, "fingerprint", v->content_fingerprint);
+    if (v->content_records >= 0) set_int(L, "records", v->content_records);
+    if (v->content_inner_shape && v->content_inner_shape[0])
+        set_str(L, "inner_shape", v->content_inner_shape);
+    if (v->content_purpose && v->content_purpose[0]) set_str(L, "purpose", v->content_purpose);
     return 1;
 }
 

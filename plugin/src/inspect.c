@@ -1,0 +1,283 @@
+/*
+ * inspect.c -- reasm -> http -> content for one clear-text TCP flow (see
+ * inspect.h).  Owns the reassembly context and, per inspected flow, the two
+ * reassembly streams, the HTTP connection and the content detector of the
+ * request body being parsed.
+ */
+#include "inspect.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reasm.h"
+
+#define PENDING_MAX 8 /* requests awaiting their response (http max_pipeline) */
+
+struct inspect_ctx {
+    reasm_ctx *reasm;
+    http_limits hlim;
+    content_limits clim;
+    inspect_callbacks cb;
+    bool samples;
+    uint64_t flows, requests, responses, bodies, http_events;
+};
+
+struct inspect_flow {
+    inspect_ctx *ctx;
+    reasm_stream st[2];
+    http_conn *http;
+    content_ctx *content;
+    bool in_body;      /* content_begin called for the current request */
+    inspect_req cur;   /* request being parsed */
+    size_t sample_len; /* raw bytes gathered for the sample */
+    char sample_raw[INSPECT_SAMPLE_MAX];
+    inspect_req pending[PENDING_MAX]; /* completed requests awaiting a response */
+    unsigned n_pending;
+    void *ud; /* the engine's context for the current call */
+};
+
+/* ==== HTTP callbacks ==== */
+
+static void body_begin(inspect_flow *f, const char *ctype, const char *filename)
+{
+    content_hint h = {ctype, filename, NULL};
+    if (!f->content) f->content = content_new(&f->ctx->clim);
+    if (!f->content) return;
+    content_begin(f->content, &h);
+    f->in_body = true;
+}
+
+/* Ends the detector; keeps the result if it saw more than the kept one. */
+static void body_end(inspect_flow *f, const char *filename)
+{
+    if (!f->in_body || !f->content) return;
+    content_result r;
+    content_end(f->content, &r);
+    f->in_body = false;
+    if (!f->cur.has_content ||
+        r.messages + r.records > f->cur.content.messages + f->cur.content.records) {
+        f->cur.content = r;
+        f->cur.has_content = true;
+        if (filename) snprintf(f->cur.filename, sizeof(f->cur.filename), "%s", filename);
+    }
+}
+
+static void on_request_headers(void *ud, const http_txn *t)
+{
+    inspect_flow *f = ud;
+    memset(&f->cur, 0, sizeof(f->cur));
+    f->sample_len = 0;
+    f->ctx->requests++;
+    /* multipart bodies are inspected per file part (on_part_begin) */
+    if (!strstr(t->req.content_type, "multipart/")) body_begin(f, t->req.content_type, NULL);
+}
+
+static void on_body_data(void *ud, const http_txn *t, http_dir dir, const http_part *part,
+                         const uint8_t *data, size_t len)
+{
+    (void)t;
+    inspect_flow *f = ud;
+    if (dir != HTTP_DIR_REQ || !f->in_body) return;
+    (void)part;
+    content_feed(f->content, data, len);
+    if (f->ctx->samples && f->sample_len < sizeof(f->sample_raw)) {
+        size_t n = sizeof(f->sample_raw) - f->sample_len;
+        if (n > len) n = len;
+        memcpy(f->sample_raw + f->sample_len, data, n);
+        f->sample_len += n;
+    }
+}
+
+static void on_part_begin(void *ud, const http_txn *t, http_dir dir, const http_part *part)
+{
+    (void)t;
+    inspect_flow *f = ud;
+    if (dir != HTTP_DIR_REQ) return;
+    if (part->is_file) body_begin(f, part->content_type, part->filename);
+}
+
+static void on_part_end(void *ud, const http_txn *t, http_dir dir, const http_part *part)
+{
+    (void)t;
+    inspect_flow *f = ud;
+    if (dir != HTTP_DIR_REQ) return;
+    if (part->is_file) {
+        body_end(f, part->filename);
+    } else if (strcmp(part->name, "purpose") == 0) {
+        snprintf(f->cur.purpose, sizeof(f->cur.purpose), "%.*s", (int)part->value_len, part->value);
+    }
+}
+
+static void on_request_complete(void *ud, const http_txn *t)
+{
+    inspect_flow *f = ud;
+    body_end(f, NULL);
+    f->cur.t = t;
+    if (f->cur.has_content) f->ctx->bodies++;
+    if (f->ctx->samples && f->sample_len)
+        content_redact(f->sample_raw, f->sample_len, f->cur.sample, sizeof(f->cur.sample));
+    if (f->ctx->cb.on_request) f->ctx->cb.on_request(f->ud, &f->cur);
+    if (f->n_pending < PENDING_MAX) f->pending[f->n_pending++] = f->cur;
+}
+
+static void on_response_complete(void *ud, const http_txn *t)
+{
+    inspect_flow *f = ud;
+    f->ctx->responses++;
+    inspect_req r;
+    memset(&r, 0, sizeof(r));
+    /* pair with the pending request of this transaction */
+    for (unsigned i = 0; i < f->n_pending; i++) {
+        if (f->pending[i].t == t) {
+            r = f->pending[i];
+            memmove(&f->pending[i], &f->pending[i + 1],
+                    (f->n_pending - i - 1) * sizeof(f->pending[0]));
+            f->n_pending--;
+            break;
+        }
+    }
+    r.t = t;
+    if (f->ctx->cb.on_txn_done) f->ctx->cb.on_txn_done(f->ud, &r);
+}
+
+static void on_event(void *ud, const http_txn *t, http_dir dir, http_event ev)
+{
+    (void)t, (void)dir, (void)ev;
+    inspect_flow *f = ud;
+    f->ctx->http_events++;
+}
+
+/* ==== reassembly -> HTTP ==== */
+
+static void deliver(void *ud, reasm_event ev, const uint8_t *data, size_t len, http_dir dir)
+{
+    inspect_flow *f = ud;
+    switch (ev) {
+    case REASM_DATA:
+        http_conn_feed(f->http, dir, data, len);
+        break;
+    case REASM_GAP:
+        http_conn_gap(f->http, dir, len);
+        break;
+    case REASM_DEPTH:
+    case REASM_END:
+        http_conn_end(f->http, dir);
+        break;
+    }
+}
+
+static void deliver_req(void *ud, reasm_event ev, const uint8_t *data, size_t len)
+{
+    deliver(ud, ev, data, len, HTTP_DIR_REQ);
+}
+
+static void deliver_resp(void *ud, reasm_event ev, const uint8_t *data, size_t len)
+{
+    deliver(ud, ev, data, len, HTTP_DIR_RESP);
+}
+
+static const reasm_deliver_fn deliver_fn[2] = {deliver_req, deliver_resp};
+
+/* ==== public ==== */
+
+inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, const inspect_callbacks *cb)
+{
+    inspect_ctx *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    c->reasm = reasm_ctx_new(memcap ? memcap : 64u << 20, depth ? depth : 4u << 20);
+    if (!c->reasm) {
+        free(c);
+        return NULL;
+    }
+    http_limits_default(&c->hlim);
+    content_limits_default(&c->clim);
+    if (cb) c->cb = *cb;
+    c->samples = samples;
+    return c;
+}
+
+void inspect_free(inspect_ctx *c)
+{
+    if (!c) return;
+    reasm_ctx_free(c->reasm);
+    free(c);
+}
+
+bool inspect_wants(const uint8_t *p, size_t len)
+{
+    static const char *const methods[] = {"GET ",     "POST ", "PUT ",     "PATCH ", "DELETE ",
+                                          "OPTIONS ", "HEAD ", "CONNECT ", NULL};
+    for (const char *const *m = methods; *m; m++) {
+        size_t n = strlen(*m);
+        if (len >= n && memcmp(p, *m, n) == 0) return true;
+    }
+    return false;
+}
+
+inspect_flow *inspect_flow_new(inspect_ctx *c)
+{
+    inspect_flow *f = calloc(1, sizeof(*f));
+    if (!f) return NULL;
+    static const http_callbacks hcb = {
+        .on_request_headers = on_request_headers,
+        .on_body_data = on_body_data,
+        .on_part_begin = on_part_begin,
+        .on_part_end = on_part_end,
+        .on_request_complete = on_request_complete,
+        .on_response_complete = on_response_complete,
+        .on_event = on_event,
+    };
+    f->ctx = c;
+    f->http = http_conn_new(&c->hlim, &hcb, f);
+    if (!f->http) {
+        free(f);
+        return NULL;
+    }
+    reasm_stream_init(&f->st[0]);
+    reasm_stream_init(&f->st[1]);
+    c->flows++;
+    return f;
+}
+
+void inspect_packet(inspect_ctx *c, inspect_flow *f, int dir, const dec_pkt *p, void *ud)
+{
+    if (!f || p->proto != 6) return;
+    f->ud = ud;
+    reasm_push(c->reasm, &f->st[dir], p->seq, p->tcp_flags, p->payload, p->payload_len,
+               deliver_fn[dir], f);
+    /* the ACK tells the other stream that a hole before it will not fill */
+    if (p->tcp_flags & TH_ACK) reasm_ack(c->reasm, &f->st[!dir], p->ack, deliver_fn[!dir], f);
+}
+
+void inspect_flow_end(inspect_ctx *c, inspect_flow *f, void *ud)
+{
+    if (!f) return;
+    f->ud = ud;
+    reasm_stream_close(c->reasm, &f->st[0], deliver_fn[0], f);
+    reasm_stream_close(c->reasm, &f->st[1], deliver_fn[1], f);
+    http_conn_end(f->http, HTTP_DIR_REQ);
+    http_conn_end(f->http, HTTP_DIR_RESP);
+    reasm_stream_free(c->reasm, &f->st[0]);
+    reasm_stream_free(c->reasm, &f->st[1]);
+    http_conn_free(f->http);
+    content_free(f->content);
+    free(f);
+}
+
+void inspect_get_stats(const inspect_ctx *c, inspect_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    reasm_stats rs;
+    reasm_ctx_stats(c->reasm, &rs);
+    out->flows = c->flows;
+    out->requests = c->requests;
+    out->responses = c->responses;
+    out->bodies = c->bodies;
+    out->http_events = c->http_events;
+    out->reasm_bytes_now = rs.bytes_buffered;
+    out->reasm_peak = rs.bytes_peak;
+    out->reasm_memcap_drops = rs.memcap_drops;
+    out->reasm_gaps = rs.gaps;
+    out->reasm_depth = rs.depth_reached;
+}

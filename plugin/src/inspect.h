@@ -1,0 +1,66 @@
+/*
+ * inspect.h -- clear-text content inspection of one TCP flow: reassembly
+ * (reasm) -> HTTP/1.x (http) -> message-content detector (content).
+ *
+ * The engine starts inspection for a TCP flow whose first client payload
+ * is an HTTP request line (inspect_wants) and then hands every packet of
+ * the flow to inspect_packet.  Results come back per HTTP transaction:
+ * on_request when a request (headers + body) is complete, with the content
+ * summary of its body (or of its largest multipart file part), and
+ * on_txn_done when its response is complete (for the EVE http record).
+ * Raw content never leaves this module: only the summary (shape, counts,
+ * fingerprint) and, when evidence is asked for, a short redacted sample.
+ */
+#ifndef EGRET_INSPECT_H
+#define EGRET_INSPECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "content.h"
+#include "decode.h"
+#include "http.h"
+
+typedef struct inspect_ctx inspect_ctx;
+typedef struct inspect_flow inspect_flow;
+
+#define INSPECT_SAMPLE_MAX 256 /* redacted body sample kept per request (evidence) */
+
+/* What one request carried.  Borrowed for the callback. */
+typedef struct inspect_req {
+    const http_txn *t;
+    content_result content; /* shape "" when no body was inspected */
+    bool has_content;
+    char purpose[32];   /* multipart "purpose" field (files API: "batch", "fine-tune") */
+    char filename[128]; /* multipart file name of the inspected part */
+    char sample[INSPECT_SAMPLE_MAX + 1]; /* redacted start of the body; only with samples on */
+} inspect_req;
+
+typedef struct inspect_callbacks {
+    void (*on_request)(void *ud, const inspect_req *r);
+    void (*on_txn_done)(void *ud, const inspect_req *r);
+} inspect_callbacks;
+
+typedef struct inspect_stats {
+    uint64_t flows, requests, responses, bodies, http_events;
+    uint64_t reasm_bytes_now, reasm_peak, reasm_memcap_drops, reasm_gaps, reasm_depth;
+} inspect_stats;
+
+/* memcap: reassembly bytes for all flows (0 = 64 MiB); depth: bytes per
+ * direction inspected (0 = 4 MiB); samples: keep redacted body samples. */
+inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, const inspect_callbacks *cb);
+void inspect_free(inspect_ctx *c);
+
+/* True when 'payload' starts with an HTTP/1.x request method and a space. */
+bool inspect_wants(const uint8_t *payload, size_t len);
+
+inspect_flow *inspect_flow_new(inspect_ctx *c);
+/* dir: 0 client->server, 1 server->client.  'ud' goes to the callbacks. */
+void inspect_packet(inspect_ctx *c, inspect_flow *f, int dir, const dec_pkt *p, void *ud);
+/* Ends both directions (reporting what was seen), then frees.  NULL ok. */
+void inspect_flow_end(inspect_ctx *c, inspect_flow *f, void *ud);
+
+void inspect_get_stats(const inspect_ctx *c, inspect_stats *out);
+
+#endif /* EGRET_INSPECT_H */
