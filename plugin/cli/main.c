@@ -116,6 +116,9 @@ typedef struct cli_opts {
     bool no_rules, check_rules;
     const char *test_path; /* egret test PATH */
     unsigned workers;      /* --workers N; 0 = default (1 replay, cores live) */
+    const char *evidence_dir;
+    bool no_inspect;
+    uint64_t inspect_depth, reasm_memcap;
     uint32_t tick_interval_s;
     unsigned buffer_mib; /* 0 = libpcap default */
     bool quiet, verbose;
@@ -142,6 +145,10 @@ enum {
     OPT_CHECK_RULES,
     OPT_TICK_INTERVAL,
     OPT_WORKERS,
+    OPT_EVIDENCE,
+    OPT_NO_INSPECT,
+    OPT_INSPECT_DEPTH,
+    OPT_REASM_MEMCAP,
 };
 
 /* The option table.  Columns: id (letter = short option too), long name,
@@ -181,6 +188,10 @@ static const cli_optdef OPTDEFS[] = {
     {OPT_CHECK_RULES,     "check-rules",     no_argument,       NULL,     "load and validate the rules, print problems with\nfile:line, exit 1 on error (no input needed)"},
     {OPT_TICK_INTERVAL,   "tick-interval",   required_argument, "S",      "call rules' on_tick per flow every S seconds (default 5)"},
     {OPT_WORKERS,         "workers",         required_argument, "N",      "worker threads, each with its own engine; packets are\nsharded by the internal host (default 1 for replay,\nthe number of cores live)"},
+    {OPT_EVIDENCE,        "evidence",        required_argument, "DIR",    "per-alert evidence: alert JSON, a pcap slice of the\nflow's first packets and a redacted body sample (e-mail\naddresses, phone numbers, digit runs masked); off by default"},
+    {OPT_NO_INSPECT,      "no-inspect",      no_argument,       NULL,     "no TCP reassembly / clear-text HTTP content inspection"},
+    {OPT_INSPECT_DEPTH,   "inspect-depth",   required_argument, "BYTES",  "bytes per direction inspected in a flow (default 4 MiB)"},
+    {OPT_REASM_MEMCAP,    "reasm-memcap",    required_argument, "BYTES",  "reassembly buffer cap for all flows (default 64 MiB)"},
     {'B',                 "buffer-size",     required_argument, "MiB",    "live capture kernel buffer size"},
     {'q',                 "quiet",           no_argument,       NULL,     "no progress line, summary or warnings on stderr"},
     {'v',                 "verbose",         no_argument,       NULL,     "also print the engine's informational messages"},
@@ -371,6 +382,24 @@ static bool apply_option(cli_opts *o, int id, const char *arg, char *err, size_t
             return false;
         }
         o->tick_interval_s = (uint32_t)v;
+        return true;
+    case OPT_EVIDENCE:
+        o->evidence_dir = arg;
+        return true;
+    case OPT_NO_INSPECT:
+        o->no_inspect = true;
+        return true;
+    case OPT_INSPECT_DEPTH:
+    case OPT_REASM_MEMCAP:
+        if (!parse_u64(arg, 1024, UINT64_MAX, &v)) {
+            snprintf(err, err_size, "--%s: expected bytes (>= 1024), got '%s'",
+                     id == OPT_INSPECT_DEPTH ? "inspect-depth" : "reasm-memcap", arg);
+            return false;
+        }
+        if (id == OPT_INSPECT_DEPTH)
+            o->inspect_depth = v;
+        else
+            o->reasm_memcap = v;
         return true;
     case OPT_WORKERS:
         if (!parse_u64(arg, 1, 64, &v)) {
@@ -1059,6 +1088,10 @@ int main(int argc, char **argv)
     cfg.geoip_db = o.geoip_db;
     cfg.asn_db = o.asn_db;
     cfg.no_geo = o.no_geo;
+    cfg.evidence_dir = o.evidence_dir;
+    cfg.no_inspect = o.no_inspect;
+    cfg.inspect_depth = o.inspect_depth;
+    cfg.reasm_memcap = o.reasm_memcap;
     fill_rules_config(&o, &cfg);
     cfg.on_event = on_event;
     cfg.event_ud = &r;
