@@ -37,7 +37,7 @@ local function feed(flow)
   W:add(key, { requests = math.max(delta, 0), flows = first and 1 or 0 })
   local t = W:get(key)
   if t and t.requests >= MIN then
-    local active = egret.now() - t.first + WIN / BUCKETS -- whole buckets
+    local active = math.max(egret.now() - t.first, 0) + WIN / BUCKETS -- whole buckets
     local cv = regularity(key)
     alert {
       key = key,
