@@ -504,18 +504,12 @@ static rules *load_rules(egret_engine *e, size_t *n_errors, char *msg, size_t ms
 
 /* ==== clear-text HTTP inspection ==== */
 
-typedef struct insp_ud {
-    egret_engine *e;
-    flow *f;
-} insp_ud;
-
 /* A request is complete: HTTP Host attribution (if nothing better), the
  * on_http hook with the body's content summary. */
-static void on_http_request(void *ud, const inspect_req *r)
+static void on_http_request(void *ctx_ud, void *flow_ud, const inspect_req *r)
 {
-    insp_ud *u = ud;
-    egret_engine *e = u->e;
-    flow *f = u->f;
+    egret_engine *e = ctx_ud;
+    flow *f = flow_ud;
     fext *x = flow_ext(f);
     if (!x->has_ai && !x->srv_internal && e->attr && r->t->host[0])
         x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, r->t->host, ATTR_NAME_HTTP_HOST,
@@ -546,14 +540,21 @@ static void on_http_request(void *ud, const inspect_req *r)
     dispatch(e, f, RH_HTTP_REQUEST, &v);
 }
 
-static void on_http_txn_done(void *ud, const inspect_req *r)
+static void on_http_txn_done(void *ctx_ud, void *flow_ud, const inspect_req *r)
 {
-    insp_ud *u = ud;
-    egret_engine *e = u->e;
+    egret_engine *e = ctx_ud;
+    flow *f = flow_ud;
     if (!(e->cfg.eve_types & EGRET_EV_HTTP)) return;
-    eve_http(e, u->f, flow_ext(u->f), r, e->ev_ts);
+    eve_http(e, f, flow_ext(f), r, e->ev_ts);
     e->http_records++;
-    emit(e, EGRET_EV_HTTP, e->ev_ts, u->f->id, 0);
+    emit(e, EGRET_EV_HTTP, e->ev_ts, f->id, 0);
+}
+
+static void on_http_evict(void *ctx_ud, void *flow_ud)
+{
+    (void)ctx_ud;
+    fext *x = flow_ext(flow_ud);
+    x->insp = NULL; /* stays decided: not inspected again */
 }
 
 static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int dir)
@@ -563,19 +564,18 @@ static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int
         if (p->payload_len == 0) return;
         x->insp_decided = true;
         if (dir != FLOW_TOSERVER || !inspect_wants(p->payload, p->payload_len)) return;
-        x->insp = inspect_flow_new(e->inspect);
+        x->insp = inspect_flow_new(e->inspect, f);
     }
     if (!x->insp) return;
-    insp_ud u = {e, f};
-    inspect_packet(e->inspect, x->insp, dir, p, &u);
+    inspect_packet(e->inspect, x->insp, dir, p);
 }
 
 static void inspect_end(egret_engine *e, flow *f, fext *x)
 {
     if (!x->insp) return;
-    insp_ud u = {e, f};
-    inspect_flow_end(e->inspect, x->insp, &u);
+    inspect_flow *i = x->insp;
     x->insp = NULL;
+    inspect_flow_end(e->inspect, i);
 }
 
 /* ==== flow lifecycle ==== */
@@ -798,9 +798,9 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
         }
     }
     if (!e->cfg.no_inspect) {
-        static const inspect_callbacks icb = {on_http_request, on_http_txn_done};
+        static const inspect_callbacks icb = {on_http_request, on_http_txn_done, on_http_evict};
         e->inspect = inspect_new((size_t)e->cfg.reasm_memcap, (size_t)e->cfg.inspect_depth,
-                                 e->evidence_dir != NULL, &icb);
+                                 e->evidence_dir != NULL, &icb, e);
         if (!e->inspect) goto fail_oom;
     }
     if (!e->cfg.no_rules) {

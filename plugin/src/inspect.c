@@ -12,16 +12,40 @@
 
 #include "reasm.h"
 
-#define PENDING_MAX 8 /* requests awaiting their response (http max_pipeline) */
+#define CONTENT_POOL 64
+#define PENDING_MAX 4 /* requests awaiting their response (= http max_pipeline) */
 
 struct inspect_ctx {
     reasm_ctx *reasm;
     http_limits hlim;
     content_limits clim;
     inspect_callbacks cb;
+    void *cb_ud;
+    struct inspect_flow *lru_head, *lru_tail; /* least recently active first */
+    /* Content detectors are taken per request body and given back at its
+     * end, so only concurrent bodies need one: no allocation per request. */
+    content_ctx *pool[CONTENT_POOL];
+    unsigned n_pool;
     bool samples;
     uint64_t flows, requests, responses, bodies, http_events;
+    uint64_t live, max_live, evicted; /* inspected flows now, their cap, ended early */
 };
+
+/* Memory of one inspected flow, roughly: the struct, the HTTP transaction
+ * ring and line buffers.  The number of flows inspected at once is capped
+ * so that this state stays under INSPECT_STATE_CAP. */
+#define INSPECT_STATE_CAP (64u << 20)
+#define INSPECT_FLOW_BYTES (sizeof(struct inspect_flow) + PENDING_MAX * sizeof(http_txn) + 16384)
+
+/* What a completed request leaves for its response (no sample: evidence
+ * takes it at request time). */
+typedef struct pending_req {
+    const http_txn *t;
+    content_result content;
+    bool has_content;
+    char purpose[32];
+    char filename[128];
+} pending_req;
 
 struct inspect_flow {
     inspect_ctx *ctx;
@@ -32,17 +56,28 @@ struct inspect_flow {
     inspect_req cur;   /* request being parsed */
     size_t sample_len; /* raw bytes gathered for the sample */
     char sample_raw[INSPECT_SAMPLE_MAX];
-    inspect_req pending[PENDING_MAX]; /* completed requests awaiting a response */
+    pending_req pending[PENDING_MAX]; /* completed requests awaiting a response */
     unsigned n_pending;
-    void *ud; /* the engine's context for the current call */
+    void *ud; /* the owner's flow (flow_ud) */
+    struct inspect_flow *lprev, *lnext;
 };
 
 /* ==== HTTP callbacks ==== */
 
+static void content_release(inspect_ctx *c, content_ctx *x)
+{
+    if (!x) return;
+    if (c->n_pool < CONTENT_POOL)
+        c->pool[c->n_pool++] = x;
+    else
+        content_free(x);
+}
+
 static void body_begin(inspect_flow *f, const char *ctype, const char *filename)
 {
     content_hint h = {ctype, filename, NULL};
-    if (!f->content) f->content = content_new(&f->ctx->clim);
+    inspect_ctx *c = f->ctx;
+    if (!f->content) f->content = c->n_pool ? c->pool[--c->n_pool] : content_new(&c->clim);
     if (!f->content) return;
     content_begin(f->content, &h);
     f->in_body = true;
@@ -55,6 +90,8 @@ static void body_end(inspect_flow *f, const char *filename)
     content_result r;
     content_end(f->content, &r);
     f->in_body = false;
+    content_release(f->ctx, f->content);
+    f->content = NULL;
     if (!f->cur.has_content ||
         r.messages + r.records > f->cur.content.messages + f->cur.content.records) {
         f->cur.content = r;
@@ -117,8 +154,15 @@ static void on_request_complete(void *ud, const http_txn *t)
     if (f->cur.has_content) f->ctx->bodies++;
     if (f->ctx->samples && f->sample_len)
         content_redact(f->sample_raw, f->sample_len, f->cur.sample, sizeof(f->cur.sample));
-    if (f->ctx->cb.on_request) f->ctx->cb.on_request(f->ud, &f->cur);
-    if (f->n_pending < PENDING_MAX) f->pending[f->n_pending++] = f->cur;
+    if (f->ctx->cb.on_request) f->ctx->cb.on_request(f->ctx->cb_ud, f->ud, &f->cur);
+    if (f->n_pending < PENDING_MAX) {
+        pending_req *q = &f->pending[f->n_pending++];
+        q->t = t;
+        q->content = f->cur.content;
+        q->has_content = f->cur.has_content;
+        memcpy(q->purpose, f->cur.purpose, sizeof(q->purpose));
+        memcpy(q->filename, f->cur.filename, sizeof(q->filename));
+    }
 }
 
 static void on_response_complete(void *ud, const http_txn *t)
@@ -130,7 +174,10 @@ static void on_response_complete(void *ud, const http_txn *t)
     /* pair with the pending request of this transaction */
     for (unsigned i = 0; i < f->n_pending; i++) {
         if (f->pending[i].t == t) {
-            r = f->pending[i];
+            r.content = f->pending[i].content;
+            r.has_content = f->pending[i].has_content;
+            memcpy(r.purpose, f->pending[i].purpose, sizeof(r.purpose));
+            memcpy(r.filename, f->pending[i].filename, sizeof(r.filename));
             memmove(&f->pending[i], &f->pending[i + 1],
                     (f->n_pending - i - 1) * sizeof(f->pending[0]));
             f->n_pending--;
@@ -138,7 +185,7 @@ static void on_response_complete(void *ud, const http_txn *t)
         }
     }
     r.t = t;
-    if (f->ctx->cb.on_txn_done) f->ctx->cb.on_txn_done(f->ud, &r);
+    if (f->ctx->cb.on_txn_done) f->ctx->cb.on_txn_done(f->ctx->cb_ud, f->ud, &r);
 }
 
 static void on_event(void *ud, const http_txn *t, http_dir dir, http_event ev)
@@ -181,7 +228,8 @@ static const reasm_deliver_fn deliver_fn[2] = {deliver_req, deliver_resp};
 
 /* ==== public ==== */
 
-inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, const inspect_callbacks *cb)
+inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, const inspect_callbacks *cb,
+                         void *ctx_ud)
 {
     inspect_ctx *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
@@ -191,15 +239,19 @@ inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, const inspec
         return NULL;
     }
     http_limits_default(&c->hlim);
+    c->hlim.max_pipeline = PENDING_MAX; /* deeper pipelines are rare; each slot is ~2 KB */
     content_limits_default(&c->clim);
     if (cb) c->cb = *cb;
+    c->cb_ud = ctx_ud;
     c->samples = samples;
+    c->max_live = INSPECT_STATE_CAP / INSPECT_FLOW_BYTES;
     return c;
 }
 
 void inspect_free(inspect_ctx *c)
 {
     if (!c) return;
+    while (c->n_pool) content_free(c->pool[--c->n_pool]);
     reasm_ctx_free(c->reasm);
     free(c);
 }
@@ -215,8 +267,39 @@ bool inspect_wants(const uint8_t *p, size_t len)
     return false;
 }
 
-inspect_flow *inspect_flow_new(inspect_ctx *c)
+static void lru_unlink(inspect_ctx *c, inspect_flow *f)
 {
+    if (f->lprev)
+        f->lprev->lnext = f->lnext;
+    else
+        c->lru_head = f->lnext;
+    if (f->lnext)
+        f->lnext->lprev = f->lprev;
+    else
+        c->lru_tail = f->lprev;
+    f->lprev = f->lnext = NULL;
+}
+
+static void lru_append(inspect_ctx *c, inspect_flow *f)
+{
+    f->lprev = c->lru_tail;
+    f->lnext = NULL;
+    if (c->lru_tail)
+        c->lru_tail->lnext = f;
+    else
+        c->lru_head = f;
+    c->lru_tail = f;
+}
+
+inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud)
+{
+    while (c->live >= c->max_live && c->lru_head) {
+        inspect_flow *old = c->lru_head;
+        void *old_ud = old->ud;
+        c->evicted++;
+        inspect_flow_end(c, old);
+        if (c->cb.on_evict) c->cb.on_evict(c->cb_ud, old_ud);
+    }
     inspect_flow *f = calloc(1, sizeof(*f));
     if (!f) return NULL;
     static const http_callbacks hcb = {
@@ -236,24 +319,30 @@ inspect_flow *inspect_flow_new(inspect_ctx *c)
     }
     reasm_stream_init(&f->st[0]);
     reasm_stream_init(&f->st[1]);
+    f->ud = flow_ud;
+    lru_append(c, f);
     c->flows++;
+    c->live++;
     return f;
 }
 
-void inspect_packet(inspect_ctx *c, inspect_flow *f, int dir, const dec_pkt *p, void *ud)
+void inspect_packet(inspect_ctx *c, inspect_flow *f, int dir, const dec_pkt *p)
 {
     if (!f || p->proto != 6) return;
-    f->ud = ud;
+    if (c->lru_tail != f) {
+        lru_unlink(c, f);
+        lru_append(c, f);
+    }
     reasm_push(c->reasm, &f->st[dir], p->seq, p->tcp_flags, p->payload, p->payload_len,
                deliver_fn[dir], f);
     /* the ACK tells the other stream that a hole before it will not fill */
     if (p->tcp_flags & TH_ACK) reasm_ack(c->reasm, &f->st[!dir], p->ack, deliver_fn[!dir], f);
 }
 
-void inspect_flow_end(inspect_ctx *c, inspect_flow *f, void *ud)
+void inspect_flow_end(inspect_ctx *c, inspect_flow *f)
 {
     if (!f) return;
-    f->ud = ud;
+    lru_unlink(c, f);
     reasm_stream_close(c->reasm, &f->st[0], deliver_fn[0], f);
     reasm_stream_close(c->reasm, &f->st[1], deliver_fn[1], f);
     http_conn_end(f->http, HTTP_DIR_REQ);
@@ -261,8 +350,9 @@ void inspect_flow_end(inspect_ctx *c, inspect_flow *f, void *ud)
     reasm_stream_free(c->reasm, &f->st[0]);
     reasm_stream_free(c->reasm, &f->st[1]);
     http_conn_free(f->http);
-    content_free(f->content);
+    content_release(c, f->content);
     free(f);
+    c->live--;
 }
 
 void inspect_get_stats(const inspect_ctx *c, inspect_stats *out)
@@ -275,6 +365,8 @@ void inspect_get_stats(const inspect_ctx *c, inspect_stats *out)
     out->responses = c->responses;
     out->bodies = c->bodies;
     out->http_events = c->http_events;
+    out->flows_live = c->live;
+    out->flows_evicted = c->evicted;
     out->reasm_bytes_now = rs.bytes_buffered;
     out->reasm_peak = rs.bytes_peak;
     out->reasm_memcap_drops = rs.memcap_drops;

@@ -37,29 +37,37 @@ typedef struct inspect_req {
     char sample[INSPECT_SAMPLE_MAX + 1]; /* redacted start of the body; only with samples on */
 } inspect_req;
 
+/* ctx_ud: given to inspect_new; flow_ud: given to inspect_flow_new. */
 typedef struct inspect_callbacks {
-    void (*on_request)(void *ud, const inspect_req *r);
-    void (*on_txn_done)(void *ud, const inspect_req *r);
+    void (*on_request)(void *ctx_ud, void *flow_ud, const inspect_req *r);
+    void (*on_txn_done)(void *ctx_ud, void *flow_ud, const inspect_req *r);
+    /* The flow's inspection was ended to make room (state cap, least recently
+     * active first): its inspect_flow is gone, forget the pointer. */
+    void (*on_evict)(void *ctx_ud, void *flow_ud);
 } inspect_callbacks;
 
 typedef struct inspect_stats {
     uint64_t flows, requests, responses, bodies, http_events;
+    uint64_t flows_live, flows_evicted; /* inspected now; ended early at the state cap */
     uint64_t reasm_bytes_now, reasm_peak, reasm_memcap_drops, reasm_gaps, reasm_depth;
 } inspect_stats;
 
 /* memcap: reassembly bytes for all flows (0 = 64 MiB); depth: bytes per
  * direction inspected (0 = 4 MiB); samples: keep redacted body samples. */
-inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, const inspect_callbacks *cb);
+inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, const inspect_callbacks *cb,
+                         void *ctx_ud);
 void inspect_free(inspect_ctx *c);
 
 /* True when 'payload' starts with an HTTP/1.x request method and a space. */
 bool inspect_wants(const uint8_t *payload, size_t len);
 
-inspect_flow *inspect_flow_new(inspect_ctx *c);
-/* dir: 0 client->server, 1 server->client.  'ud' goes to the callbacks. */
-void inspect_packet(inspect_ctx *c, inspect_flow *f, int dir, const dec_pkt *p, void *ud);
+/* At the state cap the least recently active inspected flow is ended
+ * first (on_evict tells its owner).  NULL on out-of-memory. */
+inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud);
+/* dir: 0 client->server, 1 server->client. */
+void inspect_packet(inspect_ctx *c, inspect_flow *f, int dir, const dec_pkt *p);
 /* Ends both directions (reporting what was seen), then frees.  NULL ok. */
-void inspect_flow_end(inspect_ctx *c, inspect_flow *f, void *ud);
+void inspect_flow_end(inspect_ctx *c, inspect_flow *f);
 
 void inspect_get_stats(const inspect_ctx *c, inspect_stats *out);
 
