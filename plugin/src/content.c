@@ -881,7 +881,7 @@ int content_begin(content_ctx *c, const content_hint *hint)
     for (int k = 0; k < 2; k++) {
         hash_sha256_reset(c->fp[k]);
         c->fp_any[k] = c->unit_open[k] = false;
-        memset(c->set[k].slot, 0, c->set_slots * sizeof(uint64_t));
+        if (c->set[k].n) memset(c->set[k].slot, 0, c->set_slots * sizeof(uint64_t));
         c->set[k].n = 0;
         c->set[k].capped = false;
     }
