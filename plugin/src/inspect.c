@@ -48,13 +48,15 @@ static void body_begin(inspect_flow *f, const char *ctype, const char *filename)
     f->in_body = true;
 }
 
-/* Ends the detector; keeps the result if it saw more than the kept one. */
+/* Ends the detector; keeps the result if it saw more than the kept one.  An
+ * empty body (a GET, a 0-byte part) gives no content summary. */
 static void body_end(inspect_flow *f, const char *filename)
 {
     if (!f->in_body || !f->content) return;
     content_result r;
     content_end(f->content, &r);
     f->in_body = false;
+    if (r.bytes == 0) return;
     if (!f->cur.has_content ||
         r.messages + r.records > f->cur.content.messages + f->cur.content.records) {
         f->cur.content = r;
@@ -124,7 +126,8 @@ static void on_request_complete(void *ud, const http_txn *t)
 static void on_response_complete(void *ud, const http_txn *t)
 {
     inspect_flow *f = ud;
-    f->ctx->responses++;
+    /* also called for requests that got no response (flow end) */
+    if (!(t->flags & HTTP_TXN_NO_RESPONSE)) f->ctx->responses++;
     inspect_req r;
     memset(&r, 0, sizeof(r));
     /* pair with the pending request of this transaction */
