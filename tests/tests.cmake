@@ -25,6 +25,21 @@ else()
   message(STATUS "egret: ../shared/pcaps not found; the ndpiReader agreement suite is not registered")
 endif()
 
+# --evidence DIR: per-alert files (alert JSON, pcap slice, redacted sample),
+# nothing without the option, unusable paths are exit 2.
+add_test(NAME evidence COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_evidence.sh
+  $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-evidence ${CMAKE_SOURCE_DIR})
+set_tests_properties(evidence PROPERTIES LABELS integration TIMEOUT 120)
+
+# Clear-text HTTP inspection on the nDPI project's HTTP captures (ipp,
+# http_auth, WebattackRCE): only when ../shared/pcaps exists.
+if(EXISTS ${EGRET_SHARED_PCAPS}/WebattackRCE.pcap AND
+   EXISTS ${CMAKE_SOURCE_DIR}/tests/integration/test_shared_http.py)
+  add_test(NAME shared_http COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/integration/test_shared_http.py
+    --egret $<TARGET_FILE:egret> ${EGRET_SHARED_PCAPS})
+  set_tests_properties(shared_http PROPERTIES LABELS shared TIMEOUT 300)
+endif()
+
 add_test(NAME install COMMAND bash ${CMAKE_SOURCE_DIR}/tests/install/test_install.sh
   ${CMAKE_BINARY_DIR} ${CMAKE_BINARY_DIR}/tests-install)
 set_tests_properties(install PROPERTIES LABELS integration TIMEOUT 120)

@@ -791,8 +791,15 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
         e->evidence_dir = dup_or_null(cfg->evidence_dir);
         e->cfg.evidence_dir = e->evidence_dir;
         struct stat st;
-        if (stat(e->evidence_dir, &st) != 0 && mkdir(e->evidence_dir, 0750) != 0) {
-            errf(err, "--evidence %s: cannot create the directory", e->evidence_dir);
+        const char *why = NULL;
+        if (stat(e->evidence_dir, &st) != 0)
+            why = mkdir(e->evidence_dir, 0750) != 0 ? "cannot create the directory" : NULL;
+        else if (!S_ISDIR(st.st_mode))
+            why = "exists and is not a directory";
+        else if (access(e->evidence_dir, W_OK | X_OK) != 0)
+            why = "directory is not writable";
+        if (why) {
+            errf(err, "--evidence %s: %s", e->evidence_dir, why);
             rc = EGRET_ECONFIG;
             goto fail;
         }

@@ -661,9 +661,23 @@ static void start_line(http_conn *c, http_dir dir, const char *s, size_t n)
             return;
         }
         size_t us = ++i;
-        while (i < n && s[i] != ' ' && (unsigned char)s[i] > 0x20 && s[i] != 0x7f) i++;
+        /* The target ends at the last space: a URI with raw spaces (attack
+         * tools send them, lenient servers accept them) must not hide the
+         * request from inspection; libhtp does the same. */
+        size_t last = n;
+        while (last > us && s[last - 1] != ' ') last--;
+        if (last <= us) {
+            stop_dir(c, dir, HTTP_EV_BAD_REQUEST_LINE);
+            return;
+        }
+        i = last - 1;
+        for (size_t k = us; k < i; k++)
+            if ((unsigned char)s[k] < 0x20 || s[k] == 0x7f) {
+                stop_dir(c, dir, HTTP_EV_BAD_REQUEST_LINE);
+                return;
+            }
         size_t ue = i;
-        if (ue == us || i >= n || s[i] != ' ' || !parse_version(s + i + 1, n - i - 1)) {
+        if (ue == us || !parse_version(s + i + 1, n - i - 1)) {
             stop_dir(c, dir, HTTP_EV_BAD_REQUEST_LINE);
             return;
         }

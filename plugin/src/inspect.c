@@ -13,7 +13,7 @@
 #include "reasm.h"
 
 #define CONTENT_POOL 64
-#define PENDING_MAX 4 /* requests awaiting their response (= http max_pipeline) */
+#define PENDING_MAX  4 /* requests awaiting their response (= http max_pipeline) */
 
 struct inspect_ctx {
     reasm_ctx *reasm;
@@ -34,7 +34,7 @@ struct inspect_ctx {
 /* Memory of one inspected flow, roughly: the struct, the HTTP transaction
  * ring and line buffers.  The number of flows inspected at once is capped
  * so that this state stays under INSPECT_STATE_CAP. */
-#define INSPECT_STATE_CAP (64u << 20)
+#define INSPECT_STATE_CAP  (64u << 20)
 #define INSPECT_FLOW_BYTES (sizeof(struct inspect_flow) + PENDING_MAX * sizeof(http_txn) + 16384)
 
 /* What a completed request leaves for its response (no sample: evidence
@@ -83,7 +83,8 @@ static void body_begin(inspect_flow *f, const char *ctype, const char *filename)
     f->in_body = true;
 }
 
-/* Ends the detector; keeps the result if it saw more than the kept one. */
+/* Ends the detector; keeps the result if it saw more than the kept one.  An
+ * empty body (a GET, a 0-byte part) gives no content summary. */
 static void body_end(inspect_flow *f, const char *filename)
 {
     if (!f->in_body || !f->content) return;
@@ -92,6 +93,7 @@ static void body_end(inspect_flow *f, const char *filename)
     f->in_body = false;
     content_release(f->ctx, f->content);
     f->content = NULL;
+    if (r.bytes == 0) return; /* no body: no content summary */
     if (!f->cur.has_content ||
         r.messages + r.records > f->cur.content.messages + f->cur.content.records) {
         f->cur.content = r;
@@ -168,7 +170,8 @@ static void on_request_complete(void *ud, const http_txn *t)
 static void on_response_complete(void *ud, const http_txn *t)
 {
     inspect_flow *f = ud;
-    f->ctx->responses++;
+    /* also called for requests that got no response (flow end) */
+    if (!(t->flags & HTTP_TXN_NO_RESPONSE)) f->ctx->responses++;
     inspect_req r;
     memset(&r, 0, sizeof(r));
     /* pair with the pending request of this transaction */

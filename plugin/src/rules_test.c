@@ -470,13 +470,16 @@ static void build_view(lua_State *L, int t, uint64_t at_us, rule_view *v)
         v->http_body_len = (uint64_t)fint(L, s, "body_len", 0);
         v->http_status = (int)fint(L, s, "status", 0);
     }
-    v->content_messages = v->content_chars = v->content_senders = -1;
+    v->content_messages = v->content_chars = v->content_senders = v->content_records = -1;
     if ((s = sub_table(L, t, "content"))) {
         v->content_shape = fstr(L, s, "shape", "");
         v->content_messages = fint(L, s, "messages", -1);
         v->content_chars = fint(L, s, "chars", -1);
         v->content_senders = fint(L, s, "senders", -1);
+        v->content_records = fint(L, s, "records", -1);
         v->content_fingerprint = fstr(L, s, "fingerprint", "");
+        v->content_inner_shape = fstr(L, s, "inner_shape", "");
+        v->content_purpose = fstr(L, s, "purpose", "");
     }
 }
 

@@ -166,6 +166,29 @@ static void test_keepalive_pairing(void **state)
     free(r.log);
 }
 
+/* A target with raw spaces (attack tools) still parses: the version is the
+ * last token, as in libhtp.  A control character in the target does not. */
+static void test_uri_with_spaces(void **state)
+{
+    (void)state;
+    rec r;
+    http_conn *c = mk(&r, NULL);
+    feed(c, HTTP_DIR_REQ,
+         "GET /cgi-bin/x;cat /etc/passwd|?d=1 HTTP/1.1\r\nHost: victim.example\r\n\r\n");
+    feed(c, HTTP_DIR_RESP, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    finish(c);
+    assert_contains(r.log, "REQ 1 GET victim.example /cgi-bin/x;cat /etc/passwd|?d=1");
+    assert_int_equal(r.reqs, 1);
+    http_conn_free(c);
+    free(r.log);
+    c = mk(&r, NULL);
+    feed(c, HTTP_DIR_REQ, "GET /a\x01b HTTP/1.1\r\nHost: h\r\n\r\n");
+    finish(c);
+    assert_int_equal(r.reqs, 0);
+    http_conn_free(c);
+    free(r.log);
+}
+
 static void test_pipelined(void **state)
 {
     (void)state;
@@ -755,7 +778,7 @@ int main(void)
         cmocka_unit_test(test_truncated),         cmocka_unit_test(test_gap),
         cmocka_unit_test(test_absurd_headers),    cmocka_unit_test(test_multipart),
         cmocka_unit_test(test_split_invariance),  cmocka_unit_test(test_orphan_tunnel_overflow),
-        cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_mutations),         cmocka_unit_test(test_uri_with_spaces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
