@@ -926,9 +926,15 @@ static void print_summary(cli_run *r, double elapsed)
                 "  %-14s %" PRIu64 " received, %" PRIu64 " dropped, %" PRIu64
                 " dropped by interface\n",
                 "capture", r->cap_recv, r->cap_drop, r->cap_ifdrop);
-    if (r->wk)
-        fprintf(stderr, "  %-14s %u, %" PRIu64 " packets dropped on full queues\n", "workers",
-                r->o->workers, queue_drops);
+    if (r->wk) {
+        uint64_t per[64];
+        size_t nw = workers_packets(r->wk, per, 64);
+        fprintf(stderr,
+                "  %-14s %u, %" PRIu64 " packets dropped on full queues; packets per worker:",
+                "workers", r->o->workers, queue_drops);
+        for (size_t i = 0; i < nw; i++) fprintf(stderr, " %" PRIu64, per[i]);
+        fputc('\n', stderr);
+    }
     fprintf(stderr, "  %-14s %" PRIu64 " written to %s\n", "records", r->written, r->out_name);
     fprintf(stderr, "  %-14s %.2f s, %.0f packets/s\n", "elapsed", elapsed,
             elapsed > 0 ? (double)c.packets / elapsed : 0.0);

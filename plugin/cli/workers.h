@@ -48,6 +48,9 @@ void workers_flush(workers *w);
 /* Sums of the engines' counters; queue drops in *queue_drops. */
 void workers_counters(workers *w, egret_counters *out, uint64_t *queue_drops);
 
+/* Packets each worker processed (up to n workers); returns the count. */
+size_t workers_packets(workers *w, uint64_t *out, size_t n);
+
 /* Merged top internal hosts, largest first. */
 size_t workers_top_hosts(workers *w, egret_host_stat *out, size_t n);
 
