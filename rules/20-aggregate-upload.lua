@@ -3,10 +3,18 @@
 --
 -- Fed from ticks and flow end with the growth of each flow's upload since
 -- it was last seen (so it fires while traffic flows); one alert per
--- (host, provider) per window.
+-- (host, provider) per window.  Where request bodies are visible (clear-text
+-- HTTP), the messages they carried are summed in the same window and
+-- reported next to the bytes (messages_window).
 local MIN = egret.config("aggregate_upload.min_bytes", 5e6)
 local WIN = egret.config("aggregate_upload.window_s", 600)
-local W = egret.window("ai_upload", WIN)
+local W = egret.window("ai_upload", WIN, { fields = { "bytes", "flows", "messages" } })
+
+local function count_messages(flow)
+  local c = flow:content()
+  if not c or not c.messages or c.messages == 0 then return end
+  W:add(egret.key(flow.src_ip, flow:ai().provider), { messages = c.messages })
+end
 
 local function feed(flow)
   local ai = flow:ai()
@@ -26,6 +34,7 @@ local function feed(flow)
       why = {
         host = flow.src_ip, provider = ai.provider, kind = ai.kind,
         upload_bytes_window = t.bytes, flows = t.flows, window_s = WIN,
+        messages_window = t.messages,
         threshold_bytes = MIN, first_seen = t.first, last_seen = t.last,
       },
     }
@@ -37,7 +46,8 @@ rule {
   name = "EGRET AI aggregate upload from one host",
   suppress = WIN,
   needs = { "ai", "internal_src" },
-  hooks = { "on_tick", "on_flow_end" },
+  hooks = { "on_tick", "on_flow_end", "on_http" },
   on_tick = feed,
   on_flow_end = feed,
+  on_http = count_messages,
 }

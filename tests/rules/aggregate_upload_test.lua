@@ -32,6 +32,17 @@ return {
     events = ticks,
     expect = { { sid = 9000002, why = { upload_bytes_window = 6000000, flows = 1 } } } },
 
+  { name = "messages seen in clear-text requests are reported with the bytes", sids = { 9000002 },
+    events = {
+      { hook = "on_http", at = 10, flow = flow("10.0.0.10", 42000, 1e5,
+          { content = { shape = "openai_chat", messages = 40, chars = 9000 } }) },
+      { hook = "on_http", at = 20, flow = flow("10.0.0.10", 42000, 2e5,
+          { content = { shape = "openai_chat", messages = 25, chars = 6000 } }) },
+      { hook = "on_flow_end", at = 30, flow = flow("10.0.0.10", 42000, 6e6) },
+    },
+    expect = { { sid = 9000002, src_ip = "10.0.0.10",
+                 why = { upload_bytes_window = 6000000, messages_window = 65 } } } },
+
   { name = "3 MB then 3 MB eleven minutes later: window expired, silent", sids = { 9000002 },
     events = { { hook = "on_flow_end", at = 10, flow = flow("10.0.0.9", 40001, 3e6) },
                { hook = "on_flow_end", at = 670, flow = flow("10.0.0.9", 40002, 3e6) } },
