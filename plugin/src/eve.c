@@ -163,23 +163,28 @@ static void put_alpns(jw *w, const char *key, const char *list)
     jw_arr_close(w);
 }
 
+/* The "tls" (or "quic") object: sni, version, ja3{hash}, client_alpns. */
+static void put_tls(jw *w, const dpi_info *i, const char *name)
+{
+    jw_obj_open(w, name);
+    if (i->hostname[0]) jw_str(w, "sni", i->hostname);
+    if (i->tls_version[0]) jw_str(w, "version", i->tls_version);
+    if (i->ja3[0]) {
+        jw_obj_open(w, "ja3");
+        jw_str(w, "hash", i->ja3);
+        jw_obj_close(w);
+    }
+    if (i->alpn[0]) put_alpns(w, "client_alpns", i->alpn);
+    jw_obj_close(w);
+}
+
 static void put_app_blocks(jw *w, const fext *x)
 {
     const dpi_info *i = &x->info;
     bool tls = strcmp(i->app_proto, "tls") == 0;
     bool quic = strcmp(i->app_proto, "quic") == 0;
-    if ((tls || quic) && (i->hostname[0] || i->tls_version[0] || i->ja3[0] || i->alpn[0])) {
-        jw_obj_open(w, tls ? "tls" : "quic");
-        if (i->hostname[0]) jw_str(w, "sni", i->hostname);
-        if (i->tls_version[0]) jw_str(w, "version", i->tls_version);
-        if (i->ja3[0]) {
-            jw_obj_open(w, "ja3");
-            jw_str(w, "hash", i->ja3);
-            jw_obj_close(w);
-        }
-        if (i->alpn[0]) put_alpns(w, "client_alpns", i->alpn);
-        jw_obj_close(w);
-    }
+    if ((tls || quic) && (i->hostname[0] || i->tls_version[0] || i->ja3[0] || i->alpn[0]))
+        put_tls(w, i, tls ? "tls" : "quic");
     jw_obj_open(w, "ndpi");
     jw_str(w, "proto", i->proto[0] ? i->proto : "Unknown");
     if (i->category[0]) jw_str(w, "category", i->category);
@@ -311,17 +316,7 @@ void eve_tls(egret_engine *e, const flow *f, const fext *x, uint64_t ts)
     jw_reset(w);
     jw_obj_open(w, NULL);
     put_flow_header(e, f, x, ts, quic ? "quic" : "tls");
-    const dpi_info *i = &x->info;
-    jw_obj_open(w, quic ? "quic" : "tls");
-    if (i->hostname[0]) jw_str(w, "sni", i->hostname);
-    if (i->tls_version[0]) jw_str(w, "version", i->tls_version);
-    if (i->ja3[0]) {
-        jw_obj_open(w, "ja3");
-        jw_str(w, "hash", i->ja3);
-        jw_obj_close(w);
-    }
-    if (i->alpn[0]) put_alpns(w, "client_alpns", i->alpn);
-    jw_obj_close(w);
+    put_tls(w, &x->info, quic ? "quic" : "tls");
     jw_obj_close(w);
 }
 
