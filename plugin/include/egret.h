@@ -134,9 +134,9 @@ typedef struct egret_config {
     uint32_t tick_interval_s;   /* on_tick per flow every N s of packet time (default 5) */
     uint64_t tick_bytes;        /* ... or every N bytes of new traffic (default 1 MiB) */
     /* clear-text inspection (TCP reassembly, HTTP/1.x, message content) */
-    uint64_t inspect_depth;  /* bytes per direction inspected; 0 = 4 MiB */
-    uint64_t reasm_memcap;   /* reassembly buffer cap, all flows; 0 = 64 MiB */
-    int no_inspect;          /* no reassembly/HTTP inspection */
+    uint64_t inspect_depth;   /* bytes per direction inspected; 0 = 4 MiB */
+    uint64_t reasm_memcap;    /* reassembly buffer cap, all flows; 0 = 64 MiB */
+    int no_inspect;           /* no reassembly/HTTP inspection */
     const char *evidence_dir; /* per-alert evidence files (alert JSON, pcap slice of the
                                  flow's first packets, redacted body sample); NULL = off */
     egret_event_cb on_event;
