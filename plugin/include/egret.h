@@ -93,7 +93,7 @@ typedef void (*egret_log_cb)(int level, const char *msg, void *ud);
 /* Engine configuration.  Initialise with egret_config_init() and then set
  * what you need; strings are copied by egret_engine_new(). */
 typedef struct egret_config {
-    uint32_t struct_size;   /* set by egret_config_init: sizeof(egret_config) */
+    uint32_t struct_size;   /* set by egret_config_init: the caller's sizeof(egret_config) */
     uint32_t eve_types;     /* EGRET_EV_* bits; default EGRET_EVE_DEFAULT */
     const char *home_net;   /* "CIDR[,CIDR...]"; NULL = RFC 1918 + fc00::/7 + 100.64/10 */
     uint64_t max_flows;     /* flow table cap; default 1,000,000 */
@@ -164,7 +164,11 @@ EGRET_API const char *egret_version(void);
 EGRET_API int egret_version_num(void);
 EGRET_API const char *egret_strerror(int err);
 
-EGRET_API void egret_config_init(egret_config *cfg);
+/* Fills 'cfg' with the defaults.  A macro passes the caller's
+ * sizeof(egret_config), so a host built against an older egret.h is never
+ * written past its struct (egret_engine_new then reports EGRET_EVERSION). */
+EGRET_API void egret_config_init_sized(egret_config *cfg, size_t size);
+#define egret_config_init(cfg) egret_config_init_sized((cfg), sizeof(*(cfg)))
 
 /* Creates an engine.  On failure returns a negative EGRET_E* code, sets
  * *out to NULL and writes a message into 'err' (may be NULL). */

@@ -25,7 +25,7 @@
 
 /* ==== config ==== */
 
-void egret_config_init(egret_config *cfg)
+static void config_defaults(egret_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->struct_size = sizeof(*cfg);
@@ -40,6 +40,16 @@ void egret_config_init(egret_config *cfg)
     cfg->ai_to_ndpi = 1;
     cfg->tick_interval_s = 5;
     cfg->tick_bytes = 1u << 20;
+}
+
+void egret_config_init_sized(egret_config *cfg, size_t size)
+{
+    if (!cfg) return;
+    egret_config d;
+    config_defaults(&d);
+    size_t n = size < sizeof(d) ? size : sizeof(d);
+    memcpy(cfg, &d, n);
+    if (size >= sizeof(uint32_t)) cfg->struct_size = (uint32_t)size;
 }
 
 static void errf(char *err, const char *fmt, ...)

@@ -10,6 +10,7 @@
  * Prints "N passed, N failed".
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,50 @@ static void test_synthetic(void)
     free(s.buf);
 }
 
+/* Random and mutated frames of every link type through the whole engine
+ * (decode, flows, nDPI, inspection, rules): nothing may crash (ASan/UBSan
+ * build) and the output must stay JSON objects, one per record. */
+static void test_garbage(void)
+{
+    sink s = {0};
+    egret_engine *e =
+        make_engine(&s, EGRET_EV_FLOW | EGRET_EV_ALERT | EGRET_EV_HTTP | EGRET_EV_DNS);
+    if (!e) return;
+    static const int links[] = {0, 1, 12, 101, 108, 113, 228, 229, 276};
+    uint64_t x = 0x9e3779b97f4a7c15ull, t = 1740823200000000ull;
+    uint8_t pkt[600];
+    const uint8_t in[4] = {10, 1, 1, 1}, out[4] = {192, 0, 2, 1};
+    for (int i = 0; i < 60000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int lt = links[x % (sizeof(links) / sizeof(links[0]))];
+        size_t n = 20 + (x >> 8) % 560;
+        if (i % 3 == 0) {
+            /* a plausible IPv4 header with random transport bytes, raw link */
+            n = build_ipv4(pkt, in, out, (x >> 20) & 1 ? 6 : 17, (uint16_t)(x >> 24),
+                           (x >> 40) & 1 ? 80 : 53, (uint8_t)(x >> 32), n % 400);
+            for (size_t k = 20; k < n; k++) pkt[k] ^= (uint8_t)(x >> (k % 56));
+            lt = 101;
+        } else {
+            for (size_t k = 0; k < n; k++) pkt[k] = (uint8_t)(x >> (k % 56)) ^ (uint8_t)k;
+        }
+        egret_engine_feed(e, t += 1000, lt, (uint32_t)n, (uint32_t)n, pkt);
+    }
+    egret_engine_flush(e);
+    bool ok = true;
+    for (const char *p = s.buf; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        if (!nl || p[0] != '{' || nl[-1] != '}') ok = false;
+        if (!nl) break;
+        p = nl + 1;
+    }
+    CHECK(ok, "garbage run produced a malformed record line");
+    egret_counters c;
+    egret_engine_counters(e, &c);
+    CHECK(c.packets == 60000, "garbage packets counted %llu", (unsigned long long)c.packets);
+    egret_engine_free(e);
+    free(s.buf);
+}
+
 static void run_file(egret_engine *e, const char *path)
 {
     char errbuf[PCAP_ERRBUF_SIZE];
@@ -217,7 +262,16 @@ int main(int argc, char **argv)
     cfg.home_net = "10.0.0.0/33";
     char err[EGRET_ERRBUF_SIZE] = "";
     CHECK(egret_engine_new(&cfg, &e, err) == EGRET_ECONFIG && err[0], "bad home-net accepted");
+    /* an older host's smaller struct is never written past its size */
+    unsigned char old[sizeof(egret_config) + 16];
+    memset(old, 0xaa, sizeof(old));
+    egret_config_init_sized((egret_config *)(void *)old, 24);
+    size_t untouched = 0;
+    for (size_t k = 24; k < sizeof(old); k++) untouched += old[k] == 0xaa;
+    CHECK(untouched == sizeof(old) - 24, "config_init wrote past the caller's struct");
+    CHECK(((egret_config *)(void *)old)->struct_size == 24, "struct_size not the caller's");
     test_synthetic();
+    test_garbage();
     if (argc > 1) test_two_engines(argv[1]);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
