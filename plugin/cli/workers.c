@@ -43,7 +43,6 @@ typedef struct worker {
     size_t head, tail; /* write offset, read offset (bytes) */
     size_t used;       /* bytes in the ring */
     bool reader_waiting, writer_waiting, busy;
-    bool inline_; /* runs in the capture thread (worker 0) */
     uint64_t drops;
 } worker;
 
@@ -104,14 +103,8 @@ static size_t reserve(worker *w, size_t need, bool lossy)
     }
 }
 
-static void run_rec(worker *w, const rec *r, const uint8_t *data);
-
 static void push(worker *w, const rec *r, const uint8_t *data, bool lossy)
 {
-    if (w->inline_) { /* worker 0 runs in the capture thread: no queue */
-        if (r->kind != REC_STOP) run_rec(w, r, data);
-        return;
-    }
     size_t need = REC_SPACE(r->kind == REC_PACKET ? r->caplen : 0);
     pthread_mutex_lock(&w->mu);
     size_t off = reserve(w, need, lossy);
@@ -206,7 +199,6 @@ static void *worker_main(void *arg)
 /* Waits until the worker has processed everything queued. */
 static void drain(worker *w)
 {
-    if (w->inline_) return;
     pthread_mutex_lock(&w->mu);
     while (w->used > 0 || w->busy) pthread_cond_wait(&w->idle, &w->mu);
     pthread_mutex_unlock(&w->mu);
@@ -244,11 +236,8 @@ workers *workers_new(int n, const egret_config *cfg, bool lossy, char err[EGRET_
         pthread_cond_init(&w->can_read, NULL);
         pthread_cond_init(&w->can_write, NULL);
         pthread_cond_init(&w->idle, NULL);
-        /* Worker 0 runs in the capture thread: with N workers there are N
-         * threads in all, not N + 1 competing for N cores. */
-        w->inline_ = (i == 0);
-        w->ring = w->inline_ ? NULL : malloc(QUEUE_BYTES);
-        if (!w->inline_ && !w->ring) {
+        w->ring = malloc(QUEUE_BYTES);
+        if (!w->ring) {
             snprintf(err, EGRET_ERRBUF_SIZE, "workers: out of memory");
             workers_free(ws);
             return NULL;
@@ -258,7 +247,6 @@ workers *workers_new(int n, const egret_config *cfg, bool lossy, char err[EGRET_
             workers_free(ws);
             return NULL;
         }
-        if (w->inline_) continue;
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             snprintf(err, EGRET_ERRBUF_SIZE, "workers: cannot start thread %d", i);
             workers_free(ws);
