@@ -282,8 +282,8 @@ static void build_view(egret_engine *e, const flow *f, const fext *x, rule_view 
     const dpi_info *i = &x->info;
     v->flow_id = f->id;
     v->ip_v = f->ip_v;
-    inet_ntop(f->ip_v == 6 ? AF_INET6 : AF_INET, f->cli, v->src_ip, sizeof(v->src_ip));
-    inet_ntop(f->ip_v == 6 ? AF_INET6 : AF_INET, f->srv, v->dest_ip, sizeof(v->dest_ip));
+    eve_addr(f->ip_v, f->cli, v->src_ip);
+    eve_addr(f->ip_v, f->srv, v->dest_ip);
     v->src_port = f->cport;
     v->dest_port = f->sport;
     v->proto = eve_proto_name(f->proto);
@@ -370,8 +370,9 @@ static void hooks_classified(egret_engine *e, flow *f, fext *x)
     geo_result g;
     bool tls = (strcmp(x->info.app_proto, "tls") == 0 || strcmp(x->info.app_proto, "quic") == 0) &&
                (x->info.hostname[0] || x->info.ja3[0]);
-    bool want_tls = tls && rules_wants(e->rules, RH_TLS_CLIENT_HELLO);
-    bool want_cls = rules_wants(e->rules, RH_FLOW_CLASSIFIED);
+    bool want_tls =
+        tls && rules_wants_flow(e->rules, RH_TLS_CLIENT_HELLO, x->has_ai, x->cli_internal);
+    bool want_cls = rules_wants_flow(e->rules, RH_FLOW_CLASSIFIED, x->has_ai, x->cli_internal);
     if (!want_tls && !want_cls) return;
     build_view(e, f, x, &v, &g);
     if (want_tls) dispatch(e, f, RH_TLS_CLIENT_HELLO, &v);
@@ -414,7 +415,9 @@ static void dirty_add(egret_engine *e, flow *f, fext *x)
  * closed flow times out. */
 static void hooks_tick(egret_engine *e, flow *f, fext *x, bool force)
 {
-    if (!e->rules || !x->classified_sent || !rules_wants(e->rules, RH_TICK)) return;
+    if (!e->rules || !x->classified_sent ||
+        !rules_wants_flow(e->rules, RH_TICK, x->has_ai, x->cli_internal))
+        return;
     uint64_t grown = f->dir[FLOW_TOSERVER].bytes + f->dir[FLOW_TOCLIENT].bytes - x->tick_bytes_ts -
                      x->tick_bytes_tc;
     if (grown == 0) return;
@@ -435,7 +438,7 @@ static void hooks_flow_end(egret_engine *e, flow *f, fext *x)
 {
     hooks_classified(e, f, x);
     if (!e->rules) return;
-    if (rules_wants(e->rules, RH_FLOW_END)) {
+    if (rules_wants_flow(e->rules, RH_FLOW_END, x->has_ai, x->cli_internal)) {
         rule_view v;
         geo_result g;
         build_view(e, f, x, &v, &g);
@@ -460,7 +463,7 @@ static void hooks_dns(egret_engine *e, flow *f, fext *x, const dns_msg *m)
         const dns_rr *rr = &m->answers[k];
         char *out = addrs[v.dns_n_answers];
         if (rr->type == DNS_T_A || rr->type == DNS_T_AAAA)
-            inet_ntop(rr->type == DNS_T_A ? AF_INET : AF_INET6, rr->addr, out, DNS_NAME_MAX);
+            eve_addr(rr->type == DNS_T_A ? 4 : 6, rr->addr, out);
         else if (rr->target[0])
             snprintf(out, DNS_NAME_MAX, "%s", rr->target);
         else
@@ -525,7 +528,8 @@ static void on_http_request(void *ctx_ud, void *flow_ud, const inspect_req *r)
         x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, r->t->host, ATTR_NAME_HTTP_HOST,
                               e->ev_ts, &x->ai);
     if (x->evid && r->sample[0]) evidence_set_sample(x->evid, r->sample);
-    if (!e->rules || !rules_wants(e->rules, RH_HTTP_REQUEST)) return;
+    if (!e->rules || !rules_wants_flow(e->rules, RH_HTTP_REQUEST, x->has_ai, x->cli_internal))
+        return;
     rule_view v;
     geo_result g;
     build_view(e, f, x, &v, &g);

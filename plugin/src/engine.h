@@ -112,6 +112,8 @@ void eve_dns(egret_engine *e, const flow *f, const fext *x, const dns_msg *m, ui
 void eve_stats(egret_engine *e);
 void eve_alert(egret_engine *e, const flow *f, const fext *x, const rule_alert *a, uint64_t ts);
 void eve_http(egret_engine *e, const flow *f, const fext *x, const inspect_req *r, uint64_t ts);
+/* Address text: dotted quad or RFC 5952 IPv6. */
+void eve_addr(int ip_v, const uint8_t *a, char out[46]);
 /* "TCP", "UDP", "ICMP", "IPv6-ICMP"...; NULL for an unnamed protocol. */
 const char *eve_proto_name(uint8_t proto);
 /* "2025-03-01T10:00:00.000000+0000" */

@@ -76,10 +76,28 @@ static const char *proto_name(uint8_t proto, char buf[8])
     return buf;
 }
 
+/* IPv4 by hand (inet_ntop formats through sprintf: 6% of the pipeline);
+ * IPv6 through inet_ntop for the RFC 5952 form. */
+void eve_addr(int ip_v, const uint8_t *a, char out[46])
+{
+    if (ip_v == 6) {
+        inet_ntop(AF_INET6, a, out, 46);
+        return;
+    }
+    char *p = out;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = a[i];
+        if (v >= 100) *p++ = (char)('0' + v / 100);
+        if (v >= 10) *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        *p++ = i < 3 ? '.' : '\0';
+    }
+}
+
 static void put_addr(jw *w, const char *key, int ip_v, const uint8_t *a)
 {
-    char b[INET6_ADDRSTRLEN];
-    inet_ntop(ip_v == 6 ? AF_INET6 : AF_INET, a, b, sizeof(b));
+    char b[46];
+    eve_addr(ip_v, a, b);
     jw_str(w, key, b);
 }
 

@@ -164,6 +164,10 @@ void rules_free(rules *r);
  * can skip building views nobody reads). */
 bool rules_wants(const rules *r, rule_hook hook);
 
+/* Like rules_wants, for one flow: false when every subscribed rule's
+ * 'needs' prefilter would skip it (so the engine builds no view). */
+bool rules_wants_flow(const rules *r, rule_hook hook, bool has_ai, bool src_internal);
+
 /* Calls every enabled rule subscribed to 'hook'.  'now_us' is packet
  * time (windows and suppression use it). */
 void rules_dispatch(rules *r, rule_hook hook, const rule_view *v, uint64_t now_us);
