@@ -108,8 +108,11 @@ static void on_request_headers(void *ud, const http_txn *t)
     memset(&f->cur, 0, sizeof(f->cur));
     f->sample_len = 0;
     f->ctx->requests++;
-    /* multipart bodies are inspected per file part (on_part_begin) */
-    if (!strstr(t->req.content_type, "multipart/")) body_begin(f, t->req.content_type, NULL);
+    /* no body (GET...): nothing to detect.  Multipart bodies are inspected
+     * per file part (on_part_begin). */
+    bool body = t->req.declared_len > 0 || (t->req.flags & HTTP_MSG_CHUNKED);
+    if (body && !strstr(t->req.content_type, "multipart/"))
+        body_begin(f, t->req.content_type, NULL);
 }
 
 static void on_body_data(void *ud, const http_txn *t, http_dir dir, const http_part *part,
