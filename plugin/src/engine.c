@@ -118,11 +118,21 @@ static void emit(egret_engine *e, egret_event_type type, uint64_t ts, uint64_t f
 
 /* ==== hosts (summary of outbound bytes per internal client) ==== */
 
-static uint32_t host_hash(int ip_v, const uint8_t *a)
+static uint32_t mix32(uint32_t h)
 {
-    uint32_t h = 2166136261u ^ (uint32_t)ip_v;
-    for (int i = 0; i < (ip_v == 6 ? 16 : 4); i++) h = (h ^ a[i]) * 16777619u;
+    h ^= h >> 16;
+    h *= 0x7feb352dU;
+    h ^= h >> 15;
+    h *= 0x846ca68bU;
+    h ^= h >> 16;
     return h;
+}
+
+static uint32_t addr_hash(int ip_v, const uint8_t *a)
+{
+    uint32_t h = 0x9e3779b9U;
+    for (int i = 0; i < (ip_v == 6 ? 16 : 4); i++) h = (h ^ a[i]) * 0x01000193U;
+    return mix32(h);
 }
 
 static void host_account(egret_engine *e, const flow *f)
@@ -130,7 +140,7 @@ static void host_account(egret_engine *e, const flow *f)
     if (!e->hosts) return;
     size_t alen = f->ip_v == 6 ? 16 : 4;
     uint32_t mask = ENGINE_HOSTS_CAP - 1;
-    uint32_t i = host_hash(f->ip_v, f->cli) & mask;
+    uint32_t i = addr_hash(f->ip_v, f->cli) & mask;
     for (uint32_t probes = 0; probes < ENGINE_HOSTS_CAP; probes++, i = (i + 1) & mask) {
         host_slot *s = &e->hosts[i];
         if (s->ip_v == 0) {
@@ -1161,23 +1171,6 @@ int egret_rules_test(const egret_config *cfg, const char *path, FILE *out, egret
     const char *rules_path = cfg->n_rule_paths ? cfg->rule_paths[0] : default_rules_dir();
     kit_host h = {cfg, replay, replay_ud};
     return rules_test_run(path, out ? out : stdout, rules_path, replay ? kit_capture : NULL, &h);
-}
-
-static uint32_t mix32(uint32_t h)
-{
-    h ^= h >> 16;
-    h *= 0x7feb352dU;
-    h ^= h >> 15;
-    h *= 0x846ca68bU;
-    h ^= h >> 16;
-    return h;
-}
-
-static uint32_t addr_hash(int ip_v, const uint8_t *a)
-{
-    uint32_t h = 0x9e3779b9U;
-    for (int i = 0; i < (ip_v == 6 ? 16 : 4); i++) h = (h ^ a[i]) * 0x01000193U;
-    return mix32(h);
 }
 
 uint32_t egret_engine_shard(const egret_engine *e, int linktype, const uint8_t *bytes,
