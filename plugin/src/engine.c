@@ -259,7 +259,9 @@ static void on_rule_alert(void *ud, const rule_view *v, const rule_alert *a)
     if (e->evidence_dir) {
         char err[512];
         const char *j = jw_text(&e->out);
-        if (j && evidence_write(e->evidence_dir, f->id, a->sid, j, e->out.len, x->evid, err,
+        if (!j)
+            logf_(e, 1, "evidence: alert %u not written (out of memory)", a->sid);
+        else if (evidence_write(e->evidence_dir, f->id, a->sid, j, e->out.len, x->evid, err,
                                 sizeof(err)) != 0)
             logf_(e, 1, "%s", err);
         else
