@@ -249,6 +249,11 @@ static void finish(dpi_ctx *c, dpi_flow *f, bool at_end)
     f->done = true;
 }
 
+const char *dpi_host(const dpi_flow *f)
+{
+    return f->nf.host_server_name;
+}
+
 void dpi_peek(dpi_ctx *c, dpi_flow *f, dpi_info *out)
 {
     fill_info(c, f, out, f->done);

@@ -77,6 +77,10 @@ bool dpi_process(dpi_ctx *c, dpi_flow *f, const uint8_t *l3, uint32_t l3_len, ui
  * (for diagnostics and tests; the engine reads 'out' once done). */
 void dpi_peek(dpi_ctx *c, dpi_flow *f, dpi_info *out);
 
+/* The host name nDPI has read so far (HTTP Host, TLS/QUIC SNI), "" if
+ * none; valid until the next call on the flow. */
+const char *dpi_host(const dpi_flow *f);
+
 /* Gives up on an unfinished flow (e.g. at flow end): guesses and fills out.
  * On a finished flow it only refills 'out'. */
 void dpi_giveup(dpi_ctx *c, dpi_flow *f, dpi_info *out);

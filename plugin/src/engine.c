@@ -162,11 +162,18 @@ static void host_account(egret_engine *e, const flow *f)
 
 /* ==== attribution and geo ==== */
 
-static void attribute(egret_engine *e, flow *f, fext *x)
+/* Attributes the flow once, from 'name' (what the client sent, from 'src'),
+ * the client's DNS answers or the server's address. */
+static void attribute_as(egret_engine *e, flow *f, fext *x, const char *name, attr_name_src src)
 {
     if (x->attributed_done || !e->attr) return;
     x->attributed_done = true;
     if (x->srv_internal || x->has_ai) return; /* external only; HTTP Host may have done it */
+    x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, name, src, e->ev_ts, &x->ai);
+}
+
+static void attribute(egret_engine *e, flow *f, fext *x)
+{
     attr_name_src src = ATTR_NAME_NONE;
     if (strcmp(x->info.app_proto, "tls") == 0)
         src = ATTR_NAME_SNI;
@@ -174,8 +181,7 @@ static void attribute(egret_engine *e, flow *f, fext *x)
         src = ATTR_NAME_QUIC_SNI;
     else if (strcmp(x->info.app_proto, "http") == 0)
         src = ATTR_NAME_HTTP_HOST;
-    x->has_ai =
-        attr_flow(e->attr, f->ip_v, f->cli, f->srv, x->info.hostname, src, e->ev_ts, &x->ai);
+    attribute_as(e, f, x, x->info.hostname, src);
 }
 
 /* Opens the GeoIP/ASN databases named in the config, or found in the
@@ -583,6 +589,26 @@ static void on_http_evict(void *ctx_ud, void *flow_ud)
     x->insp = NULL; /* stays decided: not inspected again */
 }
 
+/* Whether inspecting this HTTP flow feeds anything: http records, evidence
+ * samples, or an on_http rule whose needs the flow meets.  Most such rules
+ * need an AI-bound flow: when the request's header block is whole in this
+ * first segment, nDPI has just read its Host, so attribution is settled
+ * here and a flow to any other host is not inspected (counted in
+ * http.flows_skipped).  A header block split across segments is inspected:
+ * its Host is not known yet. */
+static bool inspect_needed(egret_engine *e, flow *f, fext *x, const dec_pkt *p)
+{
+    if ((e->cfg.eve_types & EGRET_EV_HTTP) || e->evidence_dir) return true;
+    if (!e->rules || !rules_wants_flow(e->rules, RH_HTTP_REQUEST, true, x->cli_internal))
+        return false;
+    if (x->has_ai || rules_wants_flow(e->rules, RH_HTTP_REQUEST, false, x->cli_internal))
+        return true;
+    if (x->attributed_done) return false;
+    if (!memmem(p->payload, p->payload_len, "\r\n\r\n", 4)) return true;
+    attribute_as(e, f, x, x->df ? dpi_host(x->df) : x->info.hostname, ATTR_NAME_HTTP_HOST);
+    return x->has_ai;
+}
+
 static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int dir)
 {
     if (!e->inspect || p->proto != 6) return;
@@ -590,6 +616,10 @@ static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int
         if (p->payload_len == 0) return;
         x->insp_decided = true;
         if (dir != FLOW_TOSERVER || !inspect_wants(p->payload, p->payload_len)) return;
+        if (!inspect_needed(e, f, x, p)) {
+            e->insp_skipped++;
+            return;
+        }
         x->insp = inspect_flow_new(e->inspect, f);
     }
     if (!x->insp) return;

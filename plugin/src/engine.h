@@ -79,6 +79,7 @@ struct egret_engine {
     uint64_t expire_sec;           /* last whole second of packet time expired at */
     flow *dirty_head, *dirty_tail; /* flows with traffic on_tick has not seen */
     inspect_ctx *inspect;          /* NULL with no_inspect */
+    uint64_t insp_skipped;         /* HTTP flows not inspected: nothing consumes it */
     char *evidence_dir;
     uint64_t evidence_bytes, evidence_capped, evidence_written;
     uint64_t http_records;

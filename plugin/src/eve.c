@@ -478,6 +478,7 @@ void eve_stats(egret_engine *e)
         jw_u64(w, "flows", is.flows);
         jw_u64(w, "flows_active", is.flows_live);
         jw_u64(w, "flows_evicted", is.flows_evicted);
+        jw_u64(w, "flows_skipped", e->insp_skipped);
         jw_u64(w, "requests", is.requests);
         jw_u64(w, "responses", is.responses);
         jw_u64(w, "bodies_inspected", is.bodies);
