@@ -20,12 +20,14 @@
 
 #define LINKTYPE_RAW    101
 #define LIVE_TIMEOUT_MS 1000
+#define CAP_IOBUF_BYTES (1u << 20)
 
 struct cap_source {
     pcap_t *p;
     bool live;
     int fd;                    /* live: selectable descriptor in non-blocking mode, or -1 */
     volatile sig_atomic_t brk; /* set by cap_breakloop (maybe from a signal handler) */
+    char *iobuf;               /* savefile: stdio buffer, freed after pcap_close's fclose */
 };
 
 static void set_err(char err[CAP_ERRBUF_SIZE], const char *msg)
@@ -80,15 +82,27 @@ int cap_open_file(const char *path, const char *filter, cap_source **out, char e
         set_err(err, strerror(errno));
         return CAP_ERROR;
     }
+    /* libpcap freads each record header and body; stdio's default buffer
+     * (st_blksize, 4 KiB) made that one read(2) per few packets.  glibc
+     * ignores setvbuf's size without a caller buffer, so we own one; stdin
+     * is left alone (pcap_close does not fclose it). */
+    char *iobuf = is_stdin ? NULL : malloc(CAP_IOBUF_BYTES);
+    if (iobuf) setvbuf(fp, iobuf, _IOFBF, CAP_IOBUF_BYTES);
     pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
     if (!p) { /* pcap did not take 'fp' */
         if (!is_stdin) fclose(fp);
+        free(iobuf);
         set_err(err, pcap_err);
         return CAP_ERROR;
     }
     int rc = apply_filter(p, filter, err);
     if (rc == CAP_OK) rc = wrap(p, false, out, err);
-    if (rc != CAP_OK) pcap_close(p); /* also closes 'fp' */
+    if (rc != CAP_OK) {
+        pcap_close(p); /* also closes 'fp' */
+        free(iobuf);
+    } else {
+        (*out)->iobuf = iobuf;
+    }
     return rc;
 }
 
@@ -226,6 +240,7 @@ void cap_close(cap_source *s)
 {
     if (!s) return;
     pcap_close(s->p);
+    free(s->iobuf);
     free(s);
 }
 

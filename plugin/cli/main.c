@@ -967,8 +967,11 @@ static int open_output(cli_run *r)
             return -1;
         }
     }
-    /* A terminal keeps its line buffering; files and pipes get a big buffer. */
-    if (!isatty(fileno(r->out))) setvbuf(r->out, NULL, _IOFBF, OUT_BUFFER_SIZE);
+    /* A terminal keeps its line buffering; files and pipes get a big buffer
+     * (glibc ignores setvbuf's size without a caller buffer: it used
+     * st_blksize, one write(2) per 4 KiB).  Static: stdout outlives us. */
+    static char out_buf[OUT_BUFFER_SIZE];
+    if (!isatty(fileno(r->out))) setvbuf(r->out, out_buf, _IOFBF, sizeof(out_buf));
     return 0;
 }
 
