@@ -777,6 +777,7 @@ static void run_file(cli_run *r, const char *path)
         if (rc == CAP_EFILTER) r->filter_error = true;
         return;
     }
+    if (r->wk) workers_file(r->wk, path); /* replay readers follow */
     pump(r, s, name);
     cap_close(s);
 }
@@ -1112,7 +1113,13 @@ int main(int argc, char **argv)
         o.workers = r.live && nc > 1 ? (unsigned)(nc > 64 ? 64 : nc) : 1;
     }
     int rc = EGRET_OK;
-    if (o.workers > 1) {
+    bool from_stdin = false;
+    for (size_t i = 0; i < o.n_inputs; i++) from_stdin |= strcmp(o.inputs[i], "-") == 0;
+    if (o.workers > 1 && !r.live && !from_stdin) {
+        /* every worker reads the files itself: no copy between threads */
+        r.wk = workers_new_replay((int)o.workers, &cfg, o.filter, &g_stop, err);
+        if (!r.wk) rc = err[0] ? EGRET_ECONFIG : EGRET_ENOMEM;
+    } else if (o.workers > 1) {
         r.wk = workers_new((int)o.workers, &cfg, r.live, err);
         if (!r.wk) rc = err[0] ? EGRET_ECONFIG : EGRET_ENOMEM;
     } else {

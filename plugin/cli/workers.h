@@ -15,6 +15,7 @@
 #ifndef EGRET_CLI_WORKERS_H
 #define EGRET_CLI_WORKERS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,7 +30,22 @@ typedef struct workers workers;
  * err on failure. */
 workers *workers_new(int n, const egret_config *cfg, bool lossy, char err[EGRET_ERRBUF_SIZE]);
 
-/* Copies one packet to its worker's queue. */
+/* Replay of savefiles: no queues.  Worker 0 is the caller's thread: the
+ * caller reads the files as with one engine (errors, progress) and passes
+ * each packet to workers_feed, which keeps worker 0's shard.  Workers
+ * 1..n-1 read every file the caller announces with workers_file, after
+ * it, with the same BPF filter, and keep their shards: every worker sees
+ * every packet's time (the same whole-second ticks as the queue mode) and
+ * no packet is copied between threads.  Regular files only (not stdin).
+ * 'stop' (the caller's signal flag) stops the readers too. */
+workers *workers_new_replay(int n, const egret_config *cfg, const char *filter,
+                            const volatile sig_atomic_t *stop, char err[EGRET_ERRBUF_SIZE]);
+
+/* Replay: the caller has opened 'path' (and will read it); the readers
+ * follow.  No-op in the queue mode. */
+void workers_file(workers *w, const char *path);
+
+/* Copies one packet to its worker's queue (replay: feeds worker 0's shard). */
 void workers_feed(workers *w, uint64_t ts_usec, int linktype, uint32_t caplen, uint32_t len,
                   const uint8_t *data);
 

@@ -795,7 +795,8 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
     char msg[256] = "";
     int rc = EGRET_ENOMEM;
     e->home = netset_new();
-    e->hosts = calloc(ENGINE_HOSTS_CAP, sizeof(*e->hosts));
+    e->hosts = malloc(ENGINE_HOSTS_CAP * sizeof(*e->hosts)); /* written: see flow_table_new */
+    if (e->hosts) memset(e->hosts, 0, ENGINE_HOSTS_CAP * sizeof(*e->hosts));
     if (!e->home || !e->home_net || !e->hosts) goto fail_oom;
     if (netset_add_list(e->home, e->home_net, 1, msg, sizeof(msg)) != 0) {
         errf(err, "--home-net: %s", msg);
@@ -1211,13 +1212,20 @@ uint32_t egret_engine_shard(const egret_engine *e, int linktype, const uint8_t *
     dec_pkt p;
     if (!e || !bytes) return 0;
     if (!dec_packet(&p, linktype, bytes, caplen) && p.ip_v == 0) return 0;
+    /* Both directions of a flow must land alike, so ports count only where
+     * the flow table keys on them (an ICMP echo and its reply differ in
+     * type but are one flow). */
+    bool ports = flow_has_ports(p.proto);
+    uint16_t sp = ports ? p.sport : 0, dp = ports ? p.dport : 0;
+    uint32_t hs = addr_hash(p.ip_v, p.src), hd = addr_hash(p.ip_v, p.dst);
     bool si = netset_lookup(e->home, p.ip_v, p.src, NULL);
     bool di = netset_lookup(e->home, p.ip_v, p.dst, NULL);
-    if (si && di) return p.sport >= p.dport ? addr_hash(p.ip_v, p.src) : addr_hash(p.ip_v, p.dst);
-    if (si) return addr_hash(p.ip_v, p.src);
-    if (di) return addr_hash(p.ip_v, p.dst);
+    if (si && di) /* the client's side: the higher port, or the lower hash */
+        return sp != dp ? (sp > dp ? hs : hd) : (hs < hd ? hs : hd);
+    if (si) return hs;
+    if (di) return hd;
     /* symmetric: both directions hash alike */
-    uint32_t a = addr_hash(p.ip_v, p.src) ^ p.sport, b = addr_hash(p.ip_v, p.dst) ^ p.dport;
+    uint32_t a = hs ^ sp, b = hd ^ dp;
     return mix32((a < b ? a : b) * 31u + (a < b ? b : a) + p.proto);
 }
 

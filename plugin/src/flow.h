@@ -115,6 +115,10 @@ typedef struct flow_counters {
 } flow_counters;
 
 flow_table *flow_table_new(const flow_config *cfg);
+
+/* Whether ports are part of a flow's key (TCP, UDP, SCTP).  ICMP type and
+ * code are not: an echo and its reply are one flow. */
+bool flow_has_ports(uint8_t proto);
 /* Ends all flows with FLOW_END_SHUTDOWN (calls on_end) and frees.  NULL ok. */
 void flow_table_free(flow_table *t);
 

@@ -34,10 +34,8 @@ void jw_reset(jw *w)
     if (w->buf) w->buf[0] = '\0';
 }
 
-static bool reserve(jw *w, size_t extra)
+static bool grow(jw *w, size_t extra)
 {
-    if (w->oom) return false;
-    if (w->len + extra + 1 <= w->cap) return true;
     size_t ncap = w->cap ? w->cap : 1024;
     while (ncap < w->len + extra + 1) ncap *= 2;
     char *nb = realloc(w->buf, ncap);
@@ -50,7 +48,15 @@ static bool reserve(jw *w, size_t extra)
     return true;
 }
 
-static void put(jw *w, const char *s, size_t n)
+/* Room for 'extra' bytes and the terminating NUL. */
+static inline bool reserve(jw *w, size_t extra)
+{
+    if (w->oom) return false;
+    if (w->len + extra + 1 <= w->cap) return true;
+    return grow(w, extra);
+}
+
+static inline void put(jw *w, const char *s, size_t n)
 {
     if (!reserve(w, n)) return;
     memcpy(w->buf + w->len, s, n);
@@ -58,9 +64,26 @@ static void put(jw *w, const char *s, size_t n)
     w->buf[w->len] = '\0';
 }
 
-static void putc1(jw *w, char c)
+static inline void putc1(jw *w, char c)
 {
-    put(w, &c, 1);
+    if (!reserve(w, 1)) return;
+    w->buf[w->len++] = c;
+    w->buf[w->len] = '\0';
+}
+
+/* A byte that a JSON string cannot carry as is (or that starts a UTF-8
+ * sequence to check). */
+static inline bool special(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
+/* Length of the leading run of ordinary bytes. */
+static inline size_t plain_run(const unsigned char *u, size_t n)
+{
+    size_t i = 0;
+    while (i < n && !special(u[i])) i++;
+    return i;
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
@@ -100,9 +123,8 @@ void jw_escape(jw *w, const char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         unsigned char c = u[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            size_t j = i;
-            while (j < n && u[j] >= 0x20 && u[j] < 0x80 && u[j] != '"' && u[j] != '\\') j++;
+        if (!special(c)) {
+            size_t j = i + plain_run(u + i, n - i);
             put(w, s + i, j - i);
             i = j;
             continue;
@@ -151,15 +173,30 @@ void jw_escape(jw *w, const char *s, size_t n)
     }
 }
 
-static void sep_key(jw *w, const char *key)
+/* The separator before a value and its "key": (keys are mostly literals:
+ * one copy when nothing needs escaping). */
+static inline void sep_key(jw *w, const char *key)
 {
+    size_t kl = key ? strlen(key) : 0;
+    if (!reserve(w, kl + 4)) return;
+    char *p = w->buf + w->len;
     if (w->depth > 0) {
-        if (!w->first[w->depth - 1]) putc1(w, ',');
+        if (!w->first[w->depth - 1]) *p++ = ',';
         w->first[w->depth - 1] = false;
     }
+    if (key && plain_run((const unsigned char *)key, kl) == kl) {
+        *p++ = '"';
+        memcpy(p, key, kl);
+        p += kl;
+        *p++ = '"';
+        *p++ = ':';
+        key = NULL;
+    }
+    w->len = (size_t)(p - w->buf);
+    w->buf[w->len] = '\0';
     if (key) {
         putc1(w, '"');
-        jw_escape(w, key, strlen(key));
+        jw_escape(w, key, kl);
         put(w, "\":", 2);
     }
 }
@@ -201,6 +238,16 @@ void jw_arr_close(jw *w)
 void jw_strn(jw *w, const char *key, const char *s, size_t n)
 {
     sep_key(w, key);
+    if (plain_run((const unsigned char *)s, n) == n) { /* the usual case: one copy */
+        if (!reserve(w, n + 2)) return;
+        char *p = w->buf + w->len;
+        *p++ = '"';
+        memcpy(p, s, n);
+        p[n] = '"';
+        w->len += n + 2;
+        w->buf[w->len] = '\0';
+        return;
+    }
     putc1(w, '"');
     jw_escape(w, s, n);
     putc1(w, '"');

@@ -1,8 +1,12 @@
 #!/bin/bash
 # test_workers.sh EGRET SCRATCH -- --workers 1, 2 and 3 give the same set of
 # records (sorted by the whole line: timestamp first, then flow_id, ...)
-# on a time-ordered merge of the project's captures and on each capture.
-# Stats records are left out (they carry per-worker counters and timings).
+# on a time-ordered merge of the project's captures, on each capture and,
+# when ../shared/pcaps exists, on each of nDPI's captures (external hosts
+# only: the symmetric hash, ICMP echoes and replies).  Files are replayed
+# by N readers; standard input goes through the capture thread's queues,
+# so both modes are checked.  Stats records are left out (they carry
+# per-worker counters and timings).
 set -u
 egret=$1 scratch=$2 root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$scratch"
@@ -22,10 +26,36 @@ for w in 2 3; do
   cmp -s "$scratch/w1.json" "$scratch/w$w.json"
   check "merged capture: --workers $w equals --workers 1" $?
 done
+run - 2 < "$scratch/all.pcap" > "$scratch/q2.json"
+cmp -s "$scratch/w1.json" "$scratch/q2.json"
+check "merged capture from stdin (queues): --workers 2 equals --workers 1" $?
+shared="$root/../shared/pcaps"
+if [ -d "$shared" ]; then
+  for f in "$shared"/*.pcap "$shared"/*.pcapng; do
+    [ -f "$f" ] || continue
+    run "$f" 1 > "$scratch/a.json"; run "$f" 2 > "$scratch/b.json"
+    cmp -s "$scratch/a.json" "$scratch/b.json"
+    check "shared $(basename "$f"): --workers 2 equals --workers 1" $?
+    run - 2 < "$f" > "$scratch/c.json"
+    cmp -s "$scratch/a.json" "$scratch/c.json"
+    check "shared $(basename "$f") from stdin: --workers 2 equals --workers 1" $?
+  done
+fi
 for f in "$root"/pcaps/*.pcap; do
   run "$f" 1 > "$scratch/a.json"; run "$f" 2 > "$scratch/b.json"
   cmp -s "$scratch/a.json" "$scratch/b.json"
   check "$(basename "$f"): --workers 2 equals --workers 1" $?
+done
+# No internal host: every flow goes by the symmetric hash (ICMP echo and
+# reply differ in type, the flow table ignores it).
+ext() { "$egret" -q -r "$1" --eve flow --home-net 192.0.2.255/32 --workers "$2" | LC_ALL=C sort; }
+for f in "$root"/pcaps/icmp.pcap "$root"/pcaps/ipv6-tcp.pcap "$root"/pcaps/dns-answers.pcap; do
+  ext "$f" 1 > "$scratch/a.json"
+  for w in 2 3 4; do
+    ext "$f" $w > "$scratch/b.json"
+    cmp -s "$scratch/a.json" "$scratch/b.json"
+    check "$(basename "$f") without internal hosts: --workers $w equals --workers 1" $?
+  done
 done
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
