@@ -358,6 +358,7 @@ static void build_view(egret_engine *e, const flow *f, const fext *x, rule_view 
 static void dispatch(egret_engine *e, flow *f, rule_hook h, const rule_view *v)
 {
     e->cur_flow = f;
+    ((fext *)flow_ext(f))->ruled = true;
     rules_dispatch(e->rules, h, v, e->ev_ts);
     e->cur_flow = NULL;
 }
@@ -463,7 +464,8 @@ static void hooks_flow_end(egret_engine *e, flow *f, fext *x)
         tick_deltas(f, x, &v, e->ev_ts);
         dispatch(e, f, RH_FLOW_END, &v);
     }
-    rules_flow_forget(e->rules, f->id);
+    /* per-flow rule state and suppression exist only for flows a hook saw */
+    if (x->ruled) rules_flow_forget(e->rules, f->id);
 }
 
 static void hooks_dns(egret_engine *e, flow *f, fext *x, const dns_msg *m)

@@ -27,8 +27,9 @@ typedef struct fext {
     bool attributed_done; /* attribution ran (at classification or flow end) */
     bool has_ai;
     bool alerted;
-    bool classified_sent;                                   /* on_classified dispatched */
-    uint64_t tick_ts;                                       /* packet time of the last on_tick */
+    bool ruled;           /* some rule hook saw this flow (it may hold rule state) */
+    bool classified_sent; /* on_classified dispatched */
+    uint64_t tick_ts;     /* packet time of the last on_tick */
     uint64_t tick_bytes_ts, tick_bytes_tc, tick_payload_ts; /* counters at the last tick */
     uint32_t tick_exchanges;
     bool dirty;                 /* on the engine's list of flows with un-ticked traffic */

@@ -78,10 +78,28 @@ static inline bool special(unsigned char c)
     return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
 }
 
-/* Length of the leading run of ordinary bytes. */
+/* Non-zero when one of the 8 bytes of x is special(): >= 0x80, < 0x20,
+ * '"' or '\\' (the usual "has a zero byte" bit trick, per condition; a
+ * false hit only sends the caller to the byte loop). */
+static inline uint64_t special8(uint64_t x)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    uint64_t ctl = (x - ones * 0x20) & ~x;
+    uint64_t zq = (q - ones) & ~q, zb = (b - ones) & ~b;
+    return (x | ctl | zq | zb) & high;
+}
+
+/* Length of the leading run of ordinary bytes: 8 at a time, then one by
+ * one from the first 8-byte block that holds a special byte. */
 static inline size_t plain_run(const unsigned char *u, size_t n)
 {
     size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, u + i, 8);
+        if (special8(x)) break;
+    }
     while (i < n && !special(u[i])) i++;
     return i;
 }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "json.h"
@@ -82,6 +83,47 @@ static void test_escaping(void **state)
     jw_free(&w);
 }
 
+/* The writer scans 8 bytes at a time: every special byte at every offset
+ * of a long string, as a value and as a key, against the escape of the
+ * byte alone between two plain runs. */
+static void test_escaping_every_offset(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *b;
+        const char *esc;
+    } sp[] = {
+        {"\"", "\\\""}, {"\\", "\\\\"},      {"\x01", "\\u0001"}, {"\x1f", "\\u001f"},
+        {"\n", "\\n"},  {"\x80", "\\u0080"}, {"\xff", "\\u00ff"}, {"\xc3\xa9", "\xc3\xa9"},
+        {" ", " "},     {"~", "~"},          {"\x7f", "\x7f"},
+    };
+    jw w;
+    jw_init(&w);
+    for (size_t k = 0; k < sizeof(sp) / sizeof(sp[0]); k++) {
+        for (size_t at = 0; at <= 24; at++) {
+            char in[64], want[128], key_want[160];
+            size_t bl = strlen(sp[k].b);
+            memset(in, 'a', at);
+            memcpy(in + at, sp[k].b, bl);
+            memset(in + at + bl, 'z', 24 - at);
+            size_t n = at + bl + 24 - at;
+            in[n] = '\0';
+            snprintf(want, sizeof(want), "\"%.*s%s%.*s\"", (int)at, in, sp[k].esc, (int)(24 - at),
+                     in + at + bl);
+            jw_reset(&w);
+            jw_strn(&w, NULL, in, n);
+            assert_string_equal(jw_text(&w), want);
+            snprintf(key_want, sizeof(key_want), "{%s:1}", want);
+            jw_reset(&w);
+            jw_obj_open(&w, NULL);
+            jw_u64(&w, in, 1);
+            jw_obj_close(&w);
+            assert_string_equal(jw_text(&w), key_want);
+        }
+    }
+    jw_free(&w);
+}
+
 static void test_large_buffer_growth(void **state)
 {
     (void)state;
@@ -101,6 +143,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_structure),
         cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_escaping_every_offset),
         cmocka_unit_test(test_large_buffer_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
