@@ -41,6 +41,28 @@ typedef struct rec {
 
 #define REC_SPACE(caplen) ((sizeof(rec) + (size_t)(caplen) + 7u) & ~(size_t)7u)
 
+/* Packet time as the workers see it.  Every worker gets a time tick at each
+ * whole second of packet time, before the packet that crosses it: engines
+ * end idle flows only at these boundaries, so N workers end the same flows
+ * at the same points as one engine would. */
+struct pkt_clock {
+    uint64_t last_sec; /* last whole second ticked */
+    uint64_t max_ts;   /* latest packet time */
+};
+
+/* Notes packet time 'ts'; returns the tick (usec) due before this packet,
+ * or 0. */
+static uint64_t clock_step(struct pkt_clock *c, uint64_t ts)
+{
+    uint64_t sec = ts / 1000000u, tick = 0;
+    if (sec > c->last_sec) {
+        c->last_sec = sec;
+        tick = sec * 1000000u;
+    }
+    if (ts > c->max_ts) c->max_ts = ts;
+    return tick;
+}
+
 typedef struct worker {
     struct workers *owner;
     int id;
@@ -60,7 +82,7 @@ typedef struct worker {
     bool is_ready;
     /* replay readers */
     _Atomic bool reload_req; /* SIGHUP: reload before the next packet */
-    uint64_t last_sec, max_ts;
+    struct pkt_clock clock;  /* replay: this worker's packet time */
 } worker;
 
 struct workers {
@@ -71,8 +93,7 @@ struct workers {
     egret_event_cb user_cb;
     void *user_ud;
     pthread_mutex_t out_mu; /* the single writer */
-    uint64_t last_sec;      /* last whole second of packet time broadcast */
-    uint64_t max_ts;        /* latest packet time fed */
+    struct pkt_clock clock; /* queue mode: packet time broadcast to all */
     /* replay readers (see workers_new_replay) */
     bool replay, joined;
     const char *filter;
@@ -248,12 +269,8 @@ static void drain(worker *w)
 static void replay_packet(struct workers *ws, worker *w, uint64_t ts, int lt, uint32_t caplen,
                           uint32_t len, const uint8_t *data)
 {
-    uint64_t sec = ts / 1000000u;
-    if (sec > w->last_sec) {
-        w->last_sec = sec;
-        egret_engine_advance(w->eng, sec * 1000000u);
-    }
-    if (ts > w->max_ts) w->max_ts = ts;
+    uint64_t tick = clock_step(&w->clock, ts);
+    if (tick) egret_engine_advance(w->eng, tick);
     if (egret_engine_shard(w->eng, lt, data, caplen) % (uint32_t)ws->n != (uint32_t)w->id) return;
     egret_engine_feed(w->eng, ts, lt, caplen, len, data);
 }
@@ -311,7 +328,7 @@ static void *reader_main(void *arg)
         cap_close(src);
     }
     if (!atomic_load(&ws->abort)) {
-        if (w->max_ts) egret_engine_advance(w->eng, w->max_ts);
+        if (w->clock.max_ts) egret_engine_advance(w->eng, w->clock.max_ts);
         egret_engine_flush(w->eng);
     }
     return NULL;
@@ -444,16 +461,8 @@ void workers_feed(workers *ws, uint64_t ts_usec, int linktype, uint32_t caplen, 
         replay_packet(ws, w0, ts_usec, linktype, caplen, len, data);
         return;
     }
-    /* Every worker gets a time tick at each whole second of packet time,
-     * before the packet that crosses it: engines end idle flows only at
-     * these boundaries, so N workers end the same flows at the same points
-     * as one engine would. */
-    uint64_t sec = ts_usec / 1000000u;
-    if (sec > ws->last_sec) {
-        ws->last_sec = sec;
-        workers_advance(ws, sec * 1000000u);
-    }
-    if (ts_usec > ws->max_ts) ws->max_ts = ts_usec;
+    uint64_t tick = clock_step(&ws->clock, ts_usec);
+    if (tick) workers_advance(ws, tick);
     uint32_t h = egret_engine_shard(ws->w[0].eng, linktype, data, caplen);
     worker *w = &ws->w[h % (uint32_t)ws->n];
     rec r = {REC_PACKET, linktype, caplen, len, ts_usec, 0, 0, 0};
@@ -500,13 +509,13 @@ void workers_flush(workers *ws)
 {
     if (ws->replay) {
         worker *w0 = &ws->w[0];
-        if (w0->max_ts) egret_engine_advance(w0->eng, w0->max_ts);
+        if (w0->clock.max_ts) egret_engine_advance(w0->eng, w0->clock.max_ts);
         egret_engine_flush(w0->eng);
         replay_join(ws); /* each reader ends its files, then flushes */
         return;
     }
     /* every engine ends its flows at the same 'now' as one engine would */
-    if (ws->max_ts) workers_advance(ws, ws->max_ts);
+    if (ws->clock.max_ts) workers_advance(ws, ws->clock.max_ts);
     rec r = {REC_FLUSH, 0, 0, 0, 0, 0, 0, 0};
     broadcast(ws, &r);
     for (int i = 0; i < ws->n; i++) drain(&ws->w[i]);
