@@ -17,6 +17,7 @@
  */
 #include "dpi.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,8 @@ static bool is_proto(const ndpi_protocol *p, uint16_t id)
 
 /* ==== Context ==== */
 
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
 dpi_ctx *dpi_new(const char *protos_file, const char *cats_file, char *err, size_t errlen)
 {
     const char *one[1] = {protos_file};
@@ -78,7 +81,12 @@ dpi_ctx *dpi_new_ex(const char *const *protos_files, size_t n_protos, const char
         if (err) snprintf(err, errlen, "dpi: out of memory");
         return NULL;
     }
+    /* Not thread-safe: the first call initialises libgcrypt, which must not
+     * race (seen as an abort in gcry_check_version when workers start their
+     * engines in parallel).  The rest of the set-up is per context. */
+    pthread_mutex_lock(&init_lock);
     c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+    pthread_mutex_unlock(&init_lock);
     if (!c->ndpi) {
         if (err) snprintf(err, errlen, "dpi: ndpi_init_detection_module failed");
         free(c);

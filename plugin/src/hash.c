@@ -5,6 +5,7 @@
 #include "hash.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include <openssl/evp.h>
@@ -15,17 +16,31 @@
  * and each thread keeps one digest context. */
 static EVP_MD *sha1_md;
 static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
+static pthread_key_t sha1_key; /* frees a thread's context when it exits */
+static bool sha1_key_ok;
 static _Thread_local EVP_MD_CTX *sha1_ctx;
+
+static void sha1_ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
 
 static void sha1_fetch(void)
 {
     sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
+    sha1_key_ok = pthread_key_create(&sha1_key, sha1_ctx_free) == 0;
 }
 
 void hash_sha1(const void *data, size_t len, uint8_t out[20])
 {
     pthread_once(&sha1_once, sha1_fetch);
-    if (!sha1_ctx) sha1_ctx = EVP_MD_CTX_new();
+    if (!sha1_ctx && sha1_key_ok) {
+        sha1_ctx = EVP_MD_CTX_new();
+        if (sha1_ctx && pthread_setspecific(sha1_key, sha1_ctx) != 0) {
+            EVP_MD_CTX_free(sha1_ctx);
+            sha1_ctx = NULL;
+        }
+    }
     unsigned n = 0;
     if (!sha1_md || !sha1_ctx || EVP_DigestInit_ex2(sha1_ctx, sha1_md, NULL) != 1 ||
         EVP_DigestUpdate(sha1_ctx, data, len) != 1 || EVP_DigestFinal_ex(sha1_ctx, out, &n) != 1)

@@ -16,43 +16,53 @@ conf="$root/tests/testnet/egret-test.conf.lua"
 eth=()
 for f in "$root"/pcaps/*.pcap; do capinfos -E "$f" 2>/dev/null | grep -q Ethernet && eth+=("$f"); done
 mergecap -F pcap -w "$scratch/all.pcap" "${eth[@]}"
-run() { "$egret" -q -r "$1" --eve alert,flow,dns,tls -c "$conf" --workers "$2" | LC_ALL=C sort; }
-run "$scratch/all.pcap" 1 > "$scratch/w1.json"
+# Every run must also exit 0: under ASan a leak or error in a worker thread
+# shows only in the exit status (a pipe into sort would hide it).
+sorted() { # OUTFILE EGRET-ARGS... (stdin passes through)
+  local out=$1 rc
+  shift
+  "$egret" -q "$@" > "$out.raw"
+  rc=$?
+  check "exit status 0: egret $*" "$rc"
+  LC_ALL=C sort "$out.raw" > "$out"
+}
+run() { sorted "$3" -r "$1" --eve alert,flow,dns,tls -c "$conf" --workers "$2"; }
+run "$scratch/all.pcap" 1 "$scratch/w1.json"
 n=$(wc -l < "$scratch/w1.json")
 check "merged capture gives records ($n)" "$([ "$n" -gt 1000 ]; echo $?)"
 check "merged capture has alerts" "$(grep -q '"event_type":"alert"' "$scratch/w1.json"; echo $?)"
 for w in 2 3; do
-  run "$scratch/all.pcap" $w > "$scratch/w$w.json"
+  run "$scratch/all.pcap" $w "$scratch/w$w.json"
   cmp -s "$scratch/w1.json" "$scratch/w$w.json"
   check "merged capture: --workers $w equals --workers 1" $?
 done
-run - 2 < "$scratch/all.pcap" > "$scratch/q2.json"
+run - 2 "$scratch/q2.json" < "$scratch/all.pcap"
 cmp -s "$scratch/w1.json" "$scratch/q2.json"
 check "merged capture from stdin (queues): --workers 2 equals --workers 1" $?
 shared="$root/../shared/pcaps"
 if [ -d "$shared" ]; then
   for f in "$shared"/*.pcap "$shared"/*.pcapng; do
     [ -f "$f" ] || continue
-    run "$f" 1 > "$scratch/a.json"; run "$f" 2 > "$scratch/b.json"
+    run "$f" 1 "$scratch/a.json"; run "$f" 2 "$scratch/b.json"
     cmp -s "$scratch/a.json" "$scratch/b.json"
     check "shared $(basename "$f"): --workers 2 equals --workers 1" $?
-    run - 2 < "$f" > "$scratch/c.json"
+    run - 2 "$scratch/c.json" < "$f"
     cmp -s "$scratch/a.json" "$scratch/c.json"
     check "shared $(basename "$f") from stdin: --workers 2 equals --workers 1" $?
   done
 fi
 for f in "$root"/pcaps/*.pcap; do
-  run "$f" 1 > "$scratch/a.json"; run "$f" 2 > "$scratch/b.json"
+  run "$f" 1 "$scratch/a.json"; run "$f" 2 "$scratch/b.json"
   cmp -s "$scratch/a.json" "$scratch/b.json"
   check "$(basename "$f"): --workers 2 equals --workers 1" $?
 done
 # No internal host: every flow goes by the symmetric hash (ICMP echo and
 # reply differ in type, the flow table ignores it).
-ext() { "$egret" -q -r "$1" --eve flow --home-net 192.0.2.255/32 --workers "$2" | LC_ALL=C sort; }
+ext() { sorted "$3" -r "$1" --eve flow --home-net 192.0.2.255/32 --workers "$2"; }
 for f in "$root"/pcaps/icmp.pcap "$root"/pcaps/ipv6-tcp.pcap "$root"/pcaps/dns-answers.pcap; do
-  ext "$f" 1 > "$scratch/a.json"
+  ext "$f" 1 "$scratch/a.json"
   for w in 2 3 4; do
-    ext "$f" $w > "$scratch/b.json"
+    ext "$f" $w "$scratch/b.json"
     cmp -s "$scratch/a.json" "$scratch/b.json"
     check "$(basename "$f") without internal hosts: --workers $w equals --workers 1" $?
   done
