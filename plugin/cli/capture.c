@@ -17,10 +17,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define LINKTYPE_RAW    101
 #define LIVE_TIMEOUT_MS 1000
 #define CAP_IOBUF_BYTES (1u << 20)
+
+/* A classic pcap savefile read from a read-only mapping: see map_file. */
+typedef struct mapped {
+    const uint8_t *base; /* the whole file */
+    size_t size, off;    /* bytes mapped; next record header */
+    bool nsec;           /* timestamps in nanoseconds */
+    uint32_t snaplen;    /* the file header's, as libpcap reports it */
+    bool filtered;       /* 'prog' holds the BPF program */
+    struct bpf_program prog;
+    char err[PCAP_ERRBUF_SIZE];
+} mapped;
 
 struct cap_source {
     pcap_t *p;
@@ -28,6 +42,7 @@ struct cap_source {
     int fd;                    /* live: selectable descriptor in non-blocking mode, or -1 */
     volatile sig_atomic_t brk; /* set by cap_breakloop (maybe from a signal handler) */
     char *iobuf;               /* savefile: stdio buffer, freed after pcap_close's fclose */
+    mapped *map;               /* savefile read from a mapping, or NULL */
 };
 
 static void set_err(char err[CAP_ERRBUF_SIZE], const char *msg)
@@ -69,7 +84,149 @@ static int wrap(pcap_t *p, bool live, cap_source **out, char err[CAP_ERRBUF_SIZE
     return CAP_OK;
 }
 
+/* ==== Savefiles from a mapping ====
+ *
+ * libpcap reads a savefile with two fread()s per packet: the kernel copies
+ * the file into stdio's buffer and libpcap copies each record into its own
+ * (1/8 of a replay's time on the bench capture, and each replay worker
+ * reads the whole file).  For a regular file in the classic format that
+ * libpcap has opened and checked, records are instead walked in a
+ * read-only mapping, packets are handed out in place and the BPF program
+ * runs through pcap_offline_filter.  The walk mirrors libpcap 1.10's
+ * sf-pcap.c pcap_next_packet (hand-written here, as libpcap has no mapped
+ * reader): the same length checks, truncation to the snapshot length and
+ * error wording.  Anything else (pcapng, byte-swapped or pre-2.4 files,
+ * link types with a larger maximum, stdin, a failed mmap) is read by
+ * libpcap.  The file is read up to its size at open; one that shrinks
+ * while it is replayed is not supported (a mapping would fault). */
+
+#define PCAP_MAGIC_USEC 0xa1b2c3d4u
+#define PCAP_MAGIC_NSEC 0xa1b23c4du
+#define PCAP_FILE_HDR   24u
+#define PCAP_REC_HDR    16u
+#define MAX_CAPLEN      262144u /* libpcap's MAXIMUM_SNAPLEN for these link types */
+
+static uint32_t rd32(const uint8_t *b)
+{
+    uint32_t v;
+    memcpy(&v, b, 4); /* the file is in host byte order (not swapped) */
+    return v;
+}
+
+static bool map_linktype_ok(int dlt)
+{
+    switch (dlt) {
+    case DLT_NULL:
+    case DLT_EN10MB:
+    case DLT_RAW:
+    case DLT_LOOP:
+    case DLT_LINUX_SLL:
+    case DLT_LINUX_SLL2:
+    case DLT_IPV4:
+    case DLT_IPV6:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Maps the file behind 'fp' if it qualifies; NULL leaves it to libpcap. */
+static mapped *map_file(pcap_t *p, FILE *fp)
+{
+    struct stat st;
+    uint8_t hdr[PCAP_FILE_HDR];
+    int fd = fileno(fp);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size < PCAP_FILE_HDR || (uint64_t)st.st_size > SIZE_MAX)
+        return NULL;
+    if (pcap_is_swapped(p) || pcap_major_version(p) != 2 || pcap_minor_version(p) != 4 ||
+        !map_linktype_ok(pcap_datalink(p)) || pcap_snapshot(p) <= 0)
+        return NULL;
+    if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) return NULL;
+    uint32_t magic = rd32(hdr);
+    if (magic != PCAP_MAGIC_USEC && magic != PCAP_MAGIC_NSEC) return NULL; /* pcapng, patched */
+    mapped *m = calloc(1, sizeof(*m));
+    if (!m) return NULL;
+    void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (base == MAP_FAILED) {
+        free(m);
+        return NULL;
+    }
+    (void)madvise(base, (size_t)st.st_size, MADV_SEQUENTIAL);
+    m->base = base;
+    m->size = (size_t)st.st_size;
+    m->off = PCAP_FILE_HDR;
+    m->nsec = magic == PCAP_MAGIC_NSEC;
+    m->snaplen = (uint32_t)pcap_snapshot(p);
+    return m;
+}
+
+static void unmap_file(mapped *m)
+{
+    if (!m) return;
+    munmap((void *)m->base, m->size);
+    if (m->filtered) pcap_freecode(&m->prog);
+    free(m);
+}
+
+/* pcap_next_packet on the mapping: CAP_PACKET, CAP_EOF or CAP_ERROR. */
+static int map_next(mapped *m, cap_packet *pkt)
+{
+    for (;;) {
+        size_t left = m->size - m->off;
+        if (left == 0) return CAP_EOF;
+        if (left < PCAP_REC_HDR) {
+            snprintf(m->err, sizeof(m->err),
+                     "truncated dump file; tried to read %u header bytes, only got %zu",
+                     PCAP_REC_HDR, left);
+            return CAP_ERROR;
+        }
+        const uint8_t *h = m->base + m->off;
+        int32_t sec = (int32_t)rd32(h);
+        int32_t frac = (int32_t)rd32(h + 4);
+        uint32_t caplen = rd32(h + 8), len = rd32(h + 12);
+        if (m->nsec) frac /= 1000; /* libpcap's SCALE_DOWN */
+        if (caplen > MAX_CAPLEN) {
+            if (caplen > m->snaplen)
+                snprintf(m->err, sizeof(m->err),
+                         "invalid packet capture length %u, bigger than snaplen of %u", caplen,
+                         m->snaplen);
+            else
+                snprintf(m->err, sizeof(m->err),
+                         "invalid packet capture length %u, bigger than maximum of %u", caplen,
+                         MAX_CAPLEN);
+            return CAP_ERROR;
+        }
+        left -= PCAP_REC_HDR;
+        uint32_t keep = caplen > m->snaplen ? m->snaplen : caplen;
+        if (left < caplen) {
+            /* libpcap first reads what it keeps, then discards the rest */
+            snprintf(m->err, sizeof(m->err),
+                     "truncated dump file; tried to read %u captured bytes, only got %zu",
+                     left < keep ? keep : caplen, left);
+            return CAP_ERROR;
+        }
+        const uint8_t *data = h + PCAP_REC_HDR;
+        m->off += PCAP_REC_HDR + caplen;
+        if (m->filtered) {
+            struct pcap_pkthdr ph = {.caplen = keep, .len = len};
+            if (!pcap_offline_filter(&m->prog, &ph, data)) continue;
+        }
+        pkt->ts_usec = sec < 0 ? 0 : (uint64_t)sec * 1000000u + (uint64_t)(frac < 0 ? 0 : frac);
+        pkt->caplen = keep;
+        pkt->len = len;
+        pkt->data = data;
+        return CAP_PACKET;
+    }
+}
+
 int cap_open_file(const char *path, const char *filter, cap_source **out, char err[CAP_ERRBUF_SIZE])
+{
+    return cap_open_file_ex(path, filter, true, out, err);
+}
+
+int cap_open_file_ex(const char *path, const char *filter, bool allow_map, cap_source **out,
+                     char err[CAP_ERRBUF_SIZE])
 {
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
     bool is_stdin = strcmp(path, "-") == 0;
@@ -97,13 +254,28 @@ int cap_open_file(const char *path, const char *filter, cap_source **out, char e
     }
     int rc = apply_filter(p, filter, err);
     if (rc == CAP_OK) rc = wrap(p, false, out, err);
+    mapped *m = rc == CAP_OK && allow_map && !is_stdin ? map_file(p, fp) : NULL;
+    if (m && filter) {
+        if (pcap_compile(p, &m->prog, filter, 1, PCAP_NETMASK_UNKNOWN) == 0) {
+            m->filtered = true;
+        } else { /* compiled once already: cannot happen; read through libpcap */
+            unmap_file(m);
+            m = NULL;
+        }
+    }
     if (rc != CAP_OK) {
         pcap_close(p); /* also closes 'fp' */
         free(iobuf);
     } else {
         (*out)->iobuf = iobuf;
+        (*out)->map = m;
     }
     return rc;
+}
+
+bool cap_mapped(const cap_source *s)
+{
+    return s->map != NULL;
 }
 
 int cap_open_live(const char *iface, const char *filter, unsigned buffer_mib, cap_source **out,
@@ -184,6 +356,7 @@ int cap_next(cap_source *s, cap_packet *pkt)
     const u_char *data;
 
     if (s->brk) return CAP_EBREAK;
+    if (s->map) return map_next(s->map, pkt);
     int rc = pcap_next_ex(s->p, &h, &data);
     if (rc == 0 && s->fd >= 0) {
         /* Nothing buffered: wait up to the timeout.  A signal interrupts
@@ -233,12 +406,14 @@ int cap_stats(cap_source *s, uint64_t *received, uint64_t *dropped, uint64_t *if
 
 const char *cap_geterr(cap_source *s)
 {
+    if (s->map && s->map->err[0]) return s->map->err;
     return pcap_geterr(s->p);
 }
 
 void cap_close(cap_source *s)
 {
     if (!s) return;
+    unmap_file(s->map);
     pcap_close(s->p);
     free(s->iobuf);
     free(s);

@@ -9,6 +9,7 @@
 #ifndef EGRET_CAPTURE_H
 #define EGRET_CAPTURE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define CAP_ERRBUF_SIZE 512
@@ -43,6 +44,15 @@ enum {
  * (strerror or libpcap's wording, without the file name). */
 int cap_open_file(const char *path, const char *filter, cap_source **out,
                   char err[CAP_ERRBUF_SIZE]);
+
+/* cap_open_file with 'allow_map' false reads through libpcap's stream even
+ * where a mapping would do (tests compare the two readers). */
+int cap_open_file_ex(const char *path, const char *filter, bool allow_map, cap_source **out,
+                     char err[CAP_ERRBUF_SIZE]);
+
+/* Whether packets come from a read-only mapping of a classic pcap file
+ * (see capture.c) rather than from libpcap's reader. */
+bool cap_mapped(const cap_source *s);
 
 /* Opens a live capture on 'iface': snaplen CAP_SNAPLEN, promiscuous,
  * immediate mode, a 1 s read timeout (cap_next returns CAP_TIMEOUT when

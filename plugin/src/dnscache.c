@@ -7,6 +7,7 @@
  * originally asked for.  Indexes are 1-based so that 0 means "none".
  */
 #include "dnscache.h"
+#include "mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,8 +117,8 @@ dnscache *dnscache_new(size_t max_entries)
     if (!dc) return NULL;
     size_t nb = 16;
     while (nb < max_entries) nb <<= 1;
-    dc->recs = calloc(max_entries, sizeof *dc->recs);
-    dc->heads = calloc(nb, sizeof *dc->heads);
+    dc->recs = mem_zalloc(max_entries, sizeof *dc->recs); /* read first: see mem.h */
+    dc->heads = mem_zalloc(nb, sizeof *dc->heads);
     if (!dc->recs || !dc->heads) {
         dnscache_free(dc);
         return NULL;

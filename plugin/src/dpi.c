@@ -16,6 +16,7 @@
  * Any nDPI API difference between versions belongs in this file only.
  */
 #include "dpi.h"
+#include "mem.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -24,9 +25,23 @@
 
 #include <ndpi_api.h>
 
+/* ndpi_validate_url is a pure function of the URL (libinjection XSS/SQLi and
+ * RCE checks: ~6,000 instructions a URL), and clients repeat URLs: a small
+ * direct-mapped memo keyed by the whole URL. */
+#define URL_MEMO_SLOTS 64
+#define URL_MAX        256 /* ndpiReader's copy of the URL */
+
+typedef struct {
+    uint16_t len; /* 0: empty slot */
+    uint8_t risk; /* ndpi_risk_enum */
+    char url[URL_MAX];
+} url_memo;
+
 struct dpi_ctx {
     struct ndpi_detection_module_struct *ndpi;
     uint64_t last_ts_ms; /* packet time never goes backwards (as ndpiReader) */
+    uint64_t url_hits, url_misses;
+    url_memo urls[URL_MEMO_SLOTS];
 };
 
 struct dpi_flow {
@@ -153,9 +168,9 @@ uint32_t dpi_default_budget(uint8_t l4proto)
 dpi_flow *dpi_flow_new(dpi_ctx *c)
 {
     (void)c;
-    /* calloc: nDPI requires the flow struct zeroed (reader_util.c memsets
-     * SIZEOF_FLOW_STRUCT bytes). */
-    return calloc(1, sizeof(dpi_flow));
+    /* Zeroed, as nDPI requires (reader_util.c memsets SIZEOF_FLOW_STRUCT
+     * bytes); nDPI reads fields before it writes them: see mem.h. */
+    return mem_zalloc(1, sizeof(dpi_flow));
 }
 
 void dpi_flow_free(dpi_flow *f)
@@ -163,6 +178,37 @@ void dpi_flow_free(dpi_flow *f)
     if (!f) return;
     ndpi_free_flow_data(&f->nf); /* strings nDPI allocated inside the flow */
     free(f);
+}
+
+/* ndpi_validate_url on ndpiReader's 256-byte copy of the URL, memoised. */
+static ndpi_risk_enum url_risk(dpi_ctx *c, const char *u)
+{
+    char url[URL_MAX];
+    copy_str(url, sizeof(url), u, sizeof(url));
+    size_t n = strlen(url);
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)url[i]) * 16777619u;
+    url_memo *m = &c->urls[h % URL_MEMO_SLOTS];
+    if (n && m->len == n && memcmp(m->url, url, n) == 0) {
+        c->url_hits++;
+        return (ndpi_risk_enum)m->risk;
+    }
+    c->url_misses++;
+    char tmp[URL_MAX]; /* ndpi_validate_url tokenises its argument in place */
+    memcpy(tmp, url, n + 1);
+    ndpi_risk_enum r = ndpi_validate_url(tmp);
+    if (n && (unsigned)r <= UINT8_MAX) {
+        memcpy(m->url, url, n);
+        m->len = (uint16_t)n;
+        m->risk = (uint8_t)r;
+    }
+    return r;
+}
+
+void dpi_url_memo_counts(const dpi_ctx *c, uint64_t *hits, uint64_t *misses)
+{
+    *hits = c->url_hits;
+    *misses = c->url_misses;
 }
 
 /* Fills 'out' from the flow state, reading the fields ndpiReader's
@@ -215,9 +261,7 @@ static void fill_info(dpi_ctx *c, dpi_flow *f, dpi_info *out, bool final)
     } else if (is_proto(p, NDPI_PROTOCOL_HTTP)) {
         if (final && !f->url_checked && nf->http.url) {
             /* ndpiReader validates its 256-byte copy of the URL at print time. */
-            char url[256];
-            copy_str(url, sizeof(url), nf->http.url, sizeof(url));
-            ndpi_risk_enum r = ndpi_validate_url(url);
+            ndpi_risk_enum r = url_risk(c, nf->http.url);
             if (r != NDPI_NO_RISK && (int)r < 64) nf->risk |= (uint64_t)1 << r;
             f->url_checked = true;
             out->risk = nf->risk;

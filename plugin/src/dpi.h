@@ -85,6 +85,11 @@ const char *dpi_host(const dpi_flow *f);
  * On a finished flow it only refills 'out'. */
 void dpi_giveup(dpi_ctx *c, dpi_flow *f, dpi_info *out);
 
+/* The HTTP URL risk (ndpi_validate_url, as ndpiReader adds it when it
+ * prints a flow) is memoised per context by URL: how many lookups hit and
+ * missed the memo. */
+void dpi_url_memo_counts(const dpi_ctx *c, uint64_t *hits, uint64_t *misses);
+
 /* Name of risk bit n ("Known Protocol on Non Standard Port"...), or NULL. */
 const char *dpi_risk_name(int bit);
 

@@ -9,6 +9,7 @@
 #include "engine.h"
 
 #include "evidence.h"
+#include "mem.h"
 #include "rules_test.h"
 
 #include <arpa/inet.h>
@@ -797,8 +798,7 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
     char msg[256] = "";
     int rc = EGRET_ENOMEM;
     e->home = netset_new();
-    e->hosts = malloc(ENGINE_HOSTS_CAP * sizeof(*e->hosts)); /* written: see flow_table_new */
-    if (e->hosts) memset(e->hosts, 0, ENGINE_HOSTS_CAP * sizeof(*e->hosts));
+    e->hosts = mem_zalloc(ENGINE_HOSTS_CAP, sizeof(*e->hosts)); /* read first: see mem.h */
     if (!e->home || !e->home_net || !e->hosts) goto fail_oom;
     if (netset_add_list(e->home, e->home_net, 1, msg, sizeof(msg)) != 0) {
         errf(err, "--home-net: %s", msg);

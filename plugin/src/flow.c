@@ -21,6 +21,7 @@
  * before the first one seen (reordering at pickup) are not counted.
  */
 #include "flow.h"
+#include "mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,8 +75,11 @@ static uint64_t fmix64(uint64_t k)
 
 static uint64_t load_le64(const uint8_t *b)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | b[i];
+    uint64_t v;
+    memcpy(&v, b, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
 }
 
@@ -103,7 +107,7 @@ static void make_key(flow_key *k, const dec_pkt *p)
     k->ip_v = p->ip_v;
     k->proto = p->proto;
     k->vlan = (p->vlan_n > 0 ? p->vlan[0] : 0u) | (p->vlan_n > 1 ? (uint32_t)p->vlan[1] << 16 : 0u);
-    int c = memcmp(p->src, p->dst, alen);
+    int c = alen == 4 ? memcmp(p->src, p->dst, 4) : memcmp(p->src, p->dst, 16);
     if (c < 0 || (c == 0 && sp <= dp)) {
         memcpy(k->lo, p->src, alen);
         memcpy(k->hi, p->dst, alen);
@@ -117,16 +121,22 @@ static void make_key(flow_key *k, const dec_pkt *p)
     }
 }
 
+/* Fixed-size compares, so the compiler inlines them (this is per packet). */
+static inline bool addr_eq(const uint8_t *a, const uint8_t *b, bool v4)
+{
+    return v4 ? memcmp(a, b, 4) == 0 : memcmp(a, b, 16) == 0;
+}
+
 /* Returns FLOW_TOSERVER / FLOW_TOCLIENT when p belongs to f, else -1. */
 static int flow_match(const flow *f, const dec_pkt *p, uint32_t vlan)
 {
     if (f->ip_v != p->ip_v || f->proto != p->proto || f->vlan != vlan) return -1;
-    size_t alen = p->ip_v == 4 ? 4 : 16;
+    bool v4 = p->ip_v == 4;
     bool ports = flow_has_ports(p->proto);
-    if (memcmp(f->cli, p->src, alen) == 0 && memcmp(f->srv, p->dst, alen) == 0 &&
+    if (addr_eq(f->cli, p->src, v4) && addr_eq(f->srv, p->dst, v4) &&
         (!ports || (f->cport == p->sport && f->sport == p->dport)))
         return FLOW_TOSERVER;
-    if (memcmp(f->cli, p->dst, alen) == 0 && memcmp(f->srv, p->src, alen) == 0 &&
+    if (addr_eq(f->cli, p->dst, v4) && addr_eq(f->srv, p->src, v4) &&
         (!ports || (f->cport == p->dport && f->sport == p->sport)))
         return FLOW_TOCLIENT;
     return -1;
@@ -296,12 +306,8 @@ flow_table *flow_table_new(const flow_config *cfg)
     uint32_t nb = MIN_BUCKETS;
     while (nb < want && nb < MAX_BUCKETS) nb <<= 1;
     t->mask = nb - 1;
-    /* Written now, not calloc'd: a fresh calloc maps the kernel's zero page
-     * on a lookup's read, and the insert's write then costs a copy-on-write
-     * fault with a TLB shoot-down IPI to every other thread of the host
-     * (1,887 of them in a 2-worker replay of the bench capture). */
-    t->buckets = malloc(nb * sizeof(*t->buckets));
-    if (t->buckets) memset(t->buckets, 0, nb * sizeof(*t->buckets));
+    /* lookups read buckets before inserts write them: see mem.h */
+    t->buckets = mem_zalloc(nb, sizeof(*t->buckets));
     t->ext_off = round_up(sizeof(flow), SLOT_ALIGN);
     t->stride = round_up(t->ext_off + t->cfg.ext_size, SLOT_ALIGN);
     if (!t->buckets) {

@@ -15,6 +15,7 @@
  * valid header but a garbage body is rejected up front.
  */
 #include "geo.h"
+#include "mem.h"
 
 #include <egret.h>
 
@@ -240,7 +241,7 @@ geo *geo_new(uint32_t cache_slots)
 
     geo *g = calloc(1, sizeof *g);
     if (g == NULL) return NULL;
-    g->cache = calloc(slots, sizeof *g->cache);
+    g->cache = mem_zalloc(slots, sizeof *g->cache); /* read first: see mem.h */
     if (g->cache == NULL) {
         free(g);
         return NULL;

@@ -90,16 +90,22 @@ static inline uint64_t special8(uint64_t x)
     return (x | ctl | zq | zb) & high;
 }
 
-/* Length of the leading run of ordinary bytes: 8 at a time, then one by
- * one from the first 8-byte block that holds a special byte. */
+/* Length of the leading run of ordinary bytes: 8 at a time (the last
+ * partial block padded with 'a'), then one by one from the first block
+ * that holds a special byte. */
 static inline size_t plain_run(const unsigned char *u, size_t n)
 {
     size_t i = 0;
+    uint64_t x;
     for (; i + 8 <= n; i += 8) {
-        uint64_t x;
         memcpy(&x, u + i, 8);
-        if (special8(x)) break;
+        if (special8(x)) goto bytes;
     }
+    if (i == n) return n;
+    x = UINT64_C(0x0101010101010101) * 'a';
+    memcpy(&x, u + i, n - i);
+    if (!special8(x)) return n;
+bytes:
     while (i < n && !special(u[i])) i++;
     return i;
 }

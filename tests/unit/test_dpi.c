@@ -351,6 +351,73 @@ static void test_http_get(void **state)
     dpi_flow_free(v.f);
 }
 
+/* One HTTP exchange to port 80 from client port 'cport' for 'path'; returns
+ * the risk bitmask once the response finished the flow. */
+static uint64_t http_risk(dpi_ctx *c, uint16_t cport, const char *path)
+{
+    tcpconv v;
+    ep cli = CLI4, s = srv4(80);
+    cli.port = cport;
+    conv_open(&v, c, &cli, &s);
+    char req[512];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: www.example.com\r\n\r\n", path);
+    conv_send(&v, true, TH_PSH | TH_ACK, req, (size_t)n);
+    conv_send(&v, false, TH_ACK, NULL, 0);
+    assert_true(conv_send(&v, false, TH_PSH | TH_ACK, HTTP_RESP, sizeof(HTTP_RESP) - 1));
+    uint64_t risk = v.info.risk;
+    dpi_flow_free(v.f);
+    return risk;
+}
+
+/* The URL risk (XSS / SQL injection in the query) is the same whether it
+ * comes from nDPI or from the per-context memo, and differs by URL. */
+static void test_http_url_risk(void **state)
+{
+    int xss = -1, sqli = -1;
+    for (int b = 1; b < 64; b++) {
+        const char *nm = dpi_risk_name(b);
+        if (nm && strstr(nm, "XSS")) xss = b;
+        if (nm && strstr(nm, "SQL")) sqli = b;
+    }
+    assert_true(xss > 0 && sqli > 0);
+    const char *bad_xss = "/search?q=<script>alert(document.cookie)</script>";
+    const char *bad_sql = "/item?id=1' OR '1'='1";
+    uint64_t h, m;
+    uint64_t r1 = http_risk(*state, 40001, bad_xss);
+    dpi_url_memo_counts(*state, &h, &m);
+    assert_int_equal(h, 0);
+    assert_int_equal(m, 1);
+    assert_true(r1 & (UINT64_C(1) << xss));
+    uint64_t r2 = http_risk(*state, 40002, bad_xss); /* from the memo */
+    dpi_url_memo_counts(*state, &h, &m);
+    assert_int_equal(h, 1);
+    assert_int_equal(m, 1);
+    assert_true(r2 & (UINT64_C(1) << xss));
+    uint64_t r3 = http_risk(*state, 40003, bad_sql);
+    assert_true(r3 & (UINT64_C(1) << sqli));
+    assert_false(r3 & (UINT64_C(1) << xss));
+    uint64_t r4 = http_risk(*state, 40004, "/search?q=hello");
+    assert_false(r4 & ((UINT64_C(1) << xss) | (UINT64_C(1) << sqli)));
+    assert_true(http_risk(*state, 40005, bad_sql) & (UINT64_C(1) << sqli));
+    dpi_url_memo_counts(*state, &h, &m);
+    assert_int_equal(h, 2);
+    assert_int_equal(m, 3);
+    /* More URLs than memo slots, twice: slots are shared and overwritten,
+     * and every answer still belongs to its own URL. */
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 150; i++) {
+            char path[128];
+            if (i % 2)
+                snprintf(path, sizeof(path), "/s?q=<script>alert(%d)</script>", i);
+            else
+                snprintf(path, sizeof(path), "/s?q=hello%d", i);
+            uint64_t r = http_risk(*state, (uint16_t)(41000 + round * 200 + i), path);
+            assert_int_equal((r >> xss) & 1, (uint64_t)(i % 2));
+        }
+    dpi_url_memo_counts(*state, &h, &m);
+    assert_true(h + m == 305 && h > 2 && m > 153);
+}
+
 /* DNS over UDP (v4 and v6): query name is the hostname; the response ends it. */
 static void test_dns(void **state)
 {
@@ -574,6 +641,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tls_client_hello, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_known_sni, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_url_risk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_udp_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_giveup_guess, setup, teardown),
