@@ -29,6 +29,8 @@
 typedef struct mapped {
     const uint8_t *base; /* the whole file */
     size_t size, off;    /* bytes mapped; next record header */
+    size_t released;     /* bytes before this are given back (MADV_DONTNEED) */
+    size_t page;         /* the system's page size */
     bool nsec;           /* timestamps in nanoseconds */
     uint32_t snaplen;    /* the file header's, as libpcap reports it */
     bool filtered;       /* 'prog' holds the BPF program */
@@ -104,7 +106,8 @@ static int wrap(pcap_t *p, bool live, cap_source **out, char err[CAP_ERRBUF_SIZE
 #define PCAP_MAGIC_NSEC 0xa1b23c4du
 #define PCAP_FILE_HDR   24u
 #define PCAP_REC_HDR    16u
-#define MAX_CAPLEN      262144u /* libpcap's MAXIMUM_SNAPLEN for these link types */
+#define MAX_CAPLEN      262144u    /* libpcap's MAXIMUM_SNAPLEN for these link types */
+#define MAP_RELEASE     (8u << 20) /* pages read are unmapped in steps of this */
 
 static uint32_t rd32(const uint8_t *b)
 {
@@ -156,6 +159,8 @@ static mapped *map_file(pcap_t *p, FILE *fp)
     m->base = base;
     m->size = (size_t)st.st_size;
     m->off = PCAP_FILE_HDR;
+    long pg = sysconf(_SC_PAGESIZE);
+    m->page = pg > 0 ? (size_t)pg : 4096;
     m->nsec = magic == PCAP_MAGIC_NSEC;
     m->snaplen = (uint32_t)pcap_snapshot(p);
     return m;
@@ -169,9 +174,22 @@ static void unmap_file(mapped *m)
     free(m);
 }
 
+/* Pages already read stay mapped, and a mapping's file pages count in the
+ * process's RSS: give them back behind the reader, so a replay's resident
+ * set does not grow with the file.  Only packets before 'off' are dropped
+ * (a packet is borrowed only until the next cap_next). */
+static void map_release(mapped *m)
+{
+    size_t upto = m->off / m->page * m->page;
+    if (upto - m->released < MAP_RELEASE) return;
+    (void)madvise((void *)(m->base + m->released), upto - m->released, MADV_DONTNEED);
+    m->released = upto;
+}
+
 /* pcap_next_packet on the mapping: CAP_PACKET, CAP_EOF or CAP_ERROR. */
 static int map_next(mapped *m, cap_packet *pkt)
 {
+    map_release(m);
     for (;;) {
         size_t left = m->size - m->off;
         if (left == 0) return CAP_EOF;

@@ -26,9 +26,10 @@
 #include <ndpi_api.h>
 
 /* ndpi_validate_url is a pure function of the URL (libinjection XSS/SQLi and
- * RCE checks: ~6,000 instructions a URL), and clients repeat URLs: a small
- * direct-mapped memo keyed by the whole URL. */
-#define URL_MEMO_SLOTS 64
+ * RCE checks: ~6,000 instructions a URL), and clients and scanners repeat
+ * URLs: a direct-mapped memo keyed by the whole URL, allocated (264 KiB) at
+ * the first URL a context checks. */
+#define URL_MEMO_SLOTS 1024
 #define URL_MAX        256 /* ndpiReader's copy of the URL */
 
 typedef struct {
@@ -41,7 +42,7 @@ struct dpi_ctx {
     struct ndpi_detection_module_struct *ndpi;
     uint64_t last_ts_ms; /* packet time never goes backwards (as ndpiReader) */
     uint64_t url_hits, url_misses;
-    url_memo urls[URL_MEMO_SLOTS];
+    url_memo *urls; /* URL_MEMO_SLOTS, or NULL until needed */
 };
 
 struct dpi_flow {
@@ -153,6 +154,7 @@ void dpi_free(dpi_ctx *c)
 {
     if (!c) return;
     ndpi_exit_detection_module(c->ndpi);
+    free(c->urls);
     free(c);
 }
 
@@ -188,8 +190,9 @@ static ndpi_risk_enum url_risk(dpi_ctx *c, const char *u)
     size_t n = strlen(url);
     uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)url[i]) * 16777619u;
-    url_memo *m = &c->urls[h % URL_MEMO_SLOTS];
-    if (n && m->len == n && memcmp(m->url, url, n) == 0) {
+    if (!c->urls) c->urls = mem_zalloc(URL_MEMO_SLOTS, sizeof(*c->urls)); /* NULL: no memo */
+    url_memo *m = c->urls ? &c->urls[h % URL_MEMO_SLOTS] : NULL;
+    if (m && n && m->len == n && memcmp(m->url, url, n) == 0) {
         c->url_hits++;
         return (ndpi_risk_enum)m->risk;
     }
@@ -197,7 +200,7 @@ static ndpi_risk_enum url_risk(dpi_ctx *c, const char *u)
     char tmp[URL_MAX]; /* ndpi_validate_url tokenises its argument in place */
     memcpy(tmp, url, n + 1);
     ndpi_risk_enum r = ndpi_validate_url(tmp);
-    if (n && (unsigned)r <= UINT8_MAX) {
+    if (m && n && (unsigned)r <= UINT8_MAX) {
         memcpy(m->url, url, n);
         m->len = (uint16_t)n;
         m->risk = (uint8_t)r;

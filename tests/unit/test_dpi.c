@@ -402,20 +402,20 @@ static void test_http_url_risk(void **state)
     dpi_url_memo_counts(*state, &h, &m);
     assert_int_equal(h, 2);
     assert_int_equal(m, 3);
-    /* More URLs than memo slots, twice: slots are shared and overwritten,
-     * and every answer still belongs to its own URL. */
+    /* More URLs (1,100) than memo slots (1,024), twice: slots are shared and
+     * overwritten, and every answer still belongs to its own URL. */
     for (int round = 0; round < 2; round++)
-        for (int i = 0; i < 150; i++) {
+        for (int i = 0; i < 1100; i++) {
             char path[128];
             if (i % 2)
                 snprintf(path, sizeof(path), "/s?q=<script>alert(%d)</script>", i);
             else
                 snprintf(path, sizeof(path), "/s?q=hello%d", i);
-            uint64_t r = http_risk(*state, (uint16_t)(41000 + round * 200 + i), path);
+            uint64_t r = http_risk(*state, (uint16_t)(42000 + round * 1200 + i), path);
             assert_int_equal((r >> xss) & 1, (uint64_t)(i % 2));
         }
     dpi_url_memo_counts(*state, &h, &m);
-    assert_true(h + m == 305 && h > 2 && m > 153);
+    assert_true(h + m == 2205 && h > 2 && m > 1102);
 }
 
 /* DNS over UDP (v4 and v6): query name is the hostname; the response ends it. */
