@@ -197,32 +197,38 @@ void jw_escape(jw *w, const char *s, size_t n)
     }
 }
 
-/* The separator before a value and its "key": (keys are mostly literals:
- * one copy when nothing needs escaping). */
+/* The separator before a value and its "key":.  Keys are mostly short
+ * literals: copied and checked in one pass, escaped only when needed. */
+#define KEY_FAST 48
+
 static inline void sep_key(jw *w, const char *key)
 {
-    size_t kl = key ? strlen(key) : 0;
-    if (!reserve(w, kl + 4)) return;
+    if (!reserve(w, KEY_FAST + 4)) return;
     char *p = w->buf + w->len;
     if (w->depth > 0) {
         if (!w->first[w->depth - 1]) *p++ = ',';
         w->first[w->depth - 1] = false;
     }
-    if (key && plain_run((const unsigned char *)key, kl) == kl) {
-        *p++ = '"';
-        memcpy(p, key, kl);
-        p += kl;
-        *p++ = '"';
-        *p++ = ':';
-        key = NULL;
+    if (key) {
+        *p = '"';
+        size_t i = 0;
+        unsigned char c;
+        while (i < KEY_FAST && (c = (unsigned char)key[i]) != 0 && !special(c))
+            p[1 + i++] = (char)c;
+        if (key[i] == 0) { /* plain and short: done */
+            p += 1 + i;
+            *p++ = '"';
+            *p++ = ':';
+        } else { /* long, or needs escaping */
+            w->len = (size_t)(p - w->buf);
+            putc1(w, '"');
+            jw_escape(w, key, strlen(key));
+            put(w, "\":", 2);
+            return;
+        }
     }
     w->len = (size_t)(p - w->buf);
     w->buf[w->len] = '\0';
-    if (key) {
-        putc1(w, '"');
-        jw_escape(w, key, kl);
-        put(w, "\":", 2);
-    }
 }
 
 static void open_(jw *w, const char *key, char c)

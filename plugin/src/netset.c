@@ -26,10 +26,23 @@ typedef struct ns_node {
     bool has;
 } ns_node;
 
+/* Few IPv4 prefixes (a --home-net) are also kept as a list, longest
+ * first: a lookup compares a handful of masked words instead of walking
+ * up to 32 trie nodes (it runs for both addresses of every packet). */
+#define FAST4_MAX 16
+
+typedef struct fast4 {
+    uint32_t net, mask; /* host byte order */
+    unsigned len;
+    int value;
+} fast4;
+
 struct netset {
     ns_node *nodes;
     uint32_t n, cap;
     size_t count;
+    fast4 v4[FAST4_MAX];
+    int n4; /* prefixes in v4, or -1: too many, the trie alone answers */
 };
 
 /* A parsed prefix. */
@@ -117,6 +130,30 @@ static uint32_t node_new(netset *s)
     return s->n++;
 }
 
+static uint32_t be32(const uint8_t *a)
+{
+    return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+}
+
+/* Mirrors an IPv4 insert in the list (same prefix: new value). */
+static void fast4_insert(netset *s, const ns_prefix *p, int value)
+{
+    if (s->n4 < 0) return;
+    uint32_t mask = p->len ? ~(uint32_t)0 << (32 - p->len) : 0, net = be32(p->addr) & mask;
+    for (int i = 0; i < s->n4; i++)
+        if (s->v4[i].len == p->len && s->v4[i].net == net) {
+            s->v4[i].value = value;
+            return;
+        }
+    if (s->n4 == FAST4_MAX) {
+        s->n4 = -1;
+        return;
+    }
+    int i = s->n4++;
+    for (; i > 0 && s->v4[i - 1].len < p->len; i--) s->v4[i] = s->v4[i - 1];
+    s->v4[i] = (fast4){net, mask, p->len, value};
+}
+
 static int insert(netset *s, const ns_prefix *p, int value, char *err, size_t errlen)
 {
     uint32_t cur = p->ip_v == 4 ? ROOT4 : ROOT6;
@@ -133,6 +170,7 @@ static int insert(netset *s, const ns_prefix *p, int value, char *err, size_t er
     if (!s->nodes[cur].has) s->count++;
     s->nodes[cur].has = true;
     s->nodes[cur].value = value;
+    if (p->ip_v == 4) fast4_insert(s, p, value);
     return 0;
 }
 
@@ -195,6 +233,15 @@ int netset_add_list(netset *s, const char *list, int value, char *err, size_t er
 bool netset_lookup(const netset *s, int ip_v, const uint8_t *addr, int *value)
 {
     if (!s || !addr || (ip_v != 4 && ip_v != 6)) return false;
+    if (ip_v == 4 && s->n4 >= 0) {
+        uint32_t a = be32(addr);
+        for (int i = 0; i < s->n4; i++)
+            if ((a & s->v4[i].mask) == s->v4[i].net) {
+                if (value) *value = s->v4[i].value;
+                return true;
+            }
+        return false;
+    }
     unsigned bits = ip_v == 4 ? 32 : 128;
     uint32_t cur = ip_v == 4 ? ROOT4 : ROOT6;
     const ns_node *best = s->nodes[cur].has ? &s->nodes[cur] : NULL;

@@ -138,12 +138,44 @@ static void test_large_buffer_growth(void **state)
     jw_free(&w);
 }
 
+/* Keys around and past the writer's one-pass length (48), plain and with
+ * a byte to escape beyond it, in objects (separators) and arrays. */
+static void test_long_keys(void **state)
+{
+    (void)state;
+    jw w;
+    jw_init(&w);
+    for (size_t kl = 40; kl <= 70; kl++) {
+        for (int bad = 0; bad < 2; bad++) {
+            char key[80], keyesc[100];
+            memset(key, 'k', kl);
+            key[kl] = '\0';
+            if (bad) key[kl - 1] = '"'; /* the last byte: past 48 for long keys */
+            snprintf(keyesc, sizeof(keyesc), "%.*s%s", (int)kl - 1, key, bad ? "\\\"" : "k");
+            jw_reset(&w);
+            jw_obj_open(&w, NULL);
+            jw_u64(&w, "a", 1);
+            jw_u64(&w, key, 2);
+            jw_obj_open(&w, key);
+            jw_str(&w, key, "v");
+            jw_obj_close(&w);
+            jw_obj_close(&w);
+            char want[512];
+            snprintf(want, sizeof(want), "{\"a\":1,\"%s\":2,\"%s\":{\"%s\":\"v\"}}", keyesc, keyesc,
+                     keyesc);
+            assert_string_equal(jw_text(&w), want);
+        }
+    }
+    jw_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_structure),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_escaping_every_offset),
+        cmocka_unit_test(test_long_keys),
         cmocka_unit_test(test_large_buffer_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

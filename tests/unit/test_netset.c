@@ -256,6 +256,58 @@ static void test_many_prefixes(void **state)
     netset_free(s);
 }
 
+/* Against a brute-force longest-prefix match, with sets of 1 to 24 random
+ * nested and overlapping IPv4 prefixes (small sets are also answered from
+ * a list, larger ones by the trie alone), values replaced on re-add. */
+static void test_random_against_reference(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9e3779b97f4a7c15u;
+#define RND() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, (uint32_t)x)
+    for (int round = 0; round < 200; round++) {
+        int k = 1 + round % 24;
+        struct {
+            uint32_t net;
+            unsigned len;
+            int value;
+        } ref[32];
+        int nref = 0;
+        netset *s = netset_new();
+        uint32_t base = RND();
+        for (int i = 0; i < k; i++) {
+            unsigned len = RND() % 33;
+            uint32_t a = (RND() % 4) ? base ^ (RND() & 0xffffu) : RND(); /* mostly nested */
+            uint32_t mask = len ? ~(uint32_t)0 << (32 - len) : 0;
+            char buf[32];
+            snprintf(buf, sizeof(buf), "%u.%u.%u.%u/%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+                     a & 255, len);
+            int value = (int)(RND() % 1000);
+            assert_int_equal(netset_add(s, buf, value, NULL, 0), 0);
+            int j = 0;
+            while (j < nref && !(ref[j].len == len && ref[j].net == (a & mask))) j++;
+            if (j == nref) nref++;
+            ref[j].net = a & mask, ref[j].len = len, ref[j].value = value;
+        }
+        assert_int_equal(netset_count(s), (size_t)nref);
+        for (int q = 0; q < 500; q++) {
+            uint32_t a = (q % 2) ? base ^ (RND() & 0xffffu) : RND();
+            int want = -1, best = -1;
+            for (int j = 0; j < nref; j++) {
+                uint32_t mask = ref[j].len ? ~(uint32_t)0 << (32 - ref[j].len) : 0;
+                if ((a & mask) == ref[j].net && (int)ref[j].len > best)
+                    best = (int)ref[j].len, want = ref[j].value;
+            }
+            uint8_t b[16] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a};
+            int got = -1;
+            if (!netset_lookup(s, 4, b, &got)) got = -1;
+            if (got != want)
+                fail_msg("round %d (%d prefixes): %08x got %d want %d", round, k, a, got, want);
+        }
+        netset_free(s);
+    }
+#undef RND
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_empty_set_and_null),
         cmocka_unit_test(test_many_prefixes),
+        cmocka_unit_test(test_random_against_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
