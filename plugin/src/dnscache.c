@@ -31,7 +31,8 @@ struct dnscache {
     rec *recs;
     uint32_t *heads;
     size_t cap, nbuckets;
-    uint32_t free_head;
+    uint32_t free_head; /* records given back */
+    uint32_t hwm;       /* records 1..hwm have been handed out (the rest untouched) */
     uint32_t oldest, newest;
     dnscache_stats st;
 };
@@ -117,17 +118,16 @@ dnscache *dnscache_new(size_t max_entries)
     if (!dc) return NULL;
     size_t nb = 16;
     while (nb < max_entries) nb <<= 1;
-    dc->recs = mem_zalloc(max_entries, sizeof *dc->recs); /* read first: see mem.h */
-    dc->heads = mem_zalloc(nb, sizeof *dc->heads);
+    /* records are handed out in order and written first: pages are only
+     * touched as the cache fills */
+    dc->recs = calloc(max_entries, sizeof *dc->recs);
+    dc->heads = mem_zalloc(nb, sizeof *dc->heads); /* read first: see mem.h */
     if (!dc->recs || !dc->heads) {
         dnscache_free(dc);
         return NULL;
     }
     dc->cap = max_entries;
     dc->nbuckets = nb;
-    for (size_t i = 0; i < max_entries; i++)
-        dc->recs[i].hnext = i + 1 < max_entries ? (uint32_t)(i + 2) : 0;
-    dc->free_head = 1;
     dc->st.capacity = max_entries;
     return dc;
 }
@@ -213,6 +213,7 @@ static uint32_t rec_alloc(dnscache *dc, uint64_t now_us)
         rec_remove(dc, dc->oldest);
         dc->st.expired++;
     }
+    if (!dc->free_head && dc->hwm < dc->cap) return ++dc->hwm;
     if (!dc->free_head) {
         rec_remove(dc, dc->oldest); /* cap >= 1, so the cache is non-empty here */
         dc->st.evictions++;
@@ -341,7 +342,7 @@ bool dnscache_lookup(dnscache *dc, int client_v, const uint8_t *client, int serv
 size_t dnscache_expire(dnscache *dc, uint64_t now_us)
 {
     size_t n = 0;
-    for (size_t i = 0; dc && i < dc->cap; i++) {
+    for (size_t i = 0; dc && i < dc->hwm; i++) {
         if (dc->recs[i].type != REC_FREE && dc->recs[i].expires_us <= now_us) {
             rec_remove(dc, (uint32_t)i + 1);
             dc->st.expired++;

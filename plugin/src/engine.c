@@ -136,16 +136,41 @@ static uint32_t addr_hash(int ip_v, const uint8_t *a)
     return mix32(h);
 }
 
+/* Doubles the host table (open addressing) up to ENGINE_HOSTS_CAP slots;
+ * false if it cannot. */
+static bool hosts_grow(egret_engine *e)
+{
+    uint32_t ncap = e->hosts_cap * 2;
+    if (ncap > ENGINE_HOSTS_CAP) return false;
+    host_slot *nt = mem_zalloc(ncap, sizeof(*nt)); /* read first: see mem.h */
+    if (!nt) return false;
+    for (uint32_t k = 0; k < e->hosts_cap; k++) {
+        const host_slot *o = &e->hosts[k];
+        if (!o->ip_v) continue;
+        uint32_t i = addr_hash(o->ip_v, o->addr) & (ncap - 1);
+        while (nt[i].ip_v) i = (i + 1) & (ncap - 1);
+        nt[i] = *o;
+    }
+    free(e->hosts);
+    e->hosts = nt;
+    e->hosts_cap = ncap;
+    return true;
+}
+
 static void host_account(egret_engine *e, const flow *f)
 {
     if (!e->hosts) return;
     size_t alen = f->ip_v == 6 ? 16 : 4;
-    uint32_t mask = ENGINE_HOSTS_CAP - 1;
+    uint32_t mask = e->hosts_cap - 1;
     uint32_t i = addr_hash(f->ip_v, f->cli) & mask;
-    for (uint32_t probes = 0; probes < ENGINE_HOSTS_CAP; probes++, i = (i + 1) & mask) {
+    for (uint32_t probes = 0; probes < e->hosts_cap; probes++, i = (i + 1) & mask) {
         host_slot *s = &e->hosts[i];
         if (s->ip_v == 0) {
-            if (e->hosts_used >= ENGINE_HOSTS_CAP * 3 / 4) {
+            if (e->hosts_used >= e->hosts_cap * 3 / 4) {
+                if (hosts_grow(e)) { /* slots moved: probe again */
+                    host_account(e, f);
+                    return;
+                }
                 e->hosts_capped++;
                 return;
             }
@@ -798,7 +823,8 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
     char msg[256] = "";
     int rc = EGRET_ENOMEM;
     e->home = netset_new();
-    e->hosts = mem_zalloc(ENGINE_HOSTS_CAP, sizeof(*e->hosts)); /* read first: see mem.h */
+    e->hosts_cap = ENGINE_HOSTS_MIN; /* doubles up to ENGINE_HOSTS_CAP (hosts_grow) */
+    e->hosts = mem_zalloc(e->hosts_cap, sizeof(*e->hosts)); /* read first: see mem.h */
     if (!e->home || !e->home_net || !e->hosts) goto fail_oom;
     if (netset_add_list(e->home, e->home_net, 1, msg, sizeof(msg)) != 0) {
         errf(err, "--home-net: %s", msg);
@@ -1030,7 +1056,7 @@ size_t egret_engine_top_hosts(const egret_engine *e, egret_host_stat *out, size_
     const host_slot **all = malloc(sizeof(*all) * e->hosts_used);
     if (!all) return 0;
     size_t m = 0;
-    for (size_t i = 0; i < ENGINE_HOSTS_CAP; i++)
+    for (size_t i = 0; i < e->hosts_cap; i++)
         if (e->hosts[i].ip_v) all[m++] = &e->hosts[i];
     qsort(all, m, sizeof(*all), host_cmp);
     size_t k = m < n ? m : n;

@@ -48,7 +48,8 @@ typedef struct host_slot {
     uint64_t bytes_out, flows_out;
 } host_slot;
 
-#define ENGINE_HOSTS_CAP 65536 /* power of two */
+#define ENGINE_HOSTS_CAP 65536 /* power of two: the host table's largest size */
+#define ENGINE_HOSTS_MIN 1024  /* and its first */
 
 struct egret_engine {
     egret_config cfg;
@@ -102,7 +103,8 @@ struct egret_engine {
     uint64_t dpi_classified, dpi_giveups;
     uint64_t hosts_capped;
     uint64_t dns_parsed, dns_malformed;
-    host_slot *hosts; /* open addressing, ENGINE_HOSTS_CAP slots */
+    host_slot *hosts; /* open addressing, hosts_cap slots */
+    uint32_t hosts_cap;
     uint32_t hosts_used;
 };
 

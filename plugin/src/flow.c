@@ -38,6 +38,7 @@ struct flow_table {
     flow_config cfg;
     flow **buckets;
     uint32_t mask;
+    uint32_t max_mask; /* the table grows up to this (max_flows / 2 buckets) */
     flow *head[FLOW_TC__COUNT], *tail[FLOW_TC__COUNT];
     flow *free_list; /* chained through hnext */
     unsigned char **slabs;
@@ -302,9 +303,13 @@ flow_table *flow_table_new(const flow_config *cfg)
     if (t->cfg.max_flows == 0) t->cfg.max_flows = DEFAULT_MAX_FLOWS;
     for (int c = 0; c < FLOW_TC__COUNT; c++)
         if (t->cfg.timeout_us[c] == 0) t->cfg.timeout_us[c] = (uint64_t)def_timeout_s[c] * 1000000u;
+    /* Buckets start at MIN_BUCKETS and double as flows arrive (grow_buckets),
+     * up to max_flows / 2: memory follows the flows seen, not the cap. */
     uint64_t want = t->cfg.max_flows / 2;
+    uint32_t max_nb = MIN_BUCKETS;
+    while (max_nb < want && max_nb < MAX_BUCKETS) max_nb <<= 1;
+    t->max_mask = max_nb - 1;
     uint32_t nb = MIN_BUCKETS;
-    while (nb < want && nb < MAX_BUCKETS) nb <<= 1;
     t->mask = nb - 1;
     /* lookups read buckets before inserts write them: see mem.h */
     t->buckets = mem_zalloc(nb, sizeof(*t->buckets));
@@ -325,6 +330,30 @@ void flow_table_free(flow_table *t)
     free(t->slabs);
     free(t->buckets);
     free(t);
+}
+
+/* Doubles the bucket array once flows outnumber buckets (until the
+ * max_flows / 2 of a fixed table).  On allocation failure the chains just
+ * get longer. */
+static void grow_buckets(flow_table *t)
+{
+    uint32_t nb = (t->mask + 1) * 2;
+    flow **nbk = mem_zalloc(nb, sizeof(*nbk));
+    if (!nbk) return;
+    for (uint32_t i = 0; i <= t->mask; i++) {
+        flow *f = t->buckets[i];
+        while (f) {
+            flow *next = f->hnext;
+            flow **b = &nbk[f->hash & (nb - 1)];
+            f->hnext = *b;
+            *b = f;
+            f = next;
+        }
+    }
+    free(t->buckets);
+    t->buckets = nbk;
+    t->mask = nb - 1;
+    t->c.bucket_grows++;
 }
 
 /* ---- per-packet ------------------------------------------------------ */
@@ -365,6 +394,7 @@ static flow *flow_create(flow_table *t, const dec_pkt *p, uint64_t ts, uint64_t 
     uint64_t id = fmix64(h ^ fmix64(ts + HASH_SEED)) & ID_MASK;
     f->id = id ? id : 1;
 
+    if (t->c.active >= (uint64_t)t->mask + 1 && t->mask < t->max_mask) grow_buckets(t);
     flow **b = &t->buckets[f->hash & t->mask];
     f->hnext = *b;
     *b = f;
@@ -452,8 +482,10 @@ flow *flow_packet(flow_table *t, const dec_pkt *p, uint64_t ts, uint32_t wire_le
 
     if (ts > f->last_ts) f->last_ts = ts;
     f->lru_ts = t->now;
-    lru_unlink(t, f);
-    lru_append(t, f);
+    if (t->tail[f->tclass] != f) { /* runs of one flow's packets: already last */
+        lru_unlink(t, f);
+        lru_append(t, f);
+    }
 
     flow_dir *fd = &f->dir[d];
     fd->pkts++;
@@ -503,6 +535,7 @@ void flow_table_counters(const flow_table *t, flow_counters *out)
         return;
     }
     *out = t->c;
+    out->buckets = (uint64_t)t->mask + 1;
 }
 
 void flow_foreach(flow_table *t, void (*fn)(flow *f, void *ud), void *ud)

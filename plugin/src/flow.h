@@ -112,6 +112,7 @@ typedef struct flow_table flow_table;
 
 typedef struct flow_counters {
     uint64_t created, active, evicted, timed_out, memcap_hits;
+    uint64_t buckets, bucket_grows; /* hash table size now, times it doubled */
 } flow_counters;
 
 flow_table *flow_table_new(const flow_config *cfg);

@@ -153,6 +153,44 @@ static void test_synthetic(void)
     free(s.buf);
 }
 
+/* The per-host table starts small and grows: 3,000 internal hosts, host i
+ * sending i+1 UDP flows' worth of bytes (one flow, payload 10 + i % 1000);
+ * the top hosts come back exact after the table has doubled several times. */
+static void test_many_hosts(void)
+{
+    sink s = {0};
+    egret_engine *e = make_engine(&s, 0);
+    if (!e) return;
+    const uint8_t out[4] = {203, 0, 113, 9};
+    uint8_t pkt[1200];
+    uint64_t t = 1740823200000000ull;
+    for (int i = 0; i < 3000; i++) {
+        uint8_t in[4] = {10, 7, (uint8_t)(i >> 8), (uint8_t)i};
+        size_t n = build_ipv4(pkt, in, out, 17, 40000, 9999, 0, (size_t)(10 + i % 1000));
+        egret_engine_feed(e, t + (uint64_t)i, 101, (uint32_t)n, (uint32_t)n, pkt);
+    }
+    egret_engine_flush(e);
+    egret_host_stat top[3];
+    size_t k = egret_engine_top_hosts(e, top, 3);
+    /* largest payloads: i % 1000 == 999, i.e. hosts 999, 1999, 2999 (ties by address) */
+    CHECK(k == 3, "top hosts: %zu", k);
+    for (size_t j = 0; j < k; j++) {
+        int i = 999 + 1000 * (int)j;
+        char want[32];
+        snprintf(want, sizeof(want), "10.7.%d.%d", (i >> 8) & 255, i & 255);
+        bool found = false;
+        for (size_t m = 0; m < k; m++) found |= strcmp(top[m].addr, want) == 0;
+        CHECK(found && top[j].flows_out == 1 && top[j].bytes_out == 20 + 8 + 1009,
+              "top host %zu: %s %llu bytes (want %s)", j, top[j].addr,
+              (unsigned long long)top[j].bytes_out, want);
+    }
+    egret_counters c;
+    egret_engine_counters(e, &c);
+    CHECK(c.flows_total == 3000, "flows %llu", (unsigned long long)c.flows_total);
+    egret_engine_free(e);
+    free(s.buf);
+}
+
 /* Random and mutated frames of every link type through the whole engine
  * (decode, flows, nDPI, inspection, rules): nothing may crash (ASan/UBSan
  * build) and the output must stay JSON objects, one per record. */
@@ -271,6 +309,7 @@ int main(int argc, char **argv)
     CHECK(untouched == sizeof(old) - 24, "config_init wrote past the caller's struct");
     CHECK(((egret_config *)(void *)old)->struct_size == 24, "struct_size not the caller's");
     test_synthetic();
+    test_many_hosts();
     test_garbage();
     if (argc > 1) test_two_engines(argv[1]);
     printf("%d passed, %d failed\n", passed, failed);

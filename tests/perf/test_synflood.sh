@@ -71,6 +71,29 @@ if stats:
 sys.exit(0 if ok else 1)
 EOF
 
+# The per-host table (outbound totals for the summary) grows from 1,024
+# slots to its cap of 65,536 (3/4 usable): with 1.0.0.0/1 as the home net,
+# about half the flood's sources are internal hosts, each with one flow.
+HOSTS=$WORK/synflood-hosts.json
+"$EGRET" -q -r "$FLOOD" --home-net 1.0.0.0/1 --eve stats -o "$HOSTS" || fail "egret (hosts) failed"
+"$PY" - "$FLOOD" "$HOSTS" <<'EOF' || fail "host table counters (see above)"
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+off, srcs = 24, set()
+while off + 16 <= len(data):
+    caplen = struct.unpack_from("<I", data, off + 8)[0]
+    src = data[off + 16 + 14 + 12: off + 16 + 14 + 16]
+    if src[0] < 128:
+        srcs.add(src)
+    off += 16 + caplen
+want = min(len(srcs), 65536 * 3 // 4)
+last = [json.loads(l) for l in open(sys.argv[2]) if l.strip()][-1]["stats"]["hosts"]
+ok = last["tracked"] == want and last["capped"] == len(srcs) - want
+print(("ok   " if ok else "FAIL ") + "hosts.tracked %d == %d, hosts.capped %d == %d" %
+      (last["tracked"], want, last["capped"], len(srcs) - want))
+sys.exit(0 if ok else 1)
+EOF
+
 echo "peak RSS ${RSS} KiB (bound ${MAX_RSS_KIB} KiB), wall ${WALL} s (informational)"
 [ "$RSS" -le "$MAX_RSS_KIB" ] || fail "peak RSS ${RSS} KiB exceeds ${MAX_RSS_KIB} KiB"
 echo "PASS synflood"

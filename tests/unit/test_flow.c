@@ -845,6 +845,55 @@ static void test_churn(void **state)
     assert_int_equal(s.ends[FLOW_END_SHUTDOWN], c.active);
 }
 
+/* The hash table starts small and doubles as flows arrive, up to
+ * max_flows / 2 buckets; every flow is found again after each doubling. */
+static void test_bucket_growth(void **state)
+{
+    (void)state;
+    rec r;
+    memset(&r, 0, sizeof(r));
+    flow_table *t = mk_table(&r, 20000, 0);
+    flow_counters c = counters(t);
+    assert_int_equal(c.buckets, 1024);
+    assert_int_equal(c.bucket_grows, 0);
+    flow *fs[12000];
+    for (uint32_t i = 0; i < 12000; i++) {
+        dec_pkt p = mk(UDP, "10.0.0.1", (uint16_t)(1024 + i % 50000), "192.0.2.9", 53, 0, 0, 10);
+        p.src[2] = (uint8_t)(i >> 8), p.src[3] = (uint8_t)i;
+        bool created;
+        fs[i] = feed(t, &p, S(1) + i, 60, NULL, &created);
+        assert_true(created);
+    }
+    c = counters(t);
+    assert_int_equal(c.active, 12000);
+    assert_int_equal(c.buckets,
+                     16384); /* 1024 doubled 4 times: the first size above 12,000 flows */
+    assert_int_equal(c.bucket_grows, 4);
+    for (uint32_t i = 0; i < 12000; i++) { /* both directions still land on the same flow */
+        dec_pkt p = mk(UDP, "10.0.0.1", (uint16_t)(1024 + i % 50000), "192.0.2.9", 53, 0, 0, 10);
+        p.src[2] = (uint8_t)(i >> 8), p.src[3] = (uint8_t)i;
+        dec_pkt q = rev(&p, 0, 0, 10);
+        bool created;
+        int d;
+        assert_ptr_equal(feed(t, &q, S(2), 60, &d, &created), fs[i]);
+        assert_false(created);
+        assert_int_equal(d, FLOW_TOCLIENT);
+    }
+    assert_int_equal(counters(t).created, 12000);
+    flow_table_free(t);
+    /* a small cap keeps the table at max_flows / 2 */
+    memset(&r, 0, sizeof(r));
+    t = mk_table(&r, 3000, 0);
+    for (uint32_t i = 0; i < 2900; i++) {
+        dec_pkt p = mk(UDP, "10.0.0.1", (uint16_t)(2000 + i), "192.0.2.9", 53, 0, 0, 10);
+        feed(t, &p, S(1) + i, 60, NULL, NULL);
+    }
+    c = counters(t);
+    assert_int_equal(c.buckets, 2048);
+    assert_int_equal(c.bucket_grows, 1);
+    flow_table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -857,6 +906,7 @@ int main(void)
         cmocka_unit_test(test_exchanges),
         cmocka_unit_test(test_tcp_states),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_bucket_growth),
         cmocka_unit_test(test_timeouts_per_class),
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_flush_order),
