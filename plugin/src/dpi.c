@@ -27,22 +27,40 @@
 
 /* ndpi_validate_url is a pure function of the URL (libinjection XSS/SQLi and
  * RCE checks: ~6,000 instructions a URL), and clients and scanners repeat
- * URLs: a direct-mapped memo keyed by the whole URL, allocated (264 KiB) at
- * the first URL a context checks. */
-#define URL_MEMO_SLOTS 1024
-#define URL_MAX        256 /* ndpiReader's copy of the URL */
+ * URLs: a 2-way set-associative memo keyed by the whole URL (a hash picks
+ * the set, the bytes decide), allocated (272 KiB) at the first URL a
+ * context checks. */
+#define URL_MEMO_SETS 512 /* x 2 ways */
+#define URL_MAX       256 /* ndpiReader's copy of the URL */
 
 typedef struct {
+    uint64_t hash;
     uint16_t len; /* 0: empty slot */
     uint8_t risk; /* ndpi_risk_enum */
     char url[URL_MAX];
 } url_memo;
 
+typedef struct {
+    url_memo way[2];
+    uint8_t last; /* the way used last (the other is replaced) */
+} url_set;
+
+/* ndpi_protocol2name formats "Master.App" with snprintf at every flow end;
+ * the names of a context's protocols never change, so they are kept. */
+#define NAME_CACHE 256
+_Static_assert(NAME_CACHE == 256, "the index below takes the hash's top 8 bits");
+
+typedef struct {
+    uint32_t key; /* master << 16 | app, + 1; 0: empty */
+    char name[48];
+} proto_name;
+
 struct dpi_ctx {
     struct ndpi_detection_module_struct *ndpi;
     uint64_t last_ts_ms; /* packet time never goes backwards (as ndpiReader) */
     uint64_t url_hits, url_misses;
-    url_memo *urls; /* URL_MEMO_SLOTS, or NULL until needed */
+    url_set *urls; /* URL_MEMO_SETS, or NULL until needed */
+    proto_name names[NAME_CACHE];
 };
 
 struct dpi_flow {
@@ -183,27 +201,49 @@ void dpi_flow_free(dpi_flow *f)
 }
 
 /* ndpi_validate_url on ndpiReader's 256-byte copy of the URL, memoised. */
+static uint64_t url_hash(const char *s, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15u ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s + i, n - i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
+    return h ^ (h >> 29);
+}
+
 static ndpi_risk_enum url_risk(dpi_ctx *c, const char *u)
 {
-    char url[URL_MAX];
-    copy_str(url, sizeof(url), u, sizeof(url));
-    size_t n = strlen(url);
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)url[i]) * 16777619u;
-    if (!c->urls) c->urls = mem_zalloc(URL_MEMO_SLOTS, sizeof(*c->urls)); /* NULL: no memo */
-    url_memo *m = c->urls ? &c->urls[h % URL_MEMO_SLOTS] : NULL;
-    if (m && n && m->len == n && memcmp(m->url, url, n) == 0) {
-        c->url_hits++;
-        return (ndpi_risk_enum)m->risk;
+    size_t n = strnlen(u, URL_MAX - 1); /* ndpiReader's 256-byte copy */
+    uint64_t h = url_hash(u, n);
+    if (!c->urls) c->urls = mem_zalloc(URL_MEMO_SETS, sizeof(*c->urls)); /* NULL: no memo */
+    url_set *set = c->urls ? &c->urls[h % URL_MEMO_SETS] : NULL;
+    for (int k = 0; set && n && k < 2; k++) {
+        const url_memo *m = &set->way[k];
+        if (m->hash == h && m->len == n && memcmp(m->url, u, n) == 0) {
+            c->url_hits++;
+            set->last = (uint8_t)k;
+            return (ndpi_risk_enum)m->risk;
+        }
     }
     c->url_misses++;
     char tmp[URL_MAX]; /* ndpi_validate_url tokenises its argument in place */
-    memcpy(tmp, url, n + 1);
+    memcpy(tmp, u, n);
+    tmp[n] = '\0';
     ndpi_risk_enum r = ndpi_validate_url(tmp);
-    if (m && n && (unsigned)r <= UINT8_MAX) {
-        memcpy(m->url, url, n);
+    if (set && n && (unsigned)r <= UINT8_MAX) {
+        int k = set->way[0].len == 0 ? 0 : set->way[1].len == 0 ? 1 : !set->last;
+        url_memo *m = &set->way[k];
+        m->hash = h;
+        memcpy(m->url, u, n);
         m->len = (uint16_t)n;
         m->risk = (uint8_t)r;
+        set->last = (uint8_t)k;
     }
     return r;
 }
@@ -224,8 +264,14 @@ static void fill_info(dpi_ctx *c, dpi_flow *f, dpi_info *out, bool final)
     char buf[64];
 
     memset(out, 0, sizeof(*out));
-    ndpi_protocol2name(c->ndpi, *p, buf, sizeof(buf));
-    copy_str(out->proto, sizeof(out->proto), buf, sizeof(buf));
+    uint32_t key = ((uint32_t)p->master_protocol << 16 | p->app_protocol) + 1;
+    proto_name *pn = &c->names[(key * 2654435761u) >> 24]; /* NAME_CACHE == 256 */
+    if (pn->key != key) {
+        ndpi_protocol2name(c->ndpi, *p, buf, sizeof(buf));
+        copy_str(pn->name, sizeof(pn->name), buf, sizeof(buf));
+        pn->key = key;
+    }
+    copy_str(out->proto, sizeof(out->proto), pn->name, sizeof(pn->name));
 
     uint16_t top =
         p->master_protocol != NDPI_PROTOCOL_UNKNOWN ? p->master_protocol : p->app_protocol;

@@ -402,7 +402,7 @@ static void test_http_url_risk(void **state)
     dpi_url_memo_counts(*state, &h, &m);
     assert_int_equal(h, 2);
     assert_int_equal(m, 3);
-    /* More URLs (1,100) than memo slots (1,024), twice: slots are shared and
+    /* More URLs (1,100) than memo slots (2 x 512), twice: slots are shared and
      * overwritten, and every answer still belongs to its own URL. */
     for (int round = 0; round < 2; round++)
         for (int i = 0; i < 1100; i++) {
