@@ -525,3 +525,85 @@ bool dec_packet(dec_pkt *p, int linktype, const uint8_t *bytes, uint32_t caplen)
         if (link_table[i].linktype == linktype) return link_table[i].fn(p, &c);
     return fail(p, EV_LINKTYPE_UNSUPPORTED);
 }
+
+/* ==== sharding fast path ==== */
+
+static uint16_t be16_at(const uint8_t *b)
+{
+    return (uint16_t)(b[0] << 8 | b[1]);
+}
+
+/* The transport part of dec_shard_fast: TCP and UDP headers checked as
+ * dec_tcp / dec_udp check them ('exact': the IP length bounds the
+ * datagram); other protocols have no ports. */
+static bool shard_l4(dec_shard *k, const uint8_t *l4, size_t cap, size_t wire)
+{
+    k->sport = k->dport = 0;
+    if (k->proto == IPP_TCP) {
+        if (cap < 20) return false;
+        size_t hlen = (size_t)(l4[12] >> 4) * 4;
+        if (hlen < 20 || hlen > wire || hlen > cap) return false;
+    } else if (k->proto == IPP_UDP) {
+        if (cap < 8) return false;
+        uint16_t ulen = be16_at(l4 + 4);
+        if (ulen < 8 || ulen > wire) return false;
+    } else {
+        return true;
+    }
+    k->sport = be16_at(l4);
+    k->dport = be16_at(l4 + 2);
+    return true;
+}
+
+static bool shard_ip(dec_shard *k, const uint8_t *l3, size_t cap)
+{
+    if (cap < 20) return false;
+    if ((l3[0] >> 4) == 4) {
+        size_t hlen = (size_t)(l3[0] & 0x0f) * 4;
+        uint16_t tot = be16_at(l3 + 2);
+        if (hlen < 20 || tot < hlen || cap < hlen) return false;
+        if (be16_at(l3 + 6) & 0x3fff) return false; /* a fragment */
+        if (cap > tot) cap = tot;
+        k->ip_v = 4;
+        k->proto = l3[9];
+        k->src = l3 + 12;
+        k->dst = l3 + 16;
+        return shard_l4(k, l3 + hlen, cap - hlen, (size_t)tot - hlen);
+    }
+    if ((l3[0] >> 4) == 6) {
+        if (cap < 40) return false;
+        uint16_t plen = be16_at(l3 + 4);
+        uint8_t nh = l3[6];
+        if (plen == 0) return false; /* jumbogram */
+        if (nh == IPP_HOPOPTS || nh == IPP_ROUTING || nh == IPP_DSTOPTS || nh == IPP_FRAGMENT ||
+            nh == IPP_AH)
+            return false;
+        size_t tot = 40 + (size_t)plen;
+        if (cap > tot) cap = tot;
+        k->ip_v = 6;
+        k->proto = nh;
+        k->src = l3 + 8;
+        k->dst = l3 + 24;
+        return shard_l4(k, l3 + 40, cap - 40, tot - 40);
+    }
+    return false;
+}
+
+bool dec_shard_fast(int linktype, const uint8_t *b, uint32_t caplen, dec_shard *k)
+{
+    if (!b) return false;
+    if (linktype == DEC_LINK_RAW || linktype == 12 || linktype == 14) return shard_ip(k, b, caplen);
+    if (linktype != DEC_LINK_ETHERNET || caplen < 14) return false;
+    size_t off = 12;
+    uint16_t type = be16_at(b + off);
+    for (int tags = 0; type == ET_VLAN || type == ET_QINQ || type == ET_QINQ_OLD; tags++) {
+        if (tags == 2 || caplen < off + 6) return false;
+        off += 4;
+        type = be16_at(b + off);
+    }
+    off += 2;
+    if ((type != ET_IPV4 && type != ET_IPV6) || caplen < off + 20) return false;
+    /* the version must match the ethertype (else dec_packet fails) */
+    if ((b[off] >> 4) != (type == ET_IPV4 ? 4 : 6)) return false;
+    return shard_ip(k, b + off, caplen - off);
+}

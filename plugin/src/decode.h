@@ -133,6 +133,23 @@ typedef struct dec_pkt {
  * as a jumbogram filling the capture). */
 bool dec_packet(dec_pkt *p, int linktype, const uint8_t *bytes, uint32_t caplen);
 
+/* What sharding needs of a packet: addresses, protocol and ports, pointing
+ * into the packet (4 or 16 bytes).  Ports are those dec_packet would set
+ * (0 for protocols without them or where it does not get that far). */
+typedef struct dec_shard {
+    int ip_v;
+    uint8_t proto;
+    uint16_t sport, dport;
+    const uint8_t *src, *dst;
+} dec_shard;
+
+/* A fast path for the common frames (Ethernet with up to two VLAN tags or
+ * raw IP; IPv4 not fragmented; IPv6 without extension headers; TCP and UDP
+ * headers that dec_packet would accept): fills *k exactly as dec_packet
+ * would fill those fields and returns true.  Returns false for everything
+ * else; the caller then uses dec_packet. */
+bool dec_shard_fast(int linktype, const uint8_t *bytes, uint32_t caplen, dec_shard *k);
+
 /* "decoder.ipv4.truncated" etc.; never NULL. */
 const char *dec_event_name(dec_event ev);
 

@@ -1237,24 +1237,28 @@ int egret_rules_test(const egret_config *cfg, const char *path, FILE *out, egret
 uint32_t egret_engine_shard(const egret_engine *e, int linktype, const uint8_t *bytes,
                             uint32_t caplen)
 {
-    dec_pkt p;
     if (!e || !bytes) return 0;
-    if (!dec_packet(&p, linktype, bytes, caplen) && p.ip_v == 0) return 0;
+    dec_shard k;
+    dec_pkt p;
+    if (!dec_shard_fast(linktype, bytes, caplen, &k)) { /* the full decoder: same fields */
+        if (!dec_packet(&p, linktype, bytes, caplen) && p.ip_v == 0) return 0;
+        k = (dec_shard){p.ip_v, p.proto, p.sport, p.dport, p.src, p.dst};
+    }
     /* Both directions of a flow must land alike, so ports count only where
      * the flow table keys on them (an ICMP echo and its reply differ in
      * type but are one flow). */
-    bool ports = flow_has_ports(p.proto);
-    uint16_t sp = ports ? p.sport : 0, dp = ports ? p.dport : 0;
-    uint32_t hs = addr_hash(p.ip_v, p.src), hd = addr_hash(p.ip_v, p.dst);
-    bool si = netset_lookup(e->home, p.ip_v, p.src, NULL);
-    bool di = netset_lookup(e->home, p.ip_v, p.dst, NULL);
+    bool ports = flow_has_ports(k.proto);
+    uint16_t sp = ports ? k.sport : 0, dp = ports ? k.dport : 0;
+    uint32_t hs = addr_hash(k.ip_v, k.src), hd = addr_hash(k.ip_v, k.dst);
+    bool si = netset_lookup(e->home, k.ip_v, k.src, NULL);
+    bool di = netset_lookup(e->home, k.ip_v, k.dst, NULL);
     if (si && di) /* the client's side: the higher port, or the lower hash */
         return sp != dp ? (sp > dp ? hs : hd) : (hs < hd ? hs : hd);
     if (si) return hs;
     if (di) return hd;
     /* symmetric: both directions hash alike */
     uint32_t a = hs ^ sp, b = hd ^ dp;
-    return mix32((a < b ? a : b) * 31u + (a < b ? b : a) + p.proto);
+    return mix32((a < b ? a : b) * 31u + (a < b ? b : a) + k.proto);
 }
 
 void egret_engine_free(egret_engine *e)

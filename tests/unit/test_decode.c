@@ -588,6 +588,31 @@ static void check_bounds(const dec_pkt *p, bool ok, const uint8_t *b, size_t n)
 
 /* ==== tests ==== */
 
+/* dec_shard_fast, where it answers, must agree with dec_packet on what
+ * sharding reads: address family, addresses, protocol and, for protocols
+ * with ports, the ports.  Called on every frame the tests below decode. */
+static unsigned shard_checked, shard_fast;
+
+static void check_shard(int link, const uint8_t *b, size_t n)
+{
+    dec_shard k;
+    shard_checked++;
+    if (!dec_shard_fast(link, b, (uint32_t)n, &k)) return;
+    shard_fast++;
+    dec_pkt p;
+    bool ok = dec_packet(&p, link, b, (uint32_t)n);
+    assert_true(ok || p.ip_v != 0);
+    assert_int_equal(k.ip_v, p.ip_v);
+    assert_int_equal(k.proto, p.proto);
+    size_t al = k.ip_v == 4 ? 4 : 16;
+    assert_memory_equal(k.src, p.src, al);
+    assert_memory_equal(k.dst, p.dst, al);
+    if (k.proto == 6 || k.proto == 17 || k.proto == 132) {
+        assert_int_equal(k.sport, p.sport);
+        assert_int_equal(k.dport, p.dport);
+    }
+}
+
 static void test_table(void **state)
 {
     guard *g = *state;
@@ -599,6 +624,7 @@ static void test_table(void **state)
         dec_pkt p;
         memset(&p, 0xa5, sizeof p); /* decoder must clear stale state */
         bool ok = dec_packet(&p, r->link, b, (uint32_t)n);
+        check_shard(r->link, b, n);
         print_message("  %-44s -> %d %s\n", r->name, ok, dec_event_name(p.event));
         assert_int_equal(ok, r->ok);
         assert_string_equal(dec_event_name(p.event), dec_event_name(r->ev));
@@ -657,6 +683,7 @@ static void test_truncation(void **state)
             dec_pkt p;
             bool ok = dec_packet(&p, r->link, b, (uint32_t)len);
             check_bounds(&p, ok, b, len);
+            check_shard(r->link, b, len);
             checked++;
             if (!r->ok) continue;
             if (ok) {
@@ -753,6 +780,7 @@ static void test_fuzz(void **state)
             dec_pkt p;
             bool ok = dec_packet(&p, link, b, (uint32_t)n);
             check_bounds(&p, ok, b, n);
+            check_shard(link, b, n);
             trues += ok;
             total++;
         }
@@ -819,6 +847,7 @@ static int pcap_decode(const char *path, unsigned *pkts, unsigned *ok6, unsigned
         dec_pkt p;
         bool r = dec_packet(&p, link, buf, incl);
         check_bounds(&p, r, buf, incl);
+        check_shard(link, buf, incl);
         (*pkts)++;
         *ok += r;
         *ok6 += r && p.ip_v == 6;
@@ -849,12 +878,37 @@ static void test_real_pcap(void **state)
     assert_int_equal(ok6, pkts);
 }
 
+/* Every record of the project's captures through check_shard; then the
+ * fast path must have answered for most frames of all the tests. */
+static void test_shard_fast(void **state)
+{
+    (void)state;
+    static const char *files[] = {
+        "testnet-batch-export.pcap", "ai-upload.pcap", "decode-vlan.pcap",
+        "decode-qinq.pcap",          "ipv6-tcp.pcap",  "decode-malformed.pcap",
+        "decode-raw.pcap",           "icmp.pcap",      "dns-answers.pcap"};
+    unsigned total = 0, fast0 = shard_fast;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/pcaps/%s", EGRET_SRCDIR, files[i]);
+        unsigned pkts, ok6, ok;
+        assert_int_equal(pcap_decode(path, &pkts, &ok6, &ok), 0);
+        total += pkts;
+    }
+    print_message("  shard fast path: %u of %u captured frames, %u of %u in all tests\n",
+                  shard_fast - fast0, total, shard_fast, shard_checked);
+    assert_true(total > 3000);
+    assert_true(shard_fast - fast0 > total * 9 / 10); /* real traffic takes the fast path */
+    assert_true(shard_fast > 20000);                  /* and so do many fuzzed frames */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),          cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_fuzz),           cmocka_unit_test(test_event_names),
         cmocka_unit_test(test_null_and_empty), cmocka_unit_test(test_real_pcap),
+        cmocka_unit_test(test_shard_fast),
     };
     return cmocka_run_group_tests(tests, guard_setup, guard_teardown);
 }
