@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gcrypt.h>
 #include <ndpi_api.h>
 
 /* ndpi_validate_url is a pure function of the URL (libinjection XSS/SQLi and
@@ -98,7 +99,22 @@ static bool is_proto(const ndpi_protocol *p, uint16_t id)
 
 /* ==== Context ==== */
 
-static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+/* nDPI 4.2 initialises libgcrypt (TLS/QUIC decryption) inside
+ * ndpi_init_detection_module unless told not to, and libgcrypt's
+ * initialisation must not run in two threads at once (workers starting
+ * their engines aborted in gcry_check_version).  It is done here once, as
+ * libgcrypt asks of applications, and every context then skips it. */
+static pthread_once_t gcrypt_once = PTHREAD_ONCE_INIT;
+static bool gcrypt_ok;
+
+static void gcrypt_init(void)
+{
+    if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
+        if (!gcry_check_version(NULL)) return;
+        gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+    }
+    gcrypt_ok = true;
+}
 
 dpi_ctx *dpi_new(const char *protos_file, const char *cats_file, char *err, size_t errlen)
 {
@@ -115,12 +131,13 @@ dpi_ctx *dpi_new_ex(const char *const *protos_files, size_t n_protos, const char
         if (err) snprintf(err, errlen, "dpi: out of memory");
         return NULL;
     }
-    /* Not thread-safe: the first call initialises libgcrypt, which must not
-     * race (seen as an abort in gcry_check_version when workers start their
-     * engines in parallel).  The rest of the set-up is per context. */
-    pthread_mutex_lock(&init_lock);
-    c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
-    pthread_mutex_unlock(&init_lock);
+    pthread_once(&gcrypt_once, gcrypt_init);
+    if (!gcrypt_ok) {
+        if (err) snprintf(err, errlen, "dpi: libgcrypt failed to initialise");
+        free(c);
+        return NULL;
+    }
+    c->ndpi = ndpi_init_detection_module(ndpi_dont_init_libgcrypt);
     if (!c->ndpi) {
         if (err) snprintf(err, errlen, "dpi: ndpi_init_detection_module failed");
         free(c);
