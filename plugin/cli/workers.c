@@ -28,7 +28,8 @@
 
 #define QUEUE_BYTES   (16u << 20) /* per worker */
 #define RELEASE_BYTES (1u << 20)  /* the worker gives space back at least this often */
-#define BATCH_BYTES   (64u << 10) /* a worker hands its records over at least this often */
+#define BATCH_BYTES   (64u << 10) /* a worker hands its records over from this size */
+#define BATCH_MAX     (1u << 20)  /* and waits for a busy writer from this one */
 
 enum { REC_PACKET, REC_ADVANCE, REC_FLUSH, REC_RELOAD, REC_CAPSTATS, REC_WRAP, REC_STOP };
 
@@ -124,18 +125,24 @@ struct workers {
  * One writer: the caller's callback runs under out_mu.  Each worker hands
  * its records over in batches, one lock per batch rather than per record
  * (per record, the two threads of a 2-worker replay slept on the lock some
- * 300 times).  A batch goes out when it holds BATCH_BYTES, when the worker
- * runs out of queued packets, after an alert or stats record outside
- * replay (a tailing SIEM sees them at once), and when the worker flushes or
- * ends.  A worker's records keep their order; records of different workers
- * interleave as before. */
+ * 300 times).  From BATCH_BYTES a worker hands its batch over whenever the
+ * writer is free, and waits for it only from BATCH_MAX.  A batch also goes
+ * out when the worker runs out of queued packets, after an alert or stats
+ * record outside replay (a tailing SIEM sees them at once), and when the
+ * worker flushes or ends.  A worker's records keep their order; records of
+ * different workers interleave as before. */
 
-static void batch_flush(worker *w)
+/* Hands the batch to the writer.  'wait' false: only if the writer is free
+ * now (the worker goes on and tries again later rather than sleep). */
+static void batch_give(worker *w, bool wait)
 {
     out_batch *b = &w->out;
     if (b->n == 0) return;
     struct workers *ws = w->owner;
-    pthread_mutex_lock(&ws->out_mu);
+    if (wait)
+        pthread_mutex_lock(&ws->out_mu);
+    else if (pthread_mutex_trylock(&ws->out_mu) != 0)
+        return;
     for (size_t i = 0; i < b->n; i++) {
         egret_event ev = b->ev[i].ev;
         ev.json = b->buf + b->ev[i].off;
@@ -144,6 +151,11 @@ static void batch_flush(worker *w)
     pthread_mutex_unlock(&ws->out_mu);
     b->n = 0;
     b->len = 0;
+}
+
+static void batch_flush(worker *w)
+{
+    batch_give(w, true);
 }
 
 static bool batch_reserve(out_batch *b, size_t bytes)
@@ -184,9 +196,10 @@ static void on_event_batched(const egret_event *ev, void *ud)
     b->ev[b->n].off = b->len;
     b->n++;
     b->len += ev->json_len + 1;
-    if (b->len >= BATCH_BYTES ||
-        (!ws->replay && (ev->type == EGRET_EV_ALERT || ev->type == EGRET_EV_STATS)))
+    if (!ws->replay && (ev->type == EGRET_EV_ALERT || ev->type == EGRET_EV_STATS))
         batch_flush(w);
+    else if (b->len >= BATCH_BYTES)
+        batch_give(w, b->len >= BATCH_MAX); /* busy writer: keep going, up to BATCH_MAX */
 }
 
 /* egret_engine_new with worker 'w' as the receiver of its records. */
