@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <pcap.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -26,11 +28,34 @@
 #define CAP_IOBUF_BYTES (1u << 20)
 
 /* A classic pcap savefile read from a read-only mapping: see map_file. */
+/* One mapping of a file, shared by every source reading it (replay
+ * workers each read the whole file): pages are faulted in once, by
+ * whichever reader comes first, and given back behind the slowest. */
+#define MAP_READERS 64
+
+typedef struct file_map {
+    dev_t dev;
+    ino_t ino;
+    off_t fsize;
+    struct timespec mtime;
+    const uint8_t *base;
+    size_t size;
+    int refs;                       /* under map_lock */
+    size_t released;                /* under map_lock */
+    _Atomic size_t at[MAP_READERS]; /* each reader's offset; SIZE_MAX: slot free or done */
+    struct file_map *next;
+} file_map;
+
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+static file_map *maps; /* under map_lock */
+
 typedef struct mapped {
-    const uint8_t *base; /* the whole file */
+    file_map *fm;
+    int slot;            /* in fm->at */
+    const uint8_t *base; /* the whole file (fm->base) */
     size_t size, off;    /* bytes mapped; next record header */
-    size_t released;     /* bytes before this are given back (MADV_DONTNEED) */
     size_t page;         /* the system's page size */
+    size_t noted;        /* off when fm->at[slot] was last set */
     bool nsec;           /* timestamps in nanoseconds */
     uint32_t snaplen;    /* the file header's, as libpcap reports it */
     bool filtered;       /* 'prog' holds the BPF program */
@@ -133,6 +158,53 @@ static bool map_linktype_ok(int dlt)
     }
 }
 
+/* Attaches m to the shared mapping of the file (dev, inode, size and mtime
+ * as fstat gives them), creating it if needed.  False: no mapping. */
+static bool map_attach(mapped *m, int fd, const struct stat *st)
+{
+    pthread_mutex_lock(&map_lock);
+    file_map *fm = maps;
+    while (fm &&
+           !(fm->dev == st->st_dev && fm->ino == st->st_ino && fm->fsize == st->st_size &&
+             fm->mtime.tv_sec == st->st_mtim.tv_sec && fm->mtime.tv_nsec == st->st_mtim.tv_nsec))
+        fm = fm->next;
+    if (!fm) {
+        fm = calloc(1, sizeof(*fm));
+        void *base =
+            fm ? mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+        if (base == MAP_FAILED) {
+            free(fm);
+            pthread_mutex_unlock(&map_lock);
+            return false;
+        }
+        (void)madvise(base, (size_t)st->st_size, MADV_SEQUENTIAL);
+        fm->dev = st->st_dev;
+        fm->ino = st->st_ino;
+        fm->fsize = st->st_size;
+        fm->mtime = st->st_mtim;
+        fm->base = base;
+        fm->size = (size_t)st->st_size;
+        for (int i = 0; i < MAP_READERS; i++) atomic_init(&fm->at[i], SIZE_MAX);
+        fm->next = maps;
+        maps = fm;
+    }
+    int slot = 0;
+    while (slot < MAP_READERS && atomic_load(&fm->at[slot]) != SIZE_MAX) slot++;
+    if (slot == MAP_READERS) { /* too many readers: libpcap reads for this one */
+        pthread_mutex_unlock(&map_lock);
+        return false;
+    }
+    /* a late reader re-faults what was given back; it holds release from here */
+    atomic_store(&fm->at[slot], (size_t)PCAP_FILE_HDR);
+    fm->refs++;
+    pthread_mutex_unlock(&map_lock);
+    m->fm = fm;
+    m->slot = slot;
+    m->base = fm->base;
+    m->size = fm->size;
+    return true;
+}
+
 /* Maps the file behind 'fp' if it qualifies; NULL leaves it to libpcap. */
 static mapped *map_file(pcap_t *p, FILE *fp)
 {
@@ -150,14 +222,10 @@ static mapped *map_file(pcap_t *p, FILE *fp)
     if (magic != PCAP_MAGIC_USEC && magic != PCAP_MAGIC_NSEC) return NULL; /* pcapng, patched */
     mapped *m = calloc(1, sizeof(*m));
     if (!m) return NULL;
-    void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (base == MAP_FAILED) {
+    if (!map_attach(m, fd, &st)) {
         free(m);
         return NULL;
     }
-    (void)madvise(base, (size_t)st.st_size, MADV_SEQUENTIAL);
-    m->base = base;
-    m->size = (size_t)st.st_size;
     m->off = PCAP_FILE_HDR;
     long pg = sysconf(_SC_PAGESIZE);
     m->page = pg > 0 ? (size_t)pg : 4096;
@@ -169,7 +237,17 @@ static mapped *map_file(pcap_t *p, FILE *fp)
 static void unmap_file(mapped *m)
 {
     if (!m) return;
-    munmap((void *)m->base, m->size);
+    file_map *fm = m->fm;
+    pthread_mutex_lock(&map_lock);
+    atomic_store(&fm->at[m->slot], SIZE_MAX);
+    if (--fm->refs == 0) {
+        file_map **pp = &maps;
+        while (*pp != fm) pp = &(*pp)->next;
+        *pp = fm->next;
+        munmap((void *)fm->base, fm->size);
+        free(fm);
+    }
+    pthread_mutex_unlock(&map_lock);
     if (m->filtered) pcap_freecode(&m->prog);
     free(m);
 }
@@ -180,10 +258,22 @@ static void unmap_file(mapped *m)
  * (a packet is borrowed only until the next cap_next). */
 static void map_release(mapped *m)
 {
-    size_t upto = m->off / m->page * m->page;
-    if (upto - m->released < MAP_RELEASE) return;
-    (void)madvise((void *)(m->base + m->released), upto - m->released, MADV_DONTNEED);
-    m->released = upto;
+    if (m->off - m->noted < MAP_RELEASE) return;
+    file_map *fm = m->fm;
+    atomic_store(&fm->at[m->slot], m->off);
+    m->noted = m->off;
+    pthread_mutex_lock(&map_lock);
+    size_t low = SIZE_MAX; /* the slowest reader */
+    for (int i = 0; i < MAP_READERS; i++) {
+        size_t a = atomic_load(&fm->at[i]);
+        if (a < low) low = a;
+    }
+    size_t upto = low / m->page * m->page;
+    if (upto > fm->released && upto - fm->released >= MAP_RELEASE) {
+        (void)madvise((void *)(fm->base + fm->released), upto - fm->released, MADV_DONTNEED);
+        fm->released = upto;
+    }
+    pthread_mutex_unlock(&map_lock);
 }
 
 /* pcap_next_packet on the mapping: CAP_PACKET, CAP_EOF or CAP_ERROR. */
