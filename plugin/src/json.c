@@ -288,14 +288,27 @@ void jw_str(jw *w, const char *key, const char *s)
     jw_strn(w, key, s ? s : "", s ? strlen(s) : 0);
 }
 
-/* Integer formatting without printf: EVE records are mostly numbers. */
+/* Integer formatting without printf: EVE records are mostly numbers.  Two
+ * digits per division, from a table of "00".."99". */
 static size_t fmt_u64(char *end, uint64_t v)
 {
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
     char *p = end;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        p -= 2;
+        memcpy(p, pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, pairs + 2 * v, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
     return (size_t)(end - p);
 }
 

@@ -169,6 +169,43 @@ static void test_long_keys(void **state)
     jw_free(&w);
 }
 
+/* Integers against printf: every value to 100,000, each power of ten and
+ * its neighbours, the extremes, and pseudo-random 64-bit values. */
+static void test_numbers_against_printf(void **state)
+{
+    (void)state;
+    jw w;
+    jw_init(&w);
+    char want[64];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 200000; i++) {
+        uint64_t v;
+        if (i < 100001) {
+            v = (uint64_t)i;
+        } else if (i < 100001 + 60) {
+            int k = (i - 100001) / 3, d = (i - 100001) % 3 - 1;
+            uint64_t p = 1;
+            for (int j = 0; j < k % 20; j++) p *= 10;
+            v = p + (uint64_t)(int64_t)d;
+        } else {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            v = x >> (x % 64);
+        }
+        if (i == 199999) v = UINT64_MAX;
+        jw_reset(&w);
+        jw_u64(&w, NULL, v);
+        snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+        assert_string_equal(jw_text(&w), want);
+        int64_t sv = (int64_t)v;
+        if (i == 199998) sv = INT64_MIN;
+        jw_reset(&w);
+        jw_i64(&w, NULL, sv);
+        snprintf(want, sizeof(want), "%lld", (long long)sv);
+        assert_string_equal(jw_text(&w), want);
+    }
+    jw_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_escaping_every_offset),
         cmocka_unit_test(test_long_keys),
+        cmocka_unit_test(test_numbers_against_printf),
         cmocka_unit_test(test_large_buffer_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
