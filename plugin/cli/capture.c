@@ -11,10 +11,10 @@
 
 #include <errno.h>
 #include <pcap.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +27,11 @@
 #define LIVE_TIMEOUT_MS 1000
 #define CAP_IOBUF_BYTES (1u << 20)
 
-/* A classic pcap savefile read from a read-only mapping: see map_file. */
-/* One mapping of a file, shared by every source reading it (replay
- * workers each read the whole file): pages are faulted in once, by
- * whichever reader comes first, and given back behind the slowest. */
+/* Classic pcap savefiles are read from a read-only mapping (see "Savefiles
+ * from a mapping" below).  One mapping of a file is shared by every source
+ * reading it (replay workers each read the whole file): pages are faulted
+ * in once, by whichever reader comes first, and given back behind the
+ * slowest. */
 #define MAP_READERS 64
 
 typedef struct file_map {
@@ -49,6 +50,7 @@ typedef struct file_map {
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 static file_map *maps; /* under map_lock */
 
+/* One source's reader on a shared mapping. */
 typedef struct mapped {
     file_map *fm;
     int slot;            /* in fm->at */
