@@ -43,6 +43,7 @@ typedef struct file_map {
     size_t size;
     int refs;                       /* under map_lock */
     size_t released;                /* under map_lock */
+    size_t populated;               /* under map_lock: page tables filled up to here */
     _Atomic size_t at[MAP_READERS]; /* each reader's offset; SIZE_MAX: slot free or done */
     struct file_map *next;
 } file_map;
@@ -260,11 +261,19 @@ static void unmap_file(mapped *m)
  * (a packet is borrowed only until the next cap_next). */
 static void map_release(mapped *m)
 {
-    if (m->off - m->noted < MAP_RELEASE) return;
+    if (m->off - m->noted < MAP_RELEASE && m->noted) return;
     file_map *fm = m->fm;
     atomic_store(&fm->at[m->slot], m->off);
     m->noted = m->off;
     pthread_mutex_lock(&map_lock);
+    /* page tables for the next stretch in one call, not a fault per 64 KiB */
+    size_t want = m->off + 2 * MAP_RELEASE;
+    if (want > fm->size) want = fm->size;
+    if (want > fm->populated) {
+        size_t from = fm->populated / m->page * m->page;
+        (void)madvise((void *)(fm->base + from), want - from, MADV_POPULATE_READ);
+        fm->populated = want;
+    }
     size_t low = SIZE_MAX; /* the slowest reader */
     for (int i = 0; i < MAP_READERS; i++) {
         size_t a = atomic_load(&fm->at[i]);
