@@ -29,7 +29,7 @@
 /* ndpi_validate_url is a pure function of the URL (libinjection XSS/SQLi and
  * RCE checks: ~6,000 instructions a URL), and clients and scanners repeat
  * URLs: a 2-way set-associative memo keyed by the whole URL (a hash picks
- * the set, the bytes decide), allocated (272 KiB) at the first URL a
+ * the set, the bytes decide), allocated (276 KiB) at the first URL a
  * context checks. */
 #define URL_MEMO_SETS 512 /* x 2 ways */
 #define URL_MAX       256 /* ndpiReader's copy of the URL */
@@ -52,7 +52,7 @@ typedef struct {
 _Static_assert(NAME_CACHE == 256, "the index below takes the hash's top 8 bits");
 
 typedef struct {
-    uint32_t key; /* master << 16 | app, + 1; 0: empty */
+    uint64_t key; /* (master << 16 | app) + 1; 0: empty */
     char name[48];
 } proto_name;
 
@@ -281,8 +281,8 @@ static void fill_info(dpi_ctx *c, dpi_flow *f, dpi_info *out, bool final)
     char buf[64];
 
     memset(out, 0, sizeof(*out));
-    uint32_t key = ((uint32_t)p->master_protocol << 16 | p->app_protocol) + 1;
-    proto_name *pn = &c->names[(key * 2654435761u) >> 24]; /* NAME_CACHE == 256 */
+    uint64_t key = ((uint64_t)p->master_protocol << 16 | p->app_protocol) + 1;
+    proto_name *pn = &c->names[(uint32_t)(key * 2654435761u) >> 24]; /* NAME_CACHE == 256 */
     if (pn->key != key) {
         ndpi_protocol2name(c->ndpi, *p, buf, sizeof(buf));
         copy_str(pn->name, sizeof(pn->name), buf, sizeof(buf));
