@@ -59,6 +59,7 @@ typedef struct mapped {
     size_t size, off;    /* bytes mapped; next record header */
     size_t page;         /* the system's page size */
     size_t noted;        /* off when fm->at[slot] was last set */
+    bool manual;         /* fm->at[slot] is set by cap_keep_from, not by the walk */
     bool nsec;           /* timestamps in nanoseconds */
     uint32_t snaplen;    /* the file header's, as libpcap reports it */
     bool filtered;       /* 'prog' holds the BPF program */
@@ -263,7 +264,7 @@ static void map_release(mapped *m)
 {
     if (m->off - m->noted < MAP_RELEASE && m->noted) return;
     file_map *fm = m->fm;
-    atomic_store(&fm->at[m->slot], m->off);
+    if (!m->manual) atomic_store(&fm->at[m->slot], m->off);
     m->noted = m->off;
     pthread_mutex_lock(&map_lock);
     /* page tables for the next stretch in one call, not a fault per 64 KiB */
@@ -401,6 +402,22 @@ int cap_open_file_ex(const char *path, const char *filter, bool allow_map, cap_s
 bool cap_mapped(const cap_source *s)
 {
     return s->map != NULL;
+}
+
+void cap_release_manual(cap_source *s)
+{
+    if (s->map) s->map->manual = true;
+}
+
+void cap_keep_from(cap_source *s, const uint8_t *p)
+{
+    mapped *m = s->map;
+    if (!m || !m->manual || p < m->base || p > m->base + m->size) return;
+    size_t off = (size_t)(p - m->base);
+    _Atomic size_t *at = &m->fm->at[m->slot];
+    size_t cur = atomic_load(at);
+    while (off > cur && !atomic_compare_exchange_weak(at, &cur, off)) {
+    }
 }
 
 int cap_open_live(const char *iface, const char *filter, unsigned buffer_mib, cap_source **out,

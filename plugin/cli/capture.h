@@ -54,6 +54,17 @@ int cap_open_file_ex(const char *path, const char *filter, bool allow_map, cap_s
  * (see capture.c) rather than from libpcap's reader. */
 bool cap_mapped(const cap_source *s);
 
+/* A mapped source normally gives pages back behind its own reading
+ * position.  After cap_release_manual, it gives back only what lies before
+ * the last position passed to cap_keep_from: packets handed out stay
+ * readable after later cap_next() calls (and from other threads) until the
+ * caller moves the mark past them or closes the source.  Both are no-ops
+ * on a source that is not mapped.  cap_release_manual is called before the
+ * source is read; cap_keep_from only moves the mark forward and may be
+ * called from any thread while another one reads. */
+void cap_release_manual(cap_source *s);
+void cap_keep_from(cap_source *s, const uint8_t *p);
+
 /* Opens a live capture on 'iface': snaplen CAP_SNAPLEN, promiscuous,
  * immediate mode, a 1 s read timeout (cap_next returns CAP_TIMEOUT when
  * idle), kernel buffer 'buffer_mib' MiB (0 = libpcap's default).  Same

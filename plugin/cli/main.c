@@ -522,6 +522,7 @@ typedef struct cli_run {
     const cli_opts *o;
     egret_engine *eng; /* one engine, or NULL when 'wk' runs several */
     workers *wk;
+    bool replay; /* wk walks the files itself (workers_replay_file) */
     FILE *out;
     const char *out_name;
     int out_errno;    /* first write error, 0 = none */
@@ -756,6 +757,19 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
     return ok;
 }
 
+/* workers_replay_file's 'each': after every chunk of packets. */
+static bool replay_each(void *ud, uint64_t pkts, uint64_t bytes)
+{
+    cli_run *r = ud;
+    bool check = (r->pkts & ~(uint64_t)PROGRESS_CHECK_MASK) !=
+                 ((r->pkts + pkts) & ~(uint64_t)PROGRESS_CHECK_MASK);
+    r->pkts += pkts;
+    r->cap_bytes += bytes;
+    if (g_reload) reload(r);
+    if (check) progress_show(r, false);
+    return !g_stop && !r->out_errno;
+}
+
 /* Reads one savefile ("-" = stdin). */
 static void run_file(cli_run *r, const char *path)
 {
@@ -777,7 +791,13 @@ static void run_file(cli_run *r, const char *path)
         if (rc == CAP_EFILTER) r->filter_error = true;
         return;
     }
-    if (r->wk) workers_file(r->wk, path); /* replay readers follow */
+    if (r->replay) { /* the workers walk it together and close it */
+        r->cur_name = name;
+        progress_show(r, true);
+        if (workers_replay_file(r->wk, s, replay_each, r, err) == CAP_ERROR)
+            input_error(r, name, err);
+        return;
+    }
     pump(r, s, name);
     cap_close(s);
 }
@@ -1116,9 +1136,10 @@ int main(int argc, char **argv)
     bool from_stdin = false;
     for (size_t i = 0; i < o.n_inputs; i++) from_stdin |= strcmp(o.inputs[i], "-") == 0;
     if (o.workers > 1 && !r.live && !from_stdin) {
-        /* every worker reads the files itself: no copy between threads */
-        r.wk = workers_new_replay((int)o.workers, &cfg, o.filter, &g_stop, err);
+        /* the workers walk the files together: no capture thread */
+        r.wk = workers_new_replay((int)o.workers, &cfg, &g_stop, err);
         if (!r.wk) rc = err[0] ? EGRET_ECONFIG : EGRET_ENOMEM;
+        r.replay = r.wk != NULL;
     } else if (o.workers > 1) {
         r.wk = workers_new((int)o.workers, &cfg, r.live, err);
         if (!r.wk) rc = err[0] ? EGRET_ECONFIG : EGRET_ENOMEM;

@@ -20,11 +20,13 @@
 #include "capture.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define QUEUE_BYTES   (16u << 20) /* per worker */
 #define RELEASE_BYTES (1u << 20)  /* the worker gives space back at least this often */
@@ -93,11 +95,14 @@ typedef struct worker {
     pthread_mutex_t mu; /* only for sleeping and waking */
     pthread_cond_t can_read, can_write, idle, ready;
     bool is_ready;
-    /* replay readers */
-    _Atomic bool reload_req; /* SIGHUP: reload before the next packet */
-    struct pkt_clock clock;  /* replay: this worker's packet time */
-    out_batch out;           /* records waiting for the writer */
+    /* replay */
+    _Atomic bool reload_req;           /* SIGHUP: reload before the next packet */
+    alignas(64) _Atomic uint64_t done; /* chunks this worker is past */
+    out_batch out;                     /* records waiting for the writer */
 } worker;
+
+struct chunk;
+struct rsrc;
 
 struct workers {
     int n;
@@ -107,17 +112,22 @@ struct workers {
     egret_event_cb user_cb;
     void *user_ud;
     pthread_mutex_t out_mu; /* the single writer */
-    struct pkt_clock clock; /* queue mode: packet time broadcast to all */
-    /* replay readers (see workers_new_replay) */
+    struct pkt_clock clock; /* packet time: queue mode's broadcast, replay's chunks (build_mu) */
+    /* replay (see "replay: one walk of the files") */
     bool replay, joined;
-    const char *filter;
-    const volatile sig_atomic_t *stop; /* the caller's stop flag */
-    _Atomic bool abort;                /* workers_free before the end */
-    pthread_mutex_t files_mu;
-    pthread_cond_t files_cv;
-    char **files; /* opened by the caller, in order */
-    size_t n_files, cap_files;
-    bool files_done;
+    const volatile sig_atomic_t *stop;  /* the caller's stop flag */
+    _Atomic bool abort;                 /* workers_free before the end */
+    _Atomic bool halt;                  /* the caller stopped reading */
+    struct chunk *chunks;               /* CHUNK_SLOTS */
+    pthread_mutex_t build_mu;           /* one builder at a time; guards the next three */
+    struct rsrc *cur;                   /* the file being walked */
+    bool input_done;                    /* no file will follow */
+    alignas(64) _Atomic uint64_t built; /* chunks published */
+    struct rsrc *srcs;                  /* every file handed over (caller's thread) */
+    alignas(64) _Atomic uint64_t gen;   /* bumped at every change a worker may wait for */
+    _Atomic int sleepers;
+    pthread_mutex_t wait_mu;
+    pthread_cond_t wait_cv;
 };
 
 /* ==== output serialisation ====
@@ -356,19 +366,69 @@ static void drain(worker *w)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* ==== replay: every worker reads the files ==== */
+/* ==== replay: one walk of the files, shared by the workers ====
+ *
+ * Savefiles are walked once, in chunks of up to CHUNK_PKTS packets.  A
+ * chunk lists every packet of its stretch of the file with the worker it
+ * belongs to (egret_engine_shard), and the whole-second time ticks in
+ * between; every worker goes through every chunk in order, feeds its own
+ * packets and applies every tick.  So each worker sees the packets and
+ * the ticks one engine would, in the same order, and nothing but its
+ * shard.
+ *
+ * There is no walker thread: the worker that first needs a chunk that is
+ * not built yet builds it (one at a time, under build_mu), so the walk
+ * and the sharding fall to whichever worker is ahead and the shares even
+ * out.  Chunks live in a ring of CHUNK_SLOTS slots; a slot is reused once
+ * every worker is past it, so the leader is at most CHUNK_SLOTS chunks
+ * ahead of the slowest worker.  Packets of a mapped file are referred to
+ * in place (the source gives pages back only behind the slowest worker,
+ * cap_keep_from); packets that libpcap reads (pcapng, ...) are copied into
+ * the slot, up to CHUNK_COPY bytes a chunk.
+ *
+ * The caller (worker 0) opens each file and hands it over with
+ * workers_replay_file, which returns once worker 0 is past the file's last
+ * chunk; the last worker past it closes it.  State changes that a waiting
+ * worker may need (a chunk built, a slot freed, a file handed over, the
+ * end of input, a stop) bump 'gen'; a worker that can do nothing sleeps
+ * until gen moves (or 100 ms pass: a stop signal cannot wake it). */
 
-/* One packet as worker 'w' sees it in replay: every whole second of packet
- * time advances its engine (as the queue mode's broadcast ticks do), and
- * only its own shard is fed. */
-static void replay_packet(struct workers *ws, worker *w, uint64_t ts, int lt, uint32_t caplen,
-                          uint32_t len, const uint8_t *data)
-{
-    uint64_t tick = clock_step(&w->clock, ts);
-    if (tick) egret_engine_advance(w->eng, tick);
-    if (egret_engine_shard(w->eng, lt, data, caplen) % (uint32_t)ws->n != (uint32_t)w->id) return;
-    egret_engine_feed(w->eng, ts, lt, caplen, len, data);
-}
+#define CHUNK_PKTS  256u
+#define CHUNK_SLOTS 64u
+#define CHUNK_COPY  (256u << 10)
+#define CHUNK_AHEAD 4u
+#define OWNER_TICK  0xffu
+
+struct rsrc {
+    cap_source *cap; /* NULL once closed */
+    int linktype;
+    bool copy;  /* libpcap's buffer: packets are copied */
+    bool ended; /* under build_mu: its last chunk is built */
+    int status; /* CAP_EOF or CAP_ERROR, set with 'ended' */
+    char err[CAP_ERRBUF_SIZE];
+    _Atomic int refs;    /* workers not yet past its last chunk */
+    _Atomic bool closed; /* by the last of them: the caller may free it */
+    struct rsrc *next;   /* sources handed over and not yet freed (caller's thread) */
+};
+
+typedef struct pent {
+    uint64_t off; /* the packet's address, or its offset in the slot's copy */
+    uint64_t ts;  /* packet time, or the tick */
+    uint32_t caplen, len;
+} pent;
+
+struct chunk {
+    struct rsrc *src;
+    bool last;            /* the source's last chunk */
+    uint32_t n;           /* entries: packets and ticks */
+    uint32_t pkts;        /* packets among them */
+    uint64_t bytes;       /* their captured bytes */
+    const uint8_t *first; /* mapped: the first packet's bytes (release mark) */
+    uint8_t *copy;        /* copied packets (src->copy) */
+    size_t copy_len, copy_cap;
+    uint8_t own[2 * CHUNK_PKTS]; /* worker of each entry, OWNER_TICK for a tick */
+    pent e[2 * CHUNK_PKTS];
+};
 
 static void replay_reload(worker *w)
 {
@@ -379,22 +439,203 @@ static void replay_reload(worker *w)
 
 static bool replay_stopped(const struct workers *ws)
 {
-    return atomic_load_explicit(&ws->abort, memory_order_relaxed) || *ws->stop;
+    return atomic_load_explicit(&ws->abort, memory_order_relaxed) ||
+           atomic_load_explicit(&ws->halt, memory_order_relaxed) || *ws->stop;
 }
 
-/* The k-th file the caller opened; NULL once it has no more. */
-static const char *replay_next_file(struct workers *ws, size_t k)
+static void replay_bump(struct workers *ws)
 {
-    pthread_mutex_lock(&ws->files_mu);
-    while (k >= ws->n_files && !ws->files_done) pthread_cond_wait(&ws->files_cv, &ws->files_mu);
-    const char *path = k < ws->n_files ? ws->files[k] : NULL;
-    pthread_mutex_unlock(&ws->files_mu);
-    return path;
+    atomic_fetch_add(&ws->gen, 1);
+    if (atomic_load(&ws->sleepers) == 0) return;
+    pthread_mutex_lock(&ws->wait_mu);
+    pthread_cond_broadcast(&ws->wait_cv);
+    pthread_mutex_unlock(&ws->wait_mu);
 }
 
-/* Worker 1..n-1 in replay: reads every file after the caller has opened
- * it, with the same filter, so it sees the same packets in the same order
- * and keeps its shard.  Open and read errors are the caller's to report. */
+/* Sleeps until 'gen' differs from 'seen' (or 100 ms pass). */
+static void replay_wait(struct workers *ws, uint64_t seen)
+{
+    pthread_mutex_lock(&ws->wait_mu);
+    atomic_fetch_add(&ws->sleepers, 1);
+    if (atomic_load(&ws->gen) == seen && !replay_stopped(ws)) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_nsec += 100000000L;
+        if (t.tv_nsec >= 1000000000L) t.tv_sec++, t.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&ws->wait_cv, &ws->wait_mu, &t);
+    }
+    atomic_fetch_sub(&ws->sleepers, 1);
+    pthread_mutex_unlock(&ws->wait_mu);
+}
+
+/* The chunk every worker is past (none lags behind it). */
+static uint64_t replay_min_done(const struct workers *ws)
+{
+    uint64_t low = UINT64_MAX;
+    for (int i = 0; i < ws->n; i++) {
+        uint64_t d = atomic_load_explicit(&ws->w[i].done, memory_order_acquire);
+        if (d < low) low = d;
+    }
+    return low;
+}
+
+/* Appends the copy of a packet libpcap handed out; its offset in the
+ * slot's copy, or UINT64_MAX when out of memory. */
+static uint64_t chunk_copy(struct chunk *k, const uint8_t *data, uint32_t caplen)
+{
+    if (k->copy_len + caplen > k->copy_cap) {
+        size_t cap = k->copy_cap ? k->copy_cap : CHUNK_COPY + CAP_SNAPLEN;
+        while (cap < k->copy_len + caplen) cap *= 2;
+        uint8_t *nb = realloc(k->copy, cap);
+        if (!nb) return UINT64_MAX;
+        k->copy = nb;
+        k->copy_cap = cap;
+    }
+    memcpy(k->copy + k->copy_len, data, caplen);
+    k->copy_len += caplen;
+    return k->copy_len - caplen;
+}
+
+/* Under build_mu: walks the next chunk of the current source with worker
+ * w's engine (for the shard) and publishes it.  False when there is
+ * nothing to build (no source, or the source has ended) or its slot is
+ * still in use. */
+static bool chunk_build(struct workers *ws, worker *w)
+{
+    struct rsrc *s = ws->cur;
+    uint64_t c = atomic_load_explicit(&ws->built, memory_order_relaxed);
+    if (!s || s->ended) return false;
+    uint64_t low = replay_min_done(ws);
+    if (c - low >= CHUNK_SLOTS) return false;
+    if (!s->copy && low < c) { /* pages before the slowest worker's chunk can go */
+        const struct chunk *old = &ws->chunks[low % CHUNK_SLOTS];
+        if (old->src == s && old->first) cap_keep_from(s->cap, old->first);
+    }
+    struct chunk *k = &ws->chunks[c % CHUNK_SLOTS];
+    k->src = s;
+    k->last = false;
+    k->n = k->pkts = 0;
+    k->bytes = 0;
+    k->first = NULL;
+    k->copy_len = 0;
+    uint32_t nw = (uint32_t)ws->n;
+    while (k->pkts < CHUNK_PKTS && k->copy_len < CHUNK_COPY) {
+        cap_packet pkt;
+        int rc = cap_next(s->cap, &pkt);
+        if (rc != CAP_PACKET) {
+            s->status = rc == CAP_ERROR ? CAP_ERROR : CAP_EOF;
+            if (rc == CAP_ERROR) snprintf(s->err, sizeof(s->err), "%s", cap_geterr(s->cap));
+            s->ended = true;
+            break;
+        }
+        uint64_t tick = clock_step(&ws->clock, pkt.ts_usec);
+        if (tick) {
+            k->own[k->n] = OWNER_TICK;
+            k->e[k->n++] = (pent){0, tick, 0, 0};
+        }
+        uint64_t off = (uintptr_t)pkt.data;
+        if (s->copy) {
+            off = chunk_copy(k, pkt.data, pkt.caplen);
+            if (off == UINT64_MAX) {
+                s->status = CAP_ERROR;
+                snprintf(s->err, sizeof(s->err), "workers: out of memory");
+                s->ended = true;
+                break;
+            }
+        } else if (!k->first) {
+            k->first = pkt.data;
+        }
+        k->own[k->n] =
+            (uint8_t)(egret_engine_shard(w->eng, s->linktype, pkt.data, pkt.caplen) % nw);
+        k->e[k->n++] = (pent){off, pkt.ts_usec, pkt.caplen, pkt.len};
+        k->pkts++;
+        k->bytes += pkt.caplen;
+    }
+    if (s->ended) k->last = true;
+    atomic_store_explicit(&ws->built, c + 1, memory_order_release);
+    replay_bump(ws);
+    return true;
+}
+
+/* The next chunk for worker w, built by w if no one has; NULL at the end
+ * of input or on a stop. */
+static struct chunk *chunk_next(struct workers *ws, worker *w)
+{
+    uint64_t c = atomic_load_explicit(&w->done, memory_order_relaxed);
+    unsigned spins = 0;
+    for (;;) {
+        uint64_t seen = atomic_load(&ws->gen);
+        uint64_t b = atomic_load_explicit(&ws->built, memory_order_acquire);
+        if (c < b) { /* the worker ahead keeps CHUNK_AHEAD chunks built */
+            if (b - c < CHUNK_AHEAD && pthread_mutex_trylock(&ws->build_mu) == 0) {
+                if (atomic_load_explicit(&ws->built, memory_order_relaxed) - c < CHUNK_AHEAD &&
+                    !replay_stopped(ws))
+                    (void)chunk_build(ws, w);
+                pthread_mutex_unlock(&ws->build_mu);
+            }
+            return &ws->chunks[c % CHUNK_SLOTS];
+        }
+        if (replay_stopped(ws)) return NULL;
+        if (pthread_mutex_trylock(&ws->build_mu) == 0) {
+            bool built =
+                c < atomic_load_explicit(&ws->built, memory_order_relaxed) || chunk_build(ws, w);
+            bool end = !built && ws->input_done && (!ws->cur || ws->cur->ended);
+            pthread_mutex_unlock(&ws->build_mu);
+            if (built) continue;
+            if (end) return NULL;
+            replay_wait(ws, seen); /* no file yet, or the ring is full */
+        } else if (++spins < 64) { /* another worker is building: soon done */
+            sched_yield();
+        } else {
+            spins = 0;
+            replay_wait(ws, seen);
+        }
+    }
+}
+
+/* Worker w's share of chunk k. */
+static void chunk_run(worker *w, const struct chunk *k)
+{
+    const struct rsrc *s = k->src;
+    const uint8_t *copy = s->copy ? k->copy : NULL;
+    uint8_t me = (uint8_t)w->id;
+    for (uint32_t i = 0; i < k->n; i++) {
+        uint8_t o = k->own[i];
+        if (o == me) {
+            const pent *e = &k->e[i];
+            if (atomic_load_explicit(&w->reload_req, memory_order_relaxed) &&
+                atomic_exchange(&w->reload_req, false))
+                replay_reload(w);
+            const uint8_t *data = copy ? copy + e->off : (const uint8_t *)(uintptr_t)e->off;
+            egret_engine_feed(w->eng, e->ts, s->linktype, e->caplen, e->len, data);
+        } else if (o == OWNER_TICK) {
+            egret_engine_advance(w->eng, k->e[i].ts);
+        }
+    }
+}
+
+/* Worker w is past chunk k: the last worker past a file closes it. */
+static void chunk_done(struct workers *ws, worker *w, const struct chunk *k)
+{
+    if (k->last && atomic_fetch_sub(&k->src->refs, 1) == 1) {
+        cap_close(k->src->cap);
+        k->src->cap = NULL;
+        atomic_store_explicit(&k->src->closed, true, memory_order_release);
+    }
+    atomic_fetch_add_explicit(&w->done, 1, memory_order_release);
+    replay_bump(ws);
+}
+
+/* The time every engine ends its flows at, at the end of input. */
+static uint64_t replay_max_ts(struct workers *ws)
+{
+    pthread_mutex_lock(&ws->build_mu);
+    uint64_t t = ws->clock.max_ts;
+    pthread_mutex_unlock(&ws->build_mu);
+    return t;
+}
+
+/* Workers 1..n-1 in replay: every chunk, until the end of input. */
 static void *reader_main(void *arg)
 {
     worker *w = arg;
@@ -407,46 +648,49 @@ static void *reader_main(void *arg)
     w->is_ready = true;
     pthread_cond_broadcast(&w->ready);
     pthread_mutex_unlock(&w->mu);
-    if (w->init_rc != EGRET_OK) return NULL;
-
-    const char *path;
-    for (size_t k = 0; !replay_stopped(ws) && (path = replay_next_file(ws, k)); k++) {
-        char err[CAP_ERRBUF_SIZE];
-        cap_source *src;
-        if (cap_open_file(path, ws->filter, &src, err) != CAP_OK) continue;
-        int lt = cap_linktype(src);
-        cap_packet pkt;
-        while (!replay_stopped(ws) && cap_next(src, &pkt) == CAP_PACKET) {
-            if (atomic_exchange(&w->reload_req, false)) replay_reload(w);
-            replay_packet(ws, w, pkt.ts_usec, lt, pkt.caplen, pkt.len, pkt.data);
-        }
-        cap_close(src);
+    if (w->init_rc != EGRET_OK) {
+        atomic_store(&w->done, UINT64_MAX / 2); /* holds no slot */
+        return NULL;
     }
+    const struct chunk *k;
+    while ((k = chunk_next(ws, w))) {
+        chunk_run(w, k);
+        chunk_done(ws, w, k);
+    }
+    atomic_store(&w->done, UINT64_MAX / 2); /* holds no slot any more */
+    replay_bump(ws);
     if (!atomic_load(&ws->abort)) {
-        if (w->clock.max_ts) egret_engine_advance(w->eng, w->clock.max_ts);
+        uint64_t t = replay_max_ts(ws);
+        if (t) egret_engine_advance(w->eng, t);
         egret_engine_flush(w->eng);
     }
     batch_flush(w);
     return NULL;
 }
 
+/* No file will follow: the other workers end their flows as soon as they
+ * are past the last chunk. */
+static void replay_end_input(struct workers *ws)
+{
+    pthread_mutex_lock(&ws->build_mu);
+    ws->input_done = true;
+    pthread_mutex_unlock(&ws->build_mu);
+    replay_bump(ws);
+}
+
 static void replay_join(struct workers *ws)
 {
     if (ws->joined) return;
     ws->joined = true;
-    pthread_mutex_lock(&ws->files_mu);
-    ws->files_done = true;
-    pthread_cond_broadcast(&ws->files_cv);
-    pthread_mutex_unlock(&ws->files_mu);
-    for (int i = 1; i < ws->n; i++)
+    replay_end_input(ws);
+    for (int i = 1; ws->w && i < ws->n; i++)
         if (ws->w[i].started) pthread_join(ws->w[i].thread, NULL);
 }
 
 /* ==== public ==== */
 
 static struct workers *create(int n, const egret_config *cfg, bool lossy, bool replay,
-                              const char *filter, const volatile sig_atomic_t *stop,
-                              char err[EGRET_ERRBUF_SIZE])
+                              const volatile sig_atomic_t *stop, char err[EGRET_ERRBUF_SIZE])
 {
     struct workers *ws = calloc(1, sizeof(*ws));
     if (!ws || n < 1) {
@@ -457,15 +701,16 @@ static struct workers *create(int n, const egret_config *cfg, bool lossy, bool r
     ws->n = n;
     ws->lossy = lossy;
     ws->replay = replay;
-    ws->filter = filter;
     ws->stop = stop;
     ws->user_cb = cfg->on_event;
     ws->user_ud = cfg->event_ud;
     pthread_mutex_init(&ws->out_mu, NULL);
-    pthread_mutex_init(&ws->files_mu, NULL);
-    pthread_cond_init(&ws->files_cv, NULL);
+    pthread_mutex_init(&ws->build_mu, NULL);
+    pthread_mutex_init(&ws->wait_mu, NULL);
+    pthread_cond_init(&ws->wait_cv, NULL);
     ws->w = calloc((size_t)n, sizeof(worker));
-    if (!ws->w) {
+    if (replay && ws->w) ws->chunks = calloc(CHUNK_SLOTS, sizeof(struct chunk));
+    if (!ws->w || (replay && !ws->chunks)) {
         snprintf(err, EGRET_ERRBUF_SIZE, "workers: out of memory");
         workers_free(ws);
         return NULL;
@@ -518,44 +763,73 @@ static struct workers *create(int n, const egret_config *cfg, bool lossy, bool r
 
 workers *workers_new(int n, const egret_config *cfg, bool lossy, char err[EGRET_ERRBUF_SIZE])
 {
-    return create(n, cfg, lossy, false, NULL, NULL, err);
+    return create(n, cfg, lossy, false, NULL, err);
 }
 
-workers *workers_new_replay(int n, const egret_config *cfg, const char *filter,
-                            const volatile sig_atomic_t *stop, char err[EGRET_ERRBUF_SIZE])
+workers *workers_new_replay(int n, const egret_config *cfg, const volatile sig_atomic_t *stop,
+                            char err[EGRET_ERRBUF_SIZE])
 {
-    return create(n, cfg, false, true, filter, stop, err);
+    return create(n, cfg, false, true, stop, err);
 }
 
-void workers_file(workers *ws, const char *path)
+int workers_replay_file(workers *ws, cap_source *src, bool (*each)(void *, uint64_t, uint64_t),
+                        void *ud, char err[CAP_ERRBUF_SIZE])
 {
-    if (!ws->replay || ws->n < 2) return;
-    pthread_mutex_lock(&ws->files_mu);
-    if (ws->n_files == ws->cap_files) {
-        size_t cap = ws->cap_files ? 2 * ws->cap_files : 16;
-        char **f = realloc(ws->files, cap * sizeof(*f));
-        if (f) ws->files = f, ws->cap_files = cap;
+    struct rsrc *s = calloc(1, sizeof(*s));
+    if (!s) {
+        cap_close(src);
+        snprintf(err, CAP_ERRBUF_SIZE, "out of memory");
+        return CAP_ERROR;
     }
-    char *copy = ws->n_files < ws->cap_files ? strdup(path) : NULL;
-    if (copy) {
-        ws->files[ws->n_files++] = copy;
-        pthread_cond_broadcast(&ws->files_cv);
-    } else { /* cannot follow: the readers stop here, the caller goes on */
-        atomic_store(&ws->abort, true);
-        fprintf(stderr, "egret: workers: out of memory; output is incomplete\n");
+    s->cap = src;
+    s->linktype = cap_linktype(src);
+    s->copy = !cap_mapped(src);
+    cap_release_manual(src); /* pages stay until the slowest worker is past them */
+    atomic_init(&s->refs, ws->n);
+    s->next = ws->srcs;
+    ws->srcs = s;
+    pthread_mutex_lock(&ws->build_mu);
+    ws->cur = s;
+    pthread_mutex_unlock(&ws->build_mu);
+    replay_bump(ws);
+    /* Files every worker is done with (not 'cur' any more, no chunk of
+     * theirs left to run). */
+    for (struct rsrc **pp = &s->next; *pp;) {
+        struct rsrc *d = *pp;
+        if (atomic_load_explicit(&d->closed, memory_order_acquire)) {
+            *pp = d->next;
+            free(d);
+        } else {
+            pp = &d->next;
+        }
     }
-    pthread_mutex_unlock(&ws->files_mu);
+
+    worker *w0 = &ws->w[0];
+    int status = CAP_EBREAK;
+    const struct chunk *k;
+    while ((k = chunk_next(ws, w0))) {
+        chunk_run(w0, k);
+        bool last = k->last && k->src == s;
+        uint32_t pkts = k->pkts;
+        uint64_t bytes = k->bytes;
+        if (last) { /* written before the chunk was published */
+            status = s->status;
+            snprintf(err, CAP_ERRBUF_SIZE, "%s", s->err);
+        }
+        chunk_done(ws, w0, k);
+        if (!each(ud, pkts, bytes)) {
+            atomic_store(&ws->halt, true);
+            replay_bump(ws);
+            return CAP_EBREAK;
+        }
+        if (last) return status;
+    }
+    return status; /* stopped */
 }
 
 void workers_feed(workers *ws, uint64_t ts_usec, int linktype, uint32_t caplen, uint32_t len,
                   const uint8_t *data)
 {
-    if (ws->replay) {
-        worker *w0 = &ws->w[0];
-        if (atomic_exchange(&w0->reload_req, false)) replay_reload(w0);
-        replay_packet(ws, w0, ts_usec, linktype, caplen, len, data);
-        return;
-    }
     uint64_t tick = clock_step(&ws->clock, ts_usec);
     if (tick) workers_advance(ws, tick);
     uint32_t h = egret_engine_shard(ws->w[0].eng, linktype, data, caplen);
@@ -604,7 +878,9 @@ void workers_flush(workers *ws)
 {
     if (ws->replay) {
         worker *w0 = &ws->w[0];
-        if (w0->clock.max_ts) egret_engine_advance(w0->eng, w0->clock.max_ts);
+        replay_end_input(ws);
+        uint64_t t = replay_max_ts(ws);
+        if (t) egret_engine_advance(w0->eng, t);
         egret_engine_flush(w0->eng);
         batch_flush(w0);
         replay_join(ws); /* each reader ends its files, then flushes */
@@ -700,11 +976,18 @@ void workers_free(workers *ws)
         pthread_cond_destroy(&w->idle);
         pthread_cond_destroy(&w->ready);
     }
-    for (size_t i = 0; i < ws->n_files; i++) free(ws->files[i]);
-    free(ws->files);
+    while (ws->srcs) { /* files a stop left open */
+        struct rsrc *s = ws->srcs;
+        ws->srcs = s->next;
+        cap_close(s->cap);
+        free(s);
+    }
+    for (unsigned i = 0; ws->chunks && i < CHUNK_SLOTS; i++) free(ws->chunks[i].copy);
+    free(ws->chunks);
     free(ws->w);
     pthread_mutex_destroy(&ws->out_mu);
-    pthread_mutex_destroy(&ws->files_mu);
-    pthread_cond_destroy(&ws->files_cv);
+    pthread_mutex_destroy(&ws->build_mu);
+    pthread_mutex_destroy(&ws->wait_mu);
+    pthread_cond_destroy(&ws->wait_cv);
     free(ws);
 }

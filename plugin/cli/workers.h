@@ -10,7 +10,7 @@
  * queue is full and counts it.  Events from all workers go through one
  * callback under a mutex: a single writer serialises the output.
  *
- * Uses only egret.h (and pthreads).
+ * Uses egret.h, the CLI's capture.h (replay) and pthreads.
  */
 #ifndef EGRET_CLI_WORKERS_H
 #define EGRET_CLI_WORKERS_H
@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capture.h"
 #include "egret.h"
 
 typedef struct workers workers;
@@ -30,22 +31,25 @@ typedef struct workers workers;
  * err on failure. */
 workers *workers_new(int n, const egret_config *cfg, bool lossy, char err[EGRET_ERRBUF_SIZE]);
 
-/* Replay of savefiles: no queues.  Worker 0 is the caller's thread: the
- * caller reads the files as with one engine (errors, progress) and passes
- * each packet to workers_feed, which keeps worker 0's shard.  Workers
- * 1..n-1 read every file the caller announces with workers_file, after
- * it, with the same BPF filter, and keep their shards: every worker sees
- * every packet's time (the same whole-second ticks as the queue mode) and
- * no packet is copied between threads.  Regular files only (not stdin).
- * 'stop' (the caller's signal flag) stops the readers too. */
-workers *workers_new_replay(int n, const egret_config *cfg, const char *filter,
-                            const volatile sig_atomic_t *stop, char err[EGRET_ERRBUF_SIZE]);
+/* Replay of savefiles: no queues and no capture thread.  Worker 0 is the
+ * caller's thread.  The caller opens each file (errors, progress) and
+ * hands it over with workers_replay_file; the files are walked once, in
+ * chunks that the worker ahead builds (packets of a mapped file are
+ * referred to in place, others copied) and every worker goes through:
+ * each keeps its shard and applies the same whole-second ticks as the
+ * queue mode.  'stop' (the caller's signal flag) stops every worker. */
+workers *workers_new_replay(int n, const egret_config *cfg, const volatile sig_atomic_t *stop,
+                            char err[EGRET_ERRBUF_SIZE]);
 
-/* Replay: the caller has opened 'path' (and will read it); the readers
- * follow.  No-op in the queue mode. */
-void workers_file(workers *w, const char *path);
+/* Replay: walks 'src' (which the workers close) with the other workers,
+ * worker 0 feeding its shard; returns when worker 0 is past its end.
+ * 'each' runs after every chunk with the packets and captured bytes it
+ * held (all workers'); false stops the replay.  Returns CAP_EOF, CAP_ERROR
+ * (message in err) or CAP_EBREAK (stopped). */
+int workers_replay_file(workers *w, cap_source *src, bool (*each)(void *, uint64_t, uint64_t),
+                        void *ud, char err[CAP_ERRBUF_SIZE]);
 
-/* Copies one packet to its worker's queue (replay: feeds worker 0's shard). */
+/* Copies one packet to its worker's queue (not in replay). */
 void workers_feed(workers *w, uint64_t ts_usec, int linktype, uint32_t caplen, uint32_t len,
                   const uint8_t *data);
 
