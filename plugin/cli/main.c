@@ -1133,9 +1133,7 @@ int main(int argc, char **argv)
         o.workers = r.live && nc > 1 ? (unsigned)(nc > 64 ? 64 : nc) : 1;
     }
     int rc = EGRET_OK;
-    bool from_stdin = false;
-    for (size_t i = 0; i < o.n_inputs; i++) from_stdin |= strcmp(o.inputs[i], "-") == 0;
-    if (o.workers > 1 && !r.live && !from_stdin) {
+    if (o.workers > 1 && !r.live) {
         /* the workers walk the files together: no capture thread */
         r.wk = workers_new_replay((int)o.workers, &cfg, &g_stop, err);
         if (!r.wk) rc = err[0] ? EGRET_ECONFIG : EGRET_ENOMEM;

@@ -732,7 +732,14 @@ static struct workers *create(int n, const egret_config *cfg, bool lossy, bool r
             workers_free(ws);
             return NULL;
         }
-        if (pthread_create(&w->thread, NULL, replay ? reader_main : worker_main, w) != 0) {
+        /* Signals go to the caller's thread (a blocked read there returns
+         * EINTR), not to a worker: the threads start with all blocked. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int prc = pthread_create(&w->thread, NULL, replay ? reader_main : worker_main, w);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (prc != 0) {
             snprintf(err, EGRET_ERRBUF_SIZE, "workers: cannot start thread %d", i);
             workers_free(ws);
             return NULL;
