@@ -95,6 +95,8 @@ typedef struct worker {
     pthread_mutex_t mu; /* only for sleeping and waking */
     pthread_cond_t can_read, can_write, idle, ready;
     bool is_ready;
+    bool finished; /* replay: past the last chunk and flushed (under mu) */
+    bool release;  /* replay: free the engine and end (under mu) */
     /* replay */
     _Atomic bool reload_req;           /* SIGHUP: reload before the next packet */
     alignas(64) _Atomic uint64_t done; /* chunks this worker is past */
@@ -349,6 +351,8 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&w->mu);
     pthread_cond_broadcast(&w->idle);
     pthread_mutex_unlock(&w->mu);
+    egret_engine_free(w->eng); /* REC_STOP comes from workers_free only */
+    w->eng = NULL;
     return NULL;
 }
 
@@ -665,6 +669,15 @@ static void *reader_main(void *arg)
         egret_engine_flush(w->eng);
     }
     batch_flush(w);
+    /* The engine stays for the caller's counters until workers_free; then
+     * each worker frees its own, in parallel. */
+    pthread_mutex_lock(&w->mu);
+    w->finished = true;
+    pthread_cond_broadcast(&w->idle);
+    while (!w->release) pthread_cond_wait(&w->can_read, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    egret_engine_free(w->eng);
+    w->eng = NULL;
     return NULL;
 }
 
@@ -678,13 +691,19 @@ static void replay_end_input(struct workers *ws)
     replay_bump(ws);
 }
 
+/* Waits until every other worker is past the end of input and flushed. */
 static void replay_join(struct workers *ws)
 {
     if (ws->joined) return;
     ws->joined = true;
     replay_end_input(ws);
-    for (int i = 1; ws->w && i < ws->n; i++)
-        if (ws->w[i].started) pthread_join(ws->w[i].thread, NULL);
+    for (int i = 1; ws->w && i < ws->n; i++) {
+        worker *w = &ws->w[i];
+        if (!w->started) continue;
+        pthread_mutex_lock(&w->mu);
+        while (!w->finished && w->init_rc == EGRET_OK) pthread_cond_wait(&w->idle, &w->mu);
+        pthread_mutex_unlock(&w->mu);
+    }
 }
 
 /* ==== public ==== */
@@ -964,14 +983,29 @@ void workers_free(workers *ws)
         atomic_store(&ws->abort, true);
         replay_join(ws);
     }
+    /* Every worker thread frees its own engine, in parallel, and ends. */
     rec stop = {REC_STOP, 0, 0, 0, 0, 0, 0, 0};
     for (int i = 0; ws->w && i < ws->n; i++) {
         worker *w = &ws->w[i];
-        if (w->started) {
-            /* a worker whose engine failed has already returned */
-            if (!ws->replay && w->init_rc == EGRET_OK) push(w, &stop, NULL, false);
-            if (!ws->replay) pthread_join(w->thread, NULL);
+        if (!w->started || w->init_rc != EGRET_OK) continue; /* failed: already returned */
+        if (!ws->replay) {
+            push(w, &stop, NULL, false);
+            continue;
         }
+        pthread_mutex_lock(&w->mu);
+        w->release = true;
+        pthread_cond_broadcast(&w->can_read);
+        pthread_mutex_unlock(&w->mu);
+    }
+    if (ws->replay && ws->w) { /* worker 0 is the caller's thread */
+        batch_flush(&ws->w[0]);
+        egret_engine_free(ws->w[0].eng);
+        ws->w[0].eng = NULL;
+    }
+    for (int i = 0; ws->w && i < ws->n; i++)
+        if (ws->w[i].started) pthread_join(ws->w[i].thread, NULL);
+    for (int i = 0; ws->w && i < ws->n; i++) {
+        worker *w = &ws->w[i];
         batch_flush(w); /* records already made are written, even on abort */
         free(w->out.buf);
         free(w->out.ev);
