@@ -81,3 +81,10 @@ set_tests_properties(testnet_live PROPERTIES LABELS integration TIMEOUT 300 RUN_
 add_test(NAME workers_determinism COMMAND bash ${CMAKE_SOURCE_DIR}/tests/perf/test_workers.sh
   $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-workers)
 set_tests_properties(workers_determinism PROPERTIES LABELS integration TIMEOUT 300)
+
+# Live capture (-i) with one engine and with workers, on the loopback of a
+# namespace the test makes: no drops, capture ticks, SIGHUP, SIGINT.
+add_test(NAME live_loopback COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_live.sh
+  $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-live)
+set_tests_properties(live_loopback PROPERTIES LABELS integration TIMEOUT 120 RUN_SERIAL TRUE
+  SKIP_RETURN_CODE 77)

@@ -84,6 +84,10 @@ int cap_linktype(const cap_source *s);
  * (files only), CAP_EBREAK or CAP_ERROR (message from cap_geterr). */
 int cap_next(cap_source *s, cap_packet *pkt);
 
+/* cap_next without the wait: a live capture returns CAP_TIMEOUT at once
+ * when nothing is buffered.  The same as cap_next for files. */
+int cap_next_nowait(cap_source *s, cap_packet *pkt);
+
 /* Makes a blocked or the next cap_next() return CAP_EBREAK.  Async-signal
  * safe (pcap_breakloop sets a flag and, on Linux, writes an eventfd). */
 void cap_breakloop(cap_source *s);

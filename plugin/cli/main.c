@@ -522,7 +522,6 @@ typedef struct cli_run {
     const cli_opts *o;
     egret_engine *eng; /* one engine, or NULL when 'wk' runs several */
     workers *wk;
-    bool replay; /* wk walks the files itself (workers_replay_file) */
     FILE *out;
     const char *out_name;
     int out_errno;    /* first write error, 0 = none */
@@ -628,29 +627,12 @@ static void on_log(int level, const char *msg, void *ud)
 
 /* ==== One engine or several workers ==================================== */
 
-static void eng_feed(cli_run *r, uint64_t ts, int lt, uint32_t caplen, uint32_t len,
-                     const uint8_t *d, uint64_t *rejected)
-{
-    if (r->wk)
-        workers_feed(r->wk, ts, lt, caplen, len, d);
-    else if (egret_engine_feed(r->eng, ts, lt, caplen, len, d) != EGRET_OK)
-        (*rejected)++;
-}
-
-static void eng_advance(cli_run *r, uint64_t ts)
-{
-    if (r->wk)
-        workers_advance(r->wk, ts);
-    else
-        egret_engine_advance(r->eng, ts);
-}
-
 static void eng_capture_stats(cli_run *r)
 {
     if (r->wk)
         workers_set_capture_stats(r->wk, r->cap_recv, r->cap_drop, r->cap_ifdrop);
     else
-        eng_capture_stats(r);
+        egret_engine_set_capture_stats(r->eng, r->cap_recv, r->cap_drop, r->cap_ifdrop);
 }
 
 static void eng_flush(cli_run *r)
@@ -702,8 +684,9 @@ static void reload(cli_run *r)
 
 /* ==== Inputs ========================================================== */
 
-/* Feeds every packet of 's' to the engine until end of file, error, stop
- * signal or write error.  Returns false when the source failed (reported). */
+/* One engine: feeds every packet of 's' to it until end of file, error,
+ * stop signal or write error.  Returns false when the source failed
+ * (reported).  Several workers read through workers_run instead. */
 static bool pump(cli_run *r, cap_source *s, const char *name)
 {
     int linktype = cap_linktype(s);
@@ -718,7 +701,9 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
     while (!g_stop && !r->out_errno) {
         int rc = cap_next(s, &pkt);
         if (rc == CAP_PACKET) {
-            eng_feed(r, pkt.ts_usec, linktype, pkt.caplen, pkt.len, pkt.data, &rejected);
+            if (egret_engine_feed(r->eng, pkt.ts_usec, linktype, pkt.caplen, pkt.len, pkt.data) !=
+                EGRET_OK)
+                rejected++;
             if (pkt.ts_usec > last_ts) last_ts = pkt.ts_usec;
             if (g_reload) reload(r);
             r->pkts++;
@@ -743,7 +728,7 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
                     r->have_cap_stats = true;
                     eng_capture_stats(r);
                 }
-                eng_advance(r, now > last_ts ? now : last_ts);
+                egret_engine_advance(r->eng, now > last_ts ? now : last_ts);
                 progress_show(r, false);
             }
         }
@@ -757,8 +742,8 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
     return ok;
 }
 
-/* workers_replay_file's 'each': after every chunk of packets. */
-static bool replay_each(void *ud, uint64_t pkts, uint64_t bytes)
+/* workers_run's 'each': after every chunk of packets. */
+static bool workers_each(void *ud, uint64_t pkts, uint64_t bytes)
 {
     cli_run *r = ud;
     bool check = (r->pkts & ~(uint64_t)PROGRESS_CHECK_MASK) !=
@@ -766,7 +751,7 @@ static bool replay_each(void *ud, uint64_t pkts, uint64_t bytes)
     r->pkts += pkts;
     r->cap_bytes += bytes;
     if (g_reload) reload(r);
-    if (check) progress_show(r, false);
+    if (check && !r->live) progress_show(r, false);
     return !g_stop && !r->out_errno;
 }
 
@@ -791,10 +776,10 @@ static void run_file(cli_run *r, const char *path)
         if (rc == CAP_EFILTER) r->filter_error = true;
         return;
     }
-    if (r->replay) { /* the workers walk it together and close it */
+    if (r->wk) { /* the workers read it together and close it */
         r->cur_name = name;
         progress_show(r, true);
-        if (workers_replay_file(r->wk, s, replay_each, r, err) == CAP_ERROR)
+        if (workers_run(r->wk, s, false, workers_each, r, err) == CAP_ERROR)
             input_error(r, name, err);
         return;
     }
@@ -894,7 +879,18 @@ static int run_live(cli_run *r)
     if (!r->o->quiet)
         fprintf(stderr, "egret: listening on %s, link-type %d, snaplen %d\n", r->o->iface,
                 cap_linktype(s), CAP_SNAPLEN);
-    bool ok = pump(r, s, r->o->iface);
+    bool ok = true;
+    if (r->wk) {
+        r->cur_name = r->o->iface;
+        g_source = s;
+        if (workers_run(r->wk, s, true, workers_each, r, err) == CAP_ERROR) {
+            input_error(r, r->o->iface, err);
+            ok = false;
+        }
+        g_source = NULL;
+    } else {
+        ok = pump(r, s, r->o->iface);
+    }
     if (cap_stats(s, &r->cap_recv, &r->cap_drop, &r->cap_ifdrop) == 0) {
         r->have_cap_stats = true;
         eng_capture_stats(r);
@@ -1133,13 +1129,8 @@ int main(int argc, char **argv)
         o.workers = r.live && nc > 1 ? (unsigned)(nc > 64 ? 64 : nc) : 1;
     }
     int rc = EGRET_OK;
-    if (o.workers > 1 && !r.live) {
-        /* the workers walk the files together: no capture thread */
-        r.wk = workers_new_replay((int)o.workers, &cfg, &g_stop, err);
-        if (!r.wk) rc = err[0] ? EGRET_ECONFIG : EGRET_ENOMEM;
-        r.replay = r.wk != NULL;
-    } else if (o.workers > 1) {
-        r.wk = workers_new((int)o.workers, &cfg, r.live, err);
+    if (o.workers > 1) { /* the workers read the input together: no capture thread */
+        r.wk = workers_new((int)o.workers, &cfg, &g_stop, err);
         if (!r.wk) rc = err[0] ? EGRET_ECONFIG : EGRET_ENOMEM;
     } else {
         rc = egret_engine_new(&cfg, &r.eng, err);
