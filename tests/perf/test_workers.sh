@@ -3,9 +3,9 @@
 # records (sorted by the whole line: timestamp first, then flow_id, ...)
 # on a time-ordered merge of the project's captures, on each capture and,
 # when ../shared/pcaps exists, on each of nDPI's captures (external hosts
-# only: the symmetric hash, ICMP echoes and replies).  Files are replayed
-# by N readers; standard input goes through the capture thread's queues,
-# so both modes are checked.  Stats records are left out (they carry
+# only: the symmetric hash, ICMP echoes and replies).  Files are read in
+# place from a mapping; standard input (like pcapng and live capture) is
+# copied into the chunks, so both kinds are checked.  Stats records are left out (they carry
 # per-worker counters and timings).
 set -u
 egret=$1 scratch=$2 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,7 +38,7 @@ for w in 2 3; do
 done
 run - 2 "$scratch/q2.json" < "$scratch/all.pcap"
 cmp -s "$scratch/w1.json" "$scratch/q2.json"
-check "merged capture from stdin (queues): --workers 2 equals --workers 1" $?
+check "merged capture from stdin (copied): --workers 2 equals --workers 1" $?
 shared="$root/../shared/pcaps"
 if [ -d "$shared" ]; then
   for f in "$shared"/*.pcap "$shared"/*.pcapng; do
