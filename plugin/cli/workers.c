@@ -49,14 +49,15 @@
 #define BATCH_BYTES (64u << 10) /* a worker hands its records over from this size */
 #define BATCH_MAX   (1u << 20)  /* and waits for a busy writer from this one */
 
-#define CHUNK_PKTS    256u
-#define CHUNK_ENTRIES (2u * CHUNK_PKTS + 2u) /* packets, a tick before each, a wall tick */
-#define CHUNK_SLOTS   64u
-#define CHUNK_COPY    (256u << 10)
-#define CHUNK_AHEAD   4u
-#define OWNER_TICK    0xffu /* every worker advances its engine */
-#define OWNER_STATS   0xfeu /* worker 0 takes the capture counters */
-#define WALL_TICK_US  1000000u
+#define CHUNK_PKTS     256u
+#define CHUNK_SLOTS    64u
+#define CHUNK_COPY     (256u << 10)
+#define CHUNK_AHEAD    4u
+#define MAX_WORKERS    256
+#define PENT_TICK      UINT32_MAX       /* pent.caplen of a tick: advance the engine to ts */
+#define PENT_STATS     (UINT32_MAX - 1) /* of the capture counters (worker 0's part) */
+#define PREFETCH_AHEAD 2u               /* a worker's packets whose headers it prefetches */
+#define WALL_TICK_US   1000000u
 
 /* Packet time as the workers see it: the tick (usec) due before a packet
  * at 'ts', or 0. */
@@ -122,23 +123,29 @@ struct rsrc {
 };
 
 typedef struct pent {
-    uint64_t off; /* the packet's address, or its offset in the slot's copy */
-    uint64_t ts;  /* packet time, or the tick */
-    uint32_t caplen, len;
+    uint64_t off;    /* the packet's address, or its offset in the slot's copy */
+    uint64_t ts;     /* packet time, or the tick */
+    uint32_t caplen; /* or PENT_TICK, PENT_STATS */
+    uint32_t len;
 } pent;
+
+/* One worker's part of a chunk: its packets and every tick, in order (a
+ * worker reads only its own entries, one after another). */
+typedef struct part {
+    pent *e;
+    uint32_t n, cap;
+} part;
 
 struct chunk {
     struct rsrc *src;
     bool last;            /* the input's last chunk */
-    uint32_t n;           /* entries: packets, ticks, capture counters */
-    uint32_t pkts;        /* packets among them */
+    uint32_t pkts;        /* packets in the chunk */
     uint64_t bytes;       /* their captured bytes */
-    uint64_t stats[3];    /* OWNER_STATS: received, dropped, dropped by the interface */
+    uint64_t stats[3];    /* PENT_STATS: received, dropped, dropped by the interface */
     const uint8_t *first; /* mapped: the first packet's bytes (release mark) */
     uint8_t *copy;        /* copied packets (src->copy) */
     size_t copy_len, copy_cap;
-    uint8_t own[CHUNK_ENTRIES]; /* worker of each entry, or OWNER_TICK / OWNER_STATS */
-    pent e[CHUNK_ENTRIES];
+    part *parts; /* one per worker */
 };
 
 struct workers {
@@ -337,21 +344,42 @@ static uint64_t wall_usec(void)
     return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
+/* Appends an entry to a worker's part of a chunk; false when out of
+ * memory.  A part keeps its room from chunk to chunk. */
+static bool part_push(part *p, pent e)
+{
+    if (p->n == p->cap) {
+        uint32_t cap = p->cap ? 2 * p->cap : 64;
+        pent *ne = realloc(p->e, (size_t)cap * sizeof(*ne));
+        if (!ne) return false;
+        p->e = ne;
+        p->cap = cap;
+    }
+    p->e[p->n++] = e;
+    return true;
+}
+
+/* A tick for every worker. */
+static bool tick_all(struct workers *ws, struct chunk *k, uint64_t ts)
+{
+    for (int i = 0; i < ws->n; i++)
+        if (!part_push(&k->parts[i], (pent){0, ts, PENT_TICK, 0})) return false;
+    return true;
+}
+
 /* Live: a wall-clock tick (never behind the latest packet), with the
  * capture counters before it, at every idle timeout ('idle') and at least
  * once a second. */
-static void live_tick(struct rsrc *s, struct chunk *k, bool idle)
+static bool live_tick(struct workers *ws, struct rsrc *s, struct chunk *k, bool idle)
 {
     uint64_t now = wall_usec();
-    if (!idle && now - s->last_wall < WALL_TICK_US && now >= s->last_wall) return;
+    if (!idle && now - s->last_wall < WALL_TICK_US && now >= s->last_wall) return true;
     s->last_wall = now;
     uint64_t *st = k->stats;
-    if (cap_stats(s->cap, &st[0], &st[1], &st[2]) == 0) {
-        k->own[k->n] = OWNER_STATS;
-        k->e[k->n++] = (pent){0, 0, 0, 0};
-    }
-    k->own[k->n] = OWNER_TICK;
-    k->e[k->n++] = (pent){0, now > s->last_ts ? now : s->last_ts, 0, 0};
+    if (cap_stats(s->cap, &st[0], &st[1], &st[2]) == 0 &&
+        !part_push(&k->parts[0], (pent){0, 0, PENT_STATS, 0}))
+        return false;
+    return tick_all(ws, k, now > s->last_ts ? now : s->last_ts);
 }
 
 /* Live, ring full: drops what the kernel has buffered (up to a chunk's
@@ -384,12 +412,13 @@ static bool chunk_build(struct workers *ws, worker *w)
     struct chunk *k = &ws->chunks[c % CHUNK_SLOTS];
     k->src = s;
     k->last = false;
-    k->n = k->pkts = 0;
+    k->pkts = 0;
     k->bytes = 0;
+    for (int i = 0; i < ws->n; i++) k->parts[i].n = 0;
     k->first = NULL;
     k->copy_len = 0;
     uint32_t nw = (uint32_t)ws->n;
-    bool idle = false;
+    bool idle = false, oom = false;
     while (k->pkts < CHUNK_PKTS && k->copy_len < CHUNK_COPY) {
         cap_packet pkt;
         int rc = s->live ? cap_next_nowait(s->cap, &pkt) : cap_next(s->cap, &pkt);
@@ -408,30 +437,25 @@ static bool chunk_build(struct workers *ws, worker *w)
             break;
         }
         uint64_t tick = clock_step(&ws->clock, pkt.ts_usec);
-        if (tick) {
-            k->own[k->n] = OWNER_TICK;
-            k->e[k->n++] = (pent){0, tick, 0, 0};
-        }
         uint64_t off = (uintptr_t)pkt.data;
-        if (s->copy) {
-            off = chunk_copy(k, pkt.data, pkt.caplen);
-            if (off == UINT64_MAX) {
-                s->status = CAP_ERROR;
-                snprintf(s->err, sizeof(s->err), "workers: out of memory");
-                s->ended = true;
-                break;
-            }
-        } else if (!k->first) {
-            k->first = pkt.data;
+        if (s->copy) off = chunk_copy(k, pkt.data, pkt.caplen);
+        uint32_t own = egret_engine_shard(w->eng, s->linktype, pkt.data, pkt.caplen) % nw;
+        if (off == UINT64_MAX || (tick && !tick_all(ws, k, tick)) ||
+            !part_push(&k->parts[own], (pent){off, pkt.ts_usec, pkt.caplen, pkt.len})) {
+            oom = true;
+            break;
         }
+        if (!s->copy && !k->first) k->first = pkt.data;
         if (pkt.ts_usec > s->last_ts) s->last_ts = pkt.ts_usec;
-        k->own[k->n] =
-            (uint8_t)(egret_engine_shard(w->eng, s->linktype, pkt.data, pkt.caplen) % nw);
-        k->e[k->n++] = (pent){off, pkt.ts_usec, pkt.caplen, pkt.len};
         k->pkts++;
         k->bytes += pkt.caplen;
     }
-    if (s->live && !s->ended) live_tick(s, k, idle);
+    if (s->live && !s->ended && !oom && !live_tick(ws, s, k, idle)) oom = true;
+    if (oom) { /* the chunk goes out with what it has; the input ends here */
+        s->status = CAP_ERROR;
+        snprintf(s->err, sizeof(s->err), "workers: out of memory");
+        s->ended = true;
+    }
     k->last = s->ended;
     atomic_store_explicit(&ws->built, c + 1, memory_order_release);
     bump(ws);
@@ -476,25 +500,28 @@ static struct chunk *chunk_next(struct workers *ws, worker *w)
     }
 }
 
-/* Worker w's share of chunk k. */
+/* Worker w's part of chunk k. */
 static void chunk_run(worker *w, const struct chunk *k)
 {
     const struct rsrc *s = k->src;
     const uint8_t *copy = s->copy ? k->copy : NULL;
-    uint8_t me = (uint8_t)w->id;
+    const part *p = &k->parts[w->id];
     if (atomic_load_explicit(&w->reload_req, memory_order_relaxed) &&
         atomic_exchange(&w->reload_req, false))
         worker_reload(w);
-    for (uint32_t i = 0; i < k->n; i++) {
-        uint8_t o = k->own[i];
-        if (o == me) {
-            const pent *e = &k->e[i];
+    for (uint32_t i = 0; i < p->n; i++) {
+        const pent *e = &p->e[i];
+        if (e->caplen == PENT_TICK) {
+            egret_engine_advance(w->eng, e->ts);
+        } else if (e->caplen == PENT_STATS) {
+            egret_engine_set_capture_stats(w->eng, k->stats[0], k->stats[1], k->stats[2]);
+        } else {
+            if (i + PREFETCH_AHEAD < p->n) { /* the headers of a packet to come */
+                const pent *f = &p->e[i + PREFETCH_AHEAD];
+                __builtin_prefetch(copy ? copy + f->off : (const uint8_t *)(uintptr_t)f->off);
+            }
             const uint8_t *data = copy ? copy + e->off : (const uint8_t *)(uintptr_t)e->off;
             egret_engine_feed(w->eng, e->ts, s->linktype, e->caplen, e->len, data);
-        } else if (o == OWNER_TICK) {
-            egret_engine_advance(w->eng, k->e[i].ts);
-        } else if (o == OWNER_STATS && w->id == 0) {
-            egret_engine_set_capture_stats(w->eng, k->stats[0], k->stats[1], k->stats[2]);
         }
     }
 }
@@ -598,9 +625,9 @@ workers *workers_new(int n, const egret_config *cfg, const volatile sig_atomic_t
                      char err[EGRET_ERRBUF_SIZE])
 {
     struct workers *ws = calloc(1, sizeof(*ws));
-    if (!ws || n < 1 || n > (int)OWNER_STATS) {
+    if (!ws || n < 1 || n > MAX_WORKERS) {
         snprintf(err, EGRET_ERRBUF_SIZE, "workers: %s",
-                 ws ? "need 1 to 254 workers" : "out of memory");
+                 ws ? "need 1 to 256 workers" : "out of memory");
         free(ws);
         return NULL;
     }
@@ -614,7 +641,10 @@ workers *workers_new(int n, const egret_config *cfg, const volatile sig_atomic_t
     pthread_cond_init(&ws->wait_cv, NULL);
     ws->w = calloc((size_t)n, sizeof(worker));
     ws->chunks = ws->w ? calloc(CHUNK_SLOTS, sizeof(struct chunk)) : NULL;
-    if (!ws->chunks) {
+    bool parts = ws->chunks != NULL;
+    for (unsigned i = 0; parts && i < CHUNK_SLOTS; i++)
+        parts = (ws->chunks[i].parts = calloc((size_t)n, sizeof(part))) != NULL;
+    if (!parts) {
         snprintf(err, EGRET_ERRBUF_SIZE, "workers: out of memory");
         workers_free(ws);
         return NULL;
@@ -841,7 +871,12 @@ void workers_free(workers *ws)
         if (!s->live) cap_close(s->cap);
         free(s);
     }
-    for (unsigned i = 0; ws->chunks && i < CHUNK_SLOTS; i++) free(ws->chunks[i].copy);
+    for (unsigned i = 0; ws->chunks && i < CHUNK_SLOTS; i++) {
+        struct chunk *k = &ws->chunks[i];
+        for (int j = 0; k->parts && j < ws->n; j++) free(k->parts[j].e);
+        free(k->parts);
+        free(k->copy);
+    }
     free(ws->chunks);
     free(ws->w);
     pthread_mutex_destroy(&ws->out_mu);
