@@ -167,6 +167,8 @@ struct workers {
     struct rsrc *cur;                   /* the input being read */
     bool input_done;                    /* no input will follow */
     alignas(64) _Atomic uint64_t built; /* chunks published */
+    _Atomic uintptr_t walk_at;          /* mapped: where the next chunk starts, or 0 */
+    _Atomic size_t walk_span;           /* and the bytes the last one spanned */
     struct rsrc *srcs;                  /* caller's thread */
     alignas(64) _Atomic uint64_t gen;   /* bumped at every change a worker may wait for */
     _Atomic int sleepers;
@@ -419,6 +421,7 @@ static bool chunk_build(struct workers *ws, worker *w)
     k->copy_len = 0;
     uint32_t nw = (uint32_t)ws->n;
     bool idle = false, oom = false;
+    const uint8_t *last_end = NULL;
     while (k->pkts < CHUNK_PKTS && k->copy_len < CHUNK_COPY) {
         cap_packet pkt;
         int rc = s->live ? cap_next_nowait(s->cap, &pkt) : cap_next(s->cap, &pkt);
@@ -446,6 +449,7 @@ static bool chunk_build(struct workers *ws, worker *w)
             break;
         }
         if (!s->copy && !k->first) k->first = pkt.data;
+        last_end = pkt.data + pkt.caplen;
         if (pkt.ts_usec > s->last_ts) s->last_ts = pkt.ts_usec;
         k->pkts++;
         k->bytes += pkt.caplen;
@@ -457,6 +461,12 @@ static bool chunk_build(struct workers *ws, worker *w)
         s->ended = true;
     }
     k->last = s->ended;
+    if (!s->copy && k->first && last_end) { /* see chunk_run */
+        atomic_store_explicit(&ws->walk_at, (uintptr_t)last_end, memory_order_relaxed);
+        atomic_store_explicit(&ws->walk_span, (size_t)(last_end - k->first), memory_order_relaxed);
+    } else {
+        atomic_store_explicit(&ws->walk_at, 0, memory_order_relaxed);
+    }
     atomic_store_explicit(&ws->built, c + 1, memory_order_release);
     bump(ws);
     return true;
@@ -509,6 +519,23 @@ static void chunk_run(worker *w, const struct chunk *k)
     if (atomic_load_explicit(&w->reload_req, memory_order_relaxed) &&
         atomic_exchange(&w->reload_req, false))
         worker_reload(w);
+    /* The worker ahead builds the next chunk of a mapped file when it is
+     * done with this one.  Reading that stretch is a chain of dependent
+     * loads (each record's length gives the next record's place), cache
+     * misses in a row; so while it runs its own packets, it pulls the
+     * stretch in, a few lines per packet, and the walk then finds it in
+     * cache.  The stretch is guessed from the last chunk's size. */
+    uintptr_t pf = 0, pf_end = 0, pf_step = 0; /* addresses: prefetch never faults */
+    struct workers *ws = w->owner;
+    uint64_t c = atomic_load_explicit(&w->done, memory_order_relaxed);
+    if (!copy && atomic_load_explicit(&ws->built, memory_order_relaxed) - c <= CHUNK_AHEAD) {
+        pf = atomic_load_explicit(&ws->walk_at, memory_order_relaxed);
+        size_t span = atomic_load_explicit(&ws->walk_span, memory_order_relaxed);
+        if (pf && span) {
+            pf_end = pf + span;
+            pf_step = (span / 64 / (p->n ? p->n : 1) + 1) * 64;
+        }
+    }
     for (uint32_t i = 0; i < p->n; i++) {
         const pent *e = &p->e[i];
         if (e->caplen == PENT_TICK) {
@@ -520,6 +547,8 @@ static void chunk_run(worker *w, const struct chunk *k)
                 const pent *f = &p->e[i + PREFETCH_AHEAD];
                 __builtin_prefetch(copy ? copy + f->off : (const uint8_t *)(uintptr_t)f->off);
             }
+            for (uintptr_t q = pf + pf_step; pf < pf_end && pf < q; pf += 64)
+                __builtin_prefetch((const void *)pf);
             const uint8_t *data = copy ? copy + e->off : (const uint8_t *)(uintptr_t)e->off;
             egret_engine_feed(w->eng, e->ts, s->linktype, e->caplen, e->len, data);
         }
