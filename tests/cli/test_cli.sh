@@ -402,5 +402,12 @@ for i in range(5):
 fi
 [ "$live_ok" -eq 1 ] || echo "skip - live capture (needs root and lo)"
 
+# cli/ndpi_alloc.c: the executable exports nDPI's two allocation wrappers,
+# so libndpi binds its own calls to them (without them, worker engines
+# contend on nDPI's global byte counter).
+dynsyms() { nm -D --defined-only "$EGRET" | awk '{print $3}' | grep -qx "$1"; }
+check "the executable exports ndpi_malloc (libndpi binds to it)" dynsyms ndpi_malloc
+check "the executable exports ndpi_calloc (libndpi binds to it)" dynsyms ndpi_calloc
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
