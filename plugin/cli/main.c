@@ -643,11 +643,10 @@ static void eng_flush(cli_run *r)
         egret_engine_flush(r->eng);
 }
 
-static void eng_counters(cli_run *r, egret_counters *c, uint64_t *queue_drops)
+static void eng_counters(cli_run *r, egret_counters *c)
 {
-    *queue_drops = 0;
     if (r->wk)
-        workers_counters(r->wk, c, queue_drops);
+        workers_counters(r->wk, c);
     else
         egret_engine_counters(r->eng, c);
 }
@@ -924,9 +923,8 @@ static void print_summary(cli_run *r, double elapsed)
     egret_host_stat top[TOP_HOSTS];
     char hb[32];
 
-    uint64_t queue_drops;
     progress_clear(r);
-    eng_counters(r, &c, &queue_drops);
+    eng_counters(r, &c);
     fprintf(stderr, "egret: summary%s\n", g_stop ? " (interrupted)" : "");
     if (r->live)
         fprintf(stderr, "  %-14s %s\n", "interface", r->o->iface);
@@ -946,9 +944,7 @@ static void print_summary(cli_run *r, double elapsed)
     if (r->wk) {
         uint64_t per[64];
         size_t nw = workers_packets(r->wk, per, 64);
-        fprintf(stderr,
-                "  %-14s %u, %" PRIu64 " packets dropped on full queues; packets per worker:",
-                "workers", r->o->workers, queue_drops);
+        fprintf(stderr, "  %-14s %u; packets per worker:", "workers", r->o->workers);
         for (size_t i = 0; i < nw; i++) fprintf(stderr, " %" PRIu64, per[i]);
         fputc('\n', stderr);
     }

@@ -19,9 +19,9 @@
  * are referred to in place (the source gives pages back only behind the
  * slowest worker, cap_keep_from); packets that libpcap hands out (pcapng,
  * standard input, live) are copied into the slot, up to CHUNK_COPY bytes a
- * chunk.  Replay never drops: a full ring makes the worker ahead wait.  A
- * live capture does not wait for a full ring: the worker ahead reads what
- * the kernel has buffered and drops it, counted as queue drops.
+ * chunk.  Nothing is dropped here: a full ring makes the worker ahead wait.
+ * A live capture then buffers in the kernel's ring (-B), and what the
+ * kernel drops when that is full is counted in the capture counters.
  *
  * Time: every whole second of packet time is a tick before the packet that
  * crosses it (so N engines end idle flows at the same points as one).  A
@@ -111,7 +111,7 @@ struct rsrc {
     cap_source *cap; /* NULL once closed */
     int linktype;
     bool copy;           /* libpcap's buffer: packets are copied */
-    bool live;           /* wall-clock ticks, drops on a full ring; the caller closes it */
+    bool live;           /* wall-clock ticks, capture counters; the caller closes it */
     bool ended;          /* under build_mu: its last chunk is built */
     int status;          /* CAP_EOF or CAP_ERROR, set with 'ended' */
     uint64_t last_wall;  /* live, under build_mu: the last wall-clock tick */
@@ -160,7 +160,6 @@ struct workers {
     _Atomic bool live;                  /* alerts and stats go out at once */
     _Atomic bool abort;                 /* workers_free before the end */
     _Atomic bool halt;                  /* the caller stopped reading */
-    _Atomic uint64_t drops;             /* live packets dropped on a full ring */
     struct chunk *chunks;               /* CHUNK_SLOTS */
     pthread_mutex_t build_mu;           /* one builder at a time; guards the next three */
     struct pkt_clock clock;             /* packet time of everything read */
@@ -384,30 +383,18 @@ static bool live_tick(struct workers *ws, struct rsrc *s, struct chunk *k, bool 
     return tick_all(ws, k, now > s->last_ts ? now : s->last_ts);
 }
 
-/* Live, ring full: drops what the kernel has buffered (up to a chunk's
- * worth) so that the capture keeps draining while the slowest worker
- * catches up.  True if it dropped any. */
-static bool live_drop(struct workers *ws, struct rsrc *s)
-{
-    uint64_t n = 0;
-    cap_packet pkt;
-    while (n < CHUNK_PKTS && cap_next_nowait(s->cap, &pkt) == CAP_PACKET) n++;
-    if (n) atomic_fetch_add_explicit(&ws->drops, n, memory_order_relaxed);
-    return n > 0;
-}
-
 /* Under build_mu: reads the next chunk of the current input with worker
  * w's engine (for the shard) and publishes it.  False when there is
- * nothing to build (no input, or it has ended) or its slot is still in
- * use. */
-static bool chunk_build(struct workers *ws, worker *w)
+ * nothing to build (no input, or it has ended), its slot is still in use,
+ * or -- 'may_wait' false -- a live capture has nothing buffered. */
+static bool chunk_build(struct workers *ws, worker *w, bool may_wait)
 {
     struct rsrc *s = ws->cur;
     uint64_t c = atomic_load_explicit(&ws->built, memory_order_relaxed);
     if (!s || s->ended) return false;
     uint64_t low = min_done(ws);
-    if (c - low >= CHUNK_SLOTS) return s->live && live_drop(ws, s);
-    if (!s->copy && low < c) { /* pages before the slowest worker's chunk can go */
+    if (c - low >= CHUNK_SLOTS) return false; /* the slowest worker holds the slot */
+    if (!s->copy && low < c) {                /* pages before the slowest worker's chunk can go */
         const struct chunk *old = &ws->chunks[low % CHUNK_SLOTS];
         if (old->src == s && old->first) cap_keep_from(s->cap, old->first);
     }
@@ -427,6 +414,7 @@ static bool chunk_build(struct workers *ws, worker *w)
         int rc = s->live ? cap_next_nowait(s->cap, &pkt) : cap_next(s->cap, &pkt);
         if (rc == CAP_TIMEOUT) {         /* live, nothing buffered */
             if (k->pkts) break;          /* publish what there is */
+            if (!may_wait) return false; /* nothing published: the slot stays free */
             rc = cap_next(s->cap, &pkt); /* wait up to the read timeout */
             if (rc == CAP_TIMEOUT) {
                 idle = true;
@@ -483,17 +471,16 @@ static struct chunk *chunk_next(struct workers *ws, worker *w)
         uint64_t b = atomic_load_explicit(&ws->built, memory_order_acquire);
         if (c < b) { /* the worker ahead keeps CHUNK_AHEAD chunks built */
             if (b - c < CHUNK_AHEAD && !stopped(ws) && pthread_mutex_trylock(&ws->build_mu) == 0) {
-                if (atomic_load_explicit(&ws->built, memory_order_relaxed) - c < CHUNK_AHEAD &&
-                    !(ws->cur && ws->cur->live))
-                    (void)chunk_build(ws, w);
+                if (atomic_load_explicit(&ws->built, memory_order_relaxed) - c < CHUNK_AHEAD)
+                    (void)chunk_build(ws, w, false); /* a live capture: what is buffered */
                 pthread_mutex_unlock(&ws->build_mu);
             }
             return &ws->chunks[c % CHUNK_SLOTS];
         }
         if (stopped(ws)) return NULL;
         if (pthread_mutex_trylock(&ws->build_mu) == 0) {
-            bool built =
-                c < atomic_load_explicit(&ws->built, memory_order_relaxed) || chunk_build(ws, w);
+            bool built = c < atomic_load_explicit(&ws->built, memory_order_relaxed) ||
+                         chunk_build(ws, w, true);
             bool end = !built && ws->input_done && (!ws->cur || ws->cur->ended);
             pthread_mutex_unlock(&ws->build_mu);
             if (built) continue;
@@ -824,7 +811,7 @@ size_t workers_packets(workers *ws, uint64_t *out, size_t n)
     return k;
 }
 
-void workers_counters(workers *ws, egret_counters *out, uint64_t *queue_drops)
+void workers_counters(workers *ws, egret_counters *out)
 {
     join_all(ws);
     memset(out, 0, sizeof(*out));
@@ -840,7 +827,6 @@ void workers_counters(workers *ws, egret_counters *out, uint64_t *queue_drops)
         out->fragments += c.fragments;
         out->records += c.records;
     }
-    if (queue_drops) *queue_drops = atomic_load(&ws->drops);
 }
 
 static int host_cmp(const void *a, const void *b)

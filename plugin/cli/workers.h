@@ -6,9 +6,9 @@
  * that whichever worker is ahead builds, and every worker keeps its shard
  * of each (egret_engine_shard: everything one internal host does lands on
  * one worker, so per-host aggregates and the per-client DNS cache need no
- * locks).  Chunks sit in a bounded ring: replay never drops (a full ring
- * makes the worker ahead wait); a live capture drops on a full ring and
- * counts it.  Events from all workers go through one callback under a
+ * locks).  Chunks sit in a bounded ring; a full one makes the worker
+ * ahead wait (a live capture then buffers in the kernel, which counts what
+ * it drops).  Events from all workers go through one callback under a
  * mutex: a single writer serialises the output.
  *
  * Uses egret.h, the CLI's capture.h and pthreads.
@@ -36,8 +36,8 @@ workers *workers_new(int n, const egret_config *cfg, const volatile sig_atomic_t
 /* Reads 'src' with the other workers, worker 0 feeding its shard, until
  * its end, an error or a stop; returns once worker 0 is past the last
  * chunk.  A savefile (or standard input) is closed by the workers.  A live
- * capture ('live': wall-clock ticks with its counters, drops on a full
- * ring) is the caller's to close after the call.  'each' runs after every
+ * capture ('live': wall-clock ticks with its capture counters) is the
+ * caller's to close after the call.  'each' runs after every
  * chunk with the packets and captured bytes it held (all workers'); false
  * stops the run.  Returns CAP_EOF, CAP_ERROR (message in err) or
  * CAP_EBREAK (stopped). */
@@ -54,9 +54,8 @@ void workers_reload(workers *w);
 /* End of input: every engine ends its flows (in parallel). */
 void workers_flush(workers *w);
 
-/* Sums of the engines' counters; live packets dropped on a full ring of
- * chunks in *queue_drops.  After workers_flush. */
-void workers_counters(workers *w, egret_counters *out, uint64_t *queue_drops);
+/* Sums of the engines' counters.  After workers_flush. */
+void workers_counters(workers *w, egret_counters *out);
 
 /* Packets each worker processed (up to n workers); returns the count. */
 size_t workers_packets(workers *w, uint64_t *out, size_t n);
