@@ -166,7 +166,7 @@ struct workers {
     struct rsrc *cur;                   /* the input being read */
     bool input_done;                    /* no input will follow */
     alignas(64) _Atomic uint64_t built; /* chunks published */
-    _Atomic uintptr_t walk_at;          /* mapped: where the next chunk starts, or 0 */
+    _Atomic uintptr_t walk_at;          /* mapped or live: where the next chunk starts, or 0 */
     _Atomic size_t walk_span;           /* and the bytes the last one spanned */
     struct rsrc *srcs;                  /* caller's thread */
     alignas(64) _Atomic uint64_t gen;   /* bumped at every change a worker may wait for */
@@ -408,7 +408,7 @@ static bool chunk_build(struct workers *ws, worker *w, bool may_wait)
     k->copy_len = 0;
     uint32_t nw = (uint32_t)ws->n;
     bool idle = false, oom = false;
-    const uint8_t *last_end = NULL;
+    const uint8_t *first = NULL, *last_end = NULL;
     while (k->pkts < CHUNK_PKTS && k->copy_len < CHUNK_COPY) {
         cap_packet pkt;
         int rc = s->live ? cap_next_nowait(s->cap, &pkt) : cap_next(s->cap, &pkt);
@@ -436,7 +436,8 @@ static bool chunk_build(struct workers *ws, worker *w, bool may_wait)
             oom = true;
             break;
         }
-        if (!s->copy && !k->first) k->first = pkt.data;
+        if (!first) first = pkt.data;
+        if (!s->copy) k->first = first;
         last_end = pkt.data + pkt.caplen;
         if (pkt.ts_usec > s->last_ts) s->last_ts = pkt.ts_usec;
         k->pkts++;
@@ -449,9 +450,10 @@ static bool chunk_build(struct workers *ws, worker *w, bool may_wait)
         s->ended = true;
     }
     k->last = s->ended;
-    if (!s->copy && k->first && last_end) { /* see chunk_run */
+    /* see chunk_run; libpcap's stream reader reuses one buffer: no stretch */
+    if ((!s->copy || s->live) && first && last_end > first) {
         atomic_store_explicit(&ws->walk_at, (uintptr_t)last_end, memory_order_relaxed);
-        atomic_store_explicit(&ws->walk_span, (size_t)(last_end - k->first), memory_order_relaxed);
+        atomic_store_explicit(&ws->walk_span, (size_t)(last_end - first), memory_order_relaxed);
     } else {
         atomic_store_explicit(&ws->walk_at, 0, memory_order_relaxed);
     }
@@ -506,16 +508,18 @@ static void chunk_run(worker *w, const struct chunk *k)
     if (atomic_load_explicit(&w->reload_req, memory_order_relaxed) &&
         atomic_exchange(&w->reload_req, false))
         worker_reload(w);
-    /* The worker ahead builds the next chunk of a mapped file when it is
-     * done with this one.  Reading that stretch is a chain of dependent
-     * loads (each record's length gives the next record's place), cache
-     * misses in a row; so while it runs its own packets, it pulls the
-     * stretch in, a few lines per packet, and the walk then finds it in
-     * cache.  The stretch is guessed from the last chunk's size. */
+    /* The worker ahead builds the next chunk when it is done with this
+     * one.  Reading a mapped file's next stretch, or a live capture's next
+     * packets in the kernel's ring, is a chain of dependent loads (each
+     * record's length gives the next one's place), cache misses in a row;
+     * so while it runs its own packets, it pulls the stretch in, a few
+     * lines per packet, and the walk then finds it in cache.  The stretch
+     * is guessed from the last chunk's size (across a ring's end the guess
+     * is wasted, not wrong: a prefetch never faults). */
     uintptr_t pf = 0, pf_end = 0, pf_step = 0; /* addresses: prefetch never faults */
     struct workers *ws = w->owner;
     uint64_t c = atomic_load_explicit(&w->done, memory_order_relaxed);
-    if (!copy && atomic_load_explicit(&ws->built, memory_order_relaxed) - c <= CHUNK_AHEAD) {
+    if (atomic_load_explicit(&ws->built, memory_order_relaxed) - c <= CHUNK_AHEAD) {
         pf = atomic_load_explicit(&ws->walk_at, memory_order_relaxed);
         size_t span = atomic_load_explicit(&ws->walk_span, memory_order_relaxed);
         if (pf && span) {
