@@ -71,6 +71,7 @@ typedef struct mapped {
 struct cap_source {
     pcap_t *p;
     bool live;
+    bool stream;               /* savefile on a pipe, socket or terminal: a read may block */
     int fd;                    /* live: selectable descriptor in non-blocking mode, or -1 */
     volatile sig_atomic_t brk; /* set by cap_breakloop (maybe from a signal handler) */
     char *iobuf;               /* savefile: stdio buffer, freed after pcap_close's fclose */
@@ -368,10 +369,18 @@ int cap_open_file_ex(const char *path, const char *filter, bool allow_map, cap_s
     }
     /* libpcap freads each record header and body; stdio's default buffer
      * (st_blksize, 4 KiB) made that one read(2) per few packets.  glibc
-     * ignores setvbuf's size without a caller buffer, so we own one; stdin
-     * is left alone (pcap_close does not fclose it). */
+     * ignores setvbuf's size without a caller buffer, so we own one.
+     * stdin, which pcap_close does not fclose, gets a static one: it is
+     * read once per run (the CLI refuses a second "-"), and setvbuf comes
+     * before any read from it. */
     char *iobuf = is_stdin ? NULL : malloc(CAP_IOBUF_BYTES);
     if (iobuf) setvbuf(fp, iobuf, _IOFBF, CAP_IOBUF_BYTES);
+    static bool stdin_buffered;
+    if (is_stdin && !stdin_buffered) {
+        static char stdin_buf[CAP_IOBUF_BYTES];
+        stdin_buffered = true;
+        setvbuf(stdin, stdin_buf, _IOFBF, sizeof(stdin_buf));
+    }
     pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
     if (!p) { /* pcap did not take 'fp' */
         if (!is_stdin) fclose(fp);
@@ -394,8 +403,10 @@ int cap_open_file_ex(const char *path, const char *filter, bool allow_map, cap_s
         pcap_close(p); /* also closes 'fp' */
         free(iobuf);
     } else {
+        struct stat st;
         (*out)->iobuf = iobuf;
         (*out)->map = m;
+        (*out)->stream = fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode);
     }
     return rc;
 }
@@ -403,6 +414,11 @@ int cap_open_file_ex(const char *path, const char *filter, bool allow_map, cap_s
 bool cap_mapped(const cap_source *s)
 {
     return s->map != NULL;
+}
+
+bool cap_may_block(const cap_source *s)
+{
+    return s->live || s->stream;
 }
 
 void cap_release_manual(cap_source *s)
@@ -531,8 +547,8 @@ static int next(cap_source *s, cap_packet *pkt, bool wait)
     case PCAP_ERROR_BREAK:
         /* savefiles return it at end of file, live captures after breakloop */
         return s->brk || s->live ? CAP_EBREAK : CAP_EOF;
-    default:
-        return CAP_ERROR;
+    default: /* a read that a stop signal broke is a stop, not an error */
+        return s->brk ? CAP_EBREAK : CAP_ERROR;
     }
 }
 

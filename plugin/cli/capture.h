@@ -54,6 +54,10 @@ int cap_open_file_ex(const char *path, const char *filter, bool allow_map, cap_s
  * (see capture.c) rather than from libpcap's reader. */
 bool cap_mapped(const cap_source *s);
 
+/* Whether a read may wait for input without end: a live capture (up to
+ * its timeout), or a savefile on a pipe, socket or terminal. */
+bool cap_may_block(const cap_source *s);
+
 /* A mapped source normally gives pages back behind its own reading
  * position.  After cap_release_manual, it gives back only what lies before
  * the last position passed to cap_keep_from: packets handed out stay

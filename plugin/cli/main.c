@@ -775,11 +775,15 @@ static void run_file(cli_run *r, const char *path)
         if (rc == CAP_EFILTER) r->filter_error = true;
         return;
     }
-    if (r->wk) { /* the workers read it together and close it */
+    if (r->wk) { /* the workers read it together (and close it unless it is a pipe) */
+        bool keep = cap_may_block(s);
         r->cur_name = name;
         progress_show(r, true);
+        if (keep) g_source = s; /* a stop signal breaks a read that waits */
         if (workers_run(r->wk, s, false, workers_each, r, err) == CAP_ERROR)
             input_error(r, name, err);
+        g_source = NULL;
+        if (keep) cap_close(s);
         return;
     }
     pump(r, s, name);

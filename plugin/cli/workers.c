@@ -111,7 +111,9 @@ struct rsrc {
     cap_source *cap; /* NULL once closed */
     int linktype;
     bool copy;           /* libpcap's buffer: packets are copied */
-    bool live;           /* wall-clock ticks, capture counters; the caller closes it */
+    bool live;           /* wall-clock ticks, capture counters */
+    bool main_only;      /* a read may block: only worker 0 reads (a stop signal reaches it) */
+    bool keep;           /* the caller closes it (live, or a pipe) */
     bool ended;          /* under build_mu: its last chunk is built */
     int status;          /* CAP_EOF or CAP_ERROR, set with 'ended' */
     uint64_t last_wall;  /* live, under build_mu: the last wall-clock tick */
@@ -391,7 +393,7 @@ static bool chunk_build(struct workers *ws, worker *w, bool may_wait)
 {
     struct rsrc *s = ws->cur;
     uint64_t c = atomic_load_explicit(&ws->built, memory_order_relaxed);
-    if (!s || s->ended) return false;
+    if (!s || s->ended || (s->main_only && w->id != 0)) return false;
     uint64_t low = min_done(ws);
     if (c - low >= CHUNK_SLOTS) return false; /* the slowest worker holds the slot */
     if (!s->copy && low < c) {                /* pages before the slowest worker's chunk can go */
@@ -463,12 +465,15 @@ static bool chunk_build(struct workers *ws, worker *w, bool may_wait)
 }
 
 /* The next chunk for worker w, built by w if no one has; NULL at the end
- * of input or on a stop. */
+ * of input, or on a stop once the chunks already built are done (what was
+ * read before the stop is processed by every worker), or at once when the
+ * workers are being freed. */
 static struct chunk *chunk_next(struct workers *ws, worker *w)
 {
     uint64_t c = atomic_load_explicit(&w->done, memory_order_relaxed);
     unsigned spins = 0;
     for (;;) {
+        if (atomic_load_explicit(&ws->abort, memory_order_relaxed)) return NULL;
         uint64_t seen = atomic_load(&ws->gen);
         uint64_t b = atomic_load_explicit(&ws->built, memory_order_acquire);
         if (c < b) { /* the worker ahead keeps CHUNK_AHEAD chunks built */
@@ -552,7 +557,7 @@ static void chunk_done(struct workers *ws, worker *w, const struct chunk *k)
 {
     struct rsrc *s = k->src;
     if (k->last && atomic_fetch_sub(&s->refs, 1) == 1) {
-        if (!s->live) {
+        if (!s->keep) {
             cap_close(s->cap);
             s->cap = NULL;
         }
@@ -732,6 +737,11 @@ int workers_run(workers *ws, cap_source *src, bool live, bool (*each)(void *, ui
     s->linktype = cap_linktype(src);
     s->copy = !cap_mapped(src);
     s->live = live;
+    /* A read from a pipe can wait for its writer for ever, and a stop
+     * signal reaches only the caller's thread: worker 0 alone reads it, and
+     * the caller closes it (its signal handler may still hold it). */
+    s->main_only = !live && cap_may_block(src);
+    s->keep = live || s->main_only;
     s->last_wall = wall_usec();
     cap_release_manual(src); /* pages stay until the slowest worker is past them */
     atomic_init(&s->refs, ws->n);
@@ -767,11 +777,9 @@ int workers_run(workers *ws, cap_source *src, bool live, bool (*each)(void *, ui
             snprintf(err, CAP_ERRBUF_SIZE, "%s", s->err);
         }
         chunk_done(ws, w0, k);
-        if (!each(ud, pkts, bytes)) {
-            atomic_store(&ws->halt, true);
+        if (!each(ud, pkts, bytes) && !atomic_load(&ws->halt)) {
+            atomic_store(&ws->halt, true); /* no more reading; the chunks built are run */
             bump(ws);
-            status = CAP_EBREAK;
-            break;
         }
         if (last) break;
     }
@@ -887,7 +895,7 @@ void workers_free(workers *ws)
     while (ws->srcs) { /* files a stop left open (live ones are the caller's) */
         struct rsrc *s = ws->srcs;
         ws->srcs = s->next;
-        if (!s->live) cap_close(s->cap);
+        if (!s->keep) cap_close(s->cap);
         free(s);
     }
     for (unsigned i = 0; ws->chunks && i < CHUNK_SLOTS; i++) {

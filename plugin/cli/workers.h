@@ -35,8 +35,9 @@ workers *workers_new(int n, const egret_config *cfg, const volatile sig_atomic_t
 
 /* Reads 'src' with the other workers, worker 0 feeding its shard, until
  * its end, an error or a stop; returns once worker 0 is past the last
- * chunk.  A savefile (or standard input) is closed by the workers.  A live
- * capture ('live': wall-clock ticks with its capture counters) is the
+ * chunk.  A savefile is closed by the workers.  A live capture ('live':
+ * wall-clock ticks with its capture counters) and a savefile whose reads
+ * may block (cap_may_block: a pipe; only worker 0 reads it) are the
  * caller's to close after the call.  'each' runs after every
  * chunk with the packets and captured bytes it held (all workers'); false
  * stops the run.  Returns CAP_EOF, CAP_ERROR (message in err) or
