@@ -21,7 +21,10 @@
  * standard input, live) are copied into the slot, up to CHUNK_COPY bytes a
  * chunk.  Nothing is dropped here: a full ring makes the worker ahead wait.
  * A live capture then buffers in the kernel's ring (-B), and what the
- * kernel drops when that is full is counted in the capture counters.
+ * kernel drops when that is full is counted in the capture counters.  A
+ * pipe is read by worker 0 alone: a read there may wait for ever, and only
+ * the caller's thread gets the stop signal that breaks it.  After a stop,
+ * every worker still runs the chunks already built.
  *
  * Time: every whole second of packet time is a tick before the packet that
  * crosses it (so N engines end idle flows at the same points as one).  A
