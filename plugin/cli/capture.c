@@ -128,9 +128,10 @@ static int wrap(pcap_t *p, bool live, cap_source **out, char err[CAP_ERRBUF_SIZE
  * runs through pcap_offline_filter.  The walk mirrors libpcap 1.10's
  * sf-pcap.c pcap_next_packet (hand-written here, as libpcap has no mapped
  * reader): the same length checks, truncation to the snapshot length and
- * error wording.  Anything else (pcapng, byte-swapped or pre-2.4 files,
- * link types with a larger maximum, stdin, a failed mmap) is read by
- * libpcap.  The file is read up to its size at open; one that shrinks
+ * error wording.  Standard input is mapped too when it is a regular file
+ * whose capture starts at offset 0.  Anything else (pcapng, byte-swapped
+ * or pre-2.4 files, link types with a larger maximum, a pipe, a failed
+ * mmap) is read by libpcap.  The file is read up to its size at open; one that shrinks
  * while it is replayed is not supported (a mapping would fault). */
 
 #define PCAP_MAGIC_USEC 0xa1b2c3d4u
@@ -223,6 +224,9 @@ static mapped *map_file(pcap_t *p, FILE *fp)
     if (pcap_is_swapped(p) || pcap_major_version(p) != 2 || pcap_minor_version(p) != 4 ||
         !map_linktype_ok(pcap_datalink(p)) || pcap_snapshot(p) <= 0)
         return NULL;
+    /* libpcap has read the file header and no more: at 24 the capture
+     * starts at the file's offset 0 (standard input may start elsewhere). */
+    if (ftell(fp) != (long)PCAP_FILE_HDR) return NULL;
     if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) return NULL;
     uint32_t magic = rd32(hdr);
     if (magic != PCAP_MAGIC_USEC && magic != PCAP_MAGIC_NSEC) return NULL; /* pcapng, patched */
@@ -390,7 +394,7 @@ int cap_open_file_ex(const char *path, const char *filter, bool allow_map, cap_s
     }
     int rc = apply_filter(p, filter, err);
     if (rc == CAP_OK) rc = wrap(p, false, out, err);
-    mapped *m = rc == CAP_OK && allow_map && !is_stdin ? map_file(p, fp) : NULL;
+    mapped *m = rc == CAP_OK && allow_map ? map_file(p, fp) : NULL; /* stdin too, from a file */
     if (m && filter) {
         if (pcap_compile(p, &m->prog, filter, 1, PCAP_NETMASK_UNKNOWN) == 0) {
             m->filtered = true;

@@ -174,6 +174,18 @@ RC=$?
 check "stdin exits 0" rc_is 0
 check "stdin: 3 packets" packets 3
 check "stdin: JSON lines with records" json_lines "$T/out" nonempty
+cp "$T/out" "$T/stdin-file.json"
+# standard input from a file is mapped only when the capture starts at
+# the file's offset 0: past another capture (nano2.pcap, whose header a
+# mapping from offset 0 would take) libpcap reads it
+cat "$T/nano2.pcap" "$T/good3.pcap" >"$T/prefixed.bin"
+skip=$(stat -c %s "$T/nano2.pcap")
+(dd bs="$skip" count=1 of=/dev/null status=none; "$EGRET" -r - --eve flow,stats >"$T/out" 2>"$T/err") \
+    <"$T/prefixed.bin"
+RC=$?
+check "stdin past a prefix exits 0" rc_is 0
+check "stdin past a prefix: 3 packets" packets 3
+check "stdin past a prefix: the same records as from the start" cmp -s "$T/out" "$T/stdin-file.json"
 
 run -r "$T/good3.pcap" -o "$T/eve.json" --eve flow,stats
 check "-o exits 0" rc_is 0

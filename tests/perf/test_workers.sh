@@ -3,9 +3,10 @@
 # records (sorted by the whole line: timestamp first, then flow_id, ...)
 # on a time-ordered merge of the project's captures, on each capture and,
 # when ../shared/pcaps exists, on each of nDPI's captures (external hosts
-# only: the symmetric hash, ICMP echoes and replies).  Files are read in
-# place from a mapping; standard input (like pcapng and live capture) is
-# copied into the chunks, so both kinds are checked.  Stats records are left out (they carry
+# only: the symmetric hash, ICMP echoes and replies).  Files (and standard
+# input from a file) are read in place from a mapping; a pipe on standard
+# input and pcapng (like a live capture) are copied into the chunks, so
+# both kinds are checked.  Stats records are left out (they carry
 # per-worker counters and timings).
 set -u
 egret=$1 scratch=$2 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,7 +39,12 @@ for w in 2 3; do
 done
 run - 2 "$scratch/q2.json" < "$scratch/all.pcap"
 cmp -s "$scratch/w1.json" "$scratch/q2.json"
-check "merged capture from stdin (copied): --workers 2 equals --workers 1" $?
+check "merged capture from stdin (a file: mapped): --workers 2 equals --workers 1" $?
+for w in 2 3; do # a pipe: worker 0 reads, the chunks hold copies
+  cat "$scratch/all.pcap" | run - $w "$scratch/q$w.json"
+  cmp -s "$scratch/w1.json" "$scratch/q$w.json"
+  check "merged capture through a pipe: --workers $w equals --workers 1" $?
+done
 shared="$root/../shared/pcaps"
 if [ -d "$shared" ]; then
   for f in "$shared"/*.pcap "$shared"/*.pcapng; do
