@@ -131,8 +131,9 @@ static int wrap(pcap_t *p, bool live, cap_source **out, char err[CAP_ERRBUF_SIZE
  * error wording.  Standard input is mapped too when it is a regular file
  * whose capture starts at offset 0.  Anything else (pcapng, byte-swapped
  * or pre-2.4 files, link types with a larger maximum, a pipe, a failed
- * mmap) is read by libpcap.  The file is read up to its size at open; one that shrinks
- * while it is replayed is not supported (a mapping would fault). */
+ * mmap) is read by libpcap.  The file is read up to its size at open; one
+ * that shrinks while it is replayed is not supported (a mapping would
+ * fault). */
 
 #define PCAP_MAGIC_USEC 0xa1b2c3d4u
 #define PCAP_MAGIC_NSEC 0xa1b23c4du

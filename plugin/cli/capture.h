@@ -70,8 +70,9 @@ void cap_release_manual(cap_source *s);
 void cap_keep_from(cap_source *s, const uint8_t *p);
 
 /* Opens a live capture on 'iface': snaplen CAP_SNAPLEN, promiscuous,
- * immediate mode, a 1 s read timeout (cap_next returns CAP_TIMEOUT when
- * idle), kernel buffer 'buffer_mib' MiB (0 = libpcap's default).  Same
+ * packets handed over in blocks after at most 50 ms (TPACKET_V3), a 1 s
+ * wait in cap_next (CAP_TIMEOUT when idle), kernel buffer 'buffer_mib' MiB
+ * (0 = libpcap's default).  Same
  * results as cap_open_file. */
 int cap_open_live(const char *iface, const char *filter, unsigned buffer_mib, cap_source **out,
                   char err[CAP_ERRBUF_SIZE]);

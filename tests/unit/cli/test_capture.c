@@ -7,7 +7,9 @@
  * Files: every capture in pcaps/ as shipped, plus files written here
  * (nanosecond timestamps, records longer than the snapshot length or than
  * libpcap's maximum, byte-swapped and pcapng headers, truncations at every
- * kind of boundary).
+ * kind of boundary).  Also: pages given back behind a caller's mark
+ * (cap_release_manual / cap_keep_from), and standard input from a file
+ * (mapped) or a pipe (a source whose reads may block).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +18,9 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -250,6 +254,119 @@ static void test_shared_mapping(void **state)
     cap_close(ref);
 }
 
+/* Resident bytes of the mapping that holds 'p' (/proc/self/smaps Rss). */
+static size_t mapping_rss(const void *p)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    assert_non_null(f);
+    char line[512];
+    bool in = false;
+    size_t kib = SIZE_MAX;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+            in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+        } else if (in && sscanf(line, "Rss: %zu kB", &kib) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    assert_true(kib != SIZE_MAX);
+    return kib * 1024;
+}
+
+/* cap_release_manual: pages are given back only behind the mark that
+ * cap_keep_from sets, and packets handed out earlier stay readable.  Read
+ * to the end without a mark, a 24 MB file is all resident; with the mark
+ * following the reader, at most a few release steps of it are. */
+static void test_manual_release(void **state)
+{
+    (void)state;
+    size_t cap = 24u << 20;
+    uint8_t *b = malloc(cap);
+    assert_non_null(b);
+    size_t n = file_hdr(b, 0xa1b2c3d4, 65535);
+    uint32_t k = 0;
+    while (n + 16 + 1500 <= cap)
+        n += record(b + n, 40 + k / 1000, k % 1000, 60 + (k * 37) % 1400, 1514), k++;
+    char *path = write_file("manual.pcap", b, n);
+    for (int follow = 0; follow < 2; follow++) {
+        char e[CAP_ERRBUF_SIZE];
+        cap_source *s;
+        cap_packet pkt;
+        assert_int_equal(cap_open_file_ex(path, NULL, true, &s, e), CAP_OK);
+        assert_true(cap_mapped(s));
+        cap_release_manual(s);
+        const uint8_t *first = NULL;
+        uint32_t first_len = 0, got = 0;
+        while (cap_next_nowait(s, &pkt) == CAP_PACKET) { /* a file: the same as cap_next */
+            if (!first) first = pkt.data, first_len = pkt.caplen;
+            if (follow) cap_keep_from(s, pkt.data);
+            got++;
+        }
+        assert_int_equal(got, k);
+        assert_false(cap_may_block(s));
+        size_t rss = mapping_rss(pkt.data);
+        if (follow)
+            assert_true(rss < n / 2);
+        else
+            assert_true(rss > n - (1u << 20));
+        /* the first packet is still there (given back or not, the bytes
+         * come from the file) */
+        assert_memory_equal(first, b + 24 + 16, first_len);
+        cap_close(s);
+    }
+    free(b);
+}
+
+/* Standard input: read by libpcap, and a source whose reads may block,
+ * when it is a pipe; mapped when it is a regular file whose capture starts
+ * at offset 0. */
+static void test_stdin(void **state)
+{
+    (void)state;
+    static uint8_t b[4096];
+    size_t n = file_hdr(b, 0xa1b2c3d4, 65535);
+    for (uint32_t i = 0; i < 5; i++) n += record(b + n, 50 + i, i, 100, 100);
+    char *path = write_file("stdin.pcap", b, n);
+    int saved = dup(0);
+    assert_true(saved >= 0);
+    char e[CAP_ERRBUF_SIZE];
+    cap_source *s;
+    cap_packet pkt;
+
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    assert_true(write(pfd[1], b, n) == (ssize_t)n); /* fits in the pipe */
+    close(pfd[1]);
+    assert_int_equal(dup2(pfd[0], 0), 0);
+    close(pfd[0]);
+    assert_int_equal(cap_open_file("-", NULL, &s, e), CAP_OK);
+    assert_false(cap_mapped(s));
+    assert_true(cap_may_block(s));
+    int got = 0;
+    while (cap_next(s, &pkt) == CAP_PACKET) assert_int_equal(pkt.caplen, 100), got++;
+    assert_int_equal(got, 5);
+    cap_close(s);
+
+    /* the CLI reads standard input once; here stdin is reused, so drop
+     * what stdio holds of the pipe */
+    __fpurge(stdin);
+    clearerr(stdin);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0 && dup2(fd, 0) == 0);
+    close(fd);
+    assert_int_equal(cap_open_file("-", NULL, &s, e), CAP_OK);
+    assert_true(cap_mapped(s));
+    assert_false(cap_may_block(s));
+    got = 0;
+    while (cap_next(s, &pkt) == CAP_PACKET) assert_int_equal(pkt.caplen, 100), got++;
+    assert_int_equal(got, 5);
+    cap_close(s);
+    assert_int_equal(dup2(saved, 0), 0);
+    close(saved);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -278,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_shipped_captures), cmocka_unit_test(test_nanoseconds),
         cmocka_unit_test(test_lengths),          cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_left_to_libpcap),  cmocka_unit_test(test_shared_mapping),
+        cmocka_unit_test(test_manual_release),   cmocka_unit_test(test_stdin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
