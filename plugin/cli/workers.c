@@ -52,10 +52,10 @@
 #define BATCH_BYTES (64u << 10) /* a worker hands its records over from this size */
 #define BATCH_MAX   (1u << 20)  /* and waits for a busy writer from this one */
 
-#define CHUNK_PKTS     256u
-#define CHUNK_SLOTS    64u
-#define CHUNK_COPY     (256u << 10)
-#define CHUNK_AHEAD    4u
+#define CHUNK_PKTS     256u         /* packets a chunk holds at most */
+#define CHUNK_SLOTS    64u          /* chunks in the ring */
+#define CHUNK_COPY     (256u << 10) /* copied packet bytes that end a chunk */
+#define CHUNK_AHEAD    4u           /* chunks the worker ahead keeps built */
 #define MAX_WORKERS    256
 #define PENT_TICK      UINT32_MAX       /* pent.caplen of a tick: advance the engine to ts */
 #define PENT_STATS     (UINT32_MAX - 1) /* of the capture counters (worker 0's part) */
