@@ -562,6 +562,52 @@ int cap_next(cap_source *s, cap_packet *pkt)
     return next(s, pkt, true);
 }
 
+struct dispatch_ctx {
+    cap_handler fn;
+    void *ud;
+};
+
+static void dispatch_one(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    const struct dispatch_ctx *d = (const struct dispatch_ctx *)(void *)user;
+    cap_packet pkt = {
+        .ts_usec = h->ts.tv_sec < 0 ? 0
+                                    : (uint64_t)h->ts.tv_sec * 1000000u +
+                                          (uint64_t)(h->ts.tv_usec < 0 ? 0 : h->ts.tv_usec),
+        .caplen = h->caplen,
+        .len = h->len,
+        .data = data,
+    };
+    d->fn(d->ud, &pkt);
+}
+
+int cap_dispatch(cap_source *s, int max, bool wait, cap_handler fn, void *ud)
+{
+    if (s->brk) return CAP_EBREAK;
+    if (s->map || !s->live) { /* files: cap_next hands out the same bytes */
+        int n = 0, rc = CAP_PACKET;
+        cap_packet pkt;
+        while (n < max && (rc = cap_next(s, &pkt)) == CAP_PACKET) fn(ud, &pkt), n++;
+        return n ? n : rc;
+    }
+    /* pcap_next_ex on a Linux ring copies every packet out of it, as the
+     * ring's block may go back to the kernel before the next call;
+     * pcap_dispatch hands the packet in place, for the callback's time. */
+    struct dispatch_ctx d = {fn, ud};
+    int rc = pcap_dispatch(s->p, max, dispatch_one, (u_char *)&d);
+    if (rc == 0 && s->fd >= 0 && wait) {
+        struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+        if (s->brk) return CAP_EBREAK;
+        (void)poll(&pfd, 1, LIVE_TIMEOUT_MS); /* timeout, ready or EINTR: read once more */
+        if (s->brk) return CAP_EBREAK;
+        rc = pcap_dispatch(s->p, max, dispatch_one, (u_char *)&d);
+    }
+    if (rc > 0) return rc;
+    if (rc == 0) return CAP_TIMEOUT;
+    if (rc == PCAP_ERROR_BREAK || s->brk) return CAP_EBREAK;
+    return CAP_ERROR;
+}
+
 int cap_next_nowait(cap_source *s, cap_packet *pkt)
 {
     return next(s, pkt, false);

@@ -93,6 +93,14 @@ int cap_next(cap_source *s, cap_packet *pkt);
  * when nothing is buffered.  The same as cap_next for files. */
 int cap_next_nowait(cap_source *s, cap_packet *pkt);
 
+/* Hands up to 'max' packets to 'fn', each valid only during its call
+ * (a live capture's packets stay in the kernel's ring: no copy).  'wait':
+ * a live capture with nothing buffered waits up to its timeout.  Returns
+ * the packets handed (> 0), CAP_TIMEOUT (live: none), CAP_EOF, CAP_EBREAK
+ * or CAP_ERROR. */
+typedef void (*cap_handler)(void *ud, const cap_packet *pkt);
+int cap_dispatch(cap_source *s, int max, bool wait, cap_handler fn, void *ud);
+
 /* Makes a blocked or the next cap_next() return CAP_EBREAK.  Async-signal
  * safe (pcap_breakloop sets a flag and, on Linux, writes an eventfd). */
 void cap_breakloop(cap_source *s);

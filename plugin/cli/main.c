@@ -686,11 +686,29 @@ static void reload(cli_run *r)
 /* One engine: feeds every packet of 's' to it until end of file, error,
  * stop signal or write error.  Returns false when the source failed
  * (reported).  Several workers read through workers_run instead. */
+struct pump {
+    cli_run *r;
+    int linktype;
+    uint64_t rejected, last_ts;
+};
+
+/* One packet to the engine (a cap_handler). */
+static void pump_one(void *ud, const cap_packet *pkt)
+{
+    struct pump *p = ud;
+    cli_run *r = p->r;
+    if (egret_engine_feed(r->eng, pkt->ts_usec, p->linktype, pkt->caplen, pkt->len, pkt->data) !=
+        EGRET_OK)
+        p->rejected++;
+    if (pkt->ts_usec > p->last_ts) p->last_ts = pkt->ts_usec;
+    r->pkts++;
+    r->cap_bytes += pkt->caplen;
+}
+
 static bool pump(cli_run *r, cap_source *s, const char *name)
 {
-    int linktype = cap_linktype(s);
-    uint64_t rejected = 0;
-    uint64_t last_ts = 0, last_tick = now_wall_usec();
+    struct pump p = {r, cap_linktype(s), 0, 0};
+    uint64_t last_tick = now_wall_usec();
     cap_packet pkt;
     bool ok = true;
 
@@ -698,16 +716,14 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
     g_source = s;
     progress_show(r, true);
     while (!g_stop && !r->out_errno) {
-        int rc = cap_next(s, &pkt);
-        if (rc == CAP_PACKET) {
-            if (egret_engine_feed(r->eng, pkt.ts_usec, linktype, pkt.caplen, pkt.len, pkt.data) !=
-                EGRET_OK)
-                rejected++;
-            if (pkt.ts_usec > last_ts) last_ts = pkt.ts_usec;
+        /* live: packets in place in the kernel's ring, a few at a time */
+        int rc = r->live ? cap_dispatch(s, 64, true, pump_one, &p) : cap_next(s, &pkt);
+        if (rc == CAP_PACKET && !r->live) {
+            pump_one(&p, &pkt);
             if (g_reload) reload(r);
-            r->pkts++;
-            r->cap_bytes += pkt.caplen;
-            if (!r->live && (r->pkts & PROGRESS_CHECK_MASK) == 0) progress_show(r, false);
+            if ((r->pkts & PROGRESS_CHECK_MASK) == 0) progress_show(r, false);
+        } else if (rc > 0) { /* live: rc packets */
+            if (g_reload) reload(r);
         } else if (rc == CAP_EOF || rc == CAP_EBREAK) {
             break;
         } else if (rc == CAP_ERROR) {
@@ -727,16 +743,16 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
                     r->have_cap_stats = true;
                     eng_capture_stats(r);
                 }
-                egret_engine_advance(r->eng, now > last_ts ? now : last_ts);
+                egret_engine_advance(r->eng, now > p.last_ts ? now : p.last_ts);
                 progress_show(r, false);
             }
         }
     }
     g_source = NULL;
-    if (rejected && !r->o->quiet) {
+    if (p.rejected && !r->o->quiet) {
         progress_clear(r);
         fprintf(stderr, "egret: %s: warning: the engine rejected %" PRIu64 " packets\n", name,
-                rejected);
+                p.rejected);
     }
     return ok;
 }

@@ -61,6 +61,7 @@
 #define PENT_STATS     (UINT32_MAX - 1) /* of the capture counters (worker 0's part) */
 #define PREFETCH_AHEAD 2u               /* a worker's packets whose headers it prefetches */
 #define WALL_TICK_US   1000000u
+#define LIVE_BATCH     16 /* live packets read per call (bounds a chunk's copy) */
 
 /* Packet time as the workers see it: the tick (usec) due before a packet
  * at 'ts', or 0. */
@@ -388,6 +389,82 @@ static bool live_tick(struct workers *ws, struct rsrc *s, struct chunk *k, bool 
     return tick_all(ws, k, now > s->last_ts ? now : s->last_ts);
 }
 
+/* A chunk being built: chunk_add's state. */
+struct build {
+    struct workers *ws;
+    worker *w;
+    struct rsrc *s;
+    struct chunk *k;
+    const uint8_t *first, *last_end; /* the packets' span (see chunk_run) */
+    bool oom;
+};
+
+/* Appends one packet to the chunk being built (a cap_handler). */
+static void chunk_add(void *ud, const cap_packet *pkt)
+{
+    struct build *b = ud;
+    struct workers *ws = b->ws;
+    struct rsrc *s = b->s;
+    struct chunk *k = b->k;
+    if (b->oom) return;
+    uint64_t tick = clock_step(&ws->clock, pkt->ts_usec);
+    uint64_t off = (uintptr_t)pkt->data;
+    if (s->copy) off = chunk_copy(k, pkt->data, pkt->caplen);
+    uint32_t own =
+        egret_engine_shard(b->w->eng, s->linktype, pkt->data, pkt->caplen) % (uint32_t)ws->n;
+    if (off == UINT64_MAX || (tick && !tick_all(ws, k, tick)) ||
+        !part_push(&k->parts[own], (pent){off, pkt->ts_usec, pkt->caplen, pkt->len})) {
+        b->oom = true;
+        return;
+    }
+    if (!b->first) b->first = pkt->data;
+    if (!s->copy) k->first = b->first;
+    b->last_end = pkt->data + pkt->caplen;
+    if (pkt->ts_usec > s->last_ts) s->last_ts = pkt->ts_usec;
+    k->pkts++;
+    k->bytes += pkt->caplen;
+}
+
+/* Reads packets into the chunk until it is full, the input ends or -- a
+ * live capture -- nothing more is buffered.  Returns false, with nothing
+ * read, when a live capture has nothing buffered and 'may_wait' is false;
+ * sets *idle when a live capture's wait timed out. */
+static bool chunk_fill(struct build *b, bool may_wait, bool *idle)
+{
+    struct rsrc *s = b->s;
+    struct chunk *k = b->k;
+    while (k->pkts < CHUNK_PKTS && k->copy_len < CHUNK_COPY && !b->oom) {
+        int rc;
+        if (s->live) { /* in place from the kernel's ring, a few at a time (copy bound) */
+            int max =
+                (int)(CHUNK_PKTS - k->pkts) < LIVE_BATCH ? (int)(CHUNK_PKTS - k->pkts) : LIVE_BATCH;
+            rc = cap_dispatch(s->cap, max, false, chunk_add, b);
+            if (rc == CAP_TIMEOUT) {
+                if (k->pkts) break;          /* publish what there is */
+                if (!may_wait) return false; /* nothing read: the slot stays free */
+                rc = cap_dispatch(s->cap, max, true, chunk_add, b);
+                if (rc == CAP_TIMEOUT) {
+                    *idle = true;
+                    break;
+                }
+            }
+            if (rc > 0) continue;
+        } else {
+            cap_packet pkt;
+            rc = cap_next(s->cap, &pkt);
+            if (rc == CAP_PACKET) {
+                chunk_add(b, &pkt);
+                continue;
+            }
+        }
+        s->status = rc == CAP_ERROR ? CAP_ERROR : CAP_EOF; /* CAP_EBREAK: a stop */
+        if (rc == CAP_ERROR) snprintf(s->err, sizeof(s->err), "%s", cap_geterr(s->cap));
+        s->ended = true;
+        break;
+    }
+    return true;
+}
+
 /* Under build_mu: reads the next chunk of the current input with worker
  * w's engine (for the shard) and publishes it.  False when there is
  * nothing to build (no input, or it has ended), its slot is still in use,
@@ -411,54 +488,20 @@ static bool chunk_build(struct workers *ws, worker *w, bool may_wait)
     for (int i = 0; i < ws->n; i++) k->parts[i].n = 0;
     k->first = NULL;
     k->copy_len = 0;
-    uint32_t nw = (uint32_t)ws->n;
-    bool idle = false, oom = false;
-    const uint8_t *first = NULL, *last_end = NULL;
-    while (k->pkts < CHUNK_PKTS && k->copy_len < CHUNK_COPY) {
-        cap_packet pkt;
-        int rc = s->live ? cap_next_nowait(s->cap, &pkt) : cap_next(s->cap, &pkt);
-        if (rc == CAP_TIMEOUT) {         /* live, nothing buffered */
-            if (k->pkts) break;          /* publish what there is */
-            if (!may_wait) return false; /* nothing published: the slot stays free */
-            rc = cap_next(s->cap, &pkt); /* wait up to the read timeout */
-            if (rc == CAP_TIMEOUT) {
-                idle = true;
-                break;
-            }
-        }
-        if (rc != CAP_PACKET) {
-            s->status = rc == CAP_ERROR ? CAP_ERROR : CAP_EOF; /* CAP_EBREAK: a stop */
-            if (rc == CAP_ERROR) snprintf(s->err, sizeof(s->err), "%s", cap_geterr(s->cap));
-            s->ended = true;
-            break;
-        }
-        uint64_t tick = clock_step(&ws->clock, pkt.ts_usec);
-        uint64_t off = (uintptr_t)pkt.data;
-        if (s->copy) off = chunk_copy(k, pkt.data, pkt.caplen);
-        uint32_t own = egret_engine_shard(w->eng, s->linktype, pkt.data, pkt.caplen) % nw;
-        if (off == UINT64_MAX || (tick && !tick_all(ws, k, tick)) ||
-            !part_push(&k->parts[own], (pent){off, pkt.ts_usec, pkt.caplen, pkt.len})) {
-            oom = true;
-            break;
-        }
-        if (!first) first = pkt.data;
-        if (!s->copy) k->first = first;
-        last_end = pkt.data + pkt.caplen;
-        if (pkt.ts_usec > s->last_ts) s->last_ts = pkt.ts_usec;
-        k->pkts++;
-        k->bytes += pkt.caplen;
-    }
-    if (s->live && !s->ended && !oom && !live_tick(ws, s, k, idle)) oom = true;
-    if (oom) { /* the chunk goes out with what it has; the input ends here */
+    struct build b = {ws, w, s, k, NULL, NULL, false};
+    bool idle = false;
+    if (!chunk_fill(&b, may_wait, &idle)) return false;
+    if (s->live && !s->ended && !b.oom && !live_tick(ws, s, k, idle)) b.oom = true;
+    if (b.oom) { /* the chunk goes out with what it has; the input ends here */
         s->status = CAP_ERROR;
         snprintf(s->err, sizeof(s->err), "workers: out of memory");
         s->ended = true;
     }
     k->last = s->ended;
     /* see chunk_run; libpcap's stream reader reuses one buffer: no stretch */
-    if ((!s->copy || s->live) && first && last_end > first) {
-        atomic_store_explicit(&ws->walk_at, (uintptr_t)last_end, memory_order_relaxed);
-        atomic_store_explicit(&ws->walk_span, (size_t)(last_end - first), memory_order_relaxed);
+    if ((!s->copy || s->live) && b.first && b.last_end > b.first) {
+        atomic_store_explicit(&ws->walk_at, (uintptr_t)b.last_end, memory_order_relaxed);
+        atomic_store_explicit(&ws->walk_span, (size_t)(b.last_end - b.first), memory_order_relaxed);
     } else {
         atomic_store_explicit(&ws->walk_at, 0, memory_order_relaxed);
     }
