@@ -1249,13 +1249,12 @@ uint32_t egret_engine_shard(const egret_engine *e, int linktype, const uint8_t *
      * type but are one flow). */
     bool ports = flow_has_ports(k.proto);
     uint16_t sp = ports ? k.sport : 0, dp = ports ? k.dport : 0;
-    uint32_t hs = addr_hash(k.ip_v, k.src), hd = addr_hash(k.ip_v, k.dst);
     bool si = netset_lookup(e->home, k.ip_v, k.src, NULL);
     bool di = netset_lookup(e->home, k.ip_v, k.dst, NULL);
-    if (si && di) /* the client's side: the higher port, or the lower hash */
+    if (si != di) return addr_hash(k.ip_v, si ? k.src : k.dst); /* the internal side */
+    uint32_t hs = addr_hash(k.ip_v, k.src), hd = addr_hash(k.ip_v, k.dst);
+    if (si) /* both internal: the client's side, the higher port, or the lower hash */
         return sp != dp ? (sp > dp ? hs : hd) : (hs < hd ? hs : hd);
-    if (si) return hs;
-    if (di) return hd;
     /* symmetric: both directions hash alike */
     uint32_t a = hs ^ sp, b = hd ^ dp;
     return mix32((a < b ? a : b) * 31u + (a < b ? b : a) + k.proto);
