@@ -67,15 +67,17 @@
  * at 'ts', or 0. */
 struct pkt_clock {
     uint64_t last_sec; /* last whole second ticked */
+    uint64_t next;     /* (last_sec + 1) s in usec: packets before it tick nothing */
     uint64_t max_ts;   /* latest packet time */
 };
 
 static uint64_t clock_step(struct pkt_clock *c, uint64_t ts)
 {
-    uint64_t sec = ts / 1000000u, tick = 0;
-    if (sec > c->last_sec) {
-        c->last_sec = sec;
-        tick = sec * 1000000u;
+    uint64_t tick = 0;
+    if (ts >= c->next) { /* a later whole second: one division per second, not per packet */
+        c->last_sec = ts / 1000000u;
+        c->next = (c->last_sec + 1) * 1000000u;
+        tick = c->last_sec * 1000000u;
     }
     if (ts > c->max_ts) c->max_ts = ts;
     return tick;
