@@ -520,7 +520,7 @@ int cap_linktype(const cap_source *s)
     return dlt == DLT_RAW ? LINKTYPE_RAW : dlt;
 }
 
-static int next(cap_source *s, cap_packet *pkt, bool wait)
+int cap_next(cap_source *s, cap_packet *pkt)
 {
     struct pcap_pkthdr *h;
     const u_char *data;
@@ -528,7 +528,7 @@ static int next(cap_source *s, cap_packet *pkt, bool wait)
     if (s->brk) return CAP_EBREAK;
     if (s->map) return map_next(s->map, pkt);
     int rc = pcap_next_ex(s->p, &h, &data);
-    if (rc == 0 && s->fd >= 0 && wait) {
+    if (rc == 0 && s->fd >= 0) {
         /* Nothing buffered: wait up to the timeout.  A signal interrupts
          * poll (EINTR); one that lands just before it costs at most the
          * timeout. */
@@ -557,11 +557,6 @@ static int next(cap_source *s, cap_packet *pkt, bool wait)
     }
 }
 
-int cap_next(cap_source *s, cap_packet *pkt)
-{
-    return next(s, pkt, true);
-}
-
 struct dispatch_ctx {
     cap_handler fn;
     void *ud;
@@ -583,19 +578,14 @@ static void dispatch_one(u_char *user, const struct pcap_pkthdr *h, const u_char
 
 int cap_dispatch(cap_source *s, int max, bool wait, cap_handler fn, void *ud)
 {
+    if (!s->live) return CAP_ERROR; /* files: cap_next hands out packets without a copy */
     if (s->brk) return CAP_EBREAK;
-    if (s->map || !s->live) { /* files: cap_next hands out the same bytes */
-        int n = 0, rc = CAP_PACKET;
-        cap_packet pkt;
-        while (n < max && (rc = cap_next(s, &pkt)) == CAP_PACKET) fn(ud, &pkt), n++;
-        return n ? n : rc;
-    }
     /* pcap_next_ex on a Linux ring copies every packet out of it, as the
      * ring's block may go back to the kernel before the next call;
      * pcap_dispatch hands the packet in place, for the callback's time. */
     struct dispatch_ctx d = {fn, ud};
     int rc = pcap_dispatch(s->p, max, dispatch_one, (u_char *)&d);
-    if (rc == 0 && s->fd >= 0 && wait) {
+    if (rc == 0 && s->fd >= 0) {
         struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
         if (s->brk) return CAP_EBREAK;
         (void)poll(&pfd, 1, LIVE_TIMEOUT_MS); /* timeout, ready or EINTR: read once more */
@@ -606,11 +596,6 @@ int cap_dispatch(cap_source *s, int max, bool wait, cap_handler fn, void *ud)
     if (rc == 0) return CAP_TIMEOUT;
     if (rc == PCAP_ERROR_BREAK || s->brk) return CAP_EBREAK;
     return CAP_ERROR;
-}
-
-int cap_next_nowait(cap_source *s, cap_packet *pkt)
-{
-    return next(s, pkt, false);
 }
 
 void cap_breakloop(cap_source *s)

@@ -89,15 +89,11 @@ int cap_linktype(const cap_source *s);
  * (files only), CAP_EBREAK or CAP_ERROR (message from cap_geterr). */
 int cap_next(cap_source *s, cap_packet *pkt);
 
-/* cap_next without the wait: a live capture returns CAP_TIMEOUT at once
- * when nothing is buffered.  The same as cap_next for files. */
-int cap_next_nowait(cap_source *s, cap_packet *pkt);
-
-/* Hands up to 'max' packets to 'fn', each valid only during its call
- * (a live capture's packets stay in the kernel's ring: no copy).  'wait':
- * a live capture with nothing buffered waits up to its timeout.  Returns
- * the packets handed (> 0), CAP_TIMEOUT (live: none), CAP_EOF, CAP_EBREAK
- * or CAP_ERROR. */
+/* Live captures only: hands up to 'max' packets to 'fn', each valid only
+ * during its call (they stay in the kernel's ring: no copy, unlike
+ * cap_next).  'wait': with nothing buffered, waits up to the timeout.
+ * Returns the packets handed (> 0), CAP_TIMEOUT (none), CAP_EBREAK or
+ * CAP_ERROR (also for a file: use cap_next). */
 typedef void (*cap_handler)(void *ud, const cap_packet *pkt);
 int cap_dispatch(cap_source *s, int max, bool wait, cap_handler fn, void *ud);
 

@@ -299,7 +299,7 @@ static void test_manual_release(void **state)
         cap_release_manual(s);
         const uint8_t *first = NULL;
         uint32_t first_len = 0, got = 0;
-        while (cap_next_nowait(s, &pkt) == CAP_PACKET) { /* a file: the same as cap_next */
+        while (cap_next(s, &pkt) == CAP_PACKET) {
             if (!first) first = pkt.data, first_len = pkt.caplen;
             if (follow) cap_keep_from(s, pkt.data);
             got++;
