@@ -60,7 +60,9 @@ for w in 1 2 3; do
   send
   sleep 1.5
   kill -HUP "$pid"
-  sleep 1.2
+  # idle, a worker may sit in its 1 s read wait before worker 0 sees the
+  # signal at its next chunk: allow two of those
+  sleep 2.5
   kill -INT "$pid"
   wait "$pid"
   rc=$?
