@@ -585,7 +585,7 @@ int cap_dispatch(cap_source *s, int max, bool wait, cap_handler fn, void *ud)
      * pcap_dispatch hands the packet in place, for the callback's time. */
     struct dispatch_ctx d = {fn, ud};
     int rc = pcap_dispatch(s->p, max, dispatch_one, (u_char *)&d);
-    if (rc == 0 && s->fd >= 0) {
+    if (rc == 0 && s->fd >= 0 && wait) {
         struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
         if (s->brk) return CAP_EBREAK;
         (void)poll(&pfd, 1, LIVE_TIMEOUT_MS); /* timeout, ready or EINTR: read once more */
