@@ -242,6 +242,31 @@ EGRET_API int egret_rules_test(const egret_config *cfg, const char *path, FILE *
 EGRET_API uint32_t egret_engine_shard(const egret_engine *e, int linktype, const uint8_t *bytes,
                                       uint32_t caplen);
 
+/* One classic BPF instruction, laid out as Linux's struct sock_filter and
+ * libpcap's struct bpf_insn. */
+typedef struct egret_bpf_insn {
+    uint16_t code;
+    uint8_t jt, jf;
+    uint32_t k;
+} egret_bpf_insn;
+
+#define EGRET_SHARD_BPF_MAX 4096 /* Linux's BPF_MAXINSNS */
+
+/* egret_engine_shard(e, ...) % n as a classic BPF program for Linux's
+ * PACKET_FANOUT_CBPF, so the kernel hands each packet straight to its
+ * worker's capture socket (the n sockets joined in worker order).  The
+ * program reads the packet as the kernel holds it: the ethertype from
+ * skb->protocol (SKF_AD_PROTOCOL), loads relative to the network header
+ * (SKF_NET_OFF), a first VLAN tag already out of the frame and a second
+ * one stepped over.  It agrees with egret_engine_shard on every IPv4 and
+ * IPv6 packet except malformed or truncated ones (which decode events
+ * count); a load past the packet's end returns 0.  Writes at most 'cap'
+ * instructions to 'prog'; returns how many, or -1 when n is 0 or the
+ * program does not fit (the home net's prefixes make it longer: about 4
+ * instructions per IPv4 prefix and 10 per IPv6 one, twice). */
+EGRET_API int egret_engine_shard_bpf(const egret_engine *e, uint32_t n, egret_bpf_insn *prog,
+                                     size_t cap);
+
 /* Frees the engine without flushing.  Accepts NULL. */
 EGRET_API void egret_engine_free(egret_engine *e);
 

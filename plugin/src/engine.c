@@ -11,6 +11,7 @@
 #include "evidence.h"
 #include "mem.h"
 #include "rules_test.h"
+#include "shard.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -119,23 +120,6 @@ static void emit(egret_engine *e, egret_event_type type, uint64_t ts, uint64_t f
 
 /* ==== hosts (summary of outbound bytes per internal client) ==== */
 
-static uint32_t mix32(uint32_t h)
-{
-    h ^= h >> 16;
-    h *= 0x7feb352dU;
-    h ^= h >> 15;
-    h *= 0x846ca68bU;
-    h ^= h >> 16;
-    return h;
-}
-
-static uint32_t addr_hash(int ip_v, const uint8_t *a)
-{
-    uint32_t h = 0x9e3779b9U;
-    for (int i = 0; i < (ip_v == 6 ? 16 : 4); i++) h = (h ^ a[i]) * 0x01000193U;
-    return mix32(h);
-}
-
 /* Doubles the host table (open addressing) up to ENGINE_HOSTS_CAP slots;
  * false if it cannot. */
 static bool hosts_grow(egret_engine *e)
@@ -147,7 +131,7 @@ static bool hosts_grow(egret_engine *e)
     for (uint32_t k = 0; k < e->hosts_cap; k++) {
         const host_slot *o = &e->hosts[k];
         if (!o->ip_v) continue;
-        uint32_t i = addr_hash(o->ip_v, o->addr) & (ncap - 1);
+        uint32_t i = shard_addr_hash(o->ip_v, o->addr) & (ncap - 1);
         while (nt[i].ip_v) i = (i + 1) & (ncap - 1);
         nt[i] = *o;
     }
@@ -162,7 +146,7 @@ static void host_account(egret_engine *e, const flow *f)
     if (!e->hosts) return;
     size_t alen = f->ip_v == 6 ? 16 : 4;
     uint32_t mask = e->hosts_cap - 1;
-    uint32_t i = addr_hash(f->ip_v, f->cli) & mask;
+    uint32_t i = shard_addr_hash(f->ip_v, f->cli) & mask;
     for (uint32_t probes = 0; probes < e->hosts_cap; probes++, i = (i + 1) & mask) {
         host_slot *s = &e->hosts[i];
         if (s->ip_v == 0) {
@@ -1237,27 +1221,12 @@ int egret_rules_test(const egret_config *cfg, const char *path, FILE *out, egret
 uint32_t egret_engine_shard(const egret_engine *e, int linktype, const uint8_t *bytes,
                             uint32_t caplen)
 {
-    if (!e || !bytes) return 0;
-    dec_shard k;
-    dec_pkt p;
-    if (!dec_shard_fast(linktype, bytes, caplen, &k)) { /* the full decoder: same fields */
-        if (!dec_packet(&p, linktype, bytes, caplen) && p.ip_v == 0) return 0;
-        k = (dec_shard){p.ip_v, p.proto, p.sport, p.dport, p.src, p.dst};
-    }
-    /* Both directions of a flow must land alike, so ports count only where
-     * the flow table keys on them (an ICMP echo and its reply differ in
-     * type but are one flow). */
-    bool ports = flow_has_ports(k.proto);
-    uint16_t sp = ports ? k.sport : 0, dp = ports ? k.dport : 0;
-    bool si = netset_lookup(e->home, k.ip_v, k.src, NULL);
-    bool di = netset_lookup(e->home, k.ip_v, k.dst, NULL);
-    if (si != di) return addr_hash(k.ip_v, si ? k.src : k.dst); /* the internal side */
-    uint32_t hs = addr_hash(k.ip_v, k.src), hd = addr_hash(k.ip_v, k.dst);
-    if (si) /* both internal: the client's side, the higher port, or the lower hash */
-        return sp != dp ? (sp > dp ? hs : hd) : (hs < hd ? hs : hd);
-    /* symmetric: both directions hash alike */
-    uint32_t a = hs ^ sp, b = hd ^ dp;
-    return mix32((a < b ? a : b) * 31u + (a < b ? b : a) + k.proto);
+    return e ? shard_packet(e->home, linktype, bytes, caplen) : 0;
+}
+
+int egret_engine_shard_bpf(const egret_engine *e, uint32_t n, egret_bpf_insn *prog, size_t cap)
+{
+    return e ? shard_bpf(e->home, n, prog, cap) : -1;
 }
 
 void egret_engine_free(egret_engine *e)

@@ -260,3 +260,38 @@ size_t netset_count(const netset *s)
 {
     return s ? s->count : 0;
 }
+
+/* Depth-first from node 'cur' at depth 'len' (the bits so far in *pf). */
+static void collect(const netset *s, uint32_t cur, netset_prefix *pf, netset_prefix *out,
+                    size_t cap, size_t *n)
+{
+    const ns_node *nd = &s->nodes[cur];
+    if (nd->has) {
+        if (*n < cap) {
+            out[*n] = *pf;
+            out[*n].value = nd->value;
+        }
+        (*n)++;
+    }
+    unsigned len = pf->len, max = pf->ip_v == 4 ? 32 : 128;
+    for (unsigned bit = 0; bit < 2 && len < max; bit++) {
+        if (!nd->child[bit]) continue;
+        uint8_t *b = &pf->addr[len / 8], m = (uint8_t)(0x80u >> (len % 8));
+        *b = bit ? (uint8_t)(*b | m) : (uint8_t)(*b & ~m);
+        pf->len = len + 1;
+        collect(s, nd->child[bit], pf, out, cap, n);
+        *b = (uint8_t)(*b & ~m);
+        pf->len = len;
+    }
+}
+
+size_t netset_prefixes(const netset *s, netset_prefix *out, size_t cap)
+{
+    size_t n = 0;
+    if (!s) return 0;
+    for (int v = 4; v <= 6; v += 2) {
+        netset_prefix pf = {.ip_v = v};
+        collect(s, v == 4 ? ROOT4 : ROOT6, &pf, out, cap, &n);
+    }
+    return n;
+}

@@ -36,4 +36,17 @@ bool netset_lookup(const netset *s, int ip_v, const uint8_t *addr, int *value);
 
 size_t netset_count(const netset *s);
 
+/* One prefix of a set, as netset_prefixes lists it. */
+typedef struct netset_prefix {
+    int ip_v;         /* 4 or 6 */
+    uint8_t addr[16]; /* network address, host bits clear (IPv4 in the first 4) */
+    unsigned len;     /* prefix length */
+    int value;
+} netset_prefix;
+
+/* Lists the set's prefixes (IPv4 first, each family in address order)
+ * into out[0..cap); returns how many there are (more than cap: only cap
+ * were written). */
+size_t netset_prefixes(const netset *s, netset_prefix *out, size_t cap);
+
 #endif /* EGRET_NETSET_H */

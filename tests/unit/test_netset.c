@@ -308,6 +308,38 @@ static void test_random_against_reference(void **state)
 #undef RND
 }
 
+/* netset_prefixes lists what was added: masked, IPv4 first, each family in
+ * address order, a replaced prefix once with its last value. */
+static void test_prefix_listing(void **state)
+{
+    netset *s = netset_new();
+    char err[128] = "";
+    assert_int_equal(netset_add_list(s,
+                                     "fc00::/7, 10.1.2.3/8, 0.0.0.0/0, 192.168.7.0/24, "
+                                     "2001:db8::1, 10.0.0.0/8",
+                                     7, err, sizeof(err)),
+                     0);
+    assert_int_equal(netset_add(s, "192.168.7.9/24", 9, err, sizeof(err)), 0);
+    netset_prefix got[8];
+    assert_int_equal(netset_prefixes(s, got, 8), 5);
+    static const char *const want[] = {"0.0.0.0", "10.0.0.0", "192.168.7.0", "2001:db8::1",
+                                       "fc00::"};
+    static const unsigned lens[] = {0, 8, 24, 128, 7};
+    static const int values[] = {7, 7, 9, 7, 7};
+    for (int i = 0; i < 5; i++) {
+        char txt[64];
+        inet_ntop(got[i].ip_v == 6 ? AF_INET6 : AF_INET, got[i].addr, txt, sizeof(txt));
+        assert_string_equal(txt, want[i]);
+        assert_int_equal(got[i].len, lens[i]);
+        assert_int_equal(got[i].value, values[i]);
+    }
+    /* a short buffer gets the first ones and the full count */
+    assert_int_equal(netset_prefixes(s, got, 2), 5);
+    assert_int_equal(got[1].len, 8);
+    assert_int_equal(netset_prefixes(NULL, got, 8), 0);
+    netset_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_empty_set_and_null),
         cmocka_unit_test(test_many_prefixes),
         cmocka_unit_test(test_random_against_reference),
+        cmocka_unit_test(test_prefix_listing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
