@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #define LINKTYPE_RAW    101
-#define LIVE_TIMEOUT_MS 1000 /* cap_next waits this long for a packet */
+#define LIVE_TIMEOUT_MS 1000 /* cap_next waits this long for a packet (cap_set_wait) */
 #define LIVE_BLOCK_MS   50   /* the kernel hands over a partly filled block after this */
 #define CAP_IOBUF_BYTES (1u << 20)
 
@@ -73,6 +73,7 @@ struct cap_source {
     bool live;
     bool stream;               /* savefile on a pipe, socket or terminal: a read may block */
     int fd;                    /* live: selectable descriptor in non-blocking mode, or -1 */
+    int wait_ms;               /* live: the longest wait for a packet */
     volatile sig_atomic_t brk; /* set by cap_breakloop (maybe from a signal handler) */
     char *iobuf;               /* savefile: stdio buffer, freed after pcap_close's fclose */
     mapped *map;               /* savefile read from a mapping, or NULL */
@@ -113,6 +114,7 @@ static int wrap(pcap_t *p, bool live, cap_source **out, char err[CAP_ERRBUF_SIZE
     s->p = p;
     s->live = live;
     s->fd = -1;
+    s->wait_ms = LIVE_TIMEOUT_MS;
     *out = s;
     return CAP_OK;
 }
@@ -442,8 +444,9 @@ void cap_keep_from(cap_source *s, const uint8_t *p)
     }
 }
 
-int cap_open_live(const char *iface, const char *filter, unsigned buffer_mib, cap_source **out,
-                  char err[CAP_ERRBUF_SIZE])
+/* An activated live handle on 'iface' (see cap_open_live), no filter. */
+static int live_handle(const char *iface, unsigned buffer_mib, pcap_t **out,
+                       char err[CAP_ERRBUF_SIZE])
 {
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
 
@@ -478,19 +481,168 @@ int cap_open_live(const char *iface, const char *filter, unsigned buffer_mib, ca
         return CAP_ERROR;
     }
     /* st > 0 is a warning (e.g. promiscuous mode not supported): carry on. */
-    int rc = apply_filter(p, filter, err);
-    if (rc == CAP_OK) rc = wrap(p, true, out, err);
-    if (rc != CAP_OK) {
-        pcap_close(p);
-        return rc;
-    }
-    /* The read timeout alone does not make pcap_next_ex return when no
-     * packet arrives on every platform (pcap_set_timeout(3)).  So where
-     * there is a selectable descriptor, read non-blocking and poll it
-     * ourselves (up to LIVE_TIMEOUT_MS). */
+    *out = p;
+    return CAP_OK;
+}
+
+/* Wraps an activated live handle.  The read timeout alone does not make
+ * pcap_next_ex return when no packet arrives on every platform
+ * (pcap_set_timeout(3)).  So where there is a selectable descriptor, read
+ * non-blocking and poll it ourselves (up to the source's wait). */
+static int live_wrap(pcap_t *p, cap_source **out, char err[CAP_ERRBUF_SIZE])
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    int rc = wrap(p, true, out, err);
+    if (rc != CAP_OK) return rc;
     int fd = pcap_get_selectable_fd(p);
     if (fd >= 0 && pcap_setnonblock(p, 1, pcap_err) == 0) (*out)->fd = fd;
     return CAP_OK;
+}
+
+int cap_open_live(const char *iface, const char *filter, unsigned buffer_mib, cap_source **out,
+                  char err[CAP_ERRBUF_SIZE])
+{
+    pcap_t *p;
+    *out = NULL;
+    int rc = live_handle(iface, buffer_mib, &p, err);
+    if (rc != CAP_OK) return rc;
+    rc = apply_filter(p, filter, err);
+    if (rc == CAP_OK) rc = live_wrap(p, out, err);
+    if (rc != CAP_OK) pcap_close(p);
+    return rc;
+}
+
+/* ==== Kernel fanout (Linux) ====
+ *
+ * n sockets on one interface in one PACKET_FANOUT group of type CBPF: the
+ * kernel runs the caller's classic BPF program on each packet once and
+ * queues it on socket (result % n) only, each socket with its own ring.
+ * The sockets join in order, so socket i is the i-th of the group.  The
+ * group id is one the kernel picks (PACKET_FANOUT_FLAG_UNIQUEID), so two
+ * egret processes never share a group.
+ *
+ * Until a socket is in the group it gets every packet, so every ring
+ * would start with the same packets.  Each socket first gets a filter
+ * that takes nothing, and what its ring already holds is read and thrown
+ * away (libpcap filters those blocks again in user space, with the new
+ * filter; the block being filled is handed over within LIVE_BLOCK_MS);
+ * then the sockets join, the program is set, and only then does each get
+ * the caller's filter. */
+
+#if defined(__linux__)
+#include <linux/filter.h>
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+#include <time.h>
+#endif
+
+#if defined(__linux__) && defined(PACKET_FANOUT_CBPF) && defined(PACKET_FANOUT_FLAG_UNIQUEID) &&   \
+    defined(PACKET_FANOUT_DATA)
+#define CAP_HAVE_FANOUT 1
+
+static void discard(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    (void)user, (void)h, (void)data;
+}
+
+static double mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int fanout_fail(char err[CAP_ERRBUF_SIZE], const char *what)
+{
+    snprintf(err, CAP_ERRBUF_SIZE, "packet fanout: %s: %s", what, strerror(errno));
+    return CAP_ERROR;
+}
+
+/* Joins the n handles into one group and sets the program. */
+static int fanout_join(pcap_t **p, int n, const egret_bpf_insn *prog, size_t n_prog,
+                       char err[CAP_ERRBUF_SIZE])
+{
+    int val = (PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_UNIQUEID) << 16; /* id 0: the kernel's */
+    if (setsockopt(pcap_fileno(p[0]), SOL_PACKET, PACKET_FANOUT, &val, sizeof(val)) != 0)
+        return fanout_fail(err, "cannot create a group");
+    socklen_t len = sizeof(val);
+    if (getsockopt(pcap_fileno(p[0]), SOL_PACKET, PACKET_FANOUT, &val, &len) != 0)
+        return fanout_fail(err, "cannot read the group id");
+    int join = (val & 0xffff) | PACKET_FANOUT_CBPF << 16;
+    for (int i = 1; i < n; i++)
+        if (setsockopt(pcap_fileno(p[i]), SOL_PACKET, PACKET_FANOUT, &join, sizeof(join)) != 0)
+            return fanout_fail(err, "cannot join the group");
+    struct sock_filter *f = calloc(n_prog, sizeof(*f));
+    if (!f) {
+        set_err(err, "out of memory");
+        return CAP_ERROR;
+    }
+    for (size_t i = 0; i < n_prog; i++)
+        f[i] = (struct sock_filter){prog[i].code, prog[i].jt, prog[i].jf, prog[i].k};
+    struct sock_fprog fp = {(unsigned short)n_prog, f};
+    int rc = setsockopt(pcap_fileno(p[0]), SOL_PACKET, PACKET_FANOUT_DATA, &fp, sizeof(fp));
+    free(f);
+    if (rc != 0) return fanout_fail(err, "the kernel refused the shard program");
+    return CAP_OK;
+}
+#endif
+
+int cap_open_fanout(const char *iface, const char *filter, unsigned buffer_mib, int n,
+                    const egret_bpf_insn *prog, size_t n_prog, cap_source **out,
+                    char err[CAP_ERRBUF_SIZE])
+{
+    for (int i = 0; i < n; i++) out[i] = NULL;
+#ifndef CAP_HAVE_FANOUT
+    (void)iface, (void)filter, (void)buffer_mib, (void)prog, (void)n_prog;
+    set_err(err, "packet fanout needs Linux");
+    return CAP_ERROR;
+#else
+    if (n < 1 || n_prog == 0 || n_prog > 0xffff) {
+        set_err(err, "packet fanout: bad arguments");
+        return CAP_ERROR;
+    }
+    pcap_t **p = calloc((size_t)n, sizeof(*p));
+    if (!p) {
+        set_err(err, "out of memory");
+        return CAP_ERROR;
+    }
+    struct bpf_insn none_insn = {BPF_RET | BPF_K, 0, 0, 0};
+    struct bpf_program none = {1, &none_insn};
+    char pcap_err[PCAP_ERRBUF_SIZE];
+    int rc = CAP_OK;
+    for (int i = 0; i < n && rc == CAP_OK; i++) {
+        rc = live_handle(iface, buffer_mib, &p[i], err);
+        if (rc == CAP_OK && pcap_setfilter(p[i], &none) != 0) {
+            snprintf(err, CAP_ERRBUF_SIZE, "packet fanout: %s", pcap_geterr(p[i]));
+            rc = CAP_ERROR;
+        }
+        if (rc == CAP_OK && pcap_setnonblock(p[i], 1, pcap_err) != 0) {
+            snprintf(err, CAP_ERRBUF_SIZE, "packet fanout: %s", pcap_err);
+            rc = CAP_ERROR;
+        }
+    }
+    /* what came in before the filter: every ring has it */
+    double until = mono_ms() + 2 * LIVE_BLOCK_MS + 20;
+    while (rc == CAP_OK) {
+        for (int i = 0; i < n; i++) (void)pcap_dispatch(p[i], -1, discard, NULL);
+        if (mono_ms() >= until) break;
+        (void)poll(NULL, 0, 10);
+    }
+    if (rc == CAP_OK) rc = fanout_join(p, n, prog, n_prog, err);
+    for (int i = 0; i < n && rc == CAP_OK; i++) {
+        rc = apply_filter(p[i], filter ? filter : "", err);
+        if (rc == CAP_OK) rc = live_wrap(p[i], &out[i], err);
+        if (rc == CAP_OK) p[i] = NULL; /* the source owns it */
+    }
+    for (int i = 0; i < n && rc != CAP_OK; i++) {
+        cap_close(out[i]);
+        out[i] = NULL;
+    }
+    for (int i = 0; i < n; i++)
+        if (p[i]) pcap_close(p[i]);
+    free(p);
+    return rc;
+#endif
 }
 
 int cap_check_filter(const char *filter, char err[CAP_ERRBUF_SIZE])
@@ -534,7 +686,7 @@ int cap_next(cap_source *s, cap_packet *pkt)
          * timeout. */
         struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
         if (s->brk) return CAP_EBREAK;
-        (void)poll(&pfd, 1, LIVE_TIMEOUT_MS); /* timeout, ready or EINTR: read once more */
+        (void)poll(&pfd, 1, s->wait_ms); /* timeout, ready or EINTR: read once more */
         if (s->brk) return CAP_EBREAK;
         rc = pcap_next_ex(s->p, &h, &data);
     }
@@ -588,7 +740,7 @@ int cap_dispatch(cap_source *s, int max, bool wait, cap_handler fn, void *ud)
     if (rc == 0 && s->fd >= 0 && wait) {
         struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
         if (s->brk) return CAP_EBREAK;
-        (void)poll(&pfd, 1, LIVE_TIMEOUT_MS); /* timeout, ready or EINTR: read once more */
+        (void)poll(&pfd, 1, s->wait_ms); /* timeout, ready or EINTR: read once more */
         if (s->brk) return CAP_EBREAK;
         rc = pcap_dispatch(s->p, max, dispatch_one, (u_char *)&d);
     }
@@ -596,6 +748,11 @@ int cap_dispatch(cap_source *s, int max, bool wait, cap_handler fn, void *ud)
     if (rc == 0) return CAP_TIMEOUT;
     if (rc == PCAP_ERROR_BREAK || s->brk) return CAP_EBREAK;
     return CAP_ERROR;
+}
+
+void cap_set_wait(cap_source *s, int ms)
+{
+    s->wait_ms = ms > 0 ? ms : LIVE_TIMEOUT_MS;
 }
 
 void cap_breakloop(cap_source *s)

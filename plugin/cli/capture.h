@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "egret.h" /* egret_bpf_insn */
+
 #define CAP_ERRBUF_SIZE 512
 #define CAP_SNAPLEN     262144
 
@@ -77,6 +79,18 @@ void cap_keep_from(cap_source *s, const uint8_t *p);
 int cap_open_live(const char *iface, const char *filter, unsigned buffer_mib, cap_source **out,
                   char err[CAP_ERRBUF_SIZE]);
 
+/* Opens n live captures of 'iface' (each as cap_open_live, with its own
+ * kernel buffer of 'buffer_mib') in one Linux packet fanout group: the
+ * kernel runs the classic BPF program 'prog' (egret_engine_shard_bpf) on
+ * each packet and queues it on capture out[result % n] only.  Packets that
+ * arrived before the group was set up are thrown away (about 120 ms).
+ * Returns CAP_OK and fills out[0..n), or CAP_ERROR (not Linux, the kernel
+ * refused the group or the program) / CAP_EFILTER with a message and every
+ * out[i] NULL. */
+int cap_open_fanout(const char *iface, const char *filter, unsigned buffer_mib, int n,
+                    const egret_bpf_insn *prog, size_t n_prog, cap_source **out,
+                    char err[CAP_ERRBUF_SIZE]);
+
 /* Checks that 'filter' compiles for Ethernet (an early syntax check before
  * any input is opened).  Returns CAP_OK or CAP_EFILTER with a message. */
 int cap_check_filter(const char *filter, char err[CAP_ERRBUF_SIZE]);
@@ -96,6 +110,10 @@ int cap_next(cap_source *s, cap_packet *pkt);
  * CAP_ERROR (also for a file: use cap_next). */
 typedef void (*cap_handler)(void *ud, const cap_packet *pkt);
 int cap_dispatch(cap_source *s, int max, bool wait, cap_handler fn, void *ud);
+
+/* Live: how long cap_next and cap_dispatch wait for a packet (default
+ * 1000 ms; ms <= 0 restores it). */
+void cap_set_wait(cap_source *s, int ms);
 
 /* Makes a blocked or the next cap_next() return CAP_EBREAK.  Async-signal
  * safe (pcap_breakloop sets a flag and, on Linux, writes an eventfd). */

@@ -121,6 +121,7 @@ typedef struct cli_opts {
     uint64_t inspect_depth, reasm_memcap;
     uint32_t tick_interval_s;
     unsigned buffer_mib; /* 0 = libpcap default */
+    bool no_fanout;      /* live workers share one capture (no kernel fanout) */
     bool quiet, verbose;
 } cli_opts;
 
@@ -149,6 +150,7 @@ enum {
     OPT_NO_INSPECT,
     OPT_INSPECT_DEPTH,
     OPT_REASM_MEMCAP,
+    OPT_NO_FANOUT,
 };
 
 /* The option table.  Columns: id (letter = short option too), long name,
@@ -192,7 +194,8 @@ static const cli_optdef OPTDEFS[] = {
     {OPT_NO_INSPECT,      "no-inspect",      no_argument,       NULL,     "no TCP reassembly / clear-text HTTP content inspection"},
     {OPT_INSPECT_DEPTH,   "inspect-depth",   required_argument, "BYTES",  "bytes per direction inspected in a flow (default 4 MiB)"},
     {OPT_REASM_MEMCAP,    "reasm-memcap",    required_argument, "BYTES",  "reassembly buffer cap for all flows (default 64 MiB)"},
-    {'B',                 "buffer-size",     required_argument, "MiB",    "live capture kernel buffer size"},
+    {'B',                 "buffer-size",     required_argument, "MiB",    "live capture kernel buffer size (per worker with\nkernel fanout)"},
+    {OPT_NO_FANOUT,       "no-fanout",       no_argument,       NULL,     "live with several workers: one capture whose packets\nthe workers share, instead of one per worker that the\nkernel fills (Linux packet fanout, the default)"},
     {'q',                 "quiet",           no_argument,       NULL,     "no progress line, summary or warnings on stderr"},
     {'v',                 "verbose",         no_argument,       NULL,     "also print the engine's informational messages"},
     {'h',                 "help",            no_argument,       NULL,     "show this help and exit"},
@@ -401,6 +404,9 @@ static bool apply_option(cli_opts *o, int id, const char *arg, char *err, size_t
         else
             o->reasm_memcap = v;
         return true;
+    case OPT_NO_FANOUT:
+        o->no_fanout = true;
+        return true;
     case OPT_WORKERS:
         if (!parse_u64(arg, 1, 64, &v)) {
             snprintf(err, err_size, "--workers: expected 1-64, got '%s'", arg);
@@ -536,6 +542,7 @@ typedef struct cli_run {
     /* capture counters (live) */
     bool have_cap_stats;
     uint64_t cap_recv, cap_drop, cap_ifdrop;
+    bool fanout; /* live workers read one capture each (kernel fanout) */
 
     /* progress line (stderr is a TTY and not -q) */
     bool progress;
@@ -880,6 +887,64 @@ static void run_offline(cli_run *r)
     }
 }
 
+/* Live with several workers and kernel fanout: one capture per worker.
+ * Returns an exit status as run_live, or -1 when fanout is not available
+ * (the caller falls back to one shared capture, with a warning). */
+static int run_fanout(cli_run *r)
+{
+    char err[CAP_ERRBUF_SIZE] = "";
+    unsigned n = r->o->workers;
+    egret_bpf_insn *prog = calloc(EGRET_SHARD_BPF_MAX, sizeof(*prog));
+    cap_source **srcs = calloc(n, sizeof(*srcs));
+    int np = prog && srcs ? workers_shard_bpf(r->wk, prog, EGRET_SHARD_BPF_MAX) : -1;
+    int rc = CAP_ERROR;
+    if (np > 0)
+        rc = cap_open_fanout(r->o->iface, r->o->filter, r->o->buffer_mib, (int)n, prog, (size_t)np,
+                             srcs, err);
+    else
+        snprintf(err, sizeof(err), "%s",
+                 prog && srcs ? "the home net makes the shard program "
+                                "too long for the kernel"
+                              : "out of memory");
+    free(prog);
+    if (rc != CAP_OK) {
+        free(srcs);
+        if (rc == CAP_EFILTER) {
+            fprintf(stderr, "egret: %s: %s\n", r->o->iface, err);
+            return EXIT_USAGE;
+        }
+        if (!r->o->quiet)
+            fprintf(stderr, "egret: %s: warning: %s; the workers share one capture instead\n",
+                    r->o->iface, err);
+        return -1;
+    }
+    r->fanout = true;
+    if (!r->o->quiet)
+        fprintf(stderr,
+                "egret: listening on %s, link-type %d, snaplen %d, %u workers with kernel "
+                "fanout\n",
+                r->o->iface, cap_linktype(srcs[0]), CAP_SNAPLEN, n);
+    r->cur_name = r->o->iface;
+    g_source = srcs[0]; /* worker 0 (this thread) gets the stop signal */
+    bool ok = workers_run_fanout(r->wk, srcs, workers_each, r, err) != CAP_ERROR;
+    if (!ok) input_error(r, r->o->iface, err);
+    g_source = NULL;
+    r->cap_recv = r->cap_drop = r->cap_ifdrop = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t st[3];
+        if (cap_stats(srcs[i], &st[0], &st[1], &st[2]) == 0) {
+            r->have_cap_stats = true;
+            r->cap_recv += st[0];
+            r->cap_drop += st[1];
+            r->cap_ifdrop += st[2];
+        }
+        cap_close(srcs[i]);
+    }
+    free(srcs);
+    if (r->have_cap_stats) eng_capture_stats(r);
+    return ok ? EXIT_OK : EXIT_INPUT;
+}
+
 /* Returns an exit status: EXIT_OK, EXIT_INPUT (open failed or read error)
  * or EXIT_USAGE (bad filter). */
 static int run_live(cli_run *r)
@@ -888,6 +953,10 @@ static int run_live(cli_run *r)
     cap_source *s;
 
     r->n_sources = 1;
+    if (r->wk && !r->o->no_fanout) {
+        int st = run_fanout(r);
+        if (st >= 0) return st;
+    }
     int rc = cap_open_live(r->o->iface, r->o->filter, r->o->buffer_mib, &s, err);
     if (rc != CAP_OK) {
         fprintf(stderr, "egret: %s: %s\n", r->o->iface, err);
@@ -967,6 +1036,9 @@ static void print_summary(cli_run *r, double elapsed)
         fprintf(stderr, "  %-14s %u; packets per worker:", "workers", r->o->workers);
         for (size_t i = 0; i < nw; i++) fprintf(stderr, " %" PRIu64, per[i]);
         fputc('\n', stderr);
+        if (r->fanout)
+            fprintf(stderr, "  %-14s kernel; %" PRIu64 " packets off their worker's shard\n",
+                    "fanout", workers_misplaced(r->wk));
     }
     fprintf(stderr, "  %-14s %" PRIu64 " written to %s\n", "records", r->written, r->out_name);
     fprintf(stderr, "  %-14s %.2f s, %.0f packets/s\n", "elapsed", elapsed,

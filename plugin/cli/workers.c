@@ -61,7 +61,9 @@
 #define PENT_STATS     (UINT32_MAX - 1) /* of the capture counters (worker 0's part) */
 #define PREFETCH_AHEAD 2u               /* a worker's packets whose headers it prefetches */
 #define WALL_TICK_US   1000000u
-#define LIVE_BATCH     16 /* live packets read per call (bounds a chunk's copy) */
+#define LIVE_BATCH     16  /* live packets read per call (bounds a chunk's copy) */
+#define FAN_BATCH      64  /* fanout: packets read per call */
+#define FAN_WAIT_MS    100 /* fanout: longest wait for a packet (a stop is seen this fast) */
 
 /* Packet time as the workers see it: the tick (usec) due before a packet
  * at 'ts', or 0. */
@@ -110,6 +112,13 @@ typedef struct worker {
     _Atomic bool reload_req;           /* SIGHUP: reload before the next chunk */
     alignas(64) _Atomic uint64_t done; /* chunks this worker is past */
     out_batch out;                     /* records waiting for the writer */
+    /* kernel fanout (workers_run_fanout) */
+    _Atomic bool fan_out;       /* no longer reads its capture */
+    _Atomic uint64_t fan_max;   /* latest packet time it has seen */
+    _Atomic uint64_t cap_st[3]; /* its capture's counters, at its last tick */
+    uint64_t misplaced;         /* packets egret_engine_shard puts on another worker */
+    int fan_status;             /* CAP_EBREAK, or CAP_ERROR with fan_err */
+    char fan_err[CAP_ERRBUF_SIZE];
 } worker;
 
 /* One input handed over with workers_run. */
@@ -177,6 +186,8 @@ struct workers {
     _Atomic uintptr_t walk_at;          /* mapped or live: where the next chunk starts, or 0 */
     _Atomic size_t walk_span;           /* and the bytes the last one spanned */
     struct rsrc *srcs;                  /* caller's thread */
+    cap_source **fan_srcs;              /* fanout: worker i reads fan_srcs[i] */
+    _Atomic bool fan;                   /* fan_srcs is set */
     alignas(64) _Atomic uint64_t gen;   /* bumped at every change a worker may wait for */
     _Atomic int sleepers;
     pthread_mutex_t wait_mu;
@@ -521,7 +532,9 @@ static struct chunk *chunk_next(struct workers *ws, worker *w)
     uint64_t c = atomic_load_explicit(&w->done, memory_order_relaxed);
     unsigned spins = 0;
     for (;;) {
-        if (atomic_load_explicit(&ws->abort, memory_order_relaxed)) return NULL;
+        if (atomic_load_explicit(&ws->abort, memory_order_relaxed) ||
+            atomic_load_explicit(&ws->fan, memory_order_acquire))
+            return NULL; /* kernel fanout: each worker reads its own capture */
         uint64_t seen = atomic_load(&ws->gen);
         uint64_t b = atomic_load_explicit(&ws->built, memory_order_acquire);
         if (c < b) { /* the worker ahead keeps CHUNK_AHEAD chunks built */
@@ -621,7 +634,92 @@ static uint64_t max_ts(struct workers *ws)
     pthread_mutex_lock(&ws->build_mu);
     uint64_t t = ws->clock.max_ts;
     pthread_mutex_unlock(&ws->build_mu);
+    for (int i = 0; i < ws->n; i++) {
+        uint64_t f = atomic_load_explicit(&ws->w[i].fan_max, memory_order_relaxed);
+        if (f > t) t = f;
+    }
     return t;
+}
+
+/* ==== kernel fanout ====
+ *
+ * Live, on Linux: each worker reads its own capture socket, and the kernel
+ * hands every packet to the socket of its worker (cap_open_fanout runs
+ * egret_engine_shard_bpf's program).  No chunks, no copies, no packet
+ * crosses a core.  Each worker keeps its own packet clock (a tick before
+ * the packet that crosses a whole second) and ticks on wall-clock time at
+ * least once a second, with its capture's counters; worker 0's engine gets
+ * the sum of all of them.  Every packet is also checked against
+ * egret_engine_shard: one the kernel placed elsewhere (test_shard lists
+ * the malformed frames where the program and the C shard part ways) is
+ * still processed here, and counted (workers_misplaced). */
+
+struct fan {
+    struct workers *ws;
+    worker *w;
+    int linktype;
+    struct pkt_clock clock;
+    uint64_t pkts, bytes, misplaced;
+};
+
+static void fan_feed(void *ud, const cap_packet *pkt)
+{
+    struct fan *f = ud;
+    egret_engine *e = f->w->eng;
+    uint64_t tick = clock_step(&f->clock, pkt->ts_usec);
+    if (tick) egret_engine_advance(e, tick);
+    if (egret_engine_shard(e, f->linktype, pkt->data, pkt->caplen) % (uint32_t)f->ws->n !=
+        (uint32_t)f->w->id)
+        f->misplaced++;
+    egret_engine_feed(e, pkt->ts_usec, f->linktype, pkt->caplen, pkt->len, pkt->data);
+    f->pkts++;
+    f->bytes += pkt->caplen;
+}
+
+/* Worker w reads its capture until a stop or an error.  'each' (worker 0)
+ * as in workers_run. */
+static void fan_loop(struct workers *ws, worker *w, bool (*each)(void *, uint64_t, uint64_t),
+                     void *ud)
+{
+    cap_source *s = ws->fan_srcs[w->id];
+    struct fan f = {.ws = ws, .w = w, .linktype = cap_linktype(s)};
+    uint64_t last_wall = wall_usec();
+    w->fan_status = CAP_EBREAK;
+    cap_set_wait(s, FAN_WAIT_MS);
+    while (!stopped(ws)) {
+        if (atomic_load_explicit(&w->reload_req, memory_order_relaxed) &&
+            atomic_exchange(&w->reload_req, false))
+            worker_reload(w);
+        int rc = cap_dispatch(s, FAN_BATCH, true, fan_feed, &f);
+        if (rc == CAP_ERROR) {
+            w->fan_status = CAP_ERROR;
+            snprintf(w->fan_err, sizeof(w->fan_err), "%s", cap_geterr(s));
+            break;
+        }
+        if (rc == CAP_EBREAK) break;
+        atomic_store_explicit(&w->fan_max, f.clock.max_ts, memory_order_relaxed);
+        uint64_t now = wall_usec();
+        if (now - last_wall >= WALL_TICK_US || now < last_wall) {
+            last_wall = now;
+            uint64_t st[3];
+            if (cap_stats(s, &st[0], &st[1], &st[2]) == 0)
+                for (int j = 0; j < 3; j++) atomic_store(&w->cap_st[j], st[j]);
+            if (w->id == 0) {
+                uint64_t sum[3] = {0, 0, 0};
+                for (int i = 0; i < ws->n; i++)
+                    for (int j = 0; j < 3; j++) sum[j] += atomic_load(&ws->w[i].cap_st[j]);
+                egret_engine_set_capture_stats(w->eng, sum[0], sum[1], sum[2]);
+            }
+            egret_engine_advance(w->eng, now > f.clock.max_ts ? now : f.clock.max_ts);
+        }
+        if (each && !each(ud, f.pkts, f.bytes)) break;
+        f.pkts = f.bytes = 0;
+        if (rc == CAP_TIMEOUT) batch_flush(w); /* idle: records go out now */
+    }
+    w->misplaced = f.misplaced;
+    /* one worker out (stop, error, or the caller's 'each'): all out */
+    atomic_store(&ws->halt, true);
+    bump(ws);
 }
 
 /* ==== threads ==== */
@@ -649,6 +747,9 @@ static void *worker_main(void *arg)
         chunk_run(w, k);
         chunk_done(ws, w, k);
     }
+    if (atomic_load_explicit(&ws->fan, memory_order_acquire) && !atomic_load(&ws->abort))
+        fan_loop(ws, w, NULL, NULL);
+    atomic_store(&w->fan_out, true);
     atomic_store(&w->done, UINT64_MAX / 2); /* holds no slot any more */
     bump(ws);
     if (!atomic_load(&ws->abort)) {
@@ -836,6 +937,47 @@ int workers_run(workers *ws, cap_source *src, bool live, bool (*each)(void *, ui
     s->ended = true;
     pthread_mutex_unlock(&ws->build_mu);
     return status;
+}
+
+int workers_run_fanout(workers *ws, cap_source **srcs, bool (*each)(void *, uint64_t, uint64_t),
+                       void *ud, char err[CAP_ERRBUF_SIZE])
+{
+    err[0] = '\0';
+    atomic_store(&ws->live, true);
+    ws->fan_srcs = srcs;
+    atomic_store_explicit(&ws->fan, true, memory_order_release);
+    bump(ws);
+    worker *w0 = &ws->w[0];
+    fan_loop(ws, w0, each, ud);
+    for (;;) { /* until no worker reads its capture: the caller closes them */
+        uint64_t seen = atomic_load(&ws->gen);
+        bool out = true;
+        for (int i = 1; i < ws->n; i++) {
+            worker *w = &ws->w[i];
+            if (w->started && w->init_rc == EGRET_OK && !atomic_load(&w->fan_out)) out = false;
+        }
+        if (out) break;
+        wait_gen(ws, seen);
+    }
+    for (int i = 0; i < ws->n; i++)
+        if (ws->w[i].fan_status == CAP_ERROR) {
+            snprintf(err, CAP_ERRBUF_SIZE, "%s", ws->w[i].fan_err);
+            return CAP_ERROR;
+        }
+    return CAP_EBREAK;
+}
+
+int workers_shard_bpf(workers *ws, egret_bpf_insn *prog, size_t cap)
+{
+    return egret_engine_shard_bpf(ws->w[0].eng, (uint32_t)ws->n, prog, cap);
+}
+
+uint64_t workers_misplaced(workers *ws)
+{
+    join_all(ws);
+    uint64_t m = 0;
+    for (int i = 0; i < ws->n; i++) m += ws->w[i].misplaced;
+    return m;
 }
 
 void workers_set_capture_stats(workers *ws, uint64_t recv, uint64_t drop, uint64_t ifdrop)

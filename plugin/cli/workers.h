@@ -45,6 +45,23 @@ workers *workers_new(int n, const egret_config *cfg, const volatile sig_atomic_t
 int workers_run(workers *w, cap_source *src, bool live, bool (*each)(void *, uint64_t, uint64_t),
                 void *ud, char err[CAP_ERRBUF_SIZE]);
 
+/* Live, with kernel fanout: worker i reads srcs[i] (cap_open_fanout with
+ * workers_shard_bpf's program, n sources) until a stop or an error; each
+ * worker ticks on its own packet time and on wall-clock time.  'each'
+ * runs on worker 0 after every read with its packets and bytes; false
+ * stops the run.  Returns once no worker reads any more (the caller then
+ * closes the sources): CAP_ERROR (message in err) or CAP_EBREAK. */
+int workers_run_fanout(workers *w, cap_source **srcs, bool (*each)(void *, uint64_t, uint64_t),
+                       void *ud, char err[CAP_ERRBUF_SIZE]);
+
+/* The kernel fanout program for these workers (egret_engine_shard_bpf
+ * with their count); -1 if it does not fit in 'cap'. */
+int workers_shard_bpf(workers *w, egret_bpf_insn *prog, size_t cap);
+
+/* Fanout: packets the kernel handed to a worker other than
+ * egret_engine_shard's (processed where they landed).  After the run. */
+uint64_t workers_misplaced(workers *w);
+
 /* Passes the capture counters to worker 0 (stats records); between runs. */
 void workers_set_capture_stats(workers *w, uint64_t recv, uint64_t drop, uint64_t ifdrop);
 

@@ -1,12 +1,17 @@
 #!/bin/bash
-# test_live.sh EGRET SCRATCH -- live capture (-i) with one engine and with
-# 2 and 3 workers, on the loopback of a network namespace the test creates
-# and removes.  In each run 100 hosts (127.0.0.1-100) send 200 UDP
-# datagrams each, paced over about a second; egret runs with per-second
-# stats records, gets SIGHUP (reload) and then SIGINT.  Checks: exit status
-# 0, every line is JSON, the 100 flows carry all 20,000 packets, a stats
-# record carries the capture counters (the capture ticks), the reload is
-# reported, and with workers every worker got packets.
+# test_live.sh EGRET SCRATCH -- live capture (-i) with one engine, with 2
+# and 3 workers and kernel fanout (one capture per worker), with 2 workers
+# sharing one capture (--no-fanout), with the internal/internal shard rule
+# (--home-net 127.0.0.0/8), and with a home net too long for the fanout
+# program (the fallback to one shared capture), on the loopback of a
+# network namespace the test creates and removes.  In each run 100 hosts
+# (127.0.0.1-100) send 200 UDP datagrams each, paced over about a second;
+# egret runs with per-second stats records, gets SIGHUP (reload) and then
+# SIGINT.  Checks: exit status 0, every line is JSON, the 100 flows carry
+# all 20,000 packets, a stats record carries the capture counters (the
+# capture ticks), the reload is reported, with workers every worker got
+# packets, and with fanout the kernel put every packet on the worker
+# egret_engine_shard names (0 packets off their shard).
 #
 # Needs root (network namespaces).  Without it the test FAILS, unless
 # EGRET_SKIP_LIVE=1 is set: then it exits 77 (ctest: skipped).
@@ -47,14 +52,26 @@ for i in range(200):
 EOF
 }
 
-for w in 1 2 3; do
-  out="$scratch/live$w.json" err="$scratch/live$w.err"
+long_home=$(python3 -c 'print(",".join("2001:db8:%x::/48" % i for i in range(600)))')
+# name workers mode(fanout|shared|single|fallback) extra-args...
+runs=(
+  "w1 1 single"
+  "w2 2 fanout"
+  "w3 3 fanout"
+  "w2-shared 2 shared --no-fanout"
+  "w2-internal 2 fanout --home-net 127.0.0.0/8"
+  "w2-fallback 2 fallback --home-net $long_home"
+)
+for spec in "${runs[@]}"; do
+  read -r name w mode extra <<< "$spec"
+  out="$scratch/live-$name.json" err="$scratch/live-$name.err"
   rm -f "$out"
+  # shellcheck disable=SC2086 # extra: words on purpose
   ip netns exec "$ns" "$egret" -i lo --workers $w --buffer-size 16 --eve flow,stats \
-    --stats-interval 1 -f "udp" -o "$out" 2> "$err" &
+    --stats-interval 1 -f "udp" -o "$out" $extra 2> "$err" &
   pid=$!
-  for _ in $(seq 100); do # ready once its packet socket is open
-    ip netns exec "$ns" ss -0 -p 2>/dev/null | grep -q "pid=$pid" && break
+  for _ in $(seq 100); do # ready once it says so (fanout: after its set-up)
+    grep -q "listening on" "$err" 2>/dev/null && break
     sleep 0.05
   done
   send
@@ -67,10 +84,10 @@ for w in 1 2 3; do
   wait "$pid"
   rc=$?
   pid=
-  check "workers $w: exit status 0 after SIGINT (got $rc)" "$rc"
-  python3 - "$out" "$err" "$w" <<'EOF'
+  check "$name: exit status 0 after SIGINT (got $rc)" "$rc"
+  python3 - "$out" "$err" "$w" "$mode" <<'EOF'
 import json, re, sys
-out, err, w = sys.argv[1], sys.argv[2], int(sys.argv[3])
+out, err, w, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 fails = []
 recs = []
 for n, line in enumerate(open(out), 1):
@@ -96,11 +113,21 @@ if w > 1:
     per = [int(x) for x in m.group(1).split()] if m else []
     if len(per) != w or min(per) == 0:
         fails.append("packets per worker %s" % per)
+fan = re.search(r"fanout +kernel; (\d+) packets off", text)
+if mode == "fanout":
+    if "with kernel fanout" not in text or not fan:
+        fails.append("no kernel fanout: %s" % text.strip()[:300])
+    elif int(fan.group(1)) != 0:
+        fails.append("%s packets off their worker's shard" % fan.group(1))
+elif fan or "with kernel fanout" in text:
+    fails.append("kernel fanout in mode %s" % mode)
+if mode == "fallback" and "the workers share one capture instead" not in text:
+    fails.append("the fallback is not reported")
 for f in fails:
-    print("workers %d: %s" % (w, f))
+    print("%s: %s" % (mode, f))
 sys.exit(1 if fails else 0)
 EOF
-  check "workers $w: records" $?
+  check "$name: records" $?
 done
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
