@@ -55,12 +55,12 @@ GEOARGS=()
 ip netns exec egt-gw "$EGRET" -i gw-up -R "$ROOT/rules" -c "$ROOT/tests/testnet/egret-test.conf.lua" \
   "${GEOARGS[@]}" --eve alert,flow -o "$EVE" 2>"$WORK/egret.err" &
 EGRET_PID=$!
-# egret is ready once its capture is open: wait for the packet socket.
-for _ in $(seq 50); do
-  ip netns exec egt-gw ss -0 -p 2>/dev/null | grep -q "pid=$EGRET_PID" && break
+# egret is ready once its capture is set up (with kernel fanout, after
+# about 120 ms of it): it says so.
+for _ in $(seq 100); do
+  grep -q "listening on" "$WORK/egret.err" 2>/dev/null && break
   sleep 0.1
 done
-sleep 0.3
 kill -0 "$EGRET_PID" 2>/dev/null || { cat "$WORK/egret.err"; echo "live_test: FAIL: egret did not start"; exit 1; }
 
 # Traffic in the background; poll egret's output while it flows.
