@@ -31,6 +31,9 @@
  * live capture also ticks on wall-clock time, at every idle read timeout
  * and at least once a second, with the capture counters for worker 0.
  *
+ * Live on Linux, kernel fanout replaces all of this (see "kernel fanout"
+ * below): each worker reads a capture of its own.
+ *
  * The caller's thread is worker 0.  It opens each input and hands it over
  * with workers_run, which returns once worker 0 is past the input's last
  * chunk.  State changes that a waiting worker may need (a chunk built, a

@@ -8,8 +8,10 @@
  * one worker, so per-host aggregates and the per-client DNS cache need no
  * locks).  Chunks sit in a bounded ring; a full one makes the worker
  * ahead wait (a live capture then buffers in the kernel, which counts what
- * it drops).  Events from all workers go through one callback under a
- * mutex: a single writer serialises the output.
+ * it drops).  Live on Linux, workers_run_fanout instead gives each worker
+ * a capture of its own that the kernel fills with that worker's shard
+ * (packet fanout).  Events from all workers go through one callback under
+ * a mutex: a single writer serialises the output.
  *
  * Uses egret.h, the CLI's capture.h and pthreads.
  */

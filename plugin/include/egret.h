@@ -257,8 +257,9 @@ typedef struct egret_bpf_insn {
  * worker's capture socket (the n sockets joined in worker order).  The
  * program reads the packet as the kernel holds it: the ethertype from
  * skb->protocol (SKF_AD_PROTOCOL), loads relative to the network header
- * (SKF_NET_OFF), a first VLAN tag already out of the frame and a second
- * one stepped over.  It agrees with egret_engine_shard on every IPv4 and
+ * (SKF_NET_OFF), a first VLAN tag already out of the frame; a second tag,
+ * PPPoE sessions, MPLS label stacks and IPv6 extension headers are walked
+ * as egret's decoder walks them.  It agrees with egret_engine_shard on every IPv4 and
  * IPv6 packet except malformed or truncated ones (which decode events
  * count); a load past the packet's end returns 0.  Writes at most 'cap'
  * instructions to 'prog'; returns how many, or -1 when n is 0 or the
