@@ -9,7 +9,8 @@
  * libpcap's maximum, byte-swapped and pcapng headers, truncations at every
  * kind of boundary).  Also: pages given back behind a caller's mark
  * (cap_release_manual / cap_keep_from), and standard input from a file
- * (mapped) or a pipe (a source whose reads may block).
+ * (mapped) or a pipe (a source whose reads may block).  And the errors of
+ * cap_open_fanout (Linux packet fanout).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -389,13 +390,57 @@ static int teardown(void **state)
     return 0;
 }
 
+/* cap_open_fanout: every failure leaves no source open and says why; as
+ * root, a group on loopback forms (the program here sends everything to
+ * the first socket), and a bad filter is a filter error. */
+static void test_fanout_errors(void **state)
+{
+    (void)state;
+    char err[CAP_ERRBUF_SIZE];
+    cap_source *out[3] = {(cap_source *)1, (cap_source *)1, (cap_source *)1};
+    egret_bpf_insn all_first = {0x06, 0, 0, 0}; /* ret #0 */
+    assert_int_equal(cap_open_fanout("lo", NULL, 1, 0, &all_first, 1, out, err), CAP_ERROR);
+    assert_non_null(strstr(err, "packet fanout"));
+    out[0] = (cap_source *)1;
+    assert_int_equal(cap_open_fanout("lo", NULL, 1, 2, &all_first, 0, out, err), CAP_ERROR);
+    assert_null(out[0]);
+    assert_null(out[1]);
+    assert_int_equal(cap_open_fanout("egret-no-such0", NULL, 1, 2, &all_first, 1, out, err),
+                     CAP_ERROR);
+    assert_null(out[0]);
+    assert_null(out[1]);
+    assert_true(err[0] != '\0');
+    if (geteuid() != 0) {
+        print_message("  not root: the loopback group is not tried\n");
+        return;
+    }
+    assert_int_equal(cap_open_fanout("lo", "udp", 1, 3, &all_first, 1, out, err), CAP_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_non_null(out[i]);
+        assert_int_equal(cap_linktype(out[i]), 1);
+        uint64_t r, d, i2;
+        assert_int_equal(cap_stats(out[i], &r, &d, &i2), 0);
+        cap_close(out[i]);
+    }
+    assert_int_equal(cap_open_fanout("lo", "udp and", 1, 2, &all_first, 1, out, err), CAP_EFILTER);
+    assert_null(out[0]);
+    assert_null(out[1]);
+    assert_non_null(strstr(err, "bad filter"));
+    egret_bpf_insn bad = {0xffff, 0, 0, 0}; /* no such opcode: the kernel refuses it */
+    assert_int_equal(cap_open_fanout("lo", NULL, 1, 2, &bad, 1, out, err), CAP_ERROR);
+    assert_null(out[0]);
+    assert_null(out[1]);
+    assert_non_null(strstr(err, "refused"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_captures), cmocka_unit_test(test_nanoseconds),
-        cmocka_unit_test(test_lengths),          cmocka_unit_test(test_truncated),
-        cmocka_unit_test(test_left_to_libpcap),  cmocka_unit_test(test_shared_mapping),
-        cmocka_unit_test(test_manual_release),   cmocka_unit_test(test_stdin),
+        cmocka_unit_test(test_fanout_errors),  cmocka_unit_test(test_shipped_captures),
+        cmocka_unit_test(test_nanoseconds),    cmocka_unit_test(test_lengths),
+        cmocka_unit_test(test_truncated),      cmocka_unit_test(test_left_to_libpcap),
+        cmocka_unit_test(test_shared_mapping), cmocka_unit_test(test_manual_release),
+        cmocka_unit_test(test_stdin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
