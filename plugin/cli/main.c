@@ -1036,9 +1036,13 @@ static void print_summary(cli_run *r, double elapsed)
         fprintf(stderr, "  %-14s %u; packets per worker:", "workers", r->o->workers);
         for (size_t i = 0; i < nw; i++) fprintf(stderr, " %" PRIu64, per[i]);
         fputc('\n', stderr);
-        if (r->fanout)
-            fprintf(stderr, "  %-14s kernel; %" PRIu64 " packets off their worker's shard\n",
-                    "fanout", workers_misplaced(r->wk));
+        if (r->fanout) {
+            uint64_t checked, off = workers_misplaced(r->wk, &checked);
+            fprintf(stderr,
+                    "  %-14s kernel; %" PRIu64 " of %" PRIu64
+                    " packets checked off their worker's shard\n",
+                    "fanout", off, checked);
+        }
     }
     fprintf(stderr, "  %-14s %" PRIu64 " written to %s\n", "records", r->written, r->out_name);
     fprintf(stderr, "  %-14s %.2f s, %.0f packets/s\n", "elapsed", elapsed,

@@ -55,18 +55,19 @@
 #define BATCH_BYTES (64u << 10) /* a worker hands its records over from this size */
 #define BATCH_MAX   (1u << 20)  /* and waits for a busy writer from this one */
 
-#define CHUNK_PKTS     256u         /* packets a chunk holds at most */
-#define CHUNK_SLOTS    64u          /* chunks in the ring */
-#define CHUNK_COPY     (256u << 10) /* copied packet bytes that end a chunk */
-#define CHUNK_AHEAD    4u           /* chunks the worker ahead keeps built */
-#define MAX_WORKERS    256
-#define PENT_TICK      UINT32_MAX       /* pent.caplen of a tick: advance the engine to ts */
-#define PENT_STATS     (UINT32_MAX - 1) /* of the capture counters (worker 0's part) */
-#define PREFETCH_AHEAD 2u               /* a worker's packets whose headers it prefetches */
-#define WALL_TICK_US   1000000u
-#define LIVE_BATCH     16  /* live packets read per call (bounds a chunk's copy) */
-#define FAN_BATCH      64  /* fanout: packets read per call */
-#define FAN_WAIT_MS    100 /* fanout: longest wait for a packet (a stop is seen this fast) */
+#define CHUNK_PKTS      256u         /* packets a chunk holds at most */
+#define CHUNK_SLOTS     64u          /* chunks in the ring */
+#define CHUNK_COPY      (256u << 10) /* copied packet bytes that end a chunk */
+#define CHUNK_AHEAD     4u           /* chunks the worker ahead keeps built */
+#define MAX_WORKERS     256
+#define PENT_TICK       UINT32_MAX       /* pent.caplen of a tick: advance the engine to ts */
+#define PENT_STATS      (UINT32_MAX - 1) /* of the capture counters (worker 0's part) */
+#define PREFETCH_AHEAD  2u               /* a worker's packets whose headers it prefetches */
+#define WALL_TICK_US    1000000u
+#define LIVE_BATCH      16  /* live packets read per call (bounds a chunk's copy) */
+#define FAN_BATCH       64  /* fanout: packets read per call */
+#define FAN_WAIT_MS     100 /* fanout: longest wait for a packet (a stop is seen this fast) */
+#define FAN_CHECK_EVERY 16  /* fanout: packets checked against the C shard, one in this many */
 
 /* Packet time as the workers see it: the tick (usec) due before a packet
  * at 'ts', or 0. */
@@ -116,11 +117,11 @@ typedef struct worker {
     alignas(64) _Atomic uint64_t done; /* chunks this worker is past */
     out_batch out;                     /* records waiting for the writer */
     /* kernel fanout (workers_run_fanout) */
-    _Atomic bool fan_out;       /* no longer reads its capture */
-    _Atomic uint64_t fan_max;   /* latest packet time it has seen */
-    _Atomic uint64_t cap_st[3]; /* its capture's counters, at its last tick */
-    uint64_t misplaced;         /* packets egret_engine_shard puts on another worker */
-    int fan_status;             /* CAP_EBREAK, or CAP_ERROR with fan_err */
+    _Atomic bool fan_out;        /* no longer reads its capture */
+    _Atomic uint64_t fan_max;    /* latest packet time it has seen */
+    _Atomic uint64_t cap_st[3];  /* its capture's counters, at its last tick */
+    uint64_t checked, misplaced; /* fanout: packets checked against egret_engine_shard; off it */
+    int fan_status;              /* CAP_EBREAK, or CAP_ERROR with fan_err */
     char fan_err[CAP_ERRBUF_SIZE];
 } worker;
 
@@ -654,17 +655,19 @@ static uint64_t max_ts(struct workers *ws)
  * crosses a core.  Each worker keeps its own packet clock (a tick before
  * the packet that crosses a whole second) and ticks on wall-clock time at
  * least once a second, with its capture's counters; worker 0's engine gets
- * the sum of all of them.  Every packet is also checked against
- * egret_engine_shard: one the kernel placed elsewhere (test_shard lists
- * the malformed frames where the program and the C shard part ways) is
- * still processed here, and counted (workers_misplaced). */
+ * the sum of all of them.  One packet in FAN_CHECK_EVERY is also checked
+ * against egret_engine_shard (every one cost 4 % of a worker's time): one
+ * the kernel placed elsewhere (test_shard lists the malformed frames where
+ * the program and the C shard part ways) is still processed here, and
+ * counted (workers_misplaced). */
 
 struct fan {
     struct workers *ws;
     worker *w;
     int linktype;
     struct pkt_clock clock;
-    uint64_t pkts, bytes, misplaced;
+    uint64_t pkts, bytes;
+    uint64_t seen, checked, misplaced; /* packets; those checked; off their shard */
 };
 
 static void fan_feed(void *ud, const cap_packet *pkt)
@@ -673,9 +676,12 @@ static void fan_feed(void *ud, const cap_packet *pkt)
     egret_engine *e = f->w->eng;
     uint64_t tick = clock_step(&f->clock, pkt->ts_usec);
     if (tick) egret_engine_advance(e, tick);
-    if (egret_engine_shard(e, f->linktype, pkt->data, pkt->caplen) % (uint32_t)f->ws->n !=
-        (uint32_t)f->w->id)
-        f->misplaced++;
+    if (f->seen++ % FAN_CHECK_EVERY == 0) {
+        f->checked++;
+        if (egret_engine_shard(e, f->linktype, pkt->data, pkt->caplen) % (uint32_t)f->ws->n !=
+            (uint32_t)f->w->id)
+            f->misplaced++;
+    }
     egret_engine_feed(e, pkt->ts_usec, f->linktype, pkt->caplen, pkt->len, pkt->data);
     f->pkts++;
     f->bytes += pkt->caplen;
@@ -721,6 +727,7 @@ static void fan_loop(struct workers *ws, worker *w, bool (*each)(void *, uint64_
         f.pkts = f.bytes = 0;
         if (rc == CAP_TIMEOUT) batch_flush(w); /* idle: records go out now */
     }
+    w->checked = f.checked;
     w->misplaced = f.misplaced;
     /* one worker out (stop, error, or the caller's 'each'): all out */
     atomic_store(&ws->halt, true);
@@ -1026,11 +1033,15 @@ int workers_shard_bpf(workers *ws, egret_bpf_insn *prog, size_t cap)
     return egret_engine_shard_bpf(ws->w[0].eng, (uint32_t)ws->n, prog, cap);
 }
 
-uint64_t workers_misplaced(workers *ws)
+uint64_t workers_misplaced(workers *ws, uint64_t *checked)
 {
     join_all(ws);
     uint64_t m = 0;
-    for (int i = 0; i < ws->n; i++) m += ws->w[i].misplaced;
+    *checked = 0;
+    for (int i = 0; i < ws->n; i++) {
+        m += ws->w[i].misplaced;
+        *checked += ws->w[i].checked;
+    }
     return m;
 }
 

@@ -60,9 +60,10 @@ int workers_run_fanout(workers *w, cap_source **srcs, bool (*each)(void *, uint6
  * with their count); -1 if it does not fit in 'cap'. */
 int workers_shard_bpf(workers *w, egret_bpf_insn *prog, size_t cap);
 
-/* Fanout: packets the kernel handed to a worker other than
- * egret_engine_shard's (processed where they landed).  After the run. */
-uint64_t workers_misplaced(workers *w);
+/* Fanout: of the packets checked (*checked; one in 16), those the kernel
+ * handed to a worker other than egret_engine_shard's (processed where they
+ * landed).  After the run. */
+uint64_t workers_misplaced(workers *w, uint64_t *checked);
 
 /* Passes the capture counters to worker 0 (stats records); between runs. */
 void workers_set_capture_stats(workers *w, uint64_t recv, uint64_t drop, uint64_t ifdrop);
