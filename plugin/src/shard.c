@@ -37,11 +37,11 @@
 
 /* ==== the shard in C ==== */
 
-#define HASH_SEED  0x9e3779b9U
-#define HASH_PRIME 0x01000193U
-#define MIX_1      0x7feb352dU
-#define MIX_2      0x846ca68bU
-#define PAIR_MUL   31u
+#define HASH_SEED 0x9e3779b9U
+#define HASH_MUL  0x9e3779b1U /* odd: one multiply per address word */
+#define MIX_1     0x7feb352dU
+#define MIX_2     0x846ca68bU
+#define PAIR_MUL  31u
 
 static uint32_t mix32(uint32_t h)
 {
@@ -53,10 +53,18 @@ static uint32_t mix32(uint32_t h)
     return h;
 }
 
+static uint32_t be32_at(const uint8_t *a)
+{
+    return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+}
+
+/* Word by word (big-endian, as a classic BPF word load reads them), then
+ * mixed: a byte-by-byte FNV-1a cost 4 dependent multiplies per IPv4
+ * address and was a third of the shard's time. */
 uint32_t shard_addr_hash(int ip_v, const uint8_t *a)
 {
     uint32_t h = HASH_SEED;
-    for (int i = 0; i < (ip_v == 6 ? 16 : 4); i++) h = (h ^ a[i]) * HASH_PRIME;
+    for (int i = 0; i < (ip_v == 6 ? 16 : 4); i += 4) h = (h ^ be32_at(a + i)) * HASH_MUL;
     return mix32(h);
 }
 
@@ -228,11 +236,8 @@ static void emit_mix(bpfasm *a)
 /* M[dst] = shard_addr_hash of the address in words M[w0..w0+words). */
 static void emit_addr_hash(bpfasm *a, int w0, int words, int dst)
 {
-    for (int i = 0; i < words * 4; i++) {
-        uint32_t shift = 24 - 8 * (uint32_t)(i % 4);
-        op(a, LD | MEM, (uint32_t)(w0 + i / 4));
-        if (shift) op(a, ALU | RSH | K, shift);
-        if (shift < 24) op(a, ALU | AND | K, 0xff);
+    for (int i = 0; i < words; i++) {
+        op(a, LD | MEM, (uint32_t)(w0 + i));
         if (i == 0) {
             op(a, ALU | XOR | K, HASH_SEED);
         } else {
@@ -240,7 +245,7 @@ static void emit_addr_hash(bpfasm *a, int w0, int words, int dst)
             op(a, LD | MEM, M_H);
             op(a, ALU | XOR | X, 0);
         }
-        op(a, ALU | MUL | K, HASH_PRIME);
+        op(a, ALU | MUL | K, HASH_MUL);
         op(a, ST, M_H);
     }
     emit_mix(a);
