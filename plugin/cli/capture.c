@@ -555,7 +555,7 @@ static double mono_ms(void)
 static int fanout_fail(char err[CAP_ERRBUF_SIZE], const char *what)
 {
     snprintf(err, CAP_ERRBUF_SIZE, "packet fanout: %s: %s", what, strerror(errno));
-    return CAP_ERROR;
+    return CAP_ENOFANOUT;
 }
 
 /* Joins the n handles into one group and sets the program. */
@@ -595,11 +595,11 @@ int cap_open_fanout(const char *iface, const char *filter, unsigned buffer_mib, 
 #ifndef CAP_HAVE_FANOUT
     (void)iface, (void)filter, (void)buffer_mib, (void)prog, (void)n_prog;
     set_err(err, "packet fanout needs Linux");
-    return CAP_ERROR;
+    return CAP_ENOFANOUT;
 #else
     if (n < 1 || n_prog == 0 || n_prog > 0xffff) {
         set_err(err, "packet fanout: bad arguments");
-        return CAP_ERROR;
+        return CAP_ENOFANOUT;
     }
     pcap_t **p = calloc((size_t)n, sizeof(*p));
     if (!p) {
@@ -614,11 +614,11 @@ int cap_open_fanout(const char *iface, const char *filter, unsigned buffer_mib, 
         rc = live_handle(iface, buffer_mib, &p[i], err);
         if (rc == CAP_OK && pcap_setfilter(p[i], &none) != 0) {
             snprintf(err, CAP_ERRBUF_SIZE, "packet fanout: %s", pcap_geterr(p[i]));
-            rc = CAP_ERROR;
+            rc = CAP_ENOFANOUT;
         }
         if (rc == CAP_OK && pcap_setnonblock(p[i], 1, pcap_err) != 0) {
             snprintf(err, CAP_ERRBUF_SIZE, "packet fanout: %s", pcap_err);
-            rc = CAP_ERROR;
+            rc = CAP_ENOFANOUT;
         }
     }
     /* what came in before the filter: every ring has it */

@@ -30,13 +30,14 @@ typedef struct cap_packet {
 
 /* Results of the open functions and of cap_next(). */
 enum {
-    CAP_PACKET = 1,   /* cap_next: *pkt is filled */
-    CAP_OK = 0,       /* open: success */
-    CAP_TIMEOUT = 0,  /* cap_next (live): no packet within the timeout */
-    CAP_EOF = -1,     /* cap_next: end of file */
-    CAP_EBREAK = -2,  /* cap_next: cap_breakloop() was called */
-    CAP_ERROR = -3,   /* open / cap_next: i/o or format error, see err / cap_geterr */
-    CAP_EFILTER = -4, /* open: the BPF filter does not compile or cannot be set */
+    CAP_PACKET = 1,     /* cap_next: *pkt is filled */
+    CAP_OK = 0,         /* open: success */
+    CAP_TIMEOUT = 0,    /* cap_next (live): no packet within the timeout */
+    CAP_EOF = -1,       /* cap_next: end of file */
+    CAP_EBREAK = -2,    /* cap_next: cap_breakloop() was called */
+    CAP_ERROR = -3,     /* open / cap_next: i/o or format error, see err / cap_geterr */
+    CAP_EFILTER = -4,   /* open: the BPF filter does not compile or cannot be set */
+    CAP_ENOFANOUT = -5, /* cap_open_fanout: the interface opens, packet fanout does not */
 };
 
 /* Opens a pcap or pcapng savefile for reading; 'path' "-" is stdin (which
@@ -84,9 +85,10 @@ int cap_open_live(const char *iface, const char *filter, unsigned buffer_mib, ca
  * kernel runs the classic BPF program 'prog' (egret_engine_shard_bpf) on
  * each packet and queues it on capture out[result % n] only.  Packets that
  * arrived before the group was set up are thrown away (about 120 ms).
- * Returns CAP_OK and fills out[0..n), or CAP_ERROR (not Linux, the kernel
- * refused the group or the program) / CAP_EFILTER with a message and every
- * out[i] NULL. */
+ * Returns CAP_OK and fills out[0..n); or, with a message and every out[i]
+ * NULL, CAP_ENOFANOUT (not Linux, or the kernel refused the group or the
+ * program: cap_open_live may still work), CAP_ERROR (the interface cannot
+ * be captured on) or CAP_EFILTER. */
 int cap_open_fanout(const char *iface, const char *filter, unsigned buffer_mib, int n,
                     const egret_bpf_insn *prog, size_t n_prog, cap_source **out,
                     char err[CAP_ERRBUF_SIZE]);

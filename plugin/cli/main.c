@@ -897,7 +897,7 @@ static int run_fanout(cli_run *r)
     egret_bpf_insn *prog = calloc(EGRET_SHARD_BPF_MAX, sizeof(*prog));
     cap_source **srcs = calloc(n, sizeof(*srcs));
     int np = prog && srcs ? workers_shard_bpf(r->wk, prog, EGRET_SHARD_BPF_MAX) : -1;
-    int rc = CAP_ERROR;
+    int rc = CAP_ENOFANOUT;
     if (np > 0)
         rc = cap_open_fanout(r->o->iface, r->o->filter, r->o->buffer_mib, (int)n, prog, (size_t)np,
                              srcs, err);
@@ -909,9 +909,11 @@ static int run_fanout(cli_run *r)
     free(prog);
     if (rc != CAP_OK) {
         free(srcs);
-        if (rc == CAP_EFILTER) {
+        if (rc == CAP_EFILTER || rc == CAP_ERROR) { /* as run_live reports them */
             fprintf(stderr, "egret: %s: %s\n", r->o->iface, err);
-            return EXIT_USAGE;
+            if (rc == CAP_EFILTER) return EXIT_USAGE;
+            r->n_failed = 1;
+            return EXIT_INPUT;
         }
         if (!r->o->quiet)
             fprintf(stderr, "egret: %s: warning: %s; the workers share one capture instead\n",

@@ -42,6 +42,7 @@ check() {
 
 rc_is() { [ "$RC" -eq "$1" ]; }
 err_has() { grep -q -- "$1" "$T/err"; }
+err_lacks() { ! grep -q -- "$1" "$T/err"; }
 out_empty() { [ ! -s "$T/out" ]; }
 err_empty() { [ ! -s "$T/err" ]; }
 # packets N : the summary reports N packets.
@@ -133,6 +134,15 @@ check "-r with -i exits 2" rc_is 2
 
 run -r
 check "-r without argument exits 2" rc_is 2
+
+# an interface that does not exist is an input error, with 1 or 2 workers;
+# with 2, no talk of falling back from kernel fanout (it is not fanout's fault)
+for w in 1 2; do
+  run -i egret-nosuch0 --workers $w -o "$T/nosuch.json"
+  check "-i missing interface, $w workers: exit 1" rc_is 1
+  check "-i missing interface, $w workers: says so" err_has "egret-nosuch0: No such device"
+  check "-i missing interface, $w workers: no fallback warning" err_lacks "share one capture"
+done
 
 run -r "$T/good3.pcap" --eve alert,bogus
 check "--eve bogus exits 2" rc_is 2

@@ -399,10 +399,10 @@ static void test_fanout_errors(void **state)
     char err[CAP_ERRBUF_SIZE];
     cap_source *out[3] = {(cap_source *)1, (cap_source *)1, (cap_source *)1};
     egret_bpf_insn all_first = {0x06, 0, 0, 0}; /* ret #0 */
-    assert_int_equal(cap_open_fanout("lo", NULL, 1, 0, &all_first, 1, out, err), CAP_ERROR);
+    assert_int_equal(cap_open_fanout("lo", NULL, 1, 0, &all_first, 1, out, err), CAP_ENOFANOUT);
     assert_non_null(strstr(err, "packet fanout"));
     out[0] = (cap_source *)1;
-    assert_int_equal(cap_open_fanout("lo", NULL, 1, 2, &all_first, 0, out, err), CAP_ERROR);
+    assert_int_equal(cap_open_fanout("lo", NULL, 1, 2, &all_first, 0, out, err), CAP_ENOFANOUT);
     assert_null(out[0]);
     assert_null(out[1]);
     assert_int_equal(cap_open_fanout("egret-no-such0", NULL, 1, 2, &all_first, 1, out, err),
@@ -427,7 +427,7 @@ static void test_fanout_errors(void **state)
     assert_null(out[1]);
     assert_non_null(strstr(err, "bad filter"));
     egret_bpf_insn bad = {0xffff, 0, 0, 0}; /* no such opcode: the kernel refuses it */
-    assert_int_equal(cap_open_fanout("lo", NULL, 1, 2, &bad, 1, out, err), CAP_ERROR);
+    assert_int_equal(cap_open_fanout("lo", NULL, 1, 2, &bad, 1, out, err), CAP_ENOFANOUT);
     assert_null(out[0]);
     assert_null(out[1]);
     assert_non_null(strstr(err, "refused"));
