@@ -263,8 +263,8 @@ typedef struct egret_bpf_insn {
  * IPv6 packet except malformed or truncated ones (which decode events
  * count); a load past the packet's end returns 0.  Writes at most 'cap'
  * instructions to 'prog'; returns how many, or -1 when n is 0 or the
- * program does not fit (the home net's prefixes make it longer: about 4
- * instructions per IPv4 prefix and 10 per IPv6 one, twice). */
+ * program does not fit (the home net's prefixes make it longer: 4,096
+ * instructions hold about 330 IPv4 or 200 IPv6 prefixes). */
 EGRET_API int egret_engine_shard_bpf(const egret_engine *e, uint32_t n, egret_bpf_insn *prog,
                                      size_t cap);
 

@@ -145,8 +145,7 @@ enum {
     M_NH = 15,    /* IPv6: next header */
 };
 
-#define NET(off)   ((uint32_t)(SHARD_SKF_NET_OFF + (off)))
-#define MAX_LABELS 128
+#define NET(off) ((uint32_t)(SHARD_SKF_NET_OFF + (off)))
 
 /* A program being assembled.  Labels are placed once; "ja" to a label is
  * fixed up at the end (forward only). */
@@ -154,8 +153,8 @@ typedef struct bpfasm {
     egret_bpf_insn *p;
     size_t n, cap;
     bool full;
-    size_t at[MAX_LABELS]; /* SIZE_MAX: not placed */
-    int nlabels;
+    size_t *at; /* per label: its instruction, SIZE_MAX until placed */
+    int nlabels, caplabels;
     struct fix {
         size_t insn;
         int label;
@@ -174,9 +173,15 @@ static void op(bpfasm *a, uint16_t code, uint32_t k)
 
 static int label(bpfasm *a)
 {
-    if (a->nlabels == MAX_LABELS) {
-        a->full = true;
-        return 0;
+    if (a->nlabels == a->caplabels) {
+        int cap = a->caplabels ? 2 * a->caplabels : 256;
+        size_t *na = realloc(a->at, (size_t)cap * sizeof(*na));
+        if (!na) {
+            a->full = true;
+            return 0;
+        }
+        a->at = na;
+        a->caplabels = cap;
     }
     a->at[a->nlabels] = SIZE_MAX;
     return a->nlabels++;
@@ -184,7 +189,7 @@ static int label(bpfasm *a)
 
 static void place(bpfasm *a, int l)
 {
-    a->at[l] = a->n;
+    if (l < a->nlabels) a->at[l] = a->n; /* else label() failed: a->full is set */
 }
 
 static void ja(bpfasm *a, int l)
@@ -590,5 +595,6 @@ int shard_bpf(const netset *home, uint32_t n, egret_bpf_insn *prog, size_t cap)
         a.p[a.fix[i].insn].k = (uint32_t)(to - a.fix[i].insn - 1);
     }
     free(a.fix);
+    free(a.at);
     return a.full ? -1 : (int)a.n;
 }
