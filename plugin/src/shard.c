@@ -15,15 +15,17 @@
  * (SKF_NET_OFF), whatever the link layer.  A first VLAN tag is out of the
  * frame by then (the kernel moves it to skb metadata before the taps run);
  * a second one is left at the network header, and the program steps over
- * it.  Classic BPF has two registers, 16 scratch words and only forward
+ * it.  PPPoE sessions, MPLS label stacks and IPv6 extension headers are
+ * walked as decode.c walks them.  Classic BPF has two registers, 16 scratch words and only forward
  * jumps, so the program first loads what it needs (addresses, protocol,
  * ports) into scratch words, then decides from them.  Branches jump over
  * the next instruction (8-bit offsets) to a "ja" with a 32-bit offset, so
  * any program length up to the kernel's 4096 instructions assembles.
  *
  * Where the two may disagree (the program returns 0 if a load runs past
- * the packet; it does not look past a second VLAN tag): malformed or
- * truncated headers, which decode events count anyway.  test_shard lists
+ * the packet; it steps over one tag left in the frame, decode.c over up to
+ * four): malformed or truncated headers, which decode events count anyway,
+ * and three or more VLAN tags.  test_shard lists
  * the cases it checks.
  */
 #include "shard.h"
@@ -257,11 +259,6 @@ static void emit_addr_hash(bpfasm *a, int w0, int words, int dst)
     op(a, ST, (uint32_t)dst);
 }
 
-static uint32_t word_at(const uint8_t *b)
-{
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
 /* Jumps to 'yes' when the address in M[w0..] lies in one of the ip_v
  * prefixes. */
 static void emit_member(bpfasm *a, const netset_prefix *pf, size_t npf, int ip_v, int w0, int yes)
@@ -274,7 +271,7 @@ static void emit_member(bpfasm *a, const netset_prefix *pf, size_t npf, int ip_v
             uint32_t mask = bits == 32 ? UINT32_MAX : ~(UINT32_MAX >> bits);
             op(a, LD | MEM, (uint32_t)w0 + w);
             if (mask != UINT32_MAX) op(a, ALU | AND | K, mask);
-            jifnot(a, JEQ | K, word_at(pf[i].addr + 4 * w) & mask, next);
+            jifnot(a, JEQ | K, be32_at(pf[i].addr + 4 * w) & mask, next);
         }
         ja(a, yes);
         place(a, next);
