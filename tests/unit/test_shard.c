@@ -332,6 +332,7 @@ static void compare(progs *ps, int link, const uint8_t *b, uint32_t len, tally *
                 t->malformed_diff++;
                 continue;
             }
+            /* SHARD_DUMP=1: the frame in hex, to rebuild the case */
             for (uint32_t q = 0; q < len && getenv("SHARD_DUMP"); q++)
                 fprintf(stderr, "%02x%s", b[q], q % 16 == 15 ? "\n" : " ");
             fail_msg("%s: frame %u (%u bytes), home %zu, n %u: program %u, C %u", what, t->frames,
