@@ -210,12 +210,11 @@ static void test_left_to_libpcap(void **state)
     if (access(path, R_OK) == 0) assert_true(compare(path, NULL, false, false) > 0);
 }
 
-/* Readers of one file share its mapping and give pages back behind the
- * slowest one: a 24 MB file, one reader 30,000 packets ahead of a second
- * that attaches late, and both in lockstep with libpcap's reader. */
-static void test_shared_mapping(void **state)
+/* A 24 MB classic pcap file of 60-1,460-byte packets; returns its path and
+ * sets *pkts and *size.  'bytes' non-NULL: also the file's bytes (the
+ * caller frees them). */
+static char *write_big(const char *name, uint32_t *pkts, size_t *size, uint8_t **bytes)
 {
-    (void)state;
     size_t cap = 24u << 20;
     uint8_t *b = malloc(cap);
     assert_non_null(b);
@@ -223,8 +222,25 @@ static void test_shared_mapping(void **state)
     uint32_t k = 0;
     while (n + 16 + 1500 <= cap)
         n += record(b + n, 40 + k / 1000, k % 1000, 60 + (k * 37) % 1400, 1514), k++;
-    char *path = write_file("big.pcap", b, n);
-    free(b);
+    char *path = write_file(name, b, n);
+    *pkts = k;
+    *size = n;
+    if (bytes)
+        *bytes = b;
+    else
+        free(b);
+    return path;
+}
+
+/* Readers of one file share its mapping and give pages back behind the
+ * slowest one: a 24 MB file, one reader 30,000 packets ahead of a second
+ * that attaches late, and both in lockstep with libpcap's reader. */
+static void test_shared_mapping(void **state)
+{
+    (void)state;
+    uint32_t k;
+    size_t n;
+    char *path = write_big("big.pcap", &k, &n, NULL);
     char e[CAP_ERRBUF_SIZE];
     cap_source *a, *c, *ref;
     cap_packet pa, pc, pr;
@@ -283,14 +299,10 @@ static size_t mapping_rss(const void *p)
 static void test_manual_release(void **state)
 {
     (void)state;
-    size_t cap = 24u << 20;
-    uint8_t *b = malloc(cap);
-    assert_non_null(b);
-    size_t n = file_hdr(b, 0xa1b2c3d4, 65535);
-    uint32_t k = 0;
-    while (n + 16 + 1500 <= cap)
-        n += record(b + n, 40 + k / 1000, k % 1000, 60 + (k * 37) % 1400, 1514), k++;
-    char *path = write_file("manual.pcap", b, n);
+    uint32_t k;
+    size_t n;
+    uint8_t *b;
+    char *path = write_big("manual.pcap", &k, &n, &b);
     for (int follow = 0; follow < 2; follow++) {
         char e[CAP_ERRBUF_SIZE];
         cap_source *s;
