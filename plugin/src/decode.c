@@ -84,7 +84,10 @@ static void set_payload(dec_pkt *p, const uint8_t *pl, size_t cap, size_t wire)
  * other kind is followed by a length byte that counts kind and length too
  * (so >= 2) and must fit in the area.  Returns false when malformed.
  */
-static bool opts_ok(const uint8_t *o, size_t n)
+/* Walks IPv4 or TCP options (the same TLV layout); false when one is
+ * malformed.  For TCP (wscale not NULL) *wscale gets the window scale
+ * option's shift (RFC 7323 2.3: capped at 14) when present. */
+static bool opts_ok(const uint8_t *o, size_t n, uint8_t *wscale)
 {
     cur c = cur_make(o, n);
     while (cur_left(&c) > 0) {
@@ -93,6 +96,11 @@ static bool opts_ok(const uint8_t *o, size_t n)
         if (kind == 1) continue;
         uint8_t len = cur_u8(&c);
         if (c.trunc || len < 2) return false;
+        if (wscale && kind == 3 && len == 3 && cur_left(&c) >= 1) {
+            uint8_t shift = cur_u8(&c);
+            *wscale = shift > 14 ? 14 : shift;
+            continue;
+        }
         cur_skip(&c, (size_t)len - 2);
         if (c.trunc) return false;
     }
@@ -118,17 +126,20 @@ static bool dec_tcp(dec_pkt *p, const uint8_t *l4, size_t cap, size_t wire)
     uint16_t sport = cur_be16(&c), dport = cur_be16(&c);
     uint32_t seq = cur_be32(&c), ack = cur_be32(&c);
     uint8_t off = cur_u8(&c), flags = cur_u8(&c);
-    cur_skip(&c, 6); /* window, checksum, urgent pointer */
+    uint16_t win = cur_be16(&c);
+    cur_skip(&c, 4); /* checksum, urgent pointer */
     if (c.trunc) return fail(p, EV_TCP_TRUNC);
     size_t hlen = (size_t)(off >> 4) * 4;
     if (hlen < 20 || hlen > wire) return fail(p, EV_TCP_BAD_HLEN);
     if (hlen > cap) return fail(p, EV_TCP_TRUNC);
-    if (!opts_ok(l4 + 20, hlen - 20)) note(p, EV_TCP_OPT_BAD);
+    p->tcp_wscale = DEC_WSCALE_NONE;
+    if (!opts_ok(l4 + 20, hlen - 20, &p->tcp_wscale)) note(p, EV_TCP_OPT_BAD);
     p->sport = sport;
     p->dport = dport;
     p->seq = seq;
     p->ack = ack;
     p->tcp_flags = flags;
+    p->tcp_win = win;
     set_payload(p, l4 + hlen, cap - hlen, wire - hlen);
     return true;
 }
@@ -231,7 +242,7 @@ static bool dec_ipv4(dec_pkt *p, cur *c)
     if (hlen < 20) return fail(p, EV_IPV4_BAD_IHL);
     if (tot < hlen) return fail(p, EV_IPV4_BAD_LEN);
     if (cap < hlen) return fail(p, EV_IPV4_TRUNC);
-    if (!opts_ok(l3 + 20, hlen - 20)) note(p, EV_IPV4_OPT_BAD);
+    if (!opts_ok(l3 + 20, hlen - 20, NULL)) note(p, EV_IPV4_OPT_BAD);
 
     p->ip_v = 4;
     p->l3 = l3;

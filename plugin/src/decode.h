@@ -87,11 +87,15 @@ typedef struct dec_pkt {
     uint16_t sport, dport; /* ICMP: sport = type, dport = code */
     uint8_t tcp_flags;     /* TH_* bits */
     uint32_t seq, ack;
+    uint16_t tcp_win;       /* advertised window, unscaled */
+    uint8_t tcp_wscale;     /* window scale option's shift, DEC_WSCALE_NONE if absent */
     const uint8_t *payload; /* transport payload (captured part) */
     uint32_t payload_len;   /* captured payload bytes */
     uint32_t payload_wire;  /* payload bytes according to the IP length */
     dec_event event;        /* first problem found, EV_NONE if clean */
 } dec_pkt;
+
+#define DEC_WSCALE_NONE 0xff
 
 #define TH_FIN  0x01
 #define TH_SYN  0x02

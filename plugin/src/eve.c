@@ -445,6 +445,11 @@ void eve_stats(egret_engine *e)
     jw_u64(w, "timeout", fc.timed_out);
     jw_u64(w, "memcap", fc.memcap_hits);
     jw_obj_close(w);
+    jw_obj_open(w, "tcp");
+    jw_u64(w, "ssn_reused", fc.tcp_reuse);
+    jw_u64(w, "seq_implausible", fc.seq_implausible);
+    jw_u64(w, "seq_unconfirmed", fc.seq_unconfirmed);
+    jw_obj_close(w);
     jw_obj_open(w, "dpi");
     jw_u64(w, "classified", e->dpi_classified);
     jw_u64(w, "giveups", e->dpi_giveups);

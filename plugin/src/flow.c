@@ -12,13 +12,32 @@
  * list per timeout class (FLOW_TC_*), ordered by the table clock at its
  * last packet, so expiry and eviction only look at list heads.
  *
- * Sequence accounting (TCP, per direction): seq_high is the highest
- * sequence end seen.  A segment [seq, seq + SYN + payload_wire) that ends
- * after seq_high (serial arithmetic, RFC 1982 style) advances it and adds
- * the advance to seq_bytes.  So retransmissions add nothing, and a segment
- * after a capture gap also counts the missing bytes before it.  A jump of
- * 1 GiB or more is treated as bogus and ignored.  Segments that arrive
- * before the first one seen (reordering at pickup) are not counted.
+ * Sequence accounting (TCP, per direction).  seq_bytes exists so that
+ * capture loss cannot hide an upload; it must never invent one.  seq_high
+ * is the frontier, the highest payload sequence end seen.  A payload
+ * segment's bytes beyond the frontier are seen and credited.  When it
+ * starts beyond the frontier, the bytes skipped become a hole: credited
+ * when a later segment fills them (reordering, retransmission of what the
+ * capture lost) or, since the receiver cannot acknowledge what was never
+ * sent, when the peer's ACK covers them.  A hole larger than the window
+ * bound is implausible (a jumped ISN, a bogus far-ahead segment): it is
+ * counted (seq_implausible) and only filling credits it.  The window bound
+ * is the largest window the peer advertised, scaled when both SYNs were
+ * seen; it is FLOW_SEQ_FIXED_BOUND when the scale is unknown (pickup
+ * midstream).  When the peer has acknowledged nothing yet (one direction
+ * captured), a hole within the bound is credited at once.  At most
+ * FLOW_SEQ_HOLES holes are kept (the newest merges into the highest when
+ * full).  Only payload segments move the frontier: a bare FIN or a RST
+ * with a random sequence number credits nothing.  Segments before the
+ * first one seen (reordering at pickup) are not counted.  Serial
+ * arithmetic throughout, so a flow wrapping 2^32 is counted exactly.
+ *
+ * Port reuse (as Suricata's stream engine): a SYN (without ACK) on a TCP
+ * flow that has closed (FIN or RST seen), or whose sequence number lies
+ * outside the old connection's span by more than the window bound, is a
+ * new connection.  The old flow ends ("tcp_reuse") and a new one starts
+ * with fresh counters and orientation.  A retransmitted SYN (the same
+ * ISN) is not a reuse.
  */
 #include "flow.h"
 #include "mem.h"
@@ -29,7 +48,6 @@
 #define DEFAULT_MAX_FLOWS 65536u
 #define MIN_BUCKETS       1024u
 #define MAX_BUCKETS       (1u << 20)
-#define SEQ_SANE_JUMP     (1u << 30)
 #define ID_MASK           ((UINT64_C(1) << 53) - 1)
 #define HASH_SEED         UINT64_C(0x9e3779b97f4a7c15)
 #define SLOT_ALIGN        16u
@@ -228,6 +246,9 @@ static void flow_end(flow_table *t, flow *f, flow_end_reason why)
     t->c.active--;
     if (why == FLOW_END_TIMEOUT) t->c.timed_out++;
     if (why == FLOW_END_EVICTED) t->c.evicted++;
+    for (int d = 0; d < 2; d++)
+        for (unsigned i = 0; i < f->dir[d].n_holes; i++)
+            if (f->dir[d].hole[i].ack_credit) t->c.seq_unconfirmed++;
     if (t->cfg.on_end) t->cfg.on_end(f, why, t->cfg.ud);
     f->hnext = t->free_list;
     t->free_list = f;
@@ -405,25 +426,176 @@ static flow *flow_create(flow_table *t, const dec_pkt *p, uint64_t ts, uint64_t 
     return f;
 }
 
-/* Sequence progress for one TCP segment; returns true when the segment
- * carried sequence space beyond what this direction had already sent. */
-static bool tcp_seq(flow_dir *d, const dec_pkt *p)
+static inline int32_t seq_diff(uint32_t a, uint32_t b)
 {
-    uint32_t syn = (p->tcp_flags & TH_SYN) ? 1 : 0;
+    return (int32_t)(a - b);
+}
+
+/* The largest jump of 'd's sequence numbers that the peer's advertised
+ * window explains. */
+static uint32_t seq_bound(const flow *f, int d)
+{
+    const flow_dir *peer = &f->dir[!d];
+    bool scaled = f->dir[0].syn && f->dir[1].syn;
+    if (!scaled) return FLOW_SEQ_FIXED_BOUND;
+    return peer->win_max > FLOW_SEQ_FIXED_BOUND ? peer->win_max : FLOW_SEQ_FIXED_BOUND;
+}
+
+static void hole_remove(flow_dir *d, unsigned i)
+{
+    d->hole[i] = d->hole[--d->n_holes];
+}
+
+static void hole_add(flow_table *t, flow_dir *d, uint32_t lo, uint32_t hi, bool ack_credit)
+{
+    if (d->n_holes < FLOW_SEQ_HOLES) {
+        d->hole[d->n_holes++] = (flow_seq_hole){lo, hi, ack_credit};
+        return;
+    }
+    /* Full: the highest hole absorbs the new one (and the seen bytes
+     * between them, which filling then credits again at most once more).
+     * Rare: it takes FLOW_SEQ_HOLES holes open at once. */
+    unsigned top = 0;
+    for (unsigned i = 1; i < d->n_holes; i++)
+        if (seq_diff(d->hole[i].hi, d->hole[top].hi) > 0) top = i;
+    d->hole[top].hi = hi;
+    d->hole[top].ack_credit = false;
+    t->c.seq_unconfirmed++;
+}
+
+/* Credits the part of [s, e) that lies in holes (bytes seen at last);
+ * true if any did. */
+static bool seq_fill(flow_table *t, flow *f, int dn, uint32_t s, uint32_t e)
+{
+    flow_dir *d = &f->dir[dn];
+    bool any = false;
+    for (unsigned i = 0; i < d->n_holes;) {
+        flow_seq_hole *h = &d->hole[i];
+        uint32_t lo = seq_diff(s, h->lo) > 0 ? s : h->lo;
+        uint32_t hi = seq_diff(e, h->hi) < 0 ? e : h->hi;
+        if (seq_diff(hi, lo) <= 0) {
+            i++;
+            continue;
+        }
+        any = true;
+        d->seq_bytes += (uint32_t)(hi - lo);
+        if (lo == h->lo && hi == h->hi) {
+            hole_remove(d, i);
+            continue;
+        }
+        if (lo == h->lo) {
+            h->lo = hi;
+        } else if (hi == h->hi) {
+            h->hi = lo;
+        } else {
+            /* filled in the middle: two holes; the left one is a gap of
+             * its own, plausible if within the bound */
+            flow_seq_hole right = {hi, h->hi, h->ack_credit};
+            h->hi = lo;
+            h->ack_credit = (uint32_t)(h->hi - h->lo) <= seq_bound(f, dn);
+            if (d->n_holes < FLOW_SEQ_HOLES) {
+                d->hole[d->n_holes++] = right;
+            } else if ((uint32_t)(right.hi - right.lo) > (uint32_t)(h->hi - h->lo)) {
+                *h = right; /* no room: keep the larger piece */
+                t->c.seq_unconfirmed++;
+            } else {
+                t->c.seq_unconfirmed++;
+            }
+        }
+        i++;
+    }
+    return any;
+}
+
+/* The peer acknowledged 'd's data up to 'ack': plausible holes below it
+ * were sent and only the capture lost them. */
+static void seq_acked(flow *f, int dn, uint32_t ack)
+{
+    flow_dir *d = &f->dir[dn];
+    if (!d->seq_init || d->n_holes == 0) return;
+    /* an ACK far beyond anything sent proves nothing */
+    if (seq_diff(ack, d->seq_high) > 0 && (uint32_t)(ack - d->seq_high) > seq_bound(f, dn)) return;
+    for (unsigned i = 0; i < d->n_holes;) {
+        flow_seq_hole *h = &d->hole[i];
+        if (!h->ack_credit || seq_diff(ack, h->lo) <= 0) {
+            i++;
+            continue;
+        }
+        if (seq_diff(ack, h->hi) >= 0) {
+            d->seq_bytes += (uint32_t)(h->hi - h->lo);
+            hole_remove(d, i);
+            continue;
+        }
+        d->seq_bytes += (uint32_t)(ack - h->lo);
+        h->lo = ack;
+        i++;
+    }
+}
+
+/* Sequence progress for one TCP segment of direction dn; returns true when
+ * it carried sequence space this direction had not sent before (beyond the
+ * frontier, or filling a hole). */
+static bool tcp_seq(flow_table *t, flow *f, int dn, const dec_pkt *p)
+{
+    flow_dir *d = &f->dir[dn];
+    uint8_t fl = p->tcp_flags;
+    uint32_t syn = (fl & TH_SYN) ? 1 : 0;
+    if (fl & TH_RST) return false; /* its sequence number may be anything */
+    if (syn) {
+        d->syn = true;
+        d->wscale = p->tcp_wscale;
+    }
+    /* The window of a SYN is never scaled; the others are once both SYNs
+     * carried the option (RFC 7323 2.2). */
+    uint32_t win = p->tcp_win;
+    if (!syn && f->dir[0].syn && f->dir[1].syn && f->dir[0].wscale != DEC_WSCALE_NONE &&
+        f->dir[1].wscale != DEC_WSCALE_NONE)
+        win <<= d->wscale;
+    if (win > d->win_max) d->win_max = win;
+    if (fl & TH_ACK) {
+        d->acked = true;
+        seq_acked(f, !dn, p->ack);
+    }
     if (!d->seq_init) {
         d->seq_base = p->seq + syn;
         d->seq_high = d->seq_base;
         d->seq_init = true;
     }
-    if (p->payload_wire == 0 && !(p->tcp_flags & TH_FIN)) return false;
-    uint32_t end = p->seq + syn + p->payload_wire;
-    int32_t adv = (int32_t)(end - d->seq_high);
-    if (adv <= 0) return false;
-    if ((uint32_t)adv < SEQ_SANE_JUMP) {
-        d->seq_bytes += (uint32_t)adv;
-        d->seq_high = end;
+    if (p->payload_wire == 0) return false;
+    uint32_t s = p->seq + syn, e = s + p->payload_wire;
+    if (seq_diff(e, d->seq_high) <= 0) return seq_fill(t, f, dn, s, e);
+    if (seq_diff(s, d->seq_high) < 0) seq_fill(t, f, dn, s, d->seq_high); /* straddles it */
+    if (seq_diff(s, d->seq_high) > 0) {
+        uint32_t gap = s - d->seq_high;
+        bool plausible = gap <= seq_bound(f, dn);
+        if (!plausible) {
+            t->c.seq_implausible++;
+            hole_add(t, d, d->seq_high, s, false);
+        } else if (!f->dir[!dn].acked) {
+            d->seq_bytes += gap; /* nothing will acknowledge it: the bound decides */
+        } else {
+            hole_add(t, d, d->seq_high, s, true);
+        }
+        d->seq_bytes += p->payload_wire;
+    } else {
+        d->seq_bytes += (uint32_t)(e - d->seq_high);
     }
+    d->seq_high = e;
     return true;
+}
+
+/* Whether a SYN starts a new connection on f's 5-tuple (see the header). */
+static bool tcp_reuse(const flow *f, const dec_pkt *p, int dn)
+{
+    if ((p->tcp_flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN) return false;
+    const flow_dir *d = &f->dir[dn];
+    if (d->syn && d->seq_init && p->seq + 1 == d->seq_base) return false; /* retransmission */
+    if (f->state == FLOW_STATE_CLOSED || f->dir[0].fin || f->dir[1].fin) return true;
+    if (!d->seq_init) return dn == FLOW_TOCLIENT; /* the server side opens a connection */
+    uint64_t bound = seq_bound(f, dn);
+    uint64_t span = (uint32_t)(d->seq_high - d->seq_base);
+    uint32_t rel = p->seq + 1 - d->seq_base; /* distance from the old span's start */
+    return (uint64_t)(uint32_t)(rel + (uint32_t)bound) > span + 2 * bound;
 }
 
 static void set_class(flow_table *t, flow *f, uint8_t tc)
@@ -472,6 +644,11 @@ flow *flow_packet(flow_table *t, const dec_pkt *p, uint64_t ts, uint32_t wire_le
     flow *f = t->buckets[(uint32_t)h & t->mask];
     for (; f; f = f->hnext)
         if (f->hash == (uint32_t)h && (d = flow_match(f, p, k.vlan)) >= 0) break;
+    if (f && p->proto == 6 && tcp_reuse(f, p, d)) {
+        t->c.tcp_reuse++;
+        flow_end(t, f, FLOW_END_REUSE);
+        f = NULL;
+    }
     if (!f) {
         f = flow_create(t, p, ts, h, k.vlan);
         if (!f) return NULL;
@@ -500,7 +677,7 @@ flow *flow_packet(flow_table *t, const dec_pkt *p, uint64_t ts, uint32_t wire_le
         else
             f->tcp_flags_tc |= fl;
         /* keep-alive probes and retransmissions carry no new data */
-        bool fresh = tcp_seq(fd, p);
+        bool fresh = tcp_seq(t, f, d, p);
         data = data && fresh;
         if (fl & TH_FIN) fd->fin = true;
         if (fl & TH_RST) fd->rst = true;
@@ -567,6 +744,8 @@ const char *flow_reason_name(flow_end_reason r)
         return "forced";
     case FLOW_END_SHUTDOWN:
         return "shutdown";
+    case FLOW_END_REUSE:
+        return "tcp_reuse";
     }
     return "unknown";
 }

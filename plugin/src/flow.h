@@ -48,21 +48,39 @@ typedef enum {
     FLOW_END_TIMEOUT,  /* idle timeout ("timeout") */
     FLOW_END_EVICTED,  /* table full, oldest idle flow evicted ("forced") */
     FLOW_END_SHUTDOWN, /* flush at end of input ("shutdown") */
+    FLOW_END_REUSE,    /* a new TCP connection on the same 5-tuple ("tcp_reuse") */
 } flow_end_reason;
 
 /* Timeout classes (one LRU list each). */
 enum { FLOW_TC_TCP, FLOW_TC_TCP_CLOSED, FLOW_TC_UDP, FLOW_TC_OTHER, FLOW_TC__COUNT };
 
+/* Sequence ranges a direction's frontier skipped over (capture loss, or a
+ * jump not yet explained): bytes in them are credited to seq_bytes when a
+ * segment fills them or, for a plausible hole, when the peer acknowledges
+ * them (see flow.c). */
+#define FLOW_SEQ_HOLES 4
+typedef struct flow_seq_hole {
+    uint32_t lo, hi; /* [lo, hi) in sequence space */
+    bool ack_credit; /* the peer's ACK may credit it (no larger than the window bound) */
+} flow_seq_hole;
+
 typedef struct flow_dir {
     uint64_t pkts, bytes;   /* captured packets; bytes = wire length of frames */
     uint64_t payload_bytes; /* captured transport payload bytes */
-    /* TCP sequence tracking: bytes covered by sequence progress, so capture
-     * loss does not undercount.  seq_bytes = highest seq end - base. */
+    /* TCP sequence tracking: payload bytes covered by sequence progress that
+     * the capture can justify (seen, or lost and then acknowledged), so
+     * capture loss does not undercount and a jump does not invent bytes. */
     uint64_t seq_bytes;
     uint32_t seq_base; /* first payload seq (ISN+1 after SYN) */
-    uint32_t seq_high; /* highest seq end seen */
+    uint32_t seq_high; /* frontier: highest payload seq end seen */
+    uint32_t win_max;  /* largest window this side advertised (bytes; scaled once known) */
+    uint8_t wscale;    /* its SYN's window scale shift, DEC_WSCALE_NONE if absent */
+    uint8_t n_holes;
     bool seq_init;
+    bool syn;   /* sent a SYN (seq_base - 1 is its ISN) */
+    bool acked; /* sent a segment with ACK: the peer's holes wait for it */
     bool fin, rst;
+    flow_seq_hole hole[FLOW_SEQ_HOLES];
 } flow_dir;
 
 typedef struct flow {
@@ -113,6 +131,9 @@ typedef struct flow_table flow_table;
 typedef struct flow_counters {
     uint64_t created, active, evicted, timed_out, memcap_hits;
     uint64_t buckets, bucket_grows; /* hash table size now, times it doubled */
+    uint64_t tcp_reuse;             /* flows ended by a new connection on their 5-tuple */
+    uint64_t seq_implausible;       /* sequence jumps larger than the window bound: not credited */
+    uint64_t seq_unconfirmed;       /* holes never filled nor acknowledged when their flow ended */
 } flow_counters;
 
 flow_table *flow_table_new(const flow_config *cfg);
@@ -147,6 +168,11 @@ void flow_table_counters(const flow_table *t, flow_counters *out);
 void flow_foreach(flow_table *t, void (*fn)(flow *f, void *ud), void *ud);
 
 const char *flow_state_name(flow_state s);       /* "new", "established", "closed" */
-const char *flow_reason_name(flow_end_reason r); /* "timeout", "forced", "shutdown" */
+const char *flow_reason_name(flow_end_reason r); /* "timeout", "forced", "shutdown", "tcp_reuse" */
+
+/* Sequence jumps larger than this are not credited when the window that
+ * would bound them is unknown (handshake not seen) or the peer's
+ * acknowledgements are not seen (one direction captured). */
+#define FLOW_SEQ_FIXED_BOUND (1u << 20)
 
 #endif /* EGRET_FLOW_H */

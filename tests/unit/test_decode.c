@@ -804,6 +804,36 @@ static void test_event_names(void **state)
     }
 }
 
+/* The TCP window and the window scale option (RFC 7323): the shift is
+ * capped at 14; an IPv4 option of the same kind (3, loose source route) is
+ * not mistaken for it. */
+static void test_tcp_window_scale(void **state)
+{
+    (void)state;
+    static const uint8_t tmpl[] = {
+        0x45, 0,    0,    52,   0,    1,    0,    0,    64, 6, 0, 0,
+        10,   0,    0,    1,    203,  0,    113,  9,                 /* IPv4 */
+        0x9c, 0x40, 0x01, 0xbb, 0,    0,    0x03, 0xe8, 0,  0, 0, 0, /* ports, seq, ack */
+        0x80, 0x02, 0xfa, 0xf0, 0,    0,    0,    0,                 /* doff 8, SYN, win */
+        0x02, 0x04, 0x05, 0xb4, 0x01, 0x03, 0x03, 0x07,              /* MSS, NOP, WS 7 */
+        0x01, 0x01, 0x01, 0x00};                                     /* NOPs, EOL */
+    uint8_t b[sizeof tmpl];
+    memcpy(b, tmpl, sizeof b);
+    dec_pkt p;
+    assert_true(dec_packet(&p, DEC_LINK_RAW, b, sizeof b));
+    assert_int_equal(p.tcp_win, 64240);
+    assert_int_equal(p.tcp_wscale, 7);
+    assert_int_equal(p.seq, 1000);
+    b[47] = 20; /* shift too large */
+    assert_true(dec_packet(&p, DEC_LINK_RAW, b, sizeof b));
+    assert_int_equal(p.tcp_wscale, 14);
+    b[45] = 0x01; /* no window scale option: NOP NOP NOP 07 -> malformed tail */
+    b[46] = 0x01;
+    b[47] = 0x01;
+    assert_true(dec_packet(&p, DEC_LINK_RAW, b, sizeof b));
+    assert_int_equal(p.tcp_wscale, DEC_WSCALE_NONE);
+}
+
 static void test_null_and_empty(void **state)
 {
     (void)state;
@@ -908,7 +938,7 @@ int main(void)
         cmocka_unit_test(test_table),          cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_fuzz),           cmocka_unit_test(test_event_names),
         cmocka_unit_test(test_null_and_empty), cmocka_unit_test(test_real_pcap),
-        cmocka_unit_test(test_shard_fast),
+        cmocka_unit_test(test_shard_fast),     cmocka_unit_test(test_tcp_window_scale),
     };
     return cmocka_run_group_tests(tests, guard_setup, guard_teardown);
 }

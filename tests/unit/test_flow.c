@@ -60,7 +60,7 @@ static dec_pkt rev(const dec_pkt *q, uint8_t flags, uint32_t seq, uint32_t plen)
 #define MAXREC 64
 typedef struct rec {
     int n;
-    int by_reason[3];
+    int by_reason[4];
     flow_end_reason why[MAXREC];
     uint64_t id[MAXREC], first_ts[MAXREC];
     uint16_t cport[MAXREC];
@@ -266,7 +266,7 @@ static void test_seq_gap_and_retransmission(void **state)
         uint64_t seq_bytes, payload;
     } steps[] = {
         {1001, 100, 100, 100}, /* in order */
-        {1201, 100, 300, 200}, /* 1101..1200 lost: counted by sequence progress */
+        {1201, 100, 300, 200}, /* 1101..1200 lost: no ACKs seen, within the fixed bound */
         {1201, 100, 300, 300}, /* retransmission: not double counted */
         {1001, 100, 300, 400}, /* old retransmission */
         {1251, 100, 350, 500}, /* partial overlap: only the new 50 bytes */
@@ -280,16 +280,26 @@ static void test_seq_gap_and_retransmission(void **state)
         assert_int_equal(d->payload_bytes, steps[i].payload);
     }
     assert_int_equal(d->seq_high, 1351);
-    /* a jump of >= 1 GiB is bogus and ignored */
-    seg.seq = 1351u + (1u << 30);
+    /* a jump beyond the fixed bound is implausible: only its own seen bytes */
+    flow_counters fc;
+    seg.seq = 1351u + FLOW_SEQ_FIXED_BOUND + 1;
     seg.payload_len = seg.payload_wire = 10;
     feed(t, &seg, S(3), 64, NULL, NULL);
-    assert_int_equal(d->seq_bytes, 350);
-    assert_int_equal(d->seq_high, 1351);
+    assert_int_equal(d->seq_bytes, 360);
+    flow_table_counters(t, &fc);
+    assert_int_equal(fc.seq_implausible, 1);
+    /* data behind it still counts once as it arrives, never twice */
+    seg.seq = 1351;
+    seg.payload_len = seg.payload_wire = 100;
+    feed(t, &seg, S(3), 154, NULL, NULL);
+    feed(t, &seg, S(3), 154, NULL, NULL);
+    assert_int_equal(d->seq_bytes, 460);
     /* the other direction is independent; payload_wire counts, not captured */
     dec_pkt resp = rev(&syn, TH_ACK, 77, 1400);
     resp.payload_len = 200;
+    resp.ack = 1451;
     feed(t, &resp, S(3), 1454, NULL, NULL);
+    assert_int_equal(d->seq_bytes, 460); /* the implausible hole is never credited by an ACK */
     assert_int_equal(f->dir[FLOW_TOCLIENT].seq_base, 77);
     assert_int_equal(f->dir[FLOW_TOCLIENT].seq_bytes, 1400);
     assert_int_equal(f->dir[FLOW_TOCLIENT].payload_bytes, 200);
@@ -318,6 +328,218 @@ static void test_seq_wraparound(void **state)
     seg.payload_len = seg.payload_wire = 100;
     feed(t, &seg, S(4), 154, NULL, NULL);
     assert_int_equal(d->seq_bytes, 0x200 + 0x100 + 100);
+    flow_table_free(t);
+}
+
+/* A handshake with window scaling (shift 7 both ways), client ISN 1000,
+ * server ISN 5000, server window 65535 << 7 (8 MiB). */
+static flow *handshake(flow_table *t, dec_pkt *c, dec_pkt *s)
+{
+    *c = mk(TCP, "10.0.0.1", 40000, "203.0.113.9", 443, TH_SYN, 1000, 0);
+    c->tcp_wscale = 7;
+    c->tcp_win = 64240;
+    *s = rev(c, TH_SYN | TH_ACK, 5000, 0);
+    s->ack = 1001;
+    s->tcp_win = 65535;
+    flow *f = feed(t, c, S(1), 60, NULL, NULL);
+    feed(t, s, S(1), 60, NULL, NULL);
+    c->tcp_flags = TH_ACK;
+    c->seq = 1001;
+    c->ack = 5001;
+    c->tcp_wscale = DEC_WSCALE_NONE;
+    c->tcp_win = 502;
+    feed(t, c, S(1), 54, NULL, NULL);
+    s->tcp_flags = TH_ACK;
+    s->seq = 5001;
+    s->tcp_wscale = DEC_WSCALE_NONE;
+    return f;
+}
+
+static void client_seg(flow_table *t, dec_pkt *c, uint32_t seq, uint32_t len, uint64_t ts)
+{
+    c->seq = seq;
+    c->payload_len = c->payload_wire = len;
+    feed(t, c, ts, 54 + len, NULL, NULL);
+}
+
+static void server_ack(flow_table *t, dec_pkt *s, uint32_t ack, uint64_t ts)
+{
+    s->ack = ack;
+    s->payload_len = s->payload_wire = 0;
+    feed(t, s, ts, 54, NULL, NULL);
+}
+
+/* Capture loss of many segments is still credited once the server
+ * acknowledges them -- the reason seq_bytes exists -- and no sooner. */
+static void test_seq_loss_acked(void **state)
+{
+    rec r = {0};
+    flow_table *t = mk_table(&r, 10, 0);
+    dec_pkt c, s;
+    flow *f = handshake(t, &c, &s);
+    flow_dir *d = &f->dir[FLOW_TOSERVER];
+    /* ten 1000-byte segments; the capture lost 3..8 */
+    for (uint32_t i = 0; i < 10; i++)
+        if (i < 2 || i > 7) client_seg(t, &c, 1001 + i * 1000, 1000, S(2));
+    assert_int_equal(d->seq_bytes, 4000);
+    assert_int_equal(d->n_holes, 1);
+    server_ack(t, &s, 3001, S(2)); /* acknowledges only what was seen */
+    assert_int_equal(d->seq_bytes, 4000);
+    server_ack(t, &s, 6001, S(2));
+    assert_int_equal(d->seq_bytes, 7000);
+    server_ack(t, &s, 11001, S(2));
+    assert_int_equal(d->seq_bytes, 10000);
+    assert_int_equal(d->n_holes, 0);
+    /* a loss larger than the fixed bound but within the scaled window (8 MiB) */
+    client_seg(t, &c, 11001 + (4u << 20), 1000, S(3));
+    assert_int_equal(d->seq_bytes, 11000);
+    server_ack(t, &s, 12001 + (4u << 20), S(3));
+    assert_int_equal(d->seq_bytes, 11000 + (4u << 20));
+    flow_counters fc;
+    flow_table_counters(t, &fc);
+    assert_int_equal(fc.seq_implausible, 0);
+    flow_table_free(t);
+    flow_table_counters(NULL, &fc);
+}
+
+/* A new ISN without its SYN (the second connection's SYN not captured):
+ * the jump is not credited even though the server acknowledges the new
+ * sequence space. */
+static void test_seq_jumped_isn(void **state)
+{
+    rec r = {0};
+    flow_table *t = mk_table(&r, 10, 0);
+    dec_pkt c, s;
+    flow *f = handshake(t, &c, &s);
+    flow_dir *d = &f->dir[FLOW_TOSERVER];
+    client_seg(t, &c, 1001, 1000, S(2));
+    server_ack(t, &s, 2001, S(2));
+    uint32_t isn2 = 1001u + 0x60000000u;
+    client_seg(t, &c, isn2, 1000, S(3));
+    server_ack(t, &s, isn2 + 1000, S(3));
+    client_seg(t, &c, isn2 + 1000, 1000, S(3));
+    server_ack(t, &s, isn2 + 2000, S(3));
+    assert_int_equal(d->seq_bytes, 3000);
+    assert_int_equal(d->payload_bytes, 3000);
+    flow_counters fc;
+    flow_table_counters(t, &fc);
+    assert_int_equal(fc.seq_implausible, 1);
+    flow_table_free(t);
+}
+
+/* A bogus segment far ahead (within the bound, never acknowledged) adds
+ * only its own bytes; the real data behind it is credited exactly once;
+ * the hole it left is counted as unconfirmed when the flow ends. */
+static void test_seq_bogus_ahead(void **state)
+{
+    rec r = {0};
+    flow_table *t = mk_table(&r, 10, 0);
+    /* picked up midstream: no SYNs, so the fixed bound applies */
+    dec_pkt c = mk(TCP, "10.0.0.1", 40001, "203.0.113.9", 443, TH_ACK, 70000, 0);
+    dec_pkt s = rev(&c, TH_ACK, 90000, 0);
+    c.ack = 90000;
+    flow *f = feed(t, &c, S(1), 54, NULL, NULL);
+    server_ack(t, &s, 70000, S(1));
+    flow_dir *d = &f->dir[FLOW_TOSERVER];
+    client_seg(t, &c, 70000 + (512u << 10), 10, S(2)); /* bogus */
+    assert_int_equal(d->seq_bytes, 10);
+    for (uint32_t i = 0; i < 20; i++) {
+        client_seg(t, &c, 70000 + i * 1000, 1000, S(2));
+        client_seg(t, &c, 70000 + i * 1000, 1000, S(2)); /* retransmitted */
+        server_ack(t, &s, 70000 + (i + 1) * 1000, S(2));
+    }
+    assert_int_equal(d->seq_bytes, 20010);
+    /* a RST with a random sequence number credits nothing */
+    c.tcp_flags = TH_RST | TH_ACK;
+    client_seg(t, &c, 0x9abcdef0u, 0, S(3));
+    assert_int_equal(d->seq_bytes, 20010);
+    flow_counters fc;
+    flow_table_counters(t, &fc);
+    assert_int_equal(fc.seq_implausible, 0);
+    flow_table_free(t);
+    flow_table_counters(NULL, &fc);
+    assert_int_equal(r.n, 1);
+}
+
+/* The unconfirmed counter, seen through a table that outlives the flow. */
+static void test_seq_unconfirmed_counted(void **state)
+{
+    rec r = {0};
+    flow_table *t = mk_table(&r, 10, 0);
+    dec_pkt c, s;
+    handshake(t, &c, &s);
+    client_seg(t, &c, 1001, 1000, S(2));
+    client_seg(t, &c, 3001, 1000, S(2)); /* 1000 lost, never acknowledged */
+    server_ack(t, &s, 2001, S(2));
+    flow_flush(t);
+    flow_counters fc;
+    flow_table_counters(t, &fc);
+    assert_int_equal(fc.seq_unconfirmed, 1);
+    assert_int_equal(r.n, 1);
+    flow_table_free(t);
+}
+
+/* Port reuse: a SYN with a new ISN on a closed flow, or far outside an
+ * open flow's sequence span, ends the old flow ("tcp_reuse") and starts
+ * a new one; a retransmitted SYN or an in-window one does not. */
+static void test_port_reuse(void **state)
+{
+    rec r = {0};
+    flow_table *t = mk_table(&r, 10, 0);
+    dec_pkt c, s;
+    flow *f = handshake(t, &c, &s);
+    uint64_t id1 = f->id;
+    client_seg(t, &c, 1001, 5000, S(2));
+    server_ack(t, &s, 6001, S(2));
+    c.tcp_flags = TH_FIN | TH_ACK;
+    client_seg(t, &c, 6001, 0, S(3));
+    s.tcp_flags = TH_FIN | TH_ACK;
+    server_ack(t, &s, 6002, S(3));
+    assert_int_equal(f->state, FLOW_STATE_CLOSED);
+    /* new connection 5 s later, ISN far from the old one */
+    dec_pkt syn = mk(TCP, "10.0.0.1", 40000, "203.0.113.9", 443, TH_SYN, 0x70000000u, 0);
+    bool created = false;
+    int dir = -1;
+    flow *g = feed(t, &syn, S(8), 60, &dir, &created);
+    assert_true(created);
+    assert_int_equal(dir, FLOW_TOSERVER);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.why[0], FLOW_END_REUSE);
+    assert_int_equal(r.id[0], id1);
+    assert_int_not_equal(g->id, id1);
+    assert_int_equal(g->dir[FLOW_TOSERVER].pkts, 1);
+    assert_int_equal(g->dir[FLOW_TOSERVER].seq_bytes, 0);
+    assert_int_equal(g->state, FLOW_STATE_NEW);
+    /* its retransmission is the same connection */
+    g = feed(t, &syn, S(9), 60, NULL, &created);
+    assert_false(created);
+    assert_int_equal(g->dir[FLOW_TOSERVER].pkts, 2);
+    /* an in-window SYN on an open flow is not a new connection */
+    dec_pkt in = syn;
+    in.seq = 0x70000000u + 100;
+    g = feed(t, &in, S(9), 60, NULL, &created);
+    assert_false(created);
+    /* a SYN far outside the open flow's span is */
+    dec_pkt far = syn;
+    far.seq = 0x10000000u;
+    g = feed(t, &far, S(10), 60, NULL, &created);
+    assert_true(created);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.why[1], FLOW_END_REUSE);
+    /* after a RST, the server side opening a connection back is reused
+     * too, with the orientation of the new SYN */
+    dec_pkt rst = far;
+    rst.tcp_flags = TH_RST;
+    feed(t, &rst, S(11), 54, NULL, NULL);
+    dec_pkt back = rev(&far, TH_SYN, 123456, 0);
+    g = feed(t, &back, S(12), 60, &dir, &created);
+    assert_true(created);
+    assert_int_equal(dir, FLOW_TOSERVER);
+    assert_int_equal(g->cport, 443);
+    flow_counters fc;
+    flow_table_counters(t, &fc);
+    assert_int_equal(fc.tcp_reuse, 3);
+    assert_string_equal(flow_reason_name(FLOW_END_REUSE), "tcp_reuse");
     flow_table_free(t);
 }
 
@@ -903,6 +1125,11 @@ int main(void)
         cmocka_unit_test(test_dir_counters),
         cmocka_unit_test(test_seq_gap_and_retransmission),
         cmocka_unit_test(test_seq_wraparound),
+        cmocka_unit_test(test_seq_loss_acked),
+        cmocka_unit_test(test_seq_jumped_isn),
+        cmocka_unit_test(test_seq_bogus_ahead),
+        cmocka_unit_test(test_seq_unconfirmed_counted),
+        cmocka_unit_test(test_port_reuse),
         cmocka_unit_test(test_exchanges),
         cmocka_unit_test(test_tcp_states),
         cmocka_unit_test(test_names),
