@@ -27,7 +27,8 @@
  * midstream).  When the peer has acknowledged nothing yet (one direction
  * captured), a hole within the bound is credited at once.  At most
  * FLOW_SEQ_HOLES holes are kept (the newest merges into the highest when
- * full).  Only payload segments move the frontier: a bare FIN or a RST
+ * full).  The ACK of a FIN credits no hole beyond the FIN.  Only payload
+ * segments move the frontier: a bare FIN or a RST
  * with a random sequence number credits nothing.  Segments before the
  * first one seen (reordering at pickup) are not counted.  Serial
  * arithmetic throughout, so a flow wrapping 2^32 is counted exactly.
@@ -513,6 +514,7 @@ static void seq_acked(flow *f, int dn, uint32_t ack)
 {
     flow_dir *d = &f->dir[dn];
     if (!d->seq_init || d->n_holes == 0) return;
+    if (d->fin_at && seq_diff(ack, d->fin_seq) > 0) ack = d->fin_seq; /* the FIN's own number */
     /* an ACK far beyond anything sent proves nothing */
     if (seq_diff(ack, d->seq_high) > 0 && (uint32_t)(ack - d->seq_high) > seq_bound(f, dn)) return;
     for (unsigned i = 0; i < d->n_holes;) {
@@ -561,8 +563,13 @@ static bool tcp_seq(flow_table *t, flow *f, int dn, const dec_pkt *p)
         d->seq_high = d->seq_base;
         d->seq_init = true;
     }
-    if (p->payload_wire == 0) return false;
     uint32_t s = p->seq + syn, e = s + p->payload_wire;
+    if ((fl & TH_FIN) && !d->fin_at && seq_diff(e, d->seq_base) >= 0 &&
+        seq_diff(e, d->seq_high) <= (int32_t)seq_bound(f, dn)) {
+        d->fin_at = true; /* the stream ends here: no hole beyond it will be acknowledged */
+        d->fin_seq = e;
+    }
+    if (p->payload_wire == 0) return false;
     if (seq_diff(e, d->seq_high) <= 0) return seq_fill(t, f, dn, s, e);
     if (seq_diff(s, d->seq_high) < 0) seq_fill(t, f, dn, s, d->seq_high); /* straddles it */
     if (seq_diff(s, d->seq_high) > 0) {

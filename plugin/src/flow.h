@@ -74,11 +74,13 @@ typedef struct flow_dir {
     uint32_t seq_base; /* first payload seq (ISN+1 after SYN) */
     uint32_t seq_high; /* frontier: highest payload seq end seen */
     uint32_t win_max;  /* largest window this side advertised (bytes; scaled once known) */
+    uint32_t fin_seq;  /* sequence number of its FIN (valid when fin_at) */
     uint8_t wscale;    /* its SYN's window scale shift, DEC_WSCALE_NONE if absent */
     uint8_t n_holes;
     bool seq_init;
-    bool syn;   /* sent a SYN (seq_base - 1 is its ISN) */
-    bool acked; /* sent a segment with ACK: the peer's holes wait for it */
+    bool syn;    /* sent a SYN (seq_base - 1 is its ISN) */
+    bool acked;  /* sent a segment with ACK: the peer's holes wait for it */
+    bool fin_at; /* fin_seq is known: nothing beyond it was sent */
     bool fin, rst;
     flow_seq_hole hole[FLOW_SEQ_HOLES];
 } flow_dir;
