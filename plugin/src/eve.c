@@ -449,6 +449,7 @@ void eve_stats(egret_engine *e)
     jw_u64(w, "ssn_reused", fc.tcp_reuse);
     jw_u64(w, "seq_implausible", fc.seq_implausible);
     jw_u64(w, "seq_unconfirmed", fc.seq_unconfirmed);
+    jw_u64(w, "seq_holes_merged", fc.seq_holes_merged);
     jw_obj_close(w);
     jw_obj_open(w, "dpi");
     jw_u64(w, "classified", e->dpi_classified);

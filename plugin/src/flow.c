@@ -16,22 +16,26 @@
  * capture loss cannot hide an upload; it must never invent one.  seq_high
  * is the frontier, the highest payload sequence end seen.  A payload
  * segment's bytes beyond the frontier are seen and credited.  When it
- * starts beyond the frontier, the bytes skipped become a hole: credited
- * when a later segment fills them (reordering, retransmission of what the
- * capture lost) or, since the receiver cannot acknowledge what was never
- * sent, when the peer's ACK covers them.  A hole larger than the window
- * bound is implausible (a jumped ISN, a bogus far-ahead segment): it is
- * counted (seq_implausible) and only filling credits it.  The window bound
- * is the largest window the peer advertised, scaled when both SYNs were
- * seen; it is FLOW_SEQ_FIXED_BOUND when the scale is unknown (pickup
- * midstream).  When the peer has acknowledged nothing yet (one direction
- * captured), a hole within the bound is credited at once.  At most
- * FLOW_SEQ_HOLES holes are kept (the newest merges into the highest when
- * full).  The ACK of a FIN credits no hole beyond the FIN.  Only payload
- * segments move the frontier: a bare FIN or a RST
- * with a random sequence number credits nothing.  Segments before the
- * first one seen (reordering at pickup) are not counted.  Serial
- * arithmetic throughout, so a flow wrapping 2^32 is counted exactly.
+ * starts beyond the frontier, the bytes skipped are credited at once when
+ * the peer allowed them to be sent: the segment ends within the peer's
+ * highest ACK plus the window it advertised with it (scaled when both SYNs
+ * were seen, else taken unscaled, a lower bound).  Otherwise they become a
+ * hole: credited when a later segment fills them (reordering,
+ * retransmission of what the capture lost) or, since the receiver cannot
+ * acknowledge what was never sent, when the peer's ACK covers them.  A
+ * hole larger than the window bound is implausible (a jumped ISN, a bogus
+ * far-ahead segment): it is counted (seq_implausible) and only filling
+ * credits it.  The window bound is the largest window the peer advertised,
+ * scaled, but at least FLOW_SEQ_FIXED_BOUND; it is FLOW_SEQ_FIXED_BOUND
+ * when the scale is unknown (pickup midstream).  When the peer has acknowledged nothing yet (one
+ * direction captured), a hole within the bound is credited at once.  At most FLOW_SEQ_HOLES holes
+ * are kept; when full, the newest merges into the highest (seq_holes_merged), which then only an
+ * ACK credits.  A bare FIN is a zero-length segment at the stream's end: the bytes before it that
+ * the capture lost (tail loss) are a jump like any other, and the ACK of
+ * the FIN credits no hole beyond it.  A RST, whose sequence number may be
+ * anything, credits nothing.  Segments before the first one seen
+ * (reordering at pickup) are not counted.  Serial arithmetic throughout,
+ * so a flow wrapping 2^32 is counted exactly.
  *
  * Port reuse (as Suricata's stream engine): a SYN (without ACK) on a TCP
  * flow that has closed (FIN or RST seen), or whose sequence number lies
@@ -450,18 +454,22 @@ static void hole_remove(flow_dir *d, unsigned i)
 static void hole_add(flow_table *t, flow_dir *d, uint32_t lo, uint32_t hi, bool ack_credit)
 {
     if (d->n_holes < FLOW_SEQ_HOLES) {
-        d->hole[d->n_holes++] = (flow_seq_hole){lo, hi, ack_credit};
+        d->hole[d->n_holes++] = (flow_seq_hole){lo, hi, 0, ack_credit};
         return;
     }
-    /* Full: the highest hole absorbs the new one (and the seen bytes
-     * between them, which filling then credits again at most once more).
-     * Rare: it takes FLOW_SEQ_HOLES holes open at once. */
+    /* Full (heavy loss before the peer's ACKs arrive): the highest hole
+     * absorbs the new one.  The bytes between them were seen and credited
+     * already; 'seen' remembers how many, so that an ACK credits only the
+     * missing ones.  Filling no longer credits a merged hole: which of its
+     * bytes a segment repeats is not known any more. */
     unsigned top = 0;
     for (unsigned i = 1; i < d->n_holes; i++)
         if (seq_diff(d->hole[i].hi, d->hole[top].hi) > 0) top = i;
-    d->hole[top].hi = hi;
-    d->hole[top].ack_credit = false;
-    t->c.seq_unconfirmed++;
+    flow_seq_hole *h = &d->hole[top];
+    h->seen += (uint32_t)(lo - h->hi);
+    h->hi = hi;
+    h->ack_credit = h->ack_credit && ack_credit;
+    t->c.seq_holes_merged++;
 }
 
 /* Credits the part of [s, e) that lies in holes (bytes seen at last);
@@ -474,7 +482,7 @@ static bool seq_fill(flow_table *t, flow *f, int dn, uint32_t s, uint32_t e)
         flow_seq_hole *h = &d->hole[i];
         uint32_t lo = seq_diff(s, h->lo) > 0 ? s : h->lo;
         uint32_t hi = seq_diff(e, h->hi) < 0 ? e : h->hi;
-        if (seq_diff(hi, lo) <= 0) {
+        if (seq_diff(hi, lo) <= 0 || h->seen) {
             i++;
             continue;
         }
@@ -491,7 +499,7 @@ static bool seq_fill(flow_table *t, flow *f, int dn, uint32_t s, uint32_t e)
         } else {
             /* filled in the middle: two holes; the left one is a gap of
              * its own, plausible if within the bound */
-            flow_seq_hole right = {hi, h->hi, h->ack_credit};
+            flow_seq_hole right = {hi, h->hi, 0, h->ack_credit};
             h->hi = lo;
             h->ack_credit = (uint32_t)(h->hi - h->lo) <= seq_bound(f, dn);
             if (d->n_holes < FLOW_SEQ_HOLES) {
@@ -523,14 +531,17 @@ static void seq_acked(flow *f, int dn, uint32_t ack)
             i++;
             continue;
         }
-        if (seq_diff(ack, h->hi) >= 0) {
-            d->seq_bytes += (uint32_t)(h->hi - h->lo);
+        /* A merged hole's seen bytes are taken to come first: a partial
+         * ACK may credit late, never twice. */
+        uint32_t upto = seq_diff(ack, h->hi) >= 0 ? h->hi : ack;
+        uint32_t n = upto - h->lo, skip = n < h->seen ? n : h->seen;
+        d->seq_bytes += n - skip;
+        h->seen -= skip;
+        h->lo = upto;
+        if (h->lo == h->hi)
             hole_remove(d, i);
-            continue;
-        }
-        d->seq_bytes += (uint32_t)(ack - h->lo);
-        h->lo = ack;
-        i++;
+        else
+            i++;
     }
 }
 
@@ -555,6 +566,10 @@ static bool tcp_seq(flow_table *t, flow *f, int dn, const dec_pkt *p)
         win <<= d->wscale;
     if (win > d->win_max) d->win_max = win;
     if (fl & TH_ACK) {
+        if (!d->acked || seq_diff(p->ack, d->ack_high) >= 0) {
+            d->ack_high = p->ack;
+            d->win_last = win;
+        }
         d->acked = true;
         seq_acked(f, !dn, p->ack);
     }
@@ -569,17 +584,22 @@ static bool tcp_seq(flow_table *t, flow *f, int dn, const dec_pkt *p)
         d->fin_at = true; /* the stream ends here: no hole beyond it will be acknowledged */
         d->fin_seq = e;
     }
-    if (p->payload_wire == 0) return false;
+    /* A bare FIN marks where the stream ends: bytes before it that the
+     * capture lost are a jump like any other (below). */
+    bool bare_fin = p->payload_wire == 0 && (fl & TH_FIN) && !syn;
+    if (p->payload_wire == 0 && !(bare_fin && seq_diff(s, d->seq_high) > 0)) return false;
     if (seq_diff(e, d->seq_high) <= 0) return seq_fill(t, f, dn, s, e);
     if (seq_diff(s, d->seq_high) < 0) seq_fill(t, f, dn, s, d->seq_high); /* straddles it */
     if (seq_diff(s, d->seq_high) > 0) {
+        const flow_dir *peer = &f->dir[!dn];
         uint32_t gap = s - d->seq_high;
-        bool plausible = gap <= seq_bound(f, dn);
-        if (!plausible) {
+        if (gap > seq_bound(f, dn)) {
             t->c.seq_implausible++;
             hole_add(t, d, d->seq_high, s, false);
-        } else if (!f->dir[!dn].acked) {
+        } else if (!peer->acked) {
             d->seq_bytes += gap; /* nothing will acknowledge it: the bound decides */
+        } else if (seq_diff(e, peer->ack_high + peer->win_last) <= 0) {
+            d->seq_bytes += gap; /* the peer's last ACK and window allowed it to be sent */
         } else {
             hole_add(t, d, d->seq_high, s, true);
         }
@@ -588,7 +608,7 @@ static bool tcp_seq(flow_table *t, flow *f, int dn, const dec_pkt *p)
         d->seq_bytes += (uint32_t)(e - d->seq_high);
     }
     d->seq_high = e;
-    return true;
+    return !bare_fin;
 }
 
 /* Whether a SYN starts a new connection on f's 5-tuple (see the header). */

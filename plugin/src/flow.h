@@ -61,6 +61,7 @@ enum { FLOW_TC_TCP, FLOW_TC_TCP_CLOSED, FLOW_TC_UDP, FLOW_TC_OTHER, FLOW_TC__COU
 #define FLOW_SEQ_HOLES 4
 typedef struct flow_seq_hole {
     uint32_t lo, hi; /* [lo, hi) in sequence space */
+    uint32_t seen;   /* bytes in it seen already (holes merged when the list was full) */
     bool ack_credit; /* the peer's ACK may credit it (no larger than the window bound) */
 } flow_seq_hole;
 
@@ -75,6 +76,8 @@ typedef struct flow_dir {
     uint32_t seq_high; /* frontier: highest payload seq end seen */
     uint32_t win_max;  /* largest window this side advertised (bytes; scaled once known) */
     uint32_t fin_seq;  /* sequence number of its FIN (valid when fin_at) */
+    uint32_t ack_high; /* highest ACK it sent (valid when acked) */
+    uint32_t win_last; /* the window it advertised with ack_high (bytes, as win_max) */
     uint8_t wscale;    /* its SYN's window scale shift, DEC_WSCALE_NONE if absent */
     uint8_t n_holes;
     bool seq_init;
@@ -136,6 +139,7 @@ typedef struct flow_counters {
     uint64_t tcp_reuse;             /* flows ended by a new connection on their 5-tuple */
     uint64_t seq_implausible;       /* sequence jumps larger than the window bound: not credited */
     uint64_t seq_unconfirmed;       /* holes never filled nor acknowledged when their flow ended */
+    uint64_t seq_holes_merged;      /* holes merged into another (more than FLOW_SEQ_HOLES open) */
 } flow_counters;
 
 flow_table *flow_table_new(const flow_config *cfg);

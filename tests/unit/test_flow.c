@@ -331,16 +331,17 @@ static void test_seq_wraparound(void **state)
     flow_table_free(t);
 }
 
-/* A handshake with window scaling (shift 7 both ways), client ISN 1000,
- * server ISN 5000, server window 65535 << 7 (8 MiB). */
-static flow *handshake(flow_table *t, dec_pkt *c, dec_pkt *s)
+/* A handshake with window scaling (shift 'shift' both ways; DEC_WSCALE_NONE:
+ * no option), client ISN 1000, server ISN 5000, server window 'win'
+ * (unscaled; 65535 << 7 is 8 MiB). */
+static flow *handshake_w(flow_table *t, dec_pkt *c, dec_pkt *s, uint8_t shift, uint16_t win)
 {
     *c = mk(TCP, "10.0.0.1", 40000, "203.0.113.9", 443, TH_SYN, 1000, 0);
-    c->tcp_wscale = 7;
+    c->tcp_wscale = shift;
     c->tcp_win = 64240;
     *s = rev(c, TH_SYN | TH_ACK, 5000, 0);
     s->ack = 1001;
-    s->tcp_win = 65535;
+    s->tcp_win = win;
     flow *f = feed(t, c, S(1), 60, NULL, NULL);
     feed(t, s, S(1), 60, NULL, NULL);
     c->tcp_flags = TH_ACK;
@@ -353,6 +354,11 @@ static flow *handshake(flow_table *t, dec_pkt *c, dec_pkt *s)
     s->seq = 5001;
     s->tcp_wscale = DEC_WSCALE_NONE;
     return f;
+}
+
+static flow *handshake(flow_table *t, dec_pkt *c, dec_pkt *s)
+{
+    return handshake_w(t, c, s, 7, 65535);
 }
 
 static void client_seg(flow_table *t, dec_pkt *c, uint32_t seq, uint32_t len, uint64_t ts)
@@ -369,14 +375,16 @@ static void server_ack(flow_table *t, dec_pkt *s, uint32_t ack, uint64_t ts)
     feed(t, s, ts, 54, NULL, NULL);
 }
 
-/* Capture loss of many segments is still credited once the server
- * acknowledges them -- the reason seq_bytes exists -- and no sooner. */
+/* Capture loss of many segments is still credited -- the reason seq_bytes
+ * exists: at once when the server's window allowed the bytes to be sent,
+ * else when the server acknowledges them, and no sooner. */
 static void test_seq_loss_acked(void **state)
 {
     rec r = {0};
     flow_table *t = mk_table(&r, 10, 0);
     dec_pkt c, s;
-    flow *f = handshake(t, &c, &s);
+    /* a 2000-byte window: the ACKs that opened it further were lost too */
+    flow *f = handshake_w(t, &c, &s, DEC_WSCALE_NONE, 2000);
     flow_dir *d = &f->dir[FLOW_TOSERVER];
     /* ten 1000-byte segments; the capture lost 3..8 */
     for (uint32_t i = 0; i < 10; i++)
@@ -390,16 +398,73 @@ static void test_seq_loss_acked(void **state)
     server_ack(t, &s, 11001, S(2));
     assert_int_equal(d->seq_bytes, 10000);
     assert_int_equal(d->n_holes, 0);
-    /* a loss larger than the fixed bound but within the scaled window (8 MiB) */
-    client_seg(t, &c, 11001 + (4u << 20), 1000, S(3));
+    /* tail loss: a bare FIN 3000 bytes on, inside the window just given */
+    c.tcp_flags = TH_FIN | TH_ACK;
+    client_seg(t, &c, 12001, 0, S(2));
     assert_int_equal(d->seq_bytes, 11000);
-    server_ack(t, &s, 12001 + (4u << 20), S(3));
-    assert_int_equal(d->seq_bytes, 11000 + (4u << 20));
+    /* the ACK of the FIN is not a byte */
+    server_ack(t, &s, 12002, S(2));
+    assert_int_equal(d->seq_bytes, 11000);
     flow_counters fc;
     flow_table_counters(t, &fc);
     assert_int_equal(fc.seq_implausible, 0);
     flow_table_free(t);
-    flow_table_counters(NULL, &fc);
+}
+
+/* With window scaling seen, the server's last ACK plus its scaled window
+ * (8 MiB) explains a loss larger than the fixed bound, at once. */
+static void test_seq_loss_window(void **state)
+{
+    rec r = {0};
+    flow_table *t = mk_table(&r, 10, 0);
+    dec_pkt c, s;
+    flow *f = handshake(t, &c, &s);
+    flow_dir *d = &f->dir[FLOW_TOSERVER];
+    server_ack(t, &s, 1001, S(2)); /* a window update: 65535 << 7 */
+    client_seg(t, &c, 1001, 1000, S(2));
+    client_seg(t, &c, 2001 + (4u << 20), 1000, S(3));
+    assert_int_equal(d->seq_bytes, 2000 + (4u << 20));
+    assert_int_equal(d->n_holes, 0);
+    /* beyond the window but within the bound: a hole the ACK confirms */
+    client_seg(t, &c, 3001 + (10u << 20), 1000, S(3));
+    assert_int_equal(d->seq_bytes, 3000 + (4u << 20));
+    assert_int_equal(d->n_holes, 1);
+    server_ack(t, &s, 4001 + (10u << 20), S(3));
+    assert_int_equal(d->seq_bytes, 3000 + (10u << 20));
+    flow_counters fc;
+    flow_table_counters(t, &fc);
+    assert_int_equal(fc.seq_implausible, 0);
+    flow_table_free(t);
+}
+
+/* More holes than the list holds (heavy loss before the ACKs arrive): the
+ * merged hole is credited by the ACK exactly, never with the seen bytes
+ * inside it again. */
+static void test_seq_holes_merged(void **state)
+{
+    rec r = {0};
+    flow_table *t = mk_table(&r, 10, 0);
+    dec_pkt c, s;
+    flow *f = handshake_w(t, &c, &s, DEC_WSCALE_NONE, 1000);
+    flow_dir *d = &f->dir[FLOW_TOSERVER];
+    /* 19 segments, every other one lost: 9 holes */
+    for (uint32_t i = 0; i < 19; i += 2) client_seg(t, &c, 1001 + i * 1000, 1000, S(2));
+    assert_int_equal(d->seq_bytes, 10000);
+    assert_int_equal(d->n_holes, FLOW_SEQ_HOLES);
+    /* a retransmission of a seen segment inside the merged hole adds nothing */
+    client_seg(t, &c, 1001 + 16 * 1000, 1000, S(2));
+    assert_int_equal(d->seq_bytes, 10000);
+    /* partial: late, never twice -- at most [1001, 13001) plus the three
+     * segments seen beyond it */
+    server_ack(t, &s, 1001 + 12 * 1000, S(2));
+    assert_true(d->seq_bytes >= 13000 && d->seq_bytes <= 15000);
+    server_ack(t, &s, 1001 + 19 * 1000, S(2));
+    assert_int_equal(d->seq_bytes, 19000);
+    assert_int_equal(d->n_holes, 0);
+    flow_counters fc;
+    flow_table_counters(t, &fc);
+    assert_int_equal(fc.seq_holes_merged, 9 - FLOW_SEQ_HOLES);
+    flow_table_free(t);
 }
 
 /* A new ISN without its SYN (the second connection's SYN not captured):
@@ -467,9 +532,9 @@ static void test_seq_unconfirmed_counted(void **state)
     rec r = {0};
     flow_table *t = mk_table(&r, 10, 0);
     dec_pkt c, s;
-    handshake(t, &c, &s);
+    handshake_w(t, &c, &s, DEC_WSCALE_NONE, 1000);
     client_seg(t, &c, 1001, 1000, S(2));
-    client_seg(t, &c, 3001, 1000, S(2)); /* 1000 lost, never acknowledged */
+    client_seg(t, &c, 3001, 1000, S(2)); /* 1000 lost, beyond the window, never acknowledged */
     server_ack(t, &s, 2001, S(2));
     flow_flush(t);
     flow_counters fc;
@@ -1126,6 +1191,8 @@ int main(void)
         cmocka_unit_test(test_seq_gap_and_retransmission),
         cmocka_unit_test(test_seq_wraparound),
         cmocka_unit_test(test_seq_loss_acked),
+        cmocka_unit_test(test_seq_loss_window),
+        cmocka_unit_test(test_seq_holes_merged),
         cmocka_unit_test(test_seq_jumped_isn),
         cmocka_unit_test(test_seq_bogus_ahead),
         cmocka_unit_test(test_seq_unconfirmed_counted),
