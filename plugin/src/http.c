@@ -365,6 +365,33 @@ static void body_wire(http_conn *c, http_dir dir, const uint8_t *p, size_t n)
         body_out(c, dir, p, n);
 }
 
+static void mp_gap(http_conn *c, http_dir dir, uint64_t n);
+
+/* 'n' wire bytes of the current body are missing (a reassembly gap inside
+ * a body of known length).  Framing goes on.  Uncompressed bodies are
+ * still delivered after it, with on_body_gap in between, so a consumer
+ * can resume at its next record; a compressed stream cannot be resumed. */
+static void body_gap(http_conn *c, http_dir dir, uint64_t n)
+{
+    dstate *d = &c->d[dir];
+    http_msg *m = msg_of(d->t, dir);
+    m->flags |= HTTP_MSG_GAP;
+    m->wire_body_bytes += n;
+    m->gaps++;
+    m->gap_bytes += n;
+    event(c, dir, d->t, HTTP_EV_GAP);
+    if (d->skip) return;
+    if (d->enc == ENC_GZIP || d->enc == ENC_DEFLATE) {
+        d->skip = true;
+        return;
+    }
+    if (d->mp_active) {
+        mp_gap(c, dir, n);
+        return;
+    }
+    if (c->cb.on_body_gap) c->cb.on_body_gap(c->ud, d->t, dir, NULL, n);
+}
+
 static void decode_end(http_conn *c, http_dir dir)
 {
     dstate *d = &c->d[dir];
@@ -535,6 +562,28 @@ static void mp_feed(http_conn *c, http_dir dir, const uint8_t *p, size_t n)
         }
     }
     mp_stage_flush(c, dir);
+}
+
+/* A gap inside a multipart body: inside a part's data the part goes on
+ * (its consumer hears of the gap) and the delimiter search resumes after
+ * it; a gap in part headers loses the part structure. */
+static void mp_gap(http_conn *c, http_dir dir, uint64_t n)
+{
+    dstate *d = &c->d[dir];
+    mp_parser *m = d->mp;
+    if (m->st == MP_EPILOGUE) return;
+    if (m->st != MP_DATA && m->st != MP_PREAMBLE) {
+        mp_error(c, dir);
+        return;
+    }
+    /* a delimiter prefix held back before the gap was data after all */
+    size_t k = m->k;
+    m->k = 0;
+    mp_stage_flush(c, dir);
+    mp_emit(c, dir, m->delim, k);
+    if (m->st != MP_DATA) return;
+    m->part.bytes += n;
+    if (m->part.is_file && c->cb.on_body_gap) c->cb.on_body_gap(c->ud, d->t, dir, &m->part, n);
 }
 
 static void mp_finish(http_conn *c, http_dir dir)
@@ -1080,15 +1129,28 @@ void http_conn_gap(http_conn *c, http_dir dir, uint64_t len)
 {
     dstate *d = &c->d[dir];
     if (c->ended[dir] || d->st == S_STOPPED || d->st == S_TUNNEL || len == 0) return;
-    if (d->st == S_BODY_EOF || (d->st == S_BODY_CL && len <= d->remaining)) {
+    if ((d->st == S_BODY_CL || d->st == S_CHUNK_DATA) && d->remaining > 0) {
+        /* the body's length is known: skip exactly the missing bytes */
+        uint64_t n = len < d->remaining ? len : d->remaining;
+        body_gap(c, dir, n);
+        d->remaining -= n;
+        len -= n;
+        if (d->remaining == 0) {
+            if (d->st == S_BODY_CL)
+                msg_done(c, dir, false);
+            else
+                d->st = S_CHUNK_CRLF;
+        }
+        if (len == 0) return;
+        /* the gap runs past the body (or chunk): what follows it is lost */
+    }
+    if (d->st == S_BODY_EOF) {
+        /* unknown length: framing goes on to the end, delivery stops */
         msg_of(d->t, dir)->flags |= HTTP_MSG_GAP;
+        msg_of(d->t, dir)->gaps++;
+        msg_of(d->t, dir)->gap_bytes += len;
         event(c, dir, d->t, HTTP_EV_GAP);
         d->skip = true;
-        if (d->st == S_BODY_CL) {
-            d->remaining -= len;
-            msg_of(d->t, dir)->wire_body_bytes += len;
-            if (d->remaining == 0) msg_done(c, dir, false);
-        }
         return;
     }
     /* Framing is lost: report the message so far, then resynchronise on

@@ -51,13 +51,21 @@
  *    on_part_begin/on_part_end (name, filename, content type, size; the
  *    first bytes of non-file fields such as purpose=batch in part->value).
  *    Only file parts (with a filename) are fed to on_body_data.
- *  - Gaps: inside a Content-Length or read-until-close body the gap is
- *    skipped and framing continues, but no more body bytes of that message
- *    are delivered (decoders cannot resync); HTTP_MSG_GAP is set.  A gap
- *    anywhere else truncates the current message (reported with
- *    HTTP_MSG_TRUNCATED | HTTP_MSG_GAP); the direction then skips to the
- *    next whole line that looks like a start line ("METHOD target
- *    HTTP/1.x", "HTTP/1.x NNN") and resumes there (resyncs counter).
+ *  - Gaps: inside a body of known length (Content-Length, or the current
+ *    chunk's size) exactly the missing bytes are skipped and framing goes
+ *    on; an uncompressed body (or multipart file part) keeps being
+ *    delivered, with on_body_gap where bytes are missing, so that the
+ *    consumer can resume at its next record; a gzip/deflate body is not
+ *    delivered any further (the decoder cannot resynchronise).
+ *    HTTP_MSG_GAP is set and the message's gaps/gap_bytes count them.  In a
+ *    read-until-close body framing goes on but no more bytes are
+ *    delivered.  A gap anywhere else -- a header block, a chunk-size line,
+ *    or past the end of the body -- truncates the current message
+ *    (reported with HTTP_MSG_TRUNCATED | HTTP_MSG_GAP, or complete when
+ *    the body had ended); the
+ *    direction then skips to the next whole line that looks like a start
+ *    line ("METHOD target HTTP/1.x", "HTTP/1.x NNN") and resumes there
+ *    (resyncs counter).
  *    Responses after lost requests may pair with the wrong request.
  *  - Truncation: http_conn_end on a direction in the middle of a message
  *    reports what was seen (headers announced if not yet, then the
@@ -118,6 +126,8 @@ typedef struct http_msg {
     int64_t declared_len;     /* Content-Length, -1 if absent */
     uint64_t wire_body_bytes; /* body bytes on the wire (after de-chunking, before decoding) */
     uint64_t body_bytes;      /* decoded body bytes produced */
+    uint32_t gaps;            /* gaps inside the body */
+    uint64_t gap_bytes;       /* wire body bytes they skipped */
     uint32_t flags;           /* HTTP_MSG_* */
     char content_type[96];    /* media type with parameters, truncated */
     char content_encoding[32];
@@ -178,6 +188,12 @@ typedef struct http_callbacks {
     void (*on_response_complete)(void *ud, const http_txn *t);
     /* t may be NULL (e.g. a bad start line). */
     void (*on_event)(void *ud, const http_txn *t, http_dir dir, http_event ev);
+    /* 'len' body bytes are missing before the next on_body_data of this
+     * message (or part, when part is not NULL; file parts only).  Only for
+     * uncompressed bodies of known length; after a gap in any other body no
+     * more bytes of it are delivered. */
+    void (*on_body_gap)(void *ud, const http_txn *t, http_dir dir, const http_part *part,
+                        uint64_t len);
 } http_callbacks;
 
 typedef struct http_limits {
