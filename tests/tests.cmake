@@ -65,13 +65,22 @@ add_test(NAME rules_reload COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_reloa
   $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-reload)
 set_tests_properties(rules_reload PROPERTIES LABELS integration TIMEOUT 120)
 
-# Test network (tests/testnet/README.md): replay the recorded captures
-# pcaps/testnet-*.pcap against their expectation files, and one live run on a
+# Every committed capture (pcaps/: the test network's recordings and the
+# synthetic ones) against its expectation file pcaps/NAME.expect.json
+# (tests/testnet/README.md), exactly; and one live run on a
 # namespace network (needs root; EGRET_SKIP_LIVE=1 turns "cannot run" from a
 # failure into a skip).
 add_test(NAME testnet_captures COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/testnet/check_captures.py
   --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR})
 set_tests_properties(testnet_captures PROPERTIES LABELS integration TIMEOUT 120)
+# No alert at severity <= 2 on any of the nDPI project's captures.
+if(EXISTS ${EGRET_SHARED_PCAPS})
+  add_test(NAME shared_alerts COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/testnet/check_captures.py
+    --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR} --shared ${EGRET_SHARED_PCAPS})
+  set_tests_properties(shared_alerts PROPERTIES LABELS shared TIMEOUT 300)
+else()
+  message(WARNING "egret: ../shared/pcaps not found; the shared captures' alert check is NOT registered")
+endif()
 add_test(NAME testnet_live COMMAND bash ${CMAKE_SOURCE_DIR}/tests/testnet/live_test.sh
   $<TARGET_FILE:egret> ${CMAKE_SOURCE_DIR})
 set_tests_properties(testnet_live PROPERTIES LABELS integration TIMEOUT 300 RUN_SERIAL TRUE

@@ -1,9 +1,16 @@
 #!/usr/bin/python3
-"""tests/testnet/check_captures.py -- replay every committed testnet capture
-(pcaps/testnet-*.pcap) through egret and check its expectation file
-(pcaps/testnet-*.expect.json) exactly.
+"""tests/testnet/check_captures.py -- replay every committed capture
+(pcaps/*.pcap, *.pcapng: the test network's recordings and the synthetic
+captures of scripts/mkpcaps) through egret and check its expectation file
+(pcaps/NAME.expect.json) exactly.  A capture without an expectation file
+fails: every capture states the alerts it must raise.
 
     tests/testnet/check_captures.py --egret build/egret --root .
+    tests/testnet/check_captures.py --egret build/egret --shared ../shared/pcaps
+
+--shared DIR replays every capture of DIR (the nDPI project's captures, with
+the default configuration) and fails on any alert at severity <= 2: none of
+them holds a bulk transfer of message content.
 
 For each capture: run `egret -q -r PCAP --eve alert ARGS` (ARGS from the
 expectation's egret_args, paths relative to --root), collect the alerts as
@@ -36,18 +43,17 @@ def fmt(k):
 
 def check(egret, root, exp_path):
     exp = json.load(open(exp_path))
-    pcap = exp_path[:-len(".expect.json")] + ".pcap"
+    stem = exp_path[:-len(".expect.json")]
+    pcap = stem + ".pcap" if os.path.exists(stem + ".pcap") else stem + ".pcapng"
     errors = []
     if not os.path.exists(pcap):
-        return [f"capture {pcap} missing"], 0
+        return [f"capture {stem}.pcap(ng) missing"], 0
     args = [os.path.join(root, a) if a.endswith(".lua") and not os.path.isabs(a) else a
             for a in exp.get("egret_args", [])]
     # The shipped test GeoIP/ASN databases, explicitly: a machine with real
     # GeoLite2 files in /usr/share/GeoIP would otherwise be used by default.
-    geo = os.path.join(os.path.dirname(egret), "geo")
-    if "--geoip-db" not in args and os.path.exists(os.path.join(geo, "GeoLite2-City-Test.mmdb")):
-        args += ["--geoip-db", os.path.join(geo, "GeoLite2-City-Test.mmdb"),
-                 "--asn-db", os.path.join(geo, "GeoLite2-ASN-Test.mmdb")]
+    if "--geoip-db" not in args:
+        args += geo_args(egret)
     p = subprocess.run([egret, "-q", "-r", pcap, "--eve", "alert", *args],
                        capture_output=True, text=True, cwd=root)
     if p.returncode != 0:
@@ -71,23 +77,77 @@ def check(egret, root, exp_path):
     return errors, sum(got.values())
 
 
+def geo_args(egret):
+    geo = os.path.join(os.path.dirname(egret), "geo")
+    if os.path.exists(os.path.join(geo, "GeoLite2-City-Test.mmdb")):
+        return ["--geoip-db", os.path.join(geo, "GeoLite2-City-Test.mmdb"),
+                "--asn-db", os.path.join(geo, "GeoLite2-ASN-Test.mmdb")]
+    return []
+
+
+def check_shared(egret, root, shared):
+    """No alert at severity <= 2 on any capture of the shared directory."""
+    if not os.path.isdir(shared):
+        print(f"SKIP: {shared} does not exist -- the shared captures were NOT checked")
+        return 77
+    caps = sorted(f for f in glob.glob(os.path.join(shared, "*"))
+                  if f.endswith((".pcap", ".pcapng", ".cap")))
+    passed = failed = 0
+    for pcap in caps:
+        p = subprocess.run([egret, "-q", "-r", pcap, "--eve", "alert", *geo_args(egret)],
+                           capture_output=True, text=True, cwd=root)
+        bad = []
+        n = 0
+        for line in p.stdout.splitlines():
+            rec = json.loads(line)
+            if rec.get("event_type") != "alert":
+                continue
+            n += 1
+            if rec["alert"]["severity"] <= 2:
+                bad.append(fmt(alert_key(rec)))
+        if p.returncode not in (0, 1) or bad:
+            failed += 1
+            print(f"FAIL {os.path.basename(pcap)} (exit {p.returncode})")
+            for b in bad:
+                print(f"     severity <= 2: {b}")
+        else:
+            passed += 1
+            print(f"PASS {os.path.basename(pcap)} ({n} alerts, none at severity <= 2)")
+    if passed + failed == 0:
+        print(f"no captures in {shared}: nothing was compared")
+        failed = 1
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--egret", required=True)
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__)))))
-    ap.add_argument("names", nargs="*", help="scenario names (default: all)")
+    ap.add_argument("--shared", help="check a directory of captures for severity <= 2 alerts")
+    ap.add_argument("names", nargs="*", help="capture names (default: all)")
     a = ap.parse_args()
     root = os.path.abspath(a.root)
     egret = os.path.abspath(a.egret)
-    exps = sorted(glob.glob(os.path.join(root, "pcaps", "testnet-*.expect.json")))
+    if a.shared:
+        return check_shared(egret, root, os.path.abspath(a.shared))
+    exps = sorted(glob.glob(os.path.join(root, "pcaps", "*.expect.json")))
+    caps = sorted(glob.glob(os.path.join(root, "pcaps", "*.pcap")) +
+                  glob.glob(os.path.join(root, "pcaps", "*.pcapng")))
     if a.names:
-        exps = [e for e in exps if os.path.basename(e)[8:-12] in a.names]
+        exps = [e for e in exps if os.path.basename(e)[:-12] in a.names]
+        caps = [c for c in caps if os.path.splitext(os.path.basename(c))[0] in a.names]
     if not exps:
-        print("no pcaps/testnet-*.expect.json found")
+        print("no pcaps/*.expect.json found")
         print("0 passed, 1 failed")
         return 1
     passed = failed = 0
+    for c in caps:
+        if not os.path.exists(os.path.splitext(c)[0] + ".expect.json"):
+            failed += 1
+            print(f"FAIL {os.path.basename(c)}: no expectation file "
+                  f"{os.path.splitext(os.path.basename(c))[0]}.expect.json")
     for e in exps:
         name = os.path.basename(e)[:-12]
         errors, n = check(egret, root, e)
