@@ -17,7 +17,7 @@
  * shares even out.  Chunks live in a bounded ring of CHUNK_SLOTS slots; a
  * slot is reused once every worker is past it.  Packets of a mapped file
  * are referred to in place (the source gives pages back only behind the
- * slowest worker, cap_keep_from); packets that libpcap hands out (pcapng,
+ * slowest worker, cap_keep_from); packets read from a stream (pcapng,
  * standard input, live) are copied into the slot, up to CHUNK_COPY bytes a
  * chunk.  Nothing is dropped here: a full ring makes the worker ahead wait.
  * A live capture then buffers in the kernel's ring (-B), and what the
