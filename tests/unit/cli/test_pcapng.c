@@ -39,7 +39,7 @@ static void put(nb *w, const void *p, size_t n)
         w->b = realloc(w->b, w->cap);
         assert_non_null(w->b);
     }
-    memcpy(w->b + w->n, p, n);
+    if (n) memcpy(w->b + w->n, p, n); /* p may be NULL for an empty option */
     w->n += n;
 }
 
