@@ -10,6 +10,8 @@
 #    must be identical to those of the original (and with -f, --workers 2
 #    and through a pipe on standard input).  Also each cut to 96 bytes per
 #    packet (editcap -s) in pcap and pcapng form: identical to each other.
+#    A file cut inside an oversize record: exit 1, the file and offset
+#    named, the packets before it processed.
 # 2. Several captures of different link types concatenated into one
 #    pcapng by mergecap (one interface each, time going back at every
 #    file): the same records as the files read one after another.
@@ -106,6 +108,28 @@ got=$(ev -r "$SRC/pcaps/snaplen-oversize.pcap" -r "$SRC/pcaps/snaplen-oversize.p
     bad "the event once per file" "got '$got', want '2 39'"
 editcap -F pcap "$SRC/pcaps/snaplen-oversize.pcapng" "$T/back.pcap" 2>/dev/null &&
     flows "$T/back" -r "$T/back.pcap" && same "snaplen-oversize.pcapng written back as pcap by editcap = pcap" "$T/snaplen-oversize.ref" "$T/back"
+
+# a file that ends inside the second 65549-byte record: exit 1, the file and
+# the record's offset named, the 4 packets before it processed
+cutcheck() { # NAME FILE ARGS...
+    local name=$1 file=$2
+    shift 2
+    "$EGRET" -q --no-rules --eve stats "$@" >"$T/cut.out" 2>"$T/cut.err"
+    local rc=$? got
+    got=$("$PY" -c '
+import json, sys
+print([json.loads(l) for l in open(sys.argv[1]) if l.strip()][-1]["stats"]["capture"]["packets"])' "$T/cut.out")
+    if [ "$rc" -eq 1 ] && [ "$got" = 4 ] && grep -q "^egret: $file: .*offset 65[0-9]*" "$T/cut.err"; then
+        ok "$name: exit 1, 4 packets kept, '$(cut -c1-90 "$T/cut.err")...'"
+    else
+        bad "$name: exit $rc, $got packets" "$(cat "$T/cut.err")"
+    fi
+}
+head -c 100000 "$SRC/pcaps/snaplen-oversize.pcap" >"$T/cut.pcap"
+head -c 100000 "$SRC/pcaps/snaplen-oversize.pcapng" >"$T/cut.pcapng"
+cutcheck "pcap cut inside an oversize record (mapped)" "$T/cut.pcap" -r "$T/cut.pcap"
+cutcheck "pcap cut inside an oversize record (pipe)" stdin -r - < <(cat "$T/cut.pcap")
+cutcheck "pcapng cut inside an oversize record" "$T/cut.pcapng" -r "$T/cut.pcapng"
 
 # ---- 2. link types mixed in one pcapng ----
 mix=(decode-raw decode-sll2 http-host decode-null dns-answers)
