@@ -224,7 +224,7 @@ static bool map_attach(mapped *m, int fd, const struct stat *st)
     }
     int slot = 0;
     while (slot < MAP_READERS && atomic_load(&fm->at[slot]) != SIZE_MAX) slot++;
-    if (slot == MAP_READERS) { /* too many readers: libpcap reads for this one */
+    if (slot == MAP_READERS) { /* too many readers: the stream reader reads for this one */
         pthread_mutex_unlock(&map_lock);
         return false;
     }
