@@ -104,3 +104,11 @@ set_tests_properties(live_loopback PROPERTIES LABELS integration TIMEOUT 120 RUN
 add_test(NAME messy_captures COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_messy.sh
   $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-messy ${CMAKE_SOURCE_DIR})
 set_tests_properties(messy_captures PROPERTIES LABELS integration TIMEOUT 300)
+
+# egret's savefile readers on captures written by other tools (editcap,
+# tshark, mergecap): every pcaps/ capture as pcapng and nanosecond pcap
+# gives the same flows; link types mixed in one pcapng; and ../shared/pcaps
+# packet counts as capinfos counts them (a missing directory is reported).
+add_test(NAME pcapng_tools COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_pcapng.sh
+  $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-pcapng ${CMAKE_SOURCE_DIR} ${EGRET_SHARED_PCAPS})
+set_tests_properties(pcapng_tools PROPERTIES LABELS integration TIMEOUT 300)

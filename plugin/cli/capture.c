@@ -1,8 +1,16 @@
 /*
- * capture.c -- libpcap adapter for the CLI: savefiles (pcap, pcapng, stdin)
+ * capture.c -- the CLI's capture sources: savefiles (pcap, pcapng, stdin)
  * and live interfaces.
  *
- * The only file in the project that includes <pcap.h>.  It hides pcap's
+ * The only file in the project that includes <pcap.h>.  Live capture is
+ * libpcap's.  Savefiles are read by egret's own readers: classic pcap from
+ * a read-only mapping (below) or a stream (pcapfile.c), pcapng from a
+ * stream (pcapng.c); libpcap only compiles their -f filters
+ * (pcap_open_dead + pcap_offline_filter).  libpcap's own file reader cut
+ * records longer than the file's snapshot length to it, and refused them
+ * outright in pcapng; egret's readers deliver them whole (see
+ * cap_take_events).  The file reader of libpcap stays reachable
+ * (CAP_READ_LIBPCAP) as the tests' reference.  This file hides pcap's
  * return-code conventions (PCAP_ERROR_BREAK means both "end of file" and
  * "breakloop" for savefiles) behind the CAP_* results of capture.h, scales
  * timestamps to microseconds and reports link types as LINKTYPE_ values.
@@ -22,6 +30,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "bytesrc.h"
+#include "pcapfile.h"
+#include "pcapng.h"
 
 #define LINKTYPE_RAW    101
 #define LIVE_TIMEOUT_MS 1000 /* cap_next waits this long for a packet (cap_set_wait) */
@@ -62,21 +74,41 @@ typedef struct mapped {
     size_t noted;        /* off when fm->at[slot] was last set */
     bool manual;         /* fm->at[slot] is set by cap_keep_from, not by the walk */
     bool nsec;           /* timestamps in nanoseconds */
-    uint32_t snaplen;    /* the file header's, as libpcap reports it */
-    bool filtered;       /* 'prog' holds the BPF program */
-    struct bpf_program prog;
+    uint32_t snaplen;    /* the file header's; 0: none recorded */
+    int linktype;        /* LINKTYPE_ value */
+    uint64_t oversize;   /* records longer than 'snaplen' read so far */
     char err[PCAP_ERRBUF_SIZE];
 } mapped;
 
+#define CAP_MAX_PROGS 8 /* -f compiled for this many link types per file */
+
+/* A -f program compiled for one link type (pcapng files may mix them). */
+typedef struct cap_prog {
+    int linktype;
+    struct bpf_program prog;
+} cap_prog;
+
 struct cap_source {
-    pcap_t *p;
+    pcap_t *p;    /* live, or a file read by libpcap (CAP_READ_LIBPCAP); else NULL */
+    int linktype; /* LINKTYPE_ value (pcapng: the first interface's) */
     bool live;
     bool stream;               /* savefile on a pipe, socket or terminal: a read may block */
     int fd;                    /* live: selectable descriptor in non-blocking mode, or -1 */
     int wait_ms;               /* live: the longest wait for a packet */
     volatile sig_atomic_t brk; /* set by cap_breakloop (maybe from a signal handler) */
-    char *iobuf;               /* savefile: stdio buffer, freed after pcap_close's fclose */
+    char *iobuf;               /* savefile: stdio buffer, freed after the stream's fclose */
     mapped *map;               /* savefile read from a mapping, or NULL */
+    /* egret's stream readers: one of 'pf' (classic pcap) and 'ng' */
+    FILE *fp;    /* the stream (closed by cap_close unless stdin) */
+    bool own_fp; /* not stdin */
+    bsrc src;    /* over 'fp' */
+    pcapfile *pf;
+    pcapng *ng;
+    char *filter; /* -f for egret's readers, compiled per link type */
+    cap_prog progs[CAP_MAX_PROGS];
+    int n_progs;
+    bool oversize_told; /* cap_take_events has reported the file's oversize records */
+    char err[CAP_ERRBUF_SIZE];
 };
 
 static void set_err(char err[CAP_ERRBUF_SIZE], const char *msg)
@@ -104,6 +136,20 @@ static int apply_filter(pcap_t *p, const char *filter, char err[CAP_ERRBUF_SIZE]
     return CAP_OK;
 }
 
+/* A DLT_ value as the LINKTYPE_ value the engine takes: DLT_RAW is 12
+ * (14 on OpenBSD) while the file format says 101; other DLT_ values equal
+ * their LINKTYPE_. */
+static int cap_linktype_dlt(int dlt)
+{
+    return dlt == DLT_RAW ? LINKTYPE_RAW : dlt;
+}
+
+/* ... and back, for pcap_open_dead. */
+static int dlt_of(int linktype)
+{
+    return linktype == LINKTYPE_RAW ? DLT_RAW : linktype;
+}
+
 static int wrap(pcap_t *p, bool live, cap_source **out, char err[CAP_ERRBUF_SIZE])
 {
     cap_source *s = calloc(1, sizeof(*s));
@@ -112,6 +158,7 @@ static int wrap(pcap_t *p, bool live, cap_source **out, char err[CAP_ERRBUF_SIZE
         return CAP_ERROR;
     }
     s->p = p;
+    s->linktype = p ? cap_linktype_dlt(pcap_datalink(p)) : -1;
     s->live = live;
     s->fd = -1;
     s->wait_ms = LIVE_TIMEOUT_MS;
@@ -121,51 +168,28 @@ static int wrap(pcap_t *p, bool live, cap_source **out, char err[CAP_ERRBUF_SIZE
 
 /* ==== Savefiles from a mapping ====
  *
- * libpcap reads a savefile with two fread()s per packet: the kernel copies
+ * libpcap read a savefile with two fread()s per packet: the kernel copies
  * the file into stdio's buffer and libpcap copies each record into its own
  * (1/8 of a replay's time on the bench capture, and each replay worker
- * reads the whole file).  For a regular file in the classic format that
- * libpcap has opened and checked, records are instead walked in a
- * read-only mapping, packets are handed out in place and the BPF program
- * runs through pcap_offline_filter.  The walk mirrors libpcap 1.10's
- * sf-pcap.c pcap_next_packet (hand-written here, as libpcap has no mapped
- * reader): the same length checks, truncation to the snapshot length and
- * error wording.  Standard input is mapped too when it is a regular file
- * whose capture starts at offset 0.  Anything else (pcapng, byte-swapped
- * or pre-2.4 files, link types with a larger maximum, a pipe, a failed
- * mmap) is read by libpcap.  The file is read up to its size at open; one
- * that shrinks while it is replayed is not supported (a mapping would
- * fault). */
+ * reads the whole file).  A regular file in the classic format, in the
+ * host's byte order, is instead walked in a read-only mapping: packets are
+ * handed out in place and the BPF program runs through
+ * pcap_offline_filter.  Standard input is mapped too when it is a regular
+ * file whose capture starts at offset 0.  Anything else (pcapng,
+ * byte-swapped or pre-2.4 files, a pipe, a failed mmap) is read by the
+ * stream readers.  Records longer than the file's snapshot length are
+ * handed out whole, as the stream reader does (pcapfile.h).  The file is
+ * read up to its size at open; one that shrinks while it is replayed is
+ * not supported (a mapping would fault). */
 
-#define PCAP_MAGIC_USEC 0xa1b2c3d4u
-#define PCAP_MAGIC_NSEC 0xa1b23c4du
-#define PCAP_FILE_HDR   24u
-#define PCAP_REC_HDR    16u
-#define MAX_CAPLEN      262144u    /* libpcap's MAXIMUM_SNAPLEN for these link types */
-#define MAP_RELEASE     (8u << 20) /* pages read are unmapped in steps of this */
+#define PCAP_REC_HDR 16u
+#define MAP_RELEASE  (8u << 20) /* pages read are unmapped in steps of this */
 
 static uint32_t rd32(const uint8_t *b)
 {
     uint32_t v;
     memcpy(&v, b, 4); /* the file is in host byte order (not swapped) */
     return v;
-}
-
-static bool map_linktype_ok(int dlt)
-{
-    switch (dlt) {
-    case DLT_NULL:
-    case DLT_EN10MB:
-    case DLT_RAW:
-    case DLT_LOOP:
-    case DLT_LINUX_SLL:
-    case DLT_LINUX_SLL2:
-    case DLT_IPV4:
-    case DLT_IPV6:
-        return true;
-    default:
-        return false;
-    }
 }
 
 /* Attaches m to the shared mapping of the file (dev, inode, size and mtime
@@ -200,7 +224,7 @@ static bool map_attach(mapped *m, int fd, const struct stat *st)
     }
     int slot = 0;
     while (slot < MAP_READERS && atomic_load(&fm->at[slot]) != SIZE_MAX) slot++;
-    if (slot == MAP_READERS) { /* too many readers: libpcap reads for this one */
+    if (slot == MAP_READERS) { /* too many readers: the stream reader reads for this one */
         pthread_mutex_unlock(&map_lock);
         return false;
     }
@@ -215,27 +239,24 @@ static bool map_attach(mapped *m, int fd, const struct stat *st)
     return true;
 }
 
-/* Maps the file behind 'fp' if it qualifies; NULL leaves it to libpcap. */
-static mapped *map_file(pcap_t *p, FILE *fp)
+/* Maps the file on 'fd' (its capture starting at offset 0) if it is a
+ * host-order classic pcap 2.4 file; NULL leaves it to the stream readers. */
+static mapped *map_file(int fd, const struct stat *st)
 {
-    struct stat st;
     uint8_t hdr[PCAP_FILE_HDR];
-    int fd = fileno(fp);
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        (uint64_t)st.st_size < PCAP_FILE_HDR || (uint64_t)st.st_size > SIZE_MAX)
+    if (!S_ISREG(st->st_mode) || (uint64_t)st->st_size < PCAP_FILE_HDR ||
+        (uint64_t)st->st_size > SIZE_MAX)
         return NULL;
-    if (pcap_is_swapped(p) || pcap_major_version(p) != 2 || pcap_minor_version(p) != 4 ||
-        !map_linktype_ok(pcap_datalink(p)) || pcap_snapshot(p) <= 0)
-        return NULL;
-    /* libpcap has read the file header and no more: at 24 the capture
-     * starts at the file's offset 0 (standard input may start elsewhere). */
-    if (ftell(fp) != (long)PCAP_FILE_HDR) return NULL;
     if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) return NULL;
     uint32_t magic = rd32(hdr);
-    if (magic != PCAP_MAGIC_USEC && magic != PCAP_MAGIC_NSEC) return NULL; /* pcapng, patched */
+    if (magic != PCAP_MAGIC_USEC && magic != PCAP_MAGIC_NSEC) return NULL; /* pcapng, swapped */
+    uint16_t major, minor;
+    memcpy(&major, hdr + 4, 2);
+    memcpy(&minor, hdr + 6, 2);
+    if (major != 2 || minor != 4) return NULL; /* older files: the stream reader's length rules */
     mapped *m = calloc(1, sizeof(*m));
     if (!m) return NULL;
-    if (!map_attach(m, fd, &st)) {
+    if (!map_attach(m, fd, st)) {
         free(m);
         return NULL;
     }
@@ -243,7 +264,9 @@ static mapped *map_file(pcap_t *p, FILE *fp)
     long pg = sysconf(_SC_PAGESIZE);
     m->page = pg > 0 ? (size_t)pg : 4096;
     m->nsec = magic == PCAP_MAGIC_NSEC;
-    m->snaplen = (uint32_t)pcap_snapshot(p);
+    m->snaplen = rd32(hdr + 16);
+    uint32_t lt = rd32(hdr + 20) & 0x03ffffffu; /* as pcapfile.c */
+    m->linktype = lt == 12 ? LINKTYPE_RAW : (int)lt;
     return m;
 }
 
@@ -261,7 +284,6 @@ static void unmap_file(mapped *m)
         free(fm);
     }
     pthread_mutex_unlock(&map_lock);
-    if (m->filtered) pcap_freecode(&m->prog);
     free(m);
 }
 
@@ -297,73 +319,155 @@ static void map_release(mapped *m)
     pthread_mutex_unlock(&map_lock);
 }
 
-/* pcap_next_packet on the mapping: CAP_PACKET, CAP_EOF or CAP_ERROR. */
+/* The next record of the mapping: CAP_PACKET, CAP_EOF or CAP_ERROR (the
+ * stream reader's checks and wording, pcapfile.c). */
 static int map_next(mapped *m, cap_packet *pkt)
 {
     map_release(m);
-    for (;;) {
-        size_t left = m->size - m->off;
-        if (left == 0) return CAP_EOF;
-        if (left < PCAP_REC_HDR) {
-            snprintf(m->err, sizeof(m->err),
-                     "truncated dump file; tried to read %u header bytes, only got %zu",
-                     PCAP_REC_HDR, left);
-            return CAP_ERROR;
-        }
-        const uint8_t *h = m->base + m->off;
-        int32_t sec = (int32_t)rd32(h);
-        int32_t frac = (int32_t)rd32(h + 4);
-        uint32_t caplen = rd32(h + 8), len = rd32(h + 12);
-        if (m->nsec) frac /= 1000; /* libpcap's SCALE_DOWN */
-        if (caplen > MAX_CAPLEN) {
-            if (caplen > m->snaplen)
-                snprintf(m->err, sizeof(m->err),
-                         "invalid packet capture length %u, bigger than snaplen of %u", caplen,
-                         m->snaplen);
-            else
-                snprintf(m->err, sizeof(m->err),
-                         "invalid packet capture length %u, bigger than maximum of %u", caplen,
-                         MAX_CAPLEN);
-            return CAP_ERROR;
-        }
-        left -= PCAP_REC_HDR;
-        uint32_t keep = caplen > m->snaplen ? m->snaplen : caplen;
-        if (left < caplen) {
-            /* libpcap first reads what it keeps, then discards the rest */
-            snprintf(m->err, sizeof(m->err),
-                     "truncated dump file; tried to read %u captured bytes, only got %zu",
-                     left < keep ? keep : caplen, left);
-            return CAP_ERROR;
-        }
-        const uint8_t *data = h + PCAP_REC_HDR;
-        m->off += PCAP_REC_HDR + caplen;
-        /* the next record's header and first bytes: in cache by the time
-         * this packet is processed (the file is walked once, cold) */
-        if (m->off + 128 <= m->size) {
-            __builtin_prefetch(m->base + m->off);
-            __builtin_prefetch(m->base + m->off + 64);
-        }
-        if (m->filtered) {
-            struct pcap_pkthdr ph = {.caplen = keep, .len = len};
-            if (!pcap_offline_filter(&m->prog, &ph, data)) continue;
-        }
-        pkt->ts_usec = sec < 0 ? 0 : (uint64_t)sec * 1000000u + (uint64_t)(frac < 0 ? 0 : frac);
-        pkt->caplen = keep;
-        pkt->len = len;
-        pkt->data = data;
-        return CAP_PACKET;
+    size_t left = m->size - m->off;
+    if (left == 0) return CAP_EOF;
+    if (left < PCAP_REC_HDR) {
+        snprintf(m->err, sizeof(m->err),
+                 "truncated dump file; record at offset %zu: %zu of %u header bytes", m->off, left,
+                 PCAP_REC_HDR);
+        return CAP_ERROR;
     }
+    const uint8_t *h = m->base + m->off;
+    int32_t sec = (int32_t)rd32(h);
+    int32_t frac = (int32_t)rd32(h + 4);
+    uint32_t caplen = rd32(h + 8), len = rd32(h + 12);
+    if (m->nsec) frac /= 1000; /* libpcap's SCALE_DOWN */
+    if (caplen > SF_MAX_CAPLEN) {
+        snprintf(m->err, sizeof(m->err),
+                 "record at offset %zu: captured length %u, more than the maximum of %u", m->off,
+                 caplen, SF_MAX_CAPLEN);
+        return CAP_ERROR;
+    }
+    left -= PCAP_REC_HDR;
+    if (left < caplen) {
+        snprintf(m->err, sizeof(m->err),
+                 "truncated dump file; record at offset %zu: %zu of %u captured bytes", m->off,
+                 left, caplen);
+        return CAP_ERROR;
+    }
+    /* longer than the snapshot length: whole, counted (pcapfile.h) */
+    if (__builtin_expect(caplen > m->snaplen, 0) && m->snaplen) m->oversize++;
+    const uint8_t *data = h + PCAP_REC_HDR;
+    m->off += PCAP_REC_HDR + caplen;
+    /* the next record's header and first bytes: in cache by the time
+     * this packet is processed (the file is walked once, cold) */
+    if (m->off + 128 <= m->size) {
+        __builtin_prefetch(m->base + m->off);
+        __builtin_prefetch(m->base + m->off + 64);
+    }
+    pkt->ts_usec = sec < 0 ? 0 : (uint64_t)sec * 1000000u + (uint64_t)(frac < 0 ? 0 : frac);
+    pkt->caplen = caplen;
+    pkt->len = len;
+    pkt->linktype = m->linktype;
+    pkt->data = data;
+    return CAP_PACKET;
+}
+
+/* The -f program for 'linktype', compiled on first use; NULL (with the
+ * message in s->err) when the filter does not compile for it. */
+static const struct bpf_program *prog_for(cap_source *s, int linktype)
+{
+    for (int i = 0; i < s->n_progs; i++)
+        if (s->progs[i].linktype == linktype) return &s->progs[i].prog;
+    if (s->n_progs == CAP_MAX_PROGS) {
+        snprintf(s->err, sizeof(s->err), "filter: more than %d link types in one file",
+                 CAP_MAX_PROGS);
+        return NULL;
+    }
+    pcap_t *d = pcap_open_dead(dlt_of(linktype), (int)SF_MAX_CAPLEN);
+    if (!d) {
+        set_err(s->err, "out of memory");
+        return NULL;
+    }
+    cap_prog *cp = &s->progs[s->n_progs];
+    if (pcap_compile(d, &cp->prog, s->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(s->err, sizeof(s->err), "bad filter '%s' for link type %d: %s", s->filter,
+                 linktype, pcap_geterr(d));
+        pcap_close(d);
+        return NULL;
+    }
+    pcap_close(d);
+    cp->linktype = linktype;
+    s->n_progs++;
+    return &cp->prog;
+}
+
+/* Opens the stream reader that the file's first bytes call for. */
+static int open_stream(cap_source *s, char err[CAP_ERRBUF_SIZE])
+{
+    size_t got;
+    bsrc_init_file(&s->src, s->fp);
+    const uint8_t *m = bsrc_peek(&s->src, 4, &got);
+    if (!m) {
+        if (s->src.err)
+            set_err(err, strerror(s->src.err));
+        else
+            snprintf(err, CAP_ERRBUF_SIZE, "truncated dump file; %zu of 4 file magic bytes", got);
+        return CAP_ERROR;
+    }
+    uint32_t magic =
+        (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
+    if (pcapng_magic(magic)) {
+        s->ng = pcapng_open(&s->src, err, CAP_ERRBUF_SIZE);
+        if (!s->ng) return CAP_ERROR;
+        s->linktype = pcapng_linktype(s->ng);
+        return CAP_OK;
+    }
+    if (!pcapfile_magic(magic)) {
+        set_err(err, "unknown file format");
+        return CAP_ERROR;
+    }
+    s->pf = calloc(1, sizeof(*s->pf));
+    if (!s->pf) {
+        set_err(err, "out of memory");
+        return CAP_ERROR;
+    }
+    if (pcapfile_open(s->pf, &s->src) != 0) {
+        set_err(err, s->pf->err);
+        return CAP_ERROR;
+    }
+    s->linktype = s->pf->linktype;
+    return CAP_OK;
+}
+
+/* The reference reader: libpcap's own, from 'fp' (which it then owns). */
+static int open_libpcap(FILE *fp, bool is_stdin, char *iobuf, const char *filter, cap_source **out,
+                        char err[CAP_ERRBUF_SIZE])
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
+    if (!p) { /* pcap did not take 'fp' */
+        if (!is_stdin) fclose(fp);
+        free(iobuf);
+        set_err(err, pcap_err);
+        return CAP_ERROR;
+    }
+    int rc = apply_filter(p, filter, err);
+    if (rc == CAP_OK) rc = wrap(p, false, out, err);
+    if (rc != CAP_OK) {
+        pcap_close(p); /* also closes 'fp' */
+        free(iobuf);
+        return rc;
+    }
+    struct stat st;
+    (*out)->iobuf = iobuf;
+    (*out)->stream = fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode);
+    return CAP_OK;
 }
 
 int cap_open_file(const char *path, const char *filter, cap_source **out, char err[CAP_ERRBUF_SIZE])
 {
-    return cap_open_file_ex(path, filter, true, out, err);
+    return cap_open_file_ex(path, filter, CAP_READ_AUTO, out, err);
 }
 
-int cap_open_file_ex(const char *path, const char *filter, bool allow_map, cap_source **out,
+int cap_open_file_ex(const char *path, const char *filter, int reader, cap_source **out,
                      char err[CAP_ERRBUF_SIZE])
 {
-    char pcap_err[PCAP_ERRBUF_SIZE] = "";
     bool is_stdin = strcmp(path, "-") == 0;
 
     *out = NULL;
@@ -374,10 +478,10 @@ int cap_open_file_ex(const char *path, const char *filter, bool allow_map, cap_s
         set_err(err, strerror(errno));
         return CAP_ERROR;
     }
-    /* libpcap freads each record header and body; stdio's default buffer
+    /* Records are read with an fread or two each; stdio's default buffer
      * (st_blksize, 4 KiB) made that one read(2) per few packets.  glibc
      * ignores setvbuf's size without a caller buffer, so we own one.
-     * stdin, which pcap_close does not fclose, gets a static one: it is
+     * stdin, which cap_close does not fclose, gets a static one: it is
      * read once per run (the CLI refuses a second "-"), and setvbuf comes
      * before any read from it. */
     char *iobuf = is_stdin ? NULL : malloc(CAP_IOBUF_BYTES);
@@ -388,34 +492,43 @@ int cap_open_file_ex(const char *path, const char *filter, bool allow_map, cap_s
         stdin_buffered = true;
         setvbuf(stdin, stdin_buf, _IOFBF, sizeof(stdin_buf));
     }
-    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
-    if (!p) { /* pcap did not take 'fp' */
+    if (reader == CAP_READ_LIBPCAP) return open_libpcap(fp, is_stdin, iobuf, filter, out, err);
+
+    cap_source *s = calloc(1, sizeof(*s));
+    if (!s || (filter && !(s->filter = strdup(filter)))) {
+        free(s);
         if (!is_stdin) fclose(fp);
         free(iobuf);
-        set_err(err, pcap_err);
+        set_err(err, "out of memory");
         return CAP_ERROR;
     }
-    int rc = apply_filter(p, filter, err);
-    if (rc == CAP_OK) rc = wrap(p, false, out, err);
-    mapped *m = rc == CAP_OK && allow_map ? map_file(p, fp) : NULL; /* stdin too, from a file */
-    if (m && filter) {
-        if (pcap_compile(p, &m->prog, filter, 1, PCAP_NETMASK_UNKNOWN) == 0) {
-            m->filtered = true;
-        } else { /* compiled once already: cannot happen; read through libpcap */
-            unmap_file(m);
-            m = NULL;
-        }
+    s->fd = -1;
+    s->wait_ms = LIVE_TIMEOUT_MS;
+    s->fp = fp;
+    s->own_fp = !is_stdin;
+    s->iobuf = iobuf;
+    struct stat st;
+    int fd = fileno(fp);
+    bool reg = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    s->stream = !reg;
+    /* at offset 0 the capture starts the file (standard input may start
+     * elsewhere); nothing has been read through stdio yet */
+    if (reader == CAP_READ_AUTO && reg && lseek(fd, 0, SEEK_CUR) == 0) s->map = map_file(fd, &st);
+    int rc = CAP_OK;
+    if (s->map)
+        s->linktype = s->map->linktype;
+    else
+        rc = open_stream(s, err);
+    if (rc == CAP_OK && s->filter && !prog_for(s, s->linktype)) {
+        set_err(err, s->err);
+        rc = CAP_EFILTER;
     }
     if (rc != CAP_OK) {
-        pcap_close(p); /* also closes 'fp' */
-        free(iobuf);
-    } else {
-        struct stat st;
-        (*out)->iobuf = iobuf;
-        (*out)->map = m;
-        (*out)->stream = fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode);
+        cap_close(s);
+        return rc;
     }
-    return rc;
+    *out = s;
+    return CAP_OK;
 }
 
 bool cap_mapped(const cap_source *s)
@@ -667,9 +780,71 @@ int cap_check_filter(const char *filter, char err[CAP_ERRBUF_SIZE])
 
 int cap_linktype(const cap_source *s)
 {
-    int dlt = pcap_datalink(s->p);
-    /* DLT_RAW is 12 (14 on OpenBSD) while the file format says 101. */
-    return dlt == DLT_RAW ? LINKTYPE_RAW : dlt;
+    return s->linktype;
+}
+
+/* Whether the -f program for the packet's link type takes it.  An
+ * interface whose link type the filter does not compile for ends the file
+ * with an error (*rc CAP_ERROR). */
+static bool filter_pass(cap_source *s, const cap_packet *pkt, int *rc)
+{
+    const struct bpf_program *prog = prog_for(s, pkt->linktype);
+    if (!prog) {
+        *rc = CAP_ERROR;
+        return false;
+    }
+    struct pcap_pkthdr ph = {.caplen = pkt->caplen, .len = pkt->len};
+    return pcap_offline_filter(prog, &ph, pkt->data) != 0;
+}
+
+/* cap_next on egret's savefile readers. */
+static int file_next(cap_source *s, cap_packet *pkt)
+{
+    for (;;) {
+        int rc;
+        if (s->map) {
+            rc = map_next(s->map, pkt);
+            if (rc == CAP_ERROR) set_err(s->err, s->map->err);
+        } else {
+            sf_pkt sp;
+            int r = s->ng ? pcapng_next(s->ng, &sp) : pcapfile_next(s->pf, &sp);
+            if (r > 0) {
+                *pkt = (cap_packet){sp.ts_usec, sp.caplen, sp.len, sp.linktype, sp.data};
+                rc = CAP_PACKET;
+            } else if (r == 0) {
+                rc = CAP_EOF;
+            } else {
+                set_err(s->err, s->ng ? pcapng_err(s->ng) : s->pf->err);
+                rc = CAP_ERROR;
+            }
+        }
+        if (rc != CAP_PACKET) /* a read that a stop signal broke is a stop, not an error */
+            return rc == CAP_ERROR && s->brk ? CAP_EBREAK : rc;
+        if (!s->filter || filter_pass(s, pkt, &rc)) return CAP_PACKET;
+        if (rc == CAP_ERROR) return rc;
+    }
+}
+
+unsigned cap_take_events(cap_source *s)
+{
+    if (s->oversize_told) return 0;
+    uint64_t n = s->map  ? s->map->oversize
+                 : s->pf ? s->pf->oversize
+                 : s->ng ? pcapng_oversize(s->ng)
+                         : 0;
+    if (!n) return 0;
+    s->oversize_told = true;
+    return CAP_EV_OVERSIZE;
+}
+
+size_t cap_secrets_count(const cap_source *s)
+{
+    return s->ng ? pcapng_secrets_count(s->ng) : 0;
+}
+
+bool cap_secrets_get(const cap_source *s, size_t i, pcapng_secrets *out)
+{
+    return s->ng && pcapng_secrets_get(s->ng, i, out);
 }
 
 int cap_next(cap_source *s, cap_packet *pkt)
@@ -678,7 +853,7 @@ int cap_next(cap_source *s, cap_packet *pkt)
     const u_char *data;
 
     if (s->brk) return CAP_EBREAK;
-    if (s->map) return map_next(s->map, pkt);
+    if (!s->p) return file_next(s, pkt);
     int rc = pcap_next_ex(s->p, &h, &data);
     if (rc == 0 && s->fd >= 0) {
         /* Nothing buffered: wait up to the timeout.  A signal interrupts
@@ -697,6 +872,7 @@ int cap_next(cap_source *s, cap_packet *pkt)
                                               (uint64_t)(h->ts.tv_usec < 0 ? 0 : h->ts.tv_usec);
         pkt->caplen = h->caplen;
         pkt->len = h->len;
+        pkt->linktype = s->linktype;
         pkt->data = data;
         return CAP_PACKET;
     case 0:
@@ -710,6 +886,7 @@ int cap_next(cap_source *s, cap_packet *pkt)
 }
 
 struct dispatch_ctx {
+    int linktype;
     cap_handler fn;
     void *ud;
 };
@@ -723,6 +900,7 @@ static void dispatch_one(u_char *user, const struct pcap_pkthdr *h, const u_char
                                           (uint64_t)(h->ts.tv_usec < 0 ? 0 : h->ts.tv_usec),
         .caplen = h->caplen,
         .len = h->len,
+        .linktype = d->linktype,
         .data = data,
     };
     d->fn(d->ud, &pkt);
@@ -735,7 +913,7 @@ int cap_dispatch(cap_source *s, int max, bool wait, cap_handler fn, void *ud)
     /* pcap_next_ex on a Linux ring copies every packet out of it, as the
      * ring's block may go back to the kernel before the next call;
      * pcap_dispatch hands the packet in place, for the callback's time. */
-    struct dispatch_ctx d = {fn, ud};
+    struct dispatch_ctx d = {s->linktype, fn, ud};
     int rc = pcap_dispatch(s->p, max, dispatch_one, (u_char *)&d);
     if (rc == 0 && s->fd >= 0 && wait) {
         struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
@@ -758,7 +936,7 @@ void cap_set_wait(cap_source *s, int ms)
 void cap_breakloop(cap_source *s)
 {
     s->brk = 1;
-    pcap_breakloop(s->p);
+    if (s->p) pcap_breakloop(s->p);
 }
 
 int cap_stats(cap_source *s, uint64_t *received, uint64_t *dropped, uint64_t *ifdropped)
@@ -774,15 +952,20 @@ int cap_stats(cap_source *s, uint64_t *received, uint64_t *dropped, uint64_t *if
 
 const char *cap_geterr(cap_source *s)
 {
-    if (s->map && s->map->err[0]) return s->map->err;
-    return pcap_geterr(s->p);
+    return s->p ? pcap_geterr(s->p) : s->err;
 }
 
 void cap_close(cap_source *s)
 {
     if (!s) return;
     unmap_file(s->map);
-    pcap_close(s->p);
+    pcapng_free(s->ng);
+    free(s->pf);
+    bsrc_close(&s->src);
+    if (s->fp && s->own_fp) fclose(s->fp);
+    for (int i = 0; i < s->n_progs; i++) pcap_freecode(&s->progs[i].prog);
+    free(s->filter);
+    if (s->p) pcap_close(s->p); /* a libpcap file: also closes its stream */
     free(s->iobuf);
     free(s);
 }

@@ -1,10 +1,11 @@
 /*
- * capture.h -- the CLI's libpcap adapter (offline files, stdin, live
+ * capture.h -- the CLI's capture sources (offline files, stdin, live
  * interfaces).
  *
  * capture.c is the only file in the project that includes <pcap.h>; no pcap
  * type appears here.  A source yields packets with microsecond timestamps
- * and a LINKTYPE_ value ready for egret_engine_feed().
+ * and a LINKTYPE_ value ready for egret_engine_feed().  Savefiles are read
+ * by egret's own readers (pcapfile.h, pcapng.h), live captures by libpcap.
  */
 #ifndef EGRET_CAPTURE_H
 #define EGRET_CAPTURE_H
@@ -12,7 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "egret.h" /* egret_bpf_insn */
+#include "egret.h"  /* egret_bpf_insn */
+#include "pcapng.h" /* pcapng_secrets */
 
 #define CAP_ERRBUF_SIZE 512
 #define CAP_SNAPLEN     262144
@@ -25,8 +27,19 @@ typedef struct cap_packet {
     uint64_t ts_usec; /* capture time, microseconds since the epoch (UTC) */
     uint32_t caplen;  /* bytes in 'data' */
     uint32_t len;     /* length on the wire */
+    int linktype;     /* LINKTYPE_ value (pcapng: of the packet's own interface) */
     const uint8_t *data;
 } cap_packet;
+
+/* Readers for cap_open_file_ex. */
+enum {
+    CAP_READ_AUTO = 0, /* classic pcap mapped where it can be, else egret's stream readers */
+    CAP_READ_STREAM,   /* egret's stream readers, never a mapping */
+    CAP_READ_LIBPCAP,  /* libpcap's own file reader: the tests' reference, not egret's */
+};
+
+/* File events, as cap_take_events reports them. */
+#define CAP_EV_OVERSIZE 1u /* records longer than the file's (or interface's) snaplen */
 
 /* Results of the open functions and of cap_next(). */
 enum {
@@ -41,20 +54,34 @@ enum {
 };
 
 /* Opens a pcap or pcapng savefile for reading; 'path' "-" is stdin (which
- * cap_close then closes).  'filter' is a BPF expression or NULL.
- * Nanosecond files are scaled to microseconds.  Returns CAP_OK and sets
- * *out, or CAP_ERROR / CAP_EFILTER with *out NULL and a message in 'err'
- * (strerror or libpcap's wording, without the file name). */
+ * cap_close does not close).  'filter' is a BPF expression or NULL (for
+ * pcapng, compiled for each interface's link type).  Nanosecond and other
+ * resolutions are scaled to microseconds.  Records longer than the file's
+ * snapshot length are read whole (up to 262144 bytes); a longer record, or
+ * one cut by the end of the file, ends it with CAP_ERROR and a message
+ * naming its offset.  Returns CAP_OK and sets *out, or CAP_ERROR /
+ * CAP_EFILTER with *out NULL and a message in 'err' (without the file
+ * name). */
 int cap_open_file(const char *path, const char *filter, cap_source **out,
                   char err[CAP_ERRBUF_SIZE]);
 
-/* cap_open_file with 'allow_map' false reads through libpcap's stream even
- * where a mapping would do (tests compare the two readers). */
-int cap_open_file_ex(const char *path, const char *filter, bool allow_map, cap_source **out,
+/* cap_open_file with a choice of reader (CAP_READ_*): tests compare them. */
+int cap_open_file_ex(const char *path, const char *filter, int reader, cap_source **out,
                      char err[CAP_ERRBUF_SIZE]);
 
+/* File-level inconsistencies found so far and not reported yet, as
+ * CAP_EV_* bits; each is reported once per source (the host counts it as
+ * a decoder event).  Call after cap_next. */
+unsigned cap_take_events(cap_source *s);
+
+/* pcapng Decryption Secrets Blocks kept so far (see pcapng.h; at most
+ * PCAPNG_MAX_SECRETS bytes), and the i-th one (borrowed until cap_close).
+ * Key material: never to output or logs. */
+size_t cap_secrets_count(const cap_source *s);
+bool cap_secrets_get(const cap_source *s, size_t i, pcapng_secrets *out);
+
 /* Whether packets come from a read-only mapping of a classic pcap file
- * (see capture.c) rather than from libpcap's reader. */
+ * (see capture.c) rather than from a stream. */
 bool cap_mapped(const cap_source *s);
 
 /* Whether a read may wait for input without end: a live capture (up to
@@ -98,7 +125,8 @@ int cap_open_fanout(const char *iface, const char *filter, unsigned buffer_mib, 
 int cap_check_filter(const char *filter, char err[CAP_ERRBUF_SIZE]);
 
 /* The source's link type as a LINKTYPE_ value (DLT_RAW is reported as
- * LINKTYPE_RAW 101; other DLT_ values equal their LINKTYPE_). */
+ * LINKTYPE_RAW 101; other DLT_ values equal their LINKTYPE_).  pcapng:
+ * the first interface's; each packet carries its own (cap_packet). */
 int cap_linktype(const cap_source *s);
 
 /* Reads the next packet: CAP_PACKET, CAP_TIMEOUT (live only), CAP_EOF

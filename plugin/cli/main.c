@@ -695,7 +695,6 @@ static void reload(cli_run *r)
  * (reported).  Several workers read through workers_run instead. */
 struct pump {
     cli_run *r;
-    int linktype;
     uint64_t rejected, last_ts;
 };
 
@@ -704,7 +703,7 @@ static void pump_one(void *ud, const cap_packet *pkt)
 {
     struct pump *p = ud;
     cli_run *r = p->r;
-    if (egret_engine_feed(r->eng, pkt->ts_usec, p->linktype, pkt->caplen, pkt->len, pkt->data) !=
+    if (egret_engine_feed(r->eng, pkt->ts_usec, pkt->linktype, pkt->caplen, pkt->len, pkt->data) !=
         EGRET_OK)
         p->rejected++;
     if (pkt->ts_usec > p->last_ts) p->last_ts = pkt->ts_usec;
@@ -714,7 +713,7 @@ static void pump_one(void *ud, const cap_packet *pkt)
 
 static bool pump(cli_run *r, cap_source *s, const char *name)
 {
-    struct pump p = {r, cap_linktype(s), 0, 0};
+    struct pump p = {r, 0, 0};
     uint64_t last_tick = now_wall_usec();
     cap_packet pkt;
     bool ok = true;
@@ -725,6 +724,8 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
     while (!g_stop && !r->out_errno) {
         /* live: packets in place in the kernel's ring, a few at a time */
         int rc = r->live ? cap_dispatch(s, 64, true, pump_one, &p) : cap_next(s, &pkt);
+        if (!r->live && cap_take_events(s) & CAP_EV_OVERSIZE) /* once per file */
+            egret_engine_file_event(r->eng, EGRET_FILE_EV_RECORD_OVER_SNAPLEN);
         if (rc == CAP_PACKET && !r->live) {
             pump_one(&p, &pkt);
             if (g_reload) reload(r);
@@ -1123,9 +1124,12 @@ static int replay_file(egret_engine *e, const char *path, char *err, size_t errl
         snprintf(err, errlen, "%s: %s", path, cerr);
         return EGRET_EIO;
     }
-    int linktype = cap_linktype(s), rc;
-    while ((rc = cap_next(s, &pkt)) == CAP_PACKET)
-        egret_engine_feed(e, pkt.ts_usec, linktype, pkt.caplen, pkt.len, pkt.data);
+    int rc;
+    while ((rc = cap_next(s, &pkt)) == CAP_PACKET) {
+        if (cap_take_events(s) & CAP_EV_OVERSIZE)
+            egret_engine_file_event(e, EGRET_FILE_EV_RECORD_OVER_SNAPLEN);
+        egret_engine_feed(e, pkt.ts_usec, pkt.linktype, pkt.caplen, pkt.len, pkt.data);
+    }
     if (rc == CAP_ERROR) {
         snprintf(err, errlen, "%s: %s", path, cap_geterr(s));
         cap_close(s);

@@ -17,7 +17,7 @@
  * shares even out.  Chunks live in a bounded ring of CHUNK_SLOTS slots; a
  * slot is reused once every worker is past it.  Packets of a mapped file
  * are referred to in place (the source gives pages back only behind the
- * slowest worker, cap_keep_from); packets that libpcap hands out (pcapng,
+ * slowest worker, cap_keep_from); packets read from a stream (pcapng,
  * standard input, live) are copied into the slot, up to CHUNK_COPY bytes a
  * chunk.  Nothing is dropped here: a full ring makes the worker ahead wait.
  * A live capture then buffers in the kernel's ring (-B), and what the
@@ -62,6 +62,8 @@
 #define MAX_WORKERS     256
 #define PENT_TICK       UINT32_MAX       /* pent.caplen of a tick: advance the engine to ts */
 #define PENT_STATS      (UINT32_MAX - 1) /* of the capture counters (worker 0's part) */
+#define PENT_LINKTYPE   (UINT32_MAX - 2) /* packets from here on have link type pent.len */
+#define PENT_FILEEV     (UINT32_MAX - 3) /* file events pent.len (worker 0's part) */
 #define PREFETCH_AHEAD  2u               /* a worker's packets whose headers it prefetches */
 #define WALL_TICK_US    1000000u
 #define LIVE_BATCH      16  /* live packets read per call (bounds a chunk's copy) */
@@ -127,8 +129,8 @@ typedef struct worker {
 
 /* One input handed over with workers_run. */
 struct rsrc {
-    cap_source *cap; /* NULL once closed */
-    int linktype;
+    cap_source *cap;     /* NULL once closed */
+    int linktype;        /* under build_mu: of the last packet read (pcapng mixes them) */
     bool copy;           /* libpcap's buffer: packets are copied */
     bool live;           /* wall-clock ticks, capture counters */
     bool main_only;      /* a read may block: only worker 0 reads (a stop signal reaches it) */
@@ -146,7 +148,7 @@ struct rsrc {
 typedef struct pent {
     uint64_t off;    /* the packet's address, or its offset in the slot's copy */
     uint64_t ts;     /* packet time, or the tick */
-    uint32_t caplen; /* or PENT_TICK, PENT_STATS */
+    uint32_t caplen; /* or PENT_TICK, PENT_STATS, PENT_LINKTYPE, PENT_FILEEV */
     uint32_t len;
 } pent;
 
@@ -160,6 +162,7 @@ typedef struct part {
 struct chunk {
     struct rsrc *src;
     bool last;            /* the input's last chunk */
+    int linktype;         /* of its first packet (PENT_LINKTYPE entries change it) */
     uint32_t pkts;        /* packets in the chunk */
     uint64_t bytes;       /* their captured bytes */
     uint64_t stats[3];    /* PENT_STATS: received, dropped, dropped by the interface */
@@ -429,8 +432,15 @@ static void chunk_add(void *ud, const cap_packet *pkt)
     uint64_t tick = clock_step(&ws->clock, pkt->ts_usec);
     uint64_t off = (uintptr_t)pkt->data;
     if (s->copy) off = chunk_copy(k, pkt->data, pkt->caplen);
+    if (pkt->linktype != s->linktype) { /* pcapng: another interface's type, for every worker */
+        for (int i = 0; i < ws->n && !b->oom; i++)
+            if (!part_push(&k->parts[i], (pent){0, 0, PENT_LINKTYPE, (uint32_t)pkt->linktype}))
+                b->oom = true;
+        s->linktype = pkt->linktype;
+        if (b->oom) return;
+    }
     uint32_t own =
-        egret_engine_shard(b->w->eng, s->linktype, pkt->data, pkt->caplen) % (uint32_t)ws->n;
+        egret_engine_shard(b->w->eng, pkt->linktype, pkt->data, pkt->caplen) % (uint32_t)ws->n;
     if (off == UINT64_MAX || (tick && !tick_all(ws, k, tick)) ||
         !part_push(&k->parts[own], (pent){off, pkt->ts_usec, pkt->caplen, pkt->len})) {
         b->oom = true;
@@ -471,6 +481,8 @@ static bool chunk_fill(struct build *b, bool may_wait, bool *idle)
         } else {
             cap_packet pkt;
             rc = cap_next(s->cap, &pkt);
+            unsigned ev = cap_take_events(s->cap); /* worker 0 counts them, as capture stats */
+            if (ev && !part_push(&k->parts[0], (pent){0, 0, PENT_FILEEV, ev})) b->oom = true;
             if (rc == CAP_PACKET) {
                 chunk_add(b, &pkt);
                 continue;
@@ -502,6 +514,7 @@ static bool chunk_build(struct workers *ws, worker *w, bool may_wait)
     struct chunk *k = &ws->chunks[c % CHUNK_SLOTS];
     k->src = s;
     k->last = false;
+    k->linktype = s->linktype;
     k->pkts = 0;
     k->bytes = 0;
     for (int i = 0; i < ws->n; i++) k->parts[i].n = 0;
@@ -577,6 +590,7 @@ static void chunk_run(worker *w, const struct chunk *k)
     const struct rsrc *s = k->src;
     const uint8_t *copy = s->copy ? k->copy : NULL;
     const part *p = &k->parts[w->id];
+    int linktype = k->linktype;
     if (atomic_load_explicit(&w->reload_req, memory_order_relaxed) &&
         atomic_exchange(&w->reload_req, false))
         worker_reload(w);
@@ -605,6 +619,11 @@ static void chunk_run(worker *w, const struct chunk *k)
             egret_engine_advance(w->eng, e->ts);
         } else if (e->caplen == PENT_STATS) {
             egret_engine_set_capture_stats(w->eng, k->stats[0], k->stats[1], k->stats[2]);
+        } else if (e->caplen == PENT_LINKTYPE) {
+            linktype = (int)e->len;
+        } else if (e->caplen == PENT_FILEEV) {
+            if (e->len & CAP_EV_OVERSIZE)
+                egret_engine_file_event(w->eng, EGRET_FILE_EV_RECORD_OVER_SNAPLEN);
         } else {
             if (i + PREFETCH_AHEAD < p->n) { /* the headers of a packet to come */
                 const pent *f = &p->e[i + PREFETCH_AHEAD];
@@ -613,7 +632,7 @@ static void chunk_run(worker *w, const struct chunk *k)
             for (uintptr_t q = pf + pf_step; pf < pf_end && pf < q; pf += 64)
                 __builtin_prefetch((const void *)pf);
             const uint8_t *data = copy ? copy + e->off : (const uint8_t *)(uintptr_t)e->off;
-            egret_engine_feed(w->eng, e->ts, s->linktype, e->caplen, e->len, data);
+            egret_engine_feed(w->eng, e->ts, linktype, e->caplen, e->len, data);
         }
     }
 }

@@ -271,6 +271,19 @@ EGRET_API int egret_engine_shard_bpf(const egret_engine *e, uint32_t n, egret_bp
 /* Frees the engine without flushing.  Accepts NULL. */
 EGRET_API void egret_engine_free(egret_engine *e);
 
+/* Problems a host finds in a capture file rather than in a packet. */
+enum {
+    /* A file holds records longer than its (pcapng: the interface's)
+     * snapshot length, and the host read them whole.  Reported once per
+     * file; stats: decoder.pcap.record_over_snaplen. */
+    EGRET_FILE_EV_RECORD_OVER_SNAPLEN = 1,
+};
+
+/* Counts one file event (EGRET_FILE_EV_*) with the decoder events of
+ * stats records.  It is not a packet: egret_counters.decode_events does
+ * not include it.  Returns 0 or EGRET_EINVAL (unknown event, NULL e). */
+EGRET_API int egret_engine_file_event(egret_engine *e, int event);
+
 #ifdef __cplusplus
 }
 #endif

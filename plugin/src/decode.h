@@ -25,7 +25,10 @@
 #define DEC_LINK_IPV6     229
 #define DEC_LINK_SLL2     276
 
-/* Decode events: X(name, "eve.name").  Order is ABI for stats only by name. */
+/* Decode events: X(name, "eve.name").  Order is ABI for stats only by name.
+ * EV_PCAP_OVER_SNAPLEN is not found by the decoder but reported by the
+ * host about a capture file (egret_engine_file_event): once per file whose
+ * records are longer than its snapshot length (read whole). */
 #define DEC_EVENT_MAP(X)                                                                           \
     X(NONE, "none")                                                                                \
     X(LINKTYPE_UNSUPPORTED, "decoder.linktype_unsupported")                                        \
@@ -58,7 +61,8 @@
     X(ICMP_TRUNC, "decoder.icmp.truncated")                                                        \
     X(NOT_IP, "decoder.not_ip")                                                                    \
     X(IPRAW_TRUNC, "decoder.ipraw.truncated")                                                      \
-    X(IPRAW_BAD_VERSION, "decoder.ipraw.invalid_ip_version")
+    X(IPRAW_BAD_VERSION, "decoder.ipraw.invalid_ip_version")                                       \
+    X(PCAP_OVER_SNAPLEN, "decoder.pcap.record_over_snaplen")
 
 typedef enum {
 #define DEC_X(n, s) EV_##n,

@@ -1008,6 +1008,13 @@ void egret_engine_set_capture_stats(egret_engine *e, uint64_t received, uint64_t
     e->kernel_ifdrops = ifdropped;
 }
 
+int egret_engine_file_event(egret_engine *e, int event)
+{
+    if (!e || event != EGRET_FILE_EV_RECORD_OVER_SNAPLEN) return EGRET_EINVAL;
+    e->dec_events[EV_PCAP_OVER_SNAPLEN]++;
+    return EGRET_OK;
+}
+
 void egret_engine_counters(const egret_engine *e, egret_counters *out)
 {
     memset(out, 0, sizeof(*out));
@@ -1017,7 +1024,7 @@ void egret_engine_counters(const egret_engine *e, egret_counters *out)
     out->packets = e->packets;
     out->bytes = e->bytes;
     for (int i = 1; i < EV__COUNT; i++)
-        if (i != EV_NOT_IP && i != EV_IPV4_FRAG && i != EV_IPV6_FRAG)
+        if (i != EV_NOT_IP && i != EV_IPV4_FRAG && i != EV_IPV6_FRAG && i != EV_PCAP_OVER_SNAPLEN)
             out->decode_events += e->dec_events[i];
     out->fragments = e->dec_events[EV_IPV4_FRAG] + e->dec_events[EV_IPV6_FRAG];
     out->flows_total = fc.created;

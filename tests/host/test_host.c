@@ -194,6 +194,31 @@ static void test_many_hosts(void)
 /* Random and mutated frames of every link type through the whole engine
  * (decode, flows, nDPI, inspection, rules): nothing may crash (ASan/UBSan
  * build) and the output must stay JSON objects, one per record. */
+/* egret_engine_file_event: counted in stats as
+ * decoder.pcap.record_over_snaplen, not as a packet's decode event;
+ * unknown events and a NULL engine are EGRET_EINVAL. */
+static void test_file_event(void)
+{
+    sink s = {0};
+    egret_engine *e = make_engine(&s, EGRET_EV_STATS);
+    if (!e) return;
+    CHECK(egret_engine_file_event(e, EGRET_FILE_EV_RECORD_OVER_SNAPLEN) == EGRET_OK, "file event");
+    CHECK(egret_engine_file_event(e, EGRET_FILE_EV_RECORD_OVER_SNAPLEN) == EGRET_OK, "file event");
+    CHECK(egret_engine_file_event(e, 0) == EGRET_EINVAL, "event 0 accepted");
+    CHECK(egret_engine_file_event(e, 99) == EGRET_EINVAL, "event 99 accepted");
+    CHECK(egret_engine_file_event(NULL, EGRET_FILE_EV_RECORD_OVER_SNAPLEN) == EGRET_EINVAL,
+          "NULL engine accepted");
+    egret_engine_flush(e);
+    CHECK(s.stats == 1, "%d stats records", s.stats);
+    CHECK(s.buf && strstr(s.buf, "\"pcap\":{\"record_over_snaplen\":2}"),
+          "stats lack decoder.pcap.record_over_snaplen 2");
+    egret_counters c;
+    egret_engine_counters(e, &c);
+    CHECK(c.decode_events == 0, "file events counted as packets' decode events");
+    egret_engine_free(e);
+    free(s.buf);
+}
+
 static void test_garbage(void)
 {
     sink s = {0};
@@ -311,6 +336,7 @@ int main(int argc, char **argv)
     test_synthetic();
     test_many_hosts();
     test_garbage();
+    test_file_event();
     if (argc > 1) test_two_engines(argv[1]);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
