@@ -108,6 +108,7 @@ typedef struct content_hint {
 #define CONTENT_F_TRUNCATED 0x01u /* parsing stopped early (token or depth cap) */
 #define CONTENT_F_INVALID   0x02u /* malformed JSON (counts up to the error kept) */
 #define CONTENT_F_MIXED     0x04u /* batch records of different shapes */
+#define CONTENT_F_LOSSY     0x08u /* bytes of the body were missing (content_gap) */
 
 typedef struct content_result {
     const char *shape;       /* static token, see above */
@@ -118,8 +119,11 @@ typedef struct content_result {
     uint64_t text_chars;
     uint32_t senders;
     bool senders_capped;
-    uint32_t flags;       /* CONTENT_F_* */
-    char fingerprint[65]; /* hex SHA-256 or "" */
+    uint64_t embedded_messages; /* messages pasted inside message text (see above) */
+    uint32_t embedded_senders;  /* their distinct senders (0 when embedded_messages is 0) */
+    uint64_t gaps, gap_bytes;   /* content_gap calls and the bytes they said were missing */
+    uint32_t flags;             /* CONTENT_F_* */
+    char fingerprint[65];       /* hex SHA-256 or "" */
 } content_result;
 
 void content_limits_default(content_limits *l);
@@ -134,6 +138,11 @@ int content_begin(content_ctx *c, const content_hint *hint);
 
 /* Feeds decoded body bytes (borrowed). */
 void content_feed(content_ctx *c, const uint8_t *data, size_t len);
+
+/* A gap of 'len' body bytes is missing before the next content_feed. The detector
+ * enters lossy mode: it resumes at the next line or record boundary (JSON Lines
+ * record, transcript line, e-mail header block) and keeps counting what it sees. */
+void content_gap(content_ctx *c, uint64_t len);
 
 /* Ends the body and fills *out.  The ctx is ready for content_begin. */
 void content_end(content_ctx *c, content_result *out);

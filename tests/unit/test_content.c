@@ -281,19 +281,33 @@ static void test_caps_and_invalid(void **state)
     content_ctx *c = content_new(&lim);
     content_result r;
 
-    /* A string longer than max_token: parsing stops, earlier counts kept. */
+    /* A string longer than max_token that is not message text (a model
+     * id, a data URL...): parsing stops, earlier counts kept. */
     assert_int_equal(content_begin(c, NULL), 0);
     const char *a = "{\"messages\":[{\"role\":\"user\",\"content\":\"short\"},"
-                    "{\"role\":\"user\",\"content\":\"";
+                    "{\"role\":\"user\",\"content\":\"x\",\"image\":\"";
     content_feed(c, (const uint8_t *)a, strlen(a));
     char big[1000];
     memset(big, 'x', sizeof(big));
     for (int i = 0; i < 100; i++) content_feed(c, (const uint8_t *)big, sizeof(big));
     content_end(c, &r);
     assert_true(r.flags & CONTENT_F_TRUNCATED);
-    assert_int_equal(r.text_chars, 5);
+    assert_int_equal(r.text_chars, 6);
     assert_int_equal(r.messages, 2); /* the cut message object is still counted */
     assert_string_equal(r.shape, "openai_chat");
+
+    /* Message text is streamed, not held: past max_token it is still
+     * counted, and a body cut inside it reports what was seen. */
+    assert_int_equal(content_begin(c, NULL), 0);
+    a = "{\"messages\":[{\"role\":\"user\",\"content\":\"short\"},"
+        "{\"role\":\"user\",\"content\":\"";
+    content_feed(c, (const uint8_t *)a, strlen(a));
+    for (int i = 0; i < 100; i++) content_feed(c, (const uint8_t *)big, sizeof(big));
+    content_end(c, &r);
+    assert_true(r.flags & CONTENT_F_TRUNCATED);
+    assert_int_equal(r.text_chars, 5 + 100 * sizeof(big));
+    assert_int_equal(r.messages, 2);
+    assert_int_equal(strlen(r.fingerprint), 64);
 
     /* Deep nesting. */
     assert_int_equal(content_begin(c, NULL), 0);
