@@ -444,13 +444,24 @@ static size_t stamp(const char *s, size_t n, size_t i, bool *colon, bool *log)
     return j;
 }
 
+/* A UTF-8 dash or bullet at s[i] (em / en dash, bullet, middle dot). */
+static size_t fancy_sep(const char *s, size_t n, size_t i)
+{
+    const unsigned char *u = (const unsigned char *)s + i;
+    if (i + 3 <= n && u[0] == 0xe2 && u[1] == 0x80 &&
+        (u[2] == 0x93 || u[2] == 0x94 || u[2] == 0xa2))
+        return 3;
+    if (i + 2 <= n && u[0] == 0xc2 && u[1] == 0xb7) return 2;
+    return 0;
+}
+
 /* One to four words from s[i], each starting with a letter; sets *end. */
 static bool name_words(const char *s, size_t n, size_t i, size_t *end)
 {
     size_t j = i, words = 0;
     while (j < n && words < 4) {
         unsigned char ch = (unsigned char)s[j];
-        if (!(is_alpha(ch) || ch >= 0x80)) break;
+        if (!(is_alpha(ch) || ch >= 0x80) || fancy_sep(s, n, j)) break;
         while (j < n && (is_alnum((unsigned char)s[j]) || (unsigned char)s[j] >= 0x80 ||
                          strchr("._-'", s[j])))
             j++;
@@ -463,17 +474,6 @@ static bool name_words(const char *s, size_t n, size_t i, size_t *end)
             break;
     }
     return words > 0 && *end - i <= 40;
-}
-
-/* A UTF-8 dash or bullet at s[i] (em / en dash, bullet, middle dot). */
-static size_t fancy_sep(const char *s, size_t n, size_t i)
-{
-    const unsigned char *u = (const unsigned char *)s + i;
-    if (i + 3 <= n && u[0] == 0xe2 && u[1] == 0x80 &&
-        (u[2] == 0x93 || u[2] == 0x94 || u[2] == 0xa2))
-        return 3;
-    if (i + 2 <= n && u[0] == 0xc2 && u[1] == 0xb7) return 2;
-    return 0;
 }
 
 enum { SPK_NONE, SPK_LINE, SPK_HEADER };

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +426,379 @@ static void test_mutations(void **state)
     content_free(c);
 }
 
+/* ---- messages pasted inside one message ---- */
+
+/* An OpenAI chat body whose one user message is 'text' (JSON-escaped). */
+static size_t chat_body(const char *text, char *out, size_t cap)
+{
+    size_t o = (size_t)snprintf(out, cap,
+                                "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"");
+    for (const char *p = text; *p && o + 8 < cap; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[o++] = '\\';
+            out[o++] = *p;
+        } else if (*p == '\n') {
+            out[o++] = '\\';
+            out[o++] = 'n';
+        } else if (*p == '\t') {
+            o += (size_t)snprintf(out + o, cap - o, "\\u0009");
+        } else {
+            out[o++] = *p;
+        }
+    }
+    o += (size_t)snprintf(out + o, cap - o, "\"}]}");
+    return o;
+}
+
+typedef struct ecase {
+    const char *name, *text;
+    unsigned messages, senders;
+} ecase;
+
+// clang-format off
+static const ecase EMBEDDED[] = {
+    {"name_colon",
+     "Summarise this chat:\nAlice: hi all\nBob: hello\nAlice: how are you\nBob: fine\n"
+     "Carol: me too\nAlice: ok then\n", 6, 3},
+    {"time_name_colon",
+     "[12:01] alice: a\n[12:02] bob: b\n[12:03] alice: c\n[12:04] bob: d\n", 4, 2},
+    {"irc",
+     "<alice> hi\n<bob> yo\n<alice> sup\n<bob> nm\n", 4, 2},
+    {"header_per_message",
+     "Alice Smith  10:01 AM\nHello team\nBob Jones \xe2\x80\x94 10:02 AM\nHi Alice\n"
+     "Alice Smith  10:05 AM\nLunch?\n[10:07] Carol Diaz\nSure\n[10:08] Bob Jones\nok\n", 5, 3},
+    {"mbox",
+     "From alice@x.example Mon Jan  1 00:00:00 2024\nFrom: alice@x.example\nTo: bob@x.example\n"
+     "Subject: a\n\nbody one\n\nFrom bob@x.example Mon Jan  1 00:00:00 2024\n"
+     "From: bob@x.example\nTo: alice@x.example\nSubject: b\n\nbody two\n", 2, 2},
+    {"email_run",
+     "Please summarise:\n\nFrom: Alice <alice@x.example>\nSent: Monday\nTo: bob@x.example\n"
+     "Subject: x\n\nhello\n\nFrom: Bob <bob@x.example>\nTo: carol@x.example\nSubject: RE: x\n\nhi\n",
+     2, 3},
+    {"csv",
+     "date,from,to,body\n2024-01-01,alice@x.example,bob@x.example,\"Hi, Bob\"\n"
+     "2024-01-01,bob@x.example,alice@x.example,Hello\n"
+     "2024-01-02,carol@x.example,bob@x.example,\"multi\nline \"\"quoted\"\"\"\n", 3, 3},
+    {"tsv",
+     "sender\trecipient\tmessage\nalice\tbob\thi\nbob\talice\tyo\nalice\tbob\tok\n", 3, 2},
+    {"json_array",
+     "[{\"user\":\"alice\",\"text\":\"hi\"},{\"user\":\"bob\",\"text\":\"yo\"},"
+     "{\"user\":\"alice\",\"text\":\"x\"}]", 3, 2},
+    {"json_lines",
+     "{\"from\":\"a@x.io\",\"body\":\"hi\",\"ts\":1}\n{\"from\":\"b@x.io\",\"body\":\"yo\",\"ts\":2}\n"
+     "{\"author\":{\"id\":\"7\",\"username\":\"c\"},\"content\":\"z\"}\n", 3, 3},
+};
+
+/* Must not count as messages from two or more senders. */
+static const ecase NOT_EMBEDDED[] = {
+    {"code",
+     "int f(int x)\n{\n    switch (x) {\n    case 1: return 2;\n    default: return 0;\n    }\n}\n"
+     "case 2: x\ndefault: y\npublic: z\nprivate: w\ndef g(a):\n    return a\n", 0, 0},
+    {"poem",
+     "Shall I compare thee to a summer's day?\nThou art more lovely and more temperate:\n"
+     "Rough winds do shake the darling buds of May,\nAnd summer's lease hath all too short a date\n",
+     0, 0},
+    {"log",
+     "2024-01-02 10:00:01,123 INFO [main] Server: started\n"
+     "2024-01-02 10:00:02,456 WARN [db] Pool: slow\n"
+     "2024-01-02 10:00:03.789 ERROR api: failed\n"
+     "2024-01-02 10:00:04 ERROR db: connection refused\n"
+     "2024-01-02 10:00:05 INFO api: retry\n"
+     "2024-01-02 10:00:06 Starting worker\n2024-01-02 10:00:07 Worker ready\n", 0, 0},
+    {"markdown_notes",
+     "# Setup\n\nNote: install first.\n\nWarning: this is slow.\n\nTip: use the cache.\n\n"
+     "Note: again.\n\nExample: foo\n\nStep 1: build\nStep 2: test\nTODO: docs\n", 0, 0},
+    {"numbered_list",
+     "1. Buy milk\n2. Call Bob: about lunch\n3. Email Alice: the report\n4) Done\n", 0, 0},
+    {"key_values",
+     "name: egret\nversion: 1.2\nauthor: someone\nlicense: MIT\nhomepage: https://x.example\n"
+     "maintainer: me\nrepository: git\n", 0, 0},
+    {"single_speaker",
+     "Alice: first\nAlice: second\nAlice: third\nAlice: fourth\n", 4, 1},
+    {"roles_only",
+     "User: what is 2+2?\nAssistant: 4\nUser: and 3+3?\nAssistant: 6\n", 4, 0},
+    {"csv_no_sender",
+     "product,price,qty\nfoo,1,2\nbar,3,4\n", 0, 0},
+};
+// clang-format on
+
+static void run_text(content_ctx *c, const char *body, size_t n, size_t piece, content_result *r)
+{
+    assert_int_equal(content_begin(c, NULL), 0);
+    for (size_t i = 0; i < n; i += piece)
+        content_feed(c, (const uint8_t *)body + i, n - i < piece ? n - i : piece);
+    content_end(c, r);
+}
+
+static void same(const char *name, const content_result *a, const content_result *b)
+{
+    if (strcmp(a->shape, b->shape) || a->records != b->records || a->messages != b->messages ||
+        a->text_chars != b->text_chars || a->senders != b->senders ||
+        a->embedded_messages != b->embedded_messages ||
+        a->embedded_senders != b->embedded_senders || strcmp(a->fingerprint, b->fingerprint) ||
+        a->flags != b->flags)
+        fail_msg("%s: results differ with the split", name);
+}
+
+static void test_embedded(void **state)
+{
+    (void)state;
+    content_ctx *c = content_new(NULL);
+    static char body[4096];
+    for (size_t i = 0; i < sizeof(EMBEDDED) / sizeof(EMBEDDED[0]); i++) {
+        const ecase *k = &EMBEDDED[i];
+        size_t n = chat_body(k->text, body, sizeof(body));
+        content_result r, r1, r7;
+        run_text(c, body, n, n, &r);
+        if (r.embedded_messages != k->messages || r.embedded_senders != k->senders)
+            fail_msg("%s: embedded %llu from %u, want %u from %u", k->name,
+                     (unsigned long long)r.embedded_messages, r.embedded_senders, k->messages,
+                     k->senders);
+        /* the outer body is unchanged: one message, its characters */
+        assert_string_equal(r.shape, "openai_chat");
+        assert_int_equal(r.messages, 1);
+        assert_int_equal(r.flags, 0);
+        run_text(c, body, n, 1, &r1);
+        run_text(c, body, n, 7, &r7);
+        same(k->name, &r, &r1);
+        same(k->name, &r, &r7);
+    }
+    for (size_t i = 0; i < sizeof(NOT_EMBEDDED) / sizeof(NOT_EMBEDDED[0]); i++) {
+        const ecase *k = &NOT_EMBEDDED[i];
+        size_t n = chat_body(k->text, body, sizeof(body));
+        content_result r, r1;
+        run_text(c, body, n, n, &r);
+        if (r.embedded_messages != k->messages || r.embedded_senders != k->senders ||
+            r.embedded_senders >= 2)
+            fail_msg("%s: embedded %llu from %u, want %u from %u", k->name,
+                     (unsigned long long)r.embedded_messages, r.embedded_senders, k->messages,
+                     k->senders);
+        run_text(c, body, n, 1, &r1);
+        same(k->name, &r, &r1);
+    }
+    content_free(c);
+}
+
+/* Embedded messages in form values and in text uploads. */
+static void test_embedded_bodies(void **state)
+{
+    (void)state;
+    content_ctx *c = content_new(NULL);
+    content_result r;
+    content_hint form = {"application/x-www-form-urlencoded", NULL, NULL};
+    const char *f = "model=m&prompt=%5B10%3A01%5D+Alice%3A+hi%0A%5B10%3A02%5D+Bob%3A+yo%0A"
+                    "%5B10%3A03%5D+Alice%3A+ok%0A%5B10%3A04%5D+Bob%3A+bye&go=1";
+    for (size_t piece = 1; piece <= strlen(f); piece += strlen(f) - 1) {
+        assert_int_equal(content_begin(c, &form), 0);
+        for (size_t i = 0; i < strlen(f); i += piece)
+            content_feed(c, (const uint8_t *)f + i, strlen(f) - i < piece ? strlen(f) - i : piece);
+        content_end(c, &r);
+        assert_string_equal(r.shape, "unknown");
+        assert_int_equal(r.embedded_messages, 4);
+        assert_int_equal(r.embedded_senders, 2);
+    }
+    /* a CSV export uploaded as a text file */
+    const char *csv = "from,to,body\na@x.io,b@x.io,hi\nb@x.io,a@x.io,yo\nc@x.io,a@x.io,z\n";
+    run_text(c, csv, strlen(csv), 5, &r);
+    assert_string_equal(r.shape, "unknown");
+    assert_int_equal(r.embedded_messages, 3);
+    assert_int_equal(r.embedded_senders, 3);
+    /* a text body that is a transcript counts as messages, not embedded */
+    const char *t = "[10:01] Alice: hi\n[10:02] Bob: yo\n";
+    run_text(c, t, strlen(t), 3, &r);
+    assert_string_equal(r.shape, "chat_transcript");
+    assert_int_equal(r.messages, 2);
+    assert_int_equal(r.embedded_messages, 0);
+    content_free(c);
+}
+
+/* A 50 MB pasted transcript in one message, cut before its end: counted
+ * as it streamed, in fixed memory. */
+static void test_embedded_streaming(void **state)
+{
+    (void)state;
+    content_ctx *c = content_new(NULL);
+    const char *head = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Export:\\n";
+    char line[128];
+    size_t target[] = {1u << 20, 50u << 20};
+    uint64_t chars_seen[2] = {0, 0};
+    for (int run = 0; run < 2; run++) {
+        assert_int_equal(content_begin(c, NULL), 0);
+        content_feed(c, (const uint8_t *)head, strlen(head));
+        uint64_t chars = 8, lines = 0;
+        size_t fed = strlen(head);
+        char buf[4096];
+        size_t b = 0;
+        while (fed < target[run]) {
+            int n = snprintf(line, sizeof(line),
+                             "[%02u:%02u] Member %u: note %llu about \\\"acct\\\"\\n",
+                             (unsigned)(lines / 60 % 24), (unsigned)(lines % 60),
+                             (unsigned)(lines * 7 % 25), (unsigned long long)lines);
+            if (b + (size_t)n > sizeof(buf)) {
+                /* odd pieces: a line, an escape may be split anywhere */
+                content_feed(c, (const uint8_t *)buf, 1000);
+                content_feed(c, (const uint8_t *)buf + 1000, b - 1000);
+                fed += b;
+                b = 0;
+            }
+            memcpy(buf + b, line, (size_t)n);
+            b += (size_t)n;
+            chars += (uint64_t)n - 3; /* \" \" \n: 6 bytes -> 3 chars */
+            lines++;
+        }
+        content_feed(c, (const uint8_t *)buf, b);
+        content_result r;
+        content_end(c, &r); /* no closing quote: cut */
+        assert_true(r.flags & CONTENT_F_TRUNCATED);
+        assert_int_equal(r.messages, 1);
+        assert_int_equal(r.text_chars, chars);
+        assert_int_equal(r.embedded_messages, lines);
+        assert_int_equal(r.embedded_senders, 25);
+        chars_seen[run] = r.text_chars;
+    }
+    assert_true(chars_seen[1] > 40 * chars_seen[0]);
+    content_free(c);
+}
+
+/* Memory: the ctx allocates nothing per body or per byte; feeding 20 MB of
+ * message text does not grow the heap (glibc's own count). */
+static void test_embedded_memory(void **state)
+{
+    (void)state;
+    content_ctx *c = content_new(NULL);
+    char buf[4096];
+    for (size_t i = 0; i < sizeof(buf); i++) buf[i] = "Alice: hi\\nBob: yo\\n"[i % 20];
+    assert_int_equal(content_begin(c, NULL), 0);
+    const char *head = "{\"messages\":[{\"role\":\"user\",\"content\":\"";
+    content_feed(c, (const uint8_t *)head, strlen(head));
+    content_feed(c, (const uint8_t *)buf, sizeof(buf));
+    struct mallinfo2 before = mallinfo2();
+    for (int i = 0; i < 5000; i++) content_feed(c, (const uint8_t *)buf, sizeof(buf));
+    struct mallinfo2 after = mallinfo2();
+    assert_true(after.uordblks <= before.uordblks + 4096);
+    content_result r;
+    content_end(c, &r);
+    assert_true(r.embedded_messages > 1000000);
+    content_free(c);
+}
+
+/* ---- lossy mode after a gap ---- */
+
+static void feed_str(content_ctx *c, const char *s)
+{
+    content_feed(c, (const uint8_t *)s, strlen(s));
+}
+
+static void test_gap(void **state)
+{
+    (void)state;
+    content_ctx *c = content_new(NULL);
+    content_result r;
+
+    /* JSONL batch: the record cut by the gap is lost, the next ones count */
+    content_hint jl = {"application/jsonl", NULL, NULL};
+    assert_int_equal(content_begin(c, &jl), 0);
+    feed_str(
+        c,
+        "{\"custom_id\":\"r1\",\"body\":{\"messages\":[{\"role\":\"user\",\"content\":\"one\"}]}}\n"
+        "{\"custom_id\":\"r2\",\"bo");
+    content_gap(c, 1460);
+    feed_str(
+        c, "nt\":\"two\"}]}}\n"
+           "{\"custom_id\":\"r3\",\"body\":{\"messages\":[{\"role\":\"user\",\"content\":\"three\"}"
+           "]}}\n"
+           "{\"custom_id\":\"r4\",\"body\":{\"messages\":[{\"role\":\"user\",\"content\":\"four\"},"
+           "{\"role\":\"assistant\",\"content\":\"4\"}]}}\n");
+    content_end(c, &r);
+    assert_string_equal(r.shape, "jsonl_batch");
+    assert_int_equal(r.records, 3);
+    assert_int_equal(r.messages, 4);
+    assert_int_equal(r.text_chars, 3 + 5 + 4 + 1);
+    assert_int_equal(r.gaps, 1);
+    assert_int_equal(r.gap_bytes, 1460);
+    assert_true(r.flags & CONTENT_F_LOSSY);
+    assert_int_equal(r.flags & CONTENT_F_INVALID, 0);
+
+    /* transcript: the cut line is lost, the next whole line resumes */
+    assert_int_equal(content_begin(c, NULL), 0);
+    feed_str(c, "[10:01] Alice: hi\n[10:02] Bob: hello\n[10:03] Al");
+    content_gap(c, 3000);
+    feed_str(c, "ice said\n[10:05] Bob: after\n[10:06] Carol: more\n");
+    content_end(c, &r);
+    assert_string_equal(r.shape, "chat_transcript");
+    assert_int_equal(r.messages, 4);
+    assert_int_equal(r.senders, 3);
+    assert_int_equal(r.gaps, 1);
+    assert_true(r.flags & CONTENT_F_LOSSY);
+
+    /* mbox: a gap inside the second message's body; the third counts */
+    assert_int_equal(content_begin(c, NULL), 0);
+    feed_str(c,
+             "From a@x.example Mon Jan  1 00:00:00 2024\nFrom: a@x.example\nSubject: 1\n\nbody\n\n"
+             "From b@x.example Mon Jan  1 00:00:00 2024\nFrom: b@x.example\nSubject: 2\n\nbo");
+    content_gap(c, 700);
+    feed_str(c, "dy\nmore body\n\nFrom c@x.example Mon Jan  1 00:00:00 2024\nFrom: c@x.example\n"
+                "Subject: 3\n\nlast\n");
+    content_end(c, &r);
+    assert_string_equal(r.shape, "email");
+    assert_int_equal(r.messages, 3);
+    assert_int_equal(r.senders, 3);
+    assert_int_equal(r.gaps, 1);
+
+    /* mbox: the gap swallowed the blank line before a "From " line */
+    assert_int_equal(content_begin(c, NULL), 0);
+    feed_str(c, "From a@x.example Mon Jan  1 00:00:00 2024\nFrom: a@x.example\n\nbody a\nmo");
+    content_gap(c, 20);
+    feed_str(c, "re\nFrom b@x.example Mon Jan  1 00:00:00 2024\nFrom: b@x.example\n\nbody b\n");
+    content_end(c, &r);
+    assert_int_equal(r.messages, 2);
+
+    /* one JSON chat body: what was seen before the gap is kept */
+    assert_int_equal(content_begin(c, NULL), 0);
+    feed_str(c, "{\"messages\":[{\"role\":\"user\",\"content\":\"one\"},{\"role\":\"assistant\","
+                "\"content\":\"two\"},{\"role\":\"user\",\"content\":\"thr");
+    content_gap(c, 5000);
+    feed_str(c, "ee\"},{\"role\":\"user\",\"content\":\"four\"}]}");
+    content_end(c, &r);
+    assert_string_equal(r.shape, "openai_chat");
+    assert_int_equal(r.records, 1);
+    assert_int_equal(r.messages, 3);
+    assert_int_equal(r.text_chars, 9);
+    assert_int_equal(strlen(r.fingerprint), 64);
+    assert_int_equal(r.gaps, 1);
+    assert_int_equal(r.gap_bytes, 5000);
+    assert_true(r.flags & CONTENT_F_LOSSY);
+    assert_int_equal(r.flags & CONTENT_F_INVALID, 0);
+
+    /* a pretty-printed chat body: lines after the gap are fragments, not records */
+    assert_int_equal(content_begin(c, NULL), 0);
+    feed_str(c, "{\n  \"messages\": [\n    {\"role\": \"user\", \"content\": \"a\"},\n    {\"ro");
+    content_gap(c, 100);
+    feed_str(c, "x\"},\n    {\"role\": \"user\", \"content\": \"b\"}\n  ]\n}\n");
+    content_end(c, &r);
+    assert_string_equal(r.shape, "openai_chat");
+    assert_int_equal(r.records, 1);
+    assert_int_equal(r.messages, 1); /* "a"; the cut object had no key yet; "b" is a fragment */
+
+    /* a gap in a pasted transcript: embedded lines after it still count */
+    assert_int_equal(content_begin(c, NULL), 0);
+    feed_str(c, "{\"model\":\"m\",\"input\":\"Alice: a\\nBob: b\\nAlice: c\\nBo");
+    content_gap(c, 10);
+    feed_str(c, "b: d\\nAlice: e\\nBob: f\\n\",\"instructions\":\"x\"}");
+    content_end(c, &r);
+    assert_int_equal(r.gaps, 1);
+    assert_true(r.flags & CONTENT_F_LOSSY);
+
+    /* no gap: the fields stay zero */
+    assert_int_equal(content_begin(c, NULL), 0);
+    feed_str(c, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+    content_end(c, &r);
+    assert_int_equal(r.gaps, 0);
+    assert_int_equal(r.gap_bytes, 0);
+    assert_int_equal(r.flags & CONTENT_F_LOSSY, 0);
+    content_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +809,11 @@ int main(void)
         cmocka_unit_test(test_caps_and_invalid),
         cmocka_unit_test(test_redact),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_embedded),
+        cmocka_unit_test(test_embedded_bodies),
+        cmocka_unit_test(test_embedded_streaming),
+        cmocka_unit_test(test_embedded_memory),
+        cmocka_unit_test(test_gap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
