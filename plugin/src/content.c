@@ -1,8 +1,10 @@
 /*
  * content.c -- streaming message-content detector: JSON bodies through
- * yajl's streaming parser (the only yajl user), RFC 822 / mbox and
- * chat-transcript text line by line; counts, identifier hashes and a
- * SHA-256 fingerprint, never the text.  Definitions in content.h.
+ * yajl's streaming parser (the only yajl user) with message-text strings
+ * decoded here as they stream, RFC 822 / mbox and chat-transcript text line
+ * by line (one line classifier for bodies and for message text: embedded
+ * messages), form values; counts, identifier hashes and a SHA-256
+ * fingerprint, never the text.  Definitions in content.h.
  */
 #include "content.h"
 

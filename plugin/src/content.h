@@ -6,10 +6,13 @@
  * content_feed calls with decoded body bytes (http on_body_data), then
  * content_end, which fills a content_result.  The ctx is reused for the
  * next body.  Memory is bounded: the JSON parser is yajl's streaming lexer
- * (it holds one token at a time, capped at max_token bytes), nesting is
- * capped at max_depth, text is scanned line by line (1 KiB pieces), and the
- * identifier set holds at most max_senders 64-bit hashes.  The message text
- * itself is never stored or returned, only counted and hashed.
+ * (it holds one token at a time, capped at max_token bytes) except for
+ * strings in message-text position, which content.c decodes itself as they
+ * arrive (any length, counted while they stream: a cut one counts what was
+ * seen); nesting is capped at max_depth, text is scanned line by line
+ * (1 KiB pieces), and each identifier set holds at most max_senders 64-bit
+ * hashes.  The message text itself is never stored or returned, only
+ * counted and hashed.
  *
  * Engine wiring (from the http callbacks, one content_ctx per flow):
  *   on_request_headers: content_begin(hint: req content type, api_shape of
@@ -77,6 +80,37 @@
  *              Roles (user/assistant) are not identifiers.  Compared
  *              case-insensitively as 64-bit FNV-1a hashes; at most
  *              max_senders (then senders_capped).
+ *   embedded_messages / embedded_senders
+ *              messages pasted inside one message text -- a JSON string in
+ *              message-text position, a form field value
+ *              (application/x-www-form-urlencoded), or for a text body that
+ *              is neither e-mail nor transcript, a CSV export -- and their
+ *              distinct senders (one set for the body).  Forms: transcript
+ *              lines ("Name: text", "[12:01] name: text", "<name> text", or
+ *              a "Name  10:01 AM" header line with the text below), e-mails
+ *              (mbox, or "From:" header blocks with >= 2 known fields), CSV
+ *              / TSV with a sender and a body column, JSON / JSON Lines
+ *              objects with a sender and a text key (embed.h).  Per text the
+ *              form with most messages counts.  Transcript lines count only
+ *              when at least half the non-empty lines are speaker lines and
+ *              messages >= 1.5 x distinct speakers; document labels
+ *              ("Note:", "Step 2:"), log levels and times with fractions of
+ *              a second, e-mail header names and code labels are not
+ *              speakers; roles (User:, Assistant:) are counted but are not
+ *              senders.  A single sender is reported as such: whether one
+ *              sender's lines matter is the rules' call (9000007 wants 2).
+ *   gaps, gap_bytes, CONTENT_F_LOSSY
+ *              content_gap calls and the bytes they said were missing.
+ *              After a gap, the current top-level JSON value is abandoned
+ *              (what it held so far is counted; a document cut in the
+ *              middle cannot be resynchronised reliably) and, for JSON
+ *              Lines, parsing resumes after the next newline (lines that are
+ *              not whole records are skipped without CONTENT_F_INVALID);
+ *              transcript and e-mail text resume at the next whole line (an
+ *              mbox "From " line right after it starts a message); a form
+ *              resumes at the next field.  Counts seen before the gap are
+ *              kept, records and messages after it are counted, the
+ *              fingerprint covers the text seen.
  *   fingerprint hex SHA-256 over the concatenation of SHA-256(unit) for
  *              each message-text unit in the order counted (a unit is one
  *              JSON string, one e-mail body, one transcript utterance);
