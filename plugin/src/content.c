@@ -388,8 +388,10 @@ static const char *const role_names[] = {
 
 static bool name_in(const char *s, size_t n, const char *const *tab, size_t tn)
 {
-    for (size_t i = 0; i < tn; i++)
-        if (strlen(tab[i]) == n && ieq_prefix(s, n, tab[i])) return true;
+    if (!n) return false;
+    int first = lower((unsigned char)s[0]);
+    for (size_t i = 0; i < tn; i++) /* the first letter rules out most rows cheaply */
+        if (tab[i][0] == first && strlen(tab[i]) == n && ieq_prefix(s, n, tab[i])) return true;
     return false;
 }
 
@@ -606,6 +608,7 @@ static void lines_reset(lines *L)
 /* The body text of the current e-mail. */
 static void mail_text(content_ctx *c, lines *L, const char *s, size_t n, bool end)
 {
+    if (!L->units) return; /* message text: only the counts of messages matter */
     L->e_chars += utf8_chars((const uint8_t *)s, n);
     unit_add(c, L, 0, s, n, end);
 }
@@ -624,6 +627,7 @@ static void mail_begin(content_ctx *c, lines *L)
 static void talk_begin(content_ctx *c, lines *L, const char *s, size_t n, bool end)
 {
     L->t_msgs++;
+    if (!L->units) return;
     unit_open(c, L, 1);
     L->t_chars += utf8_chars((const uint8_t *)s, n);
     unit_add(c, L, 1, s, n, end);
@@ -639,7 +643,7 @@ static void text_piece(content_ctx *c, lines *L, const char *s, size_t n, bool s
     if (!start) {
         /* continuation of a long line: body text / utterance */
         if (!L->in_headers) mail_text(c, L, s, n, end);
-        if (c->unit_open[1] || !L->units) {
+        if (c->unit_open[1] && L->units) {
             L->t_chars += utf8_chars((const uint8_t *)s, n);
             unit_add(c, L, 1, s, n, end);
         }
@@ -718,7 +722,7 @@ static void text_piece(content_ctx *c, lines *L, const char *s, size_t n, bool s
         talk_begin(c, L, s, n, end);
     } else {
         L->t_other++;
-        if (c->unit_open[1] || !L->units) {
+        if (c->unit_open[1] && L->units) {
             L->t_chars += utf8_chars((const uint8_t *)s, n);
             unit_add(c, L, 1, s, n, end);
         }

@@ -127,6 +127,16 @@ void embed_csv_feed(embed_csv *s, const uint8_t *p, size_t n, embed_sender_fn fn
 {
     for (size_t i = 0; i < n && s->st != CS_OFF; i++) {
         uint8_t b = p[i];
+        if (s->st == CS_HEAD && b != '\n' && s->hlen < sizeof(s->head) && (s->hlen || b > ' ')) {
+            /* the rest of the header line, at once */
+            const uint8_t *lf = memchr(p + i, '\n', n - i);
+            size_t k = (lf ? (size_t)(lf - p) : n) - i;
+            if (k > sizeof(s->head) - s->hlen) k = sizeof(s->head) - s->hlen;
+            memcpy(s->head + s->hlen, p + i, k);
+            s->hlen += k;
+            i += k - 1;
+            continue;
+        }
         if (s->st == CS_HEAD) {
             if (b == '\n') {
                 if (s->hlen) csv_header(s);
@@ -290,6 +300,11 @@ static void jkey_end(embed_json *s)
 void embed_json_feed(embed_json *s, const uint8_t *p, size_t n, embed_sender_fn fn, void *ud)
 {
     for (size_t i = 0; i < n; i++) {
+        if (!s->depth && !s->over && !s->in_str) {
+            /* outside any object: only an opening bracket matters */
+            while (i < n && p[i] != '{' && p[i] != '[') i++;
+            if (i == n) break;
+        }
         uint8_t b = p[i];
         if (s->in_str) {
             if (s->esc) {
