@@ -799,6 +799,61 @@ static void test_gap(void **state)
     content_free(c);
 }
 
+/* Mutated pasted exports in JSON, form and text bodies, fed in random
+ * pieces with random gaps: no crash (ASan/UBSan), sane counts. */
+static void test_mutations_embedded(void **state)
+{
+    (void)state;
+    content_limits lim;
+    content_limits_default(&lim);
+    lim.max_senders = 8;
+    content_ctx *c = content_new(&lim);
+    static char body[4096];
+    unsigned x = 11;
+    const size_t ne = sizeof(EMBEDDED) / sizeof(EMBEDDED[0]);
+    const size_t nn = sizeof(NOT_EMBEDDED) / sizeof(NOT_EMBEDDED[0]);
+    for (unsigned round = 0; round < 3000; round++) {
+        const ecase *k = round % 2 ? &EMBEDDED[round / 2 % ne] : &NOT_EMBEDDED[round / 2 % nn];
+        size_t n;
+        content_hint h = {NULL, NULL, NULL};
+        if (round % 3 == 0) {
+            n = chat_body(k->text, body, sizeof(body));
+        } else {
+            n = strlen(k->text);
+            memcpy(body, k->text, n);
+            if (round % 3 == 1) h.content_type = "application/x-www-form-urlencoded";
+        }
+        for (unsigned m = 0; m < round % 5 && n; m++) {
+            x = x * 1103515245u + 12345u;
+            body[(x >> 8) % n] = (char)(x >> 24);
+        }
+        assert_int_equal(content_begin(c, &h), 0);
+        unsigned gaps = 0;
+        size_t a = 0;
+        while (a < n) {
+            x = x * 1103515245u + 12345u;
+            size_t step = 1 + (x >> 8) % 64;
+            if (step > n - a) step = n - a;
+            if ((x >> 20) % 17 == 0) {
+                content_gap(c, step);
+                gaps++;
+                a += step; /* those bytes are missing */
+                continue;
+            }
+            content_feed(c, (const uint8_t *)body + a, step);
+            a += step;
+        }
+        content_result r;
+        content_end(c, &r);
+        assert_int_equal(r.gaps, gaps);
+        assert_int_equal(!!(r.flags & CONTENT_F_LOSSY), gaps > 0);
+        assert_true(r.records <= r.messages);
+        assert_true(r.embedded_senders <= 8);
+        assert_true(r.embedded_messages || !r.embedded_senders);
+    }
+    content_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -814,6 +869,7 @@ int main(void)
         cmocka_unit_test(test_embedded_streaming),
         cmocka_unit_test(test_embedded_memory),
         cmocka_unit_test(test_gap),
+        cmocka_unit_test(test_mutations_embedded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
