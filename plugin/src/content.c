@@ -175,7 +175,7 @@ typedef struct sdec {
     uint8_t role; /* R_NONE: not streaming */
     bool esc;
     uint8_t uhex;     /* hex digits of \uXXXX read so far (0: none) */
-    uint8_t hi_state; /* after a high surrogate: 1 want '\\', 2 want 'u' */
+    uint8_t hi_state; /* after a high surrogate: 1 want '\\', 2 want 'u', 3 in its low \\u */
     uint32_t u, hi;
     uint64_t chars;
     bool done; /* the placeholder "" handed to yajl stands for it */
@@ -1800,6 +1800,7 @@ void content_end(content_ctx *c, content_result *out)
     if (c->emb_msgs) {
         out->embedded_messages = c->emb_msgs;
         out->embedded_senders = c->set[S_EMB].n;
+        out->embedded_senders_capped = c->set[S_EMB].capped;
     }
     out->gaps = c->gaps;
     out->gap_bytes = c->gap_bytes;

@@ -153,11 +153,12 @@ typedef struct content_result {
     uint64_t text_chars;
     uint32_t senders;
     bool senders_capped;
-    uint64_t embedded_messages; /* messages pasted inside message text (see above) */
-    uint32_t embedded_senders;  /* their distinct senders (0 when embedded_messages is 0) */
-    uint64_t gaps, gap_bytes;   /* content_gap calls and the bytes they said were missing */
-    uint32_t flags;             /* CONTENT_F_* */
-    char fingerprint[65];       /* hex SHA-256 or "" */
+    uint64_t embedded_messages;   /* messages pasted inside message text (see above) */
+    uint32_t embedded_senders;    /* their distinct senders (0 when embedded_messages is 0) */
+    bool embedded_senders_capped; /* max_senders reached: embedded_senders is a lower bound */
+    uint64_t gaps, gap_bytes;     /* content_gap calls and the bytes they said were missing */
+    uint32_t flags;               /* CONTENT_F_* */
+    char fingerprint[65];         /* hex SHA-256 or "" */
 } content_result;
 
 void content_limits_default(content_limits *l);
