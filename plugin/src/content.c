@@ -421,13 +421,14 @@ static void unit_add(content_ctx *c, lines *L, int k, const char *s, size_t n, b
 }
 
 /* A time stamp from s[i]: digits, "/.-:, " and AM/PM.  Returns its end;
- * *colon if it holds an hh:mm, *log if it has fractions of a second
- * (10:00:01.123, 10:00:01,123): a log line's, not a chat's. */
-static size_t stamp(const char *s, size_t n, size_t i, bool *colon, bool *log)
+ * *colon if it holds an hh:mm, *secs if seconds too, *log if it has
+ * fractions of a second (10:00:01.123, 10:00:01,123): a log line's, not a
+ * chat's. */
+static size_t stamp(const char *s, size_t n, size_t i, bool *colon, bool *secs, bool *log)
 {
     size_t j = i;
     unsigned colons = 0;
-    *colon = *log = false;
+    *colon = *secs = *log = false;
     while (j < n && j - i < 32) {
         char ch = s[j];
         if (is_digit((unsigned char)ch)) {
@@ -445,6 +446,7 @@ static size_t stamp(const char *s, size_t n, size_t i, bool *colon, bool *log)
             break;
         }
     }
+    *secs = colons >= 2;
     return j;
 }
 
@@ -493,18 +495,18 @@ enum { SPK_NONE, SPK_LINE, SPK_HEADER };
 static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t *txt)
 {
     size_t i = 0;
-    bool colon, log, prefix = false;
+    bool colon, secs = false, log, prefix = false;
     if (n && s[0] == '[') {
         size_t j = 1;
         while (j < n && j < 48 && s[j] != ']') j++;
         if (j >= n || s[j] != ']') return SPK_NONE;
-        stamp(s, j, 1, &colon, &log);
+        stamp(s, j, 1, &colon, &secs, &log);
         if (log) return SPK_NONE;
         prefix = colon;
         i = j + 1;
         while (i < n && s[i] == ' ') i++;
     } else if (n && is_digit((unsigned char)s[0])) {
-        size_t j = stamp(s, n, 0, &colon, &log);
+        size_t j = stamp(s, n, 0, &colon, &secs, &log);
         if (!colon || log) return SPK_NONE;
         prefix = true;
         i = j;
@@ -546,7 +548,8 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
                     break;
             }
             if (k > we && k < n && is_digit((unsigned char)s[k])) {
-                size_t e = stamp(s, n, k, &colon, &log);
+                bool es;
+                size_t e = stamp(s, n, k, &colon, &es, &log);
                 while (e < n && (s[e] == ')' || s[e] == ' ')) e++;
                 if (colon && !log && e == n) {
                     *nb = i;
@@ -574,6 +577,15 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
     *nb = i;
     *ne = j;
     *txt = t;
+    if (secs) {
+        /* "10:00:01 api: request done": a log line names its component in
+         * lower case; people in exports with seconds are capitalised */
+        bool lower_word = true;
+        for (size_t k = i; k < j && lower_word; k++)
+            lower_word = (s[k] >= 'a' && s[k] <= 'z') || is_digit((unsigned char)s[k]) ||
+                         (s[k] && strchr("._-", s[k]));
+        if (lower_word) return SPK_NONE;
+    }
     return SPK_LINE;
 }
 

@@ -291,6 +291,8 @@ static void jkey_end(embed_json *s)
     if (s->klen >= sizeof(s->key)) return;
     if (t->sender_obj && word_in(s->key, s->klen, SENDER_OBJ_NAMES))
         t->key = JK_SENDER_FIELD;
+    else if (s->klen == 4 && memcmp(s->key, "name", 4) == 0)
+        t->key = JK_OTHER; /* {"name":"ok_button","text":"OK"}: any UI / config object */
     else if (word_in(s->key, s->klen, SENDER_NAMES))
         t->key = JK_SENDER;
     else if (word_in(s->key, s->klen, BODY_NAMES))

@@ -56,11 +56,11 @@ uint64_t embed_csv_messages(const embed_csv *s);
 #define EMBED_JSON_DEPTH 16
 
 /* JSON / JSON Lines: every object holding a sender key (from, sender,
- * author, user, username, name, email, speaker, user_id, ...) with a
- * string or number value -- or an object value whose name / username /
- * id / email is one -- and a text key (text, message, body, content, msg)
- * is one message.  Not a validating parser: structure is tracked outside
- * strings only, nesting beyond EMBED_JSON_DEPTH is skipped over. */
+ * author, user, username, email, speaker, user_id, ...; not "name", which
+ * any UI or config object has) with a string or number value -- or an object value whose name /
+ * username / id / email is one -- and a text key (text, message, body, content, msg) is one
+ * message.  Not a validating parser: structure is tracked outside strings only, nesting beyond
+ * EMBED_JSON_DEPTH is skipped over. */
 typedef struct embed_jframe {
     bool obj, want_key, sender, text, sender_obj;
     uint8_t key; /* class of the current key */

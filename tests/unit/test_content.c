@@ -462,6 +462,8 @@ static const ecase EMBEDDED[] = {
      "Carol: me too\nAlice: ok then\n", 6, 3},
     {"time_name_colon",
      "[12:01] alice: a\n[12:02] bob: b\n[12:03] alice: c\n[12:04] bob: d\n", 4, 2},
+    {"time_with_seconds",
+     "[1/2/24, 10:01:05] Alice: hi\n[1/2/24, 10:01:09] Bob: yo\n[1/2/24, 10:02:00] Alice: ok\n", 3, 2},
     {"irc",
      "<alice> hi\n<bob> yo\n<alice> sup\n<bob> nm\n", 4, 2},
     {"header_per_message",
@@ -505,6 +507,12 @@ static const ecase NOT_EMBEDDED[] = {
      "2024-01-02 10:00:04 ERROR db: connection refused\n"
      "2024-01-02 10:00:05 INFO api: retry\n"
      "2024-01-02 10:00:06 Starting worker\n2024-01-02 10:00:07 Worker ready\n", 0, 0},
+    {"log_components",
+     "10:00:01 api: request done\n10:00:02 db: slow query\n10:00:03 api: retry\n"
+     "10:00:04 db: ok\n10:00:05 api: done\n", 0, 0},
+    {"ui_json",
+     "[{\"name\":\"ok_button\",\"text\":\"OK\"},{\"name\":\"cancel\",\"text\":\"Cancel\"},"
+     "{\"name\":\"ok_button\",\"text\":\"Sure\"}]", 0, 0},
     {"markdown_notes",
      "# Setup\n\nNote: install first.\n\nWarning: this is slow.\n\nTip: use the cache.\n\n"
      "Note: again.\n\nExample: foo\n\nStep 1: build\nStep 2: test\nTODO: docs\n", 0, 0},
