@@ -1397,7 +1397,15 @@ static void json_feed(content_ctx *c, const uint8_t *p, size_t n)
             }
             continue;
         }
-        if (i >= n) break;
+        if (i >= n) {
+            /* the rest goes to yajl; after a syntax error in lossy mode,
+             * look for the next line in what is left (a loop, not a
+             * recursion: a chunk may hold many bad lines) */
+            size_t k = json_parse(c, p + seg, n - seg);
+            if (c->y || c->mode != M_JSON) return;
+            i = seg = seg + k;
+            continue;
+        }
         if (c->sd.role) {
             bool bad;
             i += sd_feed(c, p + i, n - i, &bad);
@@ -1451,14 +1459,20 @@ static void json_feed(content_ctx *c, const uint8_t *p, size_t n)
             }
             c->in_str = true;
             c->tok_len = 0;
+        } else if (b == '\n' && c->lossy_json) {
+            /* after a gap yajl gets a line at a time, so that a line that
+             * is not a record costs one look, not a rescan of the rest */
+            size_t k = json_parse(c, p + seg, i + 1 - seg);
+            if (!c->y || c->mode != M_JSON) {
+                i = seg = seg + k;
+                continue;
+            }
+            seg = i + 1;
         } else if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
             c->last_sig = b;
         }
         i++;
     }
-    if (c->mode != M_JSON || !c->y || seg >= n) return;
-    size_t k = json_parse(c, p + seg, n - seg);
-    if (!c->y && c->mode == M_JSON) json_feed(c, p + seg + k, n - seg - k);
 }
 
 /* ---- form bodies: application/x-www-form-urlencoded ---- */
@@ -1669,6 +1683,7 @@ void content_feed(content_ctx *c, const uint8_t *data, size_t len)
         const uint8_t *lf = memchr(data, '\n', len);
         if (!lf) return;
         c->start_skip = false;
+        c->lossy_json = true; /* if JSON follows, lines that are not records are skipped */
         len -= (size_t)(lf + 1 - data);
         data = lf + 1;
     }

@@ -820,6 +820,33 @@ static void test_gap(void **state)
     assert_int_equal(r.gaps, 1);
     assert_true(r.flags & CONTENT_F_LOSSY);
 
+    /* after a gap, a chunk of 200,000 lines that are not records, then a
+     * record: skipped line by line in fixed stack, the record counts */
+    assert_int_equal(content_begin(c, &jl), 0);
+    feed_str(c, "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}\n{\"mess");
+    content_gap(c, 64);
+    size_t junk_n = 200000 * 3;
+    char *junk = malloc(junk_n);
+    assert_non_null(junk);
+    for (size_t i = 0; i < junk_n; i += 3) memcpy(junk + i, "}]\n", 3);
+    content_feed(c, (const uint8_t *)junk, junk_n);
+    free(junk);
+    feed_str(c, "{\"messages\":[{\"role\":\"user\",\"content\":\"b\"}]}\n");
+    content_end(c, &r);
+    assert_string_equal(r.shape, "jsonl_batch");
+    assert_int_equal(r.records, 2);
+    assert_int_equal(r.flags & CONTENT_F_INVALID, 0);
+
+    /* a gap before the first byte: the body starts at the next line */
+    assert_int_equal(content_begin(c, NULL), 0);
+    content_gap(c, 4096);
+    feed_str(c, "ent\":\"lost\"}]}\n{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}\n"
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"y\"}]}\n");
+    content_end(c, &r);
+    assert_string_equal(r.shape, "jsonl_batch");
+    assert_int_equal(r.records, 2);
+    assert_int_equal(r.gaps, 1);
+
     /* no gap: the fields stay zero */
     assert_int_equal(content_begin(c, NULL), 0);
     feed_str(c, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
