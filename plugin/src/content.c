@@ -617,6 +617,19 @@ static void lines_reset(lines *L)
     L->t_msgs = L->t_other = L->t_chars = 0;
 }
 
+/* An mbox separator: "From sender date", the sender an address or the
+ * date ending in a year -- not a sentence that starts with "From the". */
+static bool mbox_from(const char *s, size_t n)
+{
+    if (n < 6 || memcmp(s, "From ", 5) != 0) return false;
+    size_t e = 5;
+    while (e < n && s[e] != ' ') e++;
+    if (memchr(s + 5, '@', e - 5)) return true;
+    return n >= 10 && is_digit((unsigned char)s[n - 1]) && is_digit((unsigned char)s[n - 2]) &&
+           is_digit((unsigned char)s[n - 3]) && is_digit((unsigned char)s[n - 4]) &&
+           s[n - 5] == ' ';
+}
+
 /* The body text of the current e-mail. */
 static void mail_text(content_ctx *c, lines *L, const char *s, size_t n, bool end)
 {
@@ -664,8 +677,7 @@ static void text_piece(content_ctx *c, lines *L, const char *s, size_t n, bool s
     bool first = L->n++ == 0;
     bool blank = n == 0;
     /* -- e-mail -- */
-    if (n >= 5 && memcmp(s, "From ", 5) == 0 &&
-        (first || (L->prev_blank && (L->mbox || L->loose)))) {
+    if (mbox_from(s, n) && (first || (L->prev_blank && (L->mbox || L->loose)))) {
         if (first) L->mbox = true;
         unit_close(c, L, 0);
         L->in_headers = true;

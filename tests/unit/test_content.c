@@ -525,6 +525,8 @@ static const ecase NOT_EMBEDDED[] = {
      "Alice: first\nAlice: second\nAlice: third\nAlice: fourth\n", 4, 1},
     {"roles_only",
      "User: what is 2+2?\nAssistant: 4\nUser: and 3+3?\nAssistant: 6\n", 4, 0},
+    {"from_sentence",
+     "From the desk of the director\nplease read this memo.\n\nFrom now on, meetings start at nine.\n", 0, 0},
     {"csv_no_sender",
      "product,price,qty\nfoo,1,2\nbar,3,4\n", 0, 0},
 };
