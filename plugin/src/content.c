@@ -547,6 +547,11 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
                 else
                     break;
             }
+            /* "Alice — Today at 10:01 AM" */
+            if (k > we && ieq_prefix(s + k, n - k, "today at "))
+                k += 9;
+            else if (k > we && ieq_prefix(s + k, n - k, "yesterday at "))
+                k += 13;
             if (k > we && k < n && is_digit((unsigned char)s[k])) {
                 bool es;
                 size_t e = stamp(s, n, k, &colon, &es, &log);

@@ -30,7 +30,7 @@ static const char *const SENDER_NAMES[] = {
     "from", "sender", "author", "user", "username", "user_name", "name", "email", "speaker",
     "from_name", "from_email", "from_address", "sender_name", "sender_email", "sender_id",
     "author_name", "author_email", "user_id", "member", "member_id", "posted_by", "created_by",
-    "display_name", "participant", NULL,
+    "display_name", "participant", "creator", NULL,
 };
 static const char *const BODY_NAMES[] = {
     "body", "message", "text", "content", "msg", "message_body", "message_text", "body_text",

@@ -468,7 +468,8 @@ static const ecase EMBEDDED[] = {
      "<alice> hi\n<bob> yo\n<alice> sup\n<bob> nm\n", 4, 2},
     {"header_per_message",
      "Alice Smith  10:01 AM\nHello team\nBob Jones \xe2\x80\x94 10:02 AM\nHi Alice\n"
-     "Alice Smith  10:05 AM\nLunch?\n[10:07] Carol Diaz\nSure\n[10:08] Bob Jones\nok\n", 5, 3},
+     "Alice Smith  10:05 AM\nLunch?\n[10:07] Carol Diaz\nSure\n[10:08] Bob Jones\nok\n"
+     "[10:09 AM] Carol Diaz\nfine\nAlice Smith \xe2\x80\x94 Today at 10:11 AM\nbye\n", 7, 3},
     {"mbox",
      "From alice@x.example Mon Jan  1 00:00:00 2024\nFrom: alice@x.example\nTo: bob@x.example\n"
      "Subject: a\n\nbody one\n\nFrom bob@x.example Mon Jan  1 00:00:00 2024\n"
