@@ -133,8 +133,9 @@ typedef struct idset {
 
 /* Identifier sets: the body's own (e-mail / JSON, transcript), the
  * per-text sets of the embedded forms (merged into S_EMB when the text
- * is done, only for the form that counted) and the embedded senders. */
-enum { S_MAIL, S_TALK, S_E_MAIL, S_E_TALK, S_E_CSV, S_E_JSON, S_EMB, NSETS };
+ * is done, only for the form that counted), the records of an uploaded
+ * JSON file, and the embedded senders. */
+enum { S_MAIL, S_TALK, S_E_MAIL, S_E_TALK, S_E_CSV, S_E_JSON, S_F_JSON, S_EMB, NSETS };
 
 /* The line classifier: e-mail / mbox and chat-transcript lines.  One
  * primitive, run on whole text bodies (the body's shape and counts) and on
@@ -222,6 +223,10 @@ struct content_ctx {
     uint8_t f_pct, f_hex;
     /* message text scanned for embedded messages */
     embed em;
+    /* an uploaded JSON file (a multipart part with a filename) that is not
+     * an AI request: a chat export such as [{"user","text"}...] */
+    bool file_json;
+    embed_json file_js;
 };
 
 /* ---- helpers ---- */
@@ -823,11 +828,25 @@ static void json_sender(void *ud, uint64_t h)
     set_add_hash(ud, S_E_JSON, h);
 }
 
+static void file_json_sender(void *ud, uint64_t h)
+{
+    set_add_hash(ud, S_F_JSON, h);
+}
+
 static void set_clear(content_ctx *c, int k)
 {
     if (c->set[k].n) memset(c->set[k].slot, 0, c->set_slots * sizeof(uint64_t));
     c->set[k].n = 0;
     c->set[k].capped = false;
+}
+
+/* Adds set k's identifiers to the embedded senders. */
+static void merge_set(content_ctx *c, int k)
+{
+    idset *s = &c->set[k];
+    for (size_t i = 0; i < c->set_slots && s->n; i++)
+        if (s->slot[i]) set_add_hash(c, S_EMB, s->slot[i]);
+    if (s->capped) c->set[S_EMB].capped = true;
 }
 
 /* Starts scanning one message text; 'ids' is the set its e-mail addresses
@@ -879,12 +898,7 @@ static uint64_t emb_end(content_ctx *c)
     if (k > best) best = k, from = S_E_CSV;
     k = embed_json_messages(&e->js);
     if (k > best) best = k, from = S_E_JSON;
-    if (from >= 0) {
-        idset *s = &c->set[from];
-        for (size_t i = 0; i < c->set_slots && s->n; i++)
-            if (s->slot[i]) set_add_hash(c, S_EMB, s->slot[i]);
-        if (s->capped) c->set[S_EMB].capped = true;
-    }
+    if (from >= 0) merge_set(c, from);
     e->open = false;
     return best;
 }
@@ -1570,6 +1584,14 @@ static void text_feed(content_ctx *c, const uint8_t *p, size_t n)
     embed_csv_feed(&c->em.csv, p, n, csv_sender, c);
 }
 
+/* JSON body bytes: the parser, and for an uploaded file the record
+ * scanner too (a JSON export of messages is no AI request shape). */
+static void json_body_feed(content_ctx *c, const uint8_t *p, size_t n)
+{
+    if (c->file_json) embed_json_feed(&c->file_js, p, n, file_json_sender, c);
+    json_feed(c, p, n);
+}
+
 /* Leaves M_START: replays the buffered prefix into the chosen mode. */
 static void start_mode(content_ctx *c, int m)
 {
@@ -1579,7 +1601,7 @@ static void start_mode(content_ctx *c, int m)
     c->pre_len = 0;
     c->mode = m;
     if (m == M_JSON)
-        json_feed(c, pre, n);
+        json_body_feed(c, pre, n);
     else
         text_feed(c, pre, n);
 }
@@ -1662,6 +1684,8 @@ int content_begin(content_ctx *c, const content_hint *hint)
     c->tx.set_ids = -1;
     c->em.open = false;
     embed_csv_reset(&c->em.csv);
+    embed_json_reset(&c->file_js);
+    c->file_json = hint && hint->filename && hint->filename[0];
     c->start_skip = false;
     c->pre_len = 0;
     c->f_value = c->f_skip = false;
@@ -1723,7 +1747,7 @@ void content_feed(content_ctx *c, const uint8_t *data, size_t len)
         start_mode(c, m);
     }
     if (c->mode == M_JSON)
-        json_feed(c, data, len);
+        json_body_feed(c, data, len);
     else if (c->mode == M_TEXT)
         text_feed(c, data, len);
     else if (c->mode == M_FORM)
@@ -1750,6 +1774,7 @@ void content_gap(content_ctx *c, uint64_t len)
          * is counted), parsing resumes after the next newline. */
         json_drop(c);
         c->lossy_json = true;
+        embed_json_gap(&c->file_js);
         break;
     case M_TEXT:
         lines_gap(c, &c->tx);
@@ -1809,6 +1834,7 @@ void content_end(content_ctx *c, content_result *out)
             fp_hex(c, 0, out);
         } else if (c->top_values) {
             out->shape = "json_other";
+            if ((c->emb_msgs = embed_json_messages(&c->file_js)) > 0) merge_set(c, S_F_JSON);
         }
     } else if (c->mode == M_TEXT) {
         lines *L = &c->tx;
@@ -1829,9 +1855,7 @@ void content_end(content_ctx *c, content_result *out)
             fp_hex(c, 1, out);
             set = 1;
         } else if ((c->emb_msgs = embed_csv_messages(&c->em.csv)) > 0) {
-            idset *s = &c->set[S_E_CSV];
-            for (size_t i = 0; i < c->set_slots && s->n; i++)
-                if (s->slot[i]) set_add_hash(c, S_EMB, s->slot[i]);
+            merge_set(c, S_E_CSV);
         }
     } else if (c->mode == M_FORM) {
         if (c->f_value) c->emb_msgs += emb_end(c);

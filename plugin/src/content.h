@@ -83,9 +83,11 @@
  *   embedded_messages / embedded_senders
  *              messages pasted inside one message text -- a JSON string in
  *              message-text position, a form field value
- *              (application/x-www-form-urlencoded), or for a text body that
- *              is neither e-mail nor transcript, a CSV export -- and their
- *              distinct senders (one set for the body).  Forms: transcript
+ *              (application/x-www-form-urlencoded), a text body that is
+ *              neither e-mail nor transcript (a CSV export), or an uploaded
+ *              JSON file (hint filename) with no conversation in it (a chat
+ *              export's records) -- and their distinct senders (one set
+ *              for the body).  Forms: transcript
  *              lines ("Name: text", "[12:01] name: text", "<name> text", or
  *              a "Name  10:01 AM" header line with the text below), e-mails
  *              (mbox, or "From:" header blocks with >= 2 known fields), CSV

@@ -614,6 +614,27 @@ static void test_embedded_bodies(void **state)
     assert_string_equal(r.shape, "unknown");
     assert_int_equal(r.embedded_messages, 3);
     assert_int_equal(r.embedded_senders, 3);
+    /* a chat export uploaded as a JSON file (multipart part with a filename) */
+    const char *sl = "[{\"type\":\"message\",\"user\":\"U01\",\"text\":\"hi\",\"ts\":\"1.0\"},"
+                     "{\"type\":\"message\",\"user\":\"U02\",\"text\":\"yo\"},"
+                     "{\"type\":\"message\",\"user\":\"U01\",\"text\":\"ok\"}]";
+    content_hint file = {"application/json", "general.json", NULL};
+    for (size_t piece = 1; piece <= strlen(sl); piece += strlen(sl) - 1) {
+        assert_int_equal(content_begin(c, &file), 0);
+        for (size_t i = 0; i < strlen(sl); i += piece)
+            content_feed(c, (const uint8_t *)sl + i,
+                         strlen(sl) - i < piece ? strlen(sl) - i : piece);
+        content_end(c, &r);
+        assert_string_equal(r.shape, "json_other");
+        assert_int_equal(r.embedded_messages, 3);
+        assert_int_equal(r.embedded_senders, 2);
+    }
+    /* the same bytes as a request body are not looked into: an AI request
+     * is what request bodies are, and the scan would cost every JSON body */
+    run_text(c, sl, strlen(sl), strlen(sl), &r);
+    assert_string_equal(r.shape, "json_other");
+    assert_int_equal(r.embedded_messages, 0);
+
     /* a text body that is a transcript counts as messages, not embedded */
     const char *t = "[10:01] Alice: hi\n[10:02] Bob: yo\n";
     run_text(c, t, strlen(t), 3, &r);
