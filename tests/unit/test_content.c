@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <yajl/yajl_parse.h>
+
 #include "content.h"
 #include "hash.h"
 
@@ -936,6 +938,87 @@ static void test_mutations_embedded(void **state)
     content_free(c);
 }
 
+/* Message strings are decoded by content.c, not yajl: for random strings
+ * with every escape (\n \" \\ \/ \b \f \r \t, \uXXXX in all UTF-8 lengths,
+ * surrogate pairs), the fingerprint and text_chars equal those of the
+ * string as yajl decodes it. */
+typedef struct ydec {
+    uint8_t d[32];
+    uint64_t chars;
+} ydec;
+
+static int ydec_string(void *ud, const unsigned char *s, size_t n)
+{
+    ydec *y = ud;
+    hash_sha256(s, n, y->d);
+    y->chars = 0;
+    for (size_t i = 0; i < n; i++) y->chars += (s[i] & 0xc0) != 0x80;
+    return 1;
+}
+
+static void test_string_decoding(void **state)
+{
+    (void)state;
+    static const yajl_callbacks cb = {NULL, NULL, NULL, NULL, NULL, ydec_string,
+                                      NULL, NULL, NULL, NULL, NULL};
+    content_ctx *c = content_new(NULL);
+    unsigned x = 5;
+    char str[600], body[800];
+    for (int round = 0; round < 2000; round++) {
+        size_t o = 0;
+        while (o < 500) {
+            x = x * 1103515245u + 12345u;
+            unsigned r = (x >> 16) % 12;
+            static const char *const esc[] = {"\\n", "\\\"", "\\\\", "\\/",
+                                              "\\b", "\\f",  "\\r",  "\\t"};
+            if (r < 4) {
+                str[o++] = (char)('a' + (x >> 8) % 26);
+            } else if (r < 6) {
+                memcpy(str + o, esc[(x >> 9) % 8], 2);
+                o += 2;
+            } else if (r < 8) {
+                static const unsigned cps[] = {0x41, 0xe9, 0x7ff, 0x800, 0x20ac, 0xfffd, 0x1, 0x7f};
+                o += (size_t)snprintf(str + o, 8, "\\u%04X", cps[(x >> 9) % 8]);
+            } else if (r < 9) {
+                unsigned cp = 0x10000 + (x >> 4) % 0x100000;
+                unsigned hi = 0xd800 + ((cp - 0x10000) >> 10),
+                         lo = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+                o += (size_t)snprintf(str + o, 14, "\\u%04x\\u%04x", hi, lo);
+            } else if (r < 10) {
+                memcpy(str + o, "\xc3\xa9", 2); /* raw UTF-8 */
+                o += 2;
+            } else {
+                str[o++] = ' ';
+            }
+        }
+        str[o] = 0;
+        int n = snprintf(body, sizeof(body),
+                         "{\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}]}", str);
+        /* yajl's decoding of the same string */
+        ydec y;
+        memset(&y, 0, sizeof(y));
+        yajl_handle h = yajl_alloc(&cb, NULL, &y);
+        char lit[620];
+        int ln = snprintf(lit, sizeof(lit), "\"%s\"", str);
+        assert_int_equal(yajl_parse(h, (const unsigned char *)lit, (size_t)ln), yajl_status_ok);
+        assert_int_equal(yajl_complete_parse(h), yajl_status_ok);
+        yajl_free(h);
+        uint8_t cat[32], fp[32];
+        char hex[65];
+        memcpy(cat, y.d, 32);
+        hash_sha256(cat, 32, fp);
+        hash_hex(fp, 32, hex);
+        /* ours, fed in pieces that split escapes anywhere */
+        size_t piece = 1 + (size_t)round % 13;
+        content_result r;
+        run_text(c, body, (size_t)n, piece, &r);
+        if (strcmp(r.fingerprint, hex) || r.text_chars != y.chars)
+            fail_msg("round %d: chars %llu vs yajl %llu", round, (unsigned long long)r.text_chars,
+                     (unsigned long long)y.chars);
+    }
+    content_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -952,6 +1035,7 @@ int main(void)
         cmocka_unit_test(test_embedded_memory),
         cmocka_unit_test(test_gap),
         cmocka_unit_test(test_mutations_embedded),
+        cmocka_unit_test(test_string_decoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
