@@ -616,6 +616,32 @@ static void test_embedded_bodies(void **state)
     assert_string_equal(r.shape, "unknown");
     assert_int_equal(r.embedded_messages, 3);
     assert_int_equal(r.embedded_senders, 3);
+    /* every message-text position: content blocks, Gemini parts, Cohere
+     * chat_history, a confirmed Responses input string (embedded counts
+     * of an unconfirmed one -- an embeddings input -- are not kept) */
+    static const struct {
+        const char *body;
+        unsigned emb;
+    } POS[] = {
+        {"{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+         "\"Al: x\\nBob: y\\nAl: z\\nBob: w\\nAl: v\\n\"}]}],\"system\":\"s\"}",
+         5},
+        {"{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":"
+         "\"Al: x\\nBob: y\\nAl: z\\n\"}]}]}",
+         3},
+        {"{\"message\":\"sum up\",\"chat_history\":[{\"role\":\"USER\",\"message\":"
+         "\"Al: x\\nBob: y\\nAl: z\\n\"}]}",
+         3},
+        {"{\"model\":\"m\",\"instructions\":\"i\",\"input\":\"Al: x\\nBob: y\\nAl: z\\n\"}", 3},
+        {"{\"model\":\"text-embedding-3-small\",\"input\":\"Al: x\\nBob: y\\nAl: z\\n\"}", 0},
+    };
+    for (size_t i = 0; i < sizeof(POS) / sizeof(POS[0]); i++) {
+        run_text(c, POS[i].body, strlen(POS[i].body), 3, &r);
+        if (r.embedded_messages != POS[i].emb)
+            fail_msg("position %zu: %llu embedded, want %u", i,
+                     (unsigned long long)r.embedded_messages, POS[i].emb);
+    }
+
     /* a chat export uploaded as a JSON file (multipart part with a filename) */
     const char *sl = "[{\"type\":\"message\",\"user\":\"U01\",\"text\":\"hi\",\"ts\":\"1.0\"},"
                      "{\"type\":\"message\",\"user\":\"U02\",\"text\":\"yo\"},"
