@@ -94,8 +94,9 @@ static void body_end(inspect_flow *f, const char *filename)
     content_release(f->ctx, f->content);
     f->content = NULL;
     if (r.bytes == 0) return; /* no body: no content summary */
-    if (!f->cur.has_content ||
-        r.messages + r.records > f->cur.content.messages + f->cur.content.records) {
+    const content_result *k = &f->cur.content;
+    if (!f->cur.has_content || r.messages + r.records + r.embedded_messages >
+                                   k->messages + k->records + k->embedded_messages) {
         f->cur.content = r;
         f->cur.has_content = true;
         if (filename) snprintf(f->cur.filename, sizeof(f->cur.filename), "%s", filename);
@@ -129,6 +130,17 @@ static void on_body_data(void *ud, const http_txn *t, http_dir dir, const http_p
         memcpy(f->sample_raw + f->sample_len, data, n);
         f->sample_len += n;
     }
+}
+
+/* Body bytes the capture lost (a gap inside a body of known length): the
+ * detector goes on in lossy mode from its next line or record. */
+static void on_body_gap(void *ud, const http_txn *t, http_dir dir, const http_part *part,
+                        uint64_t len)
+{
+    (void)t, (void)part;
+    inspect_flow *f = ud;
+    if (dir != HTTP_DIR_REQ || !f->in_body) return;
+    content_gap(f->content, len);
 }
 
 static void on_part_begin(void *ud, const http_txn *t, http_dir dir, const http_part *part)
@@ -311,6 +323,7 @@ inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud)
     static const http_callbacks hcb = {
         .on_request_headers = on_request_headers,
         .on_body_data = on_body_data,
+        .on_body_gap = on_body_gap,
         .on_part_begin = on_part_begin,
         .on_part_end = on_part_end,
         .on_request_complete = on_request_complete,

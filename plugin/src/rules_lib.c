@@ -319,7 +319,7 @@ static int l_flow_http(lua_State *L)
 }
 
 /* flow:content() -> {shape, messages, chars, senders, fingerprint, records, inner_shape,
- * purpose} or nil */
+ * purpose, embedded_messages, embedded_senders, gaps, gap_bytes} or nil */
 static int l_flow_content(lua_State *L)
 {
     const rule_view *v = check_flow(L, 1);
@@ -334,6 +334,12 @@ static int l_flow_content(lua_State *L)
     if (v->content_inner_shape && v->content_inner_shape[0])
         set_str(L, "inner_shape", v->content_inner_shape);
     if (v->content_purpose && v->content_purpose[0]) set_str(L, "purpose", v->content_purpose);
+    if (v->content_embedded_messages >= 0)
+        set_int(L, "embedded_messages", v->content_embedded_messages);
+    if (v->content_embedded_senders >= 0)
+        set_int(L, "embedded_senders", v->content_embedded_senders);
+    if (v->content_gaps >= 0) set_int(L, "gaps", v->content_gaps);
+    if (v->content_gap_bytes >= 0) set_int(L, "gap_bytes", v->content_gap_bytes);
     return 1;
 }
 

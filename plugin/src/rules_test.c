@@ -471,6 +471,8 @@ static void build_view(lua_State *L, int t, uint64_t at_us, rule_view *v)
         v->http_status = (int)fint(L, s, "status", 0);
     }
     v->content_messages = v->content_chars = v->content_senders = v->content_records = -1;
+    v->content_embedded_messages = v->content_embedded_senders = -1;
+    v->content_gaps = v->content_gap_bytes = -1;
     if ((s = sub_table(L, t, "content"))) {
         v->content_shape = fstr(L, s, "shape", "");
         v->content_messages = fint(L, s, "messages", -1);
@@ -480,6 +482,10 @@ static void build_view(lua_State *L, int t, uint64_t at_us, rule_view *v)
         v->content_fingerprint = fstr(L, s, "fingerprint", "");
         v->content_inner_shape = fstr(L, s, "inner_shape", "");
         v->content_purpose = fstr(L, s, "purpose", "");
+        v->content_embedded_messages = fint(L, s, "embedded_messages", -1);
+        v->content_embedded_senders = fint(L, s, "embedded_senders", -1);
+        v->content_gaps = fint(L, s, "gaps", -1);
+        v->content_gap_bytes = fint(L, s, "gap_bytes", -1);
     }
 }
 
