@@ -147,11 +147,12 @@ typedef struct dec_shard {
     const uint8_t *src, *dst;
 } dec_shard;
 
-/* A fast path for the common frames (Ethernet with up to two VLAN tags or
- * raw IP; IPv4 not fragmented; IPv6 without extension headers; TCP and UDP
- * headers that dec_packet would accept): fills *k exactly as dec_packet
- * would fill those fields and returns true.  Returns false for everything
- * else; the caller then uses dec_packet. */
+/* A fast path for the common frames (the link types layers.h marks fast:
+ * Ethernet with up to two VLAN tags, raw IP; IPv4 not fragmented; IPv6
+ * without extension headers; TCP and UDP headers that dec_packet would
+ * accept): fills *k exactly as dec_packet would fill those fields and
+ * returns true.  Returns false for everything else; the caller then uses
+ * dec_packet. */
 bool dec_shard_fast(int linktype, const uint8_t *bytes, uint32_t caplen, dec_shard *k);
 
 /* "decoder.ipv4.truncated" etc.; never NULL. */
