@@ -3,10 +3,10 @@
  * and dec_shard_fast, the few loads sharding needs of a common frame.
  *
  * One pass, no allocation, every byte read through cursor.h.  Layers:
- *   link header (layers.h: lay_links) -> ethertype chain (VLAN tags,
- *   PPPoE session, MPLS: lay_ethertypes, lay_encaps) -> IPv4 / IPv6 (+
- *   extension headers: lay_v6exts) -> TCP, UDP, ICMP, ICMPv6, or "other"
- *   (ports 0).
+ *   link header (layers.h: LAY_LINKS) -> ethertype chain (VLAN tags,
+ *   PPPoE session, MPLS: LAY_ETHERTYPES, lay_encaps) -> IPv4 / IPv6 (+
+ *   extension headers: LAY_V6EXT_LIST) -> TCP, UDP, ICMP, ICMPv6, or
+ *   "other" (ports 0).
  * Fatal problems return false with p->event naming the reason; non-fatal
  * ones (bad options, first fragment) only set p->event.  See decode.h.
  */
@@ -63,11 +63,10 @@ static void set_payload(dec_pkt *p, const uint8_t *pl, size_t cap, size_t wire)
  * Walks the kind-length-value option area shared by IPv4 (RFC 791 3.1) and
  * TCP (RFC 9293 3.1): kind 0 ends the list, kind 1 is a one-byte no-op, any
  * other kind is followed by a length byte that counts kind and length too
- * (so >= 2) and must fit in the area.  Returns false when malformed.
+ * (so >= 2) and must fit in the area.  Returns false when malformed.  For
+ * TCP (wscale not NULL) *wscale gets the window scale option's shift (RFC
+ * 7323 2.3: capped at 14) when present.
  */
-/* Walks IPv4 or TCP options (the same TLV layout); false when one is
- * malformed.  For TCP (wscale not NULL) *wscale gets the window scale
- * option's shift (RFC 7323 2.3: capped at 14) when present. */
 static bool opts_ok(const uint8_t *o, size_t n, uint8_t *wscale)
 {
     cur c = cur_make(o, n);
@@ -220,10 +219,10 @@ static bool dec_ipv4(dec_pkt *p, cur *c)
     if (c->trunc) return fail(p, EV_IPV4_TRUNC);
     if ((vihl >> 4) != 4) return fail(p, EV_IPV4_BAD_VERSION);
     size_t hlen = (size_t)(vihl & 0x0f) * 4;
-    if (hlen < 20) return fail(p, EV_IPV4_BAD_IHL);
+    if (hlen < LAY_IP4_HDR) return fail(p, EV_IPV4_BAD_IHL);
     if (tot < hlen) return fail(p, EV_IPV4_BAD_LEN);
     if (cap < hlen) return fail(p, EV_IPV4_TRUNC);
-    if (!opts_ok(l3 + 20, hlen - 20, NULL)) note(p, EV_IPV4_OPT_BAD);
+    if (!opts_ok(l3 + LAY_IP4_HDR, hlen - LAY_IP4_HDR, NULL)) note(p, EV_IPV4_OPT_BAD);
 
     p->ip_v = 4;
     p->l3 = l3;
@@ -234,8 +233,8 @@ static bool dec_ipv4(dec_pkt *p, cur *c)
 
     const uint8_t *l4 = l3 + hlen;
     size_t l4cap = cap - hlen, l4wire = (size_t)tot - hlen;
-    uint16_t fo = ff & 0x1fff;
-    if (fo != 0 || (ff & 0x2000)) { /* offset or More Fragments */
+    uint16_t fo = ff & LAY_IP4_OFFSET;
+    if (fo != 0 || (ff & LAY_IP4_MF)) { /* offset or More Fragments */
         p->frag = true;
         p->frag_first = fo == 0;
         p->event = EV_IPV4_FRAG;
@@ -269,14 +268,14 @@ static bool dec_ipv6(dec_pkt *p, cur *c)
     if (c->trunc) return fail(p, EV_IPV6_TRUNC);
     if ((vtf >> 28) != 6) return fail(p, EV_IPV6_BAD_VERSION);
 
-    size_t tot = plen ? 40 + (size_t)plen : cap;
+    size_t tot = plen ? LAY_IP6_HDR + (size_t)plen : cap;
     if (cap > tot) cap = tot;
     p->ip_v = 6;
     p->l3 = l3;
     p->ip_len = (uint32_t)tot;
     p->l3_len = (uint32_t)cap;
 
-    size_t off = 40;
+    size_t off = LAY_IP6_HDR;
     for (unsigned n = 0;; n++) {
         const lay_v6ext *x = lay_v6ext_find(nh);
         if (!x) break;

@@ -7,7 +7,8 @@
  * the packet is reported as not flowable.  Supported: Ethernet, 802.1Q /
  * 802.1ad (QinQ) VLAN, PPPoE session, MPLS, Linux SLL and SLL2, raw IP,
  * BSD null/loopback; IPv4 (options, fragments), IPv6 (extension headers),
- * TCP, UDP, ICMP, ICMPv6.
+ * TCP, UDP, ICMP, ICMPv6.  layers.h lists the link types, ethertypes and
+ * extension headers, for this decoder and the shard's BPF program alike.
  */
 #ifndef EGRET_DECODE_H
 #define EGRET_DECODE_H
@@ -67,7 +68,7 @@ typedef enum {
         EV__COUNT
 } dec_event;
 
-#define DEC_MAX_VLAN 2 /* outer, inner recorded; deeper stacks are still decoded up to 4 */
+#define DEC_MAX_VLAN 2 /* outer, inner recorded; deeper stacks are decoded (layers.h) */
 
 typedef struct dec_pkt {
     /* link */

@@ -9,10 +9,11 @@
  * packet.  The kernel's view of a frame (its ethertype and where the
  * network header is, a first VLAN tag taken out of the frame) is built
  * from the captured bytes as the kernel builds it on receive.  Then every
- * frame of the project's captures (and ../shared/pcaps when present) and
- * 30,000 generated ones (VLAN tags, PPPoE, MPLS, IPv4 options and fragments, IPv6
- * extension header chains, every internal/external mix, equal ports and
- * addresses) go through both, for several home nets and worker counts.
+ * frame of the project's captures (and of ../shared/pcaps, or
+ * $EGRET_SHARED_PCAPS, when present) and 30,000 generated ones (VLAN tags,
+ * PPPoE, MPLS, IPv4 options and fragments, IPv6 extension header chains,
+ * every internal/external mix, equal ports and addresses) go through both,
+ * for several home nets and worker counts.
  */
 #include <stdarg.h>
 #include <stddef.h>
