@@ -199,7 +199,8 @@ static inline lay_kind lay_family(uint32_t family)
  *   hdr_len   its length (MPLS: one label stack entry)
  *   next_off  where its next-protocol field sits (VLAN: the inner ethertype;
  *             PPPoE: the PPP protocol; MPLS has none)
- *   max       how many in a row are walked; one more is too deep
+ *   max       how many in a row are walked; one more is too deep (a PPPoE
+ *             session carries PPP, never a second session: 1)
  *
  * VLAN tag:      | PCP (3) | DEI | VID (12) | ethertype (16) |
  * PPPoE session: ver|type (0x11), code (0), session id (2), length (2),
