@@ -20,6 +20,7 @@
  * rules/data/README.md.
  */
 #include "catalog.h"
+#include "fnv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -99,19 +100,12 @@ static int kind_parse(const char *s, catalog_kind *out)
     return -1;
 }
 
-/* FNV-1a over s[0..n) from the last byte to the first. */
-#define FNV_OFF   0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static inline uint64_t hash_step(uint64_t h, unsigned char c)
-{
-    return (h ^ c) * FNV_PRIME;
-}
-
+/* FNV-1a over s[0..n) from the last byte to the first, so that a lookup
+ * can extend one hash while it walks a host name leftwards. */
 static uint64_t hash_rev(const char *s, size_t n)
 {
-    uint64_t h = FNV_OFF;
-    while (n > 0) h = hash_step(h, (unsigned char)s[--n]);
+    uint64_t h = FNV1A64_INIT;
+    while (n > 0) h = fnv1a64_byte(h, (uint8_t)s[--n]);
     return h;
 }
 
@@ -579,11 +573,11 @@ bool catalog_match_host(const catalog *cat, const char *host, size_t len, catalo
     }
 
     int32_t best = -1;
-    uint64_t h = FNV_OFF;
+    uint64_t h = FNV1A64_INIT;
     unsigned k = nl; /* label index of the suffix being probed */
     size_t mask = cat->n_buckets - 1;
     for (size_t i = len; i-- > 0;) {
-        h = hash_step(h, (unsigned char)buf[i]);
+        h = fnv1a64_byte(h, (uint8_t)buf[i]);
         if (i != 0 && buf[i - 1] != '.') continue;
         k--; /* the suffix starts at label k; labels [0, k) are to its left */
         size_t n = len - i;

@@ -14,6 +14,7 @@
  * data" and counted, and geo_open probes a few lookups so a file with a
  * valid header but a garbage body is rejected up front.
  */
+#include "fnv.h"
 #include "geo.h"
 #include "mem.h"
 
@@ -439,15 +440,12 @@ static void lookup_uncached(geo *g, int ip_v, const uint8_t *a, geo_result *out)
     if (g->asn != NULL) lookup_db(g, g->asn, sa, out);
 }
 
-/* FNV-1a over the key bytes, folded to a slot index. */
+/* FNV-1a over the key bytes, folded to a slot index.  The start value is
+ * not the FNV offset basis: any value works, and this one keeps the slots,
+ * so the cache's hit and eviction counters, as they have always been. */
 static uint32_t slot_of(const geo *g, int ip_v, const uint8_t *key)
 {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)ip_v;
-    size_t n = ip_v == 4 ? 4 : 16;
-    for (size_t i = 0; i < n; i++) {
-        h ^= key[i];
-        h *= 1099511628211ull;
-    }
+    uint64_t h = fnv1a64(1469598103934665603ull ^ (uint64_t)ip_v, key, ip_v == 4 ? 4 : 16);
     h ^= h >> 29;
     return (uint32_t)h & g->mask;
 }

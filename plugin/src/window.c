@@ -8,6 +8,7 @@
  * passes 1; the LRU list has the most recently updated entry at the head.
  */
 #include "window.h"
+#include "fnv.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +34,7 @@ struct window {
 
 static uint32_t hash_key(const void *key, size_t n)
 {
-    const unsigned char *p = key;
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
-    return h;
+    return fnv1a32(FNV1A32_INIT, key, n);
 }
 
 static uint64_t *ent_epochs(went *e)
