@@ -14,9 +14,9 @@
  * logged once per kind, and max_faults of them disable the rule.
  * No mutable globals: two rules instances can coexist.
  */
+#include "dirlist.h"
 #include "rules_int.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -861,9 +861,12 @@ fail:
     file_free(f);
 }
 
-static int cmp_str(const void *a, const void *b)
+/* *.lua, but not the config (*.conf.lua) nor hidden files */
+static int is_rule_file(const struct dirent *de)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    size_t len = strlen(de->d_name);
+    return !(len < 5 || de->d_name[0] == '.' || strcmp(de->d_name + len - 4, ".lua") != 0 ||
+             (len >= 9 && strcmp(de->d_name + len - 9, ".conf.lua") == 0));
 }
 
 static void load_path(struct rules *r, const char *path)
@@ -878,40 +881,22 @@ static void load_path(struct rules *r, const char *path)
         load_file(r, path);
         return;
     }
-    DIR *dir = opendir(path);
-    if (!dir) {
+    struct dirent **list;
+    int n = dirlist_scan(path, is_rule_file, &list);
+    if (n < 0) {
         rules_logf(r, 0, "%s: %s", path, strerror(errno));
         r->load_errors++;
         return;
     }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(dir))) {
-        size_t len = strlen(de->d_name);
-        /* *.lua, but not the config (*.conf.lua) nor hidden files */
-        if (len < 5 || de->d_name[0] == '.' || strcmp(de->d_name + len - 4, ".lua") != 0 ||
-            (len >= 9 && strcmp(de->d_name + len - 9, ".conf.lua") == 0))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, sizeof(*names) * cap);
-            if (!nn) break;
-            names = nn;
-        }
-        size_t plen = strlen(path) + len + 2;
-        names[n] = malloc(plen);
-        if (!names[n]) break;
-        snprintf(names[n], plen, "%s/%s", path, de->d_name);
-        n++;
+    for (int i = 0; i < n; i++) {
+        size_t plen = strlen(path) + strlen(list[i]->d_name) + 2;
+        char *name = malloc(plen);
+        if (!name) break;
+        snprintf(name, plen, "%s/%s", path, list[i]->d_name);
+        load_file(r, name);
+        free(name);
     }
-    closedir(dir);
-    if (n) qsort(names, n, sizeof(*names), cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        load_file(r, names[i]);
-        free(names[i]);
-    }
-    free(names);
+    dirlist_free(list, n);
 }
 
 rules *rules_new(const rules_config *cfg, size_t *n_errors, char *err, size_t errlen)

@@ -14,9 +14,9 @@
  * This file includes Lua headers too: it is the rule host's test runner.
  */
 #include "rules_test.h"
+#include "dirlist.h"
 #include "fnv.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -952,9 +952,10 @@ static int run_file_k(lua_State *L)
     return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int is_test_file(const struct dirent *de)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    size_t len = strlen(de->d_name);
+    return len >= 9 && strcmp(de->d_name + len - 9, "_test.lua") == 0;
 }
 
 int rules_test_run(const char *path, FILE *out, const char *default_rules,
@@ -971,27 +972,17 @@ int rules_test_run(const char *path, FILE *out, const char *default_rules,
     } else if (!S_ISDIR(sb.st_mode)) {
         run_file(path, &k);
     } else {
-        DIR *d = opendir(path);
-        char **names = NULL;
-        size_t n = 0;
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-            size_t len = strlen(de->d_name);
-            if (len < 9 || strcmp(de->d_name + len - 9, "_test.lua") != 0) continue;
-            char **nn = realloc(names, sizeof(*names) * (n + 1));
-            if (!nn) break;
-            names = nn;
-            size_t pl = strlen(path) + len + 2;
-            if (!(names[n] = malloc(pl))) break;
-            snprintf(names[n++], pl, "%s/%s", path, de->d_name);
+        struct dirent **list;
+        int n = dirlist_scan(path, is_test_file, &list);
+        for (int i = 0; i < n; i++) {
+            size_t pl = strlen(path) + strlen(list[i]->d_name) + 2;
+            char *name = malloc(pl);
+            if (!name) break;
+            snprintf(name, pl, "%s/%s", path, list[i]->d_name);
+            run_file(name, &k);
+            free(name);
         }
-        if (d) closedir(d);
-        if (n) qsort(names, n, sizeof(*names), cmp_str);
-        for (size_t i = 0; i < n; i++) {
-            run_file(names[i], &k);
-            free(names[i]);
-        }
-        free(names);
+        if (n > 0) dirlist_free(list, n);
     }
     fprintf(out, "rules tests: %d run, %d passed, %d failed\n", k.run, k.run - k.failed, k.failed);
     return k.failed;
