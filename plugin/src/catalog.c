@@ -20,11 +20,11 @@
  * rules/data/README.md.
  */
 #include "catalog.h"
+#include "errbuf.h"
 #include "fnv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -107,14 +107,6 @@ static uint64_t hash_rev(const char *s, size_t n)
     uint64_t h = FNV1A64_INIT;
     while (n > 0) h = fnv1a64_byte(h, (uint8_t)s[--n]);
     return h;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
 }
 
 static void entry_clear(entry *e)
@@ -215,15 +207,6 @@ static const char *pattern_parse(const char *in, char out[HOST_MAX + 1], entry *
 
 /* ==== TSV reading ==== */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static char *trim(char *s)
 {
     while (*s == ' ') s++;
@@ -242,7 +225,7 @@ static int read_tsv(const char *path, row_fn row, void *ud, char *err, size_t er
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        errbuf_fail(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     char *line = NULL;
@@ -258,12 +241,13 @@ static int read_tsv(const char *path, row_fn row, void *ud, char *err, size_t er
         if (n > 0 && line[n - 1] == '\n') line[--n] = '\0';
         if (n > 0 && line[n - 1] == '\r') line[--n] = '\0';
         if (n > LINE_MAX_TSV) {
-            set_err(err, errlen, "%s:%u: line longer than %d bytes", path, lineno, LINE_MAX_TSV);
+            errbuf_fail(err, errlen, "%s:%u: line longer than %d bytes", path, lineno,
+                        LINE_MAX_TSV);
             rc = -1;
             break;
         }
         if (strlen(line) != n) {
-            set_err(err, errlen, "%s:%u: NUL byte in line", path, lineno);
+            errbuf_fail(err, errlen, "%s:%u: NUL byte in line", path, lineno);
             rc = -1;
             break;
         }
@@ -283,8 +267,8 @@ static int read_tsv(const char *path, row_fn row, void *ud, char *err, size_t er
             s = tab + 1;
         }
         if (ncols != 4) {
-            set_err(err, errlen, "%s:%u: expected 4 tab-separated columns, got %d", path, lineno,
-                    ncols);
+            errbuf_fail(err, errlen, "%s:%u: expected 4 tab-separated columns, got %d", path,
+                        lineno, ncols);
             rc = -1;
             break;
         }
@@ -296,13 +280,13 @@ static int read_tsv(const char *path, row_fn row, void *ud, char *err, size_t er
         seen_row = true;
         const char *why = row(cols, ud, msg, sizeof msg);
         if (why) {
-            set_err(err, errlen, "%s:%u: %s", path, lineno, why);
+            errbuf_fail(err, errlen, "%s:%u: %s", path, lineno, why);
             rc = -1;
             break;
         }
     }
     if (rc == 0 && ferror(f)) {
-        set_err(err, errlen, "%s: read error", path);
+        errbuf_fail(err, errlen, "%s: read error", path);
         rc = -1;
     }
     free(line);
@@ -351,9 +335,9 @@ static const char *host_row(char **cols, void *ud, char *msg, size_t msglen)
         pd->v = v;
         pd->cap = cap;
     }
-    e.provider = xstrdup(cols[0]);
-    e.pattern = xstrdup(norm);
-    e.source = xstrdup(cols[3]);
+    e.provider = strdup(cols[0]);
+    e.pattern = strdup(norm);
+    e.source = strdup(cols[3]);
     if (!e.provider || !e.pattern || !e.source) {
         entry_clear(&e);
         return "out of memory";
@@ -477,13 +461,13 @@ int catalog_load(catalog *cat, const char *path, char *err, size_t errlen)
     pending pd = {0};
     int rc = read_tsv(path, host_row, &pd, err, errlen);
     if (rc == 0 && merge_entries(cat, &pd) != 0) {
-        set_err(err, errlen, "%s: out of memory", path);
+        errbuf_fail(err, errlen, "%s: out of memory", path);
         rc = -1;
     }
     for (size_t i = 0; i < pd.n; i++) entry_clear(&pd.v[i]); /* merged ones were zeroed */
     free(pd.v);
     if (rc == 0 && rebuild_index(cat) != 0) {
-        set_err(err, errlen, "%s: out of memory", path);
+        errbuf_fail(err, errlen, "%s: out of memory", path);
         rc = -1;
     }
     return rc;
@@ -748,9 +732,9 @@ static const char *range_row(char **cols, void *ud, char *msg, size_t msglen)
         pd->v = v;
         pd->cap = cap;
     }
-    r.provider = xstrdup(cols[0]);
-    r.cidr = xstrdup(text);
-    r.source = xstrdup(cols[3]);
+    r.provider = strdup(cols[0]);
+    r.cidr = strdup(text);
+    r.source = strdup(cols[3]);
     if (!r.provider || !r.cidr || !r.source) {
         range_clear(&r);
         return "out of memory";
@@ -820,7 +804,7 @@ int catalog_load_ranges(catalog *cat, const char *path, char *err, size_t errlen
             memset(r, 0, sizeof *r);
         }
         if (rebuild_ranges(cat) != 0) rc = -1;
-        if (rc != 0) set_err(err, errlen, "%s: out of memory", path);
+        if (rc != 0) errbuf_fail(err, errlen, "%s: out of memory", path);
     }
     for (size_t i = 0; i < pd.n; i++) range_clear(&pd.v[i]);
     free(pd.v);

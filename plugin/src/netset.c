@@ -9,9 +9,9 @@
  * standard text forms are accepted (no "10/8" shorthand).
  */
 #include "netset.h"
+#include "errbuf.h"
 
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,17 +52,6 @@ typedef struct ns_prefix {
     unsigned len;
 } ns_prefix;
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -80,18 +69,18 @@ static int parse_prefix(const char *s, size_t n, ns_prefix *out, char *err, size
 {
     char buf[MAX_ITEM];
     int q = n > 40 ? 40 : (int)n; /* quote at most 40 chars in messages */
-    if (n == 0) return fail(err, errlen, "bad CIDR '': empty");
-    if (n >= sizeof(buf)) return fail(err, errlen, "bad CIDR '%.*s...': too long", q, s);
+    if (n == 0) return errbuf_fail(err, errlen, "bad CIDR '': empty");
+    if (n >= sizeof(buf)) return errbuf_fail(err, errlen, "bad CIDR '%.*s...': too long", q, s);
     memcpy(buf, s, n);
     buf[n] = '\0';
 
     char *slash = strchr(buf, '/');
     if (slash) *slash = '\0';
-    if (buf[0] == '\0') return fail(err, errlen, "bad CIDR '%.*s': missing address", q, s);
+    if (buf[0] == '\0') return errbuf_fail(err, errlen, "bad CIDR '%.*s': missing address", q, s);
     memset(out, 0, sizeof(*out));
     bool v6 = strchr(buf, ':') != NULL;
     if (inet_pton(v6 ? AF_INET6 : AF_INET, buf, out->addr) != 1)
-        return fail(err, errlen, "bad CIDR '%.*s': not an IPv%d address", q, s, v6 ? 6 : 4);
+        return errbuf_fail(err, errlen, "bad CIDR '%.*s': not an IPv%d address", q, s, v6 ? 6 : 4);
     out->ip_v = v6 ? 6 : 4;
     unsigned max = v6 ? 128 : 32;
     out->len = max;
@@ -99,11 +88,12 @@ static int parse_prefix(const char *s, size_t n, ns_prefix *out, char *err, size
         const char *d = slash + 1;
         size_t nd = strlen(d);
         if (nd == 0 || nd > 3 || strspn(d, "0123456789") != nd)
-            return fail(err, errlen, "bad CIDR '%.*s': prefix length '%s' is not a number", q, s,
-                        d);
+            return errbuf_fail(err, errlen, "bad CIDR '%.*s': prefix length '%s' is not a number",
+                               q, s, d);
         unsigned len = (unsigned)atoi(d);
         if (len > max)
-            return fail(err, errlen, "bad CIDR '%.*s': prefix length %u > %u", q, s, len, max);
+            return errbuf_fail(err, errlen, "bad CIDR '%.*s': prefix length %u > %u", q, s, len,
+                               max);
         out->len = len;
     }
     /* mask host bits */
@@ -162,7 +152,7 @@ static int insert(netset *s, const ns_prefix *p, int value, char *err, size_t er
         uint32_t next = s->nodes[cur].child[bit];
         if (!next) {
             next = node_new(s); /* may move s->nodes */
-            if (!next) return fail(err, errlen, "out of memory");
+            if (!next) return errbuf_fail(err, errlen, "out of memory");
             s->nodes[cur].child[bit] = next;
         }
         cur = next;
@@ -194,7 +184,7 @@ void netset_free(netset *s)
 
 int netset_add(netset *s, const char *cidr, int value, char *err, size_t errlen)
 {
-    if (!s || !cidr) return fail(err, errlen, "bad CIDR: NULL");
+    if (!s || !cidr) return errbuf_fail(err, errlen, "bad CIDR: NULL");
     const char *p = cidr;
     size_t n = strlen(cidr);
     trim(&p, &n);
@@ -213,7 +203,7 @@ static int walk_list(netset *s, const char *list, int value, bool add, char *err
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         const char *it = p;
         trim(&it, &n);
-        if (n == 0) return fail(err, errlen, "bad list '%s': item %u is empty", list, item);
+        if (n == 0) return errbuf_fail(err, errlen, "bad list '%s': item %u is empty", list, item);
         ns_prefix pf;
         if (parse_prefix(it, n, &pf, err, errlen) < 0) return -1;
         if (add && insert(s, &pf, value, err, errlen) < 0) return -1;
@@ -224,7 +214,7 @@ static int walk_list(netset *s, const char *list, int value, bool add, char *err
 
 int netset_add_list(netset *s, const char *list, int value, char *err, size_t errlen)
 {
-    if (!s || !list) return fail(err, errlen, "bad list: NULL");
+    if (!s || !list) return errbuf_fail(err, errlen, "bad list: NULL");
     /* validate everything first so a bad item leaves the set unchanged */
     if (walk_list(s, list, value, false, err, errlen) < 0) return -1;
     return walk_list(s, list, value, true, err, errlen);

@@ -596,14 +596,6 @@ static bool valid_field(const char *k)
     return false;
 }
 
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 static void def_free(lua_State *L, rule_def *d)
 {
     if (!d) return;
@@ -741,10 +733,10 @@ static int l_rule(lua_State *L)
     d->suppress_s = suppress;
     d->needs = needs;
     lua_getfield(L, 1, "name");
-    d->name = xstrdup(lua_tostring(L, -1));
+    d->name = strdup(lua_tostring(L, -1));
     lua_pop(L, 1);
     lua_getfield(L, 1, "category");
-    d->category = xstrdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+    d->category = strdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
     lua_pop(L, 1);
     if (!d->name || !d->category) return luaL_error(L, "out of memory");
     lua_Debug ar;
@@ -790,7 +782,7 @@ static void load_file(struct rules *r, const char *path)
 {
     rule_file *f = calloc(1, sizeof(*f));
     char err[512] = "";
-    if (!f || !(f->path = xstrdup(path))) {
+    if (!f || !(f->path = strdup(path))) {
         free(f);
         rules_logf(r, 0, "%s: out of memory", path);
         r->load_errors++;
