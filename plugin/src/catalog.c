@@ -12,9 +12,8 @@
  *               label boundary: O(host length) probes, no allocation.  A bucket
  *               holds at most one plain entry, one "*." entry and a short list
  *               of glob entries that share the literal suffix.
- *   ip ranges   one array sorted by (family, prefix length desc, network);
- *               a lookup masks the address once per distinct prefix length and
- *               binary-searches that group.
+ *   ip ranges   a netset (longest-prefix match) whose value is the row's
+ *               index in the ranges array.
  *
  * Pattern semantics and specificity: catalog.h.  File format:
  * rules/data/README.md.
@@ -22,6 +21,7 @@
 #include "catalog.h"
 #include "errbuf.h"
 #include "fnv.h"
+#include "netset.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,14 +59,8 @@ typedef struct bucket {
 typedef struct range {
     char *provider, *cidr, *source;
     catalog_kind kind;
-    uint8_t v, plen;
-    uint8_t net[16];
+    netset_prefix pf;
 } range;
-
-typedef struct range_group {
-    uint8_t v, plen;
-    uint32_t start, end; /* [start, end) in ranges */
-} range_group;
 
 struct catalog {
     entry *ents;
@@ -77,8 +71,7 @@ struct catalog {
 
     range *ranges;
     size_t n_ranges, cap_ranges;
-    range_group *groups;
-    size_t n_groups;
+    netset *ipset; /* value: index in ranges */
 };
 
 static const char *const kind_names[] = {"api", "consumer", "cloud", "gateway"};
@@ -137,7 +130,7 @@ void catalog_free(catalog *cat)
     free(cat->buckets);
     free(cat->globs);
     free(cat->ranges);
-    free(cat->groups);
+    netset_free(cat->ipset);
     free(cat);
 }
 
@@ -668,42 +661,26 @@ typedef struct pending_ranges {
     size_t n, cap;
 } pending_ranges;
 
+/* Parses a range's CIDR column into r->pf; returns NULL or a reason (in
+ * msg when it quotes the text). */
 static const char *cidr_parse(const char *s, range *r, char *msg, size_t msglen)
 {
-    char addr[64];
-    const char *slash = strchr(s, '/');
-    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-    if (alen == 0 || alen >= sizeof addr) return "bad CIDR";
-    memcpy(addr, s, alen);
-    addr[alen] = '\0';
-    memset(r->net, 0, sizeof r->net);
-    unsigned maxlen;
-    if (strchr(addr, ':')) {
-        if (inet_pton(AF_INET6, addr, r->net) != 1) return "bad IPv6 address";
-        r->v = 6;
-        maxlen = 128;
-    } else {
-        if (inet_pton(AF_INET, addr, r->net) != 1) return "bad IPv4 address";
-        r->v = 4;
-        maxlen = 32;
+    bool host_bits;
+    switch (netset_parse(s, strlen(s), &r->pf, &host_bits)) {
+    case NETSET_OK:
+        break;
+    case NETSET_BAD_ADDR:
+        return r->pf.ip_v == 6 ? "bad IPv6 address" : "bad IPv4 address";
+    case NETSET_BAD_LEN:
+        return "bad prefix length";
+    case NETSET_LONG_LEN:
+        return "prefix length too large";
+    default:
+        return "bad CIDR";
     }
-    unsigned plen = maxlen;
-    if (slash) {
-        const char *p = slash + 1;
-        if (*p == '\0' || strlen(p) > 3) return "bad prefix length";
-        plen = 0;
-        for (; *p; p++) {
-            if (*p < '0' || *p > '9') return "bad prefix length";
-            plen = plen * 10 + (unsigned)(*p - '0');
-        }
-        if (plen > maxlen) return "prefix length too large";
-    }
-    r->plen = (uint8_t)plen;
-    for (unsigned bit = plen; bit < maxlen; bit++) {
-        if (r->net[bit / 8] & (0x80u >> (bit % 8))) {
-            snprintf(msg, msglen, "host bits set in '%.60s'", s);
-            return msg;
-        }
+    if (host_bits) {
+        snprintf(msg, msglen, "host bits set in '%.60s'", s);
+        return msg;
     }
     return NULL;
 }
@@ -723,8 +700,8 @@ static const char *range_row(char **cols, void *ud, char *msg, size_t msglen)
         return msg;
     }
     char text[INET6_ADDRSTRLEN + 5];
-    inet_ntop(r.v == 6 ? AF_INET6 : AF_INET, r.net, text, sizeof text - 4);
-    snprintf(text + strlen(text), 5, "/%u", r.plen);
+    inet_ntop(r.pf.ip_v == 6 ? AF_INET6 : AF_INET, r.pf.addr, text, sizeof text - 4);
+    snprintf(text + strlen(text), 5, "/%u", r.pf.len);
     if (pd->n == pd->cap) {
         size_t cap = pd->cap ? pd->cap * 2 : 16;
         range *v = realloc(pd->v, cap * sizeof *v);
@@ -743,33 +720,26 @@ static const char *range_row(char **cols, void *ud, char *msg, size_t msglen)
     return NULL;
 }
 
-static int range_cmp(const void *pa, const void *pb)
+static bool same_prefix(const netset_prefix *a, const netset_prefix *b)
 {
-    const range *a = pa, *b = pb;
-    if (a->v != b->v) return a->v < b->v ? -1 : 1;
-    if (a->plen != b->plen) return a->plen > b->plen ? -1 : 1; /* longest first */
-    return memcmp(a->net, b->net, 16);
+    return a->ip_v == b->ip_v && a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
 }
 
+/* Builds the lookup set over every range. */
 static int rebuild_ranges(catalog *cat)
 {
-    qsort(cat->ranges, cat->n_ranges, sizeof *cat->ranges, range_cmp);
-    range_group *g = malloc((cat->n_ranges ? cat->n_ranges : 1) * sizeof *g);
-    if (!g) return -1;
-    size_t ng = 0;
+    netset *s = netset_new();
+    if (!s) return -1;
     for (size_t i = 0; i < cat->n_ranges; i++) {
-        const range *r = &cat->ranges[i];
-        if (ng == 0 || g[ng - 1].v != r->v || g[ng - 1].plen != r->plen) {
-            g[ng].v = r->v;
-            g[ng].plen = r->plen;
-            g[ng].start = (uint32_t)i;
-            ng++;
+        netset_prefix pf = cat->ranges[i].pf;
+        pf.value = (int)i;
+        if (netset_add_prefix(s, &pf, NULL, 0) != 0) {
+            netset_free(s);
+            return -1;
         }
-        g[ng - 1].end = (uint32_t)i + 1;
     }
-    free(cat->groups);
-    cat->groups = g;
-    cat->n_groups = ng;
+    netset_free(cat->ipset);
+    cat->ipset = s;
     return 0;
 }
 
@@ -794,10 +764,7 @@ int catalog_load_ranges(catalog *cat, const char *path, char *err, size_t errlen
         for (size_t i = 0; i < pd.n; i++) {
             range *r = &pd.v[i];
             size_t j = 0;
-            while (j < cat->n_ranges &&
-                   !(cat->ranges[j].v == r->v && cat->ranges[j].plen == r->plen &&
-                     memcmp(cat->ranges[j].net, r->net, 16) == 0))
-                j++;
+            while (j < cat->n_ranges && !same_prefix(&cat->ranges[j].pf, &r->pf)) j++;
             if (j < cat->n_ranges) range_clear(&cat->ranges[j]);
             cat->ranges[j] = *r;
             if (j == cat->n_ranges) cat->n_ranges++;
@@ -813,34 +780,14 @@ int catalog_load_ranges(catalog *cat, const char *path, char *err, size_t errlen
 
 bool catalog_match_ip(const catalog *cat, int ip_v, const uint8_t *addr, catalog_match *out)
 {
-    if (!cat || !addr || (ip_v != 4 && ip_v != 6)) return false;
-    size_t alen = ip_v == 4 ? 4 : 16;
-    for (size_t gi = 0; gi < cat->n_groups; gi++) {
-        const range_group *g = &cat->groups[gi];
-        if (g->v != ip_v) continue;
-        uint8_t key[16] = {0};
-        memcpy(key, addr, alen);
-        for (unsigned bit = g->plen; bit < alen * 8; bit++)
-            key[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
-        size_t lo = g->start, hi = g->end;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            int c = memcmp(cat->ranges[mid].net, key, 16);
-            if (c == 0) {
-                const range *r = &cat->ranges[mid];
-                if (out) {
-                    out->provider = r->provider;
-                    out->kind = r->kind;
-                    out->pattern = r->cidr;
-                    out->source = r->source;
-                }
-                return true;
-            }
-            if (c < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+    int i;
+    if (!cat || !netset_lookup(cat->ipset, ip_v, addr, &i)) return false;
+    const range *r = &cat->ranges[i];
+    if (out) {
+        out->provider = r->provider;
+        out->kind = r->kind;
+        out->pattern = r->cidr;
+        out->source = r->source;
     }
-    return false;
+    return true;
 }
