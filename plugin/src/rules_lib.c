@@ -11,6 +11,7 @@
  * live in registry tables of the rule file's own lua_State (so they count
  * against its memory cap) with explicit count caps.
  */
+#include "netset.h"
 #include "rules_int.h"
 
 #include <arpa/inet.h>
@@ -769,47 +770,119 @@ static bool parse_ip(const char *s, size_t n, uint8_t out[16], int *fam)
     return false;
 }
 
-/* Does "addr[/len]" (s[0..n)) contain ip?  Raises on a malformed prefix. */
-static bool cidr_has(lua_State *L, const char *s, size_t n, const uint8_t ip[16], int fam)
+/* ---- egret.ip_in: CIDR lists parsed once ---- */
+
+/* A CIDR list as egret.ip_in reads it: the prefixes before its first bad
+ * item, and that item's error.  Items are checked in order and the first
+ * one containing the address answers, so an address inside an earlier
+ * item is in the list even when a later item is malformed; otherwise the
+ * bad item raises. */
+typedef struct cidr_list {
+    netset *set;
+    char *err; /* message of the first bad item, or NULL */
+} cidr_list;
+
+#define CIDRLIST_MT    "egret.cidrlist"
+#define REG_IPIN       "egret.ipin"   /* list text -> cidr_list userdata */
+#define REG_IPIN_N     "egret.ipin.n" /* entries in REG_IPIN */
+#define IPIN_CACHE_MAX 64             /* distinct lists kept parsed per rule file */
+#define IPIN_CACHE_LEN 1024 /* longer lists are parsed per call (their netset is not capped) */
+
+static void cidr_list_clear(cidr_list *c)
 {
-    while (n && *s == ' ') s++, n--;
-    while (n && s[n - 1] == ' ') n--;
-    const char *slash = memchr(s, '/', n);
-    uint8_t net[16];
-    int nfam = 0;
-    if (!parse_ip(s, slash ? (size_t)(slash - s) : n, net, &nfam))
-        luaL_error(L, "ip_in: bad prefix '%s'", lua_pushlstring(L, s, n));
-    int maxbits = nfam == 4 ? 32 : 128, bits = maxbits;
-    if (slash) {
-        char *end;
-        char tmp[8] = {0};
-        size_t l = n - (size_t)(slash - s) - 1;
-        if (l == 0 || l > 3) luaL_error(L, "ip_in: bad prefix length");
-        memcpy(tmp, slash + 1, l);
-        long v = strtol(tmp, &end, 10);
-        if (*end || v < 0 || v > maxbits) luaL_error(L, "ip_in: bad prefix length");
-        bits = (int)v;
-    }
-    if (nfam != fam) return false;
-    for (int i = 0; i < bits / 8; i++)
-        if (ip[i] != net[i]) return false;
-    if (bits % 8) {
-        uint8_t m = (uint8_t)(0xff << (8 - bits % 8));
-        if ((ip[bits / 8] & m) != (net[bits / 8] & m)) return false;
-    }
-    return true;
+    netset_free(c->set);
+    free(c->err);
+    c->set = NULL;
+    c->err = NULL;
 }
 
+/* Parses 'list' ("10.0.0.0/8, fd00::/8"; empty items skipped).  Returns
+ * 0, or -1 out of memory. */
+static int cidr_list_parse(cidr_list *c, const char *list)
+{
+    if (!(c->set = netset_new())) return -1;
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *s = p;
+        if (n) {
+            while (n && *s == ' ') s++, n--;
+            while (n && s[n - 1] == ' ') n--;
+            netset_prefix pf;
+            netset_perr st = netset_parse(s, n, &pf, NULL);
+            if (st == NETSET_BAD_LEN || st == NETSET_LONG_LEN) {
+                c->err = strdup("ip_in: bad prefix length");
+                return c->err ? 0 : -1;
+            }
+            if (st != NETSET_OK) {
+                size_t m = n + sizeof("ip_in: bad prefix ''");
+                if (!(c->err = malloc(m))) return -1;
+                snprintf(c->err, m, "ip_in: bad prefix '%.*s'", (int)n, s);
+                return 0;
+            }
+            pf.value = 1;
+            if (netset_add_prefix(c->set, &pf, NULL, 0) != 0) return -1;
+        }
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+static int l_cidr_list_gc(lua_State *L)
+{
+    cidr_list_clear(luaL_checkudata(L, 1, CIDRLIST_MT));
+    return 0;
+}
+
+/* [-0, +(0|1), m] The parsed form of 'list': from this rule file's cache,
+ * or parsed into it; when the cache is full or the list long, parsed into
+ * a new userdata left on the stack (*cached false). */
+static cidr_list *cidr_list_get(lua_State *L, const char *list, bool *cached)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_IPIN);
+    if (lua_getfield(L, -1, list) == LUA_TUSERDATA) {
+        cidr_list *c = lua_touserdata(L, -1);
+        lua_pop(L, 2); /* the cache keeps it */
+        *cached = true;
+        return c;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_IPIN_N);
+    lua_Integer n = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    *cached = n < IPIN_CACHE_MAX && strlen(list) <= IPIN_CACHE_LEN;
+    cidr_list *c = lua_newuserdatauv(L, sizeof(*c), 0);
+    c->set = NULL;
+    c->err = NULL;
+    luaL_setmetatable(L, CIDRLIST_MT); /* from here __gc frees what parse made */
+    if (cidr_list_parse(c, list) != 0) luaL_error(L, "ip_in: out of memory");
+    if (!*cached) {
+        lua_remove(L, -2);
+        return c;
+    }
+    lua_setfield(L, -2, list);
+    lua_pop(L, 1);
+    lua_pushinteger(L, n + 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_IPIN_N);
+    return c;
+}
+
+/* Is the address in 'list'?  Raises the list's error when it is not in
+ * the items before the bad one. */
 static bool list_has(lua_State *L, const char *list, const uint8_t ip[16], int fam)
 {
-    while (*list) {
-        const char *c = strchr(list, ',');
-        size_t len = c ? (size_t)(c - list) : strlen(list);
-        if (len && cidr_has(L, list, len, ip, fam)) return true;
-        if (!c) break;
-        list = c + 1;
+    int top = lua_gettop(L);
+    bool cached;
+    cidr_list *c = cidr_list_get(L, list, &cached);
+    bool hit = netset_lookup(c->set, fam, ip, NULL);
+    if (!cached) { /* its prefixes go now, not whenever Lua collects it */
+        netset_free(c->set);
+        c->set = NULL;
     }
-    return false;
+    if (!hit && c->err) luaL_error(L, "%s", c->err);
+    lua_settop(L, top);
+    return hit;
 }
 
 /* egret.ip_in(ip, prefixes) -> boolean; prefixes: "10.0.0.0/8,fd00::/8" or a list. */
@@ -1142,7 +1215,14 @@ void rules_lib_open(lua_State *L)
     lua_pushliteral(L, "locked");
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
-    const char *regs[] = {REG_FLOWSTATE, REG_KEYSTATE, REG_KEYEXP, REG_SUPPFLOW, REG_SUPPKEY};
+    luaL_newmetatable(L, CIDRLIST_MT);
+    lua_pushcfunction(L, l_cidr_list_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+    const char *regs[] = {REG_FLOWSTATE, REG_KEYSTATE, REG_KEYEXP,
+                          REG_SUPPFLOW,  REG_SUPPKEY,  REG_IPIN};
     for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
         lua_newtable(L);
         lua_setfield(L, LUA_REGISTRYINDEX, regs[i]);
