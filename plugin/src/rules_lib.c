@@ -26,6 +26,7 @@
 #define REG_KEYEXP    "egret.keyexp"
 #define REG_SUPPFLOW  "egret.suppflow"
 #define REG_SUPPKEY   "egret.suppkey"
+#define REG_GROWTH    "egret.growth"
 #define MAX_WINDOWS   32
 
 typedef struct flow_ud {
@@ -357,6 +358,61 @@ static void push_flow_state(lua_State *L, uint64_t flow_id)
     lua_remove(L, -2);
 }
 
+/* What flow:growth() last reported to one rule for one flow. */
+typedef struct growth_mark {
+    int64_t up, down, ex;
+    bool seen;
+} growth_mark;
+
+/* [-0, +0, m] This rule's mark for the flow: one userdata per flow (in
+ * REG_GROWTH) holds a mark for every rule of the file. */
+static growth_mark *growth_of(lua_State *L, uint64_t flow_id)
+{
+    rule_file *f = rules_ctx(L);
+    size_t r = 0;
+    while (r < f->n_defs && f->defs[r] != f->cur_rule) r++;
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_GROWTH);
+    if (lua_rawgeti(L, -1, (lua_Integer)flow_id) != LUA_TUSERDATA) {
+        lua_pop(L, 1);
+        if (f->n_growth_states >= RULES_FLOW_STATE_CAP)
+            luaL_error(L, "per-flow state cap reached (%d flows)", RULES_FLOW_STATE_CAP);
+        size_t n = f->n_defs ? f->n_defs : 1;
+        memset(lua_newuserdatauv(L, n * sizeof(growth_mark), 0), 0, n * sizeof(growth_mark));
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, (lua_Integer)flow_id);
+        f->n_growth_states++;
+    }
+    growth_mark *m = lua_touserdata(L, -1);
+    if (r >= lua_rawlen(L, -1) / sizeof(*m)) luaL_error(L, "flow:growth() outside a rule");
+    lua_pop(L, 2); /* REG_GROWTH keeps it */
+    return m + r;
+}
+
+/* flow:growth() -> {upload, download, exchanges, first}: how much
+ * flow:upload(), flow:download() and flow:exchanges() grew since this
+ * rule's previous flow:growth() on this flow (first call: their values,
+ * first = true).  Kept per rule x flow, dropped at flow end. */
+static int l_flow_growth(lua_State *L)
+{
+    const rule_view *v = check_flow(L, 1);
+    growth_mark *m = growth_of(L, v->flow_id);
+    int64_t up = (int64_t)max64(v->payload_toserver, v->seq_bytes_toserver);
+    int64_t down = (int64_t)max64(v->payload_toclient, v->seq_bytes_toclient);
+    int64_t ex = v->exchanges;
+    lua_createtable(L, 0, 4);
+    set_int(L, "upload", up - m->up);
+    set_int(L, "download", down - m->down);
+    set_int(L, "exchanges", ex - m->ex);
+    lua_pushboolean(L, !m->seen);
+    lua_setfield(L, -2, "first");
+    /* counters only grow; a mark never goes back */
+    if (up > m->up) m->up = up;
+    if (down > m->down) m->down = down;
+    if (ex > m->ex) m->ex = ex;
+    m->seen = true;
+    return 1;
+}
+
 /* flow:state() -> table private to this rule file and flow; dropped at flow end. */
 static int l_flow_state(lua_State *L)
 {
@@ -373,7 +429,7 @@ static const luaL_Reg flow_methods[] = {
     {"start", l_flow_start}, {"last", l_flow_last}, {"duration", l_flow_duration},
     {"risks", l_flow_risks}, {"delta", l_flow_delta}, {"tls", l_flow_tls},
     {"dns", l_flow_dns}, {"http", l_flow_http}, {"content", l_flow_content},
-    {"state", l_flow_state}, {NULL, NULL}};
+    {"state", l_flow_state}, {"growth", l_flow_growth}, {NULL, NULL}};
 // clang-format on
 
 /* flow.<field>: src_ip, dest_ip, src_port, dest_port, proto, ip_version,
@@ -1177,6 +1233,13 @@ void rules_lib_flow_forget(rule_file *f, uint64_t flow_id)
         f->n_flow_states--;
     }
     lua_settop(L, top);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_GROWTH);
+    if (lua_rawgeti(L, -1, (lua_Integer)flow_id) != LUA_TNIL) {
+        lua_pushnil(L);
+        lua_rawseti(L, -3, (lua_Integer)flow_id);
+        f->n_growth_states--;
+    }
+    lua_settop(L, top);
     lua_getfield(L, LUA_REGISTRYINDEX, REG_SUPPFLOW);
     if (lua_rawgeti(L, -1, (lua_Integer)flow_id) != LUA_TNIL) {
         lua_pushnil(L);
@@ -1221,8 +1284,8 @@ void rules_lib_open(lua_State *L)
     lua_pushliteral(L, "locked");
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
-    const char *regs[] = {REG_FLOWSTATE, REG_KEYSTATE, REG_KEYEXP,
-                          REG_SUPPFLOW,  REG_SUPPKEY,  REG_IPIN};
+    const char *regs[] = {REG_FLOWSTATE, REG_KEYSTATE, REG_KEYEXP, REG_SUPPFLOW,
+                          REG_SUPPKEY,   REG_IPIN,     REG_GROWTH};
     for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
         lua_newtable(L);
         lua_setfield(L, LUA_REGISTRYINDEX, regs[i]);
