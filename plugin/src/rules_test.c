@@ -25,6 +25,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <yajl/yajl_tree.h>
 
 #include "rules.h"
 
@@ -83,139 +84,66 @@ static void run_free(run *r)
     free(r->a);
 }
 
-/* ---- a small JSON reader for 'why' (our own output) ---- */
+/* ---- 'why' JSON (our own output) -> Lua, through yajl's tree ---- */
 
-static const char *skip_ws(const char *p)
+#define WHY_DEPTH_MAX 20
+
+/* Pushes v (null: nil, so absent in a table).  Returns false (leaving
+ * partial values on the stack) when nested deeper than WHY_DEPTH_MAX. */
+static bool push_json(lua_State *L, yajl_val v, int depth)
 {
-    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') p++;
-    return p;
+    if (depth > WHY_DEPTH_MAX || !lua_checkstack(L, 4)) return false;
+    if (YAJL_IS_OBJECT(v)) {
+        lua_createtable(L, 0, (int)v->u.object.len);
+        for (size_t i = 0; i < v->u.object.len; i++) {
+            lua_pushstring(L, v->u.object.keys[i]);
+            if (!push_json(L, v->u.object.values[i], depth + 1)) return false;
+            lua_rawset(L, -3);
+        }
+    } else if (YAJL_IS_ARRAY(v)) {
+        lua_createtable(L, (int)v->u.array.len, 0);
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            if (!push_json(L, v->u.array.values[i], depth + 1)) return false;
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+    } else if (YAJL_IS_STRING(v)) {
+        lua_pushstring(L, YAJL_GET_STRING(v));
+    } else if (YAJL_IS_INTEGER(v)) {
+        lua_pushinteger(L, (lua_Integer)YAJL_GET_INTEGER(v));
+    } else if (YAJL_IS_DOUBLE(v)) {
+        lua_pushnumber(L, YAJL_GET_DOUBLE(v));
+    } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+        lua_pushboolean(L, YAJL_IS_TRUE(v));
+    } else {
+        lua_pushnil(L);
+    }
+    return true;
 }
 
-/* Pushes the JSON value at p; returns the end, or NULL on a syntax error
- * (nothing pushed). */
-static const char *json_push(lua_State *L, const char *p, int depth)
+static int push_json_k(lua_State *L)
 {
-    p = skip_ws(p);
-    if (depth > 20 || !lua_checkstack(L, 8)) return NULL;
-    if (*p == '{' || *p == '[') {
-        bool obj = *p == '{';
-        char close = obj ? '}' : ']';
+    if (!push_json(L, lua_touserdata(L, 1), 0)) {
+        lua_settop(L, 1);
         lua_newtable(L);
-        p = skip_ws(p + 1);
-        lua_Integer i = 0;
-        if (*p == close) return p + 1;
-        for (;;) {
-            if (obj) {
-                p = json_push(L, p, depth + 1);
-                if (!p || lua_type(L, -1) != LUA_TSTRING) goto bad;
-                p = skip_ws(p);
-                if (*p++ != ':') goto bad_key;
-            }
-            p = json_push(L, p, depth + 1);
-            if (!p) goto bad_key;
-            if (obj)
-                lua_rawset(L, -3);
-            else
-                lua_rawseti(L, -2, ++i);
-            p = skip_ws(p);
-            if (*p == ',') {
-                p++;
-                continue;
-            }
-            if (*p == close) return p + 1;
-            goto bad;
-        }
-    bad_key:
-        if (obj) lua_pop(L, 1);
-    bad:
-        lua_pop(L, 1);
-        return NULL;
     }
-    if (*p == '"') {
-        luaL_Buffer b;
-        luaL_buffinit(L, &b);
-        p++;
-        while (*p && *p != '"') {
-            if (*p != '\\') {
-                luaL_addchar(&b, *p++);
-                continue;
-            }
-            p++;
-            char c = *p++;
-            switch (c) {
-            case 'n':
-                luaL_addchar(&b, '\n');
-                break;
-            case 't':
-                luaL_addchar(&b, '\t');
-                break;
-            case 'r':
-                luaL_addchar(&b, '\r');
-                break;
-            case 'b':
-                luaL_addchar(&b, '\b');
-                break;
-            case 'f':
-                luaL_addchar(&b, '\f');
-                break;
-            case 'u': {
-                char hex[5] = {0};
-                for (int k = 0; k < 4 && p[k]; k++) hex[k] = p[k];
-                p += strlen(hex);
-                unsigned long cp = strtoul(hex, NULL, 16);
-                char u[8];
-                int n = 0;
-                if (cp < 0x80)
-                    u[n++] = (char)cp;
-                else if (cp < 0x800) {
-                    u[n++] = (char)(0xc0 | (cp >> 6));
-                    u[n++] = (char)(0x80 | (cp & 0x3f));
-                } else {
-                    u[n++] = (char)(0xe0 | (cp >> 12));
-                    u[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-                    u[n++] = (char)(0x80 | (cp & 0x3f));
-                }
-                luaL_addlstring(&b, u, (size_t)n);
-                break;
-            }
-            case 0:
-                p--;
-                break;
-            default:
-                luaL_addchar(&b, c);
-                break;
-            }
-        }
-        luaL_pushresult(&b);
-        if (*p != '"') {
-            lua_pop(L, 1);
-            return NULL;
-        }
-        return p + 1;
+    return 1;
+}
+
+/* [-0, +1, e] Pushes the alert's why as a Lua table: an empty one when it
+ * does not parse.  The conversion runs protected so that a Lua memory
+ * error cannot leak yajl's tree. */
+static void push_why(lua_State *L, const char *json)
+{
+    yajl_val v = yajl_tree_parse(json, NULL, 0);
+    if (!v) {
+        lua_newtable(L);
+        return;
     }
-    if (strncmp(p, "true", 4) == 0) {
-        lua_pushboolean(L, 1);
-        return p + 4;
-    }
-    if (strncmp(p, "false", 5) == 0) {
-        lua_pushboolean(L, 0);
-        return p + 5;
-    }
-    if (strncmp(p, "null", 4) == 0) {
-        lua_pushnil(L); /* absent in the table */
-        return p + 4;
-    }
-    char *end;
-    double d = strtod(p, &end);
-    if (end == p) return NULL;
-    bool isint = true;
-    for (const char *q = p; q < end; q++)
-        if (*q == '.' || *q == 'e' || *q == 'E') isint = false;
-    if (isint && fabs(d) < 9.0e18)
-        lua_pushinteger(L, (lua_Integer)strtoll(p, NULL, 10));
-    else
-        lua_pushnumber(L, d);
-    return end;
+    lua_pushcfunction(L, push_json_k);
+    lua_pushlightuserdata(L, v);
+    int rc = lua_pcall(L, 1, 1, 0);
+    yajl_tree_free(v);
+    if (rc != LUA_OK) lua_error(L);
 }
 
 /* ---- Lua value -> Lua source (sorted keys), for config_text and diffs ---- */
@@ -565,7 +493,7 @@ static bool alert_matches(lua_State *L, int ex, const got_alert *g)
         return true;
     }
     int e = lua_gettop(L);
-    if (!json_push(L, g->why, 0)) lua_newtable(L);
+    push_why(L, g->why);
     bool ok = value_ok(L, lua_gettop(L), e);
     lua_settop(L, e - 1);
     return ok;
