@@ -104,3 +104,9 @@ set_tests_properties(live_loopback PROPERTIES LABELS integration TIMEOUT 120 RUN
 add_test(NAME messy_captures COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_messy.sh
   $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-messy ${CMAKE_SOURCE_DIR})
 set_tests_properties(messy_captures PROPERTIES LABELS integration TIMEOUT 300)
+
+# No new #include cycle between the modules of plugin/src, plugin/cli and
+# plugin/include (today's known ones: scripts/include-graph.allow).
+add_test(NAME include_graph COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/scripts/include-graph
+  --root ${CMAKE_SOURCE_DIR} --quiet)
+set_tests_properties(include_graph PROPERTIES LABELS integration TIMEOUT 60)
