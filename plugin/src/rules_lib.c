@@ -1221,31 +1221,26 @@ void rules_lib_free_windows(rule_file *f)
     f->n_wins = 0;
 }
 
+/* [-0, +0, -] Drops registry table reg's entry for the flow; true if there
+ * was one.  rawget and assigning nil to an existing key never allocate. */
+static bool drop_flow_entry(lua_State *L, const char *reg, uint64_t flow_id)
+{
+    int top = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, reg);
+    bool had = lua_rawgeti(L, -1, (lua_Integer)flow_id) != LUA_TNIL;
+    if (had) {
+        lua_pushnil(L);
+        lua_rawseti(L, -3, (lua_Integer)flow_id);
+    }
+    lua_settop(L, top);
+    return had;
+}
+
 void rules_lib_flow_forget(rule_file *f, uint64_t flow_id)
 {
-    lua_State *L = f->L;
-    int top = lua_gettop(L);
-    /* rawget and assigning nil to an existing key never allocate */
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_FLOWSTATE);
-    if (lua_rawgeti(L, -1, (lua_Integer)flow_id) != LUA_TNIL) {
-        lua_pushnil(L);
-        lua_rawseti(L, -3, (lua_Integer)flow_id);
-        f->n_flow_states--;
-    }
-    lua_settop(L, top);
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_GROWTH);
-    if (lua_rawgeti(L, -1, (lua_Integer)flow_id) != LUA_TNIL) {
-        lua_pushnil(L);
-        lua_rawseti(L, -3, (lua_Integer)flow_id);
-        f->n_growth_states--;
-    }
-    lua_settop(L, top);
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_SUPPFLOW);
-    if (lua_rawgeti(L, -1, (lua_Integer)flow_id) != LUA_TNIL) {
-        lua_pushnil(L);
-        lua_rawseti(L, -3, (lua_Integer)flow_id);
-    }
-    lua_settop(L, top);
+    if (drop_flow_entry(f->L, REG_FLOWSTATE, flow_id)) f->n_flow_states--;
+    if (drop_flow_entry(f->L, REG_GROWTH, flow_id)) f->n_growth_states--;
+    drop_flow_entry(f->L, REG_SUPPFLOW, flow_id);
 }
 
 // clang-format off
