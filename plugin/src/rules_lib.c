@@ -838,11 +838,14 @@ typedef struct cidr_list {
     char *err; /* message of the first bad item, or NULL */
 } cidr_list;
 
+/* A netset's memory is outside the rule file's memory cap, so the cache is
+ * bounded: at most IPIN_CACHE_MAX lists of at most IPIN_CACHE_LEN bytes
+ * each; other lists are parsed per call and their netset freed at once. */
 #define CIDRLIST_MT    "egret.cidrlist"
 #define REG_IPIN       "egret.ipin"   /* list text -> cidr_list userdata */
 #define REG_IPIN_N     "egret.ipin.n" /* entries in REG_IPIN */
-#define IPIN_CACHE_MAX 64             /* distinct lists kept parsed per rule file */
-#define IPIN_CACHE_LEN 1024 /* longer lists are parsed per call (their netset is not capped) */
+#define IPIN_CACHE_MAX 64
+#define IPIN_CACHE_LEN 1024
 
 static void cidr_list_clear(cidr_list *c)
 {
