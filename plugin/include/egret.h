@@ -1,5 +1,7 @@
 /*
- * egret.h -- the egret plugin ABI (the one public header).
+ * egret.h -- the egret plugin ABI: what a host needs to embed the engine.
+ * Tooling (rule checks and tests, top hosts, the BPF shard program) is in
+ * egret_tools.h.
  *
  * egret is a passive inspector that flags bulk transfers of message content
  * to third-party AI endpoints.  A host (the egret CLI, a test host, or any
@@ -30,9 +32,9 @@ extern "C" {
 #define EGRET_API
 #endif
 
-#define EGRET_VERSION_MAJOR 0
-#define EGRET_VERSION_MINOR 1
-#define EGRET_VERSION_PATCH 0
+/* EGRET_VERSION_MAJOR/MINOR/PATCH: CMake writes them from the project's
+ * version (CMakeLists.txt, the one place it is kept). */
+#include "egret_version.h"
 #define EGRET_VERSION_NUM                                                                          \
     (EGRET_VERSION_MAJOR * 10000 + EGRET_VERSION_MINOR * 100 + EGRET_VERSION_PATCH)
 
@@ -90,7 +92,9 @@ typedef void (*egret_event_cb)(const egret_event *ev, void *ud);
 typedef void (*egret_log_cb)(int level, const char *msg, void *ud);
 
 /* Engine configuration.  Initialise with egret_config_init() and then set
- * what you need; strings are copied by egret_engine_new(). */
+ * what you need; strings are copied by egret_engine_new().  The struct
+ * only ever grows at its end: a host built against an older egret.h passes
+ * its smaller struct_size and the library defaults the newer fields. */
 typedef struct egret_config {
     uint32_t struct_size;   /* set by egret_config_init: the caller's sizeof(egret_config) */
     uint32_t eve_types;     /* EGRET_EV_* bits; default EGRET_EVE_DEFAULT */
@@ -124,9 +128,10 @@ typedef struct egret_config {
     const char *const *rule_paths; /* rule files or directories; NULL = the shipped rules/ */
     size_t n_rule_paths;
     int no_rules;                  /* run without rules */
-    const char *rules_config_file; /* -c FILE; NULL = the shipped rules/egret.conf.lua
+    const char *rules_config_file; /* rule configuration file (Lua); NULL = the shipped
+                                      rules/egret.conf.lua
                                       when rule_paths is NULL */
-    const char *const *rule_sets;  /* --set key=value overrides */
+    const char *const *rule_sets;  /* "key=value" overrides of configuration keys */
     size_t n_rule_sets;
     uint64_t rules_mem_limit;   /* bytes per rule file's Lua state; 0 = 8 MiB */
     uint64_t rules_instr_limit; /* instructions per hook call; 0 = 1,000,000 */
@@ -144,8 +149,10 @@ typedef struct egret_config {
     void *log_ud;
 } egret_config;
 
-/* Counters for a host's summary (all since engine creation). */
+/* Counters for a host's summary (all since engine creation).  Grows only
+ * at its end; the library fills what the caller's size covers. */
 typedef struct egret_counters {
+    uint32_t struct_size; /* set by egret_engine_counters: the size it filled */
     uint64_t packets, bytes;
     uint64_t decode_events; /* malformed / undecodable packets */
     uint64_t flows_total, flows_active, flows_evicted;
@@ -159,7 +166,7 @@ EGRET_API const char *egret_strerror(int err);
 
 /* Fills 'cfg' with the defaults.  A macro passes the caller's
  * sizeof(egret_config), so a host built against an older egret.h is never
- * written past its struct (egret_engine_new then reports EGRET_EVERSION). */
+ * written past its struct. */
 EGRET_API void egret_config_init_sized(egret_config *cfg, size_t size);
 #define egret_config_init(cfg) egret_config_init_sized((cfg), sizeof(*(cfg)))
 
@@ -188,7 +195,8 @@ EGRET_API void egret_engine_flush(egret_engine *e);
 EGRET_API void egret_engine_set_capture_stats(egret_engine *e, uint64_t received, uint64_t dropped,
                                               uint64_t ifdropped);
 
-EGRET_API void egret_engine_counters(const egret_engine *e, egret_counters *out);
+EGRET_API void egret_engine_counters_sized(const egret_engine *e, egret_counters *out, size_t size);
+#define egret_engine_counters(e, out) egret_engine_counters_sized((e), (out), sizeof(*(out)))
 
 /* Reloads what can change under a running engine (rules and GeoIP/ASN
  * databases) without losing flows: new data is loaded first

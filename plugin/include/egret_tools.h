@@ -17,13 +17,17 @@ extern "C" {
 
 /* Per-internal-host outbound totals (for "top talkers"). */
 typedef struct egret_host_stat {
+    uint32_t struct_size; /* set by egret_engine_top_hosts: the size it filled */
     char addr[48];
     uint64_t bytes_out, flows_out;
 } egret_host_stat;
 
 /* Fills up to 'n' entries, largest outbound byte count first; returns the
  * number filled. */
-EGRET_API size_t egret_engine_top_hosts(const egret_engine *e, egret_host_stat *out, size_t n);
+EGRET_API size_t egret_engine_top_hosts_sized(const egret_engine *e, egret_host_stat *out, size_t n,
+                                              size_t size);
+#define egret_engine_top_hosts(e, out, n)                                                          \
+    egret_engine_top_hosts_sized((e), (out), (n), sizeof(*(out)))
 
 /* Loads and validates the rules named by 'cfg' (rule_paths, config,
  * sets) without creating an engine; prints each problem with file:line to

@@ -11,6 +11,7 @@
 #include "engine_state.h"
 #include "evidence.h"
 #include "hooks.h"
+#include "config.h"
 #include "mem.h"
 #include "paths.h"
 #include "shard.h"
@@ -26,35 +27,6 @@
 #define DEFAULT_HOME_NET "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7"
 #define USEC             1000000ull
 #define EVIDENCE_CAP     (256ull << 20) /* bytes of packet copies kept for evidence */
-
-/* ==== config ==== */
-
-static void config_defaults(egret_config *cfg)
-{
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->struct_size = sizeof(*cfg);
-    cfg->eve_types = EGRET_EVE_DEFAULT;
-    cfg->max_flows = 1000000;
-    cfg->tcp_timeout_s = 3600;
-    cfg->tcp_closed_timeout_s = 30;
-    cfg->udp_timeout_s = 120;
-    cfg->other_timeout_s = 30;
-    cfg->dpi_max_packets = 0; /* ndpiReader 4.2's budgets: 80 TCP, 24 UDP */
-    cfg->community_id = 1;
-    cfg->ai_to_ndpi = 1;
-    cfg->tick_interval_s = 5;
-    cfg->tick_bytes = 1u << 20;
-}
-
-void egret_config_init_sized(egret_config *cfg, size_t size)
-{
-    if (!cfg) return;
-    egret_config d;
-    config_defaults(&d);
-    size_t n = size < sizeof(d) ? size : sizeof(d);
-    memcpy(cfg, &d, n);
-    if (size >= sizeof(uint32_t)) cfg->struct_size = (uint32_t)size;
-}
 
 static void errf(char *err, const char *fmt, ...)
 {
@@ -370,11 +342,15 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
         errf(err, "egret_engine_new: NULL argument");
         return EGRET_EINVAL;
     }
-    if (cfg->struct_size != sizeof(egret_config)) {
-        errf(err, "egret_config size %u, library expects %zu: rebuild against this egret.h",
-             cfg->struct_size, sizeof(egret_config));
+    /* A host built against an older egret.h passes a smaller struct:
+     * the fields it does not have take their defaults. */
+    egret_config full;
+    if (config_normalize(cfg, &full) != 0) {
+        errf(err, "egret_config size %u: this library takes %zu to %zu (egret 0.1 to %s)",
+             cfg->struct_size, config_min_size(), sizeof(egret_config), egret_version());
         return EGRET_EVERSION;
     }
+    cfg = &full;
     egret_engine *e = calloc(1, sizeof(*e));
     if (!e) {
         errf(err, "out of memory");
@@ -618,35 +594,47 @@ int egret_engine_file_event(egret_engine *e, int event)
     return EGRET_OK;
 }
 
-void egret_engine_counters(const egret_engine *e, egret_counters *out)
+void egret_engine_counters_sized(const egret_engine *e, egret_counters *out, size_t size)
 {
-    memset(out, 0, sizeof(*out));
-    if (!e) return;
-    flow_counters fc;
-    flow_table_counters(e->flows, &fc);
-    out->packets = e->c.packets;
-    out->bytes = e->c.bytes;
-    for (int i = 1; i < EV__COUNT; i++)
-        if (i != EV_NOT_IP && i != EV_IPV4_FRAG && i != EV_IPV6_FRAG && i != EV_PCAP_OVER_SNAPLEN)
-            out->decode_events += e->dec_events[i];
-    out->fragments = e->dec_events[EV_IPV4_FRAG] + e->dec_events[EV_IPV6_FRAG];
-    out->flows_total = fc.created;
-    out->flows_active = fc.active;
-    out->flows_evicted = fc.evicted;
-    out->records = e->c.records;
+    if (!out || size < sizeof(uint32_t)) return;
+    egret_counters c;
+    memset(&c, 0, sizeof(c));
+    if (e) {
+        flow_counters fc;
+        flow_table_counters(e->flows, &fc);
+        c.packets = e->c.packets;
+        c.bytes = e->c.bytes;
+        for (int i = 1; i < EV__COUNT; i++)
+            if (i != EV_NOT_IP && i != EV_IPV4_FRAG && i != EV_IPV6_FRAG &&
+                i != EV_PCAP_OVER_SNAPLEN)
+                c.decode_events += e->dec_events[i];
+        c.fragments = e->dec_events[EV_IPV4_FRAG] + e->dec_events[EV_IPV6_FRAG];
+        c.flows_total = fc.created;
+        c.flows_active = fc.active;
+        c.flows_evicted = fc.evicted;
+        c.records = e->c.records;
+    }
+    size_t n = size < sizeof(c) ? size : sizeof(c);
+    c.struct_size = (uint32_t)n;
+    memcpy(out, &c, n);
 }
 
-size_t egret_engine_top_hosts(const egret_engine *e, egret_host_stat *out, size_t n)
+size_t egret_engine_top_hosts_sized(const egret_engine *e, egret_host_stat *out, size_t n,
+                                    size_t size)
 {
-    if (!e || !out || n == 0) return 0;
+    if (!e || !out || n == 0 || size < sizeof(uint32_t)) return 0;
     const host_slot **top = malloc(n * sizeof(*top));
     if (!top) return 0;
-    size_t k = hosts_top(&e->hosts, top, n);
+    size_t k = hosts_top(&e->hosts, top, n),
+           m = size < sizeof(egret_host_stat) ? size : sizeof(egret_host_stat);
     for (size_t i = 0; i < k; i++) {
-        inet_ntop(top[i]->ip_v == 6 ? AF_INET6 : AF_INET, top[i]->addr, out[i].addr,
-                  sizeof(out[i].addr));
-        out[i].bytes_out = top[i]->bytes_out;
-        out[i].flows_out = top[i]->flows_out;
+        egret_host_stat h;
+        memset(&h, 0, sizeof(h));
+        h.struct_size = (uint32_t)m;
+        inet_ntop(top[i]->ip_v == 6 ? AF_INET6 : AF_INET, top[i]->addr, h.addr, sizeof(h.addr));
+        h.bytes_out = top[i]->bytes_out;
+        h.flows_out = top[i]->flows_out;
+        memcpy((char *)out + i * size, &h, m);
     }
     free(top);
     return k;

@@ -6,6 +6,7 @@
  */
 #include "egret_tools.h"
 
+#include "config.h"
 #include "hooks.h"
 #include "paths.h"
 #include "rules_test.h"
@@ -42,7 +43,9 @@ static int rules_tool_config(const egret_config *cfg, rules_config *rc, const ch
 
 int egret_rules_check(const egret_config *cfg, FILE *report)
 {
-    if (!cfg) return 1;
+    egret_config full;
+    if (!cfg || config_normalize(cfg, &full) != 0) return 1;
+    cfg = &full;
     rules_config rc;
     const char *def[1];
     char conf[4096];
@@ -117,11 +120,12 @@ static int kit_capture(void *ctx, const rules_test_capture *c, size_t *n_errors,
 int egret_rules_test(const egret_config *cfg, const char *path, FILE *out, egret_replay_fn replay,
                      void *replay_ud)
 {
-    egret_config dflt;
-    if (!cfg) {
-        egret_config_init(&dflt);
-        cfg = &dflt;
-    }
+    egret_config full;
+    if (!cfg)
+        egret_config_init(&full);
+    else if (config_normalize(cfg, &full) != 0)
+        return 1;
+    cfg = &full;
     if (!path) return 1;
     const char *rules_path = cfg->n_rule_paths ? cfg->rule_paths[0] : paths_rules_dir();
     kit_host h = {cfg, replay, replay_ud};
