@@ -335,6 +335,123 @@ static void maybe_stats(egret_engine *e)
 
 /* ==== public API ==== */
 
+/* Copies list[0..n) (strings included); NULL when n is 0 or memory ran
+ * out (the engine then runs as if the list were empty). */
+static char **dup_list(const char *const *list, size_t n)
+{
+    if (!n || !list) return NULL;
+    char **v = calloc(n, sizeof(*v));
+    for (size_t i = 0; v && i < n; i++) v[i] = dup_or_null(list[i]);
+    return v;
+}
+
+/* The engine's own copy of the configuration: every string it keeps is
+ * duplicated, defaults filled in. */
+static void copy_config(egret_engine *e, const egret_config *cfg)
+{
+    e->cfg = *cfg;
+    if (e->cfg.max_flows == 0) e->cfg.max_flows = 1000000;
+    e->home_net = dup_or_null(cfg->home_net ? cfg->home_net : DEFAULT_HOME_NET);
+    e->ndpi_protos_file = dup_or_null(cfg->ndpi_protos_file);
+    e->ndpi_categories_file = dup_or_null(cfg->ndpi_categories_file);
+    e->cfg.home_net = e->home_net;
+    e->cfg.ndpi_protos_file = e->ndpi_protos_file;
+    e->cfg.ndpi_categories_file = e->ndpi_categories_file;
+    e->data_dir = dup_or_null(cfg->data_dir ? cfg->data_dir : paths_data_dir());
+    e->geo_dir = dup_or_null(cfg->geo_dir ? cfg->geo_dir : paths_geo_dir());
+    e->geoip_db = dup_or_null(cfg->geoip_db);
+    e->asn_db = dup_or_null(cfg->asn_db);
+    e->cfg.data_dir = e->data_dir;
+    e->cfg.geo_dir = e->geo_dir;
+    e->cfg.geoip_db = e->geoip_db;
+    e->cfg.asn_db = e->asn_db;
+    e->ai_catalog_files = dup_list(cfg->ai_catalog_files, cfg->n_ai_catalog_files);
+    e->cfg.ai_catalog_files = (const char *const *)e->ai_catalog_files;
+    if (!e->ai_catalog_files) e->cfg.n_ai_catalog_files = 0;
+    e->rule_paths = dup_list(cfg->rule_paths, cfg->n_rule_paths);
+    e->n_rule_paths = e->rule_paths ? cfg->n_rule_paths : 0;
+    e->rule_sets = dup_list(cfg->rule_sets, cfg->n_rule_sets);
+    e->n_rule_sets = e->rule_sets ? cfg->n_rule_sets : 0;
+    if (cfg->rules_config_file) {
+        e->rules_config_file = dup_or_null(cfg->rules_config_file);
+    } else if (!cfg->n_rule_paths) {
+        char conf[4096];
+        snprintf(conf, sizeof(conf), "%s/egret.conf.lua", paths_rules_dir());
+        if (access(conf, R_OK) == 0) e->rules_config_file = dup_or_null(conf);
+    }
+    if (e->cfg.tick_interval_s == 0) e->cfg.tick_interval_s = 5;
+    if (e->cfg.tick_bytes == 0) e->cfg.tick_bytes = 1u << 20;
+}
+
+/* The AI catalog and nDPI (fed the catalog as custom protocols). */
+static int open_classifier(egret_engine *e, char *err)
+{
+    char msg[256] = "";
+    e->attr = attr_new(e->data_dir, (const char *const *)e->ai_catalog_files,
+                       e->cfg.n_ai_catalog_files, e->cfg.dns_cache_entries, msg, sizeof(msg));
+    if (!e->attr) {
+        errf(err, "AI catalog: %s", msg);
+        return EGRET_ECONFIG;
+    }
+    const char *protos[2];
+    size_t np = 0;
+    if (e->cfg.ai_to_ndpi) {
+        if (write_ai_protos(e, err) != 0) {
+            return EGRET_EIO;
+        }
+        protos[np++] = e->ndpi_ai_protos;
+    }
+    if (e->ndpi_protos_file) protos[np++] = e->ndpi_protos_file;
+    e->dpi = dpi_new_ex(protos, np, e->ndpi_categories_file, msg, sizeof(msg));
+    if (e->ndpi_ai_protos[0]) {
+        unlink(e->ndpi_ai_protos);
+        e->ndpi_ai_protos[0] = '\0';
+    }
+    if (!e->dpi) {
+        errf(err, "classifier: %s", msg);
+        return EGRET_EDPI;
+    }
+    return EGRET_OK;
+}
+
+/* --evidence DIR: made if missing; it must be a writable directory. */
+static int open_evidence_dir(egret_engine *e, const char *dir, char *err)
+{
+    e->evidence_dir = dup_or_null(dir);
+    e->cfg.evidence_dir = e->evidence_dir;
+    struct stat st;
+    const char *why = NULL;
+    if (stat(e->evidence_dir, &st) != 0)
+        why = mkdir(e->evidence_dir, 0750) != 0 ? "cannot create the directory" : NULL;
+    else if (!S_ISDIR(st.st_mode))
+        why = "exists and is not a directory";
+    else if (access(e->evidence_dir, W_OK | X_OK) != 0)
+        why = "directory is not writable";
+    if (!why) return EGRET_OK;
+    errf(err, "--evidence %s: %s", e->evidence_dir, why);
+    return EGRET_ECONFIG;
+}
+
+/* The rule set named by the configuration; broken files are reported and
+ * disabled, the others run. */
+static int open_rules(egret_engine *e, char *err)
+{
+    char msg[256] = "";
+    hooks_rules_config(e);
+    size_t nerr = 0;
+    e->rules = hooks_load_rules(e, &nerr, msg, sizeof(msg));
+    if (!e->rules) {
+        errf(err, "rules: %s", msg);
+        return EGRET_ERULES;
+    }
+    if (nerr)
+        engine_log(e, 1, "%zu rule file(s) failed to load and are disabled; %zu rule(s) active",
+                   nerr, rules_count(e->rules));
+    else
+        engine_log(e, 2, "%zu rule(s) loaded", rules_count(e->rules));
+    return EGRET_OK;
+}
+
 int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET_ERRBUF_SIZE])
 {
     if (out) *out = NULL;
@@ -356,49 +473,7 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
         errf(err, "out of memory");
         return EGRET_ENOMEM;
     }
-    e->cfg = *cfg;
-    if (e->cfg.max_flows == 0) e->cfg.max_flows = 1000000;
-    e->home_net = dup_or_null(cfg->home_net ? cfg->home_net : DEFAULT_HOME_NET);
-    e->ndpi_protos_file = dup_or_null(cfg->ndpi_protos_file);
-    e->ndpi_categories_file = dup_or_null(cfg->ndpi_categories_file);
-    e->cfg.home_net = e->home_net;
-    e->cfg.ndpi_protos_file = e->ndpi_protos_file;
-    e->cfg.ndpi_categories_file = e->ndpi_categories_file;
-    e->data_dir = dup_or_null(cfg->data_dir ? cfg->data_dir : paths_data_dir());
-    e->geo_dir = dup_or_null(cfg->geo_dir ? cfg->geo_dir : paths_geo_dir());
-    e->geoip_db = dup_or_null(cfg->geoip_db);
-    e->asn_db = dup_or_null(cfg->asn_db);
-    e->cfg.data_dir = e->data_dir;
-    e->cfg.geo_dir = e->geo_dir;
-    e->cfg.geoip_db = e->geoip_db;
-    e->cfg.asn_db = e->asn_db;
-    if (cfg->n_ai_catalog_files) {
-        e->ai_catalog_files = calloc(cfg->n_ai_catalog_files, sizeof(char *));
-        for (size_t i = 0; e->ai_catalog_files && i < cfg->n_ai_catalog_files; i++)
-            e->ai_catalog_files[i] = dup_or_null(cfg->ai_catalog_files[i]);
-    }
-    e->cfg.ai_catalog_files = (const char *const *)e->ai_catalog_files;
-    if (cfg->n_rule_paths) {
-        e->rule_paths = calloc(cfg->n_rule_paths, sizeof(char *));
-        for (size_t i = 0; e->rule_paths && i < cfg->n_rule_paths; i++)
-            e->rule_paths[i] = dup_or_null(cfg->rule_paths[i]);
-        e->n_rule_paths = e->rule_paths ? cfg->n_rule_paths : 0;
-    }
-    if (cfg->n_rule_sets) {
-        e->rule_sets = calloc(cfg->n_rule_sets, sizeof(char *));
-        for (size_t i = 0; e->rule_sets && i < cfg->n_rule_sets; i++)
-            e->rule_sets[i] = dup_or_null(cfg->rule_sets[i]);
-        e->n_rule_sets = e->rule_sets ? cfg->n_rule_sets : 0;
-    }
-    if (cfg->rules_config_file) {
-        e->rules_config_file = dup_or_null(cfg->rules_config_file);
-    } else if (!cfg->n_rule_paths) {
-        char conf[4096];
-        snprintf(conf, sizeof(conf), "%s/egret.conf.lua", paths_rules_dir());
-        if (access(conf, R_OK) == 0) e->rules_config_file = dup_or_null(conf);
-    }
-    if (e->cfg.tick_interval_s == 0) e->cfg.tick_interval_s = 5;
-    if (e->cfg.tick_bytes == 0) e->cfg.tick_bytes = 1u << 20;
+    copy_config(e, cfg);
     eve_out_init(&e->out, e->cfg.community_id != 0, e->cfg.community_id_seed);
 
     char msg[256] = "";
@@ -410,33 +485,9 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
         rc = EGRET_ECONFIG;
         goto fail;
     }
-    e->attr = attr_new(e->data_dir, (const char *const *)e->ai_catalog_files,
-                       e->cfg.n_ai_catalog_files, e->cfg.dns_cache_entries, msg, sizeof(msg));
-    if (!e->attr) {
-        errf(err, "AI catalog: %s", msg);
-        rc = EGRET_ECONFIG;
-        goto fail;
-    }
-    const char *protos[2];
-    size_t np = 0;
-    if (e->cfg.ai_to_ndpi) {
-        if (write_ai_protos(e, err) != 0) {
-            rc = EGRET_EIO;
-            goto fail;
-        }
-        protos[np++] = e->ndpi_ai_protos;
-    }
-    if (e->ndpi_protos_file) protos[np++] = e->ndpi_protos_file;
-    e->dpi = dpi_new_ex(protos, np, e->ndpi_categories_file, msg, sizeof(msg));
-    if (e->ndpi_ai_protos[0]) {
-        unlink(e->ndpi_ai_protos);
-        e->ndpi_ai_protos[0] = '\0';
-    }
-    if (!e->dpi) {
-        errf(err, "classifier: %s", msg);
-        rc = EGRET_EDPI;
-        goto fail;
-    }
+    rc = open_classifier(e, err);
+    if (rc != EGRET_OK) goto fail;
+    rc = EGRET_ENOMEM;
     flow_config fc = {
         .max_flows = e->cfg.max_flows,
         .ext_size = sizeof(fext),
@@ -451,44 +502,16 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
     e->flows = flow_table_new(&fc);
     if (!e->flows) goto fail_oom;
     geo_setup(e);
-    if (cfg->evidence_dir) {
-        e->evidence_dir = dup_or_null(cfg->evidence_dir);
-        e->cfg.evidence_dir = e->evidence_dir;
-        struct stat st;
-        const char *why = NULL;
-        if (stat(e->evidence_dir, &st) != 0)
-            why = mkdir(e->evidence_dir, 0750) != 0 ? "cannot create the directory" : NULL;
-        else if (!S_ISDIR(st.st_mode))
-            why = "exists and is not a directory";
-        else if (access(e->evidence_dir, W_OK | X_OK) != 0)
-            why = "directory is not writable";
-        if (why) {
-            errf(err, "--evidence %s: %s", e->evidence_dir, why);
-            rc = EGRET_ECONFIG;
-            goto fail;
-        }
-    }
+    if (cfg->evidence_dir && (rc = open_evidence_dir(e, cfg->evidence_dir, err)) != EGRET_OK)
+        goto fail;
+    rc = EGRET_ENOMEM;
     if (!e->cfg.no_inspect) {
         static const inspect_callbacks icb = {on_http_request, on_http_txn_done, on_http_evict};
         e->inspect = inspect_new((size_t)e->cfg.reasm_memcap, (size_t)e->cfg.inspect_depth,
                                  e->evidence_dir != NULL, &icb, e);
         if (!e->inspect) goto fail_oom;
     }
-    if (!e->cfg.no_rules) {
-        hooks_rules_config(e);
-        size_t nerr = 0;
-        e->rules = hooks_load_rules(e, &nerr, msg, sizeof(msg));
-        if (!e->rules) {
-            errf(err, "rules: %s", msg);
-            rc = EGRET_ERULES;
-            goto fail;
-        }
-        if (nerr)
-            engine_log(e, 1, "%zu rule file(s) failed to load and are disabled; %zu rule(s) active",
-                       nerr, rules_count(e->rules));
-        else
-            engine_log(e, 2, "%zu rule(s) loaded", rules_count(e->rules));
-    }
+    if (!e->cfg.no_rules && (rc = open_rules(e, err)) != EGRET_OK) goto fail;
     *out = e;
     return EGRET_OK;
 
