@@ -15,6 +15,7 @@
  * No mutable globals: two rules instances can coexist.
  */
 #include "dirlist.h"
+#include "rules.h"
 #include "rules_int.h"
 
 #include <errno.h>

@@ -9,7 +9,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "rules.h"
+#include "json.h"
+#include "rule_view.h"
 #include "window.h"
 
 #define RULES_HOOK_STEP          100   /* count hook granularity (instructions) */

@@ -12,6 +12,7 @@
  * against its memory cap) with explicit count caps.
  */
 #include "netset.h"
+#include "rules.h"
 #include "rules_int.h"
 
 #include <arpa/inet.h>
