@@ -1,7 +1,8 @@
 /*
- * rules_int.h -- state shared by rules.c (host: sandbox, loading,
- * dispatch, limits) and rules_lib.c (the egret.* library, the flow view,
- * alert and windows).  Not for other modules: it exposes Lua types.
+ * rules_int.h -- state shared by the rule host's files (rules.c: sandbox,
+ * limits, loading; rules_config.c; rules_dispatch.c) and rules_lib.c (the
+ * egret.* library, the flow view, alert and windows).  Not for other
+ * modules: it exposes Lua types.
  */
 #ifndef EGRET_RULES_INT_H
 #define EGRET_RULES_INT_H
@@ -85,12 +86,25 @@ struct rules {
 };
 
 /* rules.c */
+/* The rule file whose state L is (the allocator's 'ud'). */
 rule_file *rules_ctx(lua_State *L);
+/* The count hook: raises "instruction limit exceeded" past instr_limit. */
+void rules_count_hook(lua_State *L, lua_Debug *ar);
+/* pcall message handler: a non-string error object is described. */
+int rules_msgh(lua_State *L);
 void rules_logf(struct rules *r, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* rules_config.c */
 /* Pushes a deep copy of config value 'key' (dotted) onto L, or nothing and
  * returns false when absent.  [-0, +(0|1), m] */
 bool rules_config_push(struct rules *r, lua_State *L, const char *key);
+/* Builds the config table in the registry of r->cfgf.L.  Protected:
+ * light userdata arg = rules. */
+int rules_config_build(lua_State *L);
+/* The whole file at 'path' (NUL-terminated, length in *n; the caller
+ * frees it), or NULL with the reason in err. */
+char *rules_read_file(const char *path, size_t *n, char *err, size_t errlen);
 
 /* rules_lib.c */
 /* Opens the egret library into the sandbox (global 'egret', 'alert'). [-0, +0, m] */
