@@ -495,7 +495,7 @@ static void file_free(rule_file *f)
     if (!f) return;
     for (size_t i = 0; i < f->n_defs; i++) def_free(NULL, f->defs[i]);
     free(f->defs);
-    rules_lib_free_windows(f);
+    rules_window_free_all(f);
     if (f->L) lua_close(f->L);
     free(f->path);
     free(f);

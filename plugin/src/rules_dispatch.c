@@ -18,7 +18,7 @@ static int call_trampoline(lua_State *L)
 {
     rule_file *f = rules_ctx(L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, f->cur_rule->ref_hook[f->cur_hook]);
-    rules_lib_push_flow(L);
+    rules_flow_push(L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, f->cur_rule->ref_table);
     lua_call(L, 2, 0);
     return 0;
