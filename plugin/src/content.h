@@ -2,7 +2,7 @@
  * content.h -- streaming message-content detector over request bodies:
  * content.c (context, modes, result), content_lines.c (e-mail and chat
  * lines), content_json.c (JSON through yajl's streaming parser; the rule
- * test kit, rules_test.c, is the other yajl user, with its tree API).
+ * test kit, rules_test_lua.c, is the other yajl user, with its tree API).
  * Evidence redaction is redact.h's, included here for its callers.
  *
  * A content_ctx classifies one body at a time: content_begin, any number of
