@@ -6,6 +6,7 @@
  * (content_json.c) feed.  Counts, identifier hashes and a SHA-256
  * fingerprint, never the text.  Definitions in content.h.
  */
+#include "content.h"
 #include "content_int.h"
 
 #include "redact.h"

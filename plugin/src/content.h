@@ -129,15 +129,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "content_limits.h"
 #include "redact.h"
 
 typedef struct content_ctx content_ctx;
-
-typedef struct content_limits {
-    size_t max_token;     /* longest JSON token (string) parsed (default 4 MiB) */
-    unsigned max_depth;   /* JSON nesting (default 64, at most 128) */
-    unsigned max_senders; /* identifier hashes kept (default 256) */
-} content_limits;
 
 /* Optional context for one body; any field may be NULL. */
 typedef struct content_hint {

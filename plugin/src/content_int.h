@@ -3,12 +3,13 @@
  * content.c (context, modes, forms, gaps, result, identifier sets,
  * embedded-message scanners), content_lines.c (the line classifier) and
  * content_json.c (JSON bodies through yajl).  Not for other modules: it
- * exposes yajl's parser handle.
+ * exposes yajl's parser handle.  It builds on content_limits.h, not
+ * content.h, so that the two headers form no include cycle.
  */
 #ifndef EGRET_CONTENT_INT_H
 #define EGRET_CONTENT_INT_H
 
-#include "content.h"
+#include "content_limits.h"
 #include "embed.h"
 #include "fnv.h"
 #include "hash.h"
@@ -19,6 +20,8 @@
 #include <string.h>
 
 #include <yajl/yajl_parse.h>
+
+typedef struct content_ctx content_ctx; /* as in content.h */
 
 #define DEPTH_HARD_MAX 128
 #define TEXT_PIECE     1024

@@ -5,6 +5,7 @@
  * prompt is held whole, API shapes and records, and the resumption after
  * a gap (lossy JSON Lines, json_resync).
  */
+#include "content.h"
 #include "content_int.h"
 
 #include <stdio.h>
