@@ -51,6 +51,7 @@ void content_set_add(content_ctx *c, int k, const uint8_t *s, size_t n)
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
     if (n) content_set_add_hash(c, k, fnv_lower(FNV1A64_INIT, s, n));
 }
+
 /* Adds e-mail addresses and member handles found in s to set k. */
 void content_scan_ids(content_ctx *c, int k, const uint8_t *s, size_t n)
 {
@@ -77,6 +78,7 @@ void content_scan_ids(content_ctx *c, int k, const uint8_t *s, size_t n)
         i = j - 1;
     }
 }
+
 /* ---- embedded messages: pasted inside one message text ---- */
 
 static void csv_sender(void *ud, uint64_t h)
@@ -163,6 +165,7 @@ uint64_t content_emb_end(content_ctx *c)
     e->open = false;
     return best;
 }
+
 /* ---- form bodies: application/x-www-form-urlencoded ---- */
 
 /* Each field value is one message text for the embedded scanners

@@ -247,6 +247,7 @@ static inline uint64_t utf8_chars(const uint8_t *s, size_t n)
     for (size_t i = 0; i < n; i++) k += (s[i] & 0xc0) != 0x80;
     return k;
 }
+
 /* FNV-1a over the ASCII-lowercased bytes: identifiers compare
  * case-insensitively. */
 static inline uint64_t fnv_lower(uint64_t h, const uint8_t *s, size_t n)

@@ -189,6 +189,7 @@ void content_sd_finish(content_ctx *c)
     }
     d->role = R_NONE;
 }
+
 /* UTF-8 of a code point, as yajl writes it ('?' beyond 0x1fffff). */
 static size_t utf8_put(uint32_t cp, uint8_t *o)
 {

@@ -54,6 +54,7 @@ bool redact_email_at(const uint8_t *s, size_t n, size_t at, size_t *b, size_t *e
     *e = r;
     return true;
 }
+
 static bool put(char *out, size_t cap, size_t *o, const char *s, size_t n)
 {
     if (cap == 0 || *o + n > cap - 1) return false;
