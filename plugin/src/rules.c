@@ -700,26 +700,7 @@ size_t rules_count(const rules *r)
     return r ? r->n_defs : 0;
 }
 
-bool rules_wants(const rules *r, rule_hook hook)
-{
-    if (!r || (unsigned)hook >= RH__COUNT) return false;
-    for (size_t i = 0; i < r->n_by_hook[hook]; i++)
-        if (!r->by_hook[hook][i]->disabled) return true;
-    return false;
-}
-
-bool rules_wants_flow(const rules *r, rule_hook hook, bool has_ai, bool src_internal)
-{
-    if (!r || (unsigned)hook >= RH__COUNT) return false;
-    for (size_t i = 0; i < r->n_by_hook[hook]; i++) {
-        const rule_def *d = r->by_hook[hook][i];
-        if (d->disabled) continue;
-        if ((d->needs & RULE_NEEDS_AI) && !has_ai) continue;
-        if ((d->needs & RULE_NEEDS_INTERNAL_SRC) && !src_internal) continue;
-        return true;
-    }
-    return false;
-}
+/* ---- check ---- */
 
 static void check_log(void *ud, int level, const char *msg)
 {

@@ -1,9 +1,10 @@
 /*
- * rules_dispatch.c -- calling rules: each subscribed rule of a hook under
- * its limits (instructions, memory, CPU time), through lua_pcall with a
- * traceback handler; faults counted, logged once per kind, and a rule
- * that keeps failing disabled; per-flow cleanup; the per-rule counters
- * (rules_stats, rules_rule_stats).
+ * rules_dispatch.c -- calling rules: whether a hook has takers
+ * (rules_wants*), each subscribed rule of a hook under its limits
+ * (instructions, memory, CPU time) through lua_pcall with a message
+ * handler; faults counted, logged once per kind, and a rule that keeps
+ * failing disabled; per-flow cleanup; the per-rule counters (rules_stats,
+ * rules_rule_stats).
  */
 #include "rules.h"
 #include "rules_int.h"
@@ -93,6 +94,27 @@ static void call_rule(rule_def *d, rule_hook hook, const rule_view *v, uint64_t 
     d->cpu_ns += thread_ns() - t0;
 }
 
+bool rules_wants(const rules *r, rule_hook hook)
+{
+    if (!r || (unsigned)hook >= RH__COUNT) return false;
+    for (size_t i = 0; i < r->n_by_hook[hook]; i++)
+        if (!r->by_hook[hook][i]->disabled) return true;
+    return false;
+}
+
+bool rules_wants_flow(const rules *r, rule_hook hook, bool has_ai, bool src_internal)
+{
+    if (!r || (unsigned)hook >= RH__COUNT) return false;
+    for (size_t i = 0; i < r->n_by_hook[hook]; i++) {
+        const rule_def *d = r->by_hook[hook][i];
+        if (d->disabled) continue;
+        if ((d->needs & RULE_NEEDS_AI) && !has_ai) continue;
+        if ((d->needs & RULE_NEEDS_INTERNAL_SRC) && !src_internal) continue;
+        return true;
+    }
+    return false;
+}
+
 void rules_dispatch(rules *r, rule_hook hook, const rule_view *v, uint64_t now_us)
 {
     if (!r || (unsigned)hook >= RH__COUNT) return;
@@ -114,7 +136,7 @@ void rules_flow_forget(rules *r, uint64_t flow_id)
     for (size_t i = 0; i < r->n_files; i++) rules_lib_flow_forget(r->files[i], flow_id);
 }
 
-/* ---- stats and check ---- */
+/* ---- stats ---- */
 
 bool rules_rule_stats(const rules *r, size_t i, rule_stats *out)
 {
