@@ -3,7 +3,7 @@
  * seen by the engine.
  *
  * Lua headers are included by the rules*.c files only (through
- * rules_int.h) and the rule test kit (rules_test.c).  The types the engine
+ * rules_int.h) and the rule test kit (rules_test*.c).  The types the engine
  * and the host exchange are in rule_view.h.  The engine hands rules a
  * read-only rule_view: plain data filled from the flow at hook time, so
  * rule logic can also be driven by synthetic views (the rule test kit).

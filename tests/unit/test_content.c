@@ -944,7 +944,7 @@ static void test_mutations_embedded(void **state)
     content_free(c);
 }
 
-/* Message strings are decoded by content.c, not yajl: for random strings
+/* Message strings are decoded by content_json.c, not yajl: for random strings
  * with every escape (\n \" \\ \/ \b \f \r \t, \uXXXX in all UTF-8 lengths,
  * surrogate pairs), the fingerprint and text_chars equal those of the
  * string as yajl decodes it. */
