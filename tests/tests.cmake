@@ -104,3 +104,9 @@ set_tests_properties(live_loopback PROPERTIES LABELS integration TIMEOUT 120 RUN
 add_test(NAME messy_captures COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_messy.sh
   $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-messy ${CMAKE_SOURCE_DIR})
 set_tests_properties(messy_captures PROPERTIES LABELS integration TIMEOUT 300)
+
+# TLS decryption (tlsdec) against tshark's on pcaps/tls/ (issue 15): the same
+# decrypted HTTP requests, methods, URIs and bodies.
+add_test(NAME tls_tshark COMMAND bash ${CMAKE_SOURCE_DIR}/tests/tls/test_tshark.sh
+  $<TARGET_FILE:test_tlsdec> ${CMAKE_SOURCE_DIR})
+set_tests_properties(tls_tshark PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77)

@@ -1,0 +1,33 @@
+#!/bin/bash
+# tests/tls/test_tshark.sh -- egret's TLS decryption (tlsdec, through the
+# unit test's --dump mode) against tshark's on every capture of pcaps/tls/:
+# the same HTTP requests, with the same methods, URIs and bodies.
+#   test_tshark.sh TEST_TLSDEC_BINARY SRCDIR
+set -euo pipefail
+bin=$1
+root=$2
+command -v tshark >/dev/null || { echo "tshark not installed" >&2; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0 n=0
+for cap in "$root"/pcaps/tls/*.pcap; do
+    name=$(basename "$cap" .pcap)
+    keylog="$root/pcaps/tls/$name.keylog"
+    timeout 60 tshark -n -o "tls.keylog_file:$keylog" -d tcp.port==4433,tls -r "$cap" \
+        -Y http.request -T fields -e http.request.method -e http.request.uri \
+        -e http.file_data 2>/dev/null >"$tmp/$name.tshark"
+    "$bin" --dump "$cap" "$keylog" >"$tmp/$name.egret"
+    reqs=$(wc -l <"$tmp/$name.tshark")
+    if [ "$reqs" -eq 0 ]; then
+        echo "FAIL $name: tshark decrypted no request" >&2
+        fail=1
+    elif ! diff -u "$tmp/$name.tshark" "$tmp/$name.egret" >&2; then
+        echo "FAIL $name: egret and tshark differ" >&2
+        fail=1
+    else
+        echo "ok   $name: $reqs request(s) agree"
+    fi
+    n=$((n + 1))
+done
+[ "$n" -gt 0 ] || { echo "no captures in $root/pcaps/tls" >&2; exit 1; }
+exit $fail
