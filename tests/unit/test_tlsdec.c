@@ -238,10 +238,11 @@ static void assert_plain(const out *o, const capture *c, int swap)
 /* ==== every capture decrypts to its known plaintext ==== */
 
 static const char *const caps[] = {
-    "tls13-aes128gcm", "tls13-aes256gcm", "tls13-chacha20",  "tls12-aes128gcm",
-    "tls12-aes256gcm", "tls12-chacha20",  "tls13-keyupdate", "tls13-hrr",
+    "tls13-aes128gcm", "tls13-aes256gcm", "tls13-chacha20", "tls12-aes128gcm", "tls12-aes256gcm",
+    "tls12-chacha20",  "tls13-keyupdate", "tls13-hrr",      "tls13-early",
 };
-static const uint16_t suites[] = {0x1301, 0x1302, 0x1303, 0xC02F, 0xC030, 0xCCA8, 0x1301, 0x1302};
+static const uint16_t suites[] = {0x1301, 0x1302, 0x1303, 0xC02F, 0xC030,
+                                  0xCCA8, 0x1301, 0x1302, 0x1302};
 
 static void test_captures(void **state)
 {
@@ -261,8 +262,13 @@ static void test_captures(void **state)
             assert_true(info.supported);
             assert_true(info.keys[0] && info.keys[1]);
             assert_false(info.waiting);
-            assert_non_null(info.alpn);
-            assert_string_equal(info.alpn, "http/1.1");
+            bool early = strcmp(caps[k], "tls13-early") == 0; /* s_server: no ALPN */
+            if (early) {
+                assert_null(info.alpn);
+            } else {
+                assert_non_null(info.alpn);
+                assert_string_equal(info.alpn, "http/1.1");
+            }
             assert_int_equal(info.hrr, strcmp(caps[k], "tls13-hrr") == 0);
             tlsdec_stats st;
             tlsdec_ctx_stats(r.ctx, &st);
@@ -271,9 +277,9 @@ static void test_captures(void **state)
             assert_int_equal(st.auth_failures, 0);
             assert_int_equal(st.records_skipped, 0);
             assert_int_equal(st.bytes_decrypted, c.request_len + c.response_len);
-            /* four records per request, at least one per response */
+            /* four records per request (early: one 0-RTT, one after) */
             int nreq = strcmp(caps[k], "tls13-keyupdate") == 0 ? 3 : 1;
-            assert_true(info.records[swap] >= (uint64_t)(4 * nreq + 1));
+            assert_true(info.records[swap] >= (uint64_t)(early ? 2 : 4 * nreq + 1));
             rig_close(&r);
             unload(&c);
         }
@@ -389,6 +395,29 @@ static void test_late_key(void **state)
         rig_close(&r);
         unload(&c);
     }
+}
+
+/* 0-RTT without CLIENT_EARLY_TRAFFIC_SECRET: the early record is skipped
+ * (counted, not an authentication failure), the rest decrypts. */
+static void test_early_without_secret(void **state)
+{
+    capture c;
+    load("tls13-early", &c);
+    char *l = strstr(c.keylog, "CLIENT_EARLY_TRAFFIC_SECRET");
+    assert_non_null(l);
+    l[0] = 'X'; /* an unknown label now: ignored */
+    rig r;
+    rig_open(&r, &c, true, 0);
+    feed_all(&r, &c, 0);
+    tlsdec_stats st;
+    tlsdec_ctx_stats(r.ctx, &st);
+    assert_int_equal(st.auth_failures, 0);
+    assert_int_equal(st.records_skipped, 2); /* the early data and EndOfEarlyData */
+    /* What was sent after the handshake is the request's tail. */
+    assert_true(r.o->len[0] > 0 && r.o->len[0] < c.request_len);
+    assert_memory_equal(r.o->data[0], c.request + c.request_len - r.o->len[0], r.o->len[0]);
+    rig_close(&r);
+    unload(&c);
 }
 
 /* Held bytes are bounded: the cap is counted, the session gives up. */
@@ -642,11 +671,12 @@ int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--dump") == 0) return dump(argv[2], argv[3]);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_captures),  cmocka_unit_test(test_byte_by_byte),
-        cmocka_unit_test(test_wrong_key), cmocka_unit_test(test_missing_key),
-        cmocka_unit_test(test_late_key),  cmocka_unit_test(test_hold_bound),
-        cmocka_unit_test(test_truncated), cmocka_unit_test(test_tampered),
-        cmocka_unit_test(test_loss),      cmocka_unit_test(test_loss_keyupdate),
+        cmocka_unit_test(test_captures),       cmocka_unit_test(test_byte_by_byte),
+        cmocka_unit_test(test_wrong_key),      cmocka_unit_test(test_missing_key),
+        cmocka_unit_test(test_late_key),       cmocka_unit_test(test_early_without_secret),
+        cmocka_unit_test(test_hold_bound),     cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_tampered),       cmocka_unit_test(test_loss),
+        cmocka_unit_test(test_loss_keyupdate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
