@@ -122,7 +122,7 @@ typedef struct hs_scan {
     uint32_t left; /* body bytes still to come */
     uint8_t *cap;  /* body kept for parsing (hellos, EE) */
     size_t cap_len, cap_max;
-    bool finished, keyupdate, eoed; /* seen in the current record */
+    bool finished, keyupdate, eoed; /* completed in the current record */
 } hs_scan;
 
 typedef struct dirst {
@@ -512,9 +512,15 @@ static void parse_ee(tlsdec_session *s, const uint8_t *p, size_t n)
     }
 }
 
+/* A complete handshake message.  Key changes are noted here, at the end of
+ * the message (a Finished cut across two records switches keys only after
+ * the second). */
 static void hs_end_msg(tlsdec_session *s, dirst *d)
 {
     hs_scan *h = &d->hs;
+    if (h->type == HS_FINISHED) h->finished = true;
+    if (h->type == HS_KEYUPDATE) h->keyupdate = true;
+    if (h->type == HS_EOED) h->eoed = true;
     if (h->cap) {
         if (h->type == HS_CH) parse_ch(s, d, h->cap, h->cap_len);
         if (h->type == HS_SH) parse_sh(s, d, h->cap, h->cap_len);
@@ -542,9 +548,6 @@ static void hs_feed(tlsdec_session *s, dirst *d, const uint8_t *p, size_t n)
             if (h->hlen < 4) continue;
             h->type = h->hdr[0];
             h->left = (uint32_t)h->hdr[1] << 16 | (uint32_t)h->hdr[2] << 8 | h->hdr[3];
-            if (h->type == HS_FINISHED) h->finished = true;
-            if (h->type == HS_KEYUPDATE) h->keyupdate = true;
-            if (h->type == HS_EOED) h->eoed = true;
             if (h->type == HS_CH || h->type == HS_SH || h->type == HS_EE) {
                 h->cap_max = h->left < HS_CAP_MAX ? h->left : HS_CAP_MAX;
                 h->cap_len = 0;
@@ -1166,6 +1169,17 @@ void tlsdec_ctx_stats(const tlsdec_ctx *c, tlsdec_stats *out)
     *out = c->st;
 }
 
+/* A stopped direction needs no record buffer.  Freed here, at the API
+ * boundary, because stop() can run while the buffer is being read. */
+static void release(dirst *d)
+{
+    if (d->dead && d->buf) {
+        OPENSSL_cleanse(d->buf, TLSDEC_RECBUF);
+        free(d->buf);
+        d->buf = NULL;
+    }
+}
+
 tlsdec_session *tlsdec_session_new(tlsdec_ctx *c, tlsdec_deliver_fn cb, void *ud)
 {
     tlsdec_session *s = calloc(1, sizeof(*s));
@@ -1192,7 +1206,8 @@ void tlsdec_session_free(tlsdec_session *s)
         hold_free(s, d);
         hs_reset(&d->hs);
         EVP_CIPHER_CTX_free(d->cc); /* clears its key schedule */
-        free(d->buf);
+        d->dead = true;
+        release(d); /* wipes the last record's bytes */
     }
     OPENSSL_cleanse(s, sizeof(*s));
     free(s);
@@ -1218,6 +1233,7 @@ static int pump(tlsdec_session *s, bool force)
 void tlsdec_feed(tlsdec_session *s, int dir, const uint8_t *data, size_t len)
 {
     if (dir < 0 || dir > 1) return;
+    release(&s->d[dir]);
     pump(s, false);
     dir_input(s, &s->d[dir], data, len);
     if (s->want_retry) pump(s, true);

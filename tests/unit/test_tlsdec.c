@@ -524,8 +524,9 @@ static void test_tampered(void **state)
 /* ==== capture loss ==== */
 
 /* Feeds the capture with stream bytes [from, to) of direction 0 replaced
- * by a gap notice. */
-static void feed_with_loss(rig *r, const capture *c, size_t from, size_t to)
+ * by a gap notice; late: the key log is loaded only after every segment
+ * (the gap then happens while the bytes are held). */
+static void feed_with_loss_late(rig *r, const capture *c, size_t from, size_t to, bool late)
 {
     bool gap_sent = false;
     for (int i = 0; i < c->nseg; i++) {
@@ -544,8 +545,18 @@ static void feed_with_loss(rig *r, const capture *c, size_t from, size_t to)
         gap_sent = true;
         if (b > to) tlsdec_feed(r->s, 0, c->stream[0] + to, b - to);
     }
+    if (late) {
+        assert_int_equal(r->o->len[0] + r->o->len[1], 0);
+        keylog_parse_buffer(r->keys, c->keylog, c->keylog_len, NULL, NULL, NULL);
+        assert_int_equal(tlsdec_retry(r->s), 1);
+    }
     tlsdec_end(r->s, 0);
     tlsdec_end(r->s, 1);
+}
+
+static void feed_with_loss(rig *r, const capture *c, size_t from, size_t to)
+{
+    feed_with_loss_late(r, c, from, to, false);
 }
 
 /* The delivered client bytes are the request with one hole whose size the
@@ -584,16 +595,18 @@ static void test_loss(void **state)
             /* inside one record: the next boundary is known */
             {s1->off + 10, s1->off + 30, 1, "inside a record"},
         };
-        for (size_t j = 0; j < sizeof(cases) / sizeof(cases[0]); j++) {
+        for (size_t j = 0; j < 2 * sizeof(cases) / sizeof(cases[0]); j++) {
+            /* each case twice: keys known, and keys arriving after the loss */
+            bool late = j % 2;
             rig r;
-            rig_open(&r, &c, true, 0);
-            feed_with_loss(&r, &c, cases[j].from, cases[j].to);
+            rig_open(&r, &c, !late, 0);
+            feed_with_loss_late(&r, &c, cases[j / 2].from, cases[j / 2].to, late);
             assert_one_hole(r.o, &c);
             tlsdec_stats st;
             tlsdec_ctx_stats(r.ctx, &st);
             assert_int_equal(st.gaps, 1);
             assert_int_equal(st.resyncs, 1);
-            assert_int_equal(st.records_skipped, cases[j].skipped);
+            assert_int_equal(st.records_skipped, cases[j / 2].skipped);
             assert_int_equal(st.auth_failures, 0);
             rig_close(&r);
         }
