@@ -43,13 +43,14 @@
 typedef struct seg {
     int dir; /* 0: client -> server */
     size_t off, len;
+    int gap; /* bytes not captured (the stream has no bytes for it) */
 } seg;
 
 typedef struct capture {
     uint8_t *stream[2];
     size_t slen[2];
     seg segs[MAXSEG];
-    int nseg;
+    int nseg, ngaps;
     char *keylog;
     size_t keylog_len;
     char *request, *response;
@@ -116,12 +117,17 @@ static int read_pcap(const char *path, capture *c)
         }
         if (!started[dir] || plen == 0) continue;
         int32_t d = (int32_t)(seq - next[dir]);
-        if (d > 0) return -1;             /* loopback captures have no holes */
+        if (d > 0) { /* not captured (tcpdump drops on a busy loopback) */
+            if (c->nseg < MAXSEG) c->segs[c->nseg++] = (seg){dir, c->slen[dir], (size_t)d, 1};
+            c->ngaps++;
+            next[dir] = seq;
+            d = 0;
+        }
         if ((size_t)-d >= plen) continue; /* retransmission */
         pl += -d;
         plen -= (size_t)-d;
         memcpy(c->stream[dir] + c->slen[dir], pl, plen);
-        if (c->nseg < MAXSEG) c->segs[c->nseg++] = (seg){dir, c->slen[dir], plen};
+        if (c->nseg < MAXSEG) c->segs[c->nseg++] = (seg){dir, c->slen[dir], plen, 0};
         c->slen[dir] += plen;
         next[dir] += (uint32_t)plen;
     }
@@ -135,6 +141,7 @@ static void load(const char *name, capture *c)
     memset(c, 0, sizeof(*c));
     snprintf(path, sizeof(path), CAPDIR "%s.pcap", name);
     assert_int_equal(read_pcap(path, c), 0);
+    assert_int_equal(c->ngaps, 0); /* the committed captures are complete */
     snprintf(path, sizeof(path), CAPDIR "%s.keylog", name);
     c->keylog = (char *)slurp(path, &c->keylog_len);
     snprintf(path, sizeof(path), CAPDIR "%s.request", name);
@@ -714,9 +721,13 @@ static int bench(const char *pcap, const char *keylog, int rounds)
         double t0 = now();
         for (int k = 0; k < rounds; k++) {
             tlsdec_session *s = tlsdec_session_new(ctx, count_cb, &plain);
-            for (int i = 0; i < c.nseg; i++)
-                tlsdec_feed(s, c.segs[i].dir, c.stream[c.segs[i].dir] + c.segs[i].off,
-                            c.segs[i].len);
+            for (int i = 0; i < c.nseg; i++) {
+                if (c.segs[i].gap)
+                    tlsdec_gap(s, c.segs[i].dir, c.segs[i].len);
+                else
+                    tlsdec_feed(s, c.segs[i].dir, c.stream[c.segs[i].dir] + c.segs[i].off,
+                                c.segs[i].len);
+            }
             tlsdec_end(s, 0);
             tlsdec_end(s, 1);
             tlsdec_session_free(s);
@@ -725,10 +736,11 @@ static int bench(const char *pcap, const char *keylog, int rounds)
         tlsdec_stats st;
         tlsdec_ctx_stats(ctx, &st);
         printf("%s keys: %d x %.1f MB in %.3f s = %.0f MB/s; %llu records decrypted, "
-               "%.1f MB plaintext\n",
+               "%.1f MB plaintext; %d gaps, %llu resyncs, %llu records skipped\n",
                with ? "with" : "without", rounds, (double)wire / 1e6, dt,
                (double)wire * rounds / 1e6 / dt, (unsigned long long)st.records_decrypted,
-               (double)plain / 1e6);
+               (double)plain / 1e6, c.ngaps, (unsigned long long)st.resyncs,
+               (unsigned long long)st.records_skipped);
         tlsdec_ctx_free(ctx);
         keylog_table_free(t);
     }
