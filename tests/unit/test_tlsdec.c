@@ -652,6 +652,55 @@ static void test_loss_keyupdate(void **state)
     unload(&c);
 }
 
+/* ==== keys from a pcapng Decryption Secrets Block ==== */
+
+/* The capture with its key log embedded by `editcap --inject-secrets`: the
+ * DSB's text (block type 0x0A, secrets type "TLSK") fed to
+ * keylog_parse_buffer decrypts the session like the key log file. */
+static void test_dsb(void **state)
+{
+    size_t n;
+    uint8_t *b = slurp(CAPDIR "tls13-aes128gcm-dsb.pcapng", &n);
+    assert_non_null(b);
+    assert_true(n >= 12 && le32(b) == 0x0A0D0D0A && le32(b + 8) == 0x1A2B3C4D);
+    keylog_table *t = keylog_table_new(64);
+    size_t at = 0, stored = 0;
+    int dsbs = 0;
+    while (at + 12 <= n) {
+        uint32_t type = le32(b + at), len = le32(b + at + 4);
+        assert_true(len >= 12 && at + len <= n);
+        if (type == 0x0000000A && len >= 20 && le32(b + at + 8) == 0x544c534b) {
+            uint32_t slen = le32(b + at + 12);
+            assert_true(16 + (size_t)slen <= len);
+            uint64_t bad = 1;
+            stored += keylog_parse_buffer(t, b + at + 16, slen, NULL, NULL, &bad);
+            assert_int_equal(bad, 0);
+            dsbs++;
+        }
+        at += len;
+    }
+    assert_int_equal(dsbs, 1);
+    assert_int_equal(stored, 4); /* the four TLS 1.3 traffic secrets (EXPORTER ignored) */
+    free(b);
+
+    capture c;
+    load("tls13-aes128gcm", &c);
+    tlsdec_config cfg = {.keys = t};
+    tlsdec_ctx *ctx = tlsdec_ctx_new(&cfg);
+    out *o = calloc(1, sizeof(out));
+    tlsdec_session *s = tlsdec_session_new(ctx, on_out, o);
+    for (int i = 0; i < c.nseg; i++)
+        tlsdec_feed(s, c.segs[i].dir, c.stream[c.segs[i].dir] + c.segs[i].off, c.segs[i].len);
+    tlsdec_end(s, 0);
+    tlsdec_end(s, 1);
+    assert_plain(o, &c, 0);
+    tlsdec_session_free(s);
+    tlsdec_ctx_free(ctx);
+    free(o);
+    keylog_table_free(t);
+    unload(&c);
+}
+
 /* ==== damaged input never yields unauthenticated bytes ==== */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -842,12 +891,19 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "--dump") == 0) return dump(argv[2], argv[3]);
     if (argc == 5 && strcmp(argv[1], "--bench") == 0) return bench(argv[2], argv[3], atoi(argv[4]));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_captures),       cmocka_unit_test(test_byte_by_byte),
-        cmocka_unit_test(test_wrong_key),      cmocka_unit_test(test_missing_key),
-        cmocka_unit_test(test_late_key),       cmocka_unit_test(test_early_without_secret),
-        cmocka_unit_test(test_hold_bound),     cmocka_unit_test(test_truncated),
-        cmocka_unit_test(test_tampered),       cmocka_unit_test(test_loss),
-        cmocka_unit_test(test_loss_keyupdate), cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_captures),
+        cmocka_unit_test(test_byte_by_byte),
+        cmocka_unit_test(test_wrong_key),
+        cmocka_unit_test(test_missing_key),
+        cmocka_unit_test(test_late_key),
+        cmocka_unit_test(test_early_without_secret),
+        cmocka_unit_test(test_hold_bound),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_tampered),
+        cmocka_unit_test(test_loss),
+        cmocka_unit_test(test_loss_keyupdate),
+        cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_dsb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
