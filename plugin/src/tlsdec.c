@@ -488,6 +488,7 @@ static void parse_sh(tlsdec_session *s, dirst *d, const uint8_t *p, size_t n)
     if (!s->si) {
         s->unsupported = true;
         s->ctx->st.sessions_unsupported++;
+        s->want_retry = true; /* pump drops what was held */
         return;
     }
     set_epochs(s);
@@ -749,6 +750,10 @@ static size_t max_fragment(const tlsdec_session *s)
 static void protected_record(tlsdec_session *s, dirst *d, const uint8_t *rec, size_t reclen)
 {
     tlsdec_ctx *c = s->ctx;
+    if (s->unsupported) {
+        stop(s, d);
+        return;
+    }
     s->protected_seen = true;
     if (!d->keys && !dir_keys(s, d)) {
         hold_start(s, d, rec, reclen);
@@ -1220,6 +1225,11 @@ static int pump(tlsdec_session *s, bool force)
     for (int i = 0; i < 2; i++) {
         dirst *d = &s->d[i];
         if (!d->holding) continue;
+        if (s->unsupported) { /* held for a ServerHello that ruled decryption out */
+            hold_free(s, d);
+            stop(s, d);
+            continue;
+        }
         if (!force && !s->want_retry && s->ctx->cfg.keys &&
             keylog_table_generation(s->ctx->cfg.keys) == d->gen)
             continue;

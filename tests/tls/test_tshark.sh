@@ -18,7 +18,15 @@ for cap in "$root"/pcaps/tls/*.pcap; do
         -e http.file_data 2>/dev/null >"$tmp/$name.tshark"
     "$bin" --dump "$cap" "$keylog" >"$tmp/$name.egret"
     reqs=$(wc -l <"$tmp/$name.tshark")
-    if [ "$reqs" -eq 0 ]; then
+    if [[ $name == *-cbc ]]; then
+        # CBC suites are left out by design: tshark decrypts, egret must not.
+        if [ "$reqs" -gt 0 ] && [ ! -s "$tmp/$name.egret" ]; then
+            echo "ok   $name: CBC left out (tshark: $reqs request(s), egret: none)"
+        else
+            echo "FAIL $name: expected tshark to decrypt and egret not to" >&2
+            fail=1
+        fi
+    elif [ "$reqs" -eq 0 ]; then
         echo "FAIL $name: tshark decrypted no request" >&2
         fail=1
     elif ! diff -u "$tmp/$name.tshark" "$tmp/$name.egret" >&2; then

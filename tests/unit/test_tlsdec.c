@@ -449,6 +449,36 @@ static void test_hold_bound(void **state)
     unload(&c);
 }
 
+/* A CBC suite is left out: counted as unsupported, nothing held, nothing
+ * delivered, no authentication failure. */
+static void test_unsupported(void **state)
+{
+    capture c;
+    load("tls12-cbc", &c);
+    rig r;
+    rig_open(&r, &c, true, 0);
+    for (int i = 0; i < c.nseg; i++) {
+        feed_seg(&r, &c, i, 0);
+        assert_false(tlsdec_waiting(r.s));
+    }
+    tlsdec_end(r.s, 0);
+    tlsdec_end(r.s, 1);
+    assert_int_equal(r.o->len[0] + r.o->len[1], 0);
+    tlsdec_info info;
+    tlsdec_get_info(r.s, &info);
+    assert_int_equal(info.version, 0x0303);
+    assert_int_equal(info.suite, 0xC027);
+    assert_false(info.supported);
+    tlsdec_stats st;
+    tlsdec_ctx_stats(r.ctx, &st);
+    assert_int_equal(st.sessions_unsupported, 1);
+    assert_int_equal(st.auth_failures, 0);
+    assert_int_equal(st.bytes_held, 0);
+    assert_int_equal(st.hold_cap_hits, 0);
+    rig_close(&r);
+    unload(&c);
+}
+
 /* ==== damaged records ==== */
 
 /* The client's application-data segments (one record each on loopback):
@@ -904,6 +934,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_loss_keyupdate),
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_dsb),
+        cmocka_unit_test(test_unsupported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
