@@ -18,7 +18,20 @@ for cap in "$root"/pcaps/tls/*.pcap; do
         -e http.file_data 2>/dev/null >"$tmp/$name.tshark"
     "$bin" --dump "$cap" "$keylog" >"$tmp/$name.egret"
     reqs=$(wc -l <"$tmp/$name.tshark")
-    if [[ $name == *-cbc ]]; then
+    if [[ $name == *-h2 ]]; then
+        # HTTP/2: the client's DATA bytes, as tshark and egret decrypt them.
+        timeout 60 tshark -n -o "tls.keylog_file:$keylog" -d tcp.port==4433,tls -r "$cap" \
+            -Y 'http2.type==0 && tcp.dstport==4433' -T fields -e http2.data.data \
+            2>/dev/null | tr -d '\n' >"$tmp/$name.tshark"
+        echo >>"$tmp/$name.tshark"
+        if [ "$(wc -c <"$tmp/$name.tshark")" -gt 1 ] &&
+            diff -u "$tmp/$name.tshark" "$tmp/$name.egret" >&2; then
+            echo "ok   $name: HTTP/2 DATA bytes agree"
+        else
+            echo "FAIL $name: HTTP/2 DATA bytes differ" >&2
+            fail=1
+        fi
+    elif [[ $name == *-cbc ]]; then
         # CBC suites are left out by design: tshark decrypts, egret must not.
         if [ "$reqs" -gt 0 ] && [ ! -s "$tmp/$name.egret" ]; then
             echo "ok   $name: CBC left out (tshark: $reqs request(s), egret: none)"
