@@ -675,7 +675,9 @@ static void hold_append(tlsdec_session *s, dirst *d, const uint8_t *p, size_t n)
 {
     tlsdec_ctx *c = s->ctx;
     if (n == 0) return;
-    if (d->hold_dropped || s->held + n > c->cfg.hold_max) return hold_drop(s, d, n);
+    if (d->hold_dropped || s->held + n > c->cfg.hold_max ||
+        c->st.bytes_held + n > c->cfg.hold_total_max)
+        return hold_drop(s, d, n);
     if (d->hold_len + n > d->hold_size) {
         size_t sz = d->hold_size ? d->hold_size : 4096;
         while (sz < d->hold_len + n) sz *= 2;
@@ -1140,6 +1142,7 @@ tlsdec_ctx *tlsdec_ctx_new(const tlsdec_config *cfg)
     if (cfg) c->cfg = *cfg;
     if (!c->cfg.hold_max) c->cfg.hold_max = TLSDEC_DEFAULT_HOLD;
     if (!c->cfg.seq_trials) c->cfg.seq_trials = TLSDEC_DEFAULT_TRIALS;
+    if (!c->cfg.hold_total_max) c->cfg.hold_total_max = TLSDEC_DEFAULT_HOLD_TOTAL;
     c->hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     c->prf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
     bool ok = c->hkdf && c->prf;
@@ -1174,11 +1177,13 @@ void tlsdec_ctx_stats(const tlsdec_ctx *c, tlsdec_stats *out)
     *out = c->st;
 }
 
-/* A stopped direction needs no record buffer.  Freed here, at the API
- * boundary, because stop() can run while the buffer is being read. */
+/* A stopped direction, or one holding raw bytes for its key, needs no
+ * record buffer (most TLS flows a sensor sees have no key: they should not
+ * keep 2 x TLSDEC_RECBUF).  Freed here, at the API boundary, because stop()
+ * and hold_start() can run while the buffer is being read. */
 static void release(dirst *d)
 {
-    if (d->dead && d->buf) {
+    if ((d->dead || (d->holding && d->blen == 0)) && d->buf) {
         OPENSSL_cleanse(d->buf, TLSDEC_RECBUF);
         free(d->buf);
         d->buf = NULL;

@@ -56,18 +56,21 @@
  *
  * Keys not known yet (late key-log line): once a direction needs a secret
  * it does not have, its raw bytes (and gap notices) are held, at most
- * hold_max bytes per session (hold_cap_hits counts sessions that exceeded
- * it; later bytes are dropped and become a gap, which the resync above may
- * still bridge).  A retry that finds the secret replays the held bytes.
- * When the bytes dropped exceed hold_max too, the session gives up
- * (sessions_without_keys) and frees what it held.
+ * hold_max bytes per session and hold_total_max over the context
+ * (hold_cap_hits counts sessions that reached either; later bytes are
+ * dropped and become a gap, which the resync above may still bridge).  A
+ * retry that finds the secret replays the held bytes.  When the bytes
+ * dropped exceed hold_max too, the session gives up (sessions_without_keys)
+ * and frees what it held.
  *
  * Memory: per session, two record buffers (TLSDEC_RECBUF bytes each,
- * allocated when that direction's first protected record arrives) and one
- * EVP_CIPHER_CTX per direction, reused for every record; the plaintext is
- * written into one per-context scratch buffer.  Nothing is allocated per
- * record.  A context and its sessions belong to one thread (one engine);
- * the key table may be shared between threads (keylog.h).
+ * allocated at a direction's first record, freed when it stops or starts
+ * holding raw bytes for a key) and one EVP_CIPHER_CTX per direction, reused
+ * for every record; the plaintext is written into one per-context scratch
+ * buffer.  Nothing is allocated per record.  A context and its sessions
+ * belong to one thread (one engine); the key table may be shared between
+ * threads (keylog.h).  Create sessions only when a key source is configured:
+ * most TLS flows a sensor sees have no key, and each costs a hold.
  *
  * Secrets: copied from the key table only while keys are derived; the
  * current traffic secret and keys are kept (KeyUpdate needs them) and
@@ -82,9 +85,10 @@
 
 #include "keylog.h"
 
-#define TLSDEC_DEFAULT_HOLD   (256u * 1024)      /* bytes held per session waiting for a key */
-#define TLSDEC_DEFAULT_TRIALS 64u                /* sequence numbers tried per resync candidate */
-#define TLSDEC_RECBUF         (5 + 16384 + 2048) /* the largest TLS 1.2 record */
+#define TLSDEC_DEFAULT_HOLD       (256u * 1024)       /* bytes held per session waiting for a key */
+#define TLSDEC_DEFAULT_HOLD_TOTAL (64u * 1024 * 1024) /* bytes held, all sessions of a ctx */
+#define TLSDEC_DEFAULT_TRIALS     64u /* sequence numbers tried per resync candidate */
+#define TLSDEC_RECBUF             (5 + 16384 + 2048) /* the largest TLS 1.2 record */
 
 typedef enum tlsdec_event {
     TLSDEC_DATA, /* data/len: decrypted application data (borrowed, valid during the call) */
@@ -102,11 +106,12 @@ typedef size_t (*tlsdec_key_fn)(void *ud, const uint8_t client_random[KEYLOG_CR_
                                 keylog_label label, uint8_t *out, size_t cap);
 
 typedef struct tlsdec_config {
-    keylog_table *keys;   /* the shared key table; used when key_fn is NULL */
-    tlsdec_key_fn key_fn; /* or a lookup callback (then every feed of a waiting */
-    void *key_ud;         /*   session retries) */
-    size_t hold_max;      /* 0 = TLSDEC_DEFAULT_HOLD */
-    unsigned seq_trials;  /* 0 = TLSDEC_DEFAULT_TRIALS */
+    keylog_table *keys;    /* the shared key table; used when key_fn is NULL */
+    tlsdec_key_fn key_fn;  /* or a lookup callback (then every feed of a waiting */
+    void *key_ud;          /*   session retries) */
+    size_t hold_max;       /* per session; 0 = TLSDEC_DEFAULT_HOLD */
+    size_t hold_total_max; /* all sessions of the ctx; 0 = TLSDEC_DEFAULT_HOLD_TOTAL */
+    unsigned seq_trials;   /* 0 = TLSDEC_DEFAULT_TRIALS */
 } tlsdec_config;
 
 typedef struct tlsdec_stats {

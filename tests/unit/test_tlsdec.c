@@ -534,6 +534,36 @@ static void test_h2(void **state)
     unload(&c);
 }
 
+/* The context-wide bound: two sessions without keys, 1000 bytes in all. */
+static void test_hold_total(void **state)
+{
+    capture c;
+    load("tls13-aes128gcm", &c);
+    keylog_table *t = keylog_table_new(64);
+    tlsdec_config cfg = {.keys = t, .hold_total_max = 1000};
+    tlsdec_ctx *ctx = tlsdec_ctx_new(&cfg);
+    out *o = calloc(1, sizeof(out));
+    tlsdec_session *s1 = tlsdec_session_new(ctx, on_out, o);
+    tlsdec_session *s2 = tlsdec_session_new(ctx, on_out, o);
+    for (int i = 0; i < c.nseg; i++) {
+        const seg *g = &c.segs[i];
+        tlsdec_feed(s1, g->dir, c.stream[g->dir] + g->off, g->len);
+        tlsdec_feed(s2, g->dir, c.stream[g->dir] + g->off, g->len);
+    }
+    tlsdec_stats st;
+    tlsdec_ctx_stats(ctx, &st);
+    assert_true(st.bytes_held <= 1000);
+    assert_int_equal(st.hold_cap_hits, 2);
+    tlsdec_session_free(s1);
+    tlsdec_session_free(s2);
+    tlsdec_ctx_stats(ctx, &st);
+    assert_int_equal(st.bytes_held, 0);
+    tlsdec_ctx_free(ctx);
+    keylog_table_free(t);
+    free(o);
+    unload(&c);
+}
+
 /* ==== damaged records ==== */
 
 /* The client's application-data segments (one record each on loopback):
@@ -1001,6 +1031,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dsb),
         cmocka_unit_test(test_unsupported),
         cmocka_unit_test(test_h2),
+        cmocka_unit_test(test_hold_total),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
