@@ -317,7 +317,7 @@ static bool dir_keys(tlsdec_session *s, dirst *d)
     OPENSSL_cleanse(sec, sizeof(sec));
     if (!ok) return false;
     d->keys = true;
-    if (!d->ever_keys) d->ever_keys = true;
+    d->ever_keys = true;
     if (!s->ever_keys) {
         s->ever_keys = true;
         c->st.sessions_with_keys++;
