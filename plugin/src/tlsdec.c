@@ -1211,6 +1211,8 @@ void tlsdec_session_free(tlsdec_session *s)
     if (!s) return;
     if (s->protected_seen && !s->ever_keys && !s->gave_up && !s->unsupported)
         s->ctx->st.sessions_without_keys++;
+    if (s->ctx->cfg.forget && s->ctx->cfg.keys && s->have_ch)
+        keylog_table_remove(s->ctx->cfg.keys, s->client_random);
     for (int i = 0; i < 2; i++) {
         dirst *d = &s->d[i];
         hold_free(s, d);

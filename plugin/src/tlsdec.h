@@ -112,6 +112,8 @@ typedef struct tlsdec_config {
     size_t hold_max;       /* per session; 0 = TLSDEC_DEFAULT_HOLD */
     size_t hold_total_max; /* all sessions of the ctx; 0 = TLSDEC_DEFAULT_HOLD_TOTAL */
     unsigned seq_trials;   /* 0 = TLSDEC_DEFAULT_TRIALS */
+    bool forget;           /* tlsdec_session_free removes the session's secrets from */
+                           /*   'keys': they live only as long as their session */
 } tlsdec_config;
 
 typedef struct tlsdec_stats {

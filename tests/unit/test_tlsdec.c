@@ -564,6 +564,37 @@ static void test_hold_total(void **state)
     unload(&c);
 }
 
+/* forget: the session's secrets leave the shared table with the session. */
+static void test_forget(void **state)
+{
+    capture c;
+    load("tls13-chacha20", &c);
+    keylog_table *t = keylog_table_new(64);
+    keylog_parse_buffer(t, c.keylog, c.keylog_len, NULL, NULL, NULL);
+    static const char other[] =
+        "CLIENT_RANDOM 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff "
+        "a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacb"
+        "cccdcecfd0\n";
+    keylog_parse_buffer(t, other, strlen(other), NULL, NULL, NULL);
+    keylog_table_stats ks;
+    keylog_table_get_stats(t, &ks);
+    assert_int_equal(ks.entries, 2);
+    tlsdec_config cfg = {.keys = t, .forget = true};
+    tlsdec_ctx *ctx = tlsdec_ctx_new(&cfg);
+    out *o = calloc(1, sizeof(out));
+    tlsdec_session *s = tlsdec_session_new(ctx, on_out, o);
+    for (int i = 0; i < c.nseg; i++)
+        tlsdec_feed(s, c.segs[i].dir, c.stream[c.segs[i].dir] + c.segs[i].off, c.segs[i].len);
+    assert_int_equal(o->len[0], c.request_len);
+    tlsdec_session_free(s);
+    keylog_table_get_stats(t, &ks);
+    assert_int_equal(ks.entries, 1); /* the other session's entry stays */
+    tlsdec_ctx_free(ctx);
+    keylog_table_free(t);
+    free(o);
+    unload(&c);
+}
+
 /* ==== damaged records ==== */
 
 /* The client's application-data segments (one record each on loopback):
@@ -1032,6 +1063,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unsupported),
         cmocka_unit_test(test_h2),
         cmocka_unit_test(test_hold_total),
+        cmocka_unit_test(test_forget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
