@@ -943,6 +943,11 @@ static bool try_resync(tlsdec_session *s, dirst *d, const uint8_t *rec, size_t r
  * of p consumed. */
 static size_t scan_input(tlsdec_session *s, dirst *d, const uint8_t *p, size_t n)
 {
+    if (d->blen == TLSDEC_RECBUF) {
+        /* Cannot happen (a waiting candidate never exceeds the buffer), but
+         * a full window must not stop the input loop: drop its first byte. */
+        memmove(d->buf, d->buf + 1, --d->blen);
+    }
     size_t k = TLSDEC_RECBUF - d->blen;
     if (k > n) k = n;
     memcpy(d->buf + d->blen, p, k);
