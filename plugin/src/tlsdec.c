@@ -1113,14 +1113,17 @@ static void dir_gap(tlsdec_session *s, dirst *d, size_t len)
     if (d->blen >= REC_HDR) {
         size_t total = REC_HDR + ((size_t)d->buf[3] << 8 | d->buf[4]);
         size_t r = total - d->blen; /* bytes of this record still to come */
+        /* TLS 1.3's compatibility CCS has no sequence number and no content. */
+        bool prot = !s->tls13 || d->buf[0] == CT_APPDATA;
         if (len <= r) {
-            c->st.records_skipped++;
-            d->skipped++;
             /* The gap ends inside this record: the next boundary is known. */
-            d->seq++;
             d->skip = r - len;
             d->blen = 0;
             d->off += len;
+            if (!prot) return;
+            c->st.records_skipped++;
+            d->skipped++;
+            d->seq++;
             c->st.resyncs++;
             d->resyncs++;
             size_t lostpt = total > min_record(s) ? total - min_record(s) : 1;
@@ -1129,7 +1132,7 @@ static void dir_gap(tlsdec_session *s, dirst *d, size_t len)
         }
         /* The next boundary is inside the gap too: that record (seq + 1)
          * is lost with this one (seq). */
-        unsync(d, start + total, d->seq + 1, d->seq, start);
+        unsync(d, start + total, d->seq + (prot ? 1 : 0), d->seq, start);
         d->off += len;
         return;
     }
