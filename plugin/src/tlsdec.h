@@ -129,7 +129,8 @@ typedef struct tlsdec_stats {
     uint64_t resyncs;               /* times decryption continued after a gap */
     uint64_t resync_failures;       /* directions stopped by a gap nothing bridged (before */
                                     /*   both hellos, or no plausible record verified) */
-    uint64_t records_skipped;       /* records lost to gaps (or unreadable early data) */
+    uint64_t records_skipped;       /* records lost to gaps (or unreadable early data); */
+                                    /*   a lower bound when a key changed in the gap */
     uint64_t bytes_held;            /* bytes held now, all sessions */
     uint64_t hold_cap_hits;         /* sessions whose held bytes reached hold_max */
 } tlsdec_stats;
