@@ -6,12 +6,15 @@
  * compiler may not remove); the AEAD and KDF work lives in tlsdec.c and the
  * digests in hash.c.
  *
- * Table layout: 'ent' is a ring of 'cap' entries filled in insertion order
- * (so the oldest entry is always the one at 'next' when the ring is full),
- * and 'slot' is an open-addressing index (linear probing, a power of two at
- * least twice 'cap', so probe runs stay short) holding entry index + 1, 0
- * for empty.  Removal shifts later members of the probe run back instead
- * of leaving tombstones.  Nothing is allocated after keylog_table_new.
+ * Table layout: 'ent' holds 'cap' entries.  Those in use are linked in
+ * insertion order (oldest .. newest: the oldest is evicted when a new
+ * client random finds no free entry); free ones (never used, or removed by
+ * keylog_table_remove when their session ended) are on a free list, so a
+ * removal never costs a live entry.  'slot' is an open-addressing index
+ * (linear probing, a power of two at least twice 'cap', so probe runs stay
+ * short) holding entry index + 1, 0 for empty; removal shifts later members
+ * of the probe run back instead of leaving tombstones.  Links are entry
+ * index + 1, 0 for none.  Nothing is allocated after keylog_table_new.
  */
 #include "keylog.h"
 
@@ -30,8 +33,8 @@
 /* ==== the table ==== */
 
 typedef struct entry {
+    uint32_t prev, next; /* insertion order (in use) or free list (next only) */
     uint8_t cr[KEYLOG_CR_LEN];
-    uint8_t used;
     uint8_t len[KEYLOG_NLABELS]; /* 0: that secret is absent */
     uint8_t sec[KEYLOG_NLABELS][KEYLOG_SECRET_MAX];
 } entry;
@@ -40,7 +43,8 @@ struct keylog_table {
     pthread_rwlock_t lock;
     entry *ent;
     uint32_t *slot;
-    size_t cap, mask, next, count;
+    size_t cap, mask, count;
+    uint32_t oldest, newest, free; /* entry index + 1, 0: none */
     uint64_t seed;
     uint64_t secrets, evictions;
     _Atomic uint64_t generation, lookups, hits;
@@ -83,6 +87,8 @@ keylog_table *keylog_table_new(size_t capacity)
     }
     t->cap = capacity;
     t->mask = nslots - 1;
+    for (size_t i = 0; i < capacity; i++) t->ent[i].next = i + 1 < capacity ? (uint32_t)(i + 2) : 0;
+    t->free = 1;
     t->seed = mix64((uint64_t)(uintptr_t)t ^ (uint64_t)getpid());
     return t;
 }
@@ -129,11 +135,24 @@ static void slot_delete(keylog_table *t, size_t i)
     }
 }
 
-static void entry_drop(keylog_table *t, entry *e)
+/* Unlinks entry e (index + 1 = id) from the insertion order, drops it from
+ * the index, wipes it and puts it on the free list. */
+static void entry_drop(keylog_table *t, uint32_t id)
 {
+    entry *e = &t->ent[id - 1];
     size_t i = find_slot(t, e->cr);
     if (t->slot[i]) slot_delete(t, i);
+    if (e->prev)
+        t->ent[e->prev - 1].next = e->next;
+    else
+        t->oldest = e->next;
+    if (e->next)
+        t->ent[e->next - 1].prev = e->prev;
+    else
+        t->newest = e->prev;
     OPENSSL_cleanse(e, sizeof(*e));
+    e->next = t->free;
+    t->free = id;
     t->count--;
 }
 
@@ -147,16 +166,23 @@ int keylog_table_put(keylog_table *t, keylog_label label, const uint8_t cr[KEYLO
     if (t->slot[i]) {
         e = &t->ent[t->slot[i] - 1];
     } else {
-        e = &t->ent[t->next];
-        if (e->used) {
-            entry_drop(t, e); /* the oldest: the ring wrapped */
+        if (!t->free) {
+            entry_drop(t, t->oldest); /* full: the oldest goes */
             t->evictions++;
             i = find_slot(t, cr); /* the deletion may have moved the run */
         }
+        uint32_t id = t->free;
+        e = &t->ent[id - 1];
+        t->free = e->next;
         memcpy(e->cr, cr, KEYLOG_CR_LEN);
-        e->used = 1;
-        t->slot[i] = (uint32_t)(t->next + 1);
-        t->next = (t->next + 1) % t->cap;
+        e->prev = t->newest;
+        e->next = 0;
+        if (t->newest)
+            t->ent[t->newest - 1].next = id;
+        else
+            t->oldest = id;
+        t->newest = id;
+        t->slot[i] = id;
         t->count++;
     }
     OPENSSL_cleanse(e->sec[label], KEYLOG_SECRET_MAX);
@@ -193,7 +219,7 @@ int keylog_table_remove(keylog_table *t, const uint8_t cr[KEYLOG_CR_LEN])
     pthread_rwlock_wrlock(&t->lock);
     size_t i = find_slot(t, cr);
     int found = t->slot[i] != 0;
-    if (found) entry_drop(t, &t->ent[t->slot[i] - 1]);
+    if (found) entry_drop(t, t->slot[i]);
     pthread_rwlock_unlock(&t->lock);
     return found;
 }

@@ -26,7 +26,8 @@
  * see every key).  Lookups (keylog_table_get) take a read lock and copy the
  * secret out; inserts take the write lock.  So one parser fills one table
  * and all workers read it concurrently.  Eviction is by insertion age
- * (oldest entry first) so that readers never write.
+ * (oldest entry first, only when no entry is free) so that readers never
+ * write.
  */
 #ifndef EGRET_KEYLOG_H
 #define EGRET_KEYLOG_H

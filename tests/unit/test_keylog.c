@@ -262,6 +262,31 @@ static void test_eviction(void **state)
     assert_int_equal(keylog_table_remove(t, cr), 1);
     assert_int_equal(keylog_table_remove(t, cr), 0);
     assert_int_equal(keylog_table_get(t, cr, KEYLOG_SERVER_TRAFFIC_0, out, sizeof(out)), 0);
+    /* Removed entries are reused before anything is evicted: 2 3 4 5 are
+     * held, 3 was removed above; 2 and 4 removed now leave three free. */
+    keylog_table_get_stats(t, &st);
+    assert_int_equal(st.entries, 3);
+    make_cr(2, cr);
+    keylog_table_remove(t, cr);
+    make_cr(4, cr);
+    keylog_table_remove(t, cr);
+    for (uint32_t i = 10; i < 13; i++) {
+        make_cr(i, cr);
+        keylog_table_put(t, KEYLOG_CLIENT_RANDOM, cr, sec, 48);
+    }
+    keylog_table_get_stats(t, &st);
+    assert_int_equal(st.entries, 4);
+    assert_int_equal(st.evictions, 2);
+    make_cr(5, cr); /* the oldest left */
+    assert_int_equal(keylog_table_get(t, cr, KEYLOG_CLIENT_RANDOM, out, sizeof(out)), 48);
+    make_cr(13, cr); /* full now: 5 goes */
+    keylog_table_put(t, KEYLOG_CLIENT_RANDOM, cr, sec, 48);
+    make_cr(5, cr);
+    assert_int_equal(keylog_table_get(t, cr, KEYLOG_CLIENT_RANDOM, out, sizeof(out)), 0);
+    make_cr(10, cr);
+    assert_int_equal(keylog_table_get(t, cr, KEYLOG_CLIENT_RANDOM, out, sizeof(out)), 48);
+    keylog_table_get_stats(t, &st);
+    assert_int_equal(st.evictions, 3);
     /* Many more inserts than slots: probe runs and removals stay sound. */
     for (uint32_t i = 100; i < 5000; i++) {
         make_cr(i, cr);
