@@ -338,6 +338,10 @@ static void header_line(http_conn *c, http_dir dir, const char *s, size_t n)
         ascii_copy_trunc(t->host, sizeof(t->host), v, vn);
     } else if (dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "user-agent")) {
         ascii_copy_trunc(t->user_agent, sizeof(t->user_agent), v, vn);
+    } else if (dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "upgrade")) {
+        ascii_copy_trunc(t->upgrade, sizeof(t->upgrade), v, vn);
+    } else if (dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "http2-settings")) {
+        ascii_copy_trunc(t->h2_settings, sizeof(t->h2_settings), v, vn);
     } else if (ascii_ieq(s, nl, "content-type")) {
         ascii_copy_trunc(m->content_type, sizeof(m->content_type), v, vn);
         if (ascii_iprefix(v, vn, "multipart/form-data"))
