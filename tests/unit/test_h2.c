@@ -22,6 +22,7 @@
 #include <zlib.h>
 
 #include "h2.h"
+#include "http.h"
 
 #define REQ  HTTP_DIR_REQ
 #define RESP HTTP_DIR_RESP
@@ -1182,6 +1183,190 @@ static void test_mutations(void **state)
     w_free(&w);
 }
 
+/* ---- real captures (pcaps/h2, scripts/mkh2caps) ---- */
+
+/* One TCP connection of a capture, reassembled in order per direction and
+ * fed packet by packet as the engine would. */
+typedef struct pconn {
+    uint16_t cport;
+    uint32_t next[2];
+    bool seen_syn[2];
+    h2_conn *h2;
+    http_conn *h1; /* the upgrade's HTTP/1.1 part */
+    http_txn up;   /* the 101 upgrade txn, once seen */
+    bool upgraded;
+} pconn;
+
+typedef struct presult {
+    char line[64][1536];
+    int n;
+    int conn; /* index of the connection being fed */
+} presult;
+
+static presult *g_pr;
+
+static void pr_respd(void *ud, const http_txn *t)
+{
+    presult *pr = g_pr;
+    assert_true(pr->n < 64);
+    snprintf(pr->line[pr->n++], sizeof(pr->line[0]), "%d\t%u\t%s\t%s\t%s\t%d\t%llu\t%llu",
+             (int)(intptr_t)ud, t->stream_id, t->method, t->uri, t->host, t->status,
+             (unsigned long long)(t->flags & HTTP_TXN_UPGRADED ? 0 : t->req.wire_body_bytes),
+             (unsigned long long)t->resp.wire_body_bytes);
+    if (t->flags & HTTP_TXN_UPGRADED) assert_int_equal(t->req.wire_body_bytes, t->req.declared_len);
+    assert_true(t->req.flags & HTTP_MSG_COMPLETE);
+    assert_true(t->resp.flags & HTTP_MSG_COMPLETE);
+    if (t->resp.flags & HTTP_MSG_GZIP) assert_true(t->resp.body_bytes > t->resp.wire_body_bytes);
+}
+
+static pconn *g_pc;
+
+static void h1_respd(void *ud, const http_txn *t)
+{
+    if (t->status == 101 && strcmp(t->upgrade, "h2c") == 0) {
+        g_pc->up = *t;
+        g_pc->upgraded = true;
+    }
+}
+
+static const http_callbacks PCBS = {.on_response_complete = pr_respd};
+static const http_callbacks H1CBS = {.on_response_complete = h1_respd};
+
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    uint8_t *p = malloc(1 << 20);
+    *n = fread(p, 1, 1 << 20, f);
+    fclose(f);
+    return p;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Feeds one in-order payload of a connection. */
+static void pconn_feed(pconn *pc, int conn, http_dir dir, const uint8_t *p, size_t n, bool upgrade)
+{
+    g_pc = pc;
+    if (upgrade && !pc->h2) {
+        if (!pc->h1) pc->h1 = http_conn_new(NULL, &H1CBS, NULL);
+        uint64_t before = http_conn_stats_get(pc->h1)->ignored_bytes[dir];
+        http_conn_feed(pc->h1, dir, p, n);
+        if (!pc->upgraded) return;
+        /* the bytes after the 101's header block are HTTP/2 already */
+        size_t h2n = (size_t)(http_conn_stats_get(pc->h1)->ignored_bytes[dir] - before);
+        pc->h2 = h2_conn_new_upgraded(NULL, &PCBS, (void *)(intptr_t)conn, &pc->up);
+        assert_non_null(pc->h2);
+        p += n - h2n;
+        n = h2n;
+    }
+    if (!pc->h2) pc->h2 = h2_conn_new(NULL, &PCBS, (void *)(intptr_t)conn);
+    h2_conn_feed(pc->h2, dir, p, n);
+}
+
+static void check_capture(const char *name, uint16_t sport, bool upgrade)
+{
+    char path[512];
+    size_t n;
+    snprintf(path, sizeof(path), "%s/pcaps/h2/%s.pcap", EGRET_SRCDIR, name);
+    uint8_t *buf = slurp(path, &n);
+    assert_true(n > 24);
+    assert_int_equal(rd32(buf), 0xa1b2c3d4u);
+    assert_int_equal(rd32(buf + 20), 1); /* Ethernet */
+    presult pr;
+    memset(&pr, 0, sizeof(pr));
+    g_pr = &pr;
+    pconn pcs[8];
+    memset(pcs, 0, sizeof(pcs));
+    int npc = 0;
+    for (size_t off = 24; off + 16 <= n;) {
+        uint32_t incl = rd32(buf + off + 8);
+        const uint8_t *f = buf + off + 16;
+        off += 16 + incl;
+        assert_true(off <= n);
+        if (incl < 14 + 20 || f[12] != 0x08 || f[13] != 0x00) continue;
+        const uint8_t *ip = f + 14;
+        size_t ihl = (size_t)(ip[0] & 0x0f) * 4, tot = (size_t)ip[2] << 8 | ip[3];
+        if (ip[9] != 6 || tot > incl - 14) continue;
+        const uint8_t *tcp = ip + ihl;
+        uint16_t sp = (uint16_t)(tcp[0] << 8 | tcp[1]), dp = (uint16_t)(tcp[2] << 8 | tcp[3]);
+        uint32_t seq = be32(tcp + 4);
+        uint8_t flags = tcp[13];
+        size_t thl = (size_t)(tcp[12] >> 4) * 4;
+        const uint8_t *pl = tcp + thl;
+        size_t pn = tot - ihl - thl;
+        http_dir dir = dp == sport ? REQ : RESP;
+        uint16_t cport = dir == REQ ? sp : dp;
+        int k = 0;
+        while (k < npc && pcs[k].cport != cport) k++;
+        if (k == npc) {
+            assert_true(npc < 8);
+            pcs[npc++].cport = cport;
+        }
+        pconn *pc = &pcs[k];
+        if (flags & 0x02) { /* SYN */
+            pc->next[dir] = seq + 1;
+            pc->seen_syn[dir] = true;
+            continue;
+        }
+        if (!pn || !pc->seen_syn[dir]) continue;
+        int32_t d = (int32_t)(seq - pc->next[dir]);
+        if (d > 0) fail_msg("%s: a gap in a loopback capture", name);
+        if ((size_t)-d >= pn) continue; /* retransmission */
+        pl += -d;
+        pn -= (size_t)-d;
+        pc->next[dir] += (uint32_t)pn;
+        pconn_feed(pc, k, dir, pl, pn, upgrade);
+    }
+    for (int k = 0; k < npc; k++) {
+        if (pcs[k].h2) {
+            h2_conn_end(pcs[k].h2, REQ);
+            h2_conn_end(pcs[k].h2, RESP);
+            assert_false(h2_conn_stats_get(pcs[k].h2)->broken);
+            assert_false(h2_conn_stats_get(pcs[k].h2)->hpack_lost[REQ]);
+            assert_false(h2_conn_stats_get(pcs[k].h2)->hpack_lost[RESP]);
+        }
+        h2_conn_free(pcs[k].h2);
+        http_conn_free(pcs[k].h1);
+    }
+    /* the same set of lines as tshark's (ours come in completion order) */
+    snprintf(path, sizeof(path), "%s/pcaps/h2/%s.expect.tsv", EGRET_SRCDIR, name);
+    size_t en;
+    uint8_t *exp = slurp(path, &en);
+    exp[en] = 0;
+    int lines = 0;
+    for (char *save = NULL, *l = strtok_r((char *)exp, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        lines++;
+        bool found = false;
+        for (int i = 0; i < pr.n && !found; i++) found = strcmp(pr.line[i], l) == 0;
+        if (!found) {
+            static char all[64 * 1536 + 64];
+            all[0] = 0;
+            for (int i = 0; i < pr.n; i++) strcat(all, pr.line[i]), strcat(all, "\n");
+            fail_msg("%s: tshark's [%s] not among ours:\n%s", name, l, all);
+        }
+    }
+    assert_int_equal(lines, pr.n);
+    free(exp);
+    free(buf);
+}
+
+static void test_captures(void **state)
+{
+    (void)state;
+    check_capture("h2c-prior", 8080, false);
+    check_capture("h2c-upgrade", 8081, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1201,6 +1386,7 @@ int main(void)
         cmocka_unit_test(test_gap_resync),
         cmocka_unit_test(test_upgrade),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_captures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
