@@ -91,9 +91,15 @@
  * After "Upgrade: h2c", http.c reports the upgrade request and the 101
  * response (HTTP_TXN_TUNNEL; the request's Upgrade and HTTP2-Settings
  * fields are in t->upgrade and t->h2_settings) and stops.  The engine then
- * starts h2_conn_new_upgraded with that request and feeds it the bytes
- * after the 101 response's header block (server) and after the upgrade
- * request (client: the preface, then frames).
+ * starts h2_conn_new_upgraded with that request (from on_response_complete
+ * of a txn with status 101 and upgrade "h2c") and feeds it the bytes after
+ * the 101 response's header block (server) and after the upgrade request
+ * (client: the preface, then frames).  Where they start: http.c counts the
+ * bytes it ignores after the switch, so the last
+ * (ignored_bytes[dir] after - before) bytes of the feed that carried the
+ * end of the 101 are already HTTP/2; every later feed is.  The client
+ * sends its preface only after it has read the 101, so its HTTP/2 bytes
+ * come in later feeds.  test_h2.c's test_captures does exactly this.
  *
  * Callbacks must not call back into the same h2_conn.  All are optional.
  */
@@ -125,7 +131,8 @@ typedef struct h2_conn_stats {
     uint64_t streams_lost;              /* new streams not reported: HPACK lost */
     uint64_t requests, responses;       /* completion callbacks */
     uint64_t events[HTTP_EV__COUNT];
-    uint64_t ignored_bytes[2];      /* after a stop, and skipped while resynchronising */
+    uint64_t ignored_bytes[2];      /* after a stop, skipped while resynchronising, DATA
+                                       of ignored streams */
     uint64_t resyncs[2];            /* gaps that lost frame boundaries */
     uint64_t header_blocks_lost[2]; /* blocks not decoded: HPACK state lost */
     bool hpack_lost[2];             /* header decoding stopped for the direction */
