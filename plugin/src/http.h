@@ -1,6 +1,8 @@
 /*
- * http.h -- streaming HTTP/1.x parser over reassembled TCP bytes, and the
- * zlib adapter (http.c is the only file that includes <zlib.h>).
+ * http.h -- streaming HTTP/1.x parser over reassembled TCP bytes.  Its
+ * types and callbacks (http_txn, http_msg, http_callbacks, http_event) are
+ * shared with the HTTP/2 parser (h2.h) so that a consumer can take either;
+ * body decoding is body.c's, the only file that includes <zlib.h>.
  *
  * One http_conn per TCP connection, fed the in-order bytes of each
  * direction as reasm delivers them (http_conn_feed), gap notices
@@ -109,7 +111,17 @@ typedef enum http_dir {
     X(TRUNCATED, "http.truncated")                                                                 \
     X(PIPELINE_OVERFLOW, "http.pipeline_overflow")                                                 \
     X(UNSOLICITED_RESPONSE, "http.unsolicited_response")                                           \
-    X(TUNNEL, "http.tunnel")
+    X(TUNNEL, "http.tunnel")                                                                       \
+    X(H2_BAD_PREFACE, "http2.bad_preface")                                                         \
+    X(H2_PROTOCOL_ERROR, "http2.protocol_error")                                                   \
+    X(H2_FRAME_TOO_LARGE, "http2.frame_too_large")                                                 \
+    X(H2_HPACK_ERROR, "http2.hpack_error")                                                         \
+    X(H2_HEADERS_LOST, "http2.headers_lost")                                                       \
+    X(H2_TOO_MANY_STREAMS, "http2.too_many_streams")                                               \
+    X(H2_TABLE_SIZE, "http2.table_size_capped")                                                    \
+    X(H2_STREAM_RESET, "http2.stream_reset")                                                       \
+    X(H2_GOAWAY, "http2.goaway")                                                                   \
+    X(H2_RESYNC, "http2.resync")
 
 typedef enum http_event {
 #define HTTP_EV_ENUM(name, str) HTTP_EV_##name,
@@ -155,13 +167,25 @@ typedef struct http_txn {
     uint32_t flags;       /* HTTP_TXN_* */
     uint32_t parts;       /* multipart parts seen in the request */
     http_msg req, resp;
+    /* Appended for HTTP/2 (h2.c); http.c leaves protocol and stream_id 0. */
+    uint32_t protocol;     /* HTTP_PROTO_* */
+    uint32_t stream_id;    /* HTTP/2 stream, 0 for HTTP/1.x */
+    char scheme[16];       /* HTTP/2 :scheme */
+    char upgrade[32];      /* HTTP/1.x request's Upgrade header ("h2c", "websocket") */
+    char h2_settings[128]; /* its HTTP2-Settings header (base64url), for h2_conn_new_upgraded */
 } http_txn;
+
+#define HTTP_PROTO_1 0u /* HTTP/1.x (http.c) */
+#define HTTP_PROTO_2 2u /* HTTP/2 (h2.c) */
 
 #define HTTP_TXN_URI_TRUNC   0x01u
 #define HTTP_TXN_UNPAIRED    0x02u /* pipeline queue full: no response pairing */
 #define HTTP_TXN_ORPHAN      0x04u /* response without a request */
 #define HTTP_TXN_NO_RESPONSE 0x08u /* the connection ended before a response */
 #define HTTP_TXN_TUNNEL      0x10u /* 101 / CONNECT: the connection left HTTP */
+#define HTTP_TXN_RESET       0x20u /* HTTP/2: RST_STREAM or GOAWAY ended the stream */
+#define HTTP_TXN_PUSHED      0x40u /* HTTP/2: server push (request from PUSH_PROMISE) */
+#define HTTP_TXN_UPGRADED    0x80u /* HTTP/2 stream 1 after Upgrade: h2c (request was HTTP/1.1) */
 
 /* One multipart/form-data part. */
 typedef struct http_part {
