@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http.h"
+#include "http_txn.h"
 
 enum body_enc { BODY_ENC_NONE, BODY_ENC_GZIP, BODY_ENC_DEFLATE, BODY_ENC_UNSUPPORTED };
 
