@@ -41,6 +41,7 @@ extern "C" {
 #define EGRET_ERRBUF_SIZE 512
 
 typedef struct egret_engine egret_engine;
+typedef struct egret_keylog egret_keylog; /* TLS key log (see below) */
 
 /* Error codes: 0 is success, negative values are errors.  One list builds
  * both the enum and egret_strerror() (libuv style). */
@@ -147,6 +148,9 @@ typedef struct egret_config {
     void *event_ud;
     egret_log_cb on_log;
     void *log_ud;
+    /* -- added in 0.2 -- */
+    egret_keylog *tls_keylog; /* TLS secrets (egret_keylog_new); NULL = TLS flows are not
+                                 decrypted.  One key log may serve many engines. */
 } egret_config;
 
 /* Counters for a host's summary (all since engine creation).  Grows only
@@ -216,6 +220,45 @@ EGRET_API uint32_t egret_engine_shard(const egret_engine *e, int linktype, const
 
 /* Frees the engine without flushing.  Accepts NULL. */
 EGRET_API void egret_engine_free(egret_engine *e);
+
+/* ---- TLS key logs (NSS SSLKEYLOGFILE format) ----
+ * A key log holds TLS secrets by ClientHello random; engines whose config
+ * names it decrypt the TLS flows whose secrets it holds, and inspect them
+ * as clear text.  Call these functions from one thread; the engines (one
+ * per worker thread, say) only read the keys.  Secrets are never logged or
+ * written out; a session's secrets are wiped when its flow ends. */
+
+/* A bad line of a key log: where ('source': the file, or what the host
+ * named a text), its number and a fixed reason -- never the line itself. */
+typedef void (*egret_keylog_bad_cb)(void *ud, const char *source, uint64_t line,
+                                    const char *reason);
+
+/* A key log for 'capacity' sessions (0 = 16,384; the oldest are dropped
+ * when full).  NULL on allocation failure. */
+EGRET_API egret_keylog *egret_keylog_new(size_t capacity, egret_keylog_bad_cb bad, void *ud);
+/* Reads 'path' now and follows it as clients append to it: a missing file
+ * is read once it appears; truncation or rotation starts it again. */
+EGRET_API int egret_keylog_follow(egret_keylog *k, const char *path, char err[EGRET_ERRBUF_SIZE]);
+/* Reads what was appended to the followed files; returns the bytes read. */
+EGRET_API long egret_keylog_poll(egret_keylog *k);
+/* Reads the followed files again from their beginning (a reload). */
+EGRET_API void egret_keylog_reread(egret_keylog *k);
+/* Adds key log text, e.g. a pcapng Decryption Secrets Block's; returns the
+ * secrets stored. */
+EGRET_API size_t egret_keylog_add(egret_keylog *k, const char *source, const void *text,
+                                  size_t len);
+
+typedef struct egret_keylog_stats {
+    uint32_t struct_size;                        /* set by egret_keylog_stats: the size it filled */
+    uint64_t lines, secrets, ignored, malformed; /* key log lines read; by kind */
+    uint64_t entries, evicted, reopens;          /* sessions held; dropped; files reopened */
+    uint64_t lookups, hits;
+} egret_keylog_stats;
+EGRET_API void egret_keylog_stats_sized(const egret_keylog *k, egret_keylog_stats *out,
+                                        size_t size);
+#define egret_keylog_stats(k, out) egret_keylog_stats_sized((k), (out), sizeof(*(out)))
+/* After every engine using it is freed.  Accepts NULL. */
+EGRET_API void egret_keylog_free(egret_keylog *k);
 
 /* Problems a host finds in a capture file rather than in a packet. */
 enum {

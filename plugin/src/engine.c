@@ -15,6 +15,7 @@
 #include "mem.h"
 #include "paths.h"
 #include "shard.h"
+#include "tlskeys.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -139,6 +140,7 @@ static void on_http_request(void *ctx_ud, void *flow_ud, const inspect_req *r)
         x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, r->t->host, ATTR_NAME_HTTP_HOST,
                               e->ev_ts, &x->ai);
     if (x->evid && r->sample[0]) evidence_set_sample(x->evid, r->sample);
+    if (r->decrypted) x->decrypted = true;
     hooks_http(e, f, x, r);
 }
 
@@ -168,13 +170,16 @@ static void on_http_evict(void *ctx_ud, void *flow_ud)
  * here and a flow to any other host is not inspected (counted in
  * http.flows_skipped).  A header block split across segments is inspected:
  * its Host is not known yet. */
-static bool inspect_needed(egret_engine *e, flow *f, fext *x, const dec_pkt *p)
+static bool inspect_needed(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int kind)
 {
     if ((e->cfg.eve_types & EGRET_EV_HTTP) || e->evidence_dir) return true;
     if (!e->rules || !rules_wants_flow(e->rules, RH_HTTP_REQUEST, true, x->cli_internal))
         return false;
     if (x->has_ai || rules_wants_flow(e->rules, RH_HTTP_REQUEST, false, x->cli_internal))
         return true;
+    /* TLS and HTTP/2: the name (SNI, :authority) is settled later;
+     * decryption waits for keys the key log may not hold anyway */
+    if (kind != INSPECT_HTTP) return !x->srv_internal;
     if (x->attributed_done) return false;
     if (!memmem(p->payload, p->payload_len, "\r\n\r\n", 4)) return true;
     attribute_as(e, f, x, x->df ? dpi_host(x->df) : x->info.hostname, ATTR_NAME_HTTP_HOST);
@@ -187,12 +192,14 @@ static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int
     if (!x->insp_decided) {
         if (p->payload_len == 0) return;
         x->insp_decided = true;
-        if (dir != FLOW_TOSERVER || !inspect_wants(p->payload, p->payload_len)) return;
-        if (!inspect_needed(e, f, x, p)) {
+        int kind = dir == FLOW_TOSERVER ? inspect_wants(e->inspect, p->payload, p->payload_len)
+                                        : INSPECT_NONE;
+        if (kind == INSPECT_NONE) return;
+        if (!inspect_needed(e, f, x, p, kind)) {
             e->c.insp_skipped++;
             return;
         }
-        x->insp = inspect_flow_new(e->inspect, f);
+        x->insp = inspect_flow_new(e->inspect, f, kind);
     }
     if (!x->insp) return;
     inspect_packet(e->inspect, x->insp, dir, p);
@@ -315,6 +322,10 @@ static void stats_record(egret_engine *e)
         geo_get_stats(e->geo, &s.geo);
     }
     s.rules = e->rules;
+    if (e->cfg.tls_keylog) {
+        s.has_keylog = true;
+        egret_keylog_stats(e->cfg.tls_keylog, &s.keylog);
+    }
     s.hosts_tracked = e->hosts.used;
     s.hosts_capped = e->hosts.capped;
     eve_stats(&e->out, &s);
@@ -507,8 +518,9 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
     rc = EGRET_ENOMEM;
     if (!e->cfg.no_inspect) {
         static const inspect_callbacks icb = {on_http_request, on_http_txn_done, on_http_evict};
-        e->inspect = inspect_new((size_t)e->cfg.reasm_memcap, (size_t)e->cfg.inspect_depth,
-                                 e->evidence_dir != NULL, &icb, e);
+        e->inspect =
+            inspect_new((size_t)e->cfg.reasm_memcap, (size_t)e->cfg.inspect_depth,
+                        e->evidence_dir != NULL, tlskeys_table(e->cfg.tls_keylog), &icb, e);
         if (!e->inspect) goto fail_oom;
     }
     if (!e->cfg.no_rules && (rc = open_rules(e, err)) != EGRET_OK) goto fail;

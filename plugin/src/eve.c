@@ -152,8 +152,8 @@ static void put_ai_geo(eve_out *o, const fext *x, const geo_result *g)
 }
 
 /* Writes the common header of a flow-bearing record. */
-static void put_flow_header(eve_out *o, const flow *f, const fext *x, const geo_result *g,
-                            uint64_t ts, const char *event_type)
+static void put_flow_header_as(eve_out *o, const flow *f, const fext *x, const geo_result *g,
+                               uint64_t ts, const char *event_type, const char *app_proto)
 {
     jw *w = &o->w;
     char pb[8];
@@ -177,7 +177,10 @@ static void put_flow_header(eve_out *o, const flow *f, const fext *x, const geo_
         jw_u64(w, "icmp_type", f->cport);
         jw_u64(w, "icmp_code", f->sport);
     }
-    jw_str(w, "app_proto", x->info.app_proto[0] ? x->info.app_proto : "failed");
+    jw_str(w, "app_proto",
+           app_proto              ? app_proto
+           : x->info.app_proto[0] ? x->info.app_proto
+                                  : "failed");
     if (x->cli_internal && !x->srv_internal) jw_str(w, "direction", "outbound");
     if (o->community_id) {
         char cid[COMMUNITY_ID_LEN];
@@ -186,6 +189,12 @@ static void put_flow_header(eve_out *o, const flow *f, const fext *x, const geo_
         jw_str(w, "community_id", cid);
     }
     put_ai_geo(o, x, g);
+}
+
+static void put_flow_header(eve_out *o, const flow *f, const fext *x, const geo_result *g,
+                            uint64_t ts, const char *event_type)
+{
+    put_flow_header_as(o, f, x, g, ts, event_type, NULL);
 }
 
 static void put_alpns(jw *w, const char *key, const char *list)
@@ -203,7 +212,7 @@ static void put_alpns(jw *w, const char *key, const char *list)
 }
 
 /* The "tls" (or "quic") object: sni, version, ja3{hash}, client_alpns. */
-static void put_tls(jw *w, const dpi_info *i, const char *name)
+static void put_tls(jw *w, const dpi_info *i, const char *name, bool decrypted)
 {
     jw_obj_open(w, name);
     if (i->hostname[0]) jw_str(w, "sni", i->hostname);
@@ -214,6 +223,7 @@ static void put_tls(jw *w, const dpi_info *i, const char *name)
         jw_obj_close(w);
     }
     if (i->alpn[0]) put_alpns(w, "client_alpns", i->alpn);
+    if (decrypted) jw_bool(w, "decrypted", true);
     jw_obj_close(w);
 }
 
@@ -223,7 +233,7 @@ static void put_app_blocks(jw *w, const fext *x)
     bool tls = strcmp(i->app_proto, "tls") == 0;
     bool quic = strcmp(i->app_proto, "quic") == 0;
     if ((tls || quic) && (i->hostname[0] || i->tls_version[0] || i->ja3[0] || i->alpn[0]))
-        put_tls(w, i, tls ? "tls" : "quic");
+        put_tls(w, i, tls ? "tls" : "quic", x->decrypted);
     jw_obj_open(w, "ndpi");
     jw_str(w, "proto", i->proto[0] ? i->proto : "Unknown");
     if (i->category[0]) jw_str(w, "category", i->category);
@@ -318,7 +328,8 @@ void eve_http(eve_out *o, const flow *f, const fext *x, const geo_result *g, con
     const http_txn *t = r->t;
     jw_reset(w);
     jw_obj_open(w, NULL);
-    put_flow_header(o, f, x, g, ts, "http");
+    bool h2 = t->protocol == HTTP_PROTO_2;
+    put_flow_header_as(o, f, x, g, ts, "http", h2 ? "http2" : NULL);
     jw_obj_open(w, "http");
     if (t->host[0]) jw_str(w, "hostname", t->host);
     if (t->uri[0]) jw_str(w, "url", t->uri);
@@ -331,6 +342,8 @@ void eve_http(eve_out *o, const flow *f, const fext *x, const geo_result *g, con
         jw_u64(w, "request_content_length", (uint64_t)t->req.declared_len);
     jw_u64(w, "request_body_length", t->req.wire_body_bytes);
     if (t->req.content_encoding[0]) jw_str(w, "request_content_encoding", t->req.content_encoding);
+    jw_str(w, "protocol", h2 ? "HTTP/2" : "HTTP/1.1");
+    if (r->decrypted) jw_bool(w, "decrypted", true);
     jw_obj_close(w);
     if (r->has_content) {
         const content_result *c = &r->content;
@@ -367,7 +380,7 @@ void eve_tls(eve_out *o, const flow *f, const fext *x, const geo_result *g, uint
     jw_reset(w);
     jw_obj_open(w, NULL);
     put_flow_header(o, f, x, g, ts, quic ? "quic" : "tls");
-    put_tls(w, &x->info, quic ? "quic" : "tls");
+    put_tls(w, &x->info, quic ? "quic" : "tls", x->decrypted);
     jw_obj_close(w);
 }
 
@@ -530,6 +543,33 @@ void eve_stats(eve_out *o, const eve_snapshot *s)
         jw_u64(w, "gaps", is->reasm_gaps);
         jw_u64(w, "depth_reached", is->reasm_depth);
         jw_obj_close(w);
+        if (is->has_tls) {
+            const tlsdec_stats *t = &is->tls;
+            jw_obj_open(w, "tls_decrypt");
+            jw_u64(w, "flows", is->flows_tls);
+            jw_u64(w, "sessions_with_keys", t->sessions_with_keys);
+            jw_u64(w, "sessions_without_keys", t->sessions_without_keys);
+            jw_u64(w, "sessions_unsupported", t->sessions_unsupported);
+            jw_u64(w, "late_keys", t->late_keys);
+            jw_u64(w, "records_decrypted", t->records_decrypted);
+            jw_u64(w, "bytes_decrypted", t->bytes_decrypted);
+            jw_u64(w, "auth_failures", t->auth_failures);
+            jw_u64(w, "gaps", t->gaps);
+            jw_u64(w, "resyncs", t->resyncs);
+            jw_u64(w, "resync_failures", t->resync_failures);
+            jw_u64(w, "records_skipped", t->records_skipped);
+            jw_u64(w, "bytes_held", t->bytes_held);
+            jw_u64(w, "hold_cap_hits", t->hold_cap_hits);
+            if (s->has_keylog) {
+                jw_u64(w, "keylog_lines", s->keylog.lines);
+                jw_u64(w, "keylog_secrets", s->keylog.secrets);
+                jw_u64(w, "keylog_malformed", s->keylog.malformed);
+                jw_u64(w, "keylog_sessions", s->keylog.entries);
+                jw_u64(w, "keylog_evicted", s->keylog.evicted);
+            }
+            jw_obj_close(w);
+        }
+        jw_u64(w, "http2_flows", is->flows_h2);
     }
     if (s->evidence) {
         jw_obj_open(w, "evidence");

@@ -16,6 +16,7 @@
 #include "counters.h"
 #include "decode.h"
 #include "dns.h"
+#include "egret.h"
 #include "fext.h"
 #include "flow.h"
 #include "geo.h"
@@ -51,6 +52,8 @@ typedef struct eve_snapshot {
     geo_db_info geo_city, geo_asn;
     geo_stats geo;
     const rules *rules; /* NULL without rules */
+    bool has_keylog;
+    egret_keylog_stats keylog;
     uint64_t hosts_tracked, hosts_capped;
 } eve_snapshot;
 

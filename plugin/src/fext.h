@@ -31,6 +31,7 @@ typedef struct fext {
     uint32_t tick_exchanges;
     bool dirty;                 /* on the engine's list of flows with un-ticked traffic */
     bool insp_decided;          /* inspection decided at the first payload */
+    bool decrypted;             /* a request came out of TLS decryption */
     inspect_flow *insp;         /* clear-text HTTP inspection, or NULL */
     struct evidence_buf *evid;  /* first packets + last body sample (--evidence) */
     struct flow *dprev, *dnext; /* that list (packet order) */

@@ -335,6 +335,8 @@ void hooks_http(egret_engine *e, flow *f, fext *x, const inspect_req *r)
     v.http_content_type = t->req.content_type;
     v.http_body_len = t->req.body_bytes;
     v.http_status = -1; /* the response has not been seen yet */
+    v.http_protocol = t->protocol == HTTP_PROTO_2 ? "HTTP/2" : "HTTP/1.1";
+    v.http_decrypted = r->decrypted;
     if (r->has_content) {
         v.content_shape = r->content.shape;
         v.content_messages = (int64_t)r->content.messages;

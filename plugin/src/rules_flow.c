@@ -36,6 +36,12 @@ static void set_str(lua_State *L, const char *k, const char *s)
     }
 }
 
+static void set_bool(lua_State *L, const char *k, bool v)
+{
+    lua_pushboolean(L, v);
+    lua_setfield(L, -2, k);
+}
+
 static void set_int(lua_State *L, const char *k, int64_t v)
 {
     lua_pushinteger(L, (lua_Integer)v);
@@ -277,11 +283,12 @@ static int l_flow_dns(lua_State *L)
     return 1;
 }
 
-/* flow:http() -> {method, host, uri, user_agent, content_type, body_len, status} */
+/* flow:http() -> {method, host, uri, user_agent, content_type, body_len, status,
+ * protocol ("HTTP/1.1", "HTTP/2"), decrypted (from TLS with a key log)} */
 static int l_flow_http(lua_State *L)
 {
     const rule_view *v = check_flow(L, 1);
-    lua_createtable(L, 0, 7);
+    lua_createtable(L, 0, 9);
     set_str(L, "method", v->http_method);
     set_str(L, "host", v->http_host);
     set_str(L, "uri", v->http_uri);
@@ -289,6 +296,8 @@ static int l_flow_http(lua_State *L)
     set_str(L, "content_type", v->http_content_type);
     set_int(L, "body_len", (int64_t)v->http_body_len);
     if (v->http_status) set_int(L, "status", v->http_status);
+    if (v->http_protocol) set_str(L, "protocol", v->http_protocol);
+    set_bool(L, "decrypted", v->http_decrypted);
     return 1;
 }
 
