@@ -26,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "keylog.h"
 #include "tlsdec.h"
@@ -995,6 +997,61 @@ static void test_mutations(void **state)
     }
 }
 
+/* ==== guard page: no read past the bytes given ==== */
+
+/* Every segment is fed from a buffer ending at a PROT_NONE page, and the
+ * hello segments (ClientHello; the server's first flight) at every
+ * truncated length: an over-read faults. */
+static void test_guard_page(void **state)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *base =
+        mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(base != MAP_FAILED);
+    assert_int_equal(mprotect(base + page, page, PROT_NONE), 0);
+    for (size_t k = 0; k < sizeof(caps) / sizeof(caps[0]); k++) {
+        capture c;
+        load(caps[k], &c);
+        int first[2] = {-1, -1};
+        for (int i = 0; i < c.nseg; i++)
+            if (first[c.segs[i].dir] < 0) first[c.segs[i].dir] = i;
+        /* (a) the whole capture */
+        rig r;
+        rig_open(&r, &c, true, 0);
+        for (int i = 0; i < c.nseg; i++) {
+            const seg *g = &c.segs[i];
+            assert_true(g->len <= page);
+            uint8_t *d = base + page - g->len;
+            memcpy(d, c.stream[g->dir] + g->off, g->len);
+            tlsdec_feed(r.s, g->dir, d, g->len);
+        }
+        tlsdec_end(r.s, 0);
+        tlsdec_end(r.s, 1);
+        assert_plain(r.o, &c, 0);
+        rig_close(&r);
+        /* (b) each hello segment cut at every length */
+        for (int h = 0; h < 2; h++) {
+            int fi = first[h];
+            const seg *g = &c.segs[fi];
+            for (size_t cut = 0; cut <= g->len; cut++) {
+                rig_open(&r, &c, true, 0);
+                for (int i = 0; i < fi; i++) feed_seg(&r, &c, i, 0);
+                uint8_t *d = base + page - cut;
+                memcpy(d, c.stream[h] + g->off, cut);
+                tlsdec_feed(r.s, h, d, cut);
+                tlsdec_end(r.s, 0);
+                tlsdec_end(r.s, 1);
+                /* (0-RTT data, held for the ServerHello, may come out) */
+                assert_pieces_of(r.o, 0, c.request, c.request_len);
+                assert_int_equal(r.o->len[1], 0);
+                rig_close(&r);
+            }
+        }
+        unload(&c);
+    }
+    munmap(base, 2 * page);
+}
+
 /* ==== --dump: for the tshark comparison ==== */
 
 static int dump(const char *pcap, const char *keylog)
@@ -1124,6 +1181,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hold_total),
         cmocka_unit_test(test_forget),
         cmocka_unit_test(test_loss_handshake),
+        cmocka_unit_test(test_guard_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
