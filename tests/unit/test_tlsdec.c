@@ -26,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "keylog.h"
 #include "tlsdec.h"
@@ -248,11 +250,12 @@ static void assert_plain(const out *o, const capture *c, int swap)
 /* ==== every capture decrypts to its known plaintext ==== */
 
 static const char *const caps[] = {
-    "tls13-aes128gcm", "tls13-aes256gcm", "tls13-chacha20", "tls12-aes128gcm", "tls12-aes256gcm",
-    "tls12-chacha20",  "tls13-keyupdate", "tls13-hrr",      "tls13-early",
+    "tls13-aes128gcm", "tls13-aes256gcm",      "tls13-chacha20",  "tls12-aes128gcm",
+    "tls12-aes256gcm", "tls12-chacha20",       "tls13-keyupdate", "tls13-hrr",
+    "tls13-early",     "tls13-early-rejected",
 };
 static const uint16_t suites[] = {0x1301, 0x1302, 0x1303, 0xC02F, 0xC030,
-                                  0xCCA8, 0x1301, 0x1302, 0x1302};
+                                  0xCCA8, 0x1301, 0x1302, 0x1302, 0x1302};
 
 static void test_captures(void **state)
 {
@@ -272,7 +275,7 @@ static void test_captures(void **state)
             assert_true(info.supported);
             assert_true(info.keys[0] && info.keys[1]);
             assert_false(info.waiting);
-            bool early = strcmp(caps[k], "tls13-early") == 0; /* s_server: no ALPN */
+            bool early = strncmp(caps[k], "tls13-early", 11) == 0; /* s_server: no ALPN */
             if (early) {
                 assert_null(info.alpn);
             } else {
@@ -994,6 +997,61 @@ static void test_mutations(void **state)
     }
 }
 
+/* ==== guard page: no read past the bytes given ==== */
+
+/* Every segment is fed from a buffer ending at a PROT_NONE page, and the
+ * hello segments (ClientHello; the server's first flight) at every
+ * truncated length: an over-read faults. */
+static void test_guard_page(void **state)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *base =
+        mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(base != MAP_FAILED);
+    assert_int_equal(mprotect(base + page, page, PROT_NONE), 0);
+    for (size_t k = 0; k < sizeof(caps) / sizeof(caps[0]); k++) {
+        capture c;
+        load(caps[k], &c);
+        int first[2] = {-1, -1};
+        for (int i = 0; i < c.nseg; i++)
+            if (first[c.segs[i].dir] < 0) first[c.segs[i].dir] = i;
+        /* (a) the whole capture */
+        rig r;
+        rig_open(&r, &c, true, 0);
+        for (int i = 0; i < c.nseg; i++) {
+            const seg *g = &c.segs[i];
+            assert_true(g->len <= page);
+            uint8_t *d = base + page - g->len;
+            memcpy(d, c.stream[g->dir] + g->off, g->len);
+            tlsdec_feed(r.s, g->dir, d, g->len);
+        }
+        tlsdec_end(r.s, 0);
+        tlsdec_end(r.s, 1);
+        assert_plain(r.o, &c, 0);
+        rig_close(&r);
+        /* (b) each hello segment cut at every length */
+        for (int h = 0; h < 2; h++) {
+            int fi = first[h];
+            const seg *g = &c.segs[fi];
+            for (size_t cut = 0; cut <= g->len; cut++) {
+                rig_open(&r, &c, true, 0);
+                for (int i = 0; i < fi; i++) feed_seg(&r, &c, i, 0);
+                uint8_t *d = base + page - cut;
+                memcpy(d, c.stream[h] + g->off, cut);
+                tlsdec_feed(r.s, h, d, cut);
+                tlsdec_end(r.s, 0);
+                tlsdec_end(r.s, 1);
+                /* (0-RTT data, held for the ServerHello, may come out) */
+                assert_pieces_of(r.o, 0, c.request, c.request_len);
+                assert_int_equal(r.o->len[1], 0);
+                rig_close(&r);
+            }
+        }
+        unload(&c);
+    }
+    munmap(base, 2 * page);
+}
+
 /* ==== --dump: for the tshark comparison ==== */
 
 static int dump(const char *pcap, const char *keylog)
@@ -1123,6 +1181,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hold_total),
         cmocka_unit_test(test_forget),
         cmocka_unit_test(test_loss_handshake),
+        cmocka_unit_test(test_guard_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
