@@ -15,12 +15,13 @@
 #include "egret.h"
 #include "capture.h"
 #include "options.h"
+#include "signals.h"
+#include "summary.h"
 #include "workers.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,56 +34,10 @@
 #define EXIT_OK               0
 #define EXIT_INPUT            1
 #define EXIT_USAGE            2
-#define TOP_HOSTS             5
 #define LIVE_STATS_INTERVAL_S 60 /* live default when --stats-interval is not given */
 #define PROGRESS_EVERY_S      0.5
 #define PROGRESS_CHECK_MASK   1023u /* look at the clock every 1024 packets */
 #define OUT_BUFFER_SIZE       (256u * 1024u)
-
-/* ==== Signal state ==================================================== */
-
-/* The only mutable file-scope state: a signal handler cannot be given a
- * context pointer.  'g_source' is the source being read (NULL between
- * sources); the handler interrupts it with cap_breakloop. */
-static volatile sig_atomic_t g_stop;
-static volatile sig_atomic_t g_reload; /* SIGHUP: reload GeoIP databases and rules */
-static cap_source *volatile g_source;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-    cap_source *s = g_source;
-    if (s) cap_breakloop(s);
-}
-
-static void on_hup(int sig)
-{
-    (void)sig;
-    g_reload = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_hup;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGHUP, &sa, NULL);
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: a blocked read returns promptly */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    /* Write errors (EPIPE) are reported through fwrite's result. */
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
 
 /* ==== Run state, output ================================================ */
 
@@ -237,7 +192,7 @@ static void eng_free(cli_run *r)
 static void reload(cli_run *r)
 {
     char err[EGRET_ERRBUF_SIZE] = "";
-    g_reload = 0;
+    sig_reload = 0;
     progress_clear(r);
     if (r->wk) {
         workers_reload(r->wk); /* each worker reports its own failure */
@@ -281,19 +236,19 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
     bool ok = true;
 
     r->cur_name = name;
-    g_source = s;
+    signals_watch(s);
     progress_show(r, true);
-    while (!g_stop && !r->out_errno) {
+    while (!sig_stop && !r->out_errno) {
         /* live: packets in place in the kernel's ring, a few at a time */
         int rc = r->live ? cap_dispatch(s, 64, true, pump_one, &p) : cap_next(s, &pkt);
         if (!r->live && cap_take_events(s) & CAP_EV_OVERSIZE) /* once per file */
             egret_engine_file_event(r->eng, EGRET_FILE_EV_RECORD_OVER_SNAPLEN);
         if (rc == CAP_PACKET && !r->live) {
             pump_one(&p, &pkt);
-            if (g_reload) reload(r);
+            if (sig_reload) reload(r);
             if ((r->pkts & PROGRESS_CHECK_MASK) == 0) progress_show(r, false);
         } else if (rc > 0) { /* live: rc packets */
-            if (g_reload) reload(r);
+            if (sig_reload) reload(r);
         } else if (rc == CAP_EOF || rc == CAP_EBREAK) {
             break;
         } else if (rc == CAP_ERROR) {
@@ -302,7 +257,7 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
             break;
         }
         /* rc == CAP_TIMEOUT (live) falls through to the tick */
-        if (g_reload) reload(r);
+        if (sig_reload) reload(r);
         if (r->live) {
             uint64_t now = now_wall_usec();
             /* tick on every idle timeout, and at least once a second under load */
@@ -318,7 +273,7 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
             }
         }
     }
-    g_source = NULL;
+    signals_watch(NULL);
     if (p.rejected && !r->o->quiet) {
         progress_clear(r);
         fprintf(stderr, "egret: %s: warning: the engine rejected %" PRIu64 " packets\n", name,
@@ -335,9 +290,9 @@ static bool workers_each(void *ud, uint64_t pkts, uint64_t bytes)
                  ((r->pkts + pkts) & ~(uint64_t)PROGRESS_CHECK_MASK);
     r->pkts += pkts;
     r->cap_bytes += bytes;
-    if (g_reload) reload(r);
+    if (sig_reload) reload(r);
     if (check && !r->live) progress_show(r, false);
-    return !g_stop && !r->out_errno;
+    return !sig_stop && !r->out_errno;
 }
 
 /* Reads one savefile ("-" = stdin). */
@@ -365,10 +320,10 @@ static void run_file(cli_run *r, const char *path)
         bool keep = cap_may_block(s);
         r->cur_name = name;
         progress_show(r, true);
-        if (keep) g_source = s; /* a stop signal breaks a read that waits */
+        if (keep) signals_watch(s); /* a stop signal breaks a read that waits */
         if (workers_run(r->wk, s, false, workers_each, r, err) == CAP_ERROR)
             input_error(r, name, err);
-        g_source = NULL;
+        signals_watch(NULL);
         if (keep) cap_close(s);
         return;
     }
@@ -410,7 +365,7 @@ static void run_dir(cli_run *r, const char *dir)
     }
     size_t files = 0;
     for (int i = 0; i < n; i++) {
-        if (!g_stop && !r->out_errno && !r->filter_error) {
+        if (!sig_stop && !r->out_errno && !r->filter_error) {
             size_t len = strlen(dir) + strlen(list[i]->d_name) + 2;
             char *path = malloc(len);
             struct stat st;
@@ -442,7 +397,7 @@ static void run_offline(cli_run *r)
         const char *path = r->o->inputs.v[i];
         struct stat st;
 
-        if (g_stop || r->out_errno || r->filter_error) break;
+        if (sig_stop || r->out_errno || r->filter_error) break;
         if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
             run_dir(r, path);
         else
@@ -490,10 +445,10 @@ static int run_fanout(cli_run *r)
                 "fanout\n",
                 r->o->iface, cap_linktype(srcs[0]), CAP_SNAPLEN, n);
     r->cur_name = r->o->iface;
-    g_source = srcs[0]; /* worker 0 (this thread) gets the stop signal */
+    signals_watch(srcs[0]); /* worker 0 (this thread) gets the stop signal */
     bool ok = workers_run_fanout(r->wk, srcs, workers_each, r, err) != CAP_ERROR;
     if (!ok) input_error(r, r->o->iface, err);
-    g_source = NULL;
+    signals_watch(NULL);
     r->cap_recv = r->cap_drop = r->cap_ifdrop = 0;
     for (unsigned i = 0; i < n; i++) {
         uint64_t st[3];
@@ -535,12 +490,12 @@ static int run_live(cli_run *r)
     bool ok = true;
     if (r->wk) {
         r->cur_name = r->o->iface;
-        g_source = s;
+        signals_watch(s);
         if (workers_run(r->wk, s, true, workers_each, r, err) == CAP_ERROR) {
             input_error(r, r->o->iface, err);
             ok = false;
         }
-        g_source = NULL;
+        signals_watch(NULL);
     } else {
         ok = pump(r, s, r->o->iface);
     }
@@ -555,73 +510,34 @@ static int run_live(cli_run *r)
 
 /* ==== Summary ========================================================= */
 
-static const char *human_bytes(uint64_t b, char *buf, size_t size)
-{
-    static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
-    double v = (double)b;
-    size_t u = 0;
-    while (v >= 1000.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1000.0;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, size, "%" PRIu64 " B", b);
-    else
-        snprintf(buf, size, "%.1f %s", v, units[u]);
-    return buf;
-}
-
 static void print_summary(cli_run *r, double elapsed)
 {
-    egret_counters c;
-    egret_host_stat top[TOP_HOSTS];
-    char hb[32];
+    egret_host_stat top[SUMMARY_TOP_HOSTS];
+    uint64_t per[64];
+    summary sm = {.interrupted = sig_stop != 0,
+                  .iface = r->live ? r->o->iface : NULL,
+                  .n_sources = r->n_sources,
+                  .n_failed = r->n_failed,
+                  .have_cap_stats = r->have_cap_stats,
+                  .cap_recv = r->cap_recv,
+                  .cap_drop = r->cap_drop,
+                  .cap_ifdrop = r->cap_ifdrop,
+                  .written = r->written,
+                  .out_name = r->out_name,
+                  .elapsed = elapsed,
+                  .top = top};
 
     progress_clear(r);
-    eng_counters(r, &c);
-    fprintf(stderr, "egret: summary%s\n", g_stop ? " (interrupted)" : "");
-    if (r->live)
-        fprintf(stderr, "  %-14s %s\n", "interface", r->o->iface);
-    else
-        fprintf(stderr, "  %-14s %zu read, %zu failed\n", "inputs", r->n_sources - r->n_failed,
-                r->n_failed);
-    fprintf(stderr, "  %-14s %" PRIu64 " (%s)\n", "packets", c.packets,
-            human_bytes(c.bytes, hb, sizeof(hb)));
-    fprintf(stderr, "  %-14s %" PRIu64 " total, %" PRIu64 " evicted\n", "flows", c.flows_total,
-            c.flows_evicted);
-    fprintf(stderr, "  %-14s %" PRIu64 "\n", "decode events", c.decode_events);
-    if (r->have_cap_stats)
-        fprintf(stderr,
-                "  %-14s %" PRIu64 " received, %" PRIu64 " dropped, %" PRIu64
-                " dropped by interface\n",
-                "capture", r->cap_recv, r->cap_drop, r->cap_ifdrop);
+    eng_counters(r, &sm.counters);
     if (r->wk) {
-        uint64_t per[64];
-        size_t nw = workers_packets(r->wk, per, 64);
-        fprintf(stderr, "  %-14s %u; packets per worker:", "workers", r->o->workers);
-        for (size_t i = 0; i < nw; i++) fprintf(stderr, " %" PRIu64, per[i]);
-        fputc('\n', stderr);
-        if (r->fanout) {
-            uint64_t checked, off = workers_misplaced(r->wk, &checked);
-            fprintf(stderr,
-                    "  %-14s kernel; %" PRIu64 " of %" PRIu64
-                    " packets checked off their worker's shard\n",
-                    "fanout", off, checked);
-        }
+        sm.workers = r->o->workers;
+        sm.per_worker = per;
+        sm.n_per_worker = workers_packets(r->wk, per, 64);
+        sm.fanout = r->fanout;
+        if (r->fanout) sm.misplaced = workers_misplaced(r->wk, &sm.checked);
     }
-    fprintf(stderr, "  %-14s %" PRIu64 " written to %s\n", "records", r->written, r->out_name);
-    fprintf(stderr, "  %-14s %.2f s, %.0f packets/s\n", "elapsed", elapsed,
-            elapsed > 0 ? (double)c.packets / elapsed : 0.0);
-
-    size_t n = eng_top_hosts(r, top, TOP_HOSTS);
-    if (n > 0) {
-        fprintf(stderr, "  top internal hosts by outbound bytes:\n");
-        for (size_t i = 0; i < n && i < TOP_HOSTS; i++) {
-            top[i].addr[sizeof(top[i].addr) - 1] = '\0';
-            fprintf(stderr, "    %-40s %10s in %" PRIu64 " flows\n", top[i].addr,
-                    human_bytes(top[i].bytes_out, hb, sizeof(hb)), top[i].flows_out);
-        }
-    }
+    sm.n_top = eng_top_hosts(r, top, SUMMARY_TOP_HOSTS);
+    summary_print(stderr, &sm);
 }
 
 /* ==== main ============================================================ */
@@ -786,7 +702,7 @@ int main(int argc, char **argv)
     }
     int rc = EGRET_OK;
     if (o.workers > 1) { /* the workers read the input together: no capture thread */
-        r.wk = workers_new((int)o.workers, &cfg, &g_stop, err);
+        r.wk = workers_new((int)o.workers, &cfg, &sig_stop, err);
         if (!r.wk) rc = err[0] ? EGRET_ECONFIG : EGRET_ENOMEM;
     } else {
         rc = egret_engine_new(&cfg, &r.eng, err);
@@ -802,7 +718,7 @@ int main(int argc, char **argv)
         return EXIT_INPUT;
     }
 
-    install_signals();
+    signals_install();
     r.t_start = now_mono();
     if (r.live) {
         status = run_live(&r);
