@@ -14,6 +14,7 @@
  */
 #include "egret.h"
 #include "capture.h"
+#include "datadir.h"
 #include "options.h"
 #include "signals.h"
 #include "summary.h"
@@ -635,6 +636,7 @@ int main(int argc, char **argv)
         opts_free(&o);
         return pr == OPTS_USAGE ? EXIT_USAGE : EXIT_OK;
     }
+    datadir_init(); /* the shipped rules and data: before any engine */
 
     if (o.check_rules || o.test_path) {
         egret_config_init(&cfg);

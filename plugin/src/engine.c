@@ -14,6 +14,8 @@
 #include "shard.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,31 +81,47 @@ static void logf_(egret_engine *e, int level, const char *fmt, ...)
     e->cfg.on_log(level, msg, e->cfg.log_ud);
 }
 
-static bool dir_exists(const char *p)
+/* Where the shipped data is: $EGRET_DATADIR when set (a build tree, an
+ * install moved elsewhere; the CLI sets it for the tree it runs from),
+ * else the directory CMake installed it into.  Read once per process.
+ * The rules directory is resolved (realpath), so that rule file names in
+ * stats and messages are the same however it was reached. */
+#define SHIPPED_DIR_MAX (PATH_MAX - 64) /* a file name still fits after it in PATH_MAX */
+static pthread_once_t data_dirs_once = PTHREAD_ONCE_INIT;
+static char shipped_rules[SHIPPED_DIR_MAX], shipped_data[SHIPPED_DIR_MAX],
+    shipped_geo[SHIPPED_DIR_MAX];
+
+static void find_data_dirs(void)
 {
-    return p && access(p, R_OK | X_OK) == 0;
+    const char *env = getenv("EGRET_DATADIR");
+    const char *root = env && env[0] ? env : EGRET_DATADIR;
+    char real[PATH_MAX];
+
+    snprintf(shipped_rules, sizeof(shipped_rules), "%s/rules", root);
+    if (realpath(shipped_rules, real))
+        snprintf(shipped_rules, sizeof(shipped_rules), "%.*s", (int)sizeof(shipped_rules) - 6,
+                 real);
+    snprintf(shipped_data, sizeof(shipped_data), "%.*s/data", (int)sizeof(shipped_data) - 6,
+             shipped_rules);
+    snprintf(shipped_geo, sizeof(shipped_geo), "%s/geo", root);
 }
 
-/* The shipped data: the source tree's copy when running from a build
- * tree, else the installed one. */
 static const char *default_data_dir(void)
 {
-    if (dir_exists(EGRET_SRCDIR "/rules/data")) return EGRET_SRCDIR "/rules/data";
-    return EGRET_DATADIR "/rules/data";
+    pthread_once(&data_dirs_once, find_data_dirs);
+    return shipped_data;
 }
 
 static const char *default_geo_dir(void)
 {
-#ifdef EGRET_BUILD_GEODIR
-    if (dir_exists(EGRET_BUILD_GEODIR)) return EGRET_BUILD_GEODIR;
-#endif
-    return EGRET_DATADIR "/geo";
+    pthread_once(&data_dirs_once, find_data_dirs);
+    return shipped_geo;
 }
 
 static const char *default_rules_dir(void)
 {
-    if (dir_exists(EGRET_SRCDIR "/rules")) return EGRET_SRCDIR "/rules";
-    return EGRET_DATADIR "/rules";
+    pthread_once(&data_dirs_once, find_data_dirs);
+    return shipped_rules;
 }
 
 /* ==== output ==== */
