@@ -15,7 +15,6 @@ local function round3(x) return math.floor(x * 1000 + 0.5) / 1000 end
 
 local function check(flow)
   local ai = flow:ai()
-  if not ai then return end
   local up, down = flow:upload(), flow:download()
   if up < MIN then return end
   local ratio = up / (up + down)

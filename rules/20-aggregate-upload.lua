@@ -2,8 +2,8 @@
 -- provider over a sliding window, across any number of flows and requests.
 --
 -- Fed from ticks and flow end with the growth of each flow's upload since
--- it was last seen (so it fires while traffic flows); one alert per
--- (host, provider) per window.  Where request bodies are visible (clear-text
+-- this rule last saw it (flow:growth(), so it fires while traffic flows);
+-- one alert per (host, provider) per window.  Where request bodies are visible (clear-text
 -- HTTP), the messages they carried are summed in the same window and
 -- reported next to the bytes (messages_window).
 local MIN = egret.config("aggregate_upload.min_bytes", 5e6)
@@ -17,16 +17,11 @@ local function count_messages(flow)
 end
 
 local function feed(flow)
+  local g = flow:growth()
+  if g.upload <= 0 and not g.first then return end
   local ai = flow:ai()
-  if not ai or not flow:internal("src") then return end
-  local st = flow:state()
-  local up = flow:upload()
-  local delta = up - (st.up or 0)
-  local first = not st.seen
-  st.seen, st.up = true, math.max(up, st.up or 0)
-  if delta <= 0 and not first then return end
   local key = egret.key(flow.src_ip, ai.provider)
-  W:add(key, { bytes = math.max(delta, 0), flows = first and 1 or 0 })
+  W:add(key, { bytes = math.max(g.upload, 0), flows = g.first and 1 or 0 })
   local t = W:get(key)
   if t and t.bytes >= MIN then
     alert {

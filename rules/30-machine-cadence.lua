@@ -25,16 +25,11 @@ local function regularity(key)
 end
 
 local function feed(flow)
+  local g = flow:growth()
+  if g.exchanges <= 0 and not g.first then return end
   local ai = flow:ai()
-  if not ai or not flow:internal("src") then return end
-  local st = flow:state()
-  local ex = flow:exchanges()
-  local delta = ex - (st.ex or 0)
-  local first = not st.seen
-  st.seen, st.ex = true, math.max(ex, st.ex or 0)
-  if delta <= 0 and not first then return end
   local key = egret.key(flow.src_ip, ai.provider)
-  W:add(key, { requests = math.max(delta, 0), flows = first and 1 or 0 })
+  W:add(key, { requests = math.max(g.exchanges, 0), flows = g.first and 1 or 0 })
   local t = W:get(key)
   if t and t.requests >= MIN then
     local active = math.max(egret.now() - t.first, 0) + WIN / BUCKETS -- whole buckets

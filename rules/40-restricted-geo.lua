@@ -1,7 +1,8 @@
 -- 40-restricted-geo.lua -- 9000004: upload to an AI service hosted in a
 -- restricted jurisdiction (destination GeoIP country on
 -- restricted_countries), >= restricted_geo.min_bytes per internal host x
--- provider within the window.
+-- provider within the window.  Fed like 9000002: from ticks and flow end
+-- with each flow's upload growth since this rule last saw it.
 local MIN = egret.config("restricted_geo.min_bytes", 100e3)
 local WIN = egret.config("restricted_geo.window_s", 600)
 local COUNTRIES = egret.config("restricted_countries", { "CN", "RU", "IR", "KP" })
@@ -11,17 +12,13 @@ local restricted = {}
 for _, c in ipairs(COUNTRIES) do restricted[string.upper(c)] = true end
 
 local function feed(flow)
-  local ai, geo = flow:ai(), flow:geo()
-  if not ai or not geo or not geo.country_iso then return end
-  if not restricted[string.upper(geo.country_iso)] or not flow:internal("src") then return end
-  local st = flow:state()
-  local up = flow:upload()
-  local delta = up - (st.up or 0)
-  st.up = math.max(up, st.up or 0)
-  if delta <= 0 then return end
+  local geo = flow:geo()
+  if not geo or not geo.country_iso or not restricted[string.upper(geo.country_iso)] then return end
+  local g = flow:growth()
+  if g.upload <= 0 and not g.first then return end
+  local ai = flow:ai()
   local key = egret.key(flow.src_ip, ai.provider)
-  W:add(key, { bytes = delta, flows = st.counted and 0 or 1 })
-  st.counted = true
+  W:add(key, { bytes = math.max(g.upload, 0), flows = g.first and 1 or 0 })
   local t = W:get(key)
   if t and t.bytes >= MIN then
     alert {

@@ -9,8 +9,7 @@ for _, p in ipairs(SANCTIONED) do ok[string.lower(p)] = true end
 
 local function check(flow)
   local ai = flow:ai()
-  if not ai or not ai.provider or ok[string.lower(ai.provider)] then return end
-  if not flow:internal("src") then return end
+  if not ai.provider or ok[string.lower(ai.provider)] then return end
   alert {
     key = egret.key(flow.src_ip, ai.provider),
     why = {

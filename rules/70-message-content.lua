@@ -6,7 +6,12 @@
 --   >= content.min_messages chat messages (default 50), or
 --   >= content.min_chars characters of message text (default 1,000,000), or
 --   a batch / fine-tuning JSONL file (any size),
--- raises severity 2.  Messages are also summed per internal host x provider
+-- raises severity 2.  Messages pasted inside one message (a chat export,
+-- an mbox, a CSV of messages in a prompt: content.embedded_messages) add to
+-- the request's messages when they come from at least two distinct senders
+-- (content.embedded_senders), so a prompt that merely has many
+-- "Name: text" lines of one author does not qualify.
+-- Messages are also summed per internal host x provider
 -- over content.window_s (default 600 s), so many small requests that carry
 -- conversations add up: >= min_messages in the window also alerts.
 -- The why carries counts and the body's fingerprint, never the text.
@@ -18,7 +23,7 @@ local W = egret.window("ai_messages", WIN, { fields = { "messages", "requests", 
 local BATCH = { jsonl_batch = true, inline_batch = true }
 
 rule {
-  id = 9000007, rev = 1, severity = 2, category = "ai-egress",
+  id = 9000007, rev = 2, severity = 2, category = "ai-egress",
   name = "EGRET message content sent to an AI endpoint",
   needs = { "ai", "internal_src" },
   suppress = WIN,
@@ -27,7 +32,10 @@ rule {
     local c = flow:content()
     if not c then return end
     local ai, h = flow:ai(), flow:http()
-    local msgs = c.messages or 0
+    local own = c.messages or 0
+    local emb = c.embedded_messages or 0
+    if (c.embedded_senders or 0) < 2 then emb = 0 end
+    local msgs = own + emb
     local key = egret.key(flow.src_ip, ai.provider)
     W:add(key, { messages = msgs, requests = 1, bytes = h.body_len or 0 })
     local t = W:get(key)
@@ -47,7 +55,9 @@ rule {
       why = {
         reason = reason, provider = ai.provider, kind = ai.kind, method = h.method,
         host = h.host, uri = h.uri, shape = c.shape, inner_shape = c.inner_shape,
-        purpose = c.purpose, records = c.records, messages = msgs, chars = c.chars,
+        purpose = c.purpose, records = c.records, messages = own, chars = c.chars,
+        embedded_messages = c.embedded_messages, embedded_senders = c.embedded_senders,
+        messages_total = msgs, gaps = c.gaps,
         senders = c.senders, fingerprint = c.fingerprint, body_bytes = h.body_len,
         messages_window = t and t.messages or msgs, requests_window = t and t.requests or 1,
         window_s = WIN, threshold_messages = MIN_MSGS, threshold_chars = MIN_CHARS,

@@ -43,6 +43,8 @@ return {
   restricted_geo = { min_bytes = 100e3, window_s = 600 },
 
   -- 9000007: message content in clear-text requests (HTTP inspection).
+  -- min_messages counts the request's messages plus those pasted inside
+  -- them (embedded_messages) when they come from >= 2 distinct senders.
   content = { min_messages = 50, min_chars = 1e6, window_s = 600 },
 
   -- 9000005 / 9000006: one notice per (host, provider) per this many seconds.

@@ -112,3 +112,9 @@ set_tests_properties(messy_captures PROPERTIES LABELS integration TIMEOUT 300)
 add_test(NAME pcapng_tools COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_pcapng.sh
   $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-pcapng ${CMAKE_SOURCE_DIR} ${EGRET_SHARED_PCAPS})
 set_tests_properties(pcapng_tools PROPERTIES LABELS integration TIMEOUT 300)
+
+# No new #include cycle between the modules of plugin/src, plugin/cli and
+# plugin/include (today's known ones: scripts/include-graph.allow).
+add_test(NAME include_graph COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/scripts/include-graph
+  --root ${CMAKE_SOURCE_DIR} --quiet)
+set_tests_properties(include_graph PROPERTIES LABELS integration TIMEOUT 60)

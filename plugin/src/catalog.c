@@ -12,18 +12,19 @@
  *               label boundary: O(host length) probes, no allocation.  A bucket
  *               holds at most one plain entry, one "*." entry and a short list
  *               of glob entries that share the literal suffix.
- *   ip ranges   one array sorted by (family, prefix length desc, network);
- *               a lookup masks the address once per distinct prefix length and
- *               binary-searches that group.
+ *   ip ranges   a netset (longest-prefix match) whose value is the row's
+ *               index in the ranges array.
  *
  * Pattern semantics and specificity: catalog.h.  File format:
  * rules/data/README.md.
  */
 #include "catalog.h"
+#include "errbuf.h"
+#include "fnv.h"
+#include "netset.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -58,14 +59,8 @@ typedef struct bucket {
 typedef struct range {
     char *provider, *cidr, *source;
     catalog_kind kind;
-    uint8_t v, plen;
-    uint8_t net[16];
+    netset_prefix pf;
 } range;
-
-typedef struct range_group {
-    uint8_t v, plen;
-    uint32_t start, end; /* [start, end) in ranges */
-} range_group;
 
 struct catalog {
     entry *ents;
@@ -76,8 +71,7 @@ struct catalog {
 
     range *ranges;
     size_t n_ranges, cap_ranges;
-    range_group *groups;
-    size_t n_groups;
+    netset *ipset; /* value: index in ranges */
 };
 
 static const char *const kind_names[] = {"api", "consumer", "cloud", "gateway"};
@@ -99,28 +93,13 @@ static int kind_parse(const char *s, catalog_kind *out)
     return -1;
 }
 
-/* FNV-1a over s[0..n) from the last byte to the first. */
-#define FNV_OFF   0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static inline uint64_t hash_step(uint64_t h, unsigned char c)
-{
-    return (h ^ c) * FNV_PRIME;
-}
-
+/* FNV-1a over s[0..n) from the last byte to the first, so that a lookup
+ * can extend one hash while it walks a host name leftwards. */
 static uint64_t hash_rev(const char *s, size_t n)
 {
-    uint64_t h = FNV_OFF;
-    while (n > 0) h = hash_step(h, (unsigned char)s[--n]);
+    uint64_t h = FNV1A64_INIT;
+    while (n > 0) h = fnv1a64_byte(h, (uint8_t)s[--n]);
     return h;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
 }
 
 static void entry_clear(entry *e)
@@ -151,7 +130,7 @@ void catalog_free(catalog *cat)
     free(cat->buckets);
     free(cat->globs);
     free(cat->ranges);
-    free(cat->groups);
+    netset_free(cat->ipset);
     free(cat);
 }
 
@@ -221,15 +200,6 @@ static const char *pattern_parse(const char *in, char out[HOST_MAX + 1], entry *
 
 /* ==== TSV reading ==== */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static char *trim(char *s)
 {
     while (*s == ' ') s++;
@@ -248,7 +218,7 @@ static int read_tsv(const char *path, row_fn row, void *ud, char *err, size_t er
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        errbuf_fail(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     char *line = NULL;
@@ -264,12 +234,13 @@ static int read_tsv(const char *path, row_fn row, void *ud, char *err, size_t er
         if (n > 0 && line[n - 1] == '\n') line[--n] = '\0';
         if (n > 0 && line[n - 1] == '\r') line[--n] = '\0';
         if (n > LINE_MAX_TSV) {
-            set_err(err, errlen, "%s:%u: line longer than %d bytes", path, lineno, LINE_MAX_TSV);
+            errbuf_fail(err, errlen, "%s:%u: line longer than %d bytes", path, lineno,
+                        LINE_MAX_TSV);
             rc = -1;
             break;
         }
         if (strlen(line) != n) {
-            set_err(err, errlen, "%s:%u: NUL byte in line", path, lineno);
+            errbuf_fail(err, errlen, "%s:%u: NUL byte in line", path, lineno);
             rc = -1;
             break;
         }
@@ -289,8 +260,8 @@ static int read_tsv(const char *path, row_fn row, void *ud, char *err, size_t er
             s = tab + 1;
         }
         if (ncols != 4) {
-            set_err(err, errlen, "%s:%u: expected 4 tab-separated columns, got %d", path, lineno,
-                    ncols);
+            errbuf_fail(err, errlen, "%s:%u: expected 4 tab-separated columns, got %d", path,
+                        lineno, ncols);
             rc = -1;
             break;
         }
@@ -302,13 +273,13 @@ static int read_tsv(const char *path, row_fn row, void *ud, char *err, size_t er
         seen_row = true;
         const char *why = row(cols, ud, msg, sizeof msg);
         if (why) {
-            set_err(err, errlen, "%s:%u: %s", path, lineno, why);
+            errbuf_fail(err, errlen, "%s:%u: %s", path, lineno, why);
             rc = -1;
             break;
         }
     }
     if (rc == 0 && ferror(f)) {
-        set_err(err, errlen, "%s: read error", path);
+        errbuf_fail(err, errlen, "%s: read error", path);
         rc = -1;
     }
     free(line);
@@ -357,9 +328,9 @@ static const char *host_row(char **cols, void *ud, char *msg, size_t msglen)
         pd->v = v;
         pd->cap = cap;
     }
-    e.provider = xstrdup(cols[0]);
-    e.pattern = xstrdup(norm);
-    e.source = xstrdup(cols[3]);
+    e.provider = strdup(cols[0]);
+    e.pattern = strdup(norm);
+    e.source = strdup(cols[3]);
     if (!e.provider || !e.pattern || !e.source) {
         entry_clear(&e);
         return "out of memory";
@@ -483,13 +454,13 @@ int catalog_load(catalog *cat, const char *path, char *err, size_t errlen)
     pending pd = {0};
     int rc = read_tsv(path, host_row, &pd, err, errlen);
     if (rc == 0 && merge_entries(cat, &pd) != 0) {
-        set_err(err, errlen, "%s: out of memory", path);
+        errbuf_fail(err, errlen, "%s: out of memory", path);
         rc = -1;
     }
     for (size_t i = 0; i < pd.n; i++) entry_clear(&pd.v[i]); /* merged ones were zeroed */
     free(pd.v);
     if (rc == 0 && rebuild_index(cat) != 0) {
-        set_err(err, errlen, "%s: out of memory", path);
+        errbuf_fail(err, errlen, "%s: out of memory", path);
         rc = -1;
     }
     return rc;
@@ -579,11 +550,11 @@ bool catalog_match_host(const catalog *cat, const char *host, size_t len, catalo
     }
 
     int32_t best = -1;
-    uint64_t h = FNV_OFF;
+    uint64_t h = FNV1A64_INIT;
     unsigned k = nl; /* label index of the suffix being probed */
     size_t mask = cat->n_buckets - 1;
     for (size_t i = len; i-- > 0;) {
-        h = hash_step(h, (unsigned char)buf[i]);
+        h = fnv1a64_byte(h, (uint8_t)buf[i]);
         if (i != 0 && buf[i - 1] != '.') continue;
         k--; /* the suffix starts at label k; labels [0, k) are to its left */
         size_t n = len - i;
@@ -690,42 +661,26 @@ typedef struct pending_ranges {
     size_t n, cap;
 } pending_ranges;
 
+/* Parses a range's CIDR column into r->pf; returns NULL or a reason (in
+ * msg when it quotes the text). */
 static const char *cidr_parse(const char *s, range *r, char *msg, size_t msglen)
 {
-    char addr[64];
-    const char *slash = strchr(s, '/');
-    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-    if (alen == 0 || alen >= sizeof addr) return "bad CIDR";
-    memcpy(addr, s, alen);
-    addr[alen] = '\0';
-    memset(r->net, 0, sizeof r->net);
-    unsigned maxlen;
-    if (strchr(addr, ':')) {
-        if (inet_pton(AF_INET6, addr, r->net) != 1) return "bad IPv6 address";
-        r->v = 6;
-        maxlen = 128;
-    } else {
-        if (inet_pton(AF_INET, addr, r->net) != 1) return "bad IPv4 address";
-        r->v = 4;
-        maxlen = 32;
+    bool host_bits;
+    switch (netset_parse(s, strlen(s), &r->pf, &host_bits)) {
+    case NETSET_OK:
+        break;
+    case NETSET_BAD_ADDR:
+        return r->pf.ip_v == 6 ? "bad IPv6 address" : "bad IPv4 address";
+    case NETSET_BAD_LEN:
+        return "bad prefix length";
+    case NETSET_LONG_LEN:
+        return "prefix length too large";
+    default:
+        return "bad CIDR";
     }
-    unsigned plen = maxlen;
-    if (slash) {
-        const char *p = slash + 1;
-        if (*p == '\0' || strlen(p) > 3) return "bad prefix length";
-        plen = 0;
-        for (; *p; p++) {
-            if (*p < '0' || *p > '9') return "bad prefix length";
-            plen = plen * 10 + (unsigned)(*p - '0');
-        }
-        if (plen > maxlen) return "prefix length too large";
-    }
-    r->plen = (uint8_t)plen;
-    for (unsigned bit = plen; bit < maxlen; bit++) {
-        if (r->net[bit / 8] & (0x80u >> (bit % 8))) {
-            snprintf(msg, msglen, "host bits set in '%.60s'", s);
-            return msg;
-        }
+    if (host_bits) {
+        snprintf(msg, msglen, "host bits set in '%.60s'", s);
+        return msg;
     }
     return NULL;
 }
@@ -745,8 +700,8 @@ static const char *range_row(char **cols, void *ud, char *msg, size_t msglen)
         return msg;
     }
     char text[INET6_ADDRSTRLEN + 5];
-    inet_ntop(r.v == 6 ? AF_INET6 : AF_INET, r.net, text, sizeof text - 4);
-    snprintf(text + strlen(text), 5, "/%u", r.plen);
+    inet_ntop(r.pf.ip_v == 6 ? AF_INET6 : AF_INET, r.pf.addr, text, sizeof text - 4);
+    snprintf(text + strlen(text), 5, "/%u", r.pf.len);
     if (pd->n == pd->cap) {
         size_t cap = pd->cap ? pd->cap * 2 : 16;
         range *v = realloc(pd->v, cap * sizeof *v);
@@ -754,9 +709,9 @@ static const char *range_row(char **cols, void *ud, char *msg, size_t msglen)
         pd->v = v;
         pd->cap = cap;
     }
-    r.provider = xstrdup(cols[0]);
-    r.cidr = xstrdup(text);
-    r.source = xstrdup(cols[3]);
+    r.provider = strdup(cols[0]);
+    r.cidr = strdup(text);
+    r.source = strdup(cols[3]);
     if (!r.provider || !r.cidr || !r.source) {
         range_clear(&r);
         return "out of memory";
@@ -765,33 +720,26 @@ static const char *range_row(char **cols, void *ud, char *msg, size_t msglen)
     return NULL;
 }
 
-static int range_cmp(const void *pa, const void *pb)
+static bool same_prefix(const netset_prefix *a, const netset_prefix *b)
 {
-    const range *a = pa, *b = pb;
-    if (a->v != b->v) return a->v < b->v ? -1 : 1;
-    if (a->plen != b->plen) return a->plen > b->plen ? -1 : 1; /* longest first */
-    return memcmp(a->net, b->net, 16);
+    return a->ip_v == b->ip_v && a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
 }
 
+/* Builds the lookup set over every range. */
 static int rebuild_ranges(catalog *cat)
 {
-    qsort(cat->ranges, cat->n_ranges, sizeof *cat->ranges, range_cmp);
-    range_group *g = malloc((cat->n_ranges ? cat->n_ranges : 1) * sizeof *g);
-    if (!g) return -1;
-    size_t ng = 0;
+    netset *s = netset_new();
+    if (!s) return -1;
     for (size_t i = 0; i < cat->n_ranges; i++) {
-        const range *r = &cat->ranges[i];
-        if (ng == 0 || g[ng - 1].v != r->v || g[ng - 1].plen != r->plen) {
-            g[ng].v = r->v;
-            g[ng].plen = r->plen;
-            g[ng].start = (uint32_t)i;
-            ng++;
+        netset_prefix pf = cat->ranges[i].pf;
+        pf.value = (int)i;
+        if (netset_add_prefix(s, &pf, NULL, 0) != 0) {
+            netset_free(s);
+            return -1;
         }
-        g[ng - 1].end = (uint32_t)i + 1;
     }
-    free(cat->groups);
-    cat->groups = g;
-    cat->n_groups = ng;
+    netset_free(cat->ipset);
+    cat->ipset = s;
     return 0;
 }
 
@@ -816,17 +764,14 @@ int catalog_load_ranges(catalog *cat, const char *path, char *err, size_t errlen
         for (size_t i = 0; i < pd.n; i++) {
             range *r = &pd.v[i];
             size_t j = 0;
-            while (j < cat->n_ranges &&
-                   !(cat->ranges[j].v == r->v && cat->ranges[j].plen == r->plen &&
-                     memcmp(cat->ranges[j].net, r->net, 16) == 0))
-                j++;
+            while (j < cat->n_ranges && !same_prefix(&cat->ranges[j].pf, &r->pf)) j++;
             if (j < cat->n_ranges) range_clear(&cat->ranges[j]);
             cat->ranges[j] = *r;
             if (j == cat->n_ranges) cat->n_ranges++;
             memset(r, 0, sizeof *r);
         }
         if (rebuild_ranges(cat) != 0) rc = -1;
-        if (rc != 0) set_err(err, errlen, "%s: out of memory", path);
+        if (rc != 0) errbuf_fail(err, errlen, "%s: out of memory", path);
     }
     for (size_t i = 0; i < pd.n; i++) range_clear(&pd.v[i]);
     free(pd.v);
@@ -835,34 +780,14 @@ int catalog_load_ranges(catalog *cat, const char *path, char *err, size_t errlen
 
 bool catalog_match_ip(const catalog *cat, int ip_v, const uint8_t *addr, catalog_match *out)
 {
-    if (!cat || !addr || (ip_v != 4 && ip_v != 6)) return false;
-    size_t alen = ip_v == 4 ? 4 : 16;
-    for (size_t gi = 0; gi < cat->n_groups; gi++) {
-        const range_group *g = &cat->groups[gi];
-        if (g->v != ip_v) continue;
-        uint8_t key[16] = {0};
-        memcpy(key, addr, alen);
-        for (unsigned bit = g->plen; bit < alen * 8; bit++)
-            key[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
-        size_t lo = g->start, hi = g->end;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            int c = memcmp(cat->ranges[mid].net, key, 16);
-            if (c == 0) {
-                const range *r = &cat->ranges[mid];
-                if (out) {
-                    out->provider = r->provider;
-                    out->kind = r->kind;
-                    out->pattern = r->cidr;
-                    out->source = r->source;
-                }
-                return true;
-            }
-            if (c < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+    int i;
+    if (!cat || !netset_lookup(cat->ipset, ip_v, addr, &i)) return false;
+    const range *r = &cat->ranges[i];
+    if (out) {
+        out->provider = r->provider;
+        out->kind = r->kind;
+        out->pattern = r->cidr;
+        out->source = r->source;
     }
-    return false;
+    return true;
 }

@@ -5,8 +5,8 @@
  * answers "which AI provider is this host / this address?".  Host matching is
  * on DNS label boundaries, case-insensitive, longest match wins; a lookup
  * walks the host's label suffixes through a hash table (no scan over all
- * patterns, no allocation).  IP ranges are longest-prefix matched over small
- * sorted arrays.
+ * patterns, no allocation).  IP ranges are longest-prefix matched in a
+ * netset.
  *
  * Pattern language (one host pattern per row):
  *   openai.com                    the name and every name under it

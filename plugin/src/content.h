@@ -6,10 +6,13 @@
  * content_feed calls with decoded body bytes (http on_body_data), then
  * content_end, which fills a content_result.  The ctx is reused for the
  * next body.  Memory is bounded: the JSON parser is yajl's streaming lexer
- * (it holds one token at a time, capped at max_token bytes), nesting is
- * capped at max_depth, text is scanned line by line (1 KiB pieces), and the
- * identifier set holds at most max_senders 64-bit hashes.  The message text
- * itself is never stored or returned, only counted and hashed.
+ * (it holds one token at a time, capped at max_token bytes) except for
+ * strings in message-text position, which content.c decodes itself as they
+ * arrive (any length, counted while they stream: a cut one counts what was
+ * seen); nesting is capped at max_depth, text is scanned line by line
+ * (1 KiB pieces), and each identifier set holds at most max_senders 64-bit
+ * hashes.  The message text itself is never stored or returned, only
+ * counted and hashed.
  *
  * Engine wiring (from the http callbacks, one content_ctx per flow):
  *   on_request_headers: content_begin(hint: req content type, api_shape of
@@ -77,6 +80,39 @@
  *              Roles (user/assistant) are not identifiers.  Compared
  *              case-insensitively as 64-bit FNV-1a hashes; at most
  *              max_senders (then senders_capped).
+ *   embedded_messages / embedded_senders
+ *              messages pasted inside one message text -- a JSON string in
+ *              message-text position, a form field value
+ *              (application/x-www-form-urlencoded), a text body that is
+ *              neither e-mail nor transcript (a CSV export), or an uploaded
+ *              JSON file (hint filename) with no conversation in it (a chat
+ *              export's records) -- and their distinct senders (one set
+ *              for the body).  Forms: transcript
+ *              lines ("Name: text", "[12:01] name: text", "<name> text", or
+ *              a "Name  10:01 AM" header line with the text below), e-mails
+ *              (mbox, or "From:" header blocks with >= 2 known fields), CSV
+ *              / TSV with a sender and a body column, JSON / JSON Lines
+ *              objects with a sender and a text key (embed.h).  Per text the
+ *              form with most messages counts.  Transcript lines count only
+ *              when at least half the non-empty lines are speaker lines and
+ *              messages >= 1.5 x distinct speakers; document labels
+ *              ("Note:", "Step 2:"), log levels and times with fractions of
+ *              a second, e-mail header names and code labels are not
+ *              speakers; roles (User:, Assistant:) are counted but are not
+ *              senders.  A single sender is reported as such: whether one
+ *              sender's lines matter is the rules' call (9000007 wants 2).
+ *   gaps, gap_bytes, CONTENT_F_LOSSY
+ *              content_gap calls and the bytes they said were missing.
+ *              After a gap, the current top-level JSON value is abandoned
+ *              (what it held so far is counted; a document cut in the
+ *              middle cannot be resynchronised reliably) and, for JSON
+ *              Lines, parsing resumes after the next newline (lines that are
+ *              not whole records are skipped without CONTENT_F_INVALID);
+ *              transcript and e-mail text resume at the next whole line (an
+ *              mbox "From " line right after it starts a message); a form
+ *              resumes at the next field.  Counts seen before the gap are
+ *              kept, records and messages after it are counted, the
+ *              fingerprint covers the text seen.
  *   fingerprint hex SHA-256 over the concatenation of SHA-256(unit) for
  *              each message-text unit in the order counted (a unit is one
  *              JSON string, one e-mail body, one transcript utterance);
@@ -108,6 +144,7 @@ typedef struct content_hint {
 #define CONTENT_F_TRUNCATED 0x01u /* parsing stopped early (token or depth cap) */
 #define CONTENT_F_INVALID   0x02u /* malformed JSON (counts up to the error kept) */
 #define CONTENT_F_MIXED     0x04u /* batch records of different shapes */
+#define CONTENT_F_LOSSY     0x08u /* bytes of the body were missing (content_gap) */
 
 typedef struct content_result {
     const char *shape;       /* static token, see above */
@@ -118,8 +155,12 @@ typedef struct content_result {
     uint64_t text_chars;
     uint32_t senders;
     bool senders_capped;
-    uint32_t flags;       /* CONTENT_F_* */
-    char fingerprint[65]; /* hex SHA-256 or "" */
+    uint64_t embedded_messages;   /* messages pasted inside message text (see above) */
+    uint32_t embedded_senders;    /* their distinct senders (0 when embedded_messages is 0) */
+    bool embedded_senders_capped; /* max_senders reached: embedded_senders is a lower bound */
+    uint64_t gaps, gap_bytes;     /* content_gap calls and the bytes they said were missing */
+    uint32_t flags;               /* CONTENT_F_* */
+    char fingerprint[65];         /* hex SHA-256 or "" */
 } content_result;
 
 void content_limits_default(content_limits *l);
@@ -134,6 +175,11 @@ int content_begin(content_ctx *c, const content_hint *hint);
 
 /* Feeds decoded body bytes (borrowed). */
 void content_feed(content_ctx *c, const uint8_t *data, size_t len);
+
+/* A gap of 'len' body bytes is missing before the next content_feed. The detector
+ * enters lossy mode: it resumes at the next line or record boundary (JSON Lines
+ * record, transcript line, e-mail header block) and keeps counting what it sees. */
+void content_gap(content_ctx *c, uint64_t len);
 
 /* Ends the body and fills *out.  The ctx is ready for content_begin. */
 void content_end(content_ctx *c, content_result *out);

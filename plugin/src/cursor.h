@@ -85,6 +85,27 @@ static inline uint8_t cur_peek_u8(cur *c)
     return *c->p;
 }
 
+/* Reads at 'off' bytes past the cursor without consuming: for headers
+ * whose fields a table locates (layers.h).  A short read sets 'trunc'. */
+static inline uint8_t cur_u8_at(cur *c, size_t off)
+{
+    if (!cur_need(c, off + 1)) return 0;
+    return c->p[off];
+}
+
+static inline uint16_t cur_be16_at(cur *c, size_t off)
+{
+    if (!cur_need(c, off + 2)) return 0;
+    return (uint16_t)((c->p[off] << 8) | c->p[off + 1]);
+}
+
+static inline uint32_t cur_le32_at(cur *c, size_t off)
+{
+    if (!cur_need(c, off + 4)) return 0;
+    const uint8_t *b = c->p + off;
+    return ((uint32_t)b[3] << 24) | ((uint32_t)b[2] << 16) | ((uint32_t)b[1] << 8) | (uint32_t)b[0];
+}
+
 static inline void cur_skip(cur *c, size_t n)
 {
     if (cur_need(c, n)) c->p += n;

@@ -1,10 +1,12 @@
 /*
- * decode.c -- link, network and transport decoding into a dec_pkt view.
+ * decode.c -- link, network and transport decoding into a dec_pkt view,
+ * and dec_shard_fast, the few loads sharding needs of a common frame.
  *
  * One pass, no allocation, every byte read through cursor.h.  Layers:
- *   link table (linktype -> link decoder) -> ethertype chain (VLAN x4,
- *   PPPoE session, MPLS) -> IPv4 / IPv6 (+ extension headers) -> TCP, UDP,
- *   ICMP, ICMPv6, or "other" (ports 0).
+ *   link header (layers.h: LAY_LINKS) -> ethertype chain (VLAN tags,
+ *   PPPoE session, MPLS: LAY_ETHERTYPES, lay_encaps) -> IPv4 / IPv6 (+
+ *   extension headers: LAY_V6EXT_LIST) -> TCP, UDP, ICMP, ICMPv6, or
+ *   "other" (ports 0).
  * Fatal problems return false with p->event naming the reason; non-fatal
  * ones (bad options, first fragment) only set p->event.  See decode.h.
  */
@@ -13,36 +15,15 @@
 #include <string.h>
 
 #include "cursor.h"
+#include "layers.h"
 
-/* Ethertypes. */
-#define ET_IPV4       0x0800
-#define ET_ARP        0x0806
-#define ET_VLAN       0x8100 /* 802.1Q */
-#define ET_QINQ       0x88a8 /* 802.1ad */
-#define ET_QINQ_OLD   0x9100 /* pre-standard QinQ */
-#define ET_IPV6       0x86dd
-#define ET_PPPOE_DISC 0x8863
-#define ET_PPPOE_SESS 0x8864
-#define ET_MPLS_UC    0x8847
-#define ET_MPLS_MC    0x8848
+/* Transport protocol numbers. */
+#define IPP_ICMP   1
+#define IPP_TCP    6
+#define IPP_UDP    17
+#define IPP_ICMPV6 58
 
-/* IP protocol numbers. */
-#define IPP_HOPOPTS  0
-#define IPP_ICMP     1
-#define IPP_TCP      6
-#define IPP_UDP      17
-#define IPP_ROUTING  43
-#define IPP_FRAGMENT 44
-#define IPP_ESP      50
-#define IPP_AH       51
-#define IPP_ICMPV6   58
-#define IPP_NONE     59
-#define IPP_DSTOPTS  60
-
-#define VLAN_DEPTH_MAX 4   /* tags decoded; one more is EV_VLAN_TOO_DEEP */
-#define MPLS_DEPTH_MAX 8   /* labels decoded; one more is EV_MPLS_TOO_DEEP */
-#define IPV6_EXT_MAX   8   /* extension headers walked; one more is too many */
-#define ARPHRD_NETLINK 824 /* SLL: 'protocol' is a netlink family, not an ethertype */
+#define ALWAYS_INLINE __attribute__((always_inline))
 
 /* ==== events ==== */
 
@@ -82,11 +63,10 @@ static void set_payload(dec_pkt *p, const uint8_t *pl, size_t cap, size_t wire)
  * Walks the kind-length-value option area shared by IPv4 (RFC 791 3.1) and
  * TCP (RFC 9293 3.1): kind 0 ends the list, kind 1 is a one-byte no-op, any
  * other kind is followed by a length byte that counts kind and length too
- * (so >= 2) and must fit in the area.  Returns false when malformed.
+ * (so >= 2) and must fit in the area.  Returns false when malformed.  For
+ * TCP (wscale not NULL) *wscale gets the window scale option's shift (RFC
+ * 7323 2.3: capped at 14) when present.
  */
-/* Walks IPv4 or TCP options (the same TLV layout); false when one is
- * malformed.  For TCP (wscale not NULL) *wscale gets the window scale
- * option's shift (RFC 7323 2.3: capped at 14) when present. */
 static bool opts_ok(const uint8_t *o, size_t n, uint8_t *wscale)
 {
     cur c = cur_make(o, n);
@@ -239,10 +219,10 @@ static bool dec_ipv4(dec_pkt *p, cur *c)
     if (c->trunc) return fail(p, EV_IPV4_TRUNC);
     if ((vihl >> 4) != 4) return fail(p, EV_IPV4_BAD_VERSION);
     size_t hlen = (size_t)(vihl & 0x0f) * 4;
-    if (hlen < 20) return fail(p, EV_IPV4_BAD_IHL);
+    if (hlen < LAY_IP4_HDR) return fail(p, EV_IPV4_BAD_IHL);
     if (tot < hlen) return fail(p, EV_IPV4_BAD_LEN);
     if (cap < hlen) return fail(p, EV_IPV4_TRUNC);
-    if (!opts_ok(l3 + 20, hlen - 20, NULL)) note(p, EV_IPV4_OPT_BAD);
+    if (!opts_ok(l3 + LAY_IP4_HDR, hlen - LAY_IP4_HDR, NULL)) note(p, EV_IPV4_OPT_BAD);
 
     p->ip_v = 4;
     p->l3 = l3;
@@ -253,8 +233,8 @@ static bool dec_ipv4(dec_pkt *p, cur *c)
 
     const uint8_t *l4 = l3 + hlen;
     size_t l4cap = cap - hlen, l4wire = (size_t)tot - hlen;
-    uint16_t fo = ff & 0x1fff;
-    if (fo != 0 || (ff & 0x2000)) { /* offset or More Fragments */
+    uint16_t fo = ff & LAY_IP4_OFFSET;
+    if (fo != 0 || (ff & LAY_IP4_MF)) { /* offset or More Fragments */
         p->frag = true;
         p->frag_first = fo == 0;
         p->event = EV_IPV4_FRAG;
@@ -271,12 +251,9 @@ static bool dec_ipv4(dec_pkt *p, cur *c)
  *  |Version| Traffic Class |           Flow Label                  |
  *  |         Payload Length        |  Next Header  |   Hop Limit   |
  *  |                Source Address (16) | Destination Address (16) |
- * then extension headers (RFC 8200 4): hop-by-hop, routing, destination
- * options (next, len in 8-byte units not counting the first 8), fragment
- * (next, reserved, offset<<3 | M, id: 8 bytes), AH (RFC 4302: next, len
- * in 4-byte units minus 2).  ESP, no-next-header and anything else end the
- * walk and are the transport protocol.  Payload Length 0 (jumbogram) takes
- * the captured rest.
+ * then the extension headers of layers.h (lay_v6exts), up to
+ * LAY_V6EXT_MAX; whatever ends the walk is the transport protocol.
+ * Payload Length 0 (jumbogram) takes the captured rest.
  */
 static bool dec_ipv6(dec_pkt *p, cur *c)
 {
@@ -291,42 +268,35 @@ static bool dec_ipv6(dec_pkt *p, cur *c)
     if (c->trunc) return fail(p, EV_IPV6_TRUNC);
     if ((vtf >> 28) != 6) return fail(p, EV_IPV6_BAD_VERSION);
 
-    size_t tot = plen ? 40 + (size_t)plen : cap;
+    size_t tot = plen ? LAY_IP6_HDR + (size_t)plen : cap;
     if (cap > tot) cap = tot;
     p->ip_v = 6;
     p->l3 = l3;
     p->ip_len = (uint32_t)tot;
     p->l3_len = (uint32_t)cap;
 
-    size_t off = 40;
+    size_t off = LAY_IP6_HDR;
     for (unsigned n = 0;; n++) {
-        size_t hlen;
-        if (nh != IPP_HOPOPTS && nh != IPP_ROUTING && nh != IPP_DSTOPTS && nh != IPP_FRAGMENT &&
-            nh != IPP_AH)
-            break;
-        if (n == IPV6_EXT_MAX) return fail(p, EV_IPV6_EXTHDR_TOO_MANY);
-        if (nh == IPP_HOPOPTS && n != 0) note(p, EV_IPV6_EXTHDR_BAD); /* must come first */
+        const lay_v6ext *x = lay_v6ext_find(nh);
+        if (!x) break;
+        if (n == LAY_V6EXT_MAX) return fail(p, EV_IPV6_EXTHDR_TOO_MANY);
+        if (nh == LAY_IPP_HOPOPTS && n != 0) note(p, EV_IPV6_EXTHDR_BAD); /* must come first */
         cur h = cur_make(l3 + off, cap - off);
         uint8_t next = cur_u8(&h);
         uint8_t len = cur_u8(&h);
         if (h.trunc) return fail(p, tot - off < 2 ? EV_IPV6_EXTHDR_BAD : EV_IPV6_TRUNC);
-        if (nh == IPP_FRAGMENT)
-            hlen = 8;
-        else if (nh == IPP_AH)
-            hlen = ((size_t)len + 2) * 4;
-        else
-            hlen = ((size_t)len + 1) * 8;
+        size_t hlen = lay_v6ext_len(x, len);
         if (hlen > tot - off) return fail(p, EV_IPV6_EXTHDR_BAD);
         if (hlen > cap - off) return fail(p, EV_IPV6_TRUNC);
-        if (nh == IPP_FRAGMENT) {
+        if (nh == LAY_IPP_FRAGMENT) {
             uint16_t fo = cur_be16(&h);
-            if (fo & 0xfff9) { /* offset or M set; an atomic fragment is whole */
+            if (fo & LAY_V6FRAG_NOT_ATOMIC) { /* offset or M set; an atomic fragment is whole */
                 p->frag = true;
                 p->frag_first = (fo >> 3) == 0;
                 p->event = EV_IPV6_FRAG;
                 if (!p->frag_first) {
                     p->proto = next;
-                    set_payload(p, l3 + off + 8, cap - off - 8, tot - off - 8);
+                    set_payload(p, l3 + off + hlen, cap - off - hlen, tot - off - hlen);
                     return false;
                 }
             }
@@ -338,190 +308,116 @@ static bool dec_ipv6(dec_pkt *p, cur *c)
     return dec_l4(p, l3 + off, cap - off, tot - off, plen == 0);
 }
 
-/* ==== ethertype chain ==== */
+/* ==== encapsulations (layers.h) ==== */
 
-/*
- * PPPoE session stage (RFC 2516 4): ver|type (0x11), code (0), session id,
- * length; then the PPP protocol (RFC 1661 2): 0x0021 IPv4, 0x0057 IPv6.
- */
+static bool dec_pppoe(dec_pkt *p, cur *c);
+static bool dec_mpls(dec_pkt *p, cur *c);
+
+/* Decodes the header of kind 'next' at the cursor, and what follows it.
+ * 'trunc' and 'bad' are the layer before's events for an IP version
+ * nibble that is cut off or is neither 4 nor 6.  Inlined: most callers
+ * pass a constant 'next'. */
+static inline ALWAYS_INLINE bool dec_next(dec_pkt *p, cur *c, lay_kind next, dec_event trunc,
+                                          dec_event bad)
+{
+    switch (next) {
+    case LAY_IPV4:
+        return dec_ipv4(p, c);
+    case LAY_IPV6:
+        return dec_ipv6(p, c);
+    case LAY_IP_VERSION: {
+        uint8_t v = cur_peek_u8(c);
+        if (c->trunc) return fail(p, trunc);
+        if ((v >> 4) == 4) return dec_ipv4(p, c);
+        if ((v >> 4) == 6) return dec_ipv6(p, c);
+        return fail(p, bad);
+    }
+    case LAY_PPPOE:
+        return dec_pppoe(p, c);
+    case LAY_MPLS:
+        return dec_mpls(p, c);
+    default: /* LAY_VLAN is only ever named by an ethertype: dec_ethertype */
+        return fail(p, EV_NOT_IP);
+    }
+}
+
+/* PPPoE session stage (RFC 2516 4), then the PPP protocol. */
 static bool dec_pppoe(dec_pkt *p, cur *c)
 {
-    uint8_t vt = cur_u8(c);
-    uint8_t code = cur_u8(c);
-    cur_skip(c, 4); /* session id, length */
-    uint16_t proto = cur_be16(c);
+    const lay_encap *e = &lay_encaps[LAY_PPPOE];
+    uint8_t vt = cur_u8_at(c, 0), code = cur_u8_at(c, 1);
+    uint16_t proto = cur_be16_at(c, e->next_off);
+    cur_skip(c, e->hdr_len);
     if (c->trunc) return fail(p, EV_PPPOE_TRUNC);
-    if (vt != 0x11 || code != 0) return fail(p, EV_PPPOE_BAD_PROTO);
-    if (proto == 0x0021) return dec_ipv4(p, c);
-    if (proto == 0x0057) return dec_ipv6(p, c);
-    return fail(p, EV_NOT_IP);
+    if (vt != LAY_PPPOE_VERTYPE || code != LAY_PPPOE_SESSION) return fail(p, EV_PPPOE_BAD_PROTO);
+    return dec_next(p, c, lay_ppp_proto(proto), EV_PPPOE_TRUNC, EV_NOT_IP);
 }
 
-/*
- * MPLS label stack entries (RFC 3032 2.1), 4 bytes each:
- *  | Label (20) | TC (3) |S| TTL (8) |
- * until S (bottom of stack).  The payload type is not signalled: guess
- * from the IP version nibble; anything else (pseudowire, ...) is not IP.
- */
+/* MPLS label stack entries up to the bottom of the stack; the payload type
+ * is not signalled, so it is IP by the version nibble or not IP
+ * (pseudowire, ...). */
 static bool dec_mpls(dec_pkt *p, cur *c)
 {
+    const lay_encap *e = &lay_encaps[LAY_MPLS];
     for (unsigned n = 0;; n++) {
-        if (n == MPLS_DEPTH_MAX) return fail(p, EV_MPLS_TOO_DEEP);
-        uint32_t lse = cur_be32(c);
+        if (n == e->max) return fail(p, EV_MPLS_TOO_DEEP);
+        uint8_t bos = cur_u8_at(c, LAY_MPLS_BOS_OFF) & LAY_MPLS_BOS;
+        cur_skip(c, e->hdr_len);
         if (c->trunc) return fail(p, EV_MPLS_TRUNC);
-        if (lse & 0x100) break;
+        if (bos) break;
     }
-    uint8_t v = cur_peek_u8(c);
-    if (c->trunc) return fail(p, EV_MPLS_TRUNC);
-    if ((v >> 4) == 4) return dec_ipv4(p, c);
-    if ((v >> 4) == 6) return dec_ipv6(p, c);
-    return fail(p, EV_NOT_IP);
+    return dec_next(p, c, LAY_IP_VERSION, EV_MPLS_TRUNC, EV_NOT_IP);
 }
 
-/*
- * Decodes from an ethertype on: VLAN tags (802.1Q, 802.1ad, 0x9100; each
- *  | PCP(3)|DEI|  VID (12)  | next ethertype |
- * ) up to VLAN_DEPTH_MAX, then IPv4, IPv6, PPPoE session or MPLS.  ARP,
- * PPPoE discovery, 802.3 lengths and anything else are not IP.
- */
+/* Decodes from an ethertype on: VLAN tags up to lay_encaps[LAY_VLAN].max
+ * (the first DEC_MAX_VLAN ids recorded), then what the ethertype names. */
 static bool dec_ethertype(dec_pkt *p, cur *c, uint16_t type)
 {
-    for (unsigned vlans = 0;; vlans++) {
-        switch (type) {
-        case ET_IPV4:
-            return dec_ipv4(p, c);
-        case ET_IPV6:
-            return dec_ipv6(p, c);
-        case ET_VLAN:
-        case ET_QINQ:
-        case ET_QINQ_OLD: {
-            if (vlans == VLAN_DEPTH_MAX) return fail(p, EV_VLAN_TOO_DEEP);
-            uint16_t tci = cur_be16(c);
-            type = cur_be16(c);
-            if (c->trunc) return fail(p, EV_VLAN_TRUNC);
-            if (p->vlan_n < DEC_MAX_VLAN) p->vlan[p->vlan_n++] = tci & 0x0fff;
-            continue;
-        }
-        case ET_PPPOE_SESS:
-            return dec_pppoe(p, c);
-        case ET_MPLS_UC:
-        case ET_MPLS_MC:
-            return dec_mpls(p, c);
-        case ET_ARP:
-        case ET_PPPOE_DISC:
-        default:
-            return fail(p, EV_NOT_IP);
-        }
+    const lay_encap *tag = &lay_encaps[LAY_VLAN];
+    lay_kind next;
+    for (unsigned tags = 0; (next = lay_ethertype(type)) == LAY_VLAN; tags++) {
+        if (tags == tag->max) return fail(p, EV_VLAN_TOO_DEEP);
+        uint16_t tci = cur_be16_at(c, 0);
+        type = cur_be16_at(c, tag->next_off);
+        cur_skip(c, tag->hdr_len);
+        if (c->trunc) return fail(p, EV_VLAN_TRUNC);
+        if (p->vlan_n < DEC_MAX_VLAN) p->vlan[p->vlan_n++] = tci & LAY_VLAN_VID;
     }
+    return dec_next(p, c, next, EV_NOT_IP, EV_NOT_IP);
 }
 
-/* ==== link layers ==== */
+/* ==== link layers (layers.h: LAY_LINKS) ==== */
 
-/* Ethernet II (IEEE 802.3): dst (6), src (6), ethertype (2). */
-static bool link_eth(dec_pkt *p, cur *c)
+/* Inlined into each case of dec_packet's switch with a constant row, so
+ * the row's columns become immediates. */
+static inline ALWAYS_INLINE bool dec_link(dec_pkt *p, cur *c, const lay_link *l)
 {
-    cur_skip(c, 12);
-    uint16_t type = cur_be16(c);
-    if (c->trunc) return fail(p, EV_ETH_TRUNC);
-    return dec_ethertype(p, c, type);
-}
-
-/*
- * Linux cooked v1 (LINKTYPE_LINUX_SLL): packet type (2), ARPHRD type (2),
- * address length (2), address (8), protocol (2).
- */
-static bool link_sll(dec_pkt *p, cur *c)
-{
-    cur_skip(c, 2);
-    uint16_t hatype = cur_be16(c);
-    cur_skip(c, 10);
-    uint16_t proto = cur_be16(c);
-    if (c->trunc) return fail(p, EV_SLL_TRUNC);
-    if (hatype == ARPHRD_NETLINK) return fail(p, EV_NOT_IP);
-    return dec_ethertype(p, c, proto);
-}
-
-/*
- * Linux cooked v2 (LINKTYPE_LINUX_SLL2): protocol (2), reserved (2),
- * interface index (4), ARPHRD type (2), packet type (1), address length
- * (1), address (8).
- */
-static bool link_sll2(dec_pkt *p, cur *c)
-{
-    uint16_t proto = cur_be16(c);
-    cur_skip(c, 6);
-    uint16_t hatype = cur_be16(c);
-    cur_skip(c, 10);
-    if (c->trunc) return fail(p, EV_SLL_TRUNC);
-    if (hatype == ARPHRD_NETLINK) return fail(p, EV_NOT_IP);
-    return dec_ethertype(p, c, proto);
-}
-
-/*
- * BSD null / loopback: a 4-byte address family, in the capturing host's
- * byte order for NULL (network order for LOOP); both orders are accepted
- * since the families are small.  AF_INET 2; AF_INET6 10 (Linux), 24
- * (NetBSD/OpenBSD), 28 (FreeBSD), 30 (macOS).
- */
-static bool link_null(dec_pkt *p, cur *c)
-{
-    uint32_t fam = cur_le32(c);
-    if (c->trunc) return fail(p, EV_NULL_TRUNC);
-    if (fam > 0xffff)
-        fam = (fam >> 24) | ((fam >> 8) & 0xff00) | ((fam << 8) & 0xff0000) | (fam << 24);
-    switch (fam) {
-    case 2:
-        return dec_ipv4(p, c);
-    case 10:
-    case 24:
-    case 28:
-    case 30:
-        return dec_ipv6(p, c);
+    uint32_t proto = 0;
+    uint16_t hatype = 0;
+    if (l->how == LAY_BY_ETHERTYPE)
+        proto = cur_be16_at(c, l->proto_off);
+    else if (l->how == LAY_BY_FAMILY)
+        proto = cur_le32_at(c, l->proto_off);
+    if (l->hatype_off >= 0) hatype = cur_be16_at(c, (size_t)l->hatype_off);
+    cur_skip(c, l->hdr_len);
+    if (c->trunc) return fail(p, l->trunc);
+    if (hatype == LAY_ARPHRD_NETLINK) return fail(p, EV_NOT_IP);
+    switch (l->how) {
+    case LAY_BY_ETHERTYPE:
+        return dec_ethertype(p, c, (uint16_t)proto);
+    case LAY_BY_FAMILY: {
+        /* either byte order: the families are small */
+        if (proto > 0xffff)
+            proto =
+                (proto >> 24) | ((proto >> 8) & 0xff00) | ((proto << 8) & 0xff0000) | (proto << 24);
+        lay_kind next = lay_family(proto);
+        if (next == LAY_NOT_IP) return fail(p, l->bad);
+        return dec_next(p, c, next, l->trunc, l->bad);
+    }
     default:
-        return fail(p, EV_NULL_BAD_FAMILY);
+        return dec_next(p, c, (lay_kind)l->next, l->trunc, l->bad);
     }
 }
-
-/* Raw IP: the version nibble says which. */
-static bool link_raw(dec_pkt *p, cur *c)
-{
-    uint8_t v = cur_peek_u8(c);
-    if (c->trunc) return fail(p, EV_IPRAW_TRUNC);
-    if ((v >> 4) == 4) return dec_ipv4(p, c);
-    if ((v >> 4) == 6) return dec_ipv6(p, c);
-    return fail(p, EV_IPRAW_BAD_VERSION);
-}
-
-static bool link_ipv4(dec_pkt *p, cur *c)
-{
-    return dec_ipv4(p, c);
-}
-
-static bool link_ipv6(dec_pkt *p, cur *c)
-{
-    return dec_ipv6(p, c);
-}
-
-/* Link dispatch: pcap link type -> decoder of that header and what follows.
- * Most frequent first (the lookup is a linear scan). */
-typedef bool (*link_fn)(dec_pkt *p, cur *c);
-static const struct {
-    int linktype;
-    link_fn fn;
-} link_table[] = {
-    // clang-format off
-    {DEC_LINK_ETHERNET, link_eth},
-    {DEC_LINK_SLL,      link_sll},
-    {DEC_LINK_SLL2,     link_sll2},
-    {DEC_LINK_RAW,      link_raw},
-    {DEC_LINK_NULL,     link_null},
-    {DEC_LINK_LOOP,     link_null},
-    {DEC_LINK_IPV4,     link_ipv4},
-    {DEC_LINK_IPV6,     link_ipv6},
-    {12,                link_raw},  /* DLT_RAW on most systems */
-    {14,                link_raw},  /* DLT_RAW on OpenBSD */
-    // clang-format on
-};
 
 bool dec_packet(dec_pkt *p, int linktype, const uint8_t *bytes, uint32_t caplen)
 {
@@ -532,12 +428,20 @@ bool dec_packet(dec_pkt *p, int linktype, const uint8_t *bytes, uint32_t caplen)
         caplen = 0;
     }
     cur c = cur_make(bytes, caplen);
-    for (size_t i = 0; i < sizeof link_table / sizeof link_table[0]; i++)
-        if (link_table[i].linktype == linktype) return link_table[i].fn(p, &c);
-    return fail(p, EV_LINKTYPE_UNSUPPORTED);
+    switch (linktype) {
+#define LINK_CASE(name, lt, ...)                                                                   \
+    case lt:                                                                                       \
+        return dec_link(p, &c, &lay_links[LAY_LINK_##name]);
+        LAY_LINKS(LINK_CASE)
+#undef LINK_CASE
+    default:
+        return fail(p, EV_LINKTYPE_UNSUPPORTED);
+    }
 }
 
 /* ==== sharding fast path ==== */
+
+#define FAST_TAGS 2 /* VLAN tags the fast path steps over; dec_packet takes deeper stacks */
 
 static uint16_t be16_at(const uint8_t *b)
 {
@@ -566,55 +470,80 @@ static bool shard_l4(dec_shard *k, const uint8_t *l4, size_t cap, size_t wire)
     return true;
 }
 
+/* IPv4 without fragmentation, IPv6 without extension headers or jumbo
+ * payload length, checked as dec_ipv4 / dec_ipv6 check them. */
 static bool shard_ip(dec_shard *k, const uint8_t *l3, size_t cap)
 {
-    if (cap < 20) return false;
+    if (cap < LAY_IP4_HDR) return false;
     if ((l3[0] >> 4) == 4) {
         size_t hlen = (size_t)(l3[0] & 0x0f) * 4;
-        uint16_t tot = be16_at(l3 + 2);
-        if (hlen < 20 || tot < hlen || cap < hlen) return false;
-        if (be16_at(l3 + 6) & 0x3fff) return false; /* a fragment */
+        uint16_t tot = be16_at(l3 + LAY_IP4_TOTLEN);
+        if (hlen < LAY_IP4_HDR || tot < hlen || cap < hlen) return false;
+        if (be16_at(l3 + LAY_IP4_FRAG) & (LAY_IP4_MF | LAY_IP4_OFFSET)) return false;
         if (cap > tot) cap = tot;
         k->ip_v = 4;
-        k->proto = l3[9];
-        k->src = l3 + 12;
-        k->dst = l3 + 16;
+        k->proto = l3[LAY_IP4_PROTO];
+        k->src = l3 + LAY_IP4_SRC;
+        k->dst = l3 + LAY_IP4_DST;
         return shard_l4(k, l3 + hlen, cap - hlen, (size_t)tot - hlen);
     }
     if ((l3[0] >> 4) == 6) {
-        if (cap < 40) return false;
-        uint16_t plen = be16_at(l3 + 4);
-        uint8_t nh = l3[6];
+        if (cap < LAY_IP6_HDR) return false;
+        uint16_t plen = be16_at(l3 + LAY_IP6_PLEN);
+        uint8_t nh = l3[LAY_IP6_NEXT];
         if (plen == 0) return false; /* jumbogram */
-        if (nh == IPP_HOPOPTS || nh == IPP_ROUTING || nh == IPP_DSTOPTS || nh == IPP_FRAGMENT ||
-            nh == IPP_AH)
-            return false;
-        size_t tot = 40 + (size_t)plen;
+        if (lay_v6ext_find(nh)) return false;
+        size_t tot = LAY_IP6_HDR + (size_t)plen;
         if (cap > tot) cap = tot;
         k->ip_v = 6;
         k->proto = nh;
-        k->src = l3 + 8;
-        k->dst = l3 + 24;
-        return shard_l4(k, l3 + 40, cap - 40, tot - 40);
+        k->src = l3 + LAY_IP6_SRC;
+        k->dst = l3 + LAY_IP6_DST;
+        return shard_l4(k, l3 + LAY_IP6_HDR, cap - LAY_IP6_HDR, tot - LAY_IP6_HDR);
     }
     return false;
+}
+
+/* One link type's fast path, inlined with a constant row (a link type
+ * not marked fast becomes "return false"): up to FAST_TAGS VLAN tags,
+ * then straight to IP. */
+static inline ALWAYS_INLINE bool fast_link(const lay_link *l, const uint8_t *b, uint32_t caplen,
+                                           dec_shard *k)
+{
+    if (!l->fast || caplen < l->hdr_len) return false;
+    const uint8_t *h = b + l->hdr_len;
+    size_t cap = caplen - l->hdr_len;
+    lay_kind next = (lay_kind)l->next;
+    if (l->how == LAY_BY_ETHERTYPE) {
+        if (l->hatype_off >= 0 && be16_at(b + l->hatype_off) == LAY_ARPHRD_NETLINK) return false;
+        const lay_encap *tag = &lay_encaps[LAY_VLAN];
+        uint16_t type = be16_at(b + l->proto_off);
+        for (unsigned tags = 0; (next = lay_ethertype(type)) == LAY_VLAN; tags++) {
+            if (tags == FAST_TAGS || cap < tag->hdr_len) return false;
+            type = be16_at(h + tag->next_off);
+            h += tag->hdr_len;
+            cap -= tag->hdr_len;
+        }
+    } else if (l->how != LAY_FIXED) {
+        return false;
+    }
+    if (next == LAY_IP_VERSION) return shard_ip(k, h, cap);
+    if (next != LAY_IPV4 && next != LAY_IPV6) return false;
+    /* the version must be the one named (else dec_packet fails) */
+    if (cap < LAY_IP4_HDR || (h[0] >> 4) != (next == LAY_IPV4 ? 4 : 6)) return false;
+    return shard_ip(k, h, cap);
 }
 
 bool dec_shard_fast(int linktype, const uint8_t *b, uint32_t caplen, dec_shard *k)
 {
     if (!b) return false;
-    if (linktype == DEC_LINK_RAW || linktype == 12 || linktype == 14) return shard_ip(k, b, caplen);
-    if (linktype != DEC_LINK_ETHERNET || caplen < 14) return false;
-    size_t off = 12;
-    uint16_t type = be16_at(b + off);
-    for (int tags = 0; type == ET_VLAN || type == ET_QINQ || type == ET_QINQ_OLD; tags++) {
-        if (tags == 2 || caplen < off + 6) return false;
-        off += 4;
-        type = be16_at(b + off);
+    switch (linktype) {
+#define LINK_CASE(name, lt, ...)                                                                   \
+    case lt:                                                                                       \
+        return fast_link(&lay_links[LAY_LINK_##name], b, caplen, k);
+        LAY_LINKS(LINK_CASE)
+#undef LINK_CASE
+    default:
+        return false;
     }
-    off += 2;
-    if ((type != ET_IPV4 && type != ET_IPV6) || caplen < off + 20) return false;
-    /* the version must match the ethertype (else dec_packet fails) */
-    if ((b[off] >> 4) != (type == ET_IPV4 ? 4 : 6)) return false;
-    return shard_ip(k, b + off, caplen - off);
 }

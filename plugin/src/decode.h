@@ -7,7 +7,8 @@
  * the packet is reported as not flowable.  Supported: Ethernet, 802.1Q /
  * 802.1ad (QinQ) VLAN, PPPoE session, MPLS, Linux SLL and SLL2, raw IP,
  * BSD null/loopback; IPv4 (options, fragments), IPv6 (extension headers),
- * TCP, UDP, ICMP, ICMPv6.
+ * TCP, UDP, ICMP, ICMPv6.  layers.h lists the link types, ethertypes and
+ * extension headers, for this decoder and the shard's BPF program alike.
  */
 #ifndef EGRET_DECODE_H
 #define EGRET_DECODE_H
@@ -71,7 +72,7 @@ typedef enum {
         EV__COUNT
 } dec_event;
 
-#define DEC_MAX_VLAN 2 /* outer, inner recorded; deeper stacks are still decoded up to 4 */
+#define DEC_MAX_VLAN 2 /* outer, inner recorded; deeper stacks are decoded (layers.h) */
 
 typedef struct dec_pkt {
     /* link */
@@ -151,11 +152,12 @@ typedef struct dec_shard {
     const uint8_t *src, *dst;
 } dec_shard;
 
-/* A fast path for the common frames (Ethernet with up to two VLAN tags or
- * raw IP; IPv4 not fragmented; IPv6 without extension headers; TCP and UDP
- * headers that dec_packet would accept): fills *k exactly as dec_packet
- * would fill those fields and returns true.  Returns false for everything
- * else; the caller then uses dec_packet. */
+/* A fast path for the common frames (the link types layers.h marks fast:
+ * Ethernet with up to two VLAN tags, raw IP; IPv4 not fragmented; IPv6
+ * without extension headers; TCP and UDP headers that dec_packet would
+ * accept): fills *k exactly as dec_packet would fill those fields and
+ * returns true.  Returns false for everything else; the caller then uses
+ * dec_packet. */
 bool dec_shard_fast(int linktype, const uint8_t *bytes, uint32_t caplen, dec_shard *k);
 
 /* "decoder.ipv4.truncated" etc.; never NULL. */

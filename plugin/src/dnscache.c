@@ -7,6 +7,7 @@
  * originally asked for.  Indexes are 1-based so that 0 means "none".
  */
 #include "dnscache.h"
+#include "fnv.h"
 #include "mem.h"
 
 #include <stdio.h>
@@ -39,23 +40,13 @@ struct dnscache {
 
 /* ==== helpers ==== */
 
-#define FNV_OFF   0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * FNV_PRIME;
-    return h;
-}
-
 static uint64_t key_hash(uint8_t type, int client_v, const uint8_t client[16], const void *key,
                          size_t keylen)
 {
     uint8_t hdr[2] = {type, (uint8_t)client_v};
-    uint64_t h = fnv(FNV_OFF, hdr, 2);
-    h = fnv(h, client, 16);
-    h = fnv(h, key, keylen);
+    uint64_t h = fnv1a64(FNV1A64_INIT, hdr, 2);
+    h = fnv1a64(h, client, 16);
+    h = fnv1a64(h, key, keylen);
     return h ^ (h >> 29);
 }
 

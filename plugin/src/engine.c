@@ -381,6 +381,8 @@ static void build_view(egret_engine *e, const flow *f, const fext *x, rule_view 
     v->content_inner_shape = "";
     v->content_purpose = "";
     v->content_messages = v->content_chars = v->content_senders = v->content_records = -1;
+    v->content_embedded_messages = v->content_embedded_senders = -1;
+    v->content_gaps = v->content_gap_bytes = -1;
 }
 
 static void dispatch(egret_engine *e, flow *f, rule_hook h, const rule_view *v)
@@ -598,6 +600,10 @@ static void on_http_request(void *ctx_ud, void *flow_ud, const inspect_req *r)
         v.content_fingerprint = r->content.fingerprint;
         v.content_inner_shape = r->content.inner_shape;
         v.content_purpose = r->purpose;
+        v.content_embedded_messages = (int64_t)r->content.embedded_messages;
+        v.content_embedded_senders = (int64_t)r->content.embedded_senders;
+        v.content_gaps = (int64_t)r->content.gaps;
+        v.content_gap_bytes = (int64_t)r->content.gap_bytes;
     }
     dispatch(e, f, RH_HTTP_REQUEST, &v);
 }

@@ -319,6 +319,16 @@ void eve_http(egret_engine *e, const flow *f, const fext *x, const inspect_req *
         jw_u64(w, "messages", c->messages);
         jw_u64(w, "text_chars", c->text_chars);
         jw_u64(w, "senders", c->senders);
+        /* optional, like inner_shape: absent when zero */
+        if (c->embedded_messages) {
+            jw_u64(w, "embedded_messages", c->embedded_messages);
+            jw_u64(w, "embedded_senders", c->embedded_senders);
+        }
+        if (c->gaps) {
+            jw_u64(w, "gaps", c->gaps);
+            jw_u64(w, "gap_bytes", c->gap_bytes);
+            jw_bool(w, "lossy", true);
+        }
         if (c->fingerprint[0]) jw_str(w, "fingerprint", c->fingerprint);
         if (r->purpose[0]) jw_str(w, "purpose", r->purpose);
         if (r->filename[0]) jw_str(w, "filename", r->filename);

@@ -14,6 +14,8 @@
  * data" and counted, and geo_open probes a few lookups so a file with a
  * valid header but a garbage body is rejected up front.
  */
+#include "errbuf.h"
+#include "fnv.h"
 #include "geo.h"
 #include "mem.h"
 
@@ -22,7 +24,6 @@
 #include <errno.h>
 #include <maxminddb.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,19 +60,6 @@ struct geo {
 };
 
 /* ======================= Small helpers ======================= */
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Formats into err[errlen] if err is not NULL. */
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Copies at most cap-1 bytes of src[0..n) into dst, stopping at a NUL, and
  * never cutting a UTF-8 sequence in half.  dst is always terminated. */
@@ -178,14 +166,14 @@ static int db_open(const char *path, bool want_asn, geo_db **out, char *err, siz
     *out = NULL;
     geo_db *db = calloc(1, sizeof *db);
     if (db == NULL) {
-        errf(err, errlen, "geo: out of memory opening %s database '%s'", role, path);
+        errbuf_fail(err, errlen, "geo: out of memory opening %s database '%s'", role, path);
         return EGRET_ENOMEM;
     }
     /* the two cases MMDB_open reports only as "read failed (EINVAL)" */
     struct stat st;
     if (stat(path, &st) == 0 && (S_ISDIR(st.st_mode) || st.st_size == 0)) {
-        errf(err, errlen, "geo: cannot open %s database '%s': %s", role, path,
-             S_ISDIR(st.st_mode) ? "is a directory" : "file is empty");
+        errbuf_fail(err, errlen, "geo: cannot open %s database '%s': %s", role, path,
+                    S_ISDIR(st.st_mode) ? "is a directory" : "file is empty");
         free(db);
         return EGRET_EIO;
     }
@@ -195,11 +183,12 @@ static int db_open(const char *path, bool want_asn, geo_db **out, char *err, siz
         /* MMDB_open has released what it allocated; db->mmdb is not open */
         int e = errno;
         if ((rc == MMDB_FILE_OPEN_ERROR || rc == MMDB_IO_ERROR) && e != 0)
-            errf(err, errlen, "geo: cannot open %s database '%s': %s (%s)", role, path,
-                 MMDB_strerror(rc), strerror(e));
+            errbuf_fail(err, errlen, "geo: cannot open %s database '%s': %s (%s)", role, path,
+                        MMDB_strerror(rc), strerror(e));
         else
-            errf(err, errlen, "geo: cannot open %s database '%s': %s (corrupt or not an MMDB file)",
-                 role, path, MMDB_strerror(rc));
+            errbuf_fail(err, errlen,
+                        "geo: cannot open %s database '%s': %s (corrupt or not an MMDB file)", role,
+                        path, MMDB_strerror(rc));
         free(db);
         return rc == MMDB_OUT_OF_MEMORY_ERROR ? EGRET_ENOMEM : EGRET_EIO;
     }
@@ -209,10 +198,10 @@ static int db_open(const char *path, bool want_asn, geo_db **out, char *err, siz
     geo_kind k = kind_of(type);
     bool ok = want_asn ? k == GEO_KIND_ASN : (k == GEO_KIND_CITY || k == GEO_KIND_COUNTRY);
     if (!ok) {
-        errf(err, errlen, "geo: '%s' has database_type '%s'; expected %s", path,
-             type != NULL ? type : "(none)",
-             want_asn ? "an ASN database (e.g. GeoLite2-ASN)"
-                      : "a City or Country database (e.g. GeoLite2-City)");
+        errbuf_fail(err, errlen, "geo: '%s' has database_type '%s'; expected %s", path,
+                    type != NULL ? type : "(none)",
+                    want_asn ? "an ASN database (e.g. GeoLite2-ASN)"
+                             : "a City or Country database (e.g. GeoLite2-City)");
         db_free(db);
         return EGRET_ECONFIG;
     }
@@ -220,9 +209,9 @@ static int db_open(const char *path, bool want_asn, geo_db **out, char *err, siz
 
     uint64_t errors = db_probe(db);
     if (errors != 0) {
-        errf(err, errlen,
-             "geo: %s database '%s' is corrupt: %llu of its probe lookups failed to decode", role,
-             path, (unsigned long long)errors);
+        errbuf_fail(err, errlen,
+                    "geo: %s database '%s' is corrupt: %llu of its probe lookups failed to decode",
+                    role, path, (unsigned long long)errors);
         db_free(db);
         return EGRET_EIO;
     }
@@ -276,7 +265,7 @@ void geo_free(geo *g)
 int geo_reopen(geo *g, const char *city_path, const char *asn_path, char *err, size_t errlen)
 {
     if (g == NULL) {
-        errf(err, errlen, "geo: no geo handle");
+        errbuf_fail(err, errlen, "geo: no geo handle");
         return EGRET_EINVAL;
     }
     geo_db *loc = NULL, *asn = NULL;
@@ -300,7 +289,7 @@ int geo_reopen(geo *g, const char *city_path, const char *asn_path, char *err, s
 int geo_open(geo *g, const char *city_path, const char *asn_path, char *err, size_t errlen)
 {
     if (g == NULL) {
-        errf(err, errlen, "geo: no geo handle");
+        errbuf_fail(err, errlen, "geo: no geo handle");
         return EGRET_EINVAL;
     }
     geo_close(g);
@@ -439,15 +428,12 @@ static void lookup_uncached(geo *g, int ip_v, const uint8_t *a, geo_result *out)
     if (g->asn != NULL) lookup_db(g, g->asn, sa, out);
 }
 
-/* FNV-1a over the key bytes, folded to a slot index. */
+/* FNV-1a over the key bytes, folded to a slot index.  The start value is
+ * not the FNV offset basis: any value works, and this one keeps the slots,
+ * so the cache's hit and eviction counters, as they have always been. */
 static uint32_t slot_of(const geo *g, int ip_v, const uint8_t *key)
 {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)ip_v;
-    size_t n = ip_v == 4 ? 4 : 16;
-    for (size_t i = 0; i < n; i++) {
-        h ^= key[i];
-        h *= 1099511628211ull;
-    }
+    uint64_t h = fnv1a64(1469598103934665603ull ^ (uint64_t)ip_v, key, ip_v == 4 ? 4 : 16);
     h ^= h >> 29;
     return (uint32_t)h & g->mask;
 }

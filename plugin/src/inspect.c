@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "reasm.h"
 
@@ -21,7 +22,7 @@ struct inspect_ctx {
     content_limits clim;
     inspect_callbacks cb;
     void *cb_ud;
-    struct inspect_flow *lru_head, *lru_tail; /* least recently active first */
+    TAILQ_HEAD(, inspect_flow) lru; /* least recently active first */
     /* Content detectors are taken per request body and given back at its
      * end, so only concurrent bodies need one: no allocation per request. */
     content_ctx *pool[CONTENT_POOL];
@@ -59,7 +60,7 @@ struct inspect_flow {
     pending_req pending[PENDING_MAX]; /* completed requests awaiting a response */
     unsigned n_pending;
     void *ud; /* the owner's flow (flow_ud) */
-    struct inspect_flow *lprev, *lnext;
+    TAILQ_ENTRY(inspect_flow) lru;
 };
 
 /* ==== HTTP callbacks ==== */
@@ -94,8 +95,9 @@ static void body_end(inspect_flow *f, const char *filename)
     content_release(f->ctx, f->content);
     f->content = NULL;
     if (r.bytes == 0) return; /* no body: no content summary */
-    if (!f->cur.has_content ||
-        r.messages + r.records > f->cur.content.messages + f->cur.content.records) {
+    const content_result *k = &f->cur.content;
+    if (!f->cur.has_content || r.messages + r.records + r.embedded_messages >
+                                   k->messages + k->records + k->embedded_messages) {
         f->cur.content = r;
         f->cur.has_content = true;
         if (filename) snprintf(f->cur.filename, sizeof(f->cur.filename), "%s", filename);
@@ -129,6 +131,17 @@ static void on_body_data(void *ud, const http_txn *t, http_dir dir, const http_p
         memcpy(f->sample_raw + f->sample_len, data, n);
         f->sample_len += n;
     }
+}
+
+/* Body bytes the capture lost (a gap inside a body of known length): the
+ * detector goes on in lossy mode from its next line or record. */
+static void on_body_gap(void *ud, const http_txn *t, http_dir dir, const http_part *part,
+                        uint64_t len)
+{
+    (void)t, (void)part;
+    inspect_flow *f = ud;
+    if (dir != HTTP_DIR_REQ || !f->in_body) return;
+    content_gap(f->content, len);
 }
 
 static void on_part_begin(void *ud, const http_txn *t, http_dir dir, const http_part *part)
@@ -239,6 +252,7 @@ inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, const inspec
 {
     inspect_ctx *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
+    TAILQ_INIT(&c->lru);
     c->reasm = reasm_ctx_new(memcap ? memcap : 64u << 20, depth ? depth : 4u << 20);
     if (!c->reasm) {
         free(c);
@@ -273,34 +287,10 @@ bool inspect_wants(const uint8_t *p, size_t len)
     return false;
 }
 
-static void lru_unlink(inspect_ctx *c, inspect_flow *f)
-{
-    if (f->lprev)
-        f->lprev->lnext = f->lnext;
-    else
-        c->lru_head = f->lnext;
-    if (f->lnext)
-        f->lnext->lprev = f->lprev;
-    else
-        c->lru_tail = f->lprev;
-    f->lprev = f->lnext = NULL;
-}
-
-static void lru_append(inspect_ctx *c, inspect_flow *f)
-{
-    f->lprev = c->lru_tail;
-    f->lnext = NULL;
-    if (c->lru_tail)
-        c->lru_tail->lnext = f;
-    else
-        c->lru_head = f;
-    c->lru_tail = f;
-}
-
 inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud)
 {
-    while (c->live >= c->max_live && c->lru_head) {
-        inspect_flow *old = c->lru_head;
+    inspect_flow *old;
+    while (c->live >= c->max_live && (old = TAILQ_FIRST(&c->lru))) {
         void *old_ud = old->ud;
         c->evicted++;
         inspect_flow_end(c, old);
@@ -311,6 +301,7 @@ inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud)
     static const http_callbacks hcb = {
         .on_request_headers = on_request_headers,
         .on_body_data = on_body_data,
+        .on_body_gap = on_body_gap,
         .on_part_begin = on_part_begin,
         .on_part_end = on_part_end,
         .on_request_complete = on_request_complete,
@@ -326,7 +317,7 @@ inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud)
     reasm_stream_init(&f->st[0]);
     reasm_stream_init(&f->st[1]);
     f->ud = flow_ud;
-    lru_append(c, f);
+    TAILQ_INSERT_TAIL(&c->lru, f, lru);
     c->flows++;
     c->live++;
     return f;
@@ -335,9 +326,9 @@ inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud)
 void inspect_packet(inspect_ctx *c, inspect_flow *f, int dir, const dec_pkt *p)
 {
     if (!f || p->proto != 6) return;
-    if (c->lru_tail != f) {
-        lru_unlink(c, f);
-        lru_append(c, f);
+    if (TAILQ_NEXT(f, lru)) { /* not the most recent yet */
+        TAILQ_REMOVE(&c->lru, f, lru);
+        TAILQ_INSERT_TAIL(&c->lru, f, lru);
     }
     reasm_push(c->reasm, &f->st[dir], p->seq, p->tcp_flags, p->payload, p->payload_len,
                deliver_fn[dir], f);
@@ -348,7 +339,7 @@ void inspect_packet(inspect_ctx *c, inspect_flow *f, int dir, const dec_pkt *p)
 void inspect_flow_end(inspect_ctx *c, inspect_flow *f)
 {
     if (!f) return;
-    lru_unlink(c, f);
+    TAILQ_REMOVE(&c->lru, f, lru);
     reasm_stream_close(c->reasm, &f->st[0], deliver_fn[0], f);
     reasm_stream_close(c->reasm, &f->st[1], deliver_fn[1], f);
     http_conn_end(f->http, HTTP_DIR_REQ);

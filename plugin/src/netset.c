@@ -9,9 +9,9 @@
  * standard text forms are accepted (no "10/8" shorthand).
  */
 #include "netset.h"
+#include "errbuf.h"
 
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,24 +45,6 @@ struct netset {
     int n4; /* prefixes in v4, or -1: too many, the trie alone answers */
 };
 
-/* A parsed prefix. */
-typedef struct ns_prefix {
-    int ip_v;
-    uint8_t addr[16];
-    unsigned len;
-} ns_prefix;
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -75,46 +57,70 @@ static void trim(const char **s, size_t *n)
     while (*n && is_space((*s)[*n - 1])) (*n)--;
 }
 
-/* Parses one trimmed item of n bytes.  Host bits are cleared. */
-static int parse_prefix(const char *s, size_t n, ns_prefix *out, char *err, size_t errlen)
+netset_perr netset_parse(const char *s, size_t n, netset_prefix *out, bool *host_bits)
 {
     char buf[MAX_ITEM];
-    int q = n > 40 ? 40 : (int)n; /* quote at most 40 chars in messages */
-    if (n == 0) return fail(err, errlen, "bad CIDR '': empty");
-    if (n >= sizeof(buf)) return fail(err, errlen, "bad CIDR '%.*s...': too long", q, s);
+    memset(out, 0, sizeof(*out));
+    if (host_bits) *host_bits = false;
+    if (n == 0) return NETSET_EMPTY;
+    if (n >= sizeof(buf)) return NETSET_TOO_LONG;
     memcpy(buf, s, n);
     buf[n] = '\0';
 
     char *slash = strchr(buf, '/');
     if (slash) *slash = '\0';
-    if (buf[0] == '\0') return fail(err, errlen, "bad CIDR '%.*s': missing address", q, s);
-    memset(out, 0, sizeof(*out));
+    if (buf[0] == '\0') return NETSET_NO_ADDR;
     bool v6 = strchr(buf, ':') != NULL;
-    if (inet_pton(v6 ? AF_INET6 : AF_INET, buf, out->addr) != 1)
-        return fail(err, errlen, "bad CIDR '%.*s': not an IPv%d address", q, s, v6 ? 6 : 4);
     out->ip_v = v6 ? 6 : 4;
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, buf, out->addr) != 1) return NETSET_BAD_ADDR;
     unsigned max = v6 ? 128 : 32;
     out->len = max;
     if (slash) {
         const char *d = slash + 1;
         size_t nd = strlen(d);
-        if (nd == 0 || nd > 3 || strspn(d, "0123456789") != nd)
-            return fail(err, errlen, "bad CIDR '%.*s': prefix length '%s' is not a number", q, s,
-                        d);
-        unsigned len = (unsigned)atoi(d);
-        if (len > max)
-            return fail(err, errlen, "bad CIDR '%.*s': prefix length %u > %u", q, s, len, max);
-        out->len = len;
+        if (nd == 0 || nd > 3 || strspn(d, "0123456789") != nd) return NETSET_BAD_LEN;
+        out->len = (unsigned)atoi(d);
+        if (out->len > max) return NETSET_LONG_LEN;
     }
-    /* mask host bits */
+    /* clear the host bits, noting whether there were any */
+    uint8_t set = 0;
     for (unsigned i = 0; i < 16; i++) {
         unsigned lo = i * 8;
-        if (out->len <= lo)
-            out->addr[i] = 0;
-        else if (out->len < lo + 8)
-            out->addr[i] &= (uint8_t)(0xff00u >> (out->len - lo));
+        uint8_t keep = out->len <= lo      ? 0
+                       : out->len < lo + 8 ? (uint8_t)(0xff00u >> (out->len - lo))
+                                           : 0xff;
+        set |= out->addr[i] & (uint8_t)~keep;
+        out->addr[i] &= keep;
     }
-    return 0;
+    if (host_bits) *host_bits = set != 0;
+    return NETSET_OK;
+}
+
+/* Parses one trimmed item of n bytes into netset's own messages. */
+static int parse_prefix(const char *s, size_t n, netset_prefix *out, char *err, size_t errlen)
+{
+    int q = n > 40 ? 40 : (int)n; /* quote at most 40 chars in messages */
+    switch (netset_parse(s, n, out, NULL)) {
+    case NETSET_OK:
+        return 0;
+    case NETSET_EMPTY:
+        return errbuf_fail(err, errlen, "bad CIDR '': empty");
+    case NETSET_TOO_LONG:
+        return errbuf_fail(err, errlen, "bad CIDR '%.*s...': too long", q, s);
+    case NETSET_NO_ADDR:
+        return errbuf_fail(err, errlen, "bad CIDR '%.*s': missing address", q, s);
+    case NETSET_BAD_ADDR:
+        return errbuf_fail(err, errlen, "bad CIDR '%.*s': not an IPv%d address", q, s, out->ip_v);
+    case NETSET_BAD_LEN: {
+        const char *d = (const char *)memchr(s, '/', n) + 1;
+        return errbuf_fail(err, errlen, "bad CIDR '%.*s': prefix length '%.*s' is not a number", q,
+                           s, (int)(n - (size_t)(d - s)), d);
+    }
+    case NETSET_LONG_LEN:
+        return errbuf_fail(err, errlen, "bad CIDR '%.*s': prefix length %u > %u", q, s, out->len,
+                           out->ip_v == 6 ? 128 : 32);
+    }
+    return errbuf_fail(err, errlen, "bad CIDR '%.*s'", q, s);
 }
 
 static uint32_t node_new(netset *s)
@@ -136,7 +142,7 @@ static uint32_t be32(const uint8_t *a)
 }
 
 /* Mirrors an IPv4 insert in the list (same prefix: new value). */
-static void fast4_insert(netset *s, const ns_prefix *p, int value)
+static void fast4_insert(netset *s, const netset_prefix *p, int value)
 {
     if (s->n4 < 0) return;
     uint32_t mask = p->len ? ~(uint32_t)0 << (32 - p->len) : 0, net = be32(p->addr) & mask;
@@ -154,7 +160,7 @@ static void fast4_insert(netset *s, const ns_prefix *p, int value)
     s->v4[i] = (fast4){net, mask, p->len, value};
 }
 
-static int insert(netset *s, const ns_prefix *p, int value, char *err, size_t errlen)
+static int insert(netset *s, const netset_prefix *p, int value, char *err, size_t errlen)
 {
     uint32_t cur = p->ip_v == 4 ? ROOT4 : ROOT6;
     for (unsigned i = 0; i < p->len; i++) {
@@ -162,7 +168,7 @@ static int insert(netset *s, const ns_prefix *p, int value, char *err, size_t er
         uint32_t next = s->nodes[cur].child[bit];
         if (!next) {
             next = node_new(s); /* may move s->nodes */
-            if (!next) return fail(err, errlen, "out of memory");
+            if (!next) return errbuf_fail(err, errlen, "out of memory");
             s->nodes[cur].child[bit] = next;
         }
         cur = next;
@@ -194,13 +200,20 @@ void netset_free(netset *s)
 
 int netset_add(netset *s, const char *cidr, int value, char *err, size_t errlen)
 {
-    if (!s || !cidr) return fail(err, errlen, "bad CIDR: NULL");
+    if (!s || !cidr) return errbuf_fail(err, errlen, "bad CIDR: NULL");
     const char *p = cidr;
     size_t n = strlen(cidr);
     trim(&p, &n);
-    ns_prefix pf;
+    netset_prefix pf;
     if (parse_prefix(p, n, &pf, err, errlen) < 0) return -1;
     return insert(s, &pf, value, err, errlen);
+}
+
+int netset_add_prefix(netset *s, const netset_prefix *p, char *err, size_t errlen)
+{
+    if (!s || !p || (p->ip_v != 4 && p->ip_v != 6) || p->len > (p->ip_v == 4 ? 32u : 128u))
+        return errbuf_fail(err, errlen, "bad prefix");
+    return insert(s, p, p->value, err, errlen);
 }
 
 /* Calls parse (and insert when 'add') for every item; stops at the first
@@ -213,8 +226,8 @@ static int walk_list(netset *s, const char *list, int value, bool add, char *err
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         const char *it = p;
         trim(&it, &n);
-        if (n == 0) return fail(err, errlen, "bad list '%s': item %u is empty", list, item);
-        ns_prefix pf;
+        if (n == 0) return errbuf_fail(err, errlen, "bad list '%s': item %u is empty", list, item);
+        netset_prefix pf;
         if (parse_prefix(it, n, &pf, err, errlen) < 0) return -1;
         if (add && insert(s, &pf, value, err, errlen) < 0) return -1;
         if (!comma) return 0;
@@ -224,7 +237,7 @@ static int walk_list(netset *s, const char *list, int value, bool add, char *err
 
 int netset_add_list(netset *s, const char *list, int value, char *err, size_t errlen)
 {
-    if (!s || !list) return fail(err, errlen, "bad list: NULL");
+    if (!s || !list) return errbuf_fail(err, errlen, "bad list: NULL");
     /* validate everything first so a bad item leaves the set unchanged */
     if (walk_list(s, list, value, false, err, errlen) < 0) return -1;
     return walk_list(s, list, value, true, err, errlen);

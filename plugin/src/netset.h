@@ -1,10 +1,10 @@
 /*
  * netset.h -- sets of IPv4/IPv6 prefixes with longest-prefix match.
  *
- * Used for --home-net and (later) published AI IP ranges.  Each prefix
- * carries an integer value; lookup returns the value of the longest
- * matching prefix.  A binary trie per family: lookup is O(prefix bits),
- * no allocation.
+ * The one CIDR implementation: --home-net, the AI catalog's published IP
+ * ranges and the rules' egret.ip_in.  Each prefix carries an integer
+ * value; lookup returns the value of the longest matching prefix.  A
+ * binary trie per family: lookup is O(prefix bits), no allocation.
  */
 #ifndef EGRET_NETSET_H
 #define EGRET_NETSET_H
@@ -43,6 +43,27 @@ typedef struct netset_prefix {
     unsigned len;     /* prefix length */
     int value;
 } netset_prefix;
+
+/* Why CIDR text did not parse (netset_parse). */
+typedef enum netset_perr {
+    NETSET_OK = 0,
+    NETSET_EMPTY,    /* no text */
+    NETSET_TOO_LONG, /* longer than any address with a prefix length */
+    NETSET_NO_ADDR,  /* nothing before the '/' */
+    NETSET_BAD_ADDR, /* not an address of the family tried (out->ip_v: 6 when it has ':') */
+    NETSET_BAD_LEN,  /* the prefix length is not 1 to 3 digits */
+    NETSET_LONG_LEN, /* the prefix length is over 32 or 128 (out->len holds it) */
+} netset_perr;
+
+/* Parses "addr[/len]" in s[0..n), exactly: no blanks, no "10/8" shorthand
+ * (inet_pton's forms); a bare address is a host prefix.  On NETSET_OK,
+ * *out is the prefix with host bits cleared (value 0), and *host_bits (may
+ * be NULL) tells whether the text had any set.  The one CIDR parser: its
+ * callers word their own messages from the result. */
+netset_perr netset_parse(const char *s, size_t n, netset_prefix *out, bool *host_bits);
+
+/* Adds a parsed prefix with its value p->value (same rules as netset_add). */
+int netset_add_prefix(netset *s, const netset_prefix *p, char *err, size_t errlen);
 
 /* Lists the set's prefixes (IPv4 first, each family in address order)
  * into out[0..cap); returns how many there are (more than cap: only cap

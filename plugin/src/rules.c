@@ -14,9 +14,9 @@
  * logged once per kind, and max_faults of them disable the rule.
  * No mutable globals: two rules instances can coexist.
  */
+#include "dirlist.h"
 #include "rules_int.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -596,14 +596,6 @@ static bool valid_field(const char *k)
     return false;
 }
 
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 static void def_free(lua_State *L, rule_def *d)
 {
     if (!d) return;
@@ -741,10 +733,10 @@ static int l_rule(lua_State *L)
     d->suppress_s = suppress;
     d->needs = needs;
     lua_getfield(L, 1, "name");
-    d->name = xstrdup(lua_tostring(L, -1));
+    d->name = strdup(lua_tostring(L, -1));
     lua_pop(L, 1);
     lua_getfield(L, 1, "category");
-    d->category = xstrdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+    d->category = strdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
     lua_pop(L, 1);
     if (!d->name || !d->category) return luaL_error(L, "out of memory");
     lua_Debug ar;
@@ -790,7 +782,7 @@ static void load_file(struct rules *r, const char *path)
 {
     rule_file *f = calloc(1, sizeof(*f));
     char err[512] = "";
-    if (!f || !(f->path = xstrdup(path))) {
+    if (!f || !(f->path = strdup(path))) {
         free(f);
         rules_logf(r, 0, "%s: out of memory", path);
         r->load_errors++;
@@ -861,9 +853,12 @@ fail:
     file_free(f);
 }
 
-static int cmp_str(const void *a, const void *b)
+/* *.lua, but not the config (*.conf.lua) nor hidden files */
+static int is_rule_file(const struct dirent *de)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    size_t len = strlen(de->d_name);
+    return !(len < 5 || de->d_name[0] == '.' || strcmp(de->d_name + len - 4, ".lua") != 0 ||
+             (len >= 9 && strcmp(de->d_name + len - 9, ".conf.lua") == 0));
 }
 
 static void load_path(struct rules *r, const char *path)
@@ -878,40 +873,22 @@ static void load_path(struct rules *r, const char *path)
         load_file(r, path);
         return;
     }
-    DIR *dir = opendir(path);
-    if (!dir) {
+    struct dirent **list;
+    int n = dirlist_scan(path, is_rule_file, &list);
+    if (n < 0) {
         rules_logf(r, 0, "%s: %s", path, strerror(errno));
         r->load_errors++;
         return;
     }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(dir))) {
-        size_t len = strlen(de->d_name);
-        /* *.lua, but not the config (*.conf.lua) nor hidden files */
-        if (len < 5 || de->d_name[0] == '.' || strcmp(de->d_name + len - 4, ".lua") != 0 ||
-            (len >= 9 && strcmp(de->d_name + len - 9, ".conf.lua") == 0))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, sizeof(*names) * cap);
-            if (!nn) break;
-            names = nn;
-        }
-        size_t plen = strlen(path) + len + 2;
-        names[n] = malloc(plen);
-        if (!names[n]) break;
-        snprintf(names[n], plen, "%s/%s", path, de->d_name);
-        n++;
+    for (int i = 0; i < n; i++) {
+        size_t plen = strlen(path) + strlen(list[i]->d_name) + 2;
+        char *name = malloc(plen);
+        if (!name) break;
+        snprintf(name, plen, "%s/%s", path, list[i]->d_name);
+        load_file(r, name);
+        free(name);
     }
-    closedir(dir);
-    if (n) qsort(names, n, sizeof(*names), cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        load_file(r, names[i]);
-        free(names[i]);
-    }
-    free(names);
+    dirlist_free(list, n);
 }
 
 rules *rules_new(const rules_config *cfg, size_t *n_errors, char *err, size_t errlen)

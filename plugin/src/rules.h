@@ -114,6 +114,10 @@ typedef struct rule_view {
     const char *content_inner_shape; /* records' shape inside a batch file */
     const char *content_purpose;     /* multipart "purpose" (files API), "" if none */
     int64_t content_records;         /* JSONL / batch records, -1 unknown */
+    /* messages pasted inside message text and their distinct senders; body
+     * bytes missing (reassembly gaps): -1 unknown */
+    int64_t content_embedded_messages, content_embedded_senders;
+    int64_t content_gaps, content_gap_bytes;
 } rule_view;
 
 /* One alert raised by a rule; borrowed for the callback. */

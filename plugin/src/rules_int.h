@@ -66,7 +66,7 @@ typedef struct rule_file {
     size_t n_defs;
     rule_window *wins;
     size_t n_wins;
-    size_t n_flow_states, n_key_states, n_supp_keys;
+    size_t n_flow_states, n_growth_states, n_key_states, n_supp_keys;
     uint64_t log_t0, log_n, log_dropped;
 } rule_file;
 

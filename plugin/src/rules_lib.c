@@ -11,6 +11,7 @@
  * live in registry tables of the rule file's own lua_State (so they count
  * against its memory cap) with explicit count caps.
  */
+#include "netset.h"
 #include "rules_int.h"
 
 #include <arpa/inet.h>
@@ -25,6 +26,7 @@
 #define REG_KEYEXP    "egret.keyexp"
 #define REG_SUPPFLOW  "egret.suppflow"
 #define REG_SUPPKEY   "egret.suppkey"
+#define REG_GROWTH    "egret.growth"
 #define MAX_WINDOWS   32
 
 typedef struct flow_ud {
@@ -319,7 +321,7 @@ static int l_flow_http(lua_State *L)
 }
 
 /* flow:content() -> {shape, messages, chars, senders, fingerprint, records, inner_shape,
- * purpose} or nil */
+ * purpose, embedded_messages, embedded_senders, gaps, gap_bytes} or nil */
 static int l_flow_content(lua_State *L)
 {
     const rule_view *v = check_flow(L, 1);
@@ -334,6 +336,12 @@ static int l_flow_content(lua_State *L)
     if (v->content_inner_shape && v->content_inner_shape[0])
         set_str(L, "inner_shape", v->content_inner_shape);
     if (v->content_purpose && v->content_purpose[0]) set_str(L, "purpose", v->content_purpose);
+    if (v->content_embedded_messages >= 0)
+        set_int(L, "embedded_messages", v->content_embedded_messages);
+    if (v->content_embedded_senders >= 0)
+        set_int(L, "embedded_senders", v->content_embedded_senders);
+    if (v->content_gaps >= 0) set_int(L, "gaps", v->content_gaps);
+    if (v->content_gap_bytes >= 0) set_int(L, "gap_bytes", v->content_gap_bytes);
     return 1;
 }
 
@@ -356,6 +364,61 @@ static void push_flow_state(lua_State *L, uint64_t flow_id)
     lua_remove(L, -2);
 }
 
+/* What flow:growth() last reported to one rule for one flow. */
+typedef struct growth_mark {
+    int64_t up, down, ex;
+    bool seen;
+} growth_mark;
+
+/* [-0, +0, m] This rule's mark for the flow: one userdata per flow (in
+ * REG_GROWTH) holds a mark for every rule of the file. */
+static growth_mark *growth_of(lua_State *L, uint64_t flow_id)
+{
+    rule_file *f = rules_ctx(L);
+    size_t r = 0;
+    while (r < f->n_defs && f->defs[r] != f->cur_rule) r++;
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_GROWTH);
+    if (lua_rawgeti(L, -1, (lua_Integer)flow_id) != LUA_TUSERDATA) {
+        lua_pop(L, 1);
+        if (f->n_growth_states >= RULES_FLOW_STATE_CAP)
+            luaL_error(L, "per-flow state cap reached (%d flows)", RULES_FLOW_STATE_CAP);
+        size_t n = f->n_defs ? f->n_defs : 1;
+        memset(lua_newuserdatauv(L, n * sizeof(growth_mark), 0), 0, n * sizeof(growth_mark));
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, (lua_Integer)flow_id);
+        f->n_growth_states++;
+    }
+    growth_mark *m = lua_touserdata(L, -1);
+    if (r >= lua_rawlen(L, -1) / sizeof(*m)) luaL_error(L, "flow:growth() outside a rule");
+    lua_pop(L, 2); /* REG_GROWTH keeps it */
+    return m + r;
+}
+
+/* flow:growth() -> {upload, download, exchanges, first}: how much
+ * flow:upload(), flow:download() and flow:exchanges() grew since this
+ * rule's previous flow:growth() on this flow (first call: their values,
+ * first = true).  Kept per rule x flow, dropped at flow end. */
+static int l_flow_growth(lua_State *L)
+{
+    const rule_view *v = check_flow(L, 1);
+    growth_mark *m = growth_of(L, v->flow_id);
+    int64_t up = (int64_t)max64(v->payload_toserver, v->seq_bytes_toserver);
+    int64_t down = (int64_t)max64(v->payload_toclient, v->seq_bytes_toclient);
+    int64_t ex = v->exchanges;
+    lua_createtable(L, 0, 4);
+    set_int(L, "upload", up - m->up);
+    set_int(L, "download", down - m->down);
+    set_int(L, "exchanges", ex - m->ex);
+    lua_pushboolean(L, !m->seen);
+    lua_setfield(L, -2, "first");
+    /* counters only grow; a mark never goes back */
+    if (up > m->up) m->up = up;
+    if (down > m->down) m->down = down;
+    if (ex > m->ex) m->ex = ex;
+    m->seen = true;
+    return 1;
+}
+
 /* flow:state() -> table private to this rule file and flow; dropped at flow end. */
 static int l_flow_state(lua_State *L)
 {
@@ -372,7 +435,7 @@ static const luaL_Reg flow_methods[] = {
     {"start", l_flow_start}, {"last", l_flow_last}, {"duration", l_flow_duration},
     {"risks", l_flow_risks}, {"delta", l_flow_delta}, {"tls", l_flow_tls},
     {"dns", l_flow_dns}, {"http", l_flow_http}, {"content", l_flow_content},
-    {"state", l_flow_state}, {NULL, NULL}};
+    {"state", l_flow_state}, {"growth", l_flow_growth}, {NULL, NULL}};
 // clang-format on
 
 /* flow.<field>: src_ip, dest_ip, src_port, dest_port, proto, ip_version,
@@ -769,47 +832,122 @@ static bool parse_ip(const char *s, size_t n, uint8_t out[16], int *fam)
     return false;
 }
 
-/* Does "addr[/len]" (s[0..n)) contain ip?  Raises on a malformed prefix. */
-static bool cidr_has(lua_State *L, const char *s, size_t n, const uint8_t ip[16], int fam)
+/* ---- egret.ip_in: CIDR lists parsed once ---- */
+
+/* A CIDR list as egret.ip_in reads it: the prefixes before its first bad
+ * item, and that item's error.  Items are checked in order and the first
+ * one containing the address answers, so an address inside an earlier
+ * item is in the list even when a later item is malformed; otherwise the
+ * bad item raises. */
+typedef struct cidr_list {
+    netset *set;
+    char *err; /* message of the first bad item, or NULL */
+} cidr_list;
+
+/* A netset's memory is outside the rule file's memory cap, so the cache is
+ * bounded: at most IPIN_CACHE_MAX lists of at most IPIN_CACHE_LEN bytes
+ * each; other lists are parsed per call and their netset freed at once. */
+#define CIDRLIST_MT    "egret.cidrlist"
+#define REG_IPIN       "egret.ipin"   /* list text -> cidr_list userdata */
+#define REG_IPIN_N     "egret.ipin.n" /* entries in REG_IPIN */
+#define IPIN_CACHE_MAX 64
+#define IPIN_CACHE_LEN 1024
+
+static void cidr_list_clear(cidr_list *c)
 {
-    while (n && *s == ' ') s++, n--;
-    while (n && s[n - 1] == ' ') n--;
-    const char *slash = memchr(s, '/', n);
-    uint8_t net[16];
-    int nfam = 0;
-    if (!parse_ip(s, slash ? (size_t)(slash - s) : n, net, &nfam))
-        luaL_error(L, "ip_in: bad prefix '%s'", lua_pushlstring(L, s, n));
-    int maxbits = nfam == 4 ? 32 : 128, bits = maxbits;
-    if (slash) {
-        char *end;
-        char tmp[8] = {0};
-        size_t l = n - (size_t)(slash - s) - 1;
-        if (l == 0 || l > 3) luaL_error(L, "ip_in: bad prefix length");
-        memcpy(tmp, slash + 1, l);
-        long v = strtol(tmp, &end, 10);
-        if (*end || v < 0 || v > maxbits) luaL_error(L, "ip_in: bad prefix length");
-        bits = (int)v;
-    }
-    if (nfam != fam) return false;
-    for (int i = 0; i < bits / 8; i++)
-        if (ip[i] != net[i]) return false;
-    if (bits % 8) {
-        uint8_t m = (uint8_t)(0xff << (8 - bits % 8));
-        if ((ip[bits / 8] & m) != (net[bits / 8] & m)) return false;
-    }
-    return true;
+    netset_free(c->set);
+    free(c->err);
+    c->set = NULL;
+    c->err = NULL;
 }
 
+/* Parses 'list' ("10.0.0.0/8, fd00::/8"; empty items skipped).  Returns
+ * 0, or -1 out of memory. */
+static int cidr_list_parse(cidr_list *c, const char *list)
+{
+    if (!(c->set = netset_new())) return -1;
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *s = p;
+        if (n) {
+            while (n && *s == ' ') s++, n--;
+            while (n && s[n - 1] == ' ') n--;
+            netset_prefix pf;
+            netset_perr st = netset_parse(s, n, &pf, NULL);
+            if (st == NETSET_BAD_LEN || st == NETSET_LONG_LEN) {
+                c->err = strdup("ip_in: bad prefix length");
+                return c->err ? 0 : -1;
+            }
+            if (st != NETSET_OK) {
+                size_t m = n + sizeof("ip_in: bad prefix ''");
+                if (!(c->err = malloc(m))) return -1;
+                snprintf(c->err, m, "ip_in: bad prefix '%.*s'", (int)n, s);
+                return 0;
+            }
+            pf.value = 1;
+            if (netset_add_prefix(c->set, &pf, NULL, 0) != 0) return -1;
+        }
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+static int l_cidr_list_gc(lua_State *L)
+{
+    cidr_list_clear(luaL_checkudata(L, 1, CIDRLIST_MT));
+    return 0;
+}
+
+/* [-0, +(0|1), m] The parsed form of 'list': from this rule file's cache,
+ * or parsed into it; when the cache is full or the list long, parsed into
+ * a new userdata left on the stack (*cached false). */
+static cidr_list *cidr_list_get(lua_State *L, const char *list, bool *cached)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_IPIN);
+    if (lua_getfield(L, -1, list) == LUA_TUSERDATA) {
+        cidr_list *c = lua_touserdata(L, -1);
+        lua_pop(L, 2); /* the cache keeps it */
+        *cached = true;
+        return c;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_IPIN_N);
+    lua_Integer n = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    *cached = n < IPIN_CACHE_MAX && strlen(list) <= IPIN_CACHE_LEN;
+    cidr_list *c = lua_newuserdatauv(L, sizeof(*c), 0);
+    c->set = NULL;
+    c->err = NULL;
+    luaL_setmetatable(L, CIDRLIST_MT); /* from here __gc frees what parse made */
+    if (cidr_list_parse(c, list) != 0) luaL_error(L, "ip_in: out of memory");
+    if (!*cached) {
+        lua_remove(L, -2);
+        return c;
+    }
+    lua_setfield(L, -2, list);
+    lua_pop(L, 1);
+    lua_pushinteger(L, n + 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_IPIN_N);
+    return c;
+}
+
+/* Is the address in 'list'?  Raises the list's error when it is not in
+ * the items before the bad one. */
 static bool list_has(lua_State *L, const char *list, const uint8_t ip[16], int fam)
 {
-    while (*list) {
-        const char *c = strchr(list, ',');
-        size_t len = c ? (size_t)(c - list) : strlen(list);
-        if (len && cidr_has(L, list, len, ip, fam)) return true;
-        if (!c) break;
-        list = c + 1;
+    int top = lua_gettop(L);
+    bool cached;
+    cidr_list *c = cidr_list_get(L, list, &cached);
+    bool hit = netset_lookup(c->set, fam, ip, NULL);
+    if (!cached) { /* its prefixes go now, not whenever Lua collects it */
+        netset_free(c->set);
+        c->set = NULL;
     }
-    return false;
+    if (!hit && c->err) luaL_error(L, "%s", c->err);
+    lua_settop(L, top);
+    return hit;
 }
 
 /* egret.ip_in(ip, prefixes) -> boolean; prefixes: "10.0.0.0/8,fd00::/8" or a list. */
@@ -1092,24 +1230,26 @@ void rules_lib_free_windows(rule_file *f)
     f->n_wins = 0;
 }
 
+/* [-0, +0, -] Drops registry table reg's entry for the flow; true if there
+ * was one.  rawget and assigning nil to an existing key never allocate. */
+static bool drop_flow_entry(lua_State *L, const char *reg, uint64_t flow_id)
+{
+    int top = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, reg);
+    bool had = lua_rawgeti(L, -1, (lua_Integer)flow_id) != LUA_TNIL;
+    if (had) {
+        lua_pushnil(L);
+        lua_rawseti(L, -3, (lua_Integer)flow_id);
+    }
+    lua_settop(L, top);
+    return had;
+}
+
 void rules_lib_flow_forget(rule_file *f, uint64_t flow_id)
 {
-    lua_State *L = f->L;
-    int top = lua_gettop(L);
-    /* rawget and assigning nil to an existing key never allocate */
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_FLOWSTATE);
-    if (lua_rawgeti(L, -1, (lua_Integer)flow_id) != LUA_TNIL) {
-        lua_pushnil(L);
-        lua_rawseti(L, -3, (lua_Integer)flow_id);
-        f->n_flow_states--;
-    }
-    lua_settop(L, top);
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_SUPPFLOW);
-    if (lua_rawgeti(L, -1, (lua_Integer)flow_id) != LUA_TNIL) {
-        lua_pushnil(L);
-        lua_rawseti(L, -3, (lua_Integer)flow_id);
-    }
-    lua_settop(L, top);
+    if (drop_flow_entry(f->L, REG_FLOWSTATE, flow_id)) f->n_flow_states--;
+    if (drop_flow_entry(f->L, REG_GROWTH, flow_id)) f->n_growth_states--;
+    drop_flow_entry(f->L, REG_SUPPFLOW, flow_id);
 }
 
 // clang-format off
@@ -1142,7 +1282,14 @@ void rules_lib_open(lua_State *L)
     lua_pushliteral(L, "locked");
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
-    const char *regs[] = {REG_FLOWSTATE, REG_KEYSTATE, REG_KEYEXP, REG_SUPPFLOW, REG_SUPPKEY};
+    luaL_newmetatable(L, CIDRLIST_MT);
+    lua_pushcfunction(L, l_cidr_list_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+    const char *regs[] = {REG_FLOWSTATE, REG_KEYSTATE, REG_KEYEXP, REG_SUPPFLOW,
+                          REG_SUPPKEY,   REG_IPIN,     REG_GROWTH};
     for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
         lua_newtable(L);
         lua_setfield(L, LUA_REGISTRYINDEX, regs[i]);

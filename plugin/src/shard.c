@@ -16,22 +16,23 @@
  * frame by then (the kernel moves it to skb metadata before the taps run);
  * a second one is left at the network header, and the program steps over
  * it.  PPPoE sessions, MPLS label stacks and IPv6 extension headers are
- * walked as decode.c walks them.  Classic BPF has two registers, 16 scratch words and only forward
- * jumps, so the program first loads what it needs (addresses, protocol,
- * ports) into scratch words, then decides from them.  Branches jump over
- * the next instruction (8-bit offsets) to a "ja" with a 32-bit offset, so
- * any program length up to the kernel's 4096 instructions assembles.
+ * walked as decode.c walks them, from the same description (layers.h).
+ * Classic BPF has two registers, 16 scratch words and only forward jumps,
+ * so the program first loads what it needs (addresses, protocol, ports)
+ * into scratch words, then decides from them.  Branches jump over the next
+ * instruction (8-bit offsets) to a "ja" with a 32-bit offset, so any
+ * program length up to the kernel's 4096 instructions assembles.
  *
  * Where the two may disagree (the program returns 0 if a load runs past
  * the packet; it steps over one tag left in the frame, decode.c over up to
  * four): malformed or truncated headers, which decode events count anyway,
- * and three or more VLAN tags.  test_shard lists
- * the cases it checks.
+ * and three or more VLAN tags.  test_shard lists the cases it checks.
  */
 #include "shard.h"
 
 #include "decode.h"
 #include "flow.h"
+#include "layers.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -61,8 +62,8 @@ static uint32_t be32_at(const uint8_t *a)
 }
 
 /* Word by word (big-endian, as a classic BPF word load reads them), then
- * mixed: a byte-by-byte FNV-1a cost 4 dependent multiplies per IPv4
- * address and was a third of the shard's time. */
+ * mixed: one multiply per word, where hashing byte by byte would chain
+ * four dependent multiplies per IPv4 address. */
 uint32_t shard_addr_hash(int ip_v, const uint8_t *a)
 {
     uint32_t h = HASH_SEED;
@@ -317,34 +318,38 @@ static void emit_ports(bpfasm *a, int done)
     op(a, ST, M_PORTS);
 }
 
-/* Jumps to l when M_NH is an IPv6 extension header dec_packet walks. */
+/* Jumps to l when M_NH is an IPv6 extension header dec_packet walks
+ * (lay_v6exts). */
 static void jif_ext(bpfasm *a, int l)
 {
-    static const uint32_t ext[] = {0, 43, 44, 51, 60};
     op(a, LD | MEM, M_NH);
-    for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) jif(a, JEQ | K, ext[i], l);
+    for (size_t i = 0; i < LAY__V6EXTS; i++) jif(a, JEQ | K, lay_v6exts[i].nh, l);
 }
 
-#define IPV6_EXT_WALK 8 /* as decode.c's IPV6_EXT_MAX: one more is too many */
-#define MPLS_WALK     8 /* as decode.c's MPLS_DEPTH_MAX */
+/* Jumps to v4 or v6 for the rows of 'map' that name IPv4 or IPv6 (A holds
+ * the number); the others fall through. */
+static void jif_ip(bpfasm *a, const lay_map *map, size_t n, int v4, int v6)
+{
+    for (size_t i = 0; i < n; i++)
+        if (map[i].kind == LAY_IPV4 || map[i].kind == LAY_IPV6)
+            jif(a, JEQ | K, map[i].id, map[i].kind == LAY_IPV4 ? v4 : v6);
+}
 
 /* With the ethertype in A and the header it names at NET(base): sets X to
  * the IP header's offset and jumps to v4 or v6, as decode.c's
  * dec_ethertype goes through PPPoE sessions and MPLS label stacks; to
- * 'tag' for a VLAN tag (-1: no more tags), else to ret0. */
+ * 'tag' for a VLAN tag (-1: no more tags), else to ret0.  The ethertypes,
+ * lengths and offsets are layers.h's. */
 static void emit_dispatch(bpfasm *a, uint32_t base, int v4, int v6, int ret0, int tag)
 {
     int ip4 = label(a), ip6 = label(a), pppoe = label(a), mpls = label(a), ver = label(a);
-    jif(a, JEQ | K, 0x0800, ip4);
-    jif(a, JEQ | K, 0x86dd, ip6);
-    jif(a, JEQ | K, 0x8864, pppoe);
-    jif(a, JEQ | K, 0x8847, mpls);
-    jif(a, JEQ | K, 0x8848, mpls);
-    if (tag >= 0) {
-        jif(a, JEQ | K, 0x8100, tag);
-        jif(a, JEQ | K, 0x88a8, tag);
-        jif(a, JEQ | K, 0x9100, tag);
-    }
+    int to[LAY__KINDS];
+    for (int k = 0; k < LAY__KINDS; k++) to[k] = -1;
+    to[LAY_IPV4] = ip4, to[LAY_IPV6] = ip6, to[LAY_PPPOE] = pppoe, to[LAY_MPLS] = mpls;
+    to[LAY_VLAN] = tag;
+    for (size_t i = 0; i < sizeof(lay_ethertypes) / sizeof(lay_ethertypes[0]); i++)
+        if (to[lay_ethertypes[i].kind] >= 0)
+            jif(a, JEQ | K, lay_ethertypes[i].id, to[lay_ethertypes[i].kind]);
     ja(a, ret0);
     place(a, ip4);
     op(a, LDX | IMM, base);
@@ -352,24 +357,25 @@ static void emit_dispatch(bpfasm *a, uint32_t base, int v4, int v6, int ret0, in
     place(a, ip6);
     op(a, LDX | IMM, base);
     ja(a, v6);
-    /* PPPoE session: ver|type 0x11, code 0, ..., PPP protocol at 6 */
+    /* PPPoE session: ver|type, code, ..., then the PPP protocol */
+    const lay_encap *pe = &lay_encaps[LAY_PPPOE];
     place(a, pppoe);
     op(a, LD | B | ABS, NET(base));
-    jifnot(a, JEQ | K, 0x11, ret0);
+    jifnot(a, JEQ | K, LAY_PPPOE_VERTYPE, ret0);
     op(a, LD | B | ABS, NET(base + 1));
-    jifnot(a, JEQ | K, 0, ret0);
-    op(a, LDX | IMM, base + 8);
-    op(a, LD | H | ABS, NET(base + 6));
-    jif(a, JEQ | K, 0x0021, v4);
-    jif(a, JEQ | K, 0x0057, v6);
+    jifnot(a, JEQ | K, LAY_PPPOE_SESSION, ret0);
+    op(a, LDX | IMM, base + pe->hdr_len);
+    op(a, LD | H | ABS, NET(base + pe->next_off));
+    jif_ip(a, lay_ppp_protos, sizeof(lay_ppp_protos) / sizeof(lay_ppp_protos[0]), v4, v6);
     ja(a, ret0);
     /* MPLS: labels up to the bottom of the stack, then the IP version */
+    const lay_encap *me = &lay_encaps[LAY_MPLS];
     place(a, mpls);
-    for (uint32_t i = 0; i < MPLS_WALK; i++) {
+    for (uint32_t i = 0; i < me->max; i++) {
         int more = label(a);
-        op(a, LD | B | ABS, NET(base + 4 * i + 2));
-        jifnot(a, JSET | K, 0x01, more);
-        op(a, LDX | IMM, base + 4 * (i + 1));
+        op(a, LD | B | ABS, NET(base + me->hdr_len * i + LAY_MPLS_BOS_OFF));
+        jifnot(a, JSET | K, LAY_MPLS_BOS, more);
+        op(a, LDX | IMM, base + me->hdr_len * (i + 1));
         ja(a, ver);
         place(a, more);
     }
@@ -382,16 +388,39 @@ static void emit_dispatch(bpfasm *a, uint32_t base, int v4, int v6, int ret0, in
     ja(a, ret0);
 }
 
+/* A = the length of the extension header at X (not a fragment header),
+ * then on to 'adv': headers in a format of their own (AH) are tested for
+ * one by one; the rest have the uniform format (RFC 6564). */
+static void emit_ext_len(bpfasm *a, int adv)
+{
+    for (size_t i = 0; i < LAY__V6EXTS; i++) {
+        const lay_v6ext *x = &lay_v6exts[i];
+        if (x->fixed || (x->bias == LAY_V6EXT_UNIFORM_BIAS && x->shift == LAY_V6EXT_UNIFORM_SHIFT))
+            continue;
+        int other = label(a);
+        jifnot(a, JEQ | K, x->nh, other);
+        op(a, LD | B | IND, NET(1)); /* (len + bias) << shift */
+        op(a, ALU | ADD | K, x->bias);
+        op(a, ALU | LSH | K, x->shift);
+        ja(a, adv);
+        place(a, other);
+    }
+    op(a, LD | B | IND, NET(1)); /* (len + 1) * 8 */
+    op(a, ALU | ADD | K, LAY_V6EXT_UNIFORM_BIAS);
+    op(a, ALU | LSH | K, LAY_V6EXT_UNIFORM_SHIFT);
+}
+
 static void emit_program(bpfasm *a, const netset_prefix *pf, size_t npf, uint32_t n)
 {
     int ret0 = label(a), v4 = label(a), v6 = label(a), tag = label(a), decide = label(a);
 
     /* the ethertype, and where the IP header is (X) */
+    const lay_encap *te = &lay_encaps[LAY_VLAN];
     op(a, LD | W | ABS, (uint32_t)SHARD_SKF_AD_PROTOCOL);
     emit_dispatch(a, 0, v4, v6, ret0, tag);
     place(a, tag); /* a second tag: TCI, then the inner ethertype */
-    op(a, LD | H | ABS, NET(2));
-    emit_dispatch(a, 4, v4, v6, ret0, -1);
+    op(a, LD | H | ABS, NET(te->next_off));
+    emit_dispatch(a, te->hdr_len, v4, v6, ret0, -1);
     /* IPv4: version, header length and total length as dec_packet checks
      * them before it knows the addresses (else it returns 0) */
     place(a, v4);
@@ -406,15 +435,15 @@ static void emit_program(bpfasm *a, const netset_prefix *pf, size_t npf, uint32_
     jifnot(a, JGT | K, 4, ret0);
     op(a, ALU | LSH | K, 2);
     op(a, ST, M_T); /* header length */
-    op(a, LD | H | IND, NET(2));
+    op(a, LD | H | IND, NET(LAY_IP4_TOTLEN));
     op(a, ST, M_H); /* total length */
-    op(a, LD | W | IND, NET(12));
+    op(a, LD | W | IND, NET(LAY_IP4_SRC));
     op(a, ST, M_S0);
-    op(a, LD | W | IND, NET(16));
+    op(a, LD | W | IND, NET(LAY_IP4_DST));
     op(a, ST, M_D0);
-    op(a, LD | B | IND, NET(9));
+    op(a, LD | B | IND, NET(LAY_IP4_PROTO));
     op(a, ST, M_PROTO);
-    op(a, LD | H | IND, NET(6));
+    op(a, LD | H | IND, NET(LAY_IP4_FRAG));
     op(a, ST, M_HS); /* flags and fragment offset */
     op(a, LD | IMM, 0);
     op(a, ST, M_PORTS);
@@ -426,7 +455,7 @@ static void emit_program(bpfasm *a, const netset_prefix *pf, size_t npf, uint32_
     place(a, tot_ok);
     /* a fragment with an offset has no ports (the first one has them) */
     op(a, LD | MEM, M_HS);
-    jif(a, JSET | K, 0x1fff, v4_have);
+    jif(a, JSET | K, LAY_IP4_OFFSET, v4_have);
     op(a, LD | MEM, M_NH); /* X = base + header length */
     op(a, ALU | ADD | X, 0);
     op(a, MISC | TAX, 0);
@@ -441,45 +470,37 @@ static void emit_program(bpfasm *a, const netset_prefix *pf, size_t npf, uint32_
     op(a, ALU | RSH | K, 4);
     jifnot(a, JEQ | K, 6, ret0);
     for (uint32_t w = 0; w < 4; w++) {
-        op(a, LD | W | IND, NET(8 + 4 * w));
+        op(a, LD | W | IND, NET(LAY_IP6_SRC + 4 * w));
         op(a, ST, M_S0 + w);
-        op(a, LD | W | IND, NET(24 + 4 * w));
+        op(a, LD | W | IND, NET(LAY_IP6_DST + 4 * w));
         op(a, ST, M_D0 + w);
     }
     op(a, LD | IMM, 0);
     op(a, ST, M_PORTS);
-    op(a, LD | B | IND, NET(6));
+    op(a, LD | B | IND, NET(LAY_IP6_NEXT));
     op(a, ST, M_NH);
     op(a, MISC | TXA, 0);
-    op(a, ALU | ADD | K, 40);
+    op(a, ALU | ADD | K, LAY_IP6_HDR);
     op(a, MISC | TAX, 0); /* X: the header after the fixed one */
-    for (int step = 0; step < IPV6_EXT_WALK; step++) {
-        int ext = label(a), nofrag = label(a), opt = label(a), adv = label(a), frag8 = label(a);
+    for (int step = 0; step < LAY_V6EXT_MAX; step++) {
+        int ext = label(a), nofrag = label(a), adv = label(a), frag8 = label(a);
         jif_ext(a, ext);
         ja(a, v6_l4);
         place(a, ext);
-        jifnot(a, JEQ | K, 44, nofrag);
-        /* fragment: 8 bytes; one with an offset ends the walk, no ports */
-        op(a, LD | H | IND, NET(2));
-        jifnot(a, JSET | K, 0xfff9, frag8); /* atomic: a whole datagram */
+        jifnot(a, JEQ | K, LAY_IPP_FRAGMENT, nofrag);
+        /* fragment: fixed length; one with an offset ends the walk, no ports */
+        op(a, LD | H | IND, NET(LAY_V6FRAG_FO));
+        jifnot(a, JSET | K, LAY_V6FRAG_NOT_ATOMIC, frag8); /* atomic: a whole datagram */
         op(a, ALU | RSH | K, 3);
         jif(a, JEQ | K, 0, frag8); /* the first fragment: walk on */
         op(a, LD | B | IND, NET(0));
         op(a, ST, M_PROTO);
         ja(a, v6_have);
         place(a, frag8);
-        op(a, LD | IMM, 8);
+        op(a, LD | IMM, lay_v6exts[LAY_V6EXT_FRAGMENT].fixed);
         ja(a, adv);
         place(a, nofrag);
-        jifnot(a, JEQ | K, 51, opt);
-        op(a, LD | B | IND, NET(1)); /* AH: (len + 2) * 4 */
-        op(a, ALU | ADD | K, 2);
-        op(a, ALU | LSH | K, 2);
-        ja(a, adv);
-        place(a, opt);
-        op(a, LD | B | IND, NET(1)); /* options, routing: (len + 1) * 8 */
-        op(a, ALU | ADD | K, 1);
-        op(a, ALU | LSH | K, 3);
+        emit_ext_len(a, adv);
         place(a, adv);
         op(a, ST, M_T);
         op(a, LD | B | IND, NET(0));

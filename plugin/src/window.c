@@ -8,13 +8,15 @@
  * passes 1; the LRU list has the most recently updated entry at the head.
  */
 #include "window.h"
+#include "fnv.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 typedef struct went {
-    struct went *hnext;       /* hash chain */
-    struct went *prev, *next; /* LRU list, head = most recent */
+    struct went *hnext;    /* hash chain */
+    TAILQ_ENTRY(went) lru; /* LRU list, head = most recent */
     uint64_t last_us;
     uint32_t hash;
     uint32_t klen;
@@ -27,16 +29,13 @@ struct window {
     size_t cap;
     went **tab;
     size_t tab_size; /* power of two */
-    went *head, *tail;
+    TAILQ_HEAD(went_list, went) lru;
     window_stats st;
 };
 
 static uint32_t hash_key(const void *key, size_t n)
 {
-    const unsigned char *p = key;
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
-    return h;
+    return fnv1a32(FNV1A32_INIT, key, n);
 }
 
 static uint64_t *ent_epochs(went *e)
@@ -72,17 +71,17 @@ window *window_new(uint64_t span_us, uint32_t n_buckets, uint32_t n_fields, size
         free(w);
         return NULL;
     }
+    TAILQ_INIT(&w->lru);
     return w;
 }
 
 void window_free(window *w)
 {
     if (!w) return;
-    went *e = w->head;
-    while (e) {
-        went *n = e->next;
+    went *e;
+    while ((e = TAILQ_FIRST(&w->lru))) {
+        TAILQ_REMOVE(&w->lru, e, lru);
         free(e);
-        e = n;
     }
     free(w->tab);
     free(w);
@@ -97,26 +96,9 @@ static went **find_slot(window *w, const void *key, size_t klen, uint32_t h)
     return pp;
 }
 
-static void lru_unlink(window *w, went *e)
+static went *lru_oldest(window *w)
 {
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        w->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        w->tail = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void lru_push_head(window *w, went *e)
-{
-    e->prev = NULL;
-    e->next = w->head;
-    if (w->head) w->head->prev = e;
-    w->head = e;
-    if (!w->tail) w->tail = e;
+    return TAILQ_LAST(&w->lru, went_list);
 }
 
 /* Unlinks e from the table and the list and frees it. */
@@ -125,7 +107,7 @@ static void drop(window *w, went *e)
     went **pp = &w->tab[e->hash & (w->tab_size - 1)];
     while (*pp != e) pp = &(*pp)->hnext;
     *pp = e->hnext;
-    lru_unlink(w, e);
+    TAILQ_REMOVE(&w->lru, e, lru);
     free(e);
     w->st.keys--;
 }
@@ -167,8 +149,9 @@ static bool expired(const window *w, const went *e, uint64_t now_us)
 void window_expire(window *w, uint64_t now_us)
 {
     now_us = clamp_now(w, now_us);
-    while (w->tail && expired(w, w->tail, now_us)) {
-        drop(w, w->tail);
+    went *e;
+    while ((e = lru_oldest(w)) && expired(w, e, now_us)) {
+        drop(w, e);
         w->st.expired++;
     }
 }
@@ -187,7 +170,7 @@ int window_add(window *w, const void *key, size_t klen, const double *vals, uint
         if (w->st.keys >= w->cap) {
             window_expire(w, now_us);
             if (w->st.keys >= w->cap) {
-                drop(w, w->tail);
+                drop(w, lru_oldest(w));
                 w->st.evictions++;
             }
             pp = find_slot(w, key, klen, h); /* the chain may have changed */
@@ -203,11 +186,11 @@ int window_add(window *w, const void *key, size_t klen, const double *vals, uint
         memcpy(ent_key(w, e), key, klen);
         *pp = e;
         w->st.keys++;
-        lru_push_head(w, e);
+        TAILQ_INSERT_HEAD(&w->lru, e, lru);
         if (w->st.keys > w->tab_size) grow(w);
-    } else {
-        lru_unlink(w, e);
-        lru_push_head(w, e);
+    } else if (e != TAILQ_FIRST(&w->lru)) {
+        TAILQ_REMOVE(&w->lru, e, lru);
+        TAILQ_INSERT_HEAD(&w->lru, e, lru);
     }
     uint64_t idx = now_us / w->width_us;
     uint32_t slot = (uint32_t)(idx % w->nb);

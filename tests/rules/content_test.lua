@@ -121,14 +121,64 @@ return {
     expect = { { sid = 9000007, src_ip = "10.2.0.14", why = { messages = 80,
                                                              messages_window = 80 } } } },
 
+  -- Messages pasted inside one message (content.embedded_messages) add to
+  -- the request's own when at least two distinct senders were seen.
+  { name = "one prompt pasting 3000 messages from 25 senders -> messages_in_request",
+    sids = { 9000007 },
+    events = { req("10.2.0.15", 10, { shape = "openai_chat", messages = 1, chars = 240000,
+                                      senders = 0, records = 1, fingerprint = FP,
+                                      embedded_messages = 3000, embedded_senders = 25 }) },
+    expect = { { sid = 9000007, src_ip = "10.2.0.15",
+                 why = { reason = "messages_in_request", messages = 1, embedded_messages = 3000,
+                         embedded_senders = 25, messages_total = 3001,
+                         messages_window = 3001 } } } },
+
+  { name = "3000 embedded lines of a single sender -> nothing", sids = { 9000007 },
+    events = { req("10.2.0.16", 10, { shape = "openai_chat", messages = 1, chars = 240000,
+                                      senders = 0, records = 1, fingerprint = FP,
+                                      embedded_messages = 3000, embedded_senders = 1 }) },
+    expect = {} },
+
+  { name = "embedded messages without a sender count -> nothing", sids = { 9000007 },
+    events = { req("10.2.0.17", 10, { shape = "openai_chat", messages = 1, chars = 9000,
+                                      senders = 0, records = 1, fingerprint = FP,
+                                      embedded_messages = 400 }) },
+    expect = {} },
+
+  { name = "48 messages + 2 embedded from 2 senders reach the threshold -> alert",
+    sids = { 9000007 },
+    events = { req("10.2.0.18", 10, { shape = "openai_chat", messages = 48, chars = 9000,
+                                      senders = 0, records = 1, fingerprint = FP,
+                                      embedded_messages = 2, embedded_senders = 2 }) },
+    expect = { { sid = 9000007, src_ip = "10.2.0.18",
+                 why = { reason = "messages_in_request", messages = 48, embedded_messages = 2,
+                         messages_total = 50 } } } },
+
+  { name = "single-sender embedded messages do not add up in the window either",
+    sids = { 9000007 },
+    events = (function()
+      local e = {}
+      for i = 1, 5 do
+        e[#e + 1] = req("10.2.0.19", i * 10, { shape = "openai_chat", messages = 1, chars = 900,
+                                               senders = 0, records = 1, fingerprint = FP,
+                                               embedded_messages = 30, embedded_senders = 1 })
+      end
+      return e
+    end)(),
+    expect = {} },
+
   -- The whole pipeline: testnet-plaintext.pcap carries one 2,413,262-byte
   -- chat POST (2 messages, 2,400,565 characters) to api.mistral.ai over
-  -- clear-text HTTP (pcaps/MANIFEST.md).
-  { name = "testnet-plaintext: 2.4 M characters to Mistral -> text_in_request",
+  -- clear-text HTTP (pcaps/MANIFEST.md).  Its user message is a pasted
+  -- export: 11,803 "[ts] Name: text" lines from 176 names, so the request
+  -- counts 11,805 messages (it alerted as text_in_request before embedded
+  -- messages were counted).
+  { name = "testnet-plaintext: a pasted export of 11,803 messages to Mistral -> messages_in_request",
     pcap = "../../pcaps/testnet-plaintext.pcap", sids = { 9000007 },
     expect = { { sid = 9000007, severity = 2, src_ip = "10.1.2.10", dest_ip = "198.51.100.140",
                  provider = "Mistral", key = "10.1.2.10|Mistral",
-                 why = { reason = "text_in_request", shape = "openai_chat", messages = 2,
+                 why = { reason = "messages_in_request", shape = "openai_chat", messages = 2,
+                         embedded_messages = 11803, embedded_senders = 176, messages_total = 11805,
                          chars = 2400565, records = 1, senders = 0, method = "POST",
                          host = "api.mistral.ai", uri = "/v1/chat/completions",
                          body_bytes = 2413262, requests_window = 1,

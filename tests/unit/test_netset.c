@@ -185,6 +185,57 @@ static void test_bad_inputs(void **state)
     netset_free(s);
 }
 
+/* netset_parse: the status its callers word messages from, host bits. */
+static void test_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        netset_perr want;
+        int ip_v;
+        unsigned len;
+        bool host_bits;
+    } cases[] = {
+        {"10.1.2.3/8", NETSET_OK, 4, 8, true},
+        {"10.0.0.0/8", NETSET_OK, 4, 8, false},
+        {"2001:db8::1", NETSET_OK, 6, 128, false},
+        {"2001:db8::1/32", NETSET_OK, 6, 32, true},
+        {"", NETSET_EMPTY, 0, 0, false},
+        {"/8", NETSET_NO_ADDR, 0, 0, false},
+        {"10.0.0/8", NETSET_BAD_ADDR, 4, 0, false},
+        {" 10.0.0.0/8", NETSET_BAD_ADDR, 4, 0, false}, /* no trimming */
+        {"2001:db8::g/32", NETSET_BAD_ADDR, 6, 0, false},
+        {"10.0.0.0/", NETSET_BAD_LEN, 4, 32, false},
+        {"10.0.0.0/+8", NETSET_BAD_LEN, 4, 32, false},
+        {"10.0.0.0/33", NETSET_LONG_LEN, 4, 33, false},
+        {"1234567890123456789012345678901234567890123456789012345678901234567890", NETSET_TOO_LONG,
+         0, 0, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        netset_prefix pf;
+        bool hb = !cases[i].host_bits;
+        netset_perr got = netset_parse(cases[i].in, strlen(cases[i].in), &pf, &hb);
+        if (got != cases[i].want)
+            fail_msg("'%s': status %d, want %d", cases[i].in, got, cases[i].want);
+        if (pf.ip_v != cases[i].ip_v) fail_msg("'%s': ip_v %d", cases[i].in, pf.ip_v);
+        if (got == NETSET_OK || got == NETSET_LONG_LEN)
+            if (pf.len != cases[i].len) fail_msg("'%s': len %u", cases[i].in, pf.len);
+        if (got == NETSET_OK && hb != cases[i].host_bits) fail_msg("'%s': host bits", cases[i].in);
+    }
+    netset_prefix pf;
+    assert_int_equal(netset_parse("192.168.1.77/24", 15, &pf, NULL), NETSET_OK);
+    static const uint8_t net[4] = {192, 168, 1, 0};
+    assert_memory_equal(pf.addr, net, 4);
+    /* a parsed prefix adds as netset_add would */
+    netset *s = netset_new();
+    pf.value = 3;
+    assert_int_equal(netset_add_prefix(s, &pf, NULL, 0), 0);
+    assert_int_equal(look(s, "192.168.1.200"), 3);
+    pf.len = 33;
+    assert_int_equal(netset_add_prefix(s, &pf, NULL, 0), -1);
+    netset_free(s);
+}
+
 static void test_lists(void **state)
 {
     netset *s = netset_new();
@@ -349,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_longest_prefix_wins),
         cmocka_unit_test(test_host_bits_masked),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_parse),
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_empty_set_and_null),
         cmocka_unit_test(test_many_prefixes),

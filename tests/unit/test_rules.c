@@ -694,6 +694,44 @@ static void test_flow_view_fields(void **state)
     rules_free(r);
 }
 
+/* flow:growth(): per rule x flow, whole values first, then the growth;
+ * two rules of one file keep separate marks; dropped at flow end. */
+static void test_flow_growth(void **state)
+{
+    (void)state;
+    const char *src = "local function g(flow)\n"
+                      "  local d = flow:growth()\n"
+                      "  alert { key = tostring(egret.now()), why = { up = d.upload,\n"
+                      "    down = d.download, ex = d.exchanges, first = d.first } }\n"
+                      "end\n"
+                      "rule { id = 3, name = 'a', on_tick = g, on_flow_end = g }\n"
+                      "rule { id = 4, name = 'b', on_flow_end = g }\n";
+    write_file("50-growth.lua", src, strlen(src));
+    sink s = {0};
+    size_t n_err = 0;
+    rules *r = load(&s, NULL, 0, &n_err);
+    assert_int_equal(n_err, 0);
+    rule_view v;
+    view(&v, 7);
+    v.payload_toserver = 100;
+    v.seq_bytes_toserver = 150;
+    v.payload_toclient = 20;
+    v.exchanges = 2;
+    rules_dispatch(r, RH_TICK, &v, 1000000);
+    assert_string_equal(s.last_why, "{\"down\":20,\"ex\":2,\"first\":true,\"up\":150}");
+    v.seq_bytes_toserver = 400;
+    v.exchanges = 3;
+    rules_dispatch(r, RH_TICK, &v, 2000000);
+    assert_string_equal(s.last_why, "{\"down\":0,\"ex\":1,\"first\":false,\"up\":250}");
+    /* rule 4 has not looked yet: whole values */
+    rules_dispatch(r, RH_FLOW_END, &v, 3000000);
+    assert_string_equal(s.last_why, "{\"down\":20,\"ex\":3,\"first\":true,\"up\":400}");
+    rules_flow_forget(r, 7);
+    rules_dispatch(r, RH_TICK, &v, 4000000);
+    assert_string_equal(s.last_why, "{\"down\":20,\"ex\":3,\"first\":true,\"up\":400}");
+    rules_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -713,6 +751,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_sets_and_why_json, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_stats_and_two_instances, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_flow_view_fields, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_flow_growth, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
