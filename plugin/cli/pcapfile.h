@@ -11,7 +11,7 @@
  * end of the file is an error naming the record's offset; the records
  * before it have been handed out.
  *
- * The mapped fast path in capture.c walks host-order files itself; this
+ * The mapped fast path (pcapmap.c) walks host-order files itself; this
  * reader serves everything else (byte-swapped files, pipes, standard
  * input, files that cannot be mapped).
  */
