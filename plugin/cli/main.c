@@ -580,7 +580,9 @@ static void close_output(cli_run *r)
     r->out = NULL;
 }
 
-static void fill_rules_config(const cli_opts *o, egret_config *cfg)
+/* What the run and the rule tools configure alike: the rules, and the
+ * catalog and GeoIP that capture tests' engines use too. */
+static void fill_common_config(const cli_opts *o, egret_config *cfg)
 {
     cfg->rule_paths = o->rule_paths.v;
     cfg->n_rule_paths = o->rule_paths.n;
@@ -589,6 +591,14 @@ static void fill_rules_config(const cli_opts *o, egret_config *cfg)
     cfg->n_rule_sets = o->rule_sets.n;
     cfg->no_rules = o->no_rules;
     if (o->tick_interval_s) cfg->tick_interval_s = o->tick_interval_s;
+    cfg->home_net = o->home_net;
+    cfg->ai_catalog_files = o->ai_catalogs.v;
+    cfg->n_ai_catalog_files = o->ai_catalogs.n;
+    cfg->data_dir = o->data_dir;
+    cfg->ai_to_ndpi = !o->no_ndpi_ai;
+    cfg->geoip_db = o->geoip_db;
+    cfg->asn_db = o->asn_db;
+    cfg->no_geo = o->no_geo;
 }
 
 /* egret_replay_fn for `egret test`: feeds every packet of a capture file
@@ -618,14 +628,100 @@ static int replay_file(egret_engine *e, const char *path, char *err, size_t errl
     return EGRET_OK;
 }
 
+/* --check-rules, or `egret test PATH`: returns the exit status. */
+static int run_rules_tool(const cli_opts *o)
+{
+    egret_config cfg;
+    egret_config_init(&cfg);
+    fill_common_config(o, &cfg);
+    int bad = o->test_path ? egret_rules_test(&cfg, o->test_path, stdout, replay_file, NULL)
+                           : egret_rules_check(&cfg, stderr);
+    if (o->check_rules && !o->test_path && bad == 0 && !o->quiet)
+        fprintf(stderr, "egret: rules OK\n");
+    return bad ? EXIT_INPUT : EXIT_OK;
+}
+
+/* The engines' configuration for a run; 'r' receives events and logs. */
+static void fill_run_config(cli_run *r, egret_config *cfg)
+{
+    const cli_opts *o = r->o;
+    egret_config_init(cfg);
+    fill_common_config(o, cfg);
+    cfg->eve_types = o->eve_types;
+    if (o->max_flows) cfg->max_flows = o->max_flows;
+    if (o->stats_interval_set)
+        cfg->stats_interval_s = o->stats_interval_s;
+    else if (r->live)
+        cfg->stats_interval_s = LIVE_STATS_INTERVAL_S;
+    if (o->no_community_id) cfg->community_id = 0;
+    cfg->ndpi_protos_file = o->ndpi_protos_file;
+    cfg->ndpi_categories_file = o->ndpi_categories_file;
+    cfg->evidence_dir = o->evidence_dir;
+    cfg->no_inspect = o->no_inspect;
+    cfg->inspect_depth = o->inspect_depth;
+    cfg->reasm_memcap = o->reasm_memcap;
+    cfg->on_event = on_event;
+    cfg->event_ud = r;
+    cfg->on_log = on_log;
+    cfg->log_ud = r;
+}
+
+/* One engine, or o->workers of them (0: 1 for replay, the cores live).
+ * Returns EXIT_OK, or the exit status after reporting the error. */
+static int start_engines(cli_run *r, cli_opts *o, const egret_config *cfg)
+{
+    char err[EGRET_ERRBUF_SIZE] = "";
+    int rc = EGRET_OK;
+
+    if (o->workers == 0) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        o->workers = r->live && nc > 1 ? (unsigned)(nc > 64 ? 64 : nc) : 1;
+    }
+    if (o->workers > 1) { /* the workers read the input together: no capture thread */
+        r->wk = workers_new((int)o->workers, cfg, &sig_stop, err);
+        if (!r->wk) rc = err[0] ? EGRET_ECONFIG : EGRET_ENOMEM;
+    } else {
+        rc = egret_engine_new(cfg, &r->eng, err);
+    }
+    if (rc == EGRET_OK) return EXIT_OK;
+    fprintf(stderr, "egret: %s\n", err[0] ? err : egret_strerror(rc));
+    return rc == EGRET_ENOMEM ? EXIT_INPUT : EXIT_USAGE;
+}
+
+/* Reads every input, or the interface until a stop; the exit status. */
+static int read_inputs(cli_run *r)
+{
+    if (r->live) return run_live(r);
+    run_offline(r);
+    if (r->filter_error) return EXIT_USAGE;
+    return r->n_failed ? EXIT_INPUT : EXIT_OK;
+}
+
+/* Ends the flows seen so far, whatever happened, so that the output is
+ * complete and valid; closes it and prints the summary.  Returns the
+ * exit status, 'status' unless writing failed. */
+static int finish(cli_run *r, int status)
+{
+    eng_flush(r);
+    close_output(r);
+    double elapsed = now_mono() - r->t_start;
+
+    if (r->out_errno) {
+        progress_clear(r);
+        fprintf(stderr, "egret: %s: write error: %s\n", r->out_name, strerror(r->out_errno));
+        if (status == EXIT_OK) status = EXIT_INPUT;
+    }
+    if (!r->o->quiet) print_summary(r, elapsed);
+    progress_clear(r);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     cli_opts o;
     cli_run r;
     egret_config cfg;
-    char err[EGRET_ERRBUF_SIZE] = "";
     char ferr[CAP_ERRBUF_SIZE];
-    int status = EXIT_OK;
 
     opts_result pr = opts_parse(argc, argv, &o, stderr);
     if (pr == OPTS_HELP)
@@ -639,23 +735,9 @@ int main(int argc, char **argv)
     datadir_init(); /* the shipped rules and data: before any engine */
 
     if (o.check_rules || o.test_path) {
-        egret_config_init(&cfg);
-        fill_rules_config(&o, &cfg);
-        /* capture tests build engines from these */
-        cfg.home_net = o.home_net;
-        cfg.ai_catalog_files = o.ai_catalogs.v;
-        cfg.n_ai_catalog_files = o.ai_catalogs.n;
-        cfg.data_dir = o.data_dir;
-        cfg.ai_to_ndpi = !o.no_ndpi_ai;
-        cfg.geoip_db = o.geoip_db;
-        cfg.asn_db = o.asn_db;
-        cfg.no_geo = o.no_geo;
-        int bad = o.test_path ? egret_rules_test(&cfg, o.test_path, stdout, replay_file, NULL)
-                              : egret_rules_check(&cfg, stderr);
-        if (o.check_rules && !o.test_path && bad == 0 && !o.quiet)
-            fprintf(stderr, "egret: rules OK\n");
+        int status = run_rules_tool(&o);
         opts_free(&o);
-        return bad ? EXIT_INPUT : EXIT_OK;
+        return status;
     }
 
     /* A syntax error in the filter is a usage error, before any input. */
@@ -669,50 +751,11 @@ int main(int argc, char **argv)
     r.o = &o;
     r.live = o.iface != NULL;
     r.progress = !o.quiet && isatty(STDERR_FILENO);
-
-    egret_config_init(&cfg);
-    cfg.eve_types = o.eve_types;
-    cfg.home_net = o.home_net;
-    if (o.max_flows) cfg.max_flows = o.max_flows;
-    if (o.stats_interval_set)
-        cfg.stats_interval_s = o.stats_interval_s;
-    else if (r.live)
-        cfg.stats_interval_s = LIVE_STATS_INTERVAL_S;
-    if (o.no_community_id) cfg.community_id = 0;
-    cfg.ndpi_protos_file = o.ndpi_protos_file;
-    cfg.ndpi_categories_file = o.ndpi_categories_file;
-    cfg.ai_catalog_files = o.ai_catalogs.v;
-    cfg.n_ai_catalog_files = o.ai_catalogs.n;
-    cfg.data_dir = o.data_dir;
-    cfg.ai_to_ndpi = !o.no_ndpi_ai;
-    cfg.geoip_db = o.geoip_db;
-    cfg.asn_db = o.asn_db;
-    cfg.no_geo = o.no_geo;
-    cfg.evidence_dir = o.evidence_dir;
-    cfg.no_inspect = o.no_inspect;
-    cfg.inspect_depth = o.inspect_depth;
-    cfg.reasm_memcap = o.reasm_memcap;
-    fill_rules_config(&o, &cfg);
-    cfg.on_event = on_event;
-    cfg.event_ud = &r;
-    cfg.on_log = on_log;
-    cfg.log_ud = &r;
-
-    if (o.workers == 0) {
-        long nc = sysconf(_SC_NPROCESSORS_ONLN);
-        o.workers = r.live && nc > 1 ? (unsigned)(nc > 64 ? 64 : nc) : 1;
-    }
-    int rc = EGRET_OK;
-    if (o.workers > 1) { /* the workers read the input together: no capture thread */
-        r.wk = workers_new((int)o.workers, &cfg, &sig_stop, err);
-        if (!r.wk) rc = err[0] ? EGRET_ECONFIG : EGRET_ENOMEM;
-    } else {
-        rc = egret_engine_new(&cfg, &r.eng, err);
-    }
-    if (rc != EGRET_OK) {
-        fprintf(stderr, "egret: %s\n", err[0] ? err : egret_strerror(rc));
+    fill_run_config(&r, &cfg);
+    int status = start_engines(&r, &o, &cfg);
+    if (status != EXIT_OK) {
         opts_free(&o);
-        return rc == EGRET_ENOMEM ? EXIT_INPUT : EXIT_USAGE;
+        return status;
     }
     if (open_output(&r) != 0) {
         eng_free(&r);
@@ -722,29 +765,7 @@ int main(int argc, char **argv)
 
     signals_install();
     r.t_start = now_mono();
-    if (r.live) {
-        status = run_live(&r);
-    } else {
-        run_offline(&r);
-        if (r.filter_error)
-            status = EXIT_USAGE;
-        else if (r.n_failed)
-            status = EXIT_INPUT;
-    }
-
-    /* Whatever happened, end the flows seen so far so the output is complete
-     * and valid. */
-    eng_flush(&r);
-    close_output(&r);
-    double elapsed = now_mono() - r.t_start;
-
-    if (r.out_errno) {
-        progress_clear(&r);
-        fprintf(stderr, "egret: %s: write error: %s\n", r.out_name, strerror(r.out_errno));
-        if (status == EXIT_OK) status = EXIT_INPUT;
-    }
-    if (!o.quiet) print_summary(&r, elapsed);
-    progress_clear(&r);
+    status = finish(&r, read_inputs(&r));
 
     /* The process ends here, and the engines' memory goes back with it:
      * freeing it piece by piece (nDPI's address trees, the flow state, one
