@@ -553,21 +553,18 @@ static int file_next(cap_source *s, cap_packet *pkt)
 {
     for (;;) {
         int rc;
-        if (s->map) {
-            rc = pcapmap_next(s->map, pkt);
-            if (rc == CAP_ERROR) set_err(s->err, pcapmap_err(s->map));
+        sf_pkt sp;
+        int r = s->map  ? pcapmap_next(s->map, &sp)
+                : s->ng ? pcapng_next(s->ng, &sp)
+                        : pcapfile_next(s->pf, &sp);
+        if (r > 0) {
+            *pkt = (cap_packet){sp.ts_usec, sp.caplen, sp.len, sp.linktype, sp.data};
+            rc = CAP_PACKET;
+        } else if (r == 0) {
+            rc = CAP_EOF;
         } else {
-            sf_pkt sp;
-            int r = s->ng ? pcapng_next(s->ng, &sp) : pcapfile_next(s->pf, &sp);
-            if (r > 0) {
-                *pkt = (cap_packet){sp.ts_usec, sp.caplen, sp.len, sp.linktype, sp.data};
-                rc = CAP_PACKET;
-            } else if (r == 0) {
-                rc = CAP_EOF;
-            } else {
-                set_err(s->err, s->ng ? pcapng_err(s->ng) : s->pf->err);
-                rc = CAP_ERROR;
-            }
+            set_err(s->err, s->map ? pcapmap_err(s->map) : s->ng ? pcapng_err(s->ng) : s->pf->err);
+            rc = CAP_ERROR;
         }
         if (rc != CAP_PACKET) /* a read that a stop signal broke is a stop, not an error */
             return rc == CAP_ERROR && s->brk ? CAP_EBREAK : rc;

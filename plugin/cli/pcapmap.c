@@ -193,18 +193,18 @@ static void map_release(pcapmap *m)
     pthread_mutex_unlock(&map_lock);
 }
 
-/* The next record of the mapping: CAP_PACKET, CAP_EOF or CAP_ERROR (the
+/* The next record of the mapping: 1, 0 at the end or -1 on an error (the
  * stream reader's checks and wording, pcapfile.c). */
-int pcapmap_next(pcapmap *m, cap_packet *pkt)
+int pcapmap_next(pcapmap *m, sf_pkt *pkt)
 {
     map_release(m);
     size_t left = m->size - m->off;
-    if (left == 0) return CAP_EOF;
+    if (left == 0) return 0;
     if (left < PCAP_REC_HDR) {
         snprintf(m->err, sizeof(m->err),
                  "truncated dump file; record at offset %zu: %zu of %u header bytes", m->off, left,
                  PCAP_REC_HDR);
-        return CAP_ERROR;
+        return -1;
     }
     const uint8_t *h = m->base + m->off;
     int32_t sec = (int32_t)rd32(h);
@@ -215,14 +215,14 @@ int pcapmap_next(pcapmap *m, cap_packet *pkt)
         snprintf(m->err, sizeof(m->err),
                  "record at offset %zu: captured length %u, more than the maximum of %u", m->off,
                  caplen, SF_MAX_CAPLEN);
-        return CAP_ERROR;
+        return -1;
     }
     left -= PCAP_REC_HDR;
     if (left < caplen) {
         snprintf(m->err, sizeof(m->err),
                  "truncated dump file; record at offset %zu: %zu of %u captured bytes", m->off,
                  left, caplen);
-        return CAP_ERROR;
+        return -1;
     }
     /* longer than the snapshot length: whole, counted (pcapfile.h) */
     if (__builtin_expect(caplen > m->snaplen, 0) && m->snaplen) m->oversize++;
@@ -239,7 +239,7 @@ int pcapmap_next(pcapmap *m, cap_packet *pkt)
     pkt->len = len;
     pkt->linktype = m->linktype;
     pkt->data = data;
-    return CAP_PACKET;
+    return 1;
 }
 
 void pcapmap_manual(pcapmap *m)

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "capture.h" /* cap_packet, CAP_* */
+#include "bytesrc.h" /* sf_pkt */
 
 typedef struct pcapmap pcapmap;
 
@@ -31,10 +31,11 @@ pcapmap *pcapmap_open(int fd, const struct stat *st);
 /* Leaves the mapping; the last reader unmaps it.  NULL is allowed. */
 void pcapmap_close(pcapmap *m);
 
-/* The next record: CAP_PACKET with *pkt pointing into the mapping (valid
- * until the next call, or with pcapmap_manual until the caller's mark
- * passes it), CAP_EOF, or CAP_ERROR with pcapmap_err. */
-int pcapmap_next(pcapmap *m, cap_packet *pkt);
+/* The next record, as pcapfile_next: 1 with *out pointing into the
+ * mapping (valid until the next call, or with pcapmap_manual until the
+ * caller's mark passes it), 0 at the end of the file, -1 with
+ * pcapmap_err. */
+int pcapmap_next(pcapmap *m, sf_pkt *out);
 
 /* Pages are given back behind the mark the caller sets with
  * pcapmap_keep_from, not behind the last record read. */

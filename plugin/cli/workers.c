@@ -42,6 +42,7 @@
  * a worker that can do nothing hands its records to the writer and sleeps
  * until gen moves, or 100 ms pass (a stop signal cannot wake it).
  */
+#include "workers.h"
 #include "workers_int.h"
 
 #include <stdio.h>

@@ -7,13 +7,17 @@
 #ifndef EGRET_CLI_WORKERS_INT_H
 #define EGRET_CLI_WORKERS_INT_H
 
-#include "workers.h"
-
 #include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
+
+#include "capture.h"
+#include "egret.h"
 
 #define CHUNK_PKTS     256u         /* packets a chunk holds at most */
 #define CHUNK_SLOTS    64u          /* chunks in the ring */
