@@ -6,14 +6,13 @@
  * libpcap's.  Savefiles are read by egret's own readers: classic pcap from
  * a read-only mapping (pcapmap.c) or a stream (pcapfile.c), pcapng from a
  * stream (pcapng.c); libpcap only compiles their -f filters
- * (pcap_open_dead + pcap_offline_filter).  libpcap's own file reader cut
- * records longer than the file's snapshot length to it, and refused them
- * outright in pcapng; egret's readers deliver them whole (see
- * cap_take_events).  The file reader of libpcap stays reachable
- * (CAP_READ_LIBPCAP) as the tests' reference.  This file hides pcap's
- * return-code conventions (PCAP_ERROR_BREAK means both "end of file" and
- * "breakloop" for savefiles) behind the CAP_* results of capture.h, scales
- * timestamps to microseconds and reports link types as LINKTYPE_ values.
+ * (pcap_open_dead + pcap_offline_filter).  libpcap's own file reader cuts
+ * records longer than the file's snapshot length to it, and refuses them
+ * in pcapng; egret's readers deliver them whole (see cap_take_events).  The file reader of libpcap
+ * stays reachable (CAP_READ_LIBPCAP) as the tests' reference.  This file hides pcap's return-code
+ * conventions (PCAP_ERROR_BREAK means both "end of file" and "breakloop" for savefiles) behind the
+ * CAP_* results of capture.h, scales timestamps to microseconds and reports link types as LINKTYPE_
+ * values.
  */
 #include "capture.h"
 

@@ -5,8 +5,8 @@
  *
  * Unlike libpcap, a record longer than the file header's snapshot length
  * (some tools write 65535 there and 65549-byte loopback records) is read
- * whole, up to SF_MAX_CAPLEN, and counted in 'oversize': libpcap cut such
- * records to the snapshot length, and reassembly then saw gaps in a
+ * whole, up to SF_MAX_CAPLEN, and counted in 'oversize': libpcap cuts such
+ * records to the snapshot length, and reassembly would then see gaps in a
  * capture that has none.  A record beyond SF_MAX_CAPLEN or beyond the
  * end of the file is an error naming the record's offset; the records
  * before it have been handed out.
