@@ -39,6 +39,22 @@ typedef struct pcapfile {
     char err[256];
 } pcapfile;
 
+/* Fills 'out' from one classic pcap record (both readers of the format):
+ * 'frac' is in microseconds, or nanoseconds when 'nsec' (scaled down as
+ * libpcap does); a time before the epoch becomes 0.  Returns 1, as
+ * pcapfile_next does for a packet. */
+static inline int pcapfile_record(sf_pkt *out, int32_t sec, int32_t frac, bool nsec,
+                                  uint32_t caplen, uint32_t len, int linktype, const uint8_t *data)
+{
+    if (nsec) frac /= 1000;
+    out->ts_usec = sec < 0 ? 0 : (uint64_t)sec * 1000000u + (uint64_t)(frac < 0 ? 0 : frac);
+    out->caplen = caplen;
+    out->len = len;
+    out->linktype = linktype;
+    out->data = data;
+    return 1;
+}
+
 /* Whether 'magic' (the file's first four bytes as a little-endian word,
  * either byte order of the file) starts a classic pcap file. */
 bool pcapfile_magic(uint32_t magic_le);

@@ -210,7 +210,6 @@ int pcapmap_next(pcapmap *m, sf_pkt *pkt)
     int32_t sec = (int32_t)rd32(h);
     int32_t frac = (int32_t)rd32(h + 4);
     uint32_t caplen = rd32(h + 8), len = rd32(h + 12);
-    if (m->nsec) frac /= 1000; /* libpcap's SCALE_DOWN */
     if (caplen > SF_MAX_CAPLEN) {
         snprintf(m->err, sizeof(m->err),
                  "record at offset %zu: captured length %u, more than the maximum of %u", m->off,
@@ -234,12 +233,7 @@ int pcapmap_next(pcapmap *m, sf_pkt *pkt)
         __builtin_prefetch(m->base + m->off);
         __builtin_prefetch(m->base + m->off + 64);
     }
-    pkt->ts_usec = sec < 0 ? 0 : (uint64_t)sec * 1000000u + (uint64_t)(frac < 0 ? 0 : frac);
-    pkt->caplen = caplen;
-    pkt->len = len;
-    pkt->linktype = m->linktype;
-    pkt->data = data;
-    return 1;
+    return pcapfile_record(pkt, sec, frac, m->nsec, caplen, len, m->linktype, data);
 }
 
 void pcapmap_manual(pcapmap *m)
