@@ -278,19 +278,21 @@ def find_outs(pcap_dir):
 
 
 def default_pcap_dir():
+    """$EGRET_SHARED_PCAPS, else ../shared/pcaps next to the repository
+    (where tests/tests.cmake looks for it too)."""
+    env = os.environ.get("EGRET_SHARED_PCAPS")
+    if env:
+        return env
     here = os.path.dirname(os.path.abspath(__file__))
-    for d in ("/work/shared/pcaps", os.path.join(here, "..", "..", "shared", "pcaps")):
-        if os.path.isdir(d):
-            return os.path.normpath(d)
-    return "/work/shared/pcaps"
+    return os.path.normpath(os.path.join(here, "..", "..", "shared", "pcaps"))
 
 
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("pcap_dir", nargs="?", default=None,
-                    help="directory of captures with *.ndpi42.out (default /work/shared/pcaps "
-                         "or ../shared/pcaps from the repo root)")
+                    help="directory of captures with *.ndpi42.out (default $EGRET_SHARED_PCAPS, "
+                         "else ../shared/pcaps from the repository root)")
     ap.add_argument("--egret", default=os.path.join(here, "..", "build", "egret"),
                     help="egret binary (default build/egret)")
     ap.add_argument("--min", type=float, default=99.0,

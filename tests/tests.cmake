@@ -41,7 +41,7 @@ if(EXISTS ${EGRET_SHARED_PCAPS}/WebattackRCE.pcap AND
 endif()
 
 add_test(NAME install COMMAND bash ${CMAKE_SOURCE_DIR}/tests/install/test_install.sh
-  ${CMAKE_BINARY_DIR} ${CMAKE_BINARY_DIR}/tests-install)
+  ${CMAKE_BINARY_DIR} ${CMAKE_BINARY_DIR}/tests-install ${CMAKE_SOURCE_DIR})
 set_tests_properties(install PROPERTIES LABELS integration TIMEOUT 120)
 
 # The rule-author test kit over every shipped rule, through the CLI.

@@ -4,81 +4,38 @@
  *
  * The only file in the project that includes <pcap.h>.  Live capture is
  * libpcap's.  Savefiles are read by egret's own readers: classic pcap from
- * a read-only mapping (below) or a stream (pcapfile.c), pcapng from a
+ * a read-only mapping (pcapmap.c) or a stream (pcapfile.c), pcapng from a
  * stream (pcapng.c); libpcap only compiles their -f filters
- * (pcap_open_dead + pcap_offline_filter).  libpcap's own file reader cut
- * records longer than the file's snapshot length to it, and refused them
- * outright in pcapng; egret's readers deliver them whole (see
- * cap_take_events).  The file reader of libpcap stays reachable
- * (CAP_READ_LIBPCAP) as the tests' reference.  This file hides pcap's
- * return-code conventions (PCAP_ERROR_BREAK means both "end of file" and
- * "breakloop" for savefiles) behind the CAP_* results of capture.h, scales
- * timestamps to microseconds and reports link types as LINKTYPE_ values.
+ * (pcap_open_dead + pcap_offline_filter).  libpcap's own file reader cuts
+ * records longer than the file's snapshot length to it, and refuses them
+ * in pcapng; egret's readers deliver them whole (see cap_take_events).  The file reader of libpcap
+ * stays reachable (CAP_READ_LIBPCAP) as the tests' reference.  This file hides pcap's return-code
+ * conventions (PCAP_ERROR_BREAK means both "end of file" and "breakloop" for savefiles) behind the
+ * CAP_* results of capture.h, scales timestamps to microseconds and reports link types as LINKTYPE_
+ * values.
  */
 #include "capture.h"
 
 #include <errno.h>
 #include <pcap.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "bytesrc.h"
 #include "pcapfile.h"
+#include "pcapmap.h"
 #include "pcapng.h"
 
 #define LINKTYPE_RAW    101
 #define LIVE_TIMEOUT_MS 1000 /* cap_next waits this long for a packet (cap_set_wait) */
 #define LIVE_BLOCK_MS   50   /* the kernel hands over a partly filled block after this */
 #define CAP_IOBUF_BYTES (1u << 20)
-
-/* Classic pcap savefiles are read from a read-only mapping (see "Savefiles
- * from a mapping" below).  One mapping of a file is shared by every source
- * reading it (replay workers each read the whole file): pages are faulted
- * in once, by whichever reader comes first, and given back behind the
- * slowest. */
-#define MAP_READERS 64
-
-typedef struct file_map {
-    dev_t dev;
-    ino_t ino;
-    off_t fsize;
-    struct timespec mtime;
-    const uint8_t *base;
-    size_t size;
-    int refs;                       /* under map_lock */
-    size_t released;                /* under map_lock */
-    size_t populated;               /* under map_lock: page tables filled up to here */
-    _Atomic size_t at[MAP_READERS]; /* each reader's offset; SIZE_MAX: slot free or done */
-    struct file_map *next;
-} file_map;
-
-static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
-static file_map *maps; /* under map_lock */
-
-/* One source's reader on a shared mapping. */
-typedef struct mapped {
-    file_map *fm;
-    int slot;            /* in fm->at */
-    const uint8_t *base; /* the whole file (fm->base) */
-    size_t size, off;    /* bytes mapped; next record header */
-    size_t page;         /* the system's page size */
-    size_t noted;        /* off when fm->at[slot] was last set */
-    bool manual;         /* fm->at[slot] is set by cap_keep_from, not by the walk */
-    bool nsec;           /* timestamps in nanoseconds */
-    uint32_t snaplen;    /* the file header's; 0: none recorded */
-    int linktype;        /* LINKTYPE_ value */
-    uint64_t oversize;   /* records longer than 'snaplen' read so far */
-    char err[PCAP_ERRBUF_SIZE];
-} mapped;
 
 #define CAP_MAX_PROGS 8 /* -f compiled for this many link types per file */
 
@@ -97,7 +54,7 @@ struct cap_source {
     int wait_ms;               /* live: the longest wait for a packet */
     volatile sig_atomic_t brk; /* set by cap_breakloop (maybe from a signal handler) */
     char *iobuf;               /* savefile: stdio buffer, freed after the stream's fclose */
-    mapped *map;               /* savefile read from a mapping, or NULL */
+    pcapmap *map;              /* savefile read from a mapping, or NULL */
     /* egret's stream readers: one of 'pf' (classic pcap) and 'ng' */
     FILE *fp;    /* the stream (closed by cap_close unless stdin) */
     bool own_fp; /* not stdin */
@@ -164,208 +121,6 @@ static int wrap(pcap_t *p, bool live, cap_source **out, char err[CAP_ERRBUF_SIZE
     s->wait_ms = LIVE_TIMEOUT_MS;
     *out = s;
     return CAP_OK;
-}
-
-/* ==== Savefiles from a mapping ====
- *
- * libpcap read a savefile with two fread()s per packet: the kernel copies
- * the file into stdio's buffer and libpcap copies each record into its own
- * (1/8 of a replay's time on the bench capture, and each replay worker
- * reads the whole file).  A regular file in the classic format, in the
- * host's byte order, is instead walked in a read-only mapping: packets are
- * handed out in place and the BPF program runs through
- * pcap_offline_filter.  Standard input is mapped too when it is a regular
- * file whose capture starts at offset 0.  Anything else (pcapng,
- * byte-swapped or pre-2.4 files, a pipe, a failed mmap) is read by the
- * stream readers.  Records longer than the file's snapshot length are
- * handed out whole, as the stream reader does (pcapfile.h).  The file is
- * read up to its size at open; one that shrinks while it is replayed is
- * not supported (a mapping would fault). */
-
-#define PCAP_REC_HDR 16u
-#define MAP_RELEASE  (8u << 20) /* pages read are unmapped in steps of this */
-
-static uint32_t rd32(const uint8_t *b)
-{
-    uint32_t v;
-    memcpy(&v, b, 4); /* the file is in host byte order (not swapped) */
-    return v;
-}
-
-/* Attaches m to the shared mapping of the file (dev, inode, size and mtime
- * as fstat gives them), creating it if needed.  False: no mapping. */
-static bool map_attach(mapped *m, int fd, const struct stat *st)
-{
-    pthread_mutex_lock(&map_lock);
-    file_map *fm = maps;
-    while (fm &&
-           !(fm->dev == st->st_dev && fm->ino == st->st_ino && fm->fsize == st->st_size &&
-             fm->mtime.tv_sec == st->st_mtim.tv_sec && fm->mtime.tv_nsec == st->st_mtim.tv_nsec))
-        fm = fm->next;
-    if (!fm) {
-        fm = calloc(1, sizeof(*fm));
-        void *base =
-            fm ? mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-        if (base == MAP_FAILED) {
-            free(fm);
-            pthread_mutex_unlock(&map_lock);
-            return false;
-        }
-        (void)madvise(base, (size_t)st->st_size, MADV_SEQUENTIAL);
-        fm->dev = st->st_dev;
-        fm->ino = st->st_ino;
-        fm->fsize = st->st_size;
-        fm->mtime = st->st_mtim;
-        fm->base = base;
-        fm->size = (size_t)st->st_size;
-        for (int i = 0; i < MAP_READERS; i++) atomic_init(&fm->at[i], SIZE_MAX);
-        fm->next = maps;
-        maps = fm;
-    }
-    int slot = 0;
-    while (slot < MAP_READERS && atomic_load(&fm->at[slot]) != SIZE_MAX) slot++;
-    if (slot == MAP_READERS) { /* too many readers: the stream reader reads for this one */
-        pthread_mutex_unlock(&map_lock);
-        return false;
-    }
-    /* a late reader re-faults what was given back; it holds release from here */
-    atomic_store(&fm->at[slot], (size_t)PCAP_FILE_HDR);
-    fm->refs++;
-    pthread_mutex_unlock(&map_lock);
-    m->fm = fm;
-    m->slot = slot;
-    m->base = fm->base;
-    m->size = fm->size;
-    return true;
-}
-
-/* Maps the file on 'fd' (its capture starting at offset 0) if it is a
- * host-order classic pcap 2.4 file; NULL leaves it to the stream readers. */
-static mapped *map_file(int fd, const struct stat *st)
-{
-    uint8_t hdr[PCAP_FILE_HDR];
-    if (!S_ISREG(st->st_mode) || (uint64_t)st->st_size < PCAP_FILE_HDR ||
-        (uint64_t)st->st_size > SIZE_MAX)
-        return NULL;
-    if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) return NULL;
-    uint32_t magic = rd32(hdr);
-    if (magic != PCAP_MAGIC_USEC && magic != PCAP_MAGIC_NSEC) return NULL; /* pcapng, swapped */
-    uint16_t major, minor;
-    memcpy(&major, hdr + 4, 2);
-    memcpy(&minor, hdr + 6, 2);
-    if (major != 2 || minor != 4) return NULL; /* older files: the stream reader's length rules */
-    mapped *m = calloc(1, sizeof(*m));
-    if (!m) return NULL;
-    if (!map_attach(m, fd, st)) {
-        free(m);
-        return NULL;
-    }
-    m->off = PCAP_FILE_HDR;
-    long pg = sysconf(_SC_PAGESIZE);
-    m->page = pg > 0 ? (size_t)pg : 4096;
-    m->nsec = magic == PCAP_MAGIC_NSEC;
-    m->snaplen = rd32(hdr + 16);
-    uint32_t lt = rd32(hdr + 20) & 0x03ffffffu; /* as pcapfile.c */
-    m->linktype = lt == 12 ? LINKTYPE_RAW : (int)lt;
-    return m;
-}
-
-static void unmap_file(mapped *m)
-{
-    if (!m) return;
-    file_map *fm = m->fm;
-    pthread_mutex_lock(&map_lock);
-    atomic_store(&fm->at[m->slot], SIZE_MAX);
-    if (--fm->refs == 0) {
-        file_map **pp = &maps;
-        while (*pp != fm) pp = &(*pp)->next;
-        *pp = fm->next;
-        munmap((void *)fm->base, fm->size);
-        free(fm);
-    }
-    pthread_mutex_unlock(&map_lock);
-    free(m);
-}
-
-/* Pages already read stay mapped, and a mapping's file pages count in the
- * process's RSS: give them back behind the reader, so a replay's resident
- * set does not grow with the file.  Only packets before 'off' are dropped
- * (a packet is borrowed only until the next cap_next). */
-static void map_release(mapped *m)
-{
-    if (m->off - m->noted < MAP_RELEASE && m->noted) return;
-    file_map *fm = m->fm;
-    if (!m->manual) atomic_store(&fm->at[m->slot], m->off);
-    m->noted = m->off;
-    pthread_mutex_lock(&map_lock);
-    /* page tables for the next stretch in one call, not a fault per 64 KiB */
-    size_t want = m->off + 2 * MAP_RELEASE;
-    if (want > fm->size) want = fm->size;
-    if (want > fm->populated) {
-        size_t from = fm->populated / m->page * m->page;
-        (void)madvise((void *)(fm->base + from), want - from, MADV_POPULATE_READ);
-        fm->populated = want;
-    }
-    size_t low = SIZE_MAX; /* the slowest reader */
-    for (int i = 0; i < MAP_READERS; i++) {
-        size_t a = atomic_load(&fm->at[i]);
-        if (a < low) low = a;
-    }
-    size_t upto = low / m->page * m->page;
-    if (upto > fm->released && upto - fm->released >= MAP_RELEASE) {
-        (void)madvise((void *)(fm->base + fm->released), upto - fm->released, MADV_DONTNEED);
-        fm->released = upto;
-    }
-    pthread_mutex_unlock(&map_lock);
-}
-
-/* The next record of the mapping: CAP_PACKET, CAP_EOF or CAP_ERROR (the
- * stream reader's checks and wording, pcapfile.c). */
-static int map_next(mapped *m, cap_packet *pkt)
-{
-    map_release(m);
-    size_t left = m->size - m->off;
-    if (left == 0) return CAP_EOF;
-    if (left < PCAP_REC_HDR) {
-        snprintf(m->err, sizeof(m->err),
-                 "truncated dump file; record at offset %zu: %zu of %u header bytes", m->off, left,
-                 PCAP_REC_HDR);
-        return CAP_ERROR;
-    }
-    const uint8_t *h = m->base + m->off;
-    int32_t sec = (int32_t)rd32(h);
-    int32_t frac = (int32_t)rd32(h + 4);
-    uint32_t caplen = rd32(h + 8), len = rd32(h + 12);
-    if (m->nsec) frac /= 1000; /* libpcap's SCALE_DOWN */
-    if (caplen > SF_MAX_CAPLEN) {
-        snprintf(m->err, sizeof(m->err),
-                 "record at offset %zu: captured length %u, more than the maximum of %u", m->off,
-                 caplen, SF_MAX_CAPLEN);
-        return CAP_ERROR;
-    }
-    left -= PCAP_REC_HDR;
-    if (left < caplen) {
-        snprintf(m->err, sizeof(m->err),
-                 "truncated dump file; record at offset %zu: %zu of %u captured bytes", m->off,
-                 left, caplen);
-        return CAP_ERROR;
-    }
-    /* longer than the snapshot length: whole, counted (pcapfile.h) */
-    if (__builtin_expect(caplen > m->snaplen, 0) && m->snaplen) m->oversize++;
-    const uint8_t *data = h + PCAP_REC_HDR;
-    m->off += PCAP_REC_HDR + caplen;
-    /* the next record's header and first bytes: in cache by the time
-     * this packet is processed (the file is walked once, cold) */
-    if (m->off + 128 <= m->size) {
-        __builtin_prefetch(m->base + m->off);
-        __builtin_prefetch(m->base + m->off + 64);
-    }
-    pkt->ts_usec = sec < 0 ? 0 : (uint64_t)sec * 1000000u + (uint64_t)(frac < 0 ? 0 : frac);
-    pkt->caplen = caplen;
-    pkt->len = len;
-    pkt->linktype = m->linktype;
-    pkt->data = data;
-    return CAP_PACKET;
 }
 
 /* The -f program for 'linktype', compiled on first use; NULL (with the
@@ -513,10 +268,11 @@ int cap_open_file_ex(const char *path, const char *filter, int reader, cap_sourc
     s->stream = !reg;
     /* at offset 0 the capture starts the file (standard input may start
      * elsewhere); nothing has been read through stdio yet */
-    if (reader == CAP_READ_AUTO && reg && lseek(fd, 0, SEEK_CUR) == 0) s->map = map_file(fd, &st);
+    if (reader == CAP_READ_AUTO && reg && lseek(fd, 0, SEEK_CUR) == 0)
+        s->map = pcapmap_open(fd, &st);
     int rc = CAP_OK;
     if (s->map)
-        s->linktype = s->map->linktype;
+        s->linktype = pcapmap_linktype(s->map);
     else
         rc = open_stream(s, err);
     if (rc == CAP_OK && s->filter && !prog_for(s, s->linktype)) {
@@ -543,18 +299,12 @@ bool cap_may_block(const cap_source *s)
 
 void cap_release_manual(cap_source *s)
 {
-    if (s->map) s->map->manual = true;
+    if (s->map) pcapmap_manual(s->map);
 }
 
 void cap_keep_from(cap_source *s, const uint8_t *p)
 {
-    mapped *m = s->map;
-    if (!m || !m->manual || p < m->base || p > m->base + m->size) return;
-    size_t off = (size_t)(p - m->base);
-    _Atomic size_t *at = &m->fm->at[m->slot];
-    size_t cur = atomic_load(at);
-    while (off > cur && !atomic_compare_exchange_weak(at, &cur, off)) {
-    }
+    if (s->map) pcapmap_keep_from(s->map, p);
 }
 
 /* An activated live handle on 'iface' (see cap_open_live), no filter. */
@@ -802,21 +552,18 @@ static int file_next(cap_source *s, cap_packet *pkt)
 {
     for (;;) {
         int rc;
-        if (s->map) {
-            rc = map_next(s->map, pkt);
-            if (rc == CAP_ERROR) set_err(s->err, s->map->err);
+        sf_pkt sp;
+        int r = s->map  ? pcapmap_next(s->map, &sp)
+                : s->ng ? pcapng_next(s->ng, &sp)
+                        : pcapfile_next(s->pf, &sp);
+        if (r > 0) {
+            *pkt = (cap_packet){sp.ts_usec, sp.caplen, sp.len, sp.linktype, sp.data};
+            rc = CAP_PACKET;
+        } else if (r == 0) {
+            rc = CAP_EOF;
         } else {
-            sf_pkt sp;
-            int r = s->ng ? pcapng_next(s->ng, &sp) : pcapfile_next(s->pf, &sp);
-            if (r > 0) {
-                *pkt = (cap_packet){sp.ts_usec, sp.caplen, sp.len, sp.linktype, sp.data};
-                rc = CAP_PACKET;
-            } else if (r == 0) {
-                rc = CAP_EOF;
-            } else {
-                set_err(s->err, s->ng ? pcapng_err(s->ng) : s->pf->err);
-                rc = CAP_ERROR;
-            }
+            set_err(s->err, s->map ? pcapmap_err(s->map) : s->ng ? pcapng_err(s->ng) : s->pf->err);
+            rc = CAP_ERROR;
         }
         if (rc != CAP_PACKET) /* a read that a stop signal broke is a stop, not an error */
             return rc == CAP_ERROR && s->brk ? CAP_EBREAK : rc;
@@ -828,7 +575,7 @@ static int file_next(cap_source *s, cap_packet *pkt)
 unsigned cap_take_events(cap_source *s)
 {
     if (s->oversize_told) return 0;
-    uint64_t n = s->map  ? s->map->oversize
+    uint64_t n = s->map  ? pcapmap_oversize(s->map)
                  : s->pf ? s->pf->oversize
                  : s->ng ? pcapng_oversize(s->ng)
                          : 0;
@@ -958,7 +705,7 @@ const char *cap_geterr(cap_source *s)
 void cap_close(cap_source *s)
 {
     if (!s) return;
-    unmap_file(s->map);
+    pcapmap_close(s->map);
     pcapng_free(s->ng);
     free(s->pf);
     bsrc_close(&s->src);

@@ -3,8 +3,8 @@
  *
  *   egret [options] -r PATH... | -i IFACE
  *
- * Parses options into a cli_opts (from one table that also builds the
- * getopt_long list and --help), creates one engine, feeds it every input in
+ * Parses options into a cli_opts (options.c), creates one engine or a set
+ * of workers (workers.c), feeds it every input in
  * order (files, directories, stdin: flow state carries across files, as in
  * Suricata's directory mode) or a live interface, writes each EVE record as
  * one JSON line, flushes, and prints a summary on stderr.
@@ -15,13 +15,15 @@
 #include "egret.h"
 #include "egret_tools.h"
 #include "capture.h"
+#include "datadir.h"
+#include "options.h"
+#include "signals.h"
+#include "summary.h"
 #include "workers.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,497 +33,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USAGE_LINE_MORE                                                                            \
-    "       egret --check-rules [-R RULES] [-c CONFIG] [--set K=V]\n"                              \
-    "       egret test PATH [-R RULES] [-c CONFIG] [--set K=V]"
-#define USAGE_LINE            "Usage: egret [options] -r PATH... | -i IFACE"
 #define EXIT_OK               0
 #define EXIT_INPUT            1
 #define EXIT_USAGE            2
-#define TOP_HOSTS             5
 #define LIVE_STATS_INTERVAL_S 60 /* live default when --stats-interval is not given */
 #define PROGRESS_EVERY_S      0.5
 #define PROGRESS_CHECK_MASK   1023u /* look at the clock every 1024 packets */
 #define OUT_BUFFER_SIZE       (256u * 1024u)
-
-/* ==== Signal state ==================================================== */
-
-/* The only mutable file-scope state: a signal handler cannot be given a
- * context pointer.  'g_source' is the source being read (NULL between
- * sources); the handler interrupts it with cap_breakloop. */
-static volatile sig_atomic_t g_stop;
-static volatile sig_atomic_t g_reload; /* SIGHUP: reload GeoIP databases and rules */
-static cap_source *volatile g_source;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-    cap_source *s = g_source;
-    if (s) cap_breakloop(s);
-}
-
-static void on_hup(int sig)
-{
-    (void)sig;
-    g_reload = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_hup;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGHUP, &sa, NULL);
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: a blocked read returns promptly */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    /* Write errors (EPIPE) are reported through fwrite's result. */
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
-
-/* ==== Options ========================================================= */
-
-typedef struct cli_opts {
-    const char **inputs; /* -r PATH, in order (pointers into argv) */
-    size_t n_inputs;
-    const char *iface; /* -i */
-    const char *filter;
-    const char *out_path; /* NULL or "-" = stdout */
-    uint32_t eve_types;
-    const char *home_net;
-    uint64_t max_flows; /* 0 = engine default */
-    uint32_t stats_interval_s;
-    bool stats_interval_set;
-    bool no_community_id;
-    const char *ndpi_protos_file;
-    const char *ndpi_categories_file;
-    const char **ai_catalogs; /* --ai-catalog FILE, in order */
-    size_t n_ai_catalogs;
-    const char *geoip_db, *asn_db, *data_dir;
-    bool no_geo, no_ndpi_ai;
-    const char **rule_paths; /* -R PATH, in order */
-    size_t n_rule_paths;
-    const char **rule_sets; /* --set KEY=VALUE */
-    size_t n_rule_sets;
-    const char *rules_config; /* -c FILE */
-    bool no_rules, check_rules;
-    const char *test_path; /* egret test PATH */
-    unsigned workers;      /* --workers N; 0 = default (1 replay, cores live) */
-    const char *evidence_dir;
-    bool no_inspect;
-    uint64_t inspect_depth, reasm_memcap;
-    uint32_t tick_interval_s;
-    unsigned buffer_mib; /* 0 = libpcap default */
-    bool no_fanout;      /* live workers share one capture (no kernel fanout) */
-    bool quiet, verbose;
-} cli_opts;
-
-/* Option ids: a short option's id is its letter; long-only options start
- * at 256. */
-enum {
-    OPT_EVE = 256,
-    OPT_HOME_NET,
-    OPT_MAX_FLOWS,
-    OPT_STATS_INTERVAL,
-    OPT_NO_COMMUNITY_ID,
-    OPT_NDPI_PROTOS,
-    OPT_NDPI_CATEGORIES,
-    OPT_AI_CATALOG,
-    OPT_DATA_DIR,
-    OPT_NO_NDPI_AI,
-    OPT_GEOIP_DB,
-    OPT_ASN_DB,
-    OPT_NO_GEO,
-    OPT_SET,
-    OPT_NO_RULES,
-    OPT_CHECK_RULES,
-    OPT_TICK_INTERVAL,
-    OPT_WORKERS,
-    OPT_EVIDENCE,
-    OPT_NO_INSPECT,
-    OPT_INSPECT_DEPTH,
-    OPT_REASM_MEMCAP,
-    OPT_NO_FANOUT,
-};
-
-/* The option table.  Columns: id (letter = short option too), long name,
- * has_arg (getopt_long), argument name for --help, help text.  Adding an
- * option is one row here plus one case in apply_option(). */
-typedef struct cli_optdef {
-    int id;
-    const char *name;
-    int has_arg;
-    const char *arg;
-    const char *help;
-} cli_optdef;
-
-// clang-format off
-static const cli_optdef OPTDEFS[] = {
-    {'r',                 "read",            required_argument, "PATH",   "read a pcap/pcapng file, a directory of them (name order,\nnot recursive; hidden files and *.md/.txt/.json/.jsonl/\n.csv/.tsv/.sh/.py/.lua/.out files skipped) or - for stdin;\nrepeatable: all inputs feed one engine in order"},
-    {'i',                 "interface",       required_argument, "IFACE",  "capture live on IFACE (stop with SIGINT/SIGTERM)"},
-    {'f',                 "filter",          required_argument, "BPF",    "only process packets matching the BPF expression"},
-    {'o',                 "output",          required_argument, "FILE",   "write EVE JSON lines to FILE (- or default: stdout)"},
-    {OPT_EVE,             "eve",             required_argument, "TYPES",  "record types, comma separated: alert,flow,stats,dns,\ntls,http (default alert,flow)"},
-    {OPT_HOME_NET,        "home-net",        required_argument, "CIDRS",  "internal networks, CIDR[,CIDR...] (default RFC 1918,\nfc00::/7, 100.64.0.0/10)"},
-    {OPT_MAX_FLOWS,       "max-flows",       required_argument, "N",      "flow table cap (default 1000000)"},
-    {OPT_STATS_INTERVAL,  "stats-interval",  required_argument, "S",      "stats record every S seconds of packet time; 0 = at the\nend only (live default 60, replay: engine default)"},
-    {OPT_NO_COMMUNITY_ID, "no-community-id", no_argument,       NULL,     "do not emit community_id"},
-    {OPT_NDPI_PROTOS,     "ndpi-protos",     required_argument, "FILE",   "extra nDPI custom protocols file"},
-    {OPT_NDPI_CATEGORIES, "ndpi-categories", required_argument, "FILE",   "extra nDPI categories file"},
-    {OPT_AI_CATALOG,      "ai-catalog",      required_argument, "FILE",   "extra AI-endpoint catalog (TSV: provider, kind, host\npattern or CIDR, source); adds or overrides entries;\nrepeatable"},
-    {OPT_DATA_DIR,        "data-dir",        required_argument, "DIR",    "directory of the AI catalog (default: the shipped\nrules/data)"},
-    {OPT_NO_NDPI_AI,      "no-ndpi-ai",      no_argument,       NULL,     "do not feed the AI catalog to nDPI as custom protocols"},
-    {OPT_GEOIP_DB,        "geoip-db",        required_argument, "FILE",   "GeoIP database, GeoLite2-City or -Country layout (default:\n/usr/share/GeoIP, /var/lib/GeoIP, else the shipped test db)"},
-    {OPT_ASN_DB,          "asn-db",          required_argument, "FILE",   "ASN database, GeoLite2-ASN layout"},
-    {OPT_NO_GEO,          "no-geo",          no_argument,       NULL,     "no GeoIP/ASN tagging"},
-    {'R',                 "rules",           required_argument, "PATH",   "Lua rule file or directory (default: the shipped rules/);\nrepeatable"},
-    {'c',                 "config",          required_argument, "FILE",   "rules configuration, a Lua data file (default with the\nshipped rules: rules/egret.conf.lua)"},
-    {OPT_SET,             "set",             required_argument, "KEY=VAL", "override one configuration value, e.g.\n--set bulk_upload.min_bytes=5e6; repeatable"},
-    {OPT_NO_RULES,        "no-rules",        no_argument,       NULL,     "run without rules (no alerts)"},
-    {OPT_CHECK_RULES,     "check-rules",     no_argument,       NULL,     "load and validate the rules, print problems with\nfile:line, exit 1 on error (no input needed)"},
-    {OPT_TICK_INTERVAL,   "tick-interval",   required_argument, "S",      "call rules' on_tick per flow every S seconds (default 5)"},
-    {OPT_WORKERS,         "workers",         required_argument, "N",      "worker threads, each with its own engine; packets are\nsharded by the internal host (default 1 for replay,\nthe number of cores live)"},
-    {OPT_EVIDENCE,        "evidence",        required_argument, "DIR",    "per-alert evidence: alert JSON, a pcap slice of the\nflow's first packets and a redacted body sample (e-mail\naddresses, phone numbers, digit runs masked); off by default"},
-    {OPT_NO_INSPECT,      "no-inspect",      no_argument,       NULL,     "no TCP reassembly / clear-text HTTP content inspection"},
-    {OPT_INSPECT_DEPTH,   "inspect-depth",   required_argument, "BYTES",  "bytes per direction inspected in a flow (default 4 MiB)"},
-    {OPT_REASM_MEMCAP,    "reasm-memcap",    required_argument, "BYTES",  "reassembly buffer cap for all flows (default 64 MiB)"},
-    {'B',                 "buffer-size",     required_argument, "MiB",    "live capture kernel buffer size (per worker with\nkernel fanout)"},
-    {OPT_NO_FANOUT,       "no-fanout",       no_argument,       NULL,     "live with several workers: one capture whose packets\nthe workers share, instead of one per worker that the\nkernel fills (Linux packet fanout, the default)"},
-    {'q',                 "quiet",           no_argument,       NULL,     "no progress line, summary or warnings on stderr"},
-    {'v',                 "verbose",         no_argument,       NULL,     "also print the engine's informational messages"},
-    {'h',                 "help",            no_argument,       NULL,     "show this help and exit"},
-    {'V',                 "version",         no_argument,       NULL,     "show egret and libpcap versions and exit"},
-};
-// clang-format on
-
-#define N_OPTDEFS (sizeof(OPTDEFS) / sizeof(OPTDEFS[0]))
-
-/* EVE record type names for --eve. */
-static const struct {
-    const char *name;
-    uint32_t bit;
-} EVE_NAMES[] = {
-    {"alert", EGRET_EV_ALERT}, {"flow", EGRET_EV_FLOW}, {"stats", EGRET_EV_STATS},
-    {"dns", EGRET_EV_DNS},     {"tls", EGRET_EV_TLS},   {"http", EGRET_EV_HTTP},
-};
-
-static void usage(FILE *fp)
-{
-    fprintf(fp,
-            "%s\n\n"
-            "Passive inspector: flags bulk transfers of message content to AI endpoints\n"
-            "and writes Suricata-style EVE JSON lines.\n\n"
-            "'egret test PATH' runs rule tests (*_test.lua files, see rules/README.md).\n\n"
-            "Options:\n",
-            USAGE_LINE "\n" USAGE_LINE_MORE);
-    for (size_t i = 0; i < N_OPTDEFS; i++) {
-        const cli_optdef *d = &OPTDEFS[i];
-        char left[64];
-        if (d->id < 256)
-            snprintf(left, sizeof(left), "-%c, --%s%s%s", d->id, d->name, d->arg ? " " : "",
-                     d->arg ? d->arg : "");
-        else
-            snprintf(left, sizeof(left), "    --%s%s%s", d->name, d->arg ? " " : "",
-                     d->arg ? d->arg : "");
-        /* help text lines are separated by '\n' and indented under column 2 */
-        fprintf(fp, "  %-28s ", left);
-        for (const char *h = d->help; *h; h++) {
-            fputc(*h, fp);
-            if (*h == '\n') fprintf(fp, "  %-28s ", "");
-        }
-        fputc('\n', fp);
-    }
-    fprintf(fp, "\nExit status:\n"
-                "  0  success\n"
-                "  1  an input could not be read (the others are still processed and\n"
-                "     the output stays valid JSON lines), or a runtime/write error\n"
-                "  2  usage or configuration error (bad option, bad filter, bad --home-net)\n");
-}
-
-/* Parses a decimal integer in [min, max].  Rejects signs, blanks and
- * trailing characters. */
-static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    if (!s || *s < '0' || *s > '9') return false;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v < min || v > max) return false;
-    *out = v;
-    return true;
-}
-
-/* Parses "alert,flow,..." into EGRET_EV_* bits. */
-static bool parse_eve(const char *s, uint32_t *out, char *bad, size_t bad_size)
-{
-    uint32_t bits = 0;
-    const char *p = s;
-
-    for (;;) {
-        size_t n = strcspn(p, ",");
-        bool found = false;
-        for (size_t i = 0; i < sizeof(EVE_NAMES) / sizeof(EVE_NAMES[0]); i++) {
-            if (strlen(EVE_NAMES[i].name) == n && strncmp(p, EVE_NAMES[i].name, n) == 0) {
-                bits |= EVE_NAMES[i].bit;
-                found = true;
-            }
-        }
-        if (!found) {
-            snprintf(bad, bad_size, "%.*s", (int)n, p);
-            return false;
-        }
-        if (p[n] == '\0') break;
-        p += n + 1;
-    }
-    *out = bits;
-    return true;
-}
-
-/* Applies one parsed option.  Returns false with a message in 'err' on a
- * bad value. */
-static bool apply_option(cli_opts *o, int id, const char *arg, char *err, size_t err_size)
-{
-    uint64_t v;
-    char bad[64];
-
-    switch (id) {
-    case 'r':
-        o->inputs[o->n_inputs++] = arg;
-        return true;
-    case 'i':
-        if (o->iface) {
-            snprintf(err, err_size, "only one -i interface is supported");
-            return false;
-        }
-        o->iface = arg;
-        return true;
-    case 'f':
-        o->filter = arg;
-        return true;
-    case 'o':
-        o->out_path = arg;
-        return true;
-    case OPT_EVE:
-        if (!parse_eve(arg, &o->eve_types, bad, sizeof(bad))) {
-            snprintf(err, err_size, "--eve: unknown record type '%s'", bad);
-            return false;
-        }
-        return true;
-    case OPT_HOME_NET:
-        o->home_net = arg;
-        return true;
-    case OPT_MAX_FLOWS:
-        if (!parse_u64(arg, 1, UINT64_MAX, &o->max_flows)) {
-            snprintf(err, err_size, "--max-flows: expected a positive integer, got '%s'", arg);
-            return false;
-        }
-        return true;
-    case OPT_STATS_INTERVAL:
-        if (!parse_u64(arg, 0, UINT32_MAX, &v)) {
-            snprintf(err, err_size, "--stats-interval: expected seconds, got '%s'", arg);
-            return false;
-        }
-        o->stats_interval_s = (uint32_t)v;
-        o->stats_interval_set = true;
-        return true;
-    case OPT_NO_COMMUNITY_ID:
-        o->no_community_id = true;
-        return true;
-    case OPT_NDPI_PROTOS:
-        o->ndpi_protos_file = arg;
-        return true;
-    case OPT_NDPI_CATEGORIES:
-        o->ndpi_categories_file = arg;
-        return true;
-    case OPT_AI_CATALOG:
-        o->ai_catalogs[o->n_ai_catalogs++] = arg;
-        return true;
-    case OPT_DATA_DIR:
-        o->data_dir = arg;
-        return true;
-    case OPT_NO_NDPI_AI:
-        o->no_ndpi_ai = true;
-        return true;
-    case OPT_GEOIP_DB:
-        o->geoip_db = arg;
-        return true;
-    case OPT_ASN_DB:
-        o->asn_db = arg;
-        return true;
-    case OPT_NO_GEO:
-        o->no_geo = true;
-        return true;
-    case 'R':
-        o->rule_paths[o->n_rule_paths++] = arg;
-        return true;
-    case 'c':
-        o->rules_config = arg;
-        return true;
-    case OPT_SET:
-        if (!strchr(arg, '=') || arg[0] == '=') {
-            snprintf(err, err_size, "--set: expected KEY=VALUE, got '%s'", arg);
-            return false;
-        }
-        o->rule_sets[o->n_rule_sets++] = arg;
-        return true;
-    case OPT_NO_RULES:
-        o->no_rules = true;
-        return true;
-    case OPT_CHECK_RULES:
-        o->check_rules = true;
-        return true;
-    case OPT_TICK_INTERVAL:
-        if (!parse_u64(arg, 1, 86400, &v)) {
-            snprintf(err, err_size, "--tick-interval: expected seconds (1-86400), got '%s'", arg);
-            return false;
-        }
-        o->tick_interval_s = (uint32_t)v;
-        return true;
-    case OPT_EVIDENCE:
-        o->evidence_dir = arg;
-        return true;
-    case OPT_NO_INSPECT:
-        o->no_inspect = true;
-        return true;
-    case OPT_INSPECT_DEPTH:
-    case OPT_REASM_MEMCAP:
-        if (!parse_u64(arg, 1024, UINT64_MAX, &v)) {
-            snprintf(err, err_size, "--%s: expected bytes (>= 1024), got '%s'",
-                     id == OPT_INSPECT_DEPTH ? "inspect-depth" : "reasm-memcap", arg);
-            return false;
-        }
-        if (id == OPT_INSPECT_DEPTH)
-            o->inspect_depth = v;
-        else
-            o->reasm_memcap = v;
-        return true;
-    case OPT_NO_FANOUT:
-        o->no_fanout = true;
-        return true;
-    case OPT_WORKERS:
-        if (!parse_u64(arg, 1, 64, &v)) {
-            snprintf(err, err_size, "--workers: expected 1-64, got '%s'", arg);
-            return false;
-        }
-        o->workers = (unsigned)v;
-        return true;
-    case 'B':
-        if (!parse_u64(arg, 1, 2047, &v)) {
-            snprintf(err, err_size, "-B: expected MiB between 1 and 2047, got '%s'", arg);
-            return false;
-        }
-        o->buffer_mib = (unsigned)v;
-        return true;
-    case 'q':
-        o->quiet = true;
-        return true;
-    case 'v':
-        o->verbose = true;
-        return true;
-    }
-    snprintf(err, err_size, "internal error: unhandled option %d", id);
-    return false;
-}
-
-enum { PARSE_RUN, PARSE_EXIT_OK, PARSE_USAGE };
-
-/* Fills 'o' from argv.  PARSE_RUN: go on; PARSE_EXIT_OK: --help or
- * --version done; PARSE_USAGE: a message and the usage are on stderr.
- * o->inputs is allocated here (freed by the caller). */
-static int parse_args(int argc, char **argv, cli_opts *o)
-{
-    struct option longopts[N_OPTDEFS + 1];
-    char shortopts[2 * N_OPTDEFS + 2];
-    size_t ns = 0;
-    char err[256];
-
-    memset(o, 0, sizeof(*o));
-    o->eve_types = EGRET_EVE_DEFAULT;
-    o->inputs = calloc((size_t)argc + 1, sizeof(*o->inputs));
-    o->ai_catalogs = calloc((size_t)argc + 1, sizeof(*o->ai_catalogs));
-    o->rule_paths = calloc((size_t)argc + 1, sizeof(*o->rule_paths));
-    o->rule_sets = calloc((size_t)argc + 1, sizeof(*o->rule_sets));
-    if (!o->inputs || !o->ai_catalogs || !o->rule_paths || !o->rule_sets) {
-        fprintf(stderr, "egret: out of memory\n");
-        return PARSE_USAGE;
-    }
-
-    shortopts[ns++] = ':'; /* report a missing argument as ':' */
-    for (size_t i = 0; i < N_OPTDEFS; i++) {
-        longopts[i] = (struct option){OPTDEFS[i].name, OPTDEFS[i].has_arg, NULL, OPTDEFS[i].id};
-        if (OPTDEFS[i].id < 256) {
-            shortopts[ns++] = (char)OPTDEFS[i].id;
-            if (OPTDEFS[i].has_arg == required_argument) shortopts[ns++] = ':';
-        }
-    }
-    longopts[N_OPTDEFS] = (struct option){0, 0, 0, 0};
-    shortopts[ns] = '\0';
-
-    /* "egret test PATH [options]": the rule-author test kit. */
-    if (argc > 1 && strcmp(argv[1], "test") == 0) {
-        if (argc < 3 || argv[2][0] == '-') {
-            fprintf(stderr, "egret: test: give the test file or directory: egret test PATH\n");
-            goto usage_error;
-        }
-        o->test_path = argv[2];
-        argv += 2;
-        argc -= 2;
-    }
-    opterr = 0; /* messages are ours */
-    int c;
-    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            usage(stdout);
-            return PARSE_EXIT_OK;
-        case 'V':
-            printf("egret %s\n%s\n", egret_version(), cap_lib_version());
-            return PARSE_EXIT_OK;
-        case '?':
-            if (optopt > 0 && optopt < 256 && strncmp(argv[optind - 1], "--", 2) != 0)
-                fprintf(stderr, "egret: unknown option '-%c'\n", optopt);
-            else
-                fprintf(stderr, "egret: unknown or malformed option '%s'\n", argv[optind - 1]);
-            goto usage_error;
-        case ':':
-            fprintf(stderr, "egret: option '%s' needs an argument\n", argv[optind - 1]);
-            goto usage_error;
-        default:
-            if (!apply_option(o, c, optarg, err, sizeof(err))) {
-                fprintf(stderr, "egret: %s\n", err);
-                goto usage_error;
-            }
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "egret: unexpected argument '%s'\n", argv[optind]);
-        goto usage_error;
-    }
-    if (o->test_path || o->check_rules) return PARSE_RUN;
-    if (o->n_inputs == 0 && !o->iface) {
-        fprintf(stderr, "egret: no input: give -r PATH or -i IFACE\n");
-        goto usage_error;
-    }
-    if (o->n_inputs > 0 && o->iface) {
-        fprintf(stderr, "egret: -r and -i cannot be combined\n");
-        goto usage_error;
-    }
-    return PARSE_RUN;
-
-usage_error:
-    fprintf(stderr, "%s\nTry 'egret --help' for more information.\n", USAGE_LINE);
-    return PARSE_USAGE;
-}
 
 /* ==== Run state, output ================================================ */
 
@@ -676,7 +194,7 @@ static void eng_free(cli_run *r)
 static void reload(cli_run *r)
 {
     char err[EGRET_ERRBUF_SIZE] = "";
-    g_reload = 0;
+    sig_reload = 0;
     progress_clear(r);
     if (r->wk) {
         workers_reload(r->wk); /* each worker reports its own failure */
@@ -720,19 +238,19 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
     bool ok = true;
 
     r->cur_name = name;
-    g_source = s;
+    signals_watch(s);
     progress_show(r, true);
-    while (!g_stop && !r->out_errno) {
+    while (!sig_stop && !r->out_errno) {
         /* live: packets in place in the kernel's ring, a few at a time */
         int rc = r->live ? cap_dispatch(s, 64, true, pump_one, &p) : cap_next(s, &pkt);
         if (!r->live && cap_take_events(s) & CAP_EV_OVERSIZE) /* once per file */
             egret_engine_file_event(r->eng, EGRET_FILE_EV_RECORD_OVER_SNAPLEN);
         if (rc == CAP_PACKET && !r->live) {
             pump_one(&p, &pkt);
-            if (g_reload) reload(r);
+            if (sig_reload) reload(r);
             if ((r->pkts & PROGRESS_CHECK_MASK) == 0) progress_show(r, false);
         } else if (rc > 0) { /* live: rc packets */
-            if (g_reload) reload(r);
+            if (sig_reload) reload(r);
         } else if (rc == CAP_EOF || rc == CAP_EBREAK) {
             break;
         } else if (rc == CAP_ERROR) {
@@ -741,7 +259,7 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
             break;
         }
         /* rc == CAP_TIMEOUT (live) falls through to the tick */
-        if (g_reload) reload(r);
+        if (sig_reload) reload(r);
         if (r->live) {
             uint64_t now = now_wall_usec();
             /* tick on every idle timeout, and at least once a second under load */
@@ -757,7 +275,7 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
             }
         }
     }
-    g_source = NULL;
+    signals_watch(NULL);
     if (p.rejected && !r->o->quiet) {
         progress_clear(r);
         fprintf(stderr, "egret: %s: warning: the engine rejected %" PRIu64 " packets\n", name,
@@ -774,9 +292,9 @@ static bool workers_each(void *ud, uint64_t pkts, uint64_t bytes)
                  ((r->pkts + pkts) & ~(uint64_t)PROGRESS_CHECK_MASK);
     r->pkts += pkts;
     r->cap_bytes += bytes;
-    if (g_reload) reload(r);
+    if (sig_reload) reload(r);
     if (check && !r->live) progress_show(r, false);
-    return !g_stop && !r->out_errno;
+    return !sig_stop && !r->out_errno;
 }
 
 /* Reads one savefile ("-" = stdin). */
@@ -804,10 +322,10 @@ static void run_file(cli_run *r, const char *path)
         bool keep = cap_may_block(s);
         r->cur_name = name;
         progress_show(r, true);
-        if (keep) g_source = s; /* a stop signal breaks a read that waits */
+        if (keep) signals_watch(s); /* a stop signal breaks a read that waits */
         if (workers_run(r->wk, s, false, workers_each, r, err) == CAP_ERROR)
             input_error(r, name, err);
-        g_source = NULL;
+        signals_watch(NULL);
         if (keep) cap_close(s);
         return;
     }
@@ -849,7 +367,7 @@ static void run_dir(cli_run *r, const char *dir)
     }
     size_t files = 0;
     for (int i = 0; i < n; i++) {
-        if (!g_stop && !r->out_errno && !r->filter_error) {
+        if (!sig_stop && !r->out_errno && !r->filter_error) {
             size_t len = strlen(dir) + strlen(list[i]->d_name) + 2;
             char *path = malloc(len);
             struct stat st;
@@ -877,11 +395,11 @@ static void run_dir(cli_run *r, const char *dir)
 
 static void run_offline(cli_run *r)
 {
-    for (size_t i = 0; i < r->o->n_inputs; i++) {
-        const char *path = r->o->inputs[i];
+    for (size_t i = 0; i < r->o->inputs.n; i++) {
+        const char *path = r->o->inputs.v[i];
         struct stat st;
 
-        if (g_stop || r->out_errno || r->filter_error) break;
+        if (sig_stop || r->out_errno || r->filter_error) break;
         if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
             run_dir(r, path);
         else
@@ -929,10 +447,10 @@ static int run_fanout(cli_run *r)
                 "fanout\n",
                 r->o->iface, cap_linktype(srcs[0]), CAP_SNAPLEN, n);
     r->cur_name = r->o->iface;
-    g_source = srcs[0]; /* worker 0 (this thread) gets the stop signal */
+    signals_watch(srcs[0]); /* worker 0 (this thread) gets the stop signal */
     bool ok = workers_run_fanout(r->wk, srcs, workers_each, r, err) != CAP_ERROR;
     if (!ok) input_error(r, r->o->iface, err);
-    g_source = NULL;
+    signals_watch(NULL);
     r->cap_recv = r->cap_drop = r->cap_ifdrop = 0;
     for (unsigned i = 0; i < n; i++) {
         uint64_t st[3];
@@ -974,12 +492,12 @@ static int run_live(cli_run *r)
     bool ok = true;
     if (r->wk) {
         r->cur_name = r->o->iface;
-        g_source = s;
+        signals_watch(s);
         if (workers_run(r->wk, s, true, workers_each, r, err) == CAP_ERROR) {
             input_error(r, r->o->iface, err);
             ok = false;
         }
-        g_source = NULL;
+        signals_watch(NULL);
     } else {
         ok = pump(r, s, r->o->iface);
     }
@@ -994,73 +512,34 @@ static int run_live(cli_run *r)
 
 /* ==== Summary ========================================================= */
 
-static const char *human_bytes(uint64_t b, char *buf, size_t size)
-{
-    static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
-    double v = (double)b;
-    size_t u = 0;
-    while (v >= 1000.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1000.0;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, size, "%" PRIu64 " B", b);
-    else
-        snprintf(buf, size, "%.1f %s", v, units[u]);
-    return buf;
-}
-
 static void print_summary(cli_run *r, double elapsed)
 {
-    egret_counters c;
-    egret_host_stat top[TOP_HOSTS];
-    char hb[32];
+    egret_host_stat top[SUMMARY_TOP_HOSTS];
+    uint64_t per[64];
+    summary sm = {.interrupted = sig_stop != 0,
+                  .iface = r->live ? r->o->iface : NULL,
+                  .n_sources = r->n_sources,
+                  .n_failed = r->n_failed,
+                  .have_cap_stats = r->have_cap_stats,
+                  .cap_recv = r->cap_recv,
+                  .cap_drop = r->cap_drop,
+                  .cap_ifdrop = r->cap_ifdrop,
+                  .written = r->written,
+                  .out_name = r->out_name,
+                  .elapsed = elapsed,
+                  .top = top};
 
     progress_clear(r);
-    eng_counters(r, &c);
-    fprintf(stderr, "egret: summary%s\n", g_stop ? " (interrupted)" : "");
-    if (r->live)
-        fprintf(stderr, "  %-14s %s\n", "interface", r->o->iface);
-    else
-        fprintf(stderr, "  %-14s %zu read, %zu failed\n", "inputs", r->n_sources - r->n_failed,
-                r->n_failed);
-    fprintf(stderr, "  %-14s %" PRIu64 " (%s)\n", "packets", c.packets,
-            human_bytes(c.bytes, hb, sizeof(hb)));
-    fprintf(stderr, "  %-14s %" PRIu64 " total, %" PRIu64 " evicted\n", "flows", c.flows_total,
-            c.flows_evicted);
-    fprintf(stderr, "  %-14s %" PRIu64 "\n", "decode events", c.decode_events);
-    if (r->have_cap_stats)
-        fprintf(stderr,
-                "  %-14s %" PRIu64 " received, %" PRIu64 " dropped, %" PRIu64
-                " dropped by interface\n",
-                "capture", r->cap_recv, r->cap_drop, r->cap_ifdrop);
+    eng_counters(r, &sm.counters);
     if (r->wk) {
-        uint64_t per[64];
-        size_t nw = workers_packets(r->wk, per, 64);
-        fprintf(stderr, "  %-14s %u; packets per worker:", "workers", r->o->workers);
-        for (size_t i = 0; i < nw; i++) fprintf(stderr, " %" PRIu64, per[i]);
-        fputc('\n', stderr);
-        if (r->fanout) {
-            uint64_t checked, off = workers_misplaced(r->wk, &checked);
-            fprintf(stderr,
-                    "  %-14s kernel; %" PRIu64 " of %" PRIu64
-                    " packets checked off their worker's shard\n",
-                    "fanout", off, checked);
-        }
+        sm.workers = r->o->workers;
+        sm.per_worker = per;
+        sm.n_per_worker = workers_packets(r->wk, per, 64);
+        sm.fanout = r->fanout;
+        if (r->fanout) sm.misplaced = workers_misplaced(r->wk, &sm.checked);
     }
-    fprintf(stderr, "  %-14s %" PRIu64 " written to %s\n", "records", r->written, r->out_name);
-    fprintf(stderr, "  %-14s %.2f s, %.0f packets/s\n", "elapsed", elapsed,
-            elapsed > 0 ? (double)c.packets / elapsed : 0.0);
-
-    size_t n = eng_top_hosts(r, top, TOP_HOSTS);
-    if (n > 0) {
-        fprintf(stderr, "  top internal hosts by outbound bytes:\n");
-        for (size_t i = 0; i < n && i < TOP_HOSTS; i++) {
-            top[i].addr[sizeof(top[i].addr) - 1] = '\0';
-            fprintf(stderr, "    %-40s %10s in %" PRIu64 " flows\n", top[i].addr,
-                    human_bytes(top[i].bytes_out, hb, sizeof(hb)), top[i].flows_out);
-        }
-    }
+    sm.n_top = eng_top_hosts(r, top, SUMMARY_TOP_HOSTS);
+    summary_print(stderr, &sm);
 }
 
 /* ==== main ============================================================ */
@@ -1102,15 +581,25 @@ static void close_output(cli_run *r)
     r->out = NULL;
 }
 
-static void fill_rules_config(const cli_opts *o, egret_config *cfg)
+/* What the run and the rule tools configure alike: the rules, and the
+ * catalog and GeoIP that capture tests' engines use too. */
+static void fill_common_config(const cli_opts *o, egret_config *cfg)
 {
-    cfg->rule_paths = o->rule_paths;
-    cfg->n_rule_paths = o->n_rule_paths;
+    cfg->rule_paths = o->rule_paths.v;
+    cfg->n_rule_paths = o->rule_paths.n;
     cfg->rules_config_file = o->rules_config;
-    cfg->rule_sets = o->rule_sets;
-    cfg->n_rule_sets = o->n_rule_sets;
+    cfg->rule_sets = o->rule_sets.v;
+    cfg->n_rule_sets = o->rule_sets.n;
     cfg->no_rules = o->no_rules;
     if (o->tick_interval_s) cfg->tick_interval_s = o->tick_interval_s;
+    cfg->home_net = o->home_net;
+    cfg->ai_catalog_files = o->ai_catalogs.v;
+    cfg->n_ai_catalog_files = o->ai_catalogs.n;
+    cfg->data_dir = o->data_dir;
+    cfg->ai_to_ndpi = !o->no_ndpi_ai;
+    cfg->geoip_db = o->geoip_db;
+    cfg->asn_db = o->asn_db;
+    cfg->no_geo = o->no_geo;
 }
 
 /* egret_replay_fn for `egret test`: feeds every packet of a capture file
@@ -1140,12 +629,92 @@ static int replay_file(egret_engine *e, const char *path, char *err, size_t errl
     return EGRET_OK;
 }
 
-static void free_opts(cli_opts *o)
+/* --check-rules, or `egret test PATH`: returns the exit status. */
+static int run_rules_tool(const cli_opts *o)
 {
-    free(o->inputs);
-    free(o->ai_catalogs);
-    free(o->rule_paths);
-    free(o->rule_sets);
+    egret_config cfg;
+    egret_config_init(&cfg);
+    fill_common_config(o, &cfg);
+    int bad = o->test_path ? egret_rules_test(&cfg, o->test_path, stdout, replay_file, NULL)
+                           : egret_rules_check(&cfg, stderr);
+    if (o->check_rules && !o->test_path && bad == 0 && !o->quiet)
+        fprintf(stderr, "egret: rules OK\n");
+    return bad ? EXIT_INPUT : EXIT_OK;
+}
+
+/* The engines' configuration for a run; 'r' receives events and logs. */
+static void fill_run_config(cli_run *r, egret_config *cfg)
+{
+    const cli_opts *o = r->o;
+    egret_config_init(cfg);
+    fill_common_config(o, cfg);
+    cfg->eve_types = o->eve_types;
+    if (o->max_flows) cfg->max_flows = o->max_flows;
+    if (o->stats_interval_set)
+        cfg->stats_interval_s = o->stats_interval_s;
+    else if (r->live)
+        cfg->stats_interval_s = LIVE_STATS_INTERVAL_S;
+    if (o->no_community_id) cfg->community_id = 0;
+    cfg->ndpi_protos_file = o->ndpi_protos_file;
+    cfg->ndpi_categories_file = o->ndpi_categories_file;
+    cfg->evidence_dir = o->evidence_dir;
+    cfg->no_inspect = o->no_inspect;
+    cfg->inspect_depth = o->inspect_depth;
+    cfg->reasm_memcap = o->reasm_memcap;
+    cfg->on_event = on_event;
+    cfg->event_ud = r;
+    cfg->on_log = on_log;
+    cfg->log_ud = r;
+}
+
+/* One engine, or o->workers of them (0: 1 for replay, the cores live).
+ * Returns EXIT_OK, or the exit status after reporting the error. */
+static int start_engines(cli_run *r, cli_opts *o, const egret_config *cfg)
+{
+    char err[EGRET_ERRBUF_SIZE] = "";
+    int rc = EGRET_OK;
+
+    if (o->workers == 0) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        o->workers = r->live && nc > 1 ? (unsigned)(nc > 64 ? 64 : nc) : 1;
+    }
+    if (o->workers > 1) { /* the workers read the input together: no capture thread */
+        r->wk = workers_new((int)o->workers, cfg, &sig_stop, err);
+        if (!r->wk) rc = err[0] ? EGRET_ECONFIG : EGRET_ENOMEM;
+    } else {
+        rc = egret_engine_new(cfg, &r->eng, err);
+    }
+    if (rc == EGRET_OK) return EXIT_OK;
+    fprintf(stderr, "egret: %s\n", err[0] ? err : egret_strerror(rc));
+    return rc == EGRET_ENOMEM ? EXIT_INPUT : EXIT_USAGE;
+}
+
+/* Reads every input, or the interface until a stop; the exit status. */
+static int read_inputs(cli_run *r)
+{
+    if (r->live) return run_live(r);
+    run_offline(r);
+    if (r->filter_error) return EXIT_USAGE;
+    return r->n_failed ? EXIT_INPUT : EXIT_OK;
+}
+
+/* Ends the flows seen so far, whatever happened, so that the output is
+ * complete and valid; closes it and prints the summary.  Returns the
+ * exit status, 'status' unless writing failed. */
+static int finish(cli_run *r, int status)
+{
+    eng_flush(r);
+    close_output(r);
+    double elapsed = now_mono() - r->t_start;
+
+    if (r->out_errno) {
+        progress_clear(r);
+        fprintf(stderr, "egret: %s: write error: %s\n", r->out_name, strerror(r->out_errno));
+        if (status == EXIT_OK) status = EXIT_INPUT;
+    }
+    if (!r->o->quiet) print_summary(r, elapsed);
+    progress_clear(r);
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -1153,40 +722,29 @@ int main(int argc, char **argv)
     cli_opts o;
     cli_run r;
     egret_config cfg;
-    char err[EGRET_ERRBUF_SIZE] = "";
     char ferr[CAP_ERRBUF_SIZE];
-    int status = EXIT_OK;
 
-    int pr = parse_args(argc, argv, &o);
-    if (pr != PARSE_RUN) {
-        free_opts(&o);
-        return pr == PARSE_EXIT_OK ? EXIT_OK : EXIT_USAGE;
+    opts_result pr = opts_parse(argc, argv, &o, stderr);
+    if (pr == OPTS_HELP)
+        opts_usage(stdout);
+    else if (pr == OPTS_VERSION)
+        printf("egret %s\n%s\n", egret_version(), cap_lib_version());
+    if (pr != OPTS_RUN) {
+        opts_free(&o);
+        return pr == OPTS_USAGE ? EXIT_USAGE : EXIT_OK;
     }
+    datadir_init(); /* the shipped rules and data: before any engine */
 
     if (o.check_rules || o.test_path) {
-        egret_config_init(&cfg);
-        fill_rules_config(&o, &cfg);
-        /* capture tests build engines from these */
-        cfg.home_net = o.home_net;
-        cfg.ai_catalog_files = o.ai_catalogs;
-        cfg.n_ai_catalog_files = o.n_ai_catalogs;
-        cfg.data_dir = o.data_dir;
-        cfg.ai_to_ndpi = !o.no_ndpi_ai;
-        cfg.geoip_db = o.geoip_db;
-        cfg.asn_db = o.asn_db;
-        cfg.no_geo = o.no_geo;
-        int bad = o.test_path ? egret_rules_test(&cfg, o.test_path, stdout, replay_file, NULL)
-                              : egret_rules_check(&cfg, stderr);
-        if (o.check_rules && !o.test_path && bad == 0 && !o.quiet)
-            fprintf(stderr, "egret: rules OK\n");
-        free_opts(&o);
-        return bad ? EXIT_INPUT : EXIT_OK;
+        int status = run_rules_tool(&o);
+        opts_free(&o);
+        return status;
     }
 
     /* A syntax error in the filter is a usage error, before any input. */
     if (cap_check_filter(o.filter, ferr) != CAP_OK) {
         fprintf(stderr, "egret: %s\n", ferr);
-        free_opts(&o);
+        opts_free(&o);
         return EXIT_USAGE;
     }
 
@@ -1194,92 +752,30 @@ int main(int argc, char **argv)
     r.o = &o;
     r.live = o.iface != NULL;
     r.progress = !o.quiet && isatty(STDERR_FILENO);
-
-    egret_config_init(&cfg);
-    cfg.eve_types = o.eve_types;
-    cfg.home_net = o.home_net;
-    if (o.max_flows) cfg.max_flows = o.max_flows;
-    if (o.stats_interval_set)
-        cfg.stats_interval_s = o.stats_interval_s;
-    else if (r.live)
-        cfg.stats_interval_s = LIVE_STATS_INTERVAL_S;
-    if (o.no_community_id) cfg.community_id = 0;
-    cfg.ndpi_protos_file = o.ndpi_protos_file;
-    cfg.ndpi_categories_file = o.ndpi_categories_file;
-    cfg.ai_catalog_files = o.ai_catalogs;
-    cfg.n_ai_catalog_files = o.n_ai_catalogs;
-    cfg.data_dir = o.data_dir;
-    cfg.ai_to_ndpi = !o.no_ndpi_ai;
-    cfg.geoip_db = o.geoip_db;
-    cfg.asn_db = o.asn_db;
-    cfg.no_geo = o.no_geo;
-    cfg.evidence_dir = o.evidence_dir;
-    cfg.no_inspect = o.no_inspect;
-    cfg.inspect_depth = o.inspect_depth;
-    cfg.reasm_memcap = o.reasm_memcap;
-    fill_rules_config(&o, &cfg);
-    cfg.on_event = on_event;
-    cfg.event_ud = &r;
-    cfg.on_log = on_log;
-    cfg.log_ud = &r;
-
-    if (o.workers == 0) {
-        long nc = sysconf(_SC_NPROCESSORS_ONLN);
-        o.workers = r.live && nc > 1 ? (unsigned)(nc > 64 ? 64 : nc) : 1;
-    }
-    int rc = EGRET_OK;
-    if (o.workers > 1) { /* the workers read the input together: no capture thread */
-        r.wk = workers_new((int)o.workers, &cfg, &g_stop, err);
-        if (!r.wk) rc = err[0] ? EGRET_ECONFIG : EGRET_ENOMEM;
-    } else {
-        rc = egret_engine_new(&cfg, &r.eng, err);
-    }
-    if (rc != EGRET_OK) {
-        fprintf(stderr, "egret: %s\n", err[0] ? err : egret_strerror(rc));
-        free_opts(&o);
-        return rc == EGRET_ENOMEM ? EXIT_INPUT : EXIT_USAGE;
+    fill_run_config(&r, &cfg);
+    int status = start_engines(&r, &o, &cfg);
+    if (status != EXIT_OK) {
+        opts_free(&o);
+        return status;
     }
     if (open_output(&r) != 0) {
         eng_free(&r);
-        free_opts(&o);
+        opts_free(&o);
         return EXIT_INPUT;
     }
 
-    install_signals();
+    signals_install();
     r.t_start = now_mono();
-    if (r.live) {
-        status = run_live(&r);
-    } else {
-        run_offline(&r);
-        if (r.filter_error)
-            status = EXIT_USAGE;
-        else if (r.n_failed)
-            status = EXIT_INPUT;
-    }
+    status = finish(&r, read_inputs(&r));
 
-    /* Whatever happened, end the flows seen so far so the output is complete
-     * and valid. */
-    eng_flush(&r);
-    close_output(&r);
-    double elapsed = now_mono() - r.t_start;
-
-    if (r.out_errno) {
-        progress_clear(&r);
-        fprintf(stderr, "egret: %s: write error: %s\n", r.out_name, strerror(r.out_errno));
-        if (status == EXIT_OK) status = EXIT_INPUT;
-    }
-    if (!o.quiet) print_summary(&r, elapsed);
-    progress_clear(&r);
-
-    /* The process ends here, and the engines' memory goes back with it.
-     * Freeing it chunk by chunk (nDPI's address trees, the flow state, one
-     * engine per worker) took 6 ms with one engine and 12 ms with two
-     * workers, where glibc also consolidates each worker's arena as its
-     * thread ends.  Builds with AddressSanitizer still free everything, so
-     * their leak check sees every allocation the engines make. */
+    /* The process ends here, and the engines' memory goes back with it:
+     * freeing it piece by piece (nDPI's address trees, the flow state, one
+     * engine per worker, each worker's malloc arena) only delays the exit.
+     * Builds with AddressSanitizer still free everything, so their leak
+     * check sees every allocation the engines make. */
 #if defined(__SANITIZE_ADDRESS__)
     eng_free(&r);
 #endif
-    free_opts(&o);
+    opts_free(&o);
     return status;
 }

@@ -8,9 +8,8 @@
  * ndpi_get_tot_allocated_memory reads it, and egret never calls that.  nDPI
  * allocates about 100,000 times while an engine starts (patricia nodes for
  * its address lists) and 3 to 4 times per flow.  With one engine per worker
- * thread, both cores write that one cache line: an empty capture with
- * --workers 2 took 33 ms instead of 25, and the bench capture 320 ms
- * instead of 305 (9 interleaved runs each; one worker: 517 and 515 ms).
+ * thread, every core writes that one cache line, which slows engine start
+ * and flow setup with several workers.
  *
  * libndpi calls these two through its PLT, so the executable's definitions
  * take their place (ELF symbol interposition); ndpi_realloc, ndpi_strdup and

@@ -112,11 +112,5 @@ int pcapfile_next(pcapfile *f, sf_pkt *out)
         return -1;
     }
     if (f->snaplen && caplen > f->snaplen) f->oversize++;
-    if (f->nsec) frac /= 1000;
-    out->ts_usec = sec < 0 ? 0 : (uint64_t)sec * 1000000u + (uint64_t)(frac < 0 ? 0 : frac);
-    out->caplen = caplen;
-    out->len = len;
-    out->linktype = f->linktype;
-    out->data = data;
-    return 1;
+    return pcapfile_record(out, sec, frac, f->nsec, caplen, len, f->linktype, data);
 }

@@ -5,13 +5,13 @@
  *
  * Unlike libpcap, a record longer than the file header's snapshot length
  * (some tools write 65535 there and 65549-byte loopback records) is read
- * whole, up to SF_MAX_CAPLEN, and counted in 'oversize': libpcap cut such
- * records to the snapshot length, and reassembly then saw gaps in a
+ * whole, up to SF_MAX_CAPLEN, and counted in 'oversize': libpcap cuts such
+ * records to the snapshot length, and reassembly would then see gaps in a
  * capture that has none.  A record beyond SF_MAX_CAPLEN or beyond the
  * end of the file is an error naming the record's offset; the records
  * before it have been handed out.
  *
- * The mapped fast path in capture.c walks host-order files itself; this
+ * The mapped fast path (pcapmap.c) walks host-order files itself; this
  * reader serves everything else (byte-swapped files, pipes, standard
  * input, files that cannot be mapped).
  */
@@ -38,6 +38,22 @@ typedef struct pcapfile {
     uint64_t oversize; /* records longer than 'snaplen' read so far */
     char err[256];
 } pcapfile;
+
+/* Fills 'out' from one classic pcap record (both readers of the format):
+ * 'frac' is in microseconds, or nanoseconds when 'nsec' (scaled down as
+ * libpcap does); a time before the epoch becomes 0.  Returns 1, as
+ * pcapfile_next does for a packet. */
+static inline int pcapfile_record(sf_pkt *out, int32_t sec, int32_t frac, bool nsec,
+                                  uint32_t caplen, uint32_t len, int linktype, const uint8_t *data)
+{
+    if (nsec) frac /= 1000;
+    out->ts_usec = sec < 0 ? 0 : (uint64_t)sec * 1000000u + (uint64_t)(frac < 0 ? 0 : frac);
+    out->caplen = caplen;
+    out->len = len;
+    out->linktype = linktype;
+    out->data = data;
+    return 1;
+}
 
 /* Whether 'magic' (the file's first four bytes as a little-endian word,
  * either byte order of the file) starts a classic pcap file. */

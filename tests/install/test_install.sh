@@ -1,9 +1,13 @@
 #!/bin/bash
-# test_install.sh BUILD_DIR SCRATCH -- 'cmake --install' puts the library,
-# egret.h, egret.pc and the CLI in a prefix; a program built with
-# 'pkg-config egret' alone links and runs against it.
+# test_install.sh BUILD_DIR SCRATCH [SOURCE_DIR] -- 'cmake --install' puts
+# the library, egret.h, egret.pc and the CLI in a prefix; a program built
+# with 'pkg-config egret' alone links and runs against it; and the
+# installed egret, run from another directory, uses the rules, data and
+# GeoIP databases installed with it, not the source tree's.
 set -u
 build=$1 scratch=$2
+src=${3:-$(sed -n 's/^egret_SOURCE_DIR:STATIC=//p' "$build/CMakeCache.txt")}
+case $scratch in /*) ;; *) scratch=$PWD/$scratch ;; esac
 rm -rf "$scratch"; mkdir -p "$scratch"
 pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $1" >&2; fi; }
@@ -36,6 +40,35 @@ san=
 grep -q '^EGRET_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null && san="-fsanitize=address,undefined"
 libdir=$(dirname "$(ls $p/lib*/libegret.so | head -1)")
 check "pkg-config build" "cc $san $scratch/embed.c \$(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs egret) -Wl,-rpath,$libdir -o $scratch/embed"
-check "embedded program runs" "[ -x $scratch/embed ] && $scratch/embed >/dev/null"
+# The library's default data is the configured prefix's; this prefix is
+# another one, which the documented variable names.
+check "embedded program runs" "[ -x $scratch/embed ] && EGRET_DATADIR=$p/share/egret $scratch/embed >/dev/null"
+
+# The installed CLI, from another directory and without EGRET_DATADIR:
+# the stats record names the rule files and GeoIP databases it loaded.
+share=$p/share/egret
+mkdir -p "$scratch/elsewhere"
+( cd "$scratch/elsewhere" && env -u EGRET_DATADIR "$p/bin/egret" -q --eve stats \
+    -r "$src/pcaps/ai-upload.pcap" >"$scratch/stats.json" 2>"$scratch/stats.err" )
+rc=$?
+check "installed egret runs from another directory" "[ $rc -eq 0 ] && [ -s $scratch/stats.json ]"
+check "installed rules are used" "grep -q '\"file\":\"$share/rules/' $scratch/stats.json"
+check "source tree's rules are not used" "! grep -q '\"file\":\"$src/rules/' $scratch/stats.json"
+# (the system's GeoIP databases come first when there are any)
+if ! ls /usr/share/GeoIP/*.mmdb /var/lib/GeoIP/*.mmdb >/dev/null 2>&1; then
+  check "installed GeoIP test databases are used" "grep -q '\"path\":\"$share/geo/' $scratch/stats.json"
+fi
+check "installed --check-rules passes" "(cd $scratch/elsewhere && env -u EGRET_DATADIR $p/bin/egret -q --check-rules) >/dev/null 2>&1"
+# A broken rule added to the installed set is what --check-rules reports
+# (Lua shortens a long chunk name from the left: match its end).
+printf 'this is not lua (\n' >"$share/rules/99-marker.lua"
+(cd "$scratch/elsewhere" && env -u EGRET_DATADIR "$p/bin/egret" --check-rules) >"$scratch/check.out" 2>&1
+rc=$?
+check "--check-rules reads the installed rules" "[ $rc -eq 1 ] && grep -q 'prefix/share/egret/rules/99-marker.lua' $scratch/check.out"
+# EGRET_DATADIR overrides: an empty directory has no rules.
+mkdir -p "$scratch/empty"
+EGRET_DATADIR=$scratch/empty "$p/bin/egret" --check-rules >"$scratch/empty.out" 2>&1
+rc=$?
+check "EGRET_DATADIR overrides the installed data" "[ $rc -ne 0 ] && grep -q '$scratch/empty/rules' $scratch/empty.out"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

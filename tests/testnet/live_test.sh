@@ -36,7 +36,7 @@ for t in nginx dnsmasq curl openssl ethtool tcpdump; do
   command -v "$t" >/dev/null || cant "$t not installed (scripts/bootstrap installs it)"
 done
 
-WORK=$(mktemp -d /tmp/egret-live.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/egret-live.XXXXXX")
 EGRET_PID=
 cleanup() {
   [ -n "$EGRET_PID" ] && kill -INT "$EGRET_PID" 2>/dev/null && sleep 0.5 && kill -KILL "$EGRET_PID" 2>/dev/null

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "attr.h"
+#include "tmpdir.h"
 
 #define DATA EGRET_SRCDIR "/rules/data"
 #define T0   1740823200000000ull
@@ -150,8 +151,8 @@ static void test_ip_range(void **state)
 static void test_user_catalog(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/egret-attr-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[64];
+    assert_non_null(mkdtemp(test_tmpname(dir, sizeof(dir), "egret-attr")));
     char good[128], bad[128];
     snprintf(good, sizeof(good), "%s/corp.tsv", dir);
     snprintf(bad, sizeof(bad), "%s/bad.tsv", dir);

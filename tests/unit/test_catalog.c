@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "tmpdir.h"
 
 /* ==== helpers ==== */
 
@@ -29,8 +30,7 @@ static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
     if (!fx) return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/egret_catalog_XXXXXX");
-    if (!mkdtemp(fx->dir)) return -1;
+    if (!mkdtemp(test_tmpname(fx->dir, sizeof fx->dir, "egret_catalog"))) return -1;
     *state = fx;
     return 0;
 }

@@ -16,15 +16,16 @@
 #include <unistd.h>
 
 #include "dirlist.h"
+#include "tmpdir.h"
 
-static char dir[] = "/tmp/egret-dirlist-XXXXXX";
+static char dir[64];
 
 static const char *const names[] = {"b.lua", "B.lua", "a.lua", "_z.lua", "a.txt", "10-x.lua"};
 
 static int setup(void **state)
 {
     (void)state;
-    if (!mkdtemp(dir)) return -1;
+    if (!mkdtemp(test_tmpname(dir, sizeof(dir), "egret-dirlist"))) return -1;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char p[256];
         snprintf(p, sizeof(p), "%s/%s", dir, names[i]);

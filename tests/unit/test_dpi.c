@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dpi.h"
+#include "tmpdir.h"
 
 /* ==== Packet builder ==== */
 
@@ -538,8 +539,8 @@ static void write_file(const char *path, const char *text)
 static void test_custom_protocols(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/egret_dpi_XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[64];
+    assert_non_null(mkdtemp(test_tmpname(dir, sizeof(dir), "egret_dpi")));
     char protos[128], cats[128];
     snprintf(protos, sizeof(protos), "%s/protos.txt", dir);
     snprintf(cats, sizeof(cats), "%s/cats.txt", dir);

@@ -26,6 +26,7 @@
 #include <egret.h>
 
 #include "geo.h"
+#include "tmpdir.h"
 
 #define TEST_EPOCH 1735689600u /* "# build_epoch:" in geo_test_table.tsv */
 
@@ -92,9 +93,7 @@ static uint8_t *slurp(const char *path, size_t *len)
 /* Writes 'len' bytes to a new temporary file; its path goes to path[64]. */
 static void write_temp(char path[64], const void *data, size_t len)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(path, 64, "%s/egret-geo-XXXXXX", tmp != NULL && strlen(tmp) < 40 ? tmp : "/tmp");
-    int fd = mkstemp(path);
+    int fd = mkstemp(test_tmpname(path, 64, "egret-geo"));
     assert_true(fd >= 0);
     assert_int_equal(write(fd, data, len), (ssize_t)len);
     close(fd);
@@ -597,11 +596,10 @@ static void rm(const char *dir, const char *name)
 static void test_find(void **state)
 {
     (void)state;
-    char d1[] = "/tmp/egret-geo-d1-XXXXXX", d2[] = "/tmp/egret-geo-d2-XXXXXX",
-         fb[] = "/tmp/egret-geo-fb-XXXXXX";
-    assert_non_null(mkdtemp(d1));
-    assert_non_null(mkdtemp(d2));
-    assert_non_null(mkdtemp(fb));
+    char d1[64], d2[64], fb[64];
+    assert_non_null(mkdtemp(test_tmpname(d1, sizeof(d1), "egret-geo-d1")));
+    assert_non_null(mkdtemp(test_tmpname(d2, sizeof(d2), "egret-geo-d2")));
+    assert_non_null(mkdtemp(test_tmpname(fb, sizeof(fb), "egret-geo-fb")));
     const char *const dirs[] = {d1, d2, NULL};
     char city[512], asn[512], want[512];
 
@@ -661,8 +659,8 @@ static void test_find_and_open_fallback(void **state)
 {
     (void)state;
     NEED_DBS();
-    char empty[] = "/tmp/egret-geo-e-XXXXXX";
-    assert_non_null(mkdtemp(empty));
+    char empty[64];
+    assert_non_null(mkdtemp(test_tmpname(empty, sizeof(empty), "egret-geo-e")));
     const char *const dirs[] = {empty, NULL};
     char city[512], asn[512], err[EGRET_ERRBUF_SIZE];
     assert_int_equal(geo_find(dirs, geo_dir(), city, asn, sizeof city),

@@ -23,6 +23,7 @@
 
 #include "rules.h"
 #include "rules_test.h"
+#include "tmpdir.h"
 
 /* ---- fixture ---- */
 
@@ -72,8 +73,7 @@ static void write_file(const char *name, const char *text, size_t n)
 static int setup_dir(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/egret_rules_XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
+    assert_non_null(mkdtemp(test_tmpname(tmpdir, sizeof(tmpdir), "egret_rules")));
     write_file("00-good.lua", GOOD, strlen(GOOD));
     return 0;
 }

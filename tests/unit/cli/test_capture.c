@@ -31,8 +31,9 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "../tmpdir.h"
 
-static char tmpdir[] = "/tmp/egret-test-capture.XXXXXX";
+static char tmpdir[64];
 
 /* Reads 'path' with egret's mapped-where-possible and stream readers and,
  * when 'ref', libpcap's, in lockstep; returns the packets read.  'mapped'
@@ -586,7 +587,7 @@ static void test_stdin(void **state)
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return mkdtemp(test_tmpname(tmpdir, sizeof(tmpdir), "egret-test-capture")) ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -23,6 +23,7 @@
 
 #include "capture.h"
 #include "pcapng.h"
+#include "../tmpdir.h"
 
 /* ---- a pcapng writer ---- */
 
@@ -640,7 +641,7 @@ static void test_open_errors(void **state)
 
 /* ---- through the CLI's source (capture.c) ---- */
 
-static char tmpdir[] = "/tmp/egret-test-pcapng.XXXXXX";
+static char tmpdir[64];
 
 static const char *write_nb(const char *name, const nb *w)
 {
@@ -749,7 +750,7 @@ static void test_cli_source(void **state)
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return mkdtemp(test_tmpname(tmpdir, sizeof(tmpdir), "egret-test-pcapng")) ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -1,0 +1,73 @@
+/*
+ * options.h -- the egret command line's options: one table that parses
+ * argv into a cli_opts and prints --help.
+ *
+ * Uses only egret.h (for the EVE record type bits) and getopt_long.
+ */
+#ifndef EGRET_CLI_OPTIONS_H
+#define EGRET_CLI_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define OPTS_USAGE_LINE "Usage: egret [options] -r PATH... | -i IFACE"
+
+/* A repeatable option's values in command-line order (pointers into argv). */
+typedef struct cli_list {
+    const char **v;
+    size_t n;
+} cli_list;
+
+typedef struct cli_opts {
+    cli_list inputs;   /* -r PATH */
+    const char *iface; /* -i */
+    const char *filter;
+    const char *out_path; /* NULL or "-" = stdout */
+    uint32_t eve_types;
+    const char *home_net;
+    uint64_t max_flows; /* 0 = engine default */
+    uint32_t stats_interval_s;
+    bool stats_interval_set;
+    bool no_community_id;
+    const char *ndpi_protos_file;
+    const char *ndpi_categories_file;
+    cli_list ai_catalogs; /* --ai-catalog FILE */
+    const char *geoip_db, *asn_db, *data_dir;
+    bool no_geo, no_ndpi_ai;
+    cli_list rule_paths;      /* -R PATH */
+    cli_list rule_sets;       /* --set KEY=VALUE */
+    const char *rules_config; /* -c FILE */
+    bool no_rules, check_rules;
+    const char *test_path; /* egret test PATH */
+    unsigned workers;      /* --workers N; 0 = default (1 replay, cores live) */
+    const char *evidence_dir;
+    bool no_inspect;
+    uint64_t inspect_depth, reasm_memcap;
+    uint32_t tick_interval_s;
+    unsigned buffer_mib; /* 0 = libpcap default */
+    bool no_fanout;      /* live workers share one capture (no kernel fanout) */
+    bool quiet, verbose;
+} cli_opts;
+
+/* What opts_parse found. */
+typedef enum {
+    OPTS_RUN,     /* 'o' is filled: go on */
+    OPTS_HELP,    /* --help: the caller prints opts_usage(stdout) */
+    OPTS_VERSION, /* --version: the caller prints the versions */
+    OPTS_USAGE,   /* a usage error: the message and usage line are on 'errf' */
+} opts_result;
+
+/* Fills 'o' from argv ("egret test PATH [options]" included).  Error
+ * messages ("egret: ...") and the usage line go to 'errf'.  The lists in
+ * 'o' are allocated here whatever the result: free them with opts_free. */
+opts_result opts_parse(int argc, char **argv, cli_opts *o, FILE *errf);
+
+/* Frees what opts_parse allocated; the strings stay argv's. */
+void opts_free(cli_opts *o);
+
+/* Prints --help: usage lines, every option of the table, exit status. */
+void opts_usage(FILE *fp);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * summary.c -- formats the end-of-run summary (see summary.h).
+ */
+#include "summary.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/* "1.3 MB": decimal units, one decimal place from a kilobyte on. */
+static const char *human_bytes(uint64_t b, char *buf, size_t size)
+{
+    static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
+    double v = (double)b;
+    size_t u = 0;
+    while (v >= 1000.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        v /= 1000.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, size, "%" PRIu64 " B", b);
+    else
+        snprintf(buf, size, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+void summary_print(FILE *fp, const summary *s)
+{
+    const egret_counters *c = &s->counters;
+    char hb[32];
+
+    fprintf(fp, "egret: summary%s\n", s->interrupted ? " (interrupted)" : "");
+    if (s->iface)
+        fprintf(fp, "  %-14s %s\n", "interface", s->iface);
+    else
+        fprintf(fp, "  %-14s %zu read, %zu failed\n", "inputs", s->n_sources - s->n_failed,
+                s->n_failed);
+    fprintf(fp, "  %-14s %" PRIu64 " (%s)\n", "packets", c->packets,
+            human_bytes(c->bytes, hb, sizeof(hb)));
+    fprintf(fp, "  %-14s %" PRIu64 " total, %" PRIu64 " evicted\n", "flows", c->flows_total,
+            c->flows_evicted);
+    fprintf(fp, "  %-14s %" PRIu64 "\n", "decode events", c->decode_events);
+    if (s->have_cap_stats)
+        fprintf(fp,
+                "  %-14s %" PRIu64 " received, %" PRIu64 " dropped, %" PRIu64
+                " dropped by interface\n",
+                "capture", s->cap_recv, s->cap_drop, s->cap_ifdrop);
+    if (s->workers) {
+        fprintf(fp, "  %-14s %u; packets per worker:", "workers", s->workers);
+        for (size_t i = 0; i < s->n_per_worker; i++) fprintf(fp, " %" PRIu64, s->per_worker[i]);
+        fputc('\n', fp);
+        if (s->fanout)
+            fprintf(fp,
+                    "  %-14s kernel; %" PRIu64 " of %" PRIu64
+                    " packets checked off their worker's shard\n",
+                    "fanout", s->misplaced, s->checked);
+    }
+    fprintf(fp, "  %-14s %" PRIu64 " written to %s\n", "records", s->written, s->out_name);
+    fprintf(fp, "  %-14s %.2f s, %.0f packets/s\n", "elapsed", s->elapsed,
+            s->elapsed > 0 ? (double)c->packets / s->elapsed : 0.0);
+
+    if (s->n_top > 0) {
+        fprintf(fp, "  top internal hosts by outbound bytes:\n");
+        for (size_t i = 0; i < s->n_top && i < SUMMARY_TOP_HOSTS; i++) {
+            const egret_host_stat *h = &s->top[i];
+            fprintf(fp, "    %-40.*s %10s in %" PRIu64 " flows\n",
+                    (int)strnlen(h->addr, sizeof(h->addr)), h->addr,
+                    human_bytes(h->bytes_out, hb, sizeof(hb)), h->flows_out);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+/*
+ * summary.h -- the end-of-run summary the CLI prints on stderr.
+ */
+#ifndef EGRET_CLI_SUMMARY_H
+#define EGRET_CLI_SUMMARY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "egret.h"
+#include "egret_tools.h"
+
+#define SUMMARY_TOP_HOSTS 5
+
+/* What the summary reports; the caller gathers it from the engine or the
+ * workers. */
+typedef struct summary {
+    bool interrupted;
+    const char *iface; /* live: the interface; NULL: replay */
+    size_t n_sources, n_failed;
+    egret_counters counters;
+    bool have_cap_stats;
+    uint64_t cap_recv, cap_drop, cap_ifdrop;
+    unsigned workers;           /* 0: one engine, no workers line */
+    const uint64_t *per_worker; /* packets of each worker */
+    size_t n_per_worker;
+    bool fanout; /* kernel fanout: 'misplaced' of 'checked' */
+    uint64_t misplaced, checked;
+    uint64_t written;
+    const char *out_name;
+    double elapsed; /* seconds */
+    const egret_host_stat *top;
+    size_t n_top; /* at most SUMMARY_TOP_HOSTS */
+} summary;
+
+void summary_print(FILE *fp, const summary *s);
+
+#endif
