@@ -9,6 +9,7 @@
 #ifndef EGRET_CONTENT_INT_H
 #define EGRET_CONTENT_INT_H
 
+#include "ascii.h"
 #include "content_limits.h"
 #include "embed.h"
 #include "fnv.h"
@@ -223,7 +224,7 @@ struct content_ctx {
 
 static inline int lower(int ch)
 {
-    return (ch >= 'A' && ch <= 'Z') ? ch + 32 : ch;
+    return ascii_lower(ch);
 }
 
 static inline bool is_alpha(int ch)
@@ -258,11 +259,7 @@ static inline uint64_t fnv_lower(uint64_t h, const uint8_t *s, size_t n)
 
 static inline bool ieq_prefix(const char *s, size_t n, const char *lit)
 {
-    size_t m = strlen(lit);
-    if (n < m) return false;
-    for (size_t i = 0; i < m; i++)
-        if (lower((unsigned char)s[i]) != lit[i]) return false;
-    return true;
+    return ascii_iprefix(s, n, lit);
 }
 
 static inline int hexval(uint8_t b)
