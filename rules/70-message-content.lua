@@ -14,7 +14,9 @@
 -- Messages are also summed per internal host x provider
 -- over content.window_s (default 600 s), so many small requests that carry
 -- conversations add up: >= min_messages in the window also alerts.
--- The why carries counts and the body's fingerprint, never the text.
+-- The why carries counts and the body's fingerprint, never the text;
+-- decrypted = true when the request came out of TLS (a key log), and the
+-- HTTP protocol ("HTTP/1.1", "HTTP/2").
 local MIN_MSGS = egret.config("content.min_messages", 50)
 local MIN_CHARS = egret.config("content.min_chars", 1e6)
 local WIN = egret.config("content.window_s", 600)
@@ -57,7 +59,8 @@ rule {
         host = h.host, uri = h.uri, shape = c.shape, inner_shape = c.inner_shape,
         purpose = c.purpose, records = c.records, messages = own, chars = c.chars,
         embedded_messages = c.embedded_messages, embedded_senders = c.embedded_senders,
-        messages_total = msgs, gaps = c.gaps,
+        messages_total = msgs, gaps = c.gaps, decrypted = h.decrypted or nil,
+        protocol = h.protocol,
         senders = c.senders, fingerprint = c.fingerprint, body_bytes = h.body_len,
         messages_window = t and t.messages or msgs, requests_window = t and t.requests or 1,
         window_s = WIN, threshold_messages = MIN_MSGS, threshold_chars = MIN_CHARS,

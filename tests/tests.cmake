@@ -118,3 +118,9 @@ set_tests_properties(pcapng_tools PROPERTIES LABELS integration TIMEOUT 300)
 add_test(NAME include_graph COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/scripts/include-graph
   --root ${CMAKE_SOURCE_DIR} --quiet)
 set_tests_properties(include_graph PROPERTIES LABELS integration TIMEOUT 60)
+
+# TLS decryption (tlsdec) against tshark's on pcaps/tls/ (issue 15): the same
+# decrypted HTTP requests, methods, URIs and bodies.
+add_test(NAME tls_tshark COMMAND bash ${CMAKE_SOURCE_DIR}/tests/tls/test_tshark.sh
+  $<TARGET_FILE:test_tlsdec> ${CMAKE_SOURCE_DIR})
+set_tests_properties(tls_tshark PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77)

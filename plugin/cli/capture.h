@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "egret.h"  /* egret_bpf_insn */
+#include "egret_tools.h" /* egret_bpf_insn */
 #include "pcapng.h" /* pcapng_secrets */
 
 #define CAP_ERRBUF_SIZE 512

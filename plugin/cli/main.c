@@ -13,6 +13,7 @@
  * Exit status: 0 ok, 1 input or runtime error, 2 usage or configuration error.
  */
 #include "egret.h"
+#include "egret_tools.h"
 #include "capture.h"
 #include "datadir.h"
 #include "options.h"

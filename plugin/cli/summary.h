@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "egret.h"
+#include "egret_tools.h" /* egret_host_stat */
 
 #define SUMMARY_TOP_HOSTS 5
 

@@ -25,6 +25,7 @@
 
 #include "capture.h"
 #include "egret.h"
+#include "egret_tools.h"
 
 typedef struct workers workers;
 

@@ -1,5 +1,7 @@
 /*
- * egret.h -- the egret plugin ABI (the one public header).
+ * egret.h -- the egret plugin ABI: what a host needs to embed the engine.
+ * Tooling (rule checks and tests, top hosts, the BPF shard program) is in
+ * egret_tools.h.
  *
  * egret is a passive inspector that flags bulk transfers of message content
  * to third-party AI endpoints.  A host (the egret CLI, a test host, or any
@@ -19,7 +21,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -31,15 +32,16 @@ extern "C" {
 #define EGRET_API
 #endif
 
-#define EGRET_VERSION_MAJOR 0
-#define EGRET_VERSION_MINOR 1
-#define EGRET_VERSION_PATCH 0
+/* EGRET_VERSION_MAJOR/MINOR/PATCH: CMake writes them from the project's
+ * version (CMakeLists.txt, the one place it is kept). */
+#include "egret_version.h"
 #define EGRET_VERSION_NUM                                                                          \
     (EGRET_VERSION_MAJOR * 10000 + EGRET_VERSION_MINOR * 100 + EGRET_VERSION_PATCH)
 
 #define EGRET_ERRBUF_SIZE 512
 
 typedef struct egret_engine egret_engine;
+typedef struct egret_keylog egret_keylog; /* TLS key log (see below) */
 
 /* Error codes: 0 is success, negative values are errors.  One list builds
  * both the enum and egret_strerror() (libuv style). */
@@ -91,7 +93,9 @@ typedef void (*egret_event_cb)(const egret_event *ev, void *ud);
 typedef void (*egret_log_cb)(int level, const char *msg, void *ud);
 
 /* Engine configuration.  Initialise with egret_config_init() and then set
- * what you need; strings are copied by egret_engine_new(). */
+ * what you need; strings are copied by egret_engine_new().  The struct
+ * only ever grows at its end: a host built against an older egret.h passes
+ * its smaller struct_size and the library defaults the newer fields. */
 typedef struct egret_config {
     uint32_t struct_size;   /* set by egret_config_init: the caller's sizeof(egret_config) */
     uint32_t eve_types;     /* EGRET_EV_* bits; default EGRET_EVE_DEFAULT */
@@ -125,9 +129,10 @@ typedef struct egret_config {
     const char *const *rule_paths; /* rule files or directories; NULL = the shipped rules/ */
     size_t n_rule_paths;
     int no_rules;                  /* run without rules */
-    const char *rules_config_file; /* -c FILE; NULL = the shipped rules/egret.conf.lua
+    const char *rules_config_file; /* rule configuration file (Lua); NULL = the shipped
+                                      rules/egret.conf.lua
                                       when rule_paths is NULL */
-    const char *const *rule_sets;  /* --set key=value overrides */
+    const char *const *rule_sets;  /* "key=value" overrides of configuration keys */
     size_t n_rule_sets;
     uint64_t rules_mem_limit;   /* bytes per rule file's Lua state; 0 = 8 MiB */
     uint64_t rules_instr_limit; /* instructions per hook call; 0 = 1,000,000 */
@@ -143,10 +148,15 @@ typedef struct egret_config {
     void *event_ud;
     egret_log_cb on_log;
     void *log_ud;
+    /* -- added in 0.2 -- */
+    egret_keylog *tls_keylog; /* TLS secrets (egret_keylog_new); NULL = TLS flows are not
+                                 decrypted.  One key log may serve many engines. */
 } egret_config;
 
-/* Counters for a host's summary (all since engine creation). */
+/* Counters for a host's summary (all since engine creation).  Grows only
+ * at its end; the library fills what the caller's size covers. */
 typedef struct egret_counters {
+    uint32_t struct_size; /* set by egret_engine_counters: the size it filled */
     uint64_t packets, bytes;
     uint64_t decode_events; /* malformed / undecodable packets */
     uint64_t flows_total, flows_active, flows_evicted;
@@ -154,19 +164,13 @@ typedef struct egret_counters {
     uint64_t records; /* EVE records emitted */
 } egret_counters;
 
-/* Per-internal-host outbound totals (for "top talkers"). */
-typedef struct egret_host_stat {
-    char addr[48];
-    uint64_t bytes_out, flows_out;
-} egret_host_stat;
-
 EGRET_API const char *egret_version(void);
 EGRET_API int egret_version_num(void);
 EGRET_API const char *egret_strerror(int err);
 
 /* Fills 'cfg' with the defaults.  A macro passes the caller's
  * sizeof(egret_config), so a host built against an older egret.h is never
- * written past its struct (egret_engine_new then reports EGRET_EVERSION). */
+ * written past its struct. */
 EGRET_API void egret_config_init_sized(egret_config *cfg, size_t size);
 #define egret_config_init(cfg) egret_config_init_sized((cfg), sizeof(*(cfg)))
 
@@ -195,42 +199,14 @@ EGRET_API void egret_engine_flush(egret_engine *e);
 EGRET_API void egret_engine_set_capture_stats(egret_engine *e, uint64_t received, uint64_t dropped,
                                               uint64_t ifdropped);
 
-EGRET_API void egret_engine_counters(const egret_engine *e, egret_counters *out);
-
-/* Fills up to 'n' entries, largest outbound byte count first; returns the
- * number filled. */
-EGRET_API size_t egret_engine_top_hosts(const egret_engine *e, egret_host_stat *out, size_t n);
+EGRET_API void egret_engine_counters_sized(const egret_engine *e, egret_counters *out, size_t size);
+#define egret_engine_counters(e, out) egret_engine_counters_sized((e), (out), sizeof(*(out)))
 
 /* Reloads what can change under a running engine (rules and GeoIP/ASN
  * databases) without losing flows: new data is loaded first
  * and swapped in only on success.  Returns 0, or a negative code with a
  * message in 'err' (the old data stays in use). */
 EGRET_API int egret_engine_reload(egret_engine *e, char err[EGRET_ERRBUF_SIZE]);
-
-/* Loads and validates the rules named by 'cfg' (rule_paths, config,
- * sets) without creating an engine; prints each problem with file:line to
- * 'report'.  Returns the number of errors (0: all good). */
-EGRET_API int egret_rules_check(const egret_config *cfg, FILE *report);
-
-/* Packet replay for the test kit's capture tests.  libegret reads no
- * capture files (the host owns packet I/O), so the host opens 'path'
- * (pcap/pcapng), feeds every packet to 'e' with egret_engine_feed() and
- * returns 0; or returns a negative EGRET_E* code with a message in 'err'
- * ('errlen' bytes).  It must not flush or free 'e'. */
-typedef int (*egret_replay_fn)(egret_engine *e, const char *path, char *err, size_t errlen,
-                               void *ud);
-
-/* The rule-author test kit: runs the *_test.lua files at 'path' (a file or
- * a directory) against the rules named by 'cfg' (NULL paths: the shipped
- * rules), printing PASS/FAIL per test with a diff to 'out'.  Returns the
- * number of failed tests.  Tests with synthetic events run inside the
- * library.  A test naming a capture (pcap = "file") runs an engine built
- * from 'cfg' (home_net, data_dir, catalogs, GeoIP, limits) with the
- * test's rules, config and sets; 'replay' feeds it the file, the kit
- * flushes it and compares the alerts the rules raised with the test's
- * expectations.  'replay' NULL: capture tests fail with a message. */
-EGRET_API int egret_rules_test(const egret_config *cfg, const char *path, FILE *out,
-                               egret_replay_fn replay, void *replay_ud);
 
 /* Shard key for hosts that run several engines (one per worker thread):
  * decodes the packet and hashes its enterprise-side address (per the
@@ -242,34 +218,47 @@ EGRET_API int egret_rules_test(const egret_config *cfg, const char *path, FILE *
 EGRET_API uint32_t egret_engine_shard(const egret_engine *e, int linktype, const uint8_t *bytes,
                                       uint32_t caplen);
 
-/* One classic BPF instruction, laid out as Linux's struct sock_filter and
- * libpcap's struct bpf_insn. */
-typedef struct egret_bpf_insn {
-    uint16_t code;
-    uint8_t jt, jf;
-    uint32_t k;
-} egret_bpf_insn;
-
-#define EGRET_SHARD_BPF_MAX 4096 /* Linux's BPF_MAXINSNS */
-
-/* egret_engine_shard(e, ...) % n as a classic BPF program for Linux's
- * PACKET_FANOUT_CBPF, so the kernel hands each packet straight to its
- * worker's capture socket (the n sockets joined in worker order).  The
- * program reads the packet as the kernel holds it: the ethertype from
- * skb->protocol (SKF_AD_PROTOCOL), loads relative to the network header
- * (SKF_NET_OFF), a first VLAN tag already out of the frame; a second tag,
- * PPPoE sessions, MPLS label stacks and IPv6 extension headers are walked
- * as egret's decoder walks them.  It agrees with egret_engine_shard on every IPv4 and
- * IPv6 packet except malformed or truncated ones (which decode events
- * count); a load past the packet's end returns 0.  Writes at most 'cap'
- * instructions to 'prog'; returns how many, or -1 when n is 0 or the
- * program does not fit (the home net's prefixes make it longer: 4,096
- * instructions hold about 330 IPv4 or 200 IPv6 prefixes). */
-EGRET_API int egret_engine_shard_bpf(const egret_engine *e, uint32_t n, egret_bpf_insn *prog,
-                                     size_t cap);
-
 /* Frees the engine without flushing.  Accepts NULL. */
 EGRET_API void egret_engine_free(egret_engine *e);
+
+/* ---- TLS key logs (NSS SSLKEYLOGFILE format) ----
+ * A key log holds TLS secrets by ClientHello random; engines whose config
+ * names it decrypt the TLS flows whose secrets it holds, and inspect them
+ * as clear text.  Call these functions from one thread; the engines (one
+ * per worker thread, say) only read the keys.  Secrets are never logged or
+ * written out; a session's secrets are wiped when its flow ends. */
+
+/* A bad line of a key log: where ('source': the file, or what the host
+ * named a text), its number and a fixed reason -- never the line itself. */
+typedef void (*egret_keylog_bad_cb)(void *ud, const char *source, uint64_t line,
+                                    const char *reason);
+
+/* A key log for 'capacity' sessions (0 = 16,384; the oldest are dropped
+ * when full).  NULL on allocation failure. */
+EGRET_API egret_keylog *egret_keylog_new(size_t capacity, egret_keylog_bad_cb bad, void *ud);
+/* Reads 'path' now and follows it as clients append to it: a missing file
+ * is read once it appears; truncation or rotation starts it again. */
+EGRET_API int egret_keylog_follow(egret_keylog *k, const char *path, char err[EGRET_ERRBUF_SIZE]);
+/* Reads what was appended to the followed files; returns the bytes read. */
+EGRET_API long egret_keylog_poll(egret_keylog *k);
+/* Reads the followed files again from their beginning (a reload). */
+EGRET_API void egret_keylog_reread(egret_keylog *k);
+/* Adds key log text, e.g. a pcapng Decryption Secrets Block's; returns the
+ * secrets stored. */
+EGRET_API size_t egret_keylog_add(egret_keylog *k, const char *source, const void *text,
+                                  size_t len);
+
+typedef struct egret_keylog_stats {
+    uint32_t struct_size;                        /* set by egret_keylog_stats: the size it filled */
+    uint64_t lines, secrets, ignored, malformed; /* key log lines read; by kind */
+    uint64_t entries, evicted, reopens;          /* sessions held; dropped; files reopened */
+    uint64_t lookups, hits;
+} egret_keylog_stats;
+EGRET_API void egret_keylog_stats_sized(const egret_keylog *k, egret_keylog_stats *out,
+                                        size_t size);
+#define egret_keylog_stats(k, out) egret_keylog_stats_sized((k), (out), sizeof(*(out)))
+/* After every engine using it is freed.  Accepts NULL. */
+EGRET_API void egret_keylog_free(egret_keylog *k);
 
 /* Problems a host finds in a capture file rather than in a packet. */
 enum {

@@ -1,13 +1,16 @@
 /*
- * content.h -- streaming message-content detector over request bodies (the
- * libyajl adapter: content.c is the only file that includes yajl).
+ * content.h -- streaming message-content detector over request bodies:
+ * content.c (context, modes, result), content_lines.c (e-mail and chat
+ * lines), content_json.c (JSON through yajl's streaming parser; the rule
+ * test kit, rules_test_lua.c, is the other yajl user, with its tree API).
+ * Evidence redaction is redact.h's, included here for its callers.
  *
  * A content_ctx classifies one body at a time: content_begin, any number of
  * content_feed calls with decoded body bytes (http on_body_data), then
  * content_end, which fills a content_result.  The ctx is reused for the
  * next body.  Memory is bounded: the JSON parser is yajl's streaming lexer
  * (it holds one token at a time, capped at max_token bytes) except for
- * strings in message-text position, which content.c decodes itself as they
+ * strings in message-text position, which content_json.c decodes itself as they
  * arrive (any length, counted while they stream: a cut one counts what was
  * seen); nesting is capped at max_depth, text is scanned line by line
  * (1 KiB pieces), and each identifier set holds at most max_senders 64-bit
@@ -126,13 +129,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct content_ctx content_ctx;
+#include "content_limits.h"
+#include "redact.h"
 
-typedef struct content_limits {
-    size_t max_token;     /* longest JSON token (string) parsed (default 4 MiB) */
-    unsigned max_depth;   /* JSON nesting (default 64, at most 128) */
-    unsigned max_senders; /* identifier hashes kept (default 256) */
-} content_limits;
+typedef struct content_ctx content_ctx;
 
 /* Optional context for one body; any field may be NULL. */
 typedef struct content_hint {
@@ -186,13 +186,5 @@ void content_end(content_ctx *c, content_result *out);
 
 /* Accepts NULL. */
 void content_free(content_ctx *c);
-
-/* Evidence redaction: copies in[0..n) to out, replacing e-mail addresses
- * with "[email]", phone numbers (7-15 digits with separators or a leading
- * '+', not dates like 2024-01-31 or dotted quads) with "[phone]", and other
- * digit runs of length >= 6 with "[num]".  Output is truncated to cap-1
- * bytes (never mid-tag) and NUL-terminated when cap > 0.  Returns the
- * length written. */
-size_t content_redact(const char *in, size_t n, char *out, size_t cap);
 
 #endif /* EGRET_CONTENT_H */

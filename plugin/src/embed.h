@@ -2,7 +2,7 @@
  * embed.h -- record scanners for messages pasted inside one message text:
  * a CSV / TSV export with a sender column and a body column, and JSON or
  * JSON Lines objects with a sender key and a text key.  (Transcripts and
- * e-mails inside text are the line classifier's job, in content.c, which
+ * e-mails inside text are the line classifier's job, in content_lines.c, which
  * shares it with whole text bodies.)
  *
  * Both scanners are byte-at-a-time state machines over decoded text, so

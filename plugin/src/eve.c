@@ -1,5 +1,6 @@
 /*
- * eve.c -- builds Suricata-EVE-compatible records (flow, stats).
+ * eve.c -- builds Suricata-EVE-compatible records (flow, tls, dns, http,
+ * alert, stats) from what the caller hands it (eve.h).
  *
  * Field names follow Suricata's EVE schema (etc/schema.json): flow
  * records carry timestamp, flow_id, community_id, event_type, src/dest
@@ -12,22 +13,23 @@
 #include <string.h>
 #include <time.h>
 
+#include "eve.h"
+
 #include "community_id.h"
-#include "engine.h"
 
 /* Formats packet time.  The date part is cached per second (gmtime and
  * strftime are slow and records mostly share recent seconds). */
-void eve_time(egret_engine *e, uint64_t ts_us, char out[40])
+void eve_time(eve_out *o, uint64_t ts_us, char out[40])
 {
     time_t s = (time_t)(ts_us / 1000000u);
-    if (!e->time_cache_valid || s != e->time_cache_s) {
+    if (!o->tc_valid || s != o->tc_s) {
         struct tm tm;
         gmtime_r(&s, &tm);
-        strftime(e->time_cache, sizeof(e->time_cache), "%Y-%m-%dT%H:%M:%S", &tm);
-        e->time_cache_s = s;
-        e->time_cache_valid = true;
+        strftime(o->tc, sizeof(o->tc), "%Y-%m-%dT%H:%M:%S", &tm);
+        o->tc_s = s;
+        o->tc_valid = true;
     }
-    const char *cached = e->time_cache;
+    const char *cached = o->tc;
     unsigned us = (unsigned)(ts_us % 1000000u);
     memcpy(out, cached, 19);
     out[19] = '.';
@@ -35,11 +37,31 @@ void eve_time(egret_engine *e, uint64_t ts_us, char out[40])
     memcpy(out + 26, "+0000", 6);
 }
 
-static void put_time(egret_engine *e, const char *key, uint64_t ts)
+void eve_out_init(eve_out *o, bool community_id, uint16_t seed)
 {
-    jw *w = &e->out;
+    memset(o, 0, sizeof(*o));
+    jw_init(&o->w);
+    o->community_id = community_id;
+    o->community_id_seed = seed;
+}
+
+void eve_out_free(eve_out *o)
+{
+    jw_free(&o->w);
+}
+
+const char *eve_text(const eve_out *o, size_t *len)
+{
+    const char *t = jw_text(&o->w);
+    if (len) *len = t ? o->w.len : 0;
+    return t;
+}
+
+static void put_time(eve_out *o, const char *key, uint64_t ts)
+{
+    jw *w = &o->w;
     char b[40];
-    eve_time(e, ts, b);
+    eve_time(o, ts, b);
     jw_str(w, key, b);
 }
 
@@ -103,9 +125,9 @@ static void put_addr(jw *w, const char *key, int ip_v, const uint8_t *a)
 
 /* "ai" (when attributed) and "dest_geo" (external destinations, fields
  * present only when known). */
-static void put_ai_geo(egret_engine *e, const flow *f, const fext *x)
+static void put_ai_geo(eve_out *o, const fext *x, const geo_result *g)
 {
-    jw *w = &e->out;
+    jw *w = &o->w;
     if (x->has_ai) {
         jw_obj_open(w, "ai");
         jw_str(w, "provider", x->ai.provider);
@@ -115,29 +137,28 @@ static void put_ai_geo(egret_engine *e, const flow *f, const fext *x)
         jw_str(w, "confidence", x->ai.confidence);
         jw_obj_close(w);
     }
-    geo_result g;
-    if (x->srv_internal || !e->geo || !geo_lookup(e->geo, f->ip_v, f->srv, &g)) return;
+    if (!g) return;
     jw_obj_open(w, "dest_geo");
-    if (g.flags & GEO_HAS_COUNTRY) {
-        jw_str(w, "country_iso", g.country_iso);
-        if (g.country[0]) jw_str(w, "country", g.country);
+    if (g->flags & GEO_HAS_COUNTRY) {
+        jw_str(w, "country_iso", g->country_iso);
+        if (g->country[0]) jw_str(w, "country", g->country);
     }
-    if (g.flags & GEO_HAS_CITY) jw_str(w, "city", g.city);
-    if (g.flags & GEO_HAS_ASN) {
-        jw_u64(w, "asn", g.asn);
-        if (g.as_org[0]) jw_str(w, "as_org", g.as_org);
+    if (g->flags & GEO_HAS_CITY) jw_str(w, "city", g->city);
+    if (g->flags & GEO_HAS_ASN) {
+        jw_u64(w, "asn", g->asn);
+        if (g->as_org[0]) jw_str(w, "as_org", g->as_org);
     }
     jw_obj_close(w);
 }
 
 /* Writes the common header of a flow-bearing record. */
-static void put_flow_header(egret_engine *e, const flow *f, const fext *x, uint64_t ts,
-                            const char *event_type)
+static void put_flow_header_as(eve_out *o, const flow *f, const fext *x, const geo_result *g,
+                               uint64_t ts, const char *event_type, const char *app_proto)
 {
-    jw *w = &e->out;
+    jw *w = &o->w;
     char pb[8];
     bool icmp = f->proto == 1 || f->proto == 58;
-    put_time(e, "timestamp", ts);
+    put_time(o, "timestamp", ts);
     jw_u64(w, "flow_id", f->id);
     jw_str(w, "event_type", event_type);
     if (f->vlan_n) {
@@ -156,15 +177,24 @@ static void put_flow_header(egret_engine *e, const flow *f, const fext *x, uint6
         jw_u64(w, "icmp_type", f->cport);
         jw_u64(w, "icmp_code", f->sport);
     }
-    jw_str(w, "app_proto", x->info.app_proto[0] ? x->info.app_proto : "failed");
+    jw_str(w, "app_proto",
+           app_proto              ? app_proto
+           : x->info.app_proto[0] ? x->info.app_proto
+                                  : "failed");
     if (x->cli_internal && !x->srv_internal) jw_str(w, "direction", "outbound");
-    if (e->cfg.community_id) {
+    if (o->community_id) {
         char cid[COMMUNITY_ID_LEN];
-        community_id_v1(e->cfg.community_id_seed, f->ip_v, f->cli, f->srv, f->proto, f->cport,
-                        f->sport, cid);
+        community_id_v1(o->community_id_seed, f->ip_v, f->cli, f->srv, f->proto, f->cport, f->sport,
+                        cid);
         jw_str(w, "community_id", cid);
     }
-    put_ai_geo(e, f, x);
+    put_ai_geo(o, x, g);
+}
+
+static void put_flow_header(eve_out *o, const flow *f, const fext *x, const geo_result *g,
+                            uint64_t ts, const char *event_type)
+{
+    put_flow_header_as(o, f, x, g, ts, event_type, NULL);
 }
 
 static void put_alpns(jw *w, const char *key, const char *list)
@@ -182,7 +212,7 @@ static void put_alpns(jw *w, const char *key, const char *list)
 }
 
 /* The "tls" (or "quic") object: sni, version, ja3{hash}, client_alpns. */
-static void put_tls(jw *w, const dpi_info *i, const char *name)
+static void put_tls(jw *w, const dpi_info *i, const char *name, bool decrypted)
 {
     jw_obj_open(w, name);
     if (i->hostname[0]) jw_str(w, "sni", i->hostname);
@@ -193,6 +223,7 @@ static void put_tls(jw *w, const dpi_info *i, const char *name)
         jw_obj_close(w);
     }
     if (i->alpn[0]) put_alpns(w, "client_alpns", i->alpn);
+    if (decrypted) jw_bool(w, "decrypted", true);
     jw_obj_close(w);
 }
 
@@ -202,7 +233,7 @@ static void put_app_blocks(jw *w, const fext *x)
     bool tls = strcmp(i->app_proto, "tls") == 0;
     bool quic = strcmp(i->app_proto, "quic") == 0;
     if ((tls || quic) && (i->hostname[0] || i->tls_version[0] || i->ja3[0] || i->alpn[0]))
-        put_tls(w, i, tls ? "tls" : "quic");
+        put_tls(w, i, tls ? "tls" : "quic", x->decrypted);
     jw_obj_open(w, "ndpi");
     jw_str(w, "proto", i->proto[0] ? i->proto : "Unknown");
     if (i->category[0]) jw_str(w, "category", i->category);
@@ -220,12 +251,12 @@ static void put_app_blocks(jw *w, const fext *x)
     jw_obj_close(w);
 }
 
-void eve_flow(egret_engine *e, const flow *f, const fext *x, flow_end_reason why)
+void eve_flow(eve_out *o, const flow *f, const fext *x, const geo_result *g, flow_end_reason why)
 {
-    jw *w = &e->out;
+    jw *w = &o->w;
     jw_reset(w);
     jw_obj_open(w, NULL);
-    put_flow_header(e, f, x, f->first_ts, "flow");
+    put_flow_header(o, f, x, g, f->first_ts, "flow");
     const flow_dir *ts = &f->dir[FLOW_TOSERVER], *tc = &f->dir[FLOW_TOCLIENT];
     jw_obj_open(w, "flow");
     jw_u64(w, "pkts_toserver", ts->pkts);
@@ -239,8 +270,8 @@ void eve_flow(egret_engine *e, const flow *f, const fext *x, flow_end_reason why
         jw_u64(w, "seq_bytes_toclient", tc->seq_bytes);
     }
     jw_u64(w, "exchanges", f->exchanges);
-    put_time(e, "start", f->first_ts);
-    put_time(e, "end", f->last_ts);
+    put_time(o, "start", f->first_ts);
+    put_time(o, "end", f->last_ts);
     jw_u64(w, "age", (f->last_ts - f->first_ts) / 1000000u);
     jw_str(w, "state", flow_state_name(f->state));
     jw_str(w, "reason", flow_reason_name(why));
@@ -253,12 +284,13 @@ void eve_flow(egret_engine *e, const flow *f, const fext *x, flow_end_reason why
 /* Suricata-style alert: the flow's header (src = client), the alert
  * block with the rule's machine-readable 'why', and the flow's counters
  * at alert time. */
-void eve_alert(egret_engine *e, const flow *f, const fext *x, const rule_alert *a, uint64_t ts)
+void eve_alert(eve_out *o, const flow *f, const fext *x, const geo_result *g, const rule_alert *a,
+               uint64_t ts)
 {
-    jw *w = &e->out;
+    jw *w = &o->w;
     jw_reset(w);
     jw_obj_open(w, NULL);
-    put_flow_header(e, f, x, ts, "alert");
+    put_flow_header(o, f, x, g, ts, "alert");
     jw_obj_open(w, "alert");
     jw_str(w, "action", "allowed");
     jw_u64(w, "gid", 1);
@@ -281,7 +313,7 @@ void eve_alert(egret_engine *e, const flow *f, const fext *x, const rule_alert *
     jw_u64(w, "pkts_toclient", fc->pkts);
     jw_u64(w, "bytes_toserver", fs->bytes);
     jw_u64(w, "bytes_toclient", fc->bytes);
-    put_time(e, "start", f->first_ts);
+    put_time(o, "start", f->first_ts);
     jw_obj_close(w);
     jw_obj_close(w);
 }
@@ -289,13 +321,15 @@ void eve_alert(egret_engine *e, const flow *f, const fext *x, const rule_alert *
 /* Suricata-style http record (hostname, url, http_method, http_user_agent,
  * http_content_type, status, length = response body bytes) plus egret's
  * request body sizes and the content summary -- never the body itself. */
-void eve_http(egret_engine *e, const flow *f, const fext *x, const inspect_req *r, uint64_t ts)
+void eve_http(eve_out *o, const flow *f, const fext *x, const geo_result *g, const inspect_req *r,
+              uint64_t ts)
 {
-    jw *w = &e->out;
+    jw *w = &o->w;
     const http_txn *t = r->t;
     jw_reset(w);
     jw_obj_open(w, NULL);
-    put_flow_header(e, f, x, ts, "http");
+    bool h2 = t->protocol == HTTP_PROTO_2;
+    put_flow_header_as(o, f, x, g, ts, "http", h2 ? "http2" : NULL);
     jw_obj_open(w, "http");
     if (t->host[0]) jw_str(w, "hostname", t->host);
     if (t->uri[0]) jw_str(w, "url", t->uri);
@@ -308,6 +342,8 @@ void eve_http(egret_engine *e, const flow *f, const fext *x, const inspect_req *
         jw_u64(w, "request_content_length", (uint64_t)t->req.declared_len);
     jw_u64(w, "request_body_length", t->req.wire_body_bytes);
     if (t->req.content_encoding[0]) jw_str(w, "request_content_encoding", t->req.content_encoding);
+    jw_str(w, "protocol", h2 ? "HTTP/2" : "HTTP/1.1");
+    if (r->decrypted) jw_bool(w, "decrypted", true);
     jw_obj_close(w);
     if (r->has_content) {
         const content_result *c = &r->content;
@@ -337,27 +373,27 @@ void eve_http(egret_engine *e, const flow *f, const fext *x, const inspect_req *
     jw_obj_close(w);
 }
 
-void eve_tls(egret_engine *e, const flow *f, const fext *x, uint64_t ts)
+void eve_tls(eve_out *o, const flow *f, const fext *x, const geo_result *g, uint64_t ts)
 {
-    jw *w = &e->out;
+    jw *w = &o->w;
     bool quic = strcmp(x->info.app_proto, "quic") == 0;
     jw_reset(w);
     jw_obj_open(w, NULL);
-    put_flow_header(e, f, x, ts, quic ? "quic" : "tls");
-    put_tls(w, &x->info, quic ? "quic" : "tls");
+    put_flow_header(o, f, x, g, ts, quic ? "quic" : "tls");
+    put_tls(w, &x->info, quic ? "quic" : "tls", x->decrypted);
     jw_obj_close(w);
 }
 
 /* Suricata EVE dns v2: one record per query and per response; src/dest
  * follow the packet (a response comes from the server). */
-void eve_dns(egret_engine *e, const flow *f, const fext *x, const dns_msg *m, uint64_t ts,
+void eve_dns(eve_out *o, const flow *f, const fext *x, const dns_msg *m, uint64_t ts,
              bool to_server)
 {
-    jw *w = &e->out;
+    jw *w = &o->w;
     char pb[8], tb[16], rb[16];
     jw_reset(w);
     jw_obj_open(w, NULL);
-    put_time(e, "timestamp", ts);
+    put_time(o, "timestamp", ts);
     jw_u64(w, "flow_id", f->id);
     jw_str(w, "event_type", "dns");
     put_addr(w, "src_ip", f->ip_v, to_server ? f->cli : f->srv);
@@ -395,15 +431,23 @@ void eve_dns(egret_engine *e, const flow *f, const fext *x, const dns_msg *m, ui
     jw_obj_close(w);
 }
 
+/* The engine counters of one stats group, in counters.h's order. */
+static void put_group(jw *w, const engine_counters *c, int group)
+{
+#define PUT_COUNTER(f, g, n)                                                                       \
+    if ((g) == group) jw_u64(w, n, c->f);
+    ENGINE_COUNTERS(PUT_COUNTER)
+#undef PUT_COUNTER
+}
+
 /* Decoder counters as nested objects: "decoder.ipv4.truncated" becomes
  * decoder{ipv4{truncated}}.  DEC_EVENT_MAP lists each group contiguously. */
-static void put_decoder(egret_engine *e)
+static void put_decoder(jw *w, const eve_snapshot *s)
 {
-    jw *w = &e->out;
     jw_obj_open(w, "decoder");
-    jw_u64(w, "pkts", e->packets);
-    jw_u64(w, "bytes", e->bytes);
-    jw_u64(w, "invalid", e->invalid);
+    jw_u64(w, "pkts", s->c->packets);
+    jw_u64(w, "bytes", s->c->bytes);
+    jw_u64(w, "invalid", s->c->invalid);
     char group[32] = "";
     bool open = false;
     for (int i = 1; i < EV__COUNT; i++) {
@@ -423,110 +467,122 @@ static void put_decoder(egret_engine *e)
             jw_obj_open(w, group);
             open = true;
         }
-        jw_u64(w, glen ? dot + 1 : rest, e->dec_events[i]);
+        jw_u64(w, glen ? dot + 1 : rest, s->dec_events[i]);
     }
     if (open) jw_obj_close(w);
     jw_obj_close(w);
 }
 
-void eve_stats(egret_engine *e)
+void eve_stats(eve_out *o, const eve_snapshot *s)
 {
-    jw *w = &e->out;
-    flow_counters fc;
-    flow_table_counters(e->flows, &fc);
+    jw *w = &o->w;
+    const flow_counters *fc = &s->flow;
     jw_reset(w);
     jw_obj_open(w, NULL);
-    put_time(e, "timestamp", e->now);
+    put_time(o, "timestamp", s->now_us);
     jw_str(w, "event_type", "stats");
     jw_obj_open(w, "stats");
-    jw_u64(w, "uptime", e->seen_packet ? (e->now - e->first_ts) / 1000000u : 0);
+    jw_u64(w, "uptime", s->uptime_s);
     jw_obj_open(w, "capture");
-    jw_u64(w, "packets", e->packets);
-    jw_u64(w, "bytes", e->bytes);
-    jw_u64(w, "kernel_packets", e->kernel_packets);
-    jw_u64(w, "kernel_drops", e->kernel_drops);
-    jw_u64(w, "kernel_ifdrops", e->kernel_ifdrops);
+    put_group(w, s->c, STATS_CAPTURE);
     jw_obj_close(w);
-    put_decoder(e);
+    put_decoder(w, s);
     jw_obj_open(w, "flow");
-    jw_u64(w, "total", fc.created);
-    jw_u64(w, "active", fc.active);
-    jw_u64(w, "evicted", fc.evicted);
-    jw_u64(w, "timeout", fc.timed_out);
-    jw_u64(w, "memcap", fc.memcap_hits);
+    jw_u64(w, "total", fc->created);
+    jw_u64(w, "active", fc->active);
+    jw_u64(w, "evicted", fc->evicted);
+    jw_u64(w, "timeout", fc->timed_out);
+    jw_u64(w, "memcap", fc->memcap_hits);
     jw_obj_close(w);
     jw_obj_open(w, "tcp");
-    jw_u64(w, "ssn_reused", fc.tcp_reuse);
-    jw_u64(w, "seq_implausible", fc.seq_implausible);
-    jw_u64(w, "seq_unconfirmed", fc.seq_unconfirmed);
-    jw_u64(w, "seq_holes_merged", fc.seq_holes_merged);
+    jw_u64(w, "ssn_reused", fc->tcp_reuse);
+    jw_u64(w, "seq_implausible", fc->seq_implausible);
+    jw_u64(w, "seq_unconfirmed", fc->seq_unconfirmed);
+    jw_u64(w, "seq_holes_merged", fc->seq_holes_merged);
     jw_obj_close(w);
     jw_obj_open(w, "dpi");
-    jw_u64(w, "classified", e->dpi_classified);
-    jw_u64(w, "giveups", e->dpi_giveups);
+    put_group(w, s->c, STATS_DPI);
     jw_str(w, "ndpi_version", dpi_version());
     jw_obj_close(w);
-    if (e->attr) {
-        attr_stats as;
-        attr_get_stats(e->attr, &as);
+    if (s->has_attr) {
+        const attr_stats *as = &s->attr;
         jw_obj_open(w, "ai");
-        jw_u64(w, "catalog_patterns", as.patterns);
-        jw_u64(w, "catalog_ranges", as.ranges);
-        jw_u64(w, "attributed", as.attributed);
-        jw_u64(w, "by_name", as.by_name);
-        jw_u64(w, "by_dns", as.by_dns);
-        jw_u64(w, "by_ip_range", as.by_ip);
+        jw_u64(w, "catalog_patterns", as->patterns);
+        jw_u64(w, "catalog_ranges", as->ranges);
+        jw_u64(w, "attributed", as->attributed);
+        jw_u64(w, "by_name", as->by_name);
+        jw_u64(w, "by_dns", as->by_dns);
+        jw_u64(w, "by_ip_range", as->by_ip);
         jw_obj_open(w, "dns_cache");
-        jw_u64(w, "answers", as.dns_answers);
-        jw_u64(w, "entries", as.dns_entries);
-        jw_u64(w, "capacity", as.dns_capacity);
-        jw_u64(w, "evicted", as.dns_evictions);
-        jw_u64(w, "expired", as.dns_expired);
-        jw_u64(w, "hits", as.dns_hits);
-        jw_u64(w, "misses", as.dns_misses);
+        jw_u64(w, "answers", as->dns_answers);
+        jw_u64(w, "entries", as->dns_entries);
+        jw_u64(w, "capacity", as->dns_capacity);
+        jw_u64(w, "evicted", as->dns_evictions);
+        jw_u64(w, "expired", as->dns_expired);
+        jw_u64(w, "hits", as->dns_hits);
+        jw_u64(w, "misses", as->dns_misses);
         jw_obj_close(w);
         jw_obj_close(w);
     }
-    if (e->inspect) {
-        inspect_stats is;
-        inspect_get_stats(e->inspect, &is);
+    if (s->has_inspect) {
+        const inspect_stats *is = &s->insp;
         jw_obj_open(w, "http");
-        jw_u64(w, "flows", is.flows);
-        jw_u64(w, "flows_active", is.flows_live);
-        jw_u64(w, "flows_evicted", is.flows_evicted);
-        jw_u64(w, "flows_skipped", e->insp_skipped);
-        jw_u64(w, "requests", is.requests);
-        jw_u64(w, "responses", is.responses);
-        jw_u64(w, "bodies_inspected", is.bodies);
-        jw_u64(w, "parser_events", is.http_events);
+        jw_u64(w, "flows", is->flows);
+        jw_u64(w, "flows_active", is->flows_live);
+        jw_u64(w, "flows_evicted", is->flows_evicted);
+        put_group(w, s->c, STATS_HTTP);
+        jw_u64(w, "requests", is->requests);
+        jw_u64(w, "responses", is->responses);
+        jw_u64(w, "bodies_inspected", is->bodies);
+        jw_u64(w, "parser_events", is->http_events);
         jw_obj_close(w);
         jw_obj_open(w, "reassembly");
-        jw_u64(w, "memuse", is.reasm_bytes_now);
-        jw_u64(w, "memuse_peak", is.reasm_peak);
-        jw_u64(w, "memcap_drops", is.reasm_memcap_drops);
-        jw_u64(w, "gaps", is.reasm_gaps);
-        jw_u64(w, "depth_reached", is.reasm_depth);
+        jw_u64(w, "memuse", is->reasm_bytes_now);
+        jw_u64(w, "memuse_peak", is->reasm_peak);
+        jw_u64(w, "memcap_drops", is->reasm_memcap_drops);
+        jw_u64(w, "gaps", is->reasm_gaps);
+        jw_u64(w, "depth_reached", is->reasm_depth);
         jw_obj_close(w);
+        if (is->has_tls) {
+            const tlsdec_stats *t = &is->tls;
+            jw_obj_open(w, "tls_decrypt");
+            jw_u64(w, "flows", is->flows_tls);
+            jw_u64(w, "sessions_with_keys", t->sessions_with_keys);
+            jw_u64(w, "sessions_without_keys", t->sessions_without_keys);
+            jw_u64(w, "sessions_unsupported", t->sessions_unsupported);
+            jw_u64(w, "late_keys", t->late_keys);
+            jw_u64(w, "records_decrypted", t->records_decrypted);
+            jw_u64(w, "bytes_decrypted", t->bytes_decrypted);
+            jw_u64(w, "auth_failures", t->auth_failures);
+            jw_u64(w, "gaps", t->gaps);
+            jw_u64(w, "resyncs", t->resyncs);
+            jw_u64(w, "resync_failures", t->resync_failures);
+            jw_u64(w, "records_skipped", t->records_skipped);
+            jw_u64(w, "bytes_held", t->bytes_held);
+            jw_u64(w, "hold_cap_hits", t->hold_cap_hits);
+            if (s->has_keylog) {
+                jw_u64(w, "keylog_lines", s->keylog.lines);
+                jw_u64(w, "keylog_secrets", s->keylog.secrets);
+                jw_u64(w, "keylog_malformed", s->keylog.malformed);
+                jw_u64(w, "keylog_sessions", s->keylog.entries);
+                jw_u64(w, "keylog_evicted", s->keylog.evicted);
+            }
+            jw_obj_close(w);
+        }
+        jw_u64(w, "http2_flows", is->flows_h2);
     }
-    if (e->evidence_dir) {
+    if (s->evidence) {
         jw_obj_open(w, "evidence");
-        jw_u64(w, "written", e->evidence_written);
-        jw_u64(w, "packet_bytes", e->evidence_bytes);
-        jw_u64(w, "flows_capped", e->evidence_capped);
+        put_group(w, s->c, STATS_EVIDENCE);
         jw_obj_close(w);
     }
     jw_obj_open(w, "dns");
-    jw_u64(w, "parsed", e->dns_parsed);
-    jw_u64(w, "malformed", e->dns_malformed);
+    put_group(w, s->c, STATS_DNS);
     jw_obj_close(w);
     jw_obj_open(w, "geo");
-    jw_bool(w, "enabled", e->geo != NULL);
-    if (e->geo) {
-        geo_db_info ci, ai;
-        geo_stats gs;
-        geo_info(e->geo, &ci, &ai);
-        geo_get_stats(e->geo, &gs);
-        const geo_db_info *dbs[2] = {&ci, &ai};
+    jw_bool(w, "enabled", s->has_geo);
+    if (s->has_geo) {
+        const geo_db_info *dbs[2] = {&s->geo_city, &s->geo_asn};
         const char *names[2] = {"geoip_db", "asn_db"};
         for (int k = 0; k < 2; k++) {
             if (dbs[k]->kind == GEO_KIND_NONE) continue;
@@ -536,20 +592,19 @@ void eve_stats(egret_engine *e)
             jw_u64(w, "build_epoch", dbs[k]->build_epoch);
             jw_obj_close(w);
         }
-        jw_u64(w, "lookups", gs.lookups);
-        jw_u64(w, "cache_hits", gs.hits);
-        jw_u64(w, "cache_evictions", gs.evictions);
-        jw_u64(w, "reloads", gs.reloads);
+        jw_u64(w, "lookups", s->geo.lookups);
+        jw_u64(w, "cache_hits", s->geo.hits);
+        jw_u64(w, "cache_evictions", s->geo.evictions);
+        jw_u64(w, "reloads", s->geo.reloads);
     }
     jw_obj_close(w);
     jw_obj_open(w, "detect");
-    jw_u64(w, "alerts", e->alerts);
-    jw_u64(w, "rules_reloads", e->rules_reloads);
-    if (e->rules) rules_stats(e->rules, w);
+    put_group(w, s->c, STATS_DETECT);
+    if (s->rules) rules_stats(s->rules, w);
     jw_obj_close(w);
     jw_obj_open(w, "hosts");
-    jw_u64(w, "tracked", e->hosts_used);
-    jw_u64(w, "capped", e->hosts_capped);
+    jw_u64(w, "tracked", s->hosts_tracked);
+    jw_u64(w, "capped", s->hosts_capped);
     jw_obj_close(w);
     jw_obj_close(w);
     jw_obj_close(w);

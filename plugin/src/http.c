@@ -1,20 +1,16 @@
 /*
  * http.c -- streaming HTTP/1.x parser (RFC 9112): start lines, bounded
- * header blocks, Content-Length / chunked framing, pipelining, gzip and
- * deflate decoding with a bomb cap (the only zlib user), and a
- * multipart/form-data splitter.  Contracts in http.h.
+ * header blocks, Content-Length / chunked framing and pipelining; bodies
+ * are decoded (gzip / deflate, multipart) by body.c, shared with h2.c.
+ * Contracts in http.h.
  */
 #include "http.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
-
-#define ZBUF_SIZE     16384
-#define MP_LINE_MAX   1024
-#define MP_STAGE_SIZE 512
-#define MP_DELIM_MAX  (4 + 70)
+#include "ascii.h"
+#include "body.h"
 
 /* Internal txn flag: the response finished while the request was still
  * streaming; on_response_complete follows on_request_complete. */
@@ -34,25 +30,6 @@ enum pstate {
     S_RESYNC,     /* after a gap: skipping lines until one looks like a start line */
 };
 
-enum coding { ENC_NONE, ENC_GZIP, ENC_DEFLATE, ENC_UNSUPPORTED };
-
-enum mpstate { MP_PREAMBLE, MP_AFTER_DELIM, MP_HEADERS, MP_DATA, MP_EPILOGUE };
-
-typedef struct mp_parser {
-    uint8_t delim[MP_DELIM_MAX]; /* "\r\n--" boundary */
-    size_t dlen;
-    uint8_t fail[MP_DELIM_MAX]; /* KMP failure function of delim */
-    size_t k;                   /* delimiter bytes matched (held back) */
-    int st;                     /* enum mpstate */
-    char line[MP_LINE_MAX];
-    size_t line_len;
-    uint8_t stage[MP_STAGE_SIZE]; /* released held-back bytes */
-    size_t stage_len;
-    bool in_part;
-    bool error;
-    http_part part;
-} mp_parser;
-
 typedef struct dstate {
     int st; /* enum pstate */
     char *line;
@@ -67,21 +44,14 @@ typedef struct dstate {
     int64_t cl;
     bool cl_bad, te_present, te_chunked, te_bad;
     char boundary[72];
-    /* decoding */
-    int enc;
-    bool skip; /* deliver no more body bytes for this message */
-    bool z_init, z_done;
-    z_stream z;
-    uint8_t *zbuf;
-    uint64_t z_in, z_out;
-    mp_parser *mp; /* allocated on first multipart message */
-    bool mp_active;
+    body_dec body; /* decoding (enc, skip, zlib, multipart) */
 } dstate;
 
 struct http_conn {
     http_limits lim;
     http_callbacks cb;
     void *ud;
+    body_env env; /* the body decoders report through cb, ud, st.events */
     dstate d[2];
     http_txn *ring; /* requests awaiting a response, oldest at head */
     unsigned head, count;
@@ -112,95 +82,6 @@ void http_limits_default(http_limits *l)
     l->inflate_max_out = 64u << 20;
     l->inflate_max_ratio = 200;
     l->inflate_ratio_floor = 1u << 20;
-}
-
-/* ---- small string helpers (ASCII, locale-free) ---- */
-
-static int lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
-static bool ieq(const char *a, size_t n, const char *lit)
-{
-    size_t m = strlen(lit);
-    if (n != m) return false;
-    for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)a[i]) != lit[i]) return false;
-    return true;
-}
-
-static bool iprefix(const char *a, size_t n, const char *lit)
-{
-    size_t m = strlen(lit);
-    if (n < m) return false;
-    for (size_t i = 0; i < m; i++)
-        if (lower((unsigned char)a[i]) != lit[i]) return false;
-    return true;
-}
-
-static bool is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static void trim(const char **s, size_t *n)
-{
-    while (*n && is_ows(**s)) (*s)++, (*n)--;
-    while (*n && is_ows((*s)[*n - 1])) (*n)--;
-}
-
-/* Copies at most cap-1 bytes and NUL-terminates.  Returns true if cut. */
-static bool copy_trunc(char *dst, size_t cap, const char *src, size_t n)
-{
-    bool cut = n >= cap;
-    if (cut) n = cap - 1;
-    memcpy(dst, src, n);
-    dst[n] = 0;
-    return cut;
-}
-
-/* Finds parameter 'key' in "type; a=b; key="v"" and copies its value
- * (unquoted).  Returns true if found. */
-static bool get_param(const char *v, size_t n, const char *key, char *out, size_t cap)
-{
-    size_t i = 0, klen = strlen(key);
-    /* skip the first segment (media type / disposition type) */
-    while (i < n && v[i] != ';') i++;
-    while (i < n) {
-        i++; /* ';' */
-        while (i < n && is_ows(v[i])) i++;
-        size_t ks = i;
-        while (i < n && v[i] != '=' && v[i] != ';') i++;
-        size_t ke = i;
-        while (ke > ks && is_ows(v[ke - 1])) ke--;
-        if (i >= n || v[i] != '=') continue;
-        i++;
-        while (i < n && is_ows(v[i])) i++;
-        char buf[256];
-        size_t bl = 0;
-        if (i < n && v[i] == '"') {
-            i++;
-            while (i < n && v[i] != '"') {
-                if (v[i] == '\\' && i + 1 < n) i++;
-                if (bl < sizeof(buf)) buf[bl++] = v[i];
-                i++;
-            }
-            if (i < n) i++; /* closing quote */
-            while (i < n && v[i] != ';') i++;
-        } else {
-            while (i < n && v[i] != ';' && !is_ows(v[i])) {
-                if (bl < sizeof(buf)) buf[bl++] = v[i];
-                i++;
-            }
-            while (i < n && v[i] != ';') i++;
-        }
-        if (ieq(v + ks, ke - ks, key) && ke - ks == klen) {
-            copy_trunc(out, cap, buf, bl);
-            return true;
-        }
-    }
-    return false;
 }
 
 /* ---- events, txns ---- */
@@ -274,334 +155,6 @@ static void flush_unanswered(http_conn *c)
     }
 }
 
-/* ---- decoding: zlib, multipart ---- */
-
-static void mp_feed(http_conn *c, http_dir dir, const uint8_t *p, size_t n);
-static void mp_finish(http_conn *c, http_dir dir);
-
-/* Decoded body bytes: to the multipart splitter or the consumer. */
-static void body_out(http_conn *c, http_dir dir, const uint8_t *p, size_t n)
-{
-    dstate *d = &c->d[dir];
-    if (!n) return;
-    msg_of(d->t, dir)->body_bytes += n;
-    if (d->mp_active)
-        mp_feed(c, dir, p, n);
-    else if (c->cb.on_body_data)
-        c->cb.on_body_data(c->ud, d->t, dir, NULL, p, n);
-}
-
-static void decode_fail(http_conn *c, http_dir dir, uint32_t flag, http_event ev)
-{
-    dstate *d = &c->d[dir];
-    msg_of(d->t, dir)->flags |= flag;
-    d->skip = true;
-    event(c, dir, d->t, ev);
-}
-
-static void inflate_feed(http_conn *c, http_dir dir, const uint8_t *p, size_t n)
-{
-    dstate *d = &c->d[dir];
-    if (d->z_done) return;
-    if (!d->z_init) {
-        int wbits = 15 + 32; /* gzip or zlib, auto-detected */
-        if (d->enc == ENC_DEFLATE && !((p[0] & 0x0f) == 8 && (p[0] >> 4) <= 7))
-            wbits = -15; /* raw deflate (no zlib header) */
-        memset(&d->z, 0, sizeof(d->z));
-        if (!d->zbuf) d->zbuf = malloc(ZBUF_SIZE);
-        if (!d->zbuf || inflateInit2(&d->z, wbits) != Z_OK) {
-            decode_fail(c, dir, HTTP_MSG_DECODE_ERROR, HTTP_EV_DECOMPRESS_ERROR);
-            return;
-        }
-        d->z_init = true;
-    }
-    d->z.next_in = (Bytef *)(uintptr_t)p;
-    d->z.avail_in = (uInt)n;
-    for (;;) {
-        uInt in_before = d->z.avail_in;
-        d->z.next_out = d->zbuf;
-        d->z.avail_out = ZBUF_SIZE;
-        int ret = inflate(&d->z, Z_NO_FLUSH);
-        d->z_in += in_before - d->z.avail_in;
-        size_t produced = ZBUF_SIZE - d->z.avail_out;
-        bool bomb = false;
-        if (d->z_out + produced > c->lim.inflate_max_out) {
-            produced = (size_t)(c->lim.inflate_max_out - d->z_out);
-            bomb = true;
-        }
-        uint64_t after = d->z_out + produced;
-        if (!bomb && after > c->lim.inflate_ratio_floor &&
-            after / c->lim.inflate_max_ratio > d->z_in)
-            bomb = true, produced = 0;
-        d->z_out += produced;
-        body_out(c, dir, d->zbuf, produced);
-        if (bomb) {
-            decode_fail(c, dir, HTTP_MSG_BOMB, HTTP_EV_BOMB);
-            return;
-        }
-        if (d->skip) return;
-        if (ret == Z_STREAM_END) {
-            d->z_done = true;
-            return;
-        }
-        if (ret != Z_OK && ret != Z_BUF_ERROR) {
-            decode_fail(c, dir, HTTP_MSG_DECODE_ERROR, HTTP_EV_DECOMPRESS_ERROR);
-            return;
-        }
-        if (d->z.avail_in == 0 && d->z.avail_out != 0) return;
-        if (ret == Z_BUF_ERROR && d->z.avail_in == 0) return;
-    }
-}
-
-/* Body bytes as framed on the wire (after de-chunking). */
-static void body_wire(http_conn *c, http_dir dir, const uint8_t *p, size_t n)
-{
-    dstate *d = &c->d[dir];
-    msg_of(d->t, dir)->wire_body_bytes += n;
-    if (d->skip || !n) return;
-    if (d->enc == ENC_GZIP || d->enc == ENC_DEFLATE)
-        inflate_feed(c, dir, p, n);
-    else
-        body_out(c, dir, p, n);
-}
-
-static void mp_gap(http_conn *c, http_dir dir, uint64_t n);
-
-/* 'n' wire bytes of the current body are missing (a reassembly gap inside
- * a body of known length).  Framing goes on.  Uncompressed bodies are
- * still delivered after it, with on_body_gap in between, so a consumer
- * can resume at its next record; a compressed stream cannot be resumed. */
-static void body_gap(http_conn *c, http_dir dir, uint64_t n)
-{
-    dstate *d = &c->d[dir];
-    http_msg *m = msg_of(d->t, dir);
-    m->flags |= HTTP_MSG_GAP;
-    m->wire_body_bytes += n;
-    m->gaps++;
-    m->gap_bytes += n;
-    event(c, dir, d->t, HTTP_EV_GAP);
-    if (d->skip) return;
-    if (d->enc == ENC_GZIP || d->enc == ENC_DEFLATE) {
-        d->skip = true;
-        return;
-    }
-    if (d->mp_active) {
-        mp_gap(c, dir, n);
-        return;
-    }
-    if (c->cb.on_body_gap) c->cb.on_body_gap(c->ud, d->t, dir, NULL, n);
-}
-
-static void decode_end(http_conn *c, http_dir dir)
-{
-    dstate *d = &c->d[dir];
-    if (d->mp_active) mp_finish(c, dir);
-    if (d->z_init) inflateEnd(&d->z);
-    d->z_init = d->z_done = false;
-    d->mp_active = false;
-}
-
-/* -- multipart/form-data (RFC 7578, RFC 2046 5.1.1) -- */
-
-static bool mp_start(http_conn *c, dstate *d, const char *boundary)
-{
-    size_t bl = strlen(boundary);
-    if (bl == 0 || bl > 70) return false;
-    if (!d->mp) d->mp = malloc(sizeof(*d->mp));
-    if (!d->mp) return false;
-    mp_parser *m = d->mp;
-    memset(m, 0, sizeof(*m));
-    memcpy(m->delim, "\r\n--", 4);
-    memcpy(m->delim + 4, boundary, bl);
-    m->dlen = 4 + bl;
-    m->fail[0] = 0;
-    for (size_t i = 1, k = 0; i < m->dlen; i++) {
-        while (k > 0 && m->delim[i] != m->delim[k]) k = m->fail[k - 1];
-        if (m->delim[i] == m->delim[k]) k++;
-        m->fail[i] = (uint8_t)k;
-    }
-    m->k = 2; /* the body may start with "--boundary" (no CRLF before it) */
-    m->st = MP_PREAMBLE;
-    (void)c;
-    return true;
-}
-
-static void mp_emit(http_conn *c, http_dir dir, const uint8_t *p, size_t n)
-{
-    dstate *d = &c->d[dir];
-    mp_parser *m = d->mp;
-    if (m->st != MP_DATA || !n) return;
-    http_part *pt = &m->part;
-    pt->bytes += n;
-    if (pt->is_file) {
-        if (c->cb.on_body_data) c->cb.on_body_data(c->ud, d->t, dir, pt, p, n);
-    } else if (pt->value_len + 1 < sizeof(pt->value)) {
-        size_t room = sizeof(pt->value) - 1 - pt->value_len;
-        size_t k = n < room ? n : room;
-        memcpy(pt->value + pt->value_len, p, k);
-        pt->value_len += k;
-        pt->value[pt->value_len] = 0;
-    }
-}
-
-static void mp_stage_flush(http_conn *c, http_dir dir)
-{
-    mp_parser *m = c->d[dir].mp;
-    if (m->stage_len) mp_emit(c, dir, m->stage, m->stage_len);
-    m->stage_len = 0;
-}
-
-static void mp_part_end(http_conn *c, http_dir dir)
-{
-    dstate *d = &c->d[dir];
-    mp_parser *m = d->mp;
-    if (!m->in_part) return;
-    m->in_part = false;
-    if (c->cb.on_part_end) c->cb.on_part_end(c->ud, d->t, dir, &m->part);
-}
-
-static void mp_error(http_conn *c, http_dir dir)
-{
-    dstate *d = &c->d[dir];
-    if (d->mp->error) return;
-    d->mp->error = true;
-    mp_part_end(c, dir);
-    d->mp->st = MP_EPILOGUE;
-    msg_of(d->t, dir)->flags |= HTTP_MSG_DECODE_ERROR;
-    event(c, dir, d->t, HTTP_EV_MULTIPART_ERROR);
-}
-
-static void mp_line(http_conn *c, http_dir dir, const char *s, size_t n)
-{
-    dstate *d = &c->d[dir];
-    mp_parser *m = d->mp;
-    if (n && s[n - 1] == '\r') n--;
-    if (m->st == MP_AFTER_DELIM) {
-        if (n >= 2 && s[0] == '-' && s[1] == '-') {
-            m->st = MP_EPILOGUE;
-            return;
-        }
-        memset(&m->part, 0, sizeof(m->part));
-        m->st = MP_HEADERS;
-        return;
-    }
-    /* MP_HEADERS */
-    if (n == 0) {
-        m->part.index = dir == HTTP_DIR_REQ ? d->t->parts : 0;
-        if (dir == HTTP_DIR_REQ) d->t->parts++;
-        m->in_part = true;
-        m->st = MP_DATA;
-        m->k = 0;
-        if (c->cb.on_part_begin) c->cb.on_part_begin(c->ud, d->t, dir, &m->part);
-        return;
-    }
-    const char *colon = memchr(s, ':', n);
-    if (!colon) return;
-    const char *v = colon + 1;
-    size_t vn = n - (size_t)(v - s);
-    trim(&v, &vn);
-    if (ieq(s, (size_t)(colon - s), "content-disposition")) {
-        get_param(v, vn, "name", m->part.name, sizeof(m->part.name));
-        if (get_param(v, vn, "filename", m->part.filename, sizeof(m->part.filename)))
-            m->part.is_file = true;
-    } else if (ieq(s, (size_t)(colon - s), "content-type")) {
-        copy_trunc(m->part.content_type, sizeof(m->part.content_type), v, vn);
-    }
-}
-
-static void mp_feed(http_conn *c, http_dir dir, const uint8_t *p, size_t n)
-{
-    mp_parser *m = c->d[dir].mp;
-    size_t i = 0;
-    while (i < n) {
-        if (m->st == MP_EPILOGUE) return;
-        if (m->st == MP_AFTER_DELIM || m->st == MP_HEADERS) {
-            const uint8_t *lf = memchr(p + i, '\n', n - i);
-            size_t seg = lf ? (size_t)(lf - (p + i)) : n - i;
-            if (m->line_len + seg > sizeof(m->line)) {
-                mp_error(c, dir);
-                return;
-            }
-            memcpy(m->line + m->line_len, p + i, seg);
-            m->line_len += seg;
-            i += seg;
-            if (lf) {
-                i++;
-                mp_line(c, dir, m->line, m->line_len);
-                m->line_len = 0;
-            }
-            continue;
-        }
-        /* MP_PREAMBLE or MP_DATA: search for the delimiter. */
-        if (m->k == 0) {
-            const uint8_t *cr = memchr(p + i, '\r', n - i);
-            size_t stop = cr ? (size_t)(cr - p) : n;
-            if (stop > i) {
-                mp_stage_flush(c, dir);
-                mp_emit(c, dir, p + i, stop - i);
-                i = stop;
-                continue;
-            }
-        }
-        uint8_t ch = p[i++];
-        size_t kk = m->k;
-        while (kk > 0 && ch != m->delim[kk]) kk = m->fail[kk - 1];
-        if (ch == m->delim[kk]) kk++;
-        size_t released = m->k + 1 - kk;
-        for (size_t j = 0; j < released; j++) {
-            if (m->stage_len == sizeof(m->stage)) mp_stage_flush(c, dir);
-            m->stage[m->stage_len++] = j < m->k ? m->delim[j] : ch;
-        }
-        m->k = kk;
-        if (m->k == m->dlen) {
-            mp_stage_flush(c, dir);
-            mp_part_end(c, dir);
-            m->k = 0;
-            m->line_len = 0;
-            m->st = MP_AFTER_DELIM;
-        }
-    }
-    mp_stage_flush(c, dir);
-}
-
-/* A gap inside a multipart body: inside a part's data the part goes on
- * (its consumer hears of the gap) and the delimiter search resumes after
- * it; a gap in part headers loses the part structure. */
-static void mp_gap(http_conn *c, http_dir dir, uint64_t n)
-{
-    dstate *d = &c->d[dir];
-    mp_parser *m = d->mp;
-    if (m->st == MP_EPILOGUE) return;
-    if (m->st != MP_DATA && m->st != MP_PREAMBLE) {
-        mp_error(c, dir);
-        return;
-    }
-    /* a delimiter prefix held back before the gap was data after all */
-    size_t k = m->k;
-    m->k = 0;
-    mp_stage_flush(c, dir);
-    mp_emit(c, dir, m->delim, k);
-    if (m->st != MP_DATA) return;
-    m->part.bytes += n;
-    if (m->part.is_file && c->cb.on_body_gap) c->cb.on_body_gap(c->ud, d->t, dir, &m->part, n);
-}
-
-static void mp_finish(http_conn *c, http_dir dir)
-{
-    dstate *d = &c->d[dir];
-    mp_parser *m = d->mp;
-    bool final = m->st == MP_EPILOGUE || (m->st == MP_AFTER_DELIM && m->line_len >= 2 &&
-                                          m->line[0] == '-' && m->line[1] == '-');
-    mp_stage_flush(c, dir);
-    mp_part_end(c, dir);
-    http_msg *mm = msg_of(d->t, dir);
-    if (!final && !m->error && !(mm->flags & (HTTP_MSG_TRUNCATED | HTTP_MSG_GAP | HTTP_MSG_BOMB)) &&
-        !d->skip) {
-        mm->flags |= HTTP_MSG_DECODE_ERROR;
-        event(c, dir, d->t, HTTP_EV_MULTIPART_ERROR);
-    }
-}
-
 /* ---- message lifecycle ---- */
 
 static void msg_reset(dstate *d)
@@ -614,8 +167,7 @@ static void msg_reset(dstate *d)
     d->cl = -1;
     d->cl_bad = d->te_present = d->te_chunked = d->te_bad = false;
     d->boundary[0] = 0;
-    d->enc = ENC_NONE;
-    d->skip = false;
+    body_reset(&d->body);
 }
 
 static void announce(http_conn *c, http_dir dir)
@@ -649,7 +201,7 @@ static void msg_done(http_conn *c, http_dir dir, bool truncated)
         m->flags |= HTTP_MSG_COMPLETE;
     }
     announce(c, dir);
-    decode_end(c, dir);
+    body_finish(&d->body);
     int next = (d->st == S_STOPPED || d->st == S_TUNNEL || d->st == S_RESYNC) ? d->st : S_LINE0;
     msg_reset(d);
     d->st = next;
@@ -731,8 +283,9 @@ static void start_line(http_conn *c, http_dir dir, const char *s, size_t n)
             return;
         }
         http_txn *t = txn_for_request(c);
-        copy_trunc(t->method, sizeof(t->method), s, ml);
-        if (copy_trunc(t->uri, sizeof(t->uri), s + us, ue - us)) t->flags |= HTTP_TXN_URI_TRUNC;
+        ascii_copy_trunc(t->method, sizeof(t->method), s, ml);
+        if (ascii_copy_trunc(t->uri, sizeof(t->uri), s + us, ue - us))
+            t->flags |= HTTP_TXN_URI_TRUNC;
         d->t = t;
     } else {
         if (n < 12 || !parse_version(s, 8) || s[8] != ' ' || (n > 12 && s[12] != ' ')) {
@@ -768,7 +321,7 @@ static void start_line(http_conn *c, http_dir dir, const char *s, size_t n)
 static void header_line(http_conn *c, http_dir dir, const char *s, size_t n)
 {
     dstate *d = &c->d[dir];
-    if (is_ows(s[0])) return; /* obsolete line folding: ignored */
+    if (ascii_is_ows(s[0])) return; /* obsolete line folding: ignored */
     if (++d->hdr_count > c->lim.max_headers) {
         stop_dir(c, dir, HTTP_EV_TOO_MANY_HEADERS);
         return;
@@ -778,20 +331,24 @@ static void header_line(http_conn *c, http_dir dir, const char *s, size_t n)
     size_t nl = (size_t)(colon - s);
     const char *v = colon + 1;
     size_t vn = n - nl - 1;
-    trim(&v, &vn);
+    ascii_trim(&v, &vn);
     http_txn *t = d->t;
     http_msg *m = msg_of(t, dir);
-    if (dir == HTTP_DIR_REQ && ieq(s, nl, "host")) {
-        copy_trunc(t->host, sizeof(t->host), v, vn);
-    } else if (dir == HTTP_DIR_REQ && ieq(s, nl, "user-agent")) {
-        copy_trunc(t->user_agent, sizeof(t->user_agent), v, vn);
-    } else if (ieq(s, nl, "content-type")) {
-        copy_trunc(m->content_type, sizeof(m->content_type), v, vn);
-        if (iprefix(v, vn, "multipart/form-data"))
-            get_param(v, vn, "boundary", d->boundary, sizeof(d->boundary));
-    } else if (ieq(s, nl, "content-encoding")) {
-        copy_trunc(m->content_encoding, sizeof(m->content_encoding), v, vn);
-    } else if (ieq(s, nl, "content-length")) {
+    if (dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "host")) {
+        ascii_copy_trunc(t->host, sizeof(t->host), v, vn);
+    } else if (dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "user-agent")) {
+        ascii_copy_trunc(t->user_agent, sizeof(t->user_agent), v, vn);
+    } else if (dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "upgrade")) {
+        ascii_copy_trunc(t->upgrade, sizeof(t->upgrade), v, vn);
+    } else if (dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "http2-settings")) {
+        ascii_copy_trunc(t->h2_settings, sizeof(t->h2_settings), v, vn);
+    } else if (ascii_ieq(s, nl, "content-type")) {
+        ascii_copy_trunc(m->content_type, sizeof(m->content_type), v, vn);
+        if (ascii_iprefix(v, vn, "multipart/form-data"))
+            body_get_param(v, vn, "boundary", d->boundary, sizeof(d->boundary));
+    } else if (ascii_ieq(s, nl, "content-encoding")) {
+        ascii_copy_trunc(m->content_encoding, sizeof(m->content_encoding), v, vn);
+    } else if (ascii_ieq(s, nl, "content-length")) {
         int64_t val = 0;
         if (vn == 0 || vn > 15) d->cl_bad = true;
         for (size_t i = 0; i < vn && !d->cl_bad; i++) {
@@ -802,7 +359,7 @@ static void header_line(http_conn *c, http_dir dir, const char *s, size_t n)
         }
         if (!d->cl_bad && d->cl >= 0 && d->cl != val) d->cl_bad = true;
         if (!d->cl_bad) d->cl = val;
-    } else if (ieq(s, nl, "transfer-encoding")) {
+    } else if (ascii_ieq(s, nl, "transfer-encoding")) {
         /* A list of codings; the last must be chunked to frame a request. */
         d->te_present = true;
         size_t i = 0;
@@ -811,60 +368,27 @@ static void header_line(http_conn *c, http_dir dir, const char *s, size_t n)
             while (i < vn && v[i] != ',') i++;
             const char *tok = v + st;
             size_t tl = i - st;
-            trim(&tok, &tl);
+            ascii_trim(&tok, &tl);
             i++;
             if (tl == 0) continue;
             if (d->te_chunked) d->te_bad = true; /* chunked must be last */
-            if (ieq(tok, tl, "chunked"))
+            if (ascii_ieq(tok, tl, "chunked"))
                 d->te_chunked = true;
-            else if (ieq(tok, tl, "gzip") || ieq(tok, tl, "x-gzip"))
-                d->enc = d->enc == ENC_NONE ? ENC_GZIP : ENC_UNSUPPORTED;
-            else if (ieq(tok, tl, "deflate"))
-                d->enc = d->enc == ENC_NONE ? ENC_DEFLATE : ENC_UNSUPPORTED;
-            else if (!ieq(tok, tl, "identity"))
-                d->enc = ENC_UNSUPPORTED;
+            else if (ascii_ieq(tok, tl, "gzip") || ascii_ieq(tok, tl, "x-gzip"))
+                d->body.enc = d->body.enc == BODY_ENC_NONE ? BODY_ENC_GZIP : BODY_ENC_UNSUPPORTED;
+            else if (ascii_ieq(tok, tl, "deflate"))
+                d->body.enc =
+                    d->body.enc == BODY_ENC_NONE ? BODY_ENC_DEFLATE : BODY_ENC_UNSUPPORTED;
+            else if (!ascii_ieq(tok, tl, "identity"))
+                d->body.enc = BODY_ENC_UNSUPPORTED;
         }
-    }
-}
-
-/* Content-Encoding list -> d->enc (one layer supported). */
-static void pick_coding(dstate *d, const char *v)
-{
-    size_t n = strlen(v), i = 0;
-    while (i < n) {
-        size_t st = i;
-        while (i < n && v[i] != ',') i++;
-        const char *tok = v + st;
-        size_t tl = i - st;
-        trim(&tok, &tl);
-        i++;
-        if (tl == 0 || ieq(tok, tl, "identity")) continue;
-        int e = ENC_UNSUPPORTED;
-        if (ieq(tok, tl, "gzip") || ieq(tok, tl, "x-gzip")) e = ENC_GZIP;
-        if (ieq(tok, tl, "deflate")) e = ENC_DEFLATE;
-        d->enc = d->enc == ENC_NONE ? e : ENC_UNSUPPORTED;
     }
 }
 
 static void body_begin(http_conn *c, http_dir dir)
 {
     dstate *d = &c->d[dir];
-    http_msg *m = msg_of(d->t, dir);
-    pick_coding(d, m->content_encoding);
-    if (d->enc == ENC_GZIP) m->flags |= HTTP_MSG_GZIP;
-    if (d->enc == ENC_DEFLATE) m->flags |= HTTP_MSG_DEFLATE;
-    if (d->enc == ENC_UNSUPPORTED) {
-        m->flags |= HTTP_MSG_UNDECODED;
-        d->skip = true;
-        event(c, dir, d->t, HTTP_EV_UNSUPPORTED_ENCODING);
-    }
-    if (d->boundary[0]) {
-        m->flags |= HTTP_MSG_MULTIPART;
-        if (mp_start(c, d, d->boundary))
-            d->mp_active = true;
-        else
-            event(c, dir, d->t, HTTP_EV_MULTIPART_ERROR);
-    }
+    body_start(&d->body, &c->env, d->t, dir, d->boundary);
 }
 
 static void headers_done(http_conn *c, http_dir dir)
@@ -940,7 +464,7 @@ static void chunk_size_line(http_conn *c, http_dir dir, const char *s, size_t n)
     uint64_t v = 0;
     size_t i = 0;
     for (; i < n; i++) {
-        int ch = lower((unsigned char)s[i]), x;
+        int ch = ascii_lower((unsigned char)s[i]), x;
         if (ch >= '0' && ch <= '9')
             x = ch - '0';
         else if (ch >= 'a' && ch <= 'f')
@@ -953,7 +477,7 @@ static void chunk_size_line(http_conn *c, http_dir dir, const char *s, size_t n)
         }
         v = v * 16 + (uint64_t)x;
     }
-    if (i == 0 || (i < n && s[i] != ';' && !is_ows(s[i]))) {
+    if (i == 0 || (i < n && s[i] != ';' && !ascii_is_ows(s[i]))) {
         stop_dir(c, dir, HTTP_EV_BAD_CHUNK);
         return;
     }
@@ -1080,6 +604,12 @@ http_conn *http_conn_new(const http_limits *lim, const http_callbacks *cb, void 
     if (c->lim.inflate_max_ratio == 0) c->lim.inflate_max_ratio = 1;
     if (cb) c->cb = *cb;
     c->ud = ud;
+    c->env.cb = &c->cb;
+    c->env.ud = ud;
+    c->env.events = c->st.events;
+    c->env.inflate_max_out = c->lim.inflate_max_out;
+    c->env.inflate_max_ratio = c->lim.inflate_max_ratio;
+    c->env.inflate_ratio_floor = c->lim.inflate_ratio_floor;
     c->ring = calloc(c->lim.max_pipeline, sizeof(*c->ring));
     if (!c->ring) {
         free(c);
@@ -1104,7 +634,7 @@ void http_conn_feed(http_conn *c, http_dir dir, const uint8_t *data, size_t len)
         case S_BODY_CL:
         case S_CHUNK_DATA:
             n = d->remaining < avail ? (size_t)d->remaining : avail;
-            body_wire(c, dir, p, n);
+            body_wire(&d->body, p, n);
             p += n;
             d->remaining -= n;
             if (d->remaining == 0) {
@@ -1115,7 +645,7 @@ void http_conn_feed(http_conn *c, http_dir dir, const uint8_t *data, size_t len)
             }
             break;
         case S_BODY_EOF:
-            body_wire(c, dir, p, avail);
+            body_wire(&d->body, p, avail);
             p = end;
             break;
         default:
@@ -1132,7 +662,7 @@ void http_conn_gap(http_conn *c, http_dir dir, uint64_t len)
     if ((d->st == S_BODY_CL || d->st == S_CHUNK_DATA) && d->remaining > 0) {
         /* the body's length is known: skip exactly the missing bytes */
         uint64_t n = len < d->remaining ? len : d->remaining;
-        body_gap(c, dir, n);
+        body_gap(&d->body, n);
         d->remaining -= n;
         len -= n;
         if (d->remaining == 0) {
@@ -1150,7 +680,7 @@ void http_conn_gap(http_conn *c, http_dir dir, uint64_t len)
         msg_of(d->t, dir)->gaps++;
         msg_of(d->t, dir)->gap_bytes += len;
         event(c, dir, d->t, HTTP_EV_GAP);
-        d->skip = true;
+        d->body.skip = true;
         return;
     }
     /* Framing is lost: report the message so far, then resynchronise on
@@ -1190,9 +720,7 @@ void http_conn_free(http_conn *c)
     if (!c) return;
     for (int i = 0; i < 2; i++) {
         dstate *d = &c->d[i];
-        if (d->z_init) inflateEnd(&d->z);
-        free(d->zbuf);
-        free(d->mp);
+        body_free(&d->body);
         free(d->line);
     }
     free(c->ring);

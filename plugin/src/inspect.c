@@ -1,8 +1,10 @@
 /*
- * inspect.c -- reasm -> http -> content for one clear-text TCP flow (see
- * inspect.h).  Owns the reassembly context and, per inspected flow, the two
- * reassembly streams, the HTTP connection and the content detector of the
- * request body being parsed.
+ * inspect.c -- reasm -> [tlsdec] -> http or h2 -> content for one TCP flow
+ * (see inspect.h).  Owns the reassembly context and the TLS decryption
+ * context; per inspected flow, the two reassembly streams, the TLS session
+ * (when the flow is TLS and keys are configured), the HTTP/1.x or HTTP/2
+ * connection parser and the content detector of the request body being
+ * parsed.
  */
 #include "inspect.h"
 
@@ -11,14 +13,18 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "h2.h"
 #include "reasm.h"
+#include "tlsdec.h"
 
 #define CONTENT_POOL 64
 #define PENDING_MAX  4 /* requests awaiting their response (= http max_pipeline) */
 
 struct inspect_ctx {
     reasm_ctx *reasm;
+    tlsdec_ctx *tls; /* NULL without a key source */
     http_limits hlim;
+    h2_limits h2lim;
     content_limits clim;
     inspect_callbacks cb;
     void *cb_ud;
@@ -29,6 +35,7 @@ struct inspect_ctx {
     unsigned n_pool;
     bool samples;
     uint64_t flows, requests, responses, bodies, http_events;
+    uint64_t flows_tls, flows_h2;     /* of them: TLS decrypted, HTTP/2 */
     uint64_t live, max_live, evicted; /* inspected flows now, their cap, ended early */
 };
 
@@ -51,7 +58,10 @@ typedef struct pending_req {
 struct inspect_flow {
     inspect_ctx *ctx;
     reasm_stream st[2];
-    http_conn *http;
+    tlsdec_session *tls; /* TLS: decrypts between reassembly and the parser */
+    http_conn *http;     /* the parser: HTTP/1.x ... */
+    h2_conn *h2;         /* ... or HTTP/2 (decided at the first plaintext byte under TLS) */
+    bool ended[2];       /* the parser's directions ended */
     content_ctx *content;
     bool in_body;      /* content_begin called for the current request */
     inspect_req cur;   /* request being parsed */
@@ -108,6 +118,7 @@ static void on_request_headers(void *ud, const http_txn *t)
 {
     inspect_flow *f = ud;
     memset(&f->cur, 0, sizeof(f->cur));
+    f->cur.decrypted = f->tls != NULL;
     f->sample_len = 0;
     f->ctx->requests++;
     /* no body (GET...): nothing to detect.  Multipart bodies are inspected
@@ -214,21 +225,105 @@ static void on_event(void *ud, const http_txn *t, http_dir dir, http_event ev)
     f->ctx->http_events++;
 }
 
-/* ==== reassembly -> HTTP ==== */
+/* ==== reassembly -> [TLS] -> HTTP/1.x or HTTP/2 ==== */
+
+static const http_callbacks HCB = {
+    .on_request_headers = on_request_headers,
+    .on_body_data = on_body_data,
+    .on_body_gap = on_body_gap,
+    .on_part_begin = on_part_begin,
+    .on_part_end = on_part_end,
+    .on_request_complete = on_request_complete,
+    .on_response_complete = on_response_complete,
+    .on_event = on_event,
+};
+
+/* The parser for a decrypted stream: HTTP/2 when the server chose "h2" or
+ * the client starts with the preface, else HTTP/1.x.  false when it
+ * cannot be allocated (the flow's plaintext is then dropped). */
+static bool parser_pick(inspect_flow *f, http_dir dir, const uint8_t *data, size_t len)
+{
+    if (f->http || f->h2) return true;
+    const char *alpn = f->tls ? tlsdec_alpn(f->tls) : NULL;
+    bool h2 = (alpn && strcmp(alpn, "h2") == 0) ||
+              (dir == HTTP_DIR_REQ && h2_looks_like_preface(data, len));
+    if (h2) {
+        f->h2 = h2_conn_new(&f->ctx->h2lim, &HCB, f);
+        if (f->h2) f->ctx->flows_h2++;
+        return f->h2 != NULL;
+    }
+    f->http = http_conn_new(&f->ctx->hlim, &HCB, f);
+    return f->http != NULL;
+}
+
+static void parser_feed(inspect_flow *f, http_dir dir, const uint8_t *data, size_t len)
+{
+    if (!parser_pick(f, dir, data, len)) return;
+    if (f->h2)
+        h2_conn_feed(f->h2, dir, data, len);
+    else
+        http_conn_feed(f->http, dir, data, len);
+}
+
+static void parser_gap(inspect_flow *f, http_dir dir, uint64_t len)
+{
+    if (f->h2)
+        h2_conn_gap(f->h2, dir, len);
+    else if (f->http)
+        http_conn_gap(f->http, dir, len);
+}
+
+static void parser_end(inspect_flow *f, http_dir dir)
+{
+    if (f->ended[dir]) return;
+    f->ended[dir] = true;
+    if (f->h2)
+        h2_conn_end(f->h2, dir);
+    else if (f->http)
+        http_conn_end(f->http, dir);
+}
+
+/* Decrypted application data (only what authenticated) and its gaps. */
+static void tls_deliver(void *ud, int dir, tlsdec_event ev, const uint8_t *data, size_t len)
+{
+    inspect_flow *f = ud;
+    http_dir d = dir == 0 ? HTTP_DIR_REQ : HTTP_DIR_RESP;
+    switch (ev) {
+    case TLSDEC_DATA:
+        parser_feed(f, d, data, len);
+        break;
+    case TLSDEC_GAP:
+        parser_gap(f, d, len);
+        break;
+    case TLSDEC_END:
+        parser_end(f, d);
+        break;
+    }
+}
 
 static void deliver(void *ud, reasm_event ev, const uint8_t *data, size_t len, http_dir dir)
 {
     inspect_flow *f = ud;
+    int d = dir == HTTP_DIR_REQ ? 0 : 1;
     switch (ev) {
     case REASM_DATA:
-        http_conn_feed(f->http, dir, data, len);
+        if (f->tls)
+            tlsdec_feed(f->tls, d, data, len);
+        else
+            parser_feed(f, dir, data, len);
         break;
     case REASM_GAP:
-        http_conn_gap(f->http, dir, len);
+        if (f->tls)
+            tlsdec_gap(f->tls, d, len);
+        else
+            parser_gap(f, dir, len);
         break;
     case REASM_DEPTH:
     case REASM_END:
-        http_conn_end(f->http, dir);
+        if (f->tls)
+            tlsdec_end(f->tls, d);
+        else
+            parser_end(f, dir);
         break;
     }
 }
@@ -247,8 +342,8 @@ static const reasm_deliver_fn deliver_fn[2] = {deliver_req, deliver_resp};
 
 /* ==== public ==== */
 
-inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, const inspect_callbacks *cb,
-                         void *ctx_ud)
+inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, keylog_table *keys,
+                         const inspect_callbacks *cb, void *ctx_ud)
 {
     inspect_ctx *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
@@ -258,7 +353,18 @@ inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, const inspec
         free(c);
         return NULL;
     }
+    if (keys) {
+        /* secrets live only as long as their session (forget) */
+        tlsdec_config tc = {.keys = keys, .forget = true};
+        c->tls = tlsdec_ctx_new(&tc);
+        if (!c->tls) {
+            reasm_ctx_free(c->reasm);
+            free(c);
+            return NULL;
+        }
+    }
     http_limits_default(&c->hlim);
+    h2_limits_default(&c->h2lim);
     c->hlim.max_pipeline = PENDING_MAX; /* deeper pipelines are rare; each slot is ~2 KB */
     content_limits_default(&c->clim);
     if (cb) c->cb = *cb;
@@ -273,21 +379,25 @@ void inspect_free(inspect_ctx *c)
     if (!c) return;
     while (c->n_pool) content_free(c->pool[--c->n_pool]);
     reasm_ctx_free(c->reasm);
+    tlsdec_ctx_free(c->tls);
     free(c);
 }
 
-bool inspect_wants(const uint8_t *p, size_t len)
+int inspect_wants(const inspect_ctx *c, const uint8_t *p, size_t len)
 {
     static const char *const methods[] = {"GET ",     "POST ", "PUT ",     "PATCH ", "DELETE ",
                                           "OPTIONS ", "HEAD ", "CONNECT ", NULL};
     for (const char *const *m = methods; *m; m++) {
         size_t n = strlen(*m);
-        if (len >= n && memcmp(p, *m, n) == 0) return true;
+        if (len >= n && memcmp(p, *m, n) == 0) return INSPECT_HTTP;
     }
-    return false;
+    if (h2_looks_like_preface(p, len)) return INSPECT_H2C;
+    /* a TLS handshake record opening with a ClientHello */
+    if (c->tls && len >= 6 && p[0] == 0x16 && p[1] == 0x03 && p[5] == 0x01) return INSPECT_TLS;
+    return INSPECT_NONE;
 }
 
-inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud)
+inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud, int kind)
 {
     inspect_flow *old;
     while (c->live >= c->max_live && (old = TAILQ_FIRST(&c->lru))) {
@@ -298,19 +408,21 @@ inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud)
     }
     inspect_flow *f = calloc(1, sizeof(*f));
     if (!f) return NULL;
-    static const http_callbacks hcb = {
-        .on_request_headers = on_request_headers,
-        .on_body_data = on_body_data,
-        .on_body_gap = on_body_gap,
-        .on_part_begin = on_part_begin,
-        .on_part_end = on_part_end,
-        .on_request_complete = on_request_complete,
-        .on_response_complete = on_response_complete,
-        .on_event = on_event,
-    };
     f->ctx = c;
-    f->http = http_conn_new(&c->hlim, &hcb, f);
-    if (!f->http) {
+    bool ok = true;
+    if (kind == INSPECT_TLS && c->tls) {
+        f->tls = tlsdec_session_new(c->tls, tls_deliver, f);
+        ok = f->tls != NULL;
+        if (ok) c->flows_tls++;
+    } else if (kind == INSPECT_H2C) {
+        f->h2 = h2_conn_new(&c->h2lim, &HCB, f);
+        ok = f->h2 != NULL;
+        if (ok) c->flows_h2++;
+    } else {
+        f->http = http_conn_new(&c->hlim, &HCB, f);
+        ok = f->http != NULL;
+    }
+    if (!ok) {
         free(f);
         return NULL;
     }
@@ -342,11 +454,17 @@ void inspect_flow_end(inspect_ctx *c, inspect_flow *f)
     TAILQ_REMOVE(&c->lru, f, lru);
     reasm_stream_close(c->reasm, &f->st[0], deliver_fn[0], f);
     reasm_stream_close(c->reasm, &f->st[1], deliver_fn[1], f);
-    http_conn_end(f->http, HTTP_DIR_REQ);
-    http_conn_end(f->http, HTTP_DIR_RESP);
+    if (f->tls) {
+        tlsdec_end(f->tls, 0);
+        tlsdec_end(f->tls, 1);
+    }
+    parser_end(f, HTTP_DIR_REQ);
+    parser_end(f, HTTP_DIR_RESP);
     reasm_stream_free(c->reasm, &f->st[0]);
     reasm_stream_free(c->reasm, &f->st[1]);
+    tlsdec_session_free(f->tls);
     http_conn_free(f->http);
+    h2_conn_free(f->h2);
     content_release(c, f->content);
     free(f);
     c->live--;
@@ -364,6 +482,10 @@ void inspect_get_stats(const inspect_ctx *c, inspect_stats *out)
     out->http_events = c->http_events;
     out->flows_live = c->live;
     out->flows_evicted = c->evicted;
+    out->flows_tls = c->flows_tls;
+    out->flows_h2 = c->flows_h2;
+    out->has_tls = c->tls != NULL;
+    if (c->tls) tlsdec_ctx_stats(c->tls, &out->tls);
     out->reasm_bytes_now = rs.bytes_buffered;
     out->reasm_peak = rs.bytes_peak;
     out->reasm_memcap_drops = rs.memcap_drops;

@@ -1,6 +1,7 @@
 /*
- * inspect.h -- clear-text content inspection of one TCP flow: reassembly
- * (reasm) -> HTTP/1.x (http) -> message-content detector (content).
+ * inspect.h -- content inspection of one TCP flow: reassembly (reasm) ->
+ * TLS decryption when keys are known (tlsdec) -> HTTP/1.x (http) or
+ * HTTP/2 (h2) -> message-content detector (content).
  *
  * The engine starts inspection for a TCP flow whose first client payload
  * is an HTTP request line (inspect_wants) and then hands every packet of
@@ -21,6 +22,8 @@
 #include "content.h"
 #include "decode.h"
 #include "http.h"
+#include "keylog.h"
+#include "tlsdec.h"
 
 typedef struct inspect_ctx inspect_ctx;
 typedef struct inspect_flow inspect_flow;
@@ -35,6 +38,7 @@ typedef struct inspect_req {
     char purpose[32];   /* multipart "purpose" field (files API: "batch", "fine-tune") */
     char filename[128]; /* multipart file name of the inspected part */
     char sample[INSPECT_SAMPLE_MAX + 1]; /* redacted start of the body; only with samples on */
+    bool decrypted;                      /* the request came out of TLS decryption */
 } inspect_req;
 
 /* ctx_ud: given to inspect_new; flow_ud: given to inspect_flow_new. */
@@ -50,20 +54,30 @@ typedef struct inspect_stats {
     uint64_t flows, requests, responses, bodies, http_events;
     uint64_t flows_live, flows_evicted; /* inspected now; ended early at the state cap */
     uint64_t reasm_bytes_now, reasm_peak, reasm_memcap_drops, reasm_gaps, reasm_depth;
+    uint64_t flows_tls, flows_h2; /* inspected flows decrypted from TLS; parsed as HTTP/2 */
+    bool has_tls;                 /* a key source is configured: 'tls' holds its counters */
+    tlsdec_stats tls;
 } inspect_stats;
 
 /* memcap: reassembly bytes for all flows (0 = 64 MiB); depth: bytes per
- * direction inspected (0 = 4 MiB); samples: keep redacted body samples. */
-inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, const inspect_callbacks *cb,
-                         void *ctx_ud);
+ * direction inspected (0 = 4 MiB); samples: keep redacted body samples;
+ * keys: the TLS key table (NULL: TLS flows are not inspected). */
+inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, keylog_table *keys,
+                         const inspect_callbacks *cb, void *ctx_ud);
 void inspect_free(inspect_ctx *c);
 
-/* True when 'payload' starts with an HTTP/1.x request method and a space. */
-bool inspect_wants(const uint8_t *payload, size_t len);
+/* What a flow's first client payload makes it. */
+enum { INSPECT_NONE, INSPECT_HTTP, INSPECT_H2C, INSPECT_TLS };
 
-/* At the state cap the least recently active inspected flow is ended
- * first (on_evict tells its owner).  NULL on out-of-memory. */
-inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud);
+/* INSPECT_HTTP when 'payload' starts with an HTTP/1.x request method and a
+ * space, INSPECT_H2C with the HTTP/2 preface, INSPECT_TLS with a TLS
+ * ClientHello when the context has keys; else INSPECT_NONE. */
+int inspect_wants(const inspect_ctx *c, const uint8_t *payload, size_t len);
+
+/* kind: inspect_wants' answer.  At the state cap the least recently
+ * active inspected flow is ended first (on_evict tells its owner).  NULL
+ * on out-of-memory. */
+inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud, int kind);
 /* dir: 0 client->server, 1 server->client. */
 void inspect_packet(inspect_ctx *c, inspect_flow *f, int dir, const dec_pkt *p);
 /* Ends both directions (reporting what was seen), then frees.  NULL ok. */

@@ -1,7 +1,9 @@
 /*
- * rules.c -- the Lua rule host: sandbox, loading, configuration, dispatch,
- * limits and per-rule accounting (the model is Suricata 8's
- * util-lua-sandbox.c; see rules/README.md for the rule-author API).
+ * rules.c -- the Lua rule host: sandbox, limits, rule{} declarations and
+ * loading (the model is Suricata 8's util-lua-sandbox.c; see
+ * rules/README.md for the rule-author API).  The configuration state is
+ * rules_config.c's, calling rules rules_dispatch.c's, the libraries a rule
+ * sees rules_lib.c's (with rules_flow.c and rules_window.c).
  *
  * One lua_State per rule FILE.  Its allocator refuses past mem_limit
  * (the first allocation of a block counts too: ptr == NULL means osize
@@ -15,6 +17,7 @@
  * No mutable globals: two rules instances can coexist.
  */
 #include "dirlist.h"
+#include "rules.h"
 #include "rules_int.h"
 
 #include <errno.h>
@@ -23,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <lualib.h>
 
@@ -78,7 +80,7 @@ rule_file *rules_ctx(lua_State *L)
     return ud;
 }
 
-static void count_hook(lua_State *L, lua_Debug *ar)
+void rules_count_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     rule_file *f = rules_ctx(L);
@@ -93,7 +95,7 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     }
 }
 
-static int msgh(lua_State *L)
+int rules_msgh(lua_State *L)
 {
     if (!lua_isstring(L, 1))
         lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
@@ -317,271 +319,6 @@ static int file_state_open(rule_file *f, bool with_egret)
     return 0;
 }
 
-/* ---- configuration (data only) ---- */
-
-static bool is_sequence(lua_State *L, int t)
-{
-    lua_Integer n = (lua_Integer)lua_rawlen(L, t), k = 0;
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        lua_pop(L, 1);
-        k++;
-    }
-    return n > 0 && k == n;
-}
-
-/* dst[k] = src[k] recursively (records merge; lists and scalars replace). */
-static void cfg_merge(lua_State *L, int dst, int src)
-{
-    luaL_checkstack(L, 8, "config nested too deep");
-    dst = lua_absindex(L, dst);
-    src = lua_absindex(L, src);
-    lua_pushnil(L);
-    while (lua_next(L, src)) {
-        int v = lua_gettop(L);
-        if (lua_type(L, v) == LUA_TTABLE && !is_sequence(L, v)) {
-            lua_pushvalue(L, v - 1);
-            if (lua_rawget(L, dst) == LUA_TTABLE) {
-                cfg_merge(L, -1, v);
-                lua_pop(L, 2);
-                continue;
-            }
-            lua_pop(L, 1);
-        }
-        lua_pushvalue(L, v - 1);
-        lua_pushvalue(L, v);
-        lua_rawset(L, dst);
-        lua_pop(L, 1);
-    }
-}
-
-/* Loads 'src' as a data-only chunk (empty environment) and pushes its
- * table: the returned table, else the environment.  [-0, +1, e] */
-static void cfg_eval(lua_State *L, const char *src, size_t n, const char *chunkname)
-{
-    if (luaL_loadbufferx(L, src, n, chunkname, "t") != LUA_OK) lua_error(L);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setupvalue(L, -3, 1); /* _ENV */
-    lua_insert(L, -2);        /* env, chunk */
-    lua_call(L, 0, 1);
-    if (lua_type(L, -1) == LUA_TTABLE) {
-        lua_remove(L, -2);
-        return;
-    }
-    lua_pop(L, 1);
-}
-
-static char *read_file(const char *path, size_t *n, char *err, size_t errlen)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + len, 1, cap - len, fp);
-        len += got;
-        if (len < cap) break;
-        if (cap >= ((size_t)64 << 20)) {
-            snprintf(err, errlen, "%s: file too large", path);
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    if (!buf && !err[0]) snprintf(err, errlen, "%s: out of memory", path);
-    fclose(fp);
-    *n = len;
-    return buf;
-}
-
-/* Value text of --set: true/false, a number, a {table} literal, or a string. */
-static void push_set_value(lua_State *L, const char *v)
-{
-    if (strcmp(v, "true") == 0)
-        lua_pushboolean(L, 1);
-    else if (strcmp(v, "false") == 0)
-        lua_pushboolean(L, 0);
-    else if (v[0] == '{') {
-        luaL_Buffer b;
-        luaL_buffinit(L, &b);
-        luaL_addstring(&b, "return ");
-        luaL_addstring(&b, v);
-        luaL_pushresult(&b);
-        size_t n;
-        const char *src = lua_tolstring(L, -1, &n);
-        cfg_eval(L, src, n, "=--set");
-        lua_remove(L, -2);
-    } else if (lua_stringtonumber(L, v) == 0) {
-        size_t n = strlen(v);
-        if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0])
-            lua_pushlstring(L, v + 1, n - 2);
-        else
-            lua_pushstring(L, v);
-    }
-}
-
-/* Applies one "a.b.c=value" to the config table at index 1. */
-static int cfg_apply_set(lua_State *L)
-{
-    const char *set = lua_tostring(L, 2);
-    const char *eq = strchr(set, '=');
-    if (!eq || eq == set) return luaL_error(L, "--set '%s': expected key=value", set);
-    lua_pushvalue(L, 1);
-    const char *p = set;
-    for (;;) {
-        const char *dot = memchr(p, '.', (size_t)(eq - p));
-        size_t len = dot ? (size_t)(dot - p) : (size_t)(eq - p);
-        if (len == 0) return luaL_error(L, "--set '%s': empty key part", set);
-        lua_pushlstring(L, p, len);
-        if (!dot) {
-            push_set_value(L, eq + 1);
-            lua_rawset(L, -3);
-            return 0;
-        }
-        lua_pushvalue(L, -1);
-        if (lua_rawget(L, -3) != LUA_TTABLE) {
-            lua_pop(L, 1);
-            lua_newtable(L);
-            lua_pushvalue(L, -2);
-            lua_pushvalue(L, -2);
-            lua_rawset(L, -5); /* parent[part] = {} */
-        }
-        lua_remove(L, -2); /* part name */
-        lua_remove(L, -2); /* parent */
-        p = dot + 1;
-    }
-}
-
-/* Builds the config table in the registry of r->cfgf.L.  Protected:
- * light userdata arg = rules. */
-static int cfg_build(lua_State *L)
-{
-    struct rules *r = lua_touserdata(L, 1);
-    lua_newtable(L); /* 2: config */
-    if (r->cfg.config_file) {
-        char err[256] = "";
-        size_t n;
-        char *src = read_file(r->cfg.config_file, &n, err, sizeof(err));
-        if (!src) return luaL_error(L, "%s", err);
-        lua_pushfstring(L, "@%s", r->cfg.config_file);
-        int st = luaL_loadbufferx(L, src, n, lua_tostring(L, -1), "t");
-        free(src);
-        if (st != LUA_OK) return lua_error(L);
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        lua_setupvalue(L, -3, 1);
-        lua_insert(L, -2);
-        lua_call(L, 0, 1);
-        if (lua_type(L, -1) != LUA_TTABLE)
-            lua_pop(L, 1);
-        else
-            lua_remove(L, -2);
-        lua_remove(L, -2); /* chunk name */
-        cfg_merge(L, 2, -1);
-        lua_pop(L, 1);
-    }
-    if (r->cfg.config_text) {
-        cfg_eval(L, r->cfg.config_text, strlen(r->cfg.config_text), "=config_text");
-        cfg_merge(L, 2, -1);
-        lua_pop(L, 1);
-    }
-    for (size_t i = 0; i < r->cfg.n_sets; i++) {
-        lua_pushcfunction(L, cfg_apply_set);
-        lua_pushvalue(L, 2);
-        lua_pushstring(L, r->cfg.sets[i]);
-        lua_call(L, 2, 0);
-    }
-    lua_setfield(L, LUA_REGISTRYINDEX, "egret.config");
-    return 0;
-}
-
-/* Deep copy of the value on top of 'from' onto 'to'. [-0, +1, m] */
-static void xcopy(lua_State *from, lua_State *to, int depth)
-{
-    luaL_checkstack(to, 4, "config value too deep");
-    if (!lua_checkstack(from, 4)) {
-        lua_pushnil(to);
-        return;
-    }
-    switch (lua_type(from, -1)) {
-    case LUA_TBOOLEAN:
-        lua_pushboolean(to, lua_toboolean(from, -1));
-        break;
-    case LUA_TNUMBER:
-        if (lua_isinteger(from, -1))
-            lua_pushinteger(to, lua_tointeger(from, -1));
-        else
-            lua_pushnumber(to, lua_tonumber(from, -1));
-        break;
-    case LUA_TSTRING: {
-        size_t n;
-        const char *s = lua_tolstring(from, -1, &n);
-        lua_pushlstring(to, s, n);
-        break;
-    }
-    case LUA_TTABLE:
-        lua_newtable(to);
-        if (depth > 16) break;
-        lua_pushnil(from);
-        while (lua_next(from, -2)) {
-            lua_pushvalue(from, -2);
-            xcopy(from, to, depth + 1); /* key */
-            lua_pop(from, 1);
-            xcopy(from, to, depth + 1); /* value */
-            lua_pop(from, 1);
-            lua_rawset(to, -3);
-        }
-        break;
-    default:
-        lua_pushnil(to);
-        break;
-    }
-}
-
-bool rules_config_push(struct rules *r, lua_State *L, const char *key)
-{
-    lua_State *C = r->cfgf.L;
-    if (!C) return false;
-    lua_settop(C, 0);
-    if (lua_getfield(C, LUA_REGISTRYINDEX, "egret.config") != LUA_TTABLE) return false;
-    /* a flat key wins ("a.b" as one name), else walk the dots */
-    lua_getfield(C, 1, key);
-    if (lua_isnil(C, -1)) {
-        lua_settop(C, 1);
-        const char *p = key;
-        while (*p) {
-            const char *dot = strchr(p, '.');
-            size_t len = dot ? (size_t)(dot - p) : strlen(p);
-            if (lua_type(C, -1) != LUA_TTABLE) {
-                lua_settop(C, 0);
-                return false;
-            }
-            lua_pushlstring(C, p, len);
-            lua_rawget(C, -2);
-            p += len + (dot ? 1 : 0);
-            if (!dot) break;
-        }
-    }
-    if (lua_isnil(C, -1)) {
-        lua_settop(C, 0);
-        return false;
-    }
-    xcopy(C, L, 0);
-    lua_settop(C, 0);
-    return true;
-}
-
 /* ---- rule{} declaration ---- */
 
 static bool valid_field(const char *k)
@@ -758,7 +495,7 @@ static void file_free(rule_file *f)
     if (!f) return;
     for (size_t i = 0; i < f->n_defs; i++) def_free(NULL, f->defs[i]);
     free(f->defs);
-    rules_lib_free_windows(f);
+    rules_window_free_all(f);
     if (f->L) lua_close(f->L);
     free(f->path);
     free(f);
@@ -792,7 +529,7 @@ static void load_file(struct rules *r, const char *path)
     f->mem_limit = r->cfg.mem_limit;
     f->instr_limit = r->cfg.instr_limit;
     size_t n = 0;
-    char *src = read_file(path, &n, err, sizeof(err));
+    char *src = rules_read_file(path, &n, err, sizeof(err));
     if (!src) goto fail;
     if (file_state_open(f, true) != 0) {
         snprintf(err, sizeof(err), "%s: cannot create the Lua state (memory limit?)", path);
@@ -801,8 +538,8 @@ static void load_file(struct rules *r, const char *path)
     lua_State *L = f->L;
     f->loading = true;
     f->instr_used = 0;
-    lua_sethook(L, count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
-    lua_pushcfunction(L, msgh);
+    lua_sethook(L, rules_count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
+    lua_pushcfunction(L, rules_msgh);
     lua_pushcfunction(L, load_chunk);
     lua_pushlightuserdata(L, src);
     lua_pushinteger(L, (lua_Integer)n);
@@ -915,9 +652,9 @@ rules *rules_new(const rules_config *cfg, size_t *n_errors, char *err, size_t er
         return NULL;
     }
     lua_State *C = r->cfgf.L;
-    lua_sethook(C, count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
-    lua_pushcfunction(C, msgh);
-    lua_pushcfunction(C, cfg_build);
+    lua_sethook(C, rules_count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
+    lua_pushcfunction(C, rules_msgh);
+    lua_pushcfunction(C, rules_config_build);
     lua_pushlightuserdata(C, r);
     int st = lua_pcall(C, 1, 0, 1);
     lua_sethook(C, NULL, 0, 0);
@@ -963,206 +700,7 @@ size_t rules_count(const rules *r)
     return r ? r->n_defs : 0;
 }
 
-bool rules_wants(const rules *r, rule_hook hook)
-{
-    if (!r || (unsigned)hook >= RH__COUNT) return false;
-    for (size_t i = 0; i < r->n_by_hook[hook]; i++)
-        if (!r->by_hook[hook][i]->disabled) return true;
-    return false;
-}
-
-bool rules_wants_flow(const rules *r, rule_hook hook, bool has_ai, bool src_internal)
-{
-    if (!r || (unsigned)hook >= RH__COUNT) return false;
-    for (size_t i = 0; i < r->n_by_hook[hook]; i++) {
-        const rule_def *d = r->by_hook[hook][i];
-        if (d->disabled) continue;
-        if ((d->needs & RULE_NEEDS_AI) && !has_ai) continue;
-        if ((d->needs & RULE_NEEDS_INTERNAL_SRC) && !src_internal) continue;
-        return true;
-    }
-    return false;
-}
-
-/* ---- dispatch ---- */
-
-static int call_trampoline(lua_State *L)
-{
-    rule_file *f = rules_ctx(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, f->cur_rule->ref_hook[f->cur_hook]);
-    rules_lib_push_flow(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, f->cur_rule->ref_table);
-    lua_call(L, 2, 0);
-    return 0;
-}
-
-/* Time spent inside a rule.  CLOCK_MONOTONIC is read in user space (vDSO);
- * CLOCK_THREAD_CPUTIME_ID is a system call and cost as much as the Lua
- * itself.  The engine thread runs nothing else during the call, so this
- * is the rule's CPU time plus any preemption. */
-static uint64_t thread_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void fault(rule_def *d, const char *kind, bool *logged, const char *msg)
-{
-    struct rules *r = d->file->owner;
-    d->faults++;
-    if (!*logged) {
-        *logged = true;
-        rules_logf(r, 0, "rule %u (%s) %s: %s", d->sid, d->name, kind, msg);
-    }
-    if (d->faults >= r->cfg.max_faults && !d->disabled) {
-        d->disabled = true;
-        rules_logf(r, 1, "rule %u (%s, %s) disabled after %u faults", d->sid, d->name,
-                   d->file->path, d->faults);
-    }
-}
-
-static void call_rule(rule_def *d, rule_hook hook, const rule_view *v, uint64_t now_us)
-{
-    rule_file *f = d->file;
-    lua_State *L = f->L;
-    f->in_call = true;
-    f->cur_rule = d;
-    f->cur_view = v;
-    f->cur_hook = hook;
-    f->now_us = now_us;
-    f->call_gen++;
-    f->instr_used = 0;
-    f->instr_hit = f->mem_hit = false;
-    d->calls++;
-    uint64_t t0 = thread_ns();
-    lua_settop(L, 0);
-    lua_sethook(L, count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
-    lua_pushcfunction(L, msgh);
-    lua_pushcfunction(L, call_trampoline);
-    int st = lua_pcall(L, 0, 0, 1);
-    lua_sethook(L, NULL, 0, 0);
-    f->in_call = false;
-    f->cur_view = NULL;
-    f->call_gen++; /* invalidates every flow view of this call */
-    if (st != LUA_OK) {
-        const char *m = lua_tostring(L, -1);
-        char buf[600];
-        if (f->instr_hit) {
-            d->instr_limit++;
-            fault(d, "instruction limit", &d->logged_instr, m ? m : "exceeded");
-        } else if (st == LUA_ERRMEM || f->mem_hit) {
-            d->mem_limit++;
-            snprintf(buf, sizeof(buf), "%s: memory limit exceeded (%zu bytes) in %s", f->path,
-                     f->mem_limit, hook_names[hook]);
-            fault(d, "memory limit", &d->logged_mem, buf);
-        } else {
-            d->errors++;
-            fault(d, "error", &d->logged_err, m ? m : "error");
-        }
-    }
-    lua_settop(L, 0);
-    d->cpu_ns += thread_ns() - t0;
-}
-
-void rules_dispatch(rules *r, rule_hook hook, const rule_view *v, uint64_t now_us)
-{
-    if (!r || (unsigned)hook >= RH__COUNT) return;
-    for (size_t i = 0; i < r->n_by_hook[hook]; i++) {
-        rule_def *d = r->by_hook[hook][i];
-        if (d->disabled) continue;
-        if (((d->needs & RULE_NEEDS_AI) && !v->has_ai) ||
-            ((d->needs & RULE_NEEDS_INTERNAL_SRC) && !v->src_internal)) {
-            d->filtered++;
-            continue;
-        }
-        call_rule(d, hook, v, now_us);
-    }
-}
-
-void rules_flow_forget(rules *r, uint64_t flow_id)
-{
-    if (!r) return;
-    for (size_t i = 0; i < r->n_files; i++) rules_lib_flow_forget(r->files[i], flow_id);
-}
-
-/* ---- stats and check ---- */
-
-bool rules_rule_stats(const rules *r, size_t i, rule_stats *out)
-{
-    if (!r || i >= r->n_defs) return false;
-    const rule_def *d = r->defs[i];
-    *out = (rule_stats){.sid = d->sid,
-                        .name = d->name,
-                        .file = d->file->path,
-                        .calls = d->calls,
-                        .alerts = d->alerts,
-                        .suppressed = d->suppressed,
-                        .errors = d->errors,
-                        .instr_limit = d->instr_limit,
-                        .mem_limit = d->mem_limit,
-                        .cpu_us = d->cpu_ns / 1000,
-                        .filtered = d->filtered,
-                        .disabled = d->disabled};
-    return true;
-}
-
-void rules_stats(const rules *r, jw *w)
-{
-    jw_obj_open(w, "rules");
-    if (!r) {
-        jw_obj_close(w);
-        return;
-    }
-    jw_u64(w, "files", r->n_files);
-    jw_u64(w, "loaded", r->n_defs);
-    jw_u64(w, "load_errors", r->load_errors);
-    window_stats tot = {0};
-    uint64_t mem = 0, log_dropped = 0;
-    for (size_t i = 0; i < r->n_files; i++) {
-        const rule_file *f = r->files[i];
-        mem += f->mem_used;
-        log_dropped += f->log_dropped;
-        for (size_t k = 0; k < f->n_wins; k++) {
-            window_stats s;
-            window_get_stats(f->wins[k].w, &s);
-            tot.keys += s.keys;
-            tot.adds += s.adds;
-            tot.evictions += s.evictions;
-            tot.expired += s.expired;
-            tot.refused += s.refused;
-        }
-    }
-    jw_u64(w, "memory", mem);
-    jw_u64(w, "log_dropped", log_dropped);
-    jw_obj_open(w, "windows");
-    jw_u64(w, "keys", tot.keys);
-    jw_u64(w, "adds", tot.adds);
-    jw_u64(w, "evictions", tot.evictions);
-    jw_u64(w, "expired", tot.expired);
-    jw_u64(w, "refused", tot.refused);
-    jw_obj_close(w);
-    jw_arr_open(w, "per_rule");
-    for (size_t i = 0; i < r->n_defs; i++) {
-        rule_stats s;
-        rules_rule_stats(r, i, &s);
-        jw_obj_open(w, NULL);
-        jw_u64(w, "sid", s.sid);
-        jw_str(w, "file", s.file);
-        jw_u64(w, "calls", s.calls);
-        jw_u64(w, "filtered", s.filtered);
-        jw_u64(w, "alerts", s.alerts);
-        jw_u64(w, "suppressed", s.suppressed);
-        jw_u64(w, "errors", s.errors);
-        jw_u64(w, "instr_limit", s.instr_limit);
-        jw_u64(w, "mem_limit", s.mem_limit);
-        jw_bool(w, "disabled", s.disabled);
-        jw_u64(w, "cpu_us", s.cpu_us);
-        jw_obj_close(w);
-    }
-    jw_arr_close(w);
-    jw_obj_close(w);
-}
+/* ---- check ---- */
 
 static void check_log(void *ud, int level, const char *msg)
 {

@@ -1,15 +1,21 @@
 /*
- * rules_int.h -- state shared by rules.c (host: sandbox, loading,
- * dispatch, limits) and rules_lib.c (the egret.* library, the flow view,
- * alert and windows).  Not for other modules: it exposes Lua types.
+ * rules_int.h -- the rule host's state and small interface, shared by
+ * its files: rules.c (sandbox, limits, loading), rules_config.c
+ * (configuration), rules_dispatch.c (calls, faults, counters) and the
+ * libraries a rule sees, rules_lib.c (egret.*, alert{}), rules_flow.c (the
+ * flow view) and rules_window.c (egret.window).  Not for other modules: it
+ * exposes Lua types.  It builds on rule_view.h, not rules.h, so that the
+ * host's public header and this one form no include cycle.
  */
 #ifndef EGRET_RULES_INT_H
 #define EGRET_RULES_INT_H
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <math.h>
 
-#include "rules.h"
+#include "json.h"
+#include "rule_view.h"
 #include "window.h"
 
 #define RULES_HOOK_STEP          100   /* count hook granularity (instructions) */
@@ -18,6 +24,15 @@
 #define RULES_SUPP_KEY_CAP       16384 /* suppression keys per rule file */
 #define RULES_LOG_PER_MIN        20    /* egret.log lines per rule file per minute */
 #define RULES_DEFAULT_SUPPRESS_S 600
+
+/* Registry tables of a rule file's lua_State (rules_lib_open creates
+ * them; their entries count against the file's memory cap). */
+#define REG_FLOWSTATE "egret.flowstate"
+#define REG_KEYSTATE  "egret.keystate"
+#define REG_KEYEXP    "egret.keyexp"
+#define REG_SUPPFLOW  "egret.suppflow"
+#define REG_SUPPKEY   "egret.suppkey"
+#define REG_GROWTH    "egret.growth"
 
 struct rule_file;
 
@@ -84,20 +99,57 @@ struct rules {
 };
 
 /* rules.c */
+/* The rule file whose state L is (the allocator's 'ud'). */
 rule_file *rules_ctx(lua_State *L);
+/* The count hook: raises "instruction limit exceeded" past instr_limit. */
+void rules_count_hook(lua_State *L, lua_Debug *ar);
+/* pcall message handler: a non-string error object is described. */
+int rules_msgh(lua_State *L);
 void rules_logf(struct rules *r, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Seconds <-> microseconds for values rules see and give. */
+static inline double secs(uint64_t us)
+{
+    return (double)us / 1e6;
+}
+
+static inline uint64_t to_us(double s)
+{
+    return s <= 0 ? 0 : (uint64_t)llround(s * 1e6);
+}
+
+/* rules_config.c */
 /* Pushes a deep copy of config value 'key' (dotted) onto L, or nothing and
  * returns false when absent.  [-0, +(0|1), m] */
 bool rules_config_push(struct rules *r, lua_State *L, const char *key);
+/* Builds the config table in the registry of r->cfgf.L.  Protected:
+ * light userdata arg = rules. */
+int rules_config_build(lua_State *L);
+/* The whole file at 'path' (NUL-terminated, length in *n; the caller
+ * frees it), or NULL with the reason in err. */
+char *rules_read_file(const char *path, size_t *n, char *err, size_t errlen);
 
-/* rules_lib.c */
-/* Opens the egret library into the sandbox (global 'egret', 'alert'). [-0, +0, m] */
+/* rules_lib.c: the egret.* library, alert{}, state and suppression */
+/* Opens the egret library into the sandbox (global 'egret', 'alert'), the
+ * flow and window metatables and the registry tables. [-0, +0, m] */
 void rules_lib_open(lua_State *L);
-/* Pushes a new flow view for the current call.  [-0, +1, m] */
-void rules_lib_push_flow(lua_State *L);
 /* Per-flow state/suppression cleanup for one flow in one file. [-0, +0, -] */
 void rules_lib_flow_forget(rule_file *f, uint64_t flow_id);
-void rules_lib_free_windows(rule_file *f);
+
+/* rules_flow.c: the flow view */
+/* Creates the "egret.flow" metatable.  [-0, +0, m] */
+void rules_flow_open(lua_State *L);
+/* Pushes a new flow view for the current call.  [-0, +1, m] */
+void rules_flow_push(lua_State *L);
+/* flow:state() and egret.state.flow(flow) -> the per-flow table (Lua-facing). */
+int rules_flow_state(lua_State *L);
+
+/* rules_window.c: egret.window */
+/* Creates the "egret.window" metatable.  [-0, +0, m] */
+void rules_window_open(lua_State *L);
+/* egret.window(name, span_s [, opts]) -> window (Lua-facing). */
+int rules_window_new(lua_State *L);
+void rules_window_free_all(rule_file *f);
 
 #endif /* EGRET_RULES_INT_H */

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "egret.h"
+#include "egret_tools.h"
 #include "netset.h"
 
 /* The address hash the shard uses (also the engine's host table). */

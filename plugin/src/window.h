@@ -8,7 +8,7 @@
  * number of keys is capped: adding a key at the cap first drops expired
  * keys, then evicts the least recently updated one (counted).  Time is
  * packet time and treated as monotonic per window (an older timestamp is
- * read as the newest seen).  No Lua here; rules_lib.c wraps it.
+ * read as the newest seen).  No Lua here; rules_window.c wraps it.
  */
 #ifndef EGRET_WINDOW_H
 #define EGRET_WINDOW_H

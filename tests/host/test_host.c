@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "egret.h"
+#include "egret_tools.h"
 
 static int passed, failed;
 

@@ -3,7 +3,8 @@
  * AI_EGRESS.md 1.6 (chat, Responses, Anthropic, Gemini, Cohere, Bedrock,
  * JSONL batches, inline batches), e-mail and transcripts, non-message JSON
  * that must not count, sender identifiers, the fingerprint definition,
- * caps, identical results for every split point, and redaction.
+ * caps and identical results for every split point (redaction:
+ * test_redact.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -346,45 +347,6 @@ static void test_caps_and_invalid(void **state)
     assert_int_equal(r.senders, 3);
     assert_true(r.senders_capped);
     content_free(c);
-}
-
-typedef struct rcase {
-    const char *in, *out;
-} rcase;
-
-static void test_redact(void **state)
-{
-    (void)state;
-    static const rcase R[] = {
-        {"mail alice.smith+x@corp.example.com now", "mail [email] now"},
-        {"a@b.c is not an address", "a@b.c is not an address"},
-        {"call +1 (555) 123-4567 today", "call [phone] today"},
-        {"call 555-123-4567.", "call [phone]."},
-        {"+44 20 7946 0958", "[phone]"},
-        {"order 1234567 shipped", "order [num] shipped"},
-        {"code 12345 stays", "code 12345 stays"},
-        {"on 2024-01-31 at 10:00", "on 2024-01-31 at 10:00"},
-        {"host 192.168.100.200 ok", "host 192.168.100.200 ok"},
-        {"id=member98765432", "id=member[num]"},
-        {"x 4111111111111111 y", "x [num] y"},
-        {"", ""},
-    };
-    char out[256];
-    for (size_t i = 0; i < sizeof(R) / sizeof(R[0]); i++) {
-        size_t n = content_redact(R[i].in, strlen(R[i].in), out, sizeof(out));
-        if (strcmp(out, R[i].out) != 0) fail_msg("redact [%s] -> [%s]", R[i].in, out);
-        assert_int_equal(n, strlen(R[i].out));
-    }
-    /* Truncation never splits a tag and always terminates. */
-    const char *in = "abc bob@example.com";
-    for (size_t cap = 1; cap < 16; cap++) {
-        memset(out, 'Z', sizeof(out));
-        size_t n = content_redact(in, strlen(in), out, cap);
-        assert_true(n < cap);
-        assert_int_equal(out[n], 0);
-        assert_true(n <= 4 || n == 11);
-    }
-    assert_int_equal(content_redact(in, strlen(in), NULL, 0), 0);
 }
 
 /* Mutated bodies: no crash (ASan), and every record holds a message. */
@@ -982,7 +944,7 @@ static void test_mutations_embedded(void **state)
     content_free(c);
 }
 
-/* Message strings are decoded by content.c, not yajl: for random strings
+/* Message strings are decoded by content_json.c, not yajl: for random strings
  * with every escape (\n \" \\ \/ \b \f \r \t, \uXXXX in all UTF-8 lengths,
  * surrogate pairs), the fingerprint and text_chars equal those of the
  * string as yajl decodes it. */
@@ -1071,7 +1033,6 @@ int main(void)
         cmocka_unit_test(test_fingerprint_definition),
         cmocka_unit_test(test_jsonl_many),
         cmocka_unit_test(test_caps_and_invalid),
-        cmocka_unit_test(test_redact),
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_embedded),
         cmocka_unit_test(test_embedded_bodies),

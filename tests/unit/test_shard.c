@@ -29,6 +29,7 @@
 
 #include "decode.h"
 #include "egret.h"
+#include "egret_tools.h"
 #include "netset.h"
 #include "shard.h"
 
