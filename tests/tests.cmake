@@ -124,3 +124,9 @@ set_tests_properties(include_graph PROPERTIES LABELS integration TIMEOUT 60)
 add_test(NAME tls_tshark COMMAND bash ${CMAKE_SOURCE_DIR}/tests/tls/test_tshark.sh
   $<TARGET_FILE:test_tlsdec> ${CMAKE_SOURCE_DIR})
 set_tests_properties(tls_tshark PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77)
+
+# The engine's decrypted requests (TLS 1.2/1.3, HTTP/1.1 and HTTP/2) against
+# tshark's on every pcaps/tls capture; secrets blocks; wrong and no keys.
+add_test(NAME tls_decrypt COMMAND bash ${CMAKE_SOURCE_DIR}/tests/tls/test_egret_decrypt.sh
+  $<TARGET_FILE:egret> ${CMAKE_SOURCE_DIR})
+set_tests_properties(tls_decrypt PROPERTIES LABELS integration TIMEOUT 300)

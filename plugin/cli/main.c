@@ -14,6 +14,7 @@
  */
 #include "egret.h"
 #include "egret_tools.h"
+#include "keylogs.h"
 #include "capture.h"
 #include "datadir.h"
 #include "options.h"
@@ -45,7 +46,8 @@
 
 typedef struct cli_run {
     const cli_opts *o;
-    egret_engine *eng; /* one engine, or NULL when 'wk' runs several */
+    egret_engine *eng;  /* one engine, or NULL when 'wk' runs several */
+    egret_keylog *keys; /* TLS secrets every engine reads */
     workers *wk;
     FILE *out;
     const char *out_name;
@@ -196,6 +198,7 @@ static void reload(cli_run *r)
     char err[EGRET_ERRBUF_SIZE] = "";
     sig_reload = 0;
     progress_clear(r);
+    egret_keylog_reread(r->keys);
     if (r->wk) {
         workers_reload(r->wk); /* each worker reports its own failure */
         if (!r->o->quiet) fprintf(stderr, "egret: reload requested (SIGHUP)\n");
@@ -234,6 +237,7 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
 {
     struct pump p = {r, 0, 0};
     uint64_t last_tick = now_wall_usec();
+    size_t secrets_used = 0;
     cap_packet pkt;
     bool ok = true;
 
@@ -245,6 +249,7 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
         int rc = r->live ? cap_dispatch(s, 64, true, pump_one, &p) : cap_next(s, &pkt);
         if (!r->live && cap_take_events(s) & CAP_EV_OVERSIZE) /* once per file */
             egret_engine_file_event(r->eng, EGRET_FILE_EV_RECORD_OVER_SNAPLEN);
+        if (!r->live) keylogs_take_secrets(r->keys, s, &secrets_used, name);
         if (rc == CAP_PACKET && !r->live) {
             pump_one(&p, &pkt);
             if (sig_reload) reload(r);
@@ -266,6 +271,7 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
             if (rc == CAP_TIMEOUT || now - last_tick >= 1000000u || now < last_tick) {
                 /* wall-clock packet time, never behind the last packet */
                 last_tick = now;
+                egret_keylog_poll(r->keys); /* clients append keys while they run */
                 if (cap_stats(s, &r->cap_recv, &r->cap_drop, &r->cap_ifdrop) == 0) {
                     r->have_cap_stats = true;
                     eng_capture_stats(r);
@@ -292,6 +298,7 @@ static bool workers_each(void *ud, uint64_t pkts, uint64_t bytes)
                  ((r->pkts + pkts) & ~(uint64_t)PROGRESS_CHECK_MASK);
     r->pkts += pkts;
     r->cap_bytes += bytes;
+    if (r->live) egret_keylog_poll(r->keys);
     if (sig_reload) reload(r);
     if (check && !r->live) progress_show(r, false);
     return !sig_stop && !r->out_errno;
@@ -665,6 +672,7 @@ static void fill_run_config(cli_run *r, egret_config *cfg)
     cfg->event_ud = r;
     cfg->on_log = on_log;
     cfg->log_ud = r;
+    cfg->tls_keylog = r->keys;
 }
 
 /* One engine, or o->workers of them (0: 1 for replay, the cores live).
@@ -752,6 +760,11 @@ int main(int argc, char **argv)
     r.o = &o;
     r.live = o.iface != NULL;
     r.progress = !o.quiet && isatty(STDERR_FILENO);
+    r.keys = keylogs_open(o.tls_keylogs.v, o.tls_keylogs.n, o.quiet);
+    if (!r.keys) {
+        opts_free(&o);
+        return EXIT_USAGE;
+    }
     fill_run_config(&r, &cfg);
     int status = start_engines(&r, &o, &cfg);
     if (status != EXIT_OK) {
@@ -775,6 +788,7 @@ int main(int argc, char **argv)
      * check sees every allocation the engines make. */
 #if defined(__SANITIZE_ADDRESS__)
     eng_free(&r);
+    egret_keylog_free(r.keys);
 #endif
     opts_free(&o);
     return status;

@@ -102,6 +102,7 @@ static const optdef OPTDEFS[] = {
     NUMBER(0, "tick-interval", "S", tick_interval_s, 1, 86400, "seconds (1-86400)", "call rules' on_tick per flow every S seconds (default 5)"),
     NUMBER(0, "workers", "N", workers, 1, 64, "1-64", "worker threads, each with its own engine; packets are\nsharded by the internal host (default 1 for replay,\nthe number of cores live)"),
     STRING(0, "evidence", "DIR", evidence_dir, "per-alert evidence: alert JSON, a pcap slice of the\nflow's first packets and a redacted body sample (e-mail\naddresses, phone numbers, digit runs masked); off by default"),
+    LIST(0, "tls-keylog", "FILE", tls_keylogs, "TLS key log (NSS SSLKEYLOGFILE format) to decrypt TLS\nflows and inspect their HTTP/1.x and HTTP/2 requests;\nfollowed as it grows (SIGHUP re-reads it); repeatable.\npcapng secrets blocks are used without it"),
     FLAG(0, "no-inspect", no_inspect, "no TCP reassembly / clear-text HTTP content inspection"),
     NUMBER(0, "inspect-depth", "BYTES", inspect_depth, 1024, UINT64_MAX, "bytes (>= 1024)", "bytes per direction inspected in a flow (default 4 MiB)"),
     NUMBER(0, "reasm-memcap", "BYTES", reasm_memcap, 1024, UINT64_MAX, "bytes (>= 1024)", "reassembly buffer cap for all flows (default 64 MiB)"),
@@ -279,6 +280,7 @@ void opts_free(cli_opts *o)
 {
     free(o->inputs.v);
     free(o->ai_catalogs.v);
+    free(o->tls_keylogs.v);
     free(o->rule_paths.v);
     free(o->rule_sets.v);
 }
@@ -295,6 +297,7 @@ opts_result opts_parse(int argc, char **argv, cli_opts *o, FILE *errf)
     /* A list holds at most one value per argument. */
     bool lists_ok = alloc_list(&o->inputs, argc);
     lists_ok &= alloc_list(&o->ai_catalogs, argc);
+    lists_ok &= alloc_list(&o->tls_keylogs, argc);
     lists_ok &= alloc_list(&o->rule_paths, argc);
     lists_ok &= alloc_list(&o->rule_sets, argc);
     if (!lists_ok) {

@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "egret.h"
-#include "egret_tools.h" /* egret_host_stat */
+#include "egret_tools.h"
 
 #define SUMMARY_TOP_HOSTS 5
 

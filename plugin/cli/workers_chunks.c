@@ -3,6 +3,7 @@
  * in the part of the worker whose shard it is, with the ticks in between
  * in every part (see workers.c for the design).
  */
+#include "keylogs.h"
 #include "workers_int.h"
 
 #include <stdio.h>
@@ -139,6 +140,7 @@ static bool chunk_fill(struct build *b, bool may_wait, bool *idle)
             cap_packet pkt;
             rc = cap_next(s->cap, &pkt);
             unsigned ev = cap_take_events(s->cap); /* worker 0 counts them, as capture stats */
+            keylogs_take_secrets(b->ws->cfg.tls_keylog, s->cap, &s->secrets_used, "pcapng");
             if (ev && !part_push(&k->parts[0], (pent){0, 0, PENT_FILEEV, ev})) b->oom = true;
             if (rc == CAP_PACKET) {
                 chunk_add(b, &pkt);

@@ -18,6 +18,7 @@
 
 #include "capture.h"
 #include "egret.h"
+#include "egret_tools.h"
 
 #define CHUNK_PKTS     256u         /* packets a chunk holds at most */
 #define CHUNK_SLOTS    64u          /* chunks in the ring */
@@ -98,6 +99,7 @@ typedef struct worker {
 struct rsrc {
     cap_source *cap;     /* NULL once closed */
     int linktype;        /* under build_mu: of the last packet read (pcapng mixes them) */
+    size_t secrets_used; /* under build_mu: pcapng secrets blocks passed to the key log */
     bool copy;           /* libpcap's buffer: packets are copied */
     bool live;           /* wall-clock ticks, capture counters */
     bool main_only;      /* a read may block: only worker 0 reads (a stop signal reaches it) */

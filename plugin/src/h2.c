@@ -772,7 +772,15 @@ static void frame_end(h2_conn *c, http_dir dir)
         if (!d->frame_lost && (s = find(c, d->sid))) {
             s->t.flags |= HTTP_TXN_RESET;
             event(c, dir, &s->t, HTTP_EV_H2_STREAM_RESET);
-            stream_abort(c, s);
+            if (dir == HTTP_DIR_RESP && !s->done[HTTP_DIR_REQ]) {
+                /* The server reset the stream (often after answering,
+                 * before reading the body).  What the client still sends
+                 * left the network all the same: the request stays open
+                 * until its END_STREAM, a reset of its own or the end. */
+                msg_done(c, s, HTTP_DIR_RESP, true);
+            } else {
+                stream_abort(c, s);
+            }
         }
         break;
     case F_GOAWAY:

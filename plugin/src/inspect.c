@@ -22,7 +22,8 @@
 
 struct inspect_ctx {
     reasm_ctx *reasm;
-    tlsdec_ctx *tls; /* NULL without a key source */
+    tlsdec_ctx *tls;    /* NULL without a key source */
+    keylog_table *keys; /* its keys */
     http_limits hlim;
     h2_limits h2lim;
     content_limits clim;
@@ -123,7 +124,11 @@ static void on_request_headers(void *ud, const http_txn *t)
     f->ctx->requests++;
     /* no body (GET...): nothing to detect.  Multipart bodies are inspected
      * per file part (on_part_begin). */
-    bool body = t->req.declared_len > 0 || (t->req.flags & HTTP_MSG_CHUNKED);
+    /* HTTP/2 frames every body: a request without one ends its stream on
+     * its HEADERS (declared_len 0 or, without content-length, -1 and no
+     * DATA to come: then the detector just sees no bytes) */
+    bool body = t->req.declared_len > 0 || (t->req.flags & HTTP_MSG_CHUNKED) ||
+                (t->protocol == HTTP_PROTO_2 && t->req.declared_len != 0);
     if (body && !strstr(t->req.content_type, "multipart/"))
         body_begin(f, t->req.content_type, NULL);
 }
@@ -215,6 +220,7 @@ static void on_response_complete(void *ud, const http_txn *t)
         }
     }
     r.t = t;
+    r.decrypted = f->tls != NULL;
     if (f->ctx->cb.on_txn_done) f->ctx->cb.on_txn_done(f->ctx->cb_ud, f->ud, &r);
 }
 
@@ -356,6 +362,7 @@ inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, keylog_table
     if (keys) {
         /* secrets live only as long as their session (forget) */
         tlsdec_config tc = {.keys = keys, .forget = true};
+        c->keys = keys;
         c->tls = tlsdec_ctx_new(&tc);
         if (!c->tls) {
             reasm_ctx_free(c->reasm);
@@ -392,8 +399,11 @@ int inspect_wants(const inspect_ctx *c, const uint8_t *p, size_t len)
         if (len >= n && memcmp(p, *m, n) == 0) return INSPECT_HTTP;
     }
     if (h2_looks_like_preface(p, len)) return INSPECT_H2C;
-    /* a TLS handshake record opening with a ClientHello */
-    if (c->tls && len >= 6 && p[0] == 0x16 && p[1] == 0x03 && p[5] == 0x01) return INSPECT_TLS;
+    /* a TLS handshake record opening with a ClientHello, once the key log
+     * has held a key (a sensor without keys reassembles no TLS) */
+    if (c->tls && keylog_table_generation(c->keys) != 0 && len >= 6 && p[0] == 0x16 &&
+        p[1] == 0x03 && p[5] == 0x01)
+        return INSPECT_TLS;
     return INSPECT_NONE;
 }
 

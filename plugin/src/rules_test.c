@@ -347,7 +347,8 @@ typedef struct kit {
 } kit;
 
 /* Resolves a test's relative file name: the test file's directory first,
- * then the egret source tree (so tests anywhere can name pcaps/...). */
+ * then the working directory (a test run from a checkout can name
+ * pcaps/...). */
 static void resolve_path(const char *dir, const char *p, char *buf, size_t len)
 {
     if (p[0] == '/') {
@@ -358,7 +359,7 @@ static void resolve_path(const char *dir, const char *p, char *buf, size_t len)
     struct stat sb;
     if (stat(buf, &sb) == 0) return;
     char alt[1024];
-    snprintf(alt, sizeof(alt), "%s/%s", EGRET_SRCDIR, p);
+    snprintf(alt, sizeof(alt), "%s", p);
     if (stat(alt, &sb) == 0) snprintf(buf, len, "%s", alt);
 }
 
@@ -714,7 +715,7 @@ int rules_test_run(const char *path, FILE *out, const char *default_rules,
                    rules_test_capture_fn capture, void *capture_ctx)
 {
     kit k = {.out = out,
-             .default_rules = default_rules ? default_rules : EGRET_SRCDIR "/rules",
+             .default_rules = default_rules ? default_rules : "rules",
              .capture = capture,
              .capture_ctx = capture_ctx};
     struct stat sb;

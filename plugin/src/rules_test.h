@@ -22,7 +22,7 @@
  * unexpected alert): expect = {} means no alert passes the filters.
  * Relative `rules` paths are resolved against the test file's directory;
  * a relative `pcap` (and ai_catalog) against the test file's directory,
- * else against the egret source tree (EGRET_SRCDIR).  `sets` may also be
+ * else against the working directory.  `sets` may also be
  * a map: { ["bulk_upload.min_bytes"] = 1e6 }.
  * See rules/README.md ("Testing rules") for the flow fields.
  */
