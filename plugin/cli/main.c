@@ -249,7 +249,9 @@ static bool pump(cli_run *r, cap_source *s, const char *name)
         int rc = r->live ? cap_dispatch(s, 64, true, pump_one, &p) : cap_next(s, &pkt);
         if (!r->live && cap_take_events(s) & CAP_EV_OVERSIZE) /* once per file */
             egret_engine_file_event(r->eng, EGRET_FILE_EV_RECORD_OVER_SNAPLEN);
-        if (!r->live) keylogs_take_secrets(r->keys, s, &secrets_used, name);
+        /* pcapng secrets blocks, looked for every 64 packets: a session
+         * whose keys come a few packets late is held and then decrypted */
+        if (!r->live && (r->pkts & 63) == 0) keylogs_take_secrets(r->keys, s, &secrets_used, name);
         if (rc == CAP_PACKET && !r->live) {
             pump_one(&p, &pkt);
             if (sig_reload) reload(r);

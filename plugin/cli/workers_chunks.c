@@ -140,7 +140,8 @@ static bool chunk_fill(struct build *b, bool may_wait, bool *idle)
             cap_packet pkt;
             rc = cap_next(s->cap, &pkt);
             unsigned ev = cap_take_events(s->cap); /* worker 0 counts them, as capture stats */
-            keylogs_take_secrets(b->ws->cfg.tls_keylog, s->cap, &s->secrets_used, "pcapng");
+            if ((k->pkts & 63) == 0)               /* as main.c does */
+                keylogs_take_secrets(b->ws->cfg.tls_keylog, s->cap, &s->secrets_used, "pcapng");
             if (ev && !part_push(&k->parts[0], (pent){0, 0, PENT_FILEEV, ev})) b->oom = true;
             if (rc == CAP_PACKET) {
                 chunk_add(b, &pkt);

@@ -473,37 +473,9 @@ static void put_decoder(jw *w, const eve_snapshot *s)
     jw_obj_close(w);
 }
 
-void eve_stats(eve_out *o, const eve_snapshot *s)
+/* stats.ai: the catalog, attribution and the DNS answer cache. */
+static void put_ai_stats(jw *w, const eve_snapshot *s)
 {
-    jw *w = &o->w;
-    const flow_counters *fc = &s->flow;
-    jw_reset(w);
-    jw_obj_open(w, NULL);
-    put_time(o, "timestamp", s->now_us);
-    jw_str(w, "event_type", "stats");
-    jw_obj_open(w, "stats");
-    jw_u64(w, "uptime", s->uptime_s);
-    jw_obj_open(w, "capture");
-    put_group(w, s->c, STATS_CAPTURE);
-    jw_obj_close(w);
-    put_decoder(w, s);
-    jw_obj_open(w, "flow");
-    jw_u64(w, "total", fc->created);
-    jw_u64(w, "active", fc->active);
-    jw_u64(w, "evicted", fc->evicted);
-    jw_u64(w, "timeout", fc->timed_out);
-    jw_u64(w, "memcap", fc->memcap_hits);
-    jw_obj_close(w);
-    jw_obj_open(w, "tcp");
-    jw_u64(w, "ssn_reused", fc->tcp_reuse);
-    jw_u64(w, "seq_implausible", fc->seq_implausible);
-    jw_u64(w, "seq_unconfirmed", fc->seq_unconfirmed);
-    jw_u64(w, "seq_holes_merged", fc->seq_holes_merged);
-    jw_obj_close(w);
-    jw_obj_open(w, "dpi");
-    put_group(w, s->c, STATS_DPI);
-    jw_str(w, "ndpi_version", dpi_version());
-    jw_obj_close(w);
     if (s->has_attr) {
         const attr_stats *as = &s->attr;
         jw_obj_open(w, "ai");
@@ -524,6 +496,11 @@ void eve_stats(eve_out *o, const eve_snapshot *s)
         jw_obj_close(w);
         jw_obj_close(w);
     }
+}
+
+/* stats.http, .reassembly and .tls_decrypt: inspection. */
+static void put_inspect_stats(jw *w, const eve_snapshot *s)
+{
     if (s->has_inspect) {
         const inspect_stats *is = &s->insp;
         jw_obj_open(w, "http");
@@ -571,14 +548,11 @@ void eve_stats(eve_out *o, const eve_snapshot *s)
         }
         jw_u64(w, "http2_flows", is->flows_h2);
     }
-    if (s->evidence) {
-        jw_obj_open(w, "evidence");
-        put_group(w, s->c, STATS_EVIDENCE);
-        jw_obj_close(w);
-    }
-    jw_obj_open(w, "dns");
-    put_group(w, s->c, STATS_DNS);
-    jw_obj_close(w);
+}
+
+/* stats.geo: the databases and their lookups. */
+static void put_geo_stats(jw *w, const eve_snapshot *s)
+{
     jw_obj_open(w, "geo");
     jw_bool(w, "enabled", s->has_geo);
     if (s->has_geo) {
@@ -598,6 +572,50 @@ void eve_stats(eve_out *o, const eve_snapshot *s)
         jw_u64(w, "reloads", s->geo.reloads);
     }
     jw_obj_close(w);
+}
+
+void eve_stats(eve_out *o, const eve_snapshot *s)
+{
+    jw *w = &o->w;
+    const flow_counters *fc = &s->flow;
+    jw_reset(w);
+    jw_obj_open(w, NULL);
+    put_time(o, "timestamp", s->now_us);
+    jw_str(w, "event_type", "stats");
+    jw_obj_open(w, "stats");
+    jw_u64(w, "uptime", s->uptime_s);
+    jw_obj_open(w, "capture");
+    put_group(w, s->c, STATS_CAPTURE);
+    jw_obj_close(w);
+    put_decoder(w, s);
+    jw_obj_open(w, "flow");
+    jw_u64(w, "total", fc->created);
+    jw_u64(w, "active", fc->active);
+    jw_u64(w, "evicted", fc->evicted);
+    jw_u64(w, "timeout", fc->timed_out);
+    jw_u64(w, "memcap", fc->memcap_hits);
+    jw_obj_close(w);
+    jw_obj_open(w, "tcp");
+    jw_u64(w, "ssn_reused", fc->tcp_reuse);
+    jw_u64(w, "seq_implausible", fc->seq_implausible);
+    jw_u64(w, "seq_unconfirmed", fc->seq_unconfirmed);
+    jw_u64(w, "seq_holes_merged", fc->seq_holes_merged);
+    jw_obj_close(w);
+    jw_obj_open(w, "dpi");
+    put_group(w, s->c, STATS_DPI);
+    jw_str(w, "ndpi_version", dpi_version());
+    jw_obj_close(w);
+    put_ai_stats(w, s);
+    put_inspect_stats(w, s);
+    if (s->evidence) {
+        jw_obj_open(w, "evidence");
+        put_group(w, s->c, STATS_EVIDENCE);
+        jw_obj_close(w);
+    }
+    jw_obj_open(w, "dns");
+    put_group(w, s->c, STATS_DNS);
+    jw_obj_close(w);
+    put_geo_stats(w, s);
     jw_obj_open(w, "detect");
     put_group(w, s->c, STATS_DETECT);
     if (s->rules) rules_stats(s->rules, w);

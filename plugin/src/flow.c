@@ -436,14 +436,28 @@ static inline int32_t seq_diff(uint32_t a, uint32_t b)
     return (int32_t)(a - b);
 }
 
+/* The window scale shift of side d's windows: its SYN's option, once both
+ * SYNs carried one (RFC 7323 2.2); 0 otherwise (unknown: taken unscaled). */
+static unsigned win_shift(const flow *f, const flow_dir *d)
+{
+    const flow_dir *a = &f->dir[0], *b = &f->dir[1];
+    return a->syn && b->syn && a->wscale != DEC_WSCALE_NONE && b->wscale != DEC_WSCALE_NONE
+               ? d->wscale
+               : 0;
+}
+
 /* The largest jump of 'd's sequence numbers that the peer's advertised
- * window explains. */
+ * window explains.  Windows are kept as sent and scaled here, off the
+ * per-packet path. */
 static uint32_t seq_bound(const flow *f, int d)
 {
     const flow_dir *peer = &f->dir[!d];
     bool scaled = f->dir[0].syn && f->dir[1].syn;
     if (!scaled) return FLOW_SEQ_FIXED_BOUND;
-    return peer->win_max > FLOW_SEQ_FIXED_BOUND ? peer->win_max : FLOW_SEQ_FIXED_BOUND;
+    uint64_t w = (uint64_t)peer->win_max << win_shift(f, peer);
+    if (w < peer->syn_win) w = peer->syn_win; /* a SYN's window is never scaled */
+    return w > FLOW_SEQ_FIXED_BOUND ? (uint32_t)(w > UINT32_MAX ? UINT32_MAX : w)
+                                    : FLOW_SEQ_FIXED_BOUND;
 }
 
 static void hole_remove(flow_dir *d, unsigned i)
@@ -557,21 +571,18 @@ static bool tcp_seq(flow_table *t, flow *f, int dn, const dec_pkt *p)
     if (syn) {
         d->syn = true;
         d->wscale = p->tcp_wscale;
+        if (p->tcp_win > d->syn_win) d->syn_win = p->tcp_win;
+    } else if (p->tcp_win > d->win_max) {
+        d->win_max = p->tcp_win;
     }
-    /* The window of a SYN is never scaled; the others are once both SYNs
-     * carried the option (RFC 7323 2.2). */
-    uint32_t win = p->tcp_win;
-    if (!syn && f->dir[0].syn && f->dir[1].syn && f->dir[0].wscale != DEC_WSCALE_NONE &&
-        f->dir[1].wscale != DEC_WSCALE_NONE)
-        win <<= d->wscale;
-    if (win > d->win_max) d->win_max = win;
     if (fl & TH_ACK) {
         if (!d->acked || seq_diff(p->ack, d->ack_high) >= 0) {
             d->ack_high = p->ack;
-            d->win_last = win;
+            d->win_last = p->tcp_win;
+            d->win_last_syn = syn != 0;
         }
         d->acked = true;
-        seq_acked(f, !dn, p->ack);
+        if (f->dir[!dn].n_holes) seq_acked(f, !dn, p->ack);
     }
     if (!d->seq_init) {
         d->seq_base = p->seq + syn;
@@ -598,7 +609,9 @@ static bool tcp_seq(flow_table *t, flow *f, int dn, const dec_pkt *p)
             hole_add(t, d, d->seq_high, s, false);
         } else if (!peer->acked) {
             d->seq_bytes += gap; /* nothing will acknowledge it: the bound decides */
-        } else if (seq_diff(e, peer->ack_high + peer->win_last) <= 0) {
+        } else if (seq_diff(e, peer->ack_high + (peer->win_last_syn ? peer->win_last
+                                                                    : peer->win_last << win_shift(
+                                                                          f, peer))) <= 0) {
             d->seq_bytes += gap; /* the peer's last ACK and window allowed it to be sent */
         } else {
             hole_add(t, d, d->seq_high, s, true);

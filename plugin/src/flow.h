@@ -74,16 +74,18 @@ typedef struct flow_dir {
     uint64_t seq_bytes;
     uint32_t seq_base; /* first payload seq (ISN+1 after SYN) */
     uint32_t seq_high; /* frontier: highest payload seq end seen */
-    uint32_t win_max;  /* largest window this side advertised (bytes; scaled once known) */
+    uint32_t win_max;  /* largest window this side advertised after its SYN (as sent) */
     uint32_t fin_seq;  /* sequence number of its FIN (valid when fin_at) */
     uint32_t ack_high; /* highest ACK it sent (valid when acked) */
-    uint32_t win_last; /* the window it advertised with ack_high (bytes, as win_max) */
+    uint32_t win_last; /* the window it advertised with ack_high (as sent) */
+    uint16_t syn_win;  /* the window of its SYN (never scaled) */
     uint8_t wscale;    /* its SYN's window scale shift, DEC_WSCALE_NONE if absent */
     uint8_t n_holes;
     bool seq_init;
-    bool syn;    /* sent a SYN (seq_base - 1 is its ISN) */
-    bool acked;  /* sent a segment with ACK: the peer's holes wait for it */
-    bool fin_at; /* fin_seq is known: nothing beyond it was sent */
+    bool syn;          /* sent a SYN (seq_base - 1 is its ISN) */
+    bool acked;        /* sent a segment with ACK: the peer's holes wait for it */
+    bool fin_at;       /* fin_seq is known: nothing beyond it was sent */
+    bool win_last_syn; /* win_last came with a SYN (never scaled) */
     bool fin, rst;
     flow_seq_hole hole[FLOW_SEQ_HOLES];
 } flow_dir;
