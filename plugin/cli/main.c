@@ -769,14 +769,12 @@ int main(int argc, char **argv)
     }
     fill_run_config(&r, &cfg);
     int status = start_engines(&r, &o, &cfg);
-    if (status != EXIT_OK) {
+    if (status == EXIT_OK && open_output(&r) != 0) status = EXIT_INPUT;
+    if (status != EXIT_OK) { /* the engines, if any, before the key log they read */
+        eng_free(&r);
+        egret_keylog_free(r.keys);
         opts_free(&o);
         return status;
-    }
-    if (open_output(&r) != 0) {
-        eng_free(&r);
-        opts_free(&o);
-        return EXIT_INPUT;
     }
 
     signals_install();

@@ -1,7 +1,7 @@
 /*
  * paths.h -- the directories of the shipped data: the AI catalog
- * (rules/data), the test GeoIP databases and the rules.  The source
- * tree's copies when running from a build tree, else the installed ones.
+ * (rules/data), the test GeoIP databases and the rules: under
+ * $EGRET_DATADIR when it is set, else where CMake installed them.
  */
 #ifndef EGRET_PATHS_H
 #define EGRET_PATHS_H
