@@ -26,7 +26,7 @@
  *     content_end -> one result per uploaded file;
  *   on_request_complete (non-multipart): content_end -> result for the txn.
  *
- * Shapes (content_result.shape; see /work/shared/docs/AI_EGRESS.md 1.6):
+ * Shapes (content_result.shape; see AI_EGRESS.md 1.6 in the shared docs):
  *   openai_chat        {"messages":[{"role","content"}...]} (also OpenAI-
  *                      compatible providers, Cohere v2 unless hinted)
  *   anthropic_messages messages[] plus a top-level system / anthropic_version /

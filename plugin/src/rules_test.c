@@ -447,6 +447,125 @@ static bool run_capture(lua_State *L, int t, const char *dir, const kit *k, cons
     return true;
 }
 
+/* The test's rule paths (relative to its directory), or the default
+ * rules; returns how many (at most 16). */
+static size_t test_rule_paths(lua_State *L, int t, const char *dir, const kit *k,
+                              const char *paths[16], char pbuf[16][1024])
+{
+    size_t np = 0;
+    int rt = lua_getfield(L, t, "rules");
+    if (rt == LUA_TSTRING || rt == LUA_TTABLE) {
+        size_t n = rt == LUA_TSTRING ? 1 : lua_rawlen(L, -1);
+        for (size_t i = 0; i < n && np < 16; i++) {
+            if (rt == LUA_TTABLE) lua_rawgeti(L, -1, (lua_Integer)i + 1);
+            const char *p = lua_tostring(L, -1);
+            if (p && p[0] != '/')
+                snprintf(pbuf[np], 1024, "%s/%s", dir, p);
+            else
+                snprintf(pbuf[np], 1024, "%s", p ? p : "");
+            paths[np] = pbuf[np];
+            np++;
+            if (rt == LUA_TTABLE) lua_pop(L, 1);
+        }
+    } else {
+        paths[np++] = k->default_rules;
+    }
+    lua_pop(L, 1);
+    return np;
+}
+
+/* Dispatches the test's synthetic events to 'rs'; false (with the reason
+ * in 'fail') on an unknown hook. */
+static bool replay_events(lua_State *L, int t, rules *rs, char *fail, size_t faillen)
+{
+    bool ok = true;
+    if (lua_getfield(L, t, "events") == LUA_TTABLE) {
+        int evs = lua_gettop(L);
+        size_t n = lua_rawlen(L, evs);
+        for (size_t i = 1; i <= n; i++) {
+            lua_rawgeti(L, evs, (lua_Integer)i);
+            int ev = lua_gettop(L);
+            const char *hn = fstr(L, ev, "hook", NULL);
+            rule_hook h = hook_by_name(hn);
+            if (h == RH__COUNT) {
+                snprintf(fail, faillen, "event %zu: unknown hook '%s'", i, hn ? hn : "nil");
+                ok = false;
+                lua_settop(L, ev - 1);
+                break;
+            }
+            lua_getfield(L, ev, "at");
+            uint64_t at_us = (uint64_t)llround(luaL_optnumber(L, -1, 0) * 1e6);
+            lua_pop(L, 1);
+            if (lua_getfield(L, ev, "flow") != LUA_TTABLE) {
+                lua_pop(L, 1);
+                lua_newtable(L);
+            }
+            rule_view v;
+            build_view(L, lua_gettop(L), at_us, &v);
+            rules_dispatch(rs, h, &v, at_us);
+            if (h == RH_FLOW_END && fbool(L, ev, "forget", true)) rules_flow_forget(rs, v.flow_id);
+            lua_settop(L, ev - 1);
+        }
+    }
+    lua_pop(L, 1);
+    return ok;
+}
+
+/* Matches the alerts the rules raised (those of the test's sids and
+ * severities) against its `expect` list; prints what is missing or
+ * unexpected and, on failure, what matched and the rule log. */
+static void compare_alerts(lua_State *L, int t, run *R, const char *file, const char *name,
+                           FILE *out, bool *pass, bool *header, const char *fail)
+{
+    got_alert **cand = calloc(R->n ? R->n : 1, sizeof(*cand));
+    size_t nc = 0;
+    for (size_t i = 0; cand && i < R->n; i++)
+        if (in_list(L, t, "sids", R->a[i].sid) && in_list(L, t, "severities", R->a[i].severity))
+            cand[nc++] = &R->a[i];
+    *header = false;
+    if (lua_getfield(L, t, "expect") == LUA_TTABLE) {
+        int exs = lua_gettop(L);
+        size_t n = lua_rawlen(L, exs);
+        for (size_t i = 1; i <= n; i++) {
+            lua_rawgeti(L, exs, (lua_Integer)i);
+            int ex = lua_gettop(L);
+            int64_t want = fint(L, ex, "count", 1), have = 0;
+            for (size_t m = 0; m < nc && have < want; m++)
+                if (!cand[m]->matched && alert_matches(L, ex, cand[m])) {
+                    cand[m]->matched = true;
+                    have++;
+                }
+            if (have < want) {
+                if (*pass || !*header) fprintf(out, "FAIL  %s: %s\n", file, name);
+                *pass = false;
+                *header = true;
+                rules_test_push_source(L, ex);
+                fprintf(out, "      expected (%lld of %lld missing): %s\n",
+                        (long long)(want - have), (long long)want, lua_tostring(L, -1));
+                lua_pop(L, 1);
+            }
+            lua_settop(L, ex - 1);
+        }
+    }
+    lua_pop(L, 1);
+    for (size_t m = 0; m < nc; m++) {
+        if (cand[m]->matched) continue;
+        if (*pass || !*header) fprintf(out, "FAIL  %s: %s\n", file, name);
+        *pass = false;
+        *header = true;
+        print_got(out, "unexpected:", cand[m]);
+    }
+    if (!*pass) {
+        if (!*header) fprintf(out, "FAIL  %s: %s\n", file, name);
+        *header = true;
+        if (fail[0]) fprintf(out, "      %s\n", fail);
+        for (size_t m = 0; m < nc; m++)
+            if (cand[m]->matched) print_got(out, "got:", cand[m]);
+        if (R->logs_len) fputs(R->logs, out);
+    }
+    free(cand);
+}
+
 /* Runs the test table at index t.  Returns true on pass. */
 static bool run_one(lua_State *L, int t, const char *file, const char *dir, const kit *k)
 {
@@ -457,28 +576,9 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir, cons
     bool pass = true;
     bool header = false;
     char fail[1024] = "";
-    /* rule paths */
     const char *paths[16];
     char pbuf[16][1024];
-    size_t np = 0;
-    int rt = lua_getfield(L, t, "rules");
-    if (rt == LUA_TSTRING || rt == LUA_TTABLE) {
-        size_t n = rt == LUA_TSTRING ? 1 : lua_rawlen(L, -1);
-        for (size_t i = 0; i < n && np < 16; i++) {
-            if (rt == LUA_TTABLE) lua_rawgeti(L, -1, (lua_Integer)i + 1);
-            const char *p = lua_tostring(L, -1);
-            if (p && p[0] != '/')
-                snprintf(pbuf[np], sizeof(pbuf[np]), "%s/%s", dir, p);
-            else
-                snprintf(pbuf[np], sizeof(pbuf[np]), "%s", p ? p : "");
-            paths[np] = pbuf[np];
-            np++;
-            if (rt == LUA_TTABLE) lua_pop(L, 1);
-        }
-    } else {
-        paths[np++] = k->default_rules;
-    }
-    lua_pop(L, 1);
+    size_t np = test_rule_paths(L, t, dir, k, paths, pbuf);
     /* config */
     const char *config_text = NULL;
     if (lua_getfield(L, t, "config") == LUA_TTABLE) {
@@ -526,85 +626,9 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir, cons
                  (long long)fint(L, t, "load_errors", 0));
         pass = false;
     }
-    /* events */
-    if (!capture && lua_getfield(L, t, "events") == LUA_TTABLE) {
-        int evs = lua_gettop(L);
-        size_t n = lua_rawlen(L, evs);
-        for (size_t i = 1; i <= n; i++) {
-            lua_rawgeti(L, evs, (lua_Integer)i);
-            int ev = lua_gettop(L);
-            const char *hn = fstr(L, ev, "hook", NULL);
-            rule_hook h = hook_by_name(hn);
-            if (h == RH__COUNT) {
-                snprintf(fail, sizeof(fail), "event %zu: unknown hook '%s'", i, hn ? hn : "nil");
-                pass = false;
-                lua_settop(L, ev - 1);
-                break;
-            }
-            lua_getfield(L, ev, "at");
-            uint64_t at_us = (uint64_t)llround(luaL_optnumber(L, -1, 0) * 1e6);
-            lua_pop(L, 1);
-            if (lua_getfield(L, ev, "flow") != LUA_TTABLE) {
-                lua_pop(L, 1);
-                lua_newtable(L);
-            }
-            rule_view v;
-            build_view(L, lua_gettop(L), at_us, &v);
-            rules_dispatch(rs, h, &v, at_us);
-            if (h == RH_FLOW_END && fbool(L, ev, "forget", true)) rules_flow_forget(rs, v.flow_id);
-            lua_settop(L, ev - 1);
-        }
-    }
-    if (!capture) lua_pop(L, 1);
+    if (!capture && !replay_events(L, t, rs, fail, sizeof(fail))) pass = false;
     rules_free(rs);
-    /* compare */
-    got_alert **cand = calloc(R.n ? R.n : 1, sizeof(*cand));
-    size_t nc = 0;
-    for (size_t i = 0; i < R.n; i++)
-        if (in_list(L, t, "sids", R.a[i].sid) && in_list(L, t, "severities", R.a[i].severity))
-            cand[nc++] = &R.a[i];
-    header = false;
-    if (lua_getfield(L, t, "expect") == LUA_TTABLE) {
-        int exs = lua_gettop(L);
-        size_t n = lua_rawlen(L, exs);
-        for (size_t i = 1; i <= n; i++) {
-            lua_rawgeti(L, exs, (lua_Integer)i);
-            int ex = lua_gettop(L);
-            int64_t want = fint(L, ex, "count", 1), have = 0;
-            for (size_t m = 0; m < nc && have < want; m++)
-                if (!cand[m]->matched && alert_matches(L, ex, cand[m])) {
-                    cand[m]->matched = true;
-                    have++;
-                }
-            if (have < want) {
-                if (pass || !header) fprintf(out, "FAIL  %s: %s\n", file, name);
-                pass = false;
-                header = true;
-                rules_test_push_source(L, ex);
-                fprintf(out, "      expected (%lld of %lld missing): %s\n",
-                        (long long)(want - have), (long long)want, lua_tostring(L, -1));
-                lua_pop(L, 1);
-            }
-            lua_settop(L, ex - 1);
-        }
-    }
-    lua_pop(L, 1);
-    for (size_t m = 0; m < nc; m++) {
-        if (cand[m]->matched) continue;
-        if (pass || !header) fprintf(out, "FAIL  %s: %s\n", file, name);
-        pass = false;
-        header = true;
-        print_got(out, "unexpected:", cand[m]);
-    }
-    if (!pass) {
-        if (!header) fprintf(out, "FAIL  %s: %s\n", file, name);
-        header = true;
-        if (fail[0]) fprintf(out, "      %s\n", fail);
-        for (size_t m = 0; m < nc; m++)
-            if (cand[m]->matched) print_got(out, "got:", cand[m]);
-        if (R.logs_len) fputs(R.logs, out);
-    }
-    free(cand);
+    compare_alerts(L, t, &R, file, name, out, &pass, &header, fail);
 done:
     if (pass)
         fprintf(out, "PASS  %s: %s\n", file, name);
