@@ -512,6 +512,7 @@ static void put_inspect_stats(jw *w, const eve_snapshot *s)
         jw_u64(w, "responses", is->responses);
         jw_u64(w, "bodies_inspected", is->bodies);
         jw_u64(w, "parser_events", is->http_events);
+        jw_u64(w, "http2_flows", is->flows_h2);
         jw_obj_close(w);
         jw_obj_open(w, "reassembly");
         jw_u64(w, "memuse", is->reasm_bytes_now);
@@ -546,7 +547,6 @@ static void put_inspect_stats(jw *w, const eve_snapshot *s)
             }
             jw_obj_close(w);
         }
-        jw_u64(w, "http2_flows", is->flows_h2);
     }
 }
 

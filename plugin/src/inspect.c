@@ -63,6 +63,8 @@ struct inspect_flow {
     http_conn *http;     /* the parser: HTTP/1.x ... */
     h2_conn *h2;         /* ... or HTTP/2 (decided at the first plaintext byte under TLS) */
     bool ended[2];       /* the parser's directions ended */
+    bool upgraded;       /* HTTP/1.1 answered "101" to "Upgrade: h2c": 'up' is stream 1 */
+    http_txn up;
     content_ctx *content;
     bool in_body;      /* content_begin called for the current request */
     inspect_req cur;   /* request being parsed */
@@ -204,6 +206,10 @@ static void on_response_complete(void *ud, const http_txn *t)
     inspect_flow *f = ud;
     /* also called for requests that got no response (flow end) */
     if (!(t->flags & HTTP_TXN_NO_RESPONSE)) f->ctx->responses++;
+    if (f->http && !f->h2 && t->status == 101 && strcmp(t->upgrade, "h2c") == 0) {
+        f->up = *t; /* parser_feed starts HTTP/2 with it */
+        f->upgraded = true;
+    }
     inspect_req r;
     memset(&r, 0, sizeof(r));
     /* pair with the pending request of this transaction */
@@ -265,10 +271,22 @@ static bool parser_pick(inspect_flow *f, http_dir dir, const uint8_t *data, size
 static void parser_feed(inspect_flow *f, http_dir dir, const uint8_t *data, size_t len)
 {
     if (!parser_pick(f, dir, data, len)) return;
-    if (f->h2)
+    if (f->h2) {
         h2_conn_feed(f->h2, dir, data, len);
-    else
-        http_conn_feed(f->http, dir, data, len);
+        return;
+    }
+    uint64_t before = http_conn_stats_get(f->http)->ignored_bytes[dir];
+    http_conn_feed(f->http, dir, data, len);
+    if (!f->upgraded) return;
+    /* Upgrade: h2c -- HTTP/1.1 stopped after the 101's header block, and
+     * what it ignored of this piece is HTTP/2 already; the upgrade request
+     * becomes stream 1 */
+    f->upgraded = false;
+    size_t rest = (size_t)(http_conn_stats_get(f->http)->ignored_bytes[dir] - before);
+    f->h2 = h2_conn_new_upgraded(&f->ctx->h2lim, &HCB, f, &f->up);
+    if (!f->h2) return;
+    f->ctx->flows_h2++;
+    if (rest && rest <= len) h2_conn_feed(f->h2, dir, data + len - rest, rest);
 }
 
 static void parser_gap(inspect_flow *f, http_dir dir, uint64_t len)
