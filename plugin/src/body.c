@@ -60,7 +60,7 @@ void body_reset(body_dec *b)
     /* z_init, z_done and mp_active are cleared by body_finish.  z_in and
      * z_out are not reset: http.c has always counted the bomb cap over
      * all the messages of a direction, and this extraction keeps its
-     * behaviour (h2.c uses a fresh body_dec per stream). */
+     * behaviour (h2_stream.c uses a fresh body_dec per stream). */
 }
 
 bool body_get_param(const char *v, size_t n, const char *key, char *out, size_t cap)

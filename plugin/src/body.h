@@ -1,6 +1,6 @@
 /*
  * body.h -- HTTP message body decoding shared by the HTTP/1.x parser
- * (http.c) and the HTTP/2 parser (h2.c): content codings gzip / x-gzip /
+ * (http.c) and the HTTP/2 parser (h2_*.c): content codings gzip / x-gzip /
  * deflate (zlib or raw) with the decompression-bomb cap, and the
  * multipart/form-data splitter.  body.c is the only file that includes
  * <zlib.h>.

@@ -1,5 +1,5 @@
 /*
- * http_txn.h -- what the HTTP parsers (http.c for HTTP/1.x, h2.c for
+ * http_txn.h -- what the HTTP parsers (http.c for HTTP/1.x, h2_*.c for
  * HTTP/2) and the body decoder they share (body.c) hand their consumer:
  * directions, events, transactions, messages, multipart parts and the
  * callback contract (documented in http.h).  Types only: http_event_name
@@ -90,7 +90,7 @@ typedef struct http_txn {
     uint32_t flags;       /* HTTP_TXN_* */
     uint32_t parts;       /* multipart parts seen in the request */
     http_msg req, resp;
-    /* Appended for HTTP/2 (h2.c); http.c leaves protocol and stream_id 0. */
+    /* Appended for HTTP/2 (h2_*.c); http.c leaves protocol and stream_id 0. */
     uint32_t protocol;     /* HTTP_PROTO_* */
     uint32_t stream_id;    /* HTTP/2 stream, 0 for HTTP/1.x */
     char scheme[16];       /* HTTP/2 :scheme */
@@ -99,7 +99,7 @@ typedef struct http_txn {
 } http_txn;
 
 #define HTTP_PROTO_1 0u /* HTTP/1.x (http.c) */
-#define HTTP_PROTO_2 2u /* HTTP/2 (h2.c) */
+#define HTTP_PROTO_2 2u /* HTTP/2 (h2_*.c) */
 
 #define HTTP_TXN_URI_TRUNC   0x01u
 #define HTTP_TXN_UNPAIRED    0x02u /* pipeline queue full: no response pairing */

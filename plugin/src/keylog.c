@@ -3,7 +3,7 @@
  * follower (keylog.h has the contract).
  *
  * OpenSSL is used here for one function only, OPENSSL_cleanse (a wipe the
- * compiler may not remove); the AEAD and KDF work lives in tlsdec.c and the
+ * compiler may not remove); the AEAD and KDF work lives in tls_crypto.c and the
  * digests in hash.c.
  *
  * Table layout: 'ent' holds 'cap' entries.  Those in use are linked in

@@ -361,40 +361,56 @@ static lua_Integer opt_int_field(lua_State *L, const char *k, lua_Integer dflt, 
     return v;
 }
 
-/* rule{ id=, rev=, name=, severity=, category=, hooks={...}, suppress=,
- *       on_<hook>=function(flow, rule) ... end }  -> the rule table */
-static int l_rule(lua_State *L)
+/* What a rule{} declaration said, read and checked by the steps below.
+ * Each step raises a Lua error (luaL_error does not return) on the first
+ * thing wrong, so the messages and their order are those of one pass. */
+typedef struct rule_decl {
+    lua_Integer sid, rev, sev;
+    double suppress;
+    unsigned needs;       /* RULE_NEEDS_* */
+    bool want[RH__COUNT]; /* the hooks it subscribes to */
+} rule_decl;
+
+/* Every key of the table (at 1) is a field rule{} knows. */
+static int check_field_names(lua_State *L)
 {
-    rule_file *f = rules_ctx(L);
-    luaL_checktype(L, 1, LUA_TTABLE);
-    if (!f->loading) return luaL_error(L, "rule{} may only be called while the file loads");
-    lua_settop(L, 1);
     lua_pushnil(L);
     while (lua_next(L, 1)) {
         lua_pop(L, 1);
         if (lua_type(L, -1) != LUA_TSTRING || !valid_field(lua_tostring(L, -1)))
             return luaL_error(L, "rule: unknown field '%s'", luaL_tolstring(L, -1, NULL));
     }
-    lua_Integer sid = opt_int_field(L, "id", 0, 1, 0xffffffffll);
-    lua_Integer rev = opt_int_field(L, "rev", 1, 1, 0xffffffffll);
-    lua_Integer sev = opt_int_field(L, "severity", 3, 1, 3);
+    return 0;
+}
+
+/* id, rev, severity, name, category, suppress. */
+static int read_fields(lua_State *L, rule_decl *r)
+{
+    r->sid = opt_int_field(L, "id", 0, 1, 0xffffffffll);
+    r->rev = opt_int_field(L, "rev", 1, 1, 0xffffffffll);
+    r->sev = opt_int_field(L, "severity", 3, 1, 3);
+    int sid = (int)r->sid;
     if (lua_getfield(L, 1, "name") != LUA_TSTRING || lua_rawlen(L, -1) == 0)
-        return luaL_error(L, "rule %d: 'name' (string) is required", (int)sid);
+        return luaL_error(L, "rule %d: 'name' (string) is required", sid);
     lua_pop(L, 1);
     int ct = lua_getfield(L, 1, "category");
     if (ct != LUA_TNIL && ct != LUA_TSTRING)
-        return luaL_error(L, "rule %d: 'category' must be a string", (int)sid);
+        return luaL_error(L, "rule %d: 'category' must be a string", sid);
     lua_pop(L, 1);
-    double suppress = RULES_DEFAULT_SUPPRESS_S;
+    r->suppress = RULES_DEFAULT_SUPPRESS_S;
     if (lua_getfield(L, 1, "suppress") != LUA_TNIL) {
         if (!lua_isnumber(L, -1) || lua_tonumber(L, -1) < 0)
-            return luaL_error(L, "rule %d: 'suppress' must be seconds >= 0", (int)sid);
-        suppress = lua_tonumber(L, -1);
+            return luaL_error(L, "rule %d: 'suppress' must be seconds >= 0", sid);
+        r->suppress = lua_tonumber(L, -1);
     }
     lua_pop(L, 1);
-    /* needs = { "ai", "internal_src" }: prefilters checked in C before the
-     * call, so flows that cannot match cost no Lua call at all. */
-    unsigned needs = 0;
+    return 0;
+}
+
+/* needs = { "ai", "internal_src" }: prefilters checked in C before the
+ * call, so flows that cannot match cost no Lua call at all. */
+static int read_needs(lua_State *L, rule_decl *r)
+{
     int nt = lua_getfield(L, 1, "needs");
     if (nt == LUA_TTABLE) {
         lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
@@ -402,18 +418,24 @@ static int l_rule(lua_State *L)
             lua_rawgeti(L, -1, i);
             const char *k = lua_tostring(L, -1);
             if (k && strcmp(k, "ai") == 0)
-                needs |= RULE_NEEDS_AI;
+                r->needs |= RULE_NEEDS_AI;
             else if (k && strcmp(k, "internal_src") == 0)
-                needs |= RULE_NEEDS_INTERNAL_SRC;
+                r->needs |= RULE_NEEDS_INTERNAL_SRC;
             else
                 return luaL_error(L, "rule %d: unknown 'needs' entry '%s' (ai, internal_src)",
-                                  (int)sid, k ? k : "?");
+                                  (int)r->sid, k ? k : "?");
             lua_pop(L, 1);
         }
     } else if (nt != LUA_TNIL) {
-        return luaL_error(L, "rule %d: 'needs' must be a list", (int)sid);
+        return luaL_error(L, "rule %d: 'needs' must be a list", (int)r->sid);
     }
     lua_pop(L, 1);
+    return 0;
+}
+
+/* The id is new in this file and in the files loaded before it. */
+static int check_unique_id(lua_State *L, const rule_file *f, lua_Integer sid)
+{
     for (size_t i = 0; i < f->n_defs; i++)
         if (f->defs[i]->sid == (uint32_t)sid)
             return luaL_error(L, "rule %d: duplicate id in this file", (int)sid);
@@ -421,12 +443,19 @@ static int l_rule(lua_State *L)
         if (f->owner->defs[i]->sid == (uint32_t)sid)
             return luaL_error(L, "rule %d: id already used by %s", (int)sid,
                               f->owner->defs[i]->file->path);
-    /* which hooks: 'hooks' list, else every on_* function present */
-    bool want[RH__COUNT] = {0};
+    return 0;
+}
+
+/* Which hooks: the 'hooks' list, else every on_* function present; each
+ * one subscribed to must be a function, and there must be one. */
+static int read_hooks(lua_State *L, rule_decl *r)
+{
+    int sid = (int)r->sid;
+    bool *want = r->want;
     int ht = lua_getfield(L, 1, "hooks");
     if (ht == LUA_TTABLE) {
         lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-        if (n == 0) return luaL_error(L, "rule %d: 'hooks' is empty", (int)sid);
+        if (n == 0) return luaL_error(L, "rule %d: 'hooks' is empty", sid);
         for (lua_Integer i = 1; i <= n; i++) {
             lua_rawgeti(L, -1, i);
             const char *hn = lua_tostring(L, -1);
@@ -434,13 +463,13 @@ static int l_rule(lua_State *L)
             for (h = 0; h < RH__COUNT; h++)
                 if (hn && strcmp(hn, hook_names[h]) == 0) break;
             if (h == RH__COUNT)
-                return luaL_error(L, "rule %d: unknown hook '%s'", (int)sid,
+                return luaL_error(L, "rule %d: unknown hook '%s'", sid,
                                   hn ? hn : luaL_typename(L, -1));
             want[h] = true;
             lua_pop(L, 1);
         }
     } else if (ht != LUA_TNIL) {
-        return luaL_error(L, "rule %d: 'hooks' must be a list of hook names", (int)sid);
+        return luaL_error(L, "rule %d: 'hooks' must be a list of hook names", sid);
     }
     lua_pop(L, 1);
     int n_hooks = 0;
@@ -449,12 +478,18 @@ static int l_rule(lua_State *L)
         lua_pop(L, 1);
         if (ht == LUA_TNIL && t == LUA_TFUNCTION) want[h] = true;
         if (want[h] && t != LUA_TFUNCTION)
-            return luaL_error(L, "rule %d: hook '%s' is listed but is not a function", (int)sid,
+            return luaL_error(L, "rule %d: hook '%s' is listed but is not a function", sid,
                               hook_names[h]);
         n_hooks += want[h];
     }
-    if (n_hooks == 0) return luaL_error(L, "rule %d: subscribes to no hook", (int)sid);
-    /* register */
+    if (n_hooks == 0) return luaL_error(L, "rule %d: subscribes to no hook", sid);
+    return 0;
+}
+
+/* Adds the checked declaration to f's rules, with references to its table
+ * and its hook functions. */
+static int register_rule(lua_State *L, rule_file *f, const rule_decl *r)
+{
     rule_def **nd = realloc(f->defs, sizeof(*nd) * (f->n_defs + 1));
     if (!nd) return luaL_error(L, "out of memory");
     f->defs = nd;
@@ -464,11 +499,11 @@ static int l_rule(lua_State *L)
     d->ref_table = LUA_NOREF;
     for (int h = 0; h < RH__COUNT; h++) d->ref_hook[h] = LUA_NOREF;
     d->file = f;
-    d->sid = (uint32_t)sid;
-    d->rev = (uint32_t)rev;
-    d->severity = (int)sev;
-    d->suppress_s = suppress;
-    d->needs = needs;
+    d->sid = (uint32_t)r->sid;
+    d->rev = (uint32_t)r->rev;
+    d->severity = (int)r->sev;
+    d->suppress_s = r->suppress;
+    d->needs = r->needs;
     lua_getfield(L, 1, "name");
     d->name = strdup(lua_tostring(L, -1));
     lua_pop(L, 1);
@@ -479,12 +514,30 @@ static int l_rule(lua_State *L)
     lua_Debug ar;
     if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar)) d->line = ar.currentline;
     for (int h = 0; h < RH__COUNT; h++) {
-        if (!want[h]) continue;
+        if (!r->want[h]) continue;
         lua_getfield(L, 1, hook_names[h]);
         d->ref_hook[h] = luaL_ref(L, LUA_REGISTRYINDEX);
     }
     lua_pushvalue(L, 1);
     d->ref_table = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+/* rule{ id=, rev=, name=, severity=, category=, hooks={...}, suppress=,
+ *       on_<hook>=function(flow, rule) ... end }  -> the rule table */
+static int l_rule(lua_State *L)
+{
+    rule_file *f = rules_ctx(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!f->loading) return luaL_error(L, "rule{} may only be called while the file loads");
+    lua_settop(L, 1);
+    rule_decl r = {0};
+    check_field_names(L);
+    read_fields(L, &r);
+    read_needs(L, &r);
+    check_unique_id(L, f, r.sid);
+    read_hooks(L, &r);
+    register_rule(L, f, &r);
     return 1;
 }
 
