@@ -42,6 +42,15 @@ typedef struct body_env {
     uint64_t inflate_ratio_floor;
 } body_env;
 
+/* A connection's body environment: its callbacks, event counters and
+ * inflate caps (the parser's limits). */
+static inline body_env body_env_make(const http_callbacks *cb, void *ud, uint64_t *events,
+                                     uint64_t max_out, uint64_t max_ratio, uint64_t ratio_floor)
+{
+    body_env e = {cb, ud, events, max_out, max_ratio, ratio_floor};
+    return e;
+}
+
 struct body_z;
 struct body_mp;
 

@@ -46,12 +46,8 @@ static h2_conn *conn_new(const h2_limits *lim, const http_callbacks *cb, void *u
     if (c->lim.max_frame_size > MAX_FRAME_LIMIT) c->lim.max_frame_size = MAX_FRAME_LIMIT;
     if (cb) c->cb = *cb;
     c->ud = ud;
-    c->env.cb = &c->cb;
-    c->env.ud = ud;
-    c->env.events = c->st.events;
-    c->env.inflate_max_out = c->lim.inflate_max_out;
-    c->env.inflate_max_ratio = c->lim.inflate_max_ratio;
-    c->env.inflate_ratio_floor = c->lim.inflate_ratio_floor;
+    c->env = body_env_make(&c->cb, ud, c->st.events, c->lim.inflate_max_out,
+                           c->lim.inflate_max_ratio, c->lim.inflate_ratio_floor);
     c->tab = calloc(c->lim.max_streams, sizeof(*c->tab));
     if (!c->tab) {
         free(c);

@@ -604,12 +604,8 @@ http_conn *http_conn_new(const http_limits *lim, const http_callbacks *cb, void 
     if (c->lim.inflate_max_ratio == 0) c->lim.inflate_max_ratio = 1;
     if (cb) c->cb = *cb;
     c->ud = ud;
-    c->env.cb = &c->cb;
-    c->env.ud = ud;
-    c->env.events = c->st.events;
-    c->env.inflate_max_out = c->lim.inflate_max_out;
-    c->env.inflate_max_ratio = c->lim.inflate_max_ratio;
-    c->env.inflate_ratio_floor = c->lim.inflate_ratio_floor;
+    c->env = body_env_make(&c->cb, ud, c->st.events, c->lim.inflate_max_out,
+                           c->lim.inflate_max_ratio, c->lim.inflate_ratio_floor);
     c->ring = calloc(c->lim.max_pipeline, sizeof(*c->ring));
     if (!c->ring) {
         free(c);
