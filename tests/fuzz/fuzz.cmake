@@ -35,6 +35,7 @@ foreach(spec ${EGRET_FUZZ_TARGETS})
   target_include_directories(${exe} PRIVATE ${CMAKE_SOURCE_DIR}/plugin/src
     ${CMAKE_SOURCE_DIR}/plugin/cli ${CMAKE_SOURCE_DIR}/tests/fuzz)
   target_link_libraries(${exe} PRIVATE egret_static)
+  target_compile_definitions(${exe} PRIVATE FUZZ_DATADIR="${CMAKE_BINARY_DIR}")
 endforeach()
 
 if(NOT EGRET_FUZZ)

@@ -4,9 +4,9 @@
  * a 16-bit big-endian length and that many bytes, a millisecond apart;
  * the input ends with egret_engine_flush, which ends every flow, so one
  * input cannot leave state for the next.  One engine for the whole run
- * (creating one loads nDPI and the rules), with the shipped rules when
- * EGRET_DATADIR finds them (scripts/fuzz sets it), without otherwise, and
- * the fixed TLS key log of fuzz_keys.h.
+ * (creating one loads nDPI and the rules), with the shipped rules and
+ * data of EGRET_DATADIR (default: the build tree, FUZZ_DATADIR), and the
+ * fixed TLS key log of fuzz_keys.h.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +30,9 @@ static void on_event(const egret_event *ev, void *ud)
 
 static egret_engine *make_engine(void)
 {
+#ifdef FUZZ_DATADIR
+    setenv("EGRET_DATADIR", FUZZ_DATADIR, 0); /* the build tree's rules/, unless set */
+#endif
     static egret_keylog *keys;
     keys = egret_keylog_new(16, NULL, NULL);
     if (keys) egret_keylog_add(keys, "fuzz", fz_keylog, sizeof fz_keylog - 1);
