@@ -57,8 +57,10 @@ int hpack_dec_feed(hpack_dec *h, const uint8_t *p, size_t n, bool final, hpack_f
             h->failed = true;
             return -1;
         }
-        p += rv;
-        n -= (size_t)rv;
+        if (rv > 0) { /* p is NULL for an empty piece (h2.c: a HEADERS frame without a block) */
+            p += rv;
+            n -= (size_t)rv;
+        }
         if (flags & NGHTTP2_HD_INFLATE_EMIT) fn(ud, nv.name, nv.namelen, nv.value, nv.valuelen);
         if (flags & NGHTTP2_HD_INFLATE_FINAL) {
             nghttp2_hd_inflate_end_headers(h->inf);
