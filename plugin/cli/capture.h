@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "egret_tools.h" /* egret_bpf_insn */
-#include "pcapng.h" /* pcapng_secrets */
+#include "pcapng.h"      /* pcapng_secrets */
 
 #define CAP_ERRBUF_SIZE 512
 #define CAP_SNAPLEN     262144
