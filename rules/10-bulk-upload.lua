@@ -27,7 +27,8 @@ local function check(flow)
     severity = sev,
     suppress = false, -- per-flow-and-level suppression is done above
     why = {
-      provider = ai.provider, kind = ai.kind, host = ai.host or flow.hostname,
+      src_host = flow.src_ip, provider = ai.provider, kind = ai.kind,
+      ai_host = ai.host or flow.hostname,
       upload_bytes = up, download_bytes = down, ratio = round3(ratio),
       threshold_bytes = sev == 1 and HIGH or MIN, min_ratio = RATIO,
       payload_toserver = flow:payload("toserver"),

@@ -27,7 +27,7 @@ local function feed(flow)
     alert {
       key = key,
       why = {
-        host = flow.src_ip, provider = ai.provider, kind = ai.kind,
+        src_host = flow.src_ip, provider = ai.provider, kind = ai.kind,
         upload_bytes_window = t.bytes, flows = t.flows, window_s = WIN,
         messages_window = t.messages,
         threshold_bytes = MIN, first_seen = t.first, last_seen = t.last,

@@ -37,7 +37,7 @@ local function feed(flow)
     alert {
       key = key,
       why = {
-        host = flow.src_ip, provider = ai.provider, kind = ai.kind,
+        src_host = flow.src_ip, provider = ai.provider, kind = ai.kind,
         requests = t.requests, flows = t.flows, window_s = WIN, threshold_requests = MIN,
         rate_per_min = round3(t.requests * 60 / active),
         cv = cv and round3(cv) or nil, regular = cv ~= nil and cv < 0.5,

@@ -24,7 +24,7 @@ local function feed(flow)
     alert {
       key = key,
       why = {
-        host = flow.src_ip, provider = ai.provider, kind = ai.kind,
+        src_host = flow.src_ip, provider = ai.provider, kind = ai.kind,
         country_iso = geo.country_iso, country = geo.country, asn = geo.asn,
         upload_bytes_window = t.bytes, window_s = WIN, threshold_bytes = MIN,
       },

@@ -13,8 +13,8 @@ local function check(flow)
   alert {
     key = egret.key(flow.src_ip, ai.provider),
     why = {
-      host = flow.src_ip, provider = ai.provider, kind = ai.kind,
-      endpoint = ai.host or flow.hostname, method = ai.method,
+      src_host = flow.src_ip, provider = ai.provider, kind = ai.kind,
+      ai_host = ai.host or flow.hostname, method = ai.method,
       sanctioned_count = #SANCTIONED,
     },
   }

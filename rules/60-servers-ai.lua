@@ -16,7 +16,7 @@ local function check(flow)
   end
   alert {
     key = egret.key(flow.src_ip, ai.provider),
-    why = { server = flow.src_ip, provider = ai.provider, kind = ai.kind, via = via, name = name },
+    why = { src_host = flow.src_ip, provider = ai.provider, kind = ai.kind, via = via, ai_host = name },
   }
 end
 

@@ -56,7 +56,7 @@ rule {
       key = key,
       why = {
         reason = reason, provider = ai.provider, kind = ai.kind, method = h.method,
-        host = h.host, uri = h.uri, shape = c.shape, inner_shape = c.inner_shape,
+        src_host = flow.src_ip, ai_host = h.host, uri = h.uri, shape = c.shape, inner_shape = c.inner_shape,
         purpose = c.purpose, records = c.records, messages = own, chars = c.chars,
         embedded_messages = c.embedded_messages, embedded_senders = c.embedded_senders,
         messages_total = msgs, gaps = c.gaps, decrypted = h.decrypted or nil,

@@ -147,8 +147,8 @@ static void on_log(int level, const char *msg, void *ud)
 {
     cli_run *r = ud;
 
-    if (level >= 2 && !r->o->verbose) return;
-    if (level == 1 && r->o->quiet) return;
+    if (level == EGRET_LOG_INFO && !r->o->verbose) return;
+    if ((level == EGRET_LOG_WARNING || level == EGRET_LOG_RULE) && r->o->quiet) return;
     progress_clear(r);
     fprintf(stderr, "egret: %s%s\n", level == 0 ? "error: " : level == 1 ? "warning: " : "", msg);
 }

@@ -89,7 +89,13 @@ typedef struct egret_event {
 typedef void (*egret_event_cb)(const egret_event *ev, void *ud);
 
 /* Diagnostics (rule errors, warnings about missing databases...).  'level'
- * is 0 error, 1 warning, 2 info.  Never carries packet payload. */
+ * is 0 error, 1 warning, 2 info, 3 a rule's own line (egret.log/print,
+ * rate-limited, prefixed with the rule's sid and name: show it at the
+ * default verbosity).  Never carries packet payload. */
+#define EGRET_LOG_ERROR 0
+#define EGRET_LOG_WARNING 1
+#define EGRET_LOG_INFO 2
+#define EGRET_LOG_RULE 3
 typedef void (*egret_log_cb)(int level, const char *msg, void *ud);
 
 /* Engine configuration.  Initialise with egret_config_init() and then set

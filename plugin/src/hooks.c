@@ -377,6 +377,8 @@ int hooks_use_rules(egret_engine *e, const rules_config *rc, rules_alert_cb tap,
     e->rcfg.config_text = rc->config_text;
     e->rcfg.sets = rc->sets;
     e->rcfg.n_sets = rc->n_sets;
+    e->rcfg.on_fault = rc->on_fault;
+    e->rcfg.fault_ud = rc->fault_ud;
     rules *r = hooks_load_rules(e, n_errors, msg, msglen);
     if (!r) return -1;
     rules_free(e->rules);

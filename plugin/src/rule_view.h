@@ -102,7 +102,13 @@ typedef struct rule_alert {
 } rule_alert;
 
 typedef void (*rules_alert_cb)(void *ud, const rule_view *v, const rule_alert *a);
-typedef void (*rules_log_cb)(void *ud, int level, const char *msg); /* 0 err, 1 warn, 2 info */
+/* 0 err, 1 warn, 2 info, RULES_LOG_RULE a rule's egret.log/print line */
+typedef void (*rules_log_cb)(void *ud, int level, const char *msg);
+#define RULES_LOG_RULE 3 /* = EGRET_LOG_RULE */
+/* A runtime fault of a rule's hook call (error, instruction or memory
+ * limit): every fault, not only the first one logged. */
+typedef void (*rules_fault_cb)(void *ud, uint32_t sid, const char *hook, const char *kind,
+                               const char *msg);
 
 typedef struct rules_config {
     const char *const *paths; /* rule files or directories (*.lua, name order) */
@@ -122,6 +128,9 @@ typedef struct rules_config {
     const char *config_text;
     /* Added: nDPI risk bit -> name for flow:risks(); NULL = names "risk_<bit>". */
     const char *(*risk_name)(void *ud, int bit);
+    /* Added: runtime faults (the rule tooling counts them); NULL = none. */
+    rules_fault_cb on_fault;
+    void *fault_ud;
 } rules_config;
 
 #endif /* EGRET_RULE_VIEW_H */

@@ -195,18 +195,16 @@ static int l_require(lua_State *L)
 static int l_print(lua_State *L)
 {
     rule_file *f = rules_ctx(L);
+    int n = lua_gettop(L); /* before luaL_buffinit, which may push a box of its own */
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    int n = lua_gettop(L);
     for (int i = 1; i <= n; i++) {
-        size_t len;
-        const char *s = luaL_tolstring(L, i, &len);
-        if (i > 1) luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        if (i > 1) luaL_addchar(&b, ' ');
         luaL_addvalue(&b);
-        (void)s;
     }
     luaL_pushresult(&b);
-    rules_logf(f->owner, 2, "%s: %s", f->path, lua_tostring(L, -1));
+    rules_logf(f->owner, RULES_LOG_RULE, "%s: %.512s", f->path, lua_tostring(L, -1));
     return 0;
 }
 
@@ -643,12 +641,14 @@ fail:
     file_free(f);
 }
 
-/* *.lua, but not the config (*.conf.lua) nor hidden files */
+/* *.lua, but not the config (*.conf.lua), rule tests kept beside the
+ * rules (*_test.lua, run by `egret test`) nor hidden files */
 static int is_rule_file(const struct dirent *de)
 {
     size_t len = strlen(de->d_name);
     return !(len < 5 || de->d_name[0] == '.' || strcmp(de->d_name + len - 4, ".lua") != 0 ||
-             (len >= 9 && strcmp(de->d_name + len - 9, ".conf.lua") == 0));
+             (len >= 9 && strcmp(de->d_name + len - 9, ".conf.lua") == 0) ||
+             (len >= 9 && strcmp(de->d_name + len - 9, "_test.lua") == 0));
 }
 
 static void load_path(struct rules *r, const char *path)
@@ -760,12 +760,48 @@ static void check_log(void *ud, int level, const char *msg)
     if (level <= 1) fprintf((FILE *)ud, "%s: %s\n", level == 0 ? "error" : "warning", msg);
 }
 
+#define CHECK_FAULTS_KEPT 64
+
+typedef struct check_faults {
+    FILE *report;
+    size_t n;                             /* distinct faults reported */
+    uint64_t seen[CHECK_FAULTS_KEPT];     /* their hashes (beyond the cap: reported again) */
+} check_faults;
+
+static uint64_t fault_hash(uint32_t sid, const char *hook, const char *msg)
+{
+    uint64_t h = 1469598103934665603ull ^ sid;
+    for (const char *p = hook ? hook : ""; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    for (const char *p = msg; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return h;
+}
+
+/* Each distinct fault of the dry run (rule, hook, message) is a problem to
+ * report once; the run-time log would show only a rule's first one. */
+static void check_fault(void *ud, uint32_t sid, const char *hook, const char *kind,
+                        const char *msg)
+{
+    check_faults *cf = ud;
+    uint64_t h = fault_hash(sid, hook, msg);
+    size_t kept = cf->n < CHECK_FAULTS_KEPT ? cf->n : CHECK_FAULTS_KEPT;
+    for (size_t i = 0; i < kept; i++)
+        if (cf->seen[i] == h) return;
+    if (cf->n < CHECK_FAULTS_KEPT) cf->seen[cf->n] = h;
+    cf->n++;
+    fprintf(cf->report, "error: %s (rule %u, %s, dry run on a synthetic event: %s)\n", msg, sid,
+            hook ? hook : "?", kind);
+}
+
 int rules_check(const rules_config *cfg, FILE *report)
 {
     rules_config c = *cfg;
+    check_faults cf = {.report = report};
     c.on_alert = NULL;
     c.on_log = check_log;
     c.ud = report;
+    c.on_fault = check_fault;
+    c.fault_ud = &cf;
+    c.max_faults = UINT32_MAX; /* report every hook's failure, disable none */
     size_t n_err = 0;
     char err[256] = "";
     rules *r = rules_new(&c, &n_err, err, sizeof(err));
@@ -773,7 +809,9 @@ int rules_check(const rules_config *cfg, FILE *report)
         fprintf(report, "error: %s\n", err);
         return 1;
     }
-    fprintf(report, "%zu rule(s) in %zu file(s), %zu error(s)\n", r->n_defs, r->n_files, n_err);
+    rules_dry_run(r);
+    fprintf(report, "%zu rule(s) in %zu file(s), %zu load error(s), %zu runtime error(s)\n",
+            r->n_defs, r->n_files, n_err, cf.n);
     rules_free(r);
-    return (int)n_err;
+    return (int)(n_err + cf.n);
 }

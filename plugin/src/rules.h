@@ -93,9 +93,14 @@ typedef struct rule_stats {
 } rule_stats;
 bool rules_rule_stats(const rules *r, size_t i, rule_stats *out);
 
-/* --check-rules: loads cfg (its callbacks are ignored), prints every
- * problem as "file:line: message" and a summary line to 'report'.
+/* --check-rules: loads cfg (its callbacks are ignored), dry-runs every
+ * hook on synthetic events, prints every problem (load or runtime) as
+ * "file:line: message" and a summary line to 'report'.
  * Returns the number of errors (0 = all good). */
 int rules_check(const rules_config *cfg, FILE *report);
+
+/* --check-rules' dry run: calls every hook of the loaded rules on
+ * synthetic events (rules_dryrun.c); faults reach cfg.on_fault. */
+void rules_dry_run(rules *r);
 
 #endif /* EGRET_RULES_H */

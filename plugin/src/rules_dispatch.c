@@ -40,7 +40,9 @@ static void fault(rule_def *d, const char *kind, bool *logged, const char *msg)
 {
     struct rules *r = d->file->owner;
     d->faults++;
-    if (!*logged) {
+    if (r->cfg.on_fault) /* the rule tooling reports every fault itself */
+        r->cfg.on_fault(r->cfg.fault_ud, d->sid, rules_hook_name(d->file->cur_hook), kind, msg);
+    else if (!*logged) {
         *logged = true;
         rules_logf(r, 0, "rule %u (%s) %s: %s", d->sid, d->name, kind, msg);
     }

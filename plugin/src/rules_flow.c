@@ -253,10 +253,16 @@ static int l_flow_delta(lua_State *L)
     return 1;
 }
 
-/* flow:tls() -> {sni, version, alpn, ja3} */
+static bool nonempty(const char *s)
+{
+    return s && s[0];
+}
+
+/* flow:tls() -> {sni, version, alpn, ja3}, or nil on a flow without TLS */
 static int l_flow_tls(lua_State *L)
 {
     const rule_view *v = check_flow(L, 1);
+    if (!nonempty(v->sni) && !nonempty(v->tls_version) && !nonempty(v->ja3) && !nonempty(v->tls_alpn)) return 0; /* nil: no TLS on this flow */
     lua_createtable(L, 0, 4);
     set_str(L, "sni", v->sni);
     set_str(L, "version", v->tls_version);
@@ -265,10 +271,11 @@ static int l_flow_tls(lua_State *L)
     return 1;
 }
 
-/* flow:dns() -> {rrname, rrtype, rcode, answers = {...}} */
+/* flow:dns() -> {rrname, rrtype, rcode, answers = {...}}, or nil outside a DNS answer */
 static int l_flow_dns(lua_State *L)
 {
     const rule_view *v = check_flow(L, 1);
+    if (!nonempty(v->dns_rrname) && !nonempty(v->dns_rrtype)) return 0; /* nil: no DNS on this flow */
     lua_createtable(L, 0, 4);
     set_str(L, "rrname", v->dns_rrname);
     set_str(L, "rrtype", v->dns_rrtype);
@@ -283,11 +290,12 @@ static int l_flow_dns(lua_State *L)
     return 1;
 }
 
-/* flow:http() -> {method, host, uri, user_agent, content_type, body_len, status,
+/* flow:http() (nil without an HTTP request) -> {method, host, uri, user_agent, content_type, body_len, status,
  * protocol ("HTTP/1.1", "HTTP/2"), decrypted (from TLS with a key log)} */
 static int l_flow_http(lua_State *L)
 {
     const rule_view *v = check_flow(L, 1);
+    if (!nonempty(v->http_method) && !v->http_status) return 0; /* nil: no HTTP on this flow */
     lua_createtable(L, 0, 9);
     set_str(L, "method", v->http_method);
     set_str(L, "host", v->http_host);

@@ -308,9 +308,9 @@ static int l_log(lua_State *L)
         return 0;
     }
     f->log_n++;
+    int n = lua_gettop(L); /* before luaL_buffinit, which may push a box of its own */
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    int n = lua_gettop(L);
     for (int i = 1; i <= n; i++) {
         luaL_tolstring(L, i, NULL);
         if (i > 1) luaL_addchar(&b, ' ');
@@ -319,9 +319,10 @@ static int l_log(lua_State *L)
     luaL_pushresult(&b);
     const char *msg = lua_tostring(L, -1);
     if (f->cur_rule && f->in_call)
-        rules_logf(f->owner, 2, "rule %u: %.512s", f->cur_rule->sid, msg);
+        rules_logf(f->owner, RULES_LOG_RULE, "rule %u (%s): %.512s", f->cur_rule->sid,
+                   f->cur_rule->name, msg);
     else
-        rules_logf(f->owner, 2, "%s: %.512s", f->path, msg);
+        rules_logf(f->owner, RULES_LOG_RULE, "%s: %.512s", f->path, msg);
     return 0;
 }
 

@@ -44,7 +44,19 @@ typedef struct run {
     size_t n, cap;
     char logs[4096];
     size_t logs_len;
+    uint64_t faults;      /* runtime faults of the rules under test */
+    char first_fault[512]; /* the first one, for the report */
 } run;
+
+/* A rule that fails at run time fails its test, even when no alert is
+ * expected: a broken hook would otherwise pass as "no alerts". */
+static void on_fault(void *ud, uint32_t sid, const char *hook, const char *kind, const char *msg)
+{
+    run *r = ud;
+    if (r->faults++ == 0)
+        snprintf(r->first_fault, sizeof(r->first_fault), "rule %u %s in %s: %s", sid, kind,
+                 hook ? hook : "?", msg);
+}
 
 static void on_alert(void *ud, const rule_view *v, const rule_alert *a)
 {
@@ -71,7 +83,7 @@ static void on_alert(void *ud, const rule_view *v, const rule_alert *a)
 static void on_log(void *ud, int level, const char *msg)
 {
     run *r = ud;
-    if (level > 1) return;
+    if (level == 2) return; /* info; errors, warnings and the rules' own lines are kept */
     int n = snprintf(r->logs + r->logs_len, sizeof(r->logs) - r->logs_len, "      log: %s\n", msg);
     if (n > 0 && r->logs_len + (size_t)n < sizeof(r->logs)) r->logs_len += (size_t)n;
 }
@@ -595,7 +607,9 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir, cons
                         .n_sets = ns,
                         .on_alert = on_alert,
                         .on_log = on_log,
-                        .ud = &R};
+                        .ud = &R,
+                        .on_fault = on_fault,
+                        .fault_ud = &R};
     size_t n_err = 0;
     char err[256] = "";
     bool capture = fstr(L, t, "pcap", NULL) != NULL;
@@ -628,6 +642,13 @@ static bool run_one(lua_State *L, int t, const char *file, const char *dir, cons
     }
     if (!capture && !replay_events(L, t, rs, fail, sizeof(fail))) pass = false;
     rules_free(rs);
+    int64_t want_faults = fint(L, t, "runtime_errors", 0);
+    if (pass && (int64_t)R.faults != want_faults) {
+        snprintf(fail, sizeof(fail), "%llu runtime error(s), expected %lld: %s",
+                 (unsigned long long)R.faults, (long long)want_faults,
+                 R.faults ? R.first_fault : "none raised");
+        pass = false;
+    }
     compare_alerts(L, t, &R, file, name, out, &pass, &header, fail);
 done:
     if (pass)

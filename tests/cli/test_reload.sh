@@ -213,7 +213,7 @@ run --check-rules -R "$B"
 check "check-rules: one good and two broken files exit 1" rc_is 1
 check "check-rules: the syntax error has file:line" err_has "r2\.lua:2: "
 check "check-rules: the unknown field has file:line" err_has "r3\.lua:1: .*on_flowend"
-check "check-rules: the summary counts 2 errors" err_has "2 error\(s\)"
+check "check-rules: the summary counts 2 load errors" err_has "2 load error\(s\)"
 run --check-rules -R "$B/r1.lua"
 check "check-rules: the good file alone exits 0" rc_is 0
 run --check-rules -R "$T/no-such-dir"
@@ -221,6 +221,75 @@ check "check-rules: a missing path exits 1" rc_is 1
 run --check-rules -R "$G" --set 'x={'
 check "check-rules: a broken --set value exits 1" rc_is 1
 check "check-rules: ... naming it" err_has "set"
+
+# Rules that load but fail at run time: the dry run calls every hook on
+# synthetic events and reports each distinct fault with file:line.
+RT=$T/runtime
+mkdir -p "$RT"
+cat >"$RT/rt.lua" <<'EOF'
+rule { id = 9100011, name = "misspelt call", severity = 3, hooks = { "on_http" },
+  on_http = function(flow) return flow:htpp().uri end }
+rule { id = 9100012, name = "nil index without TLS", severity = 3, hooks = { "on_tick" },
+  on_tick = function(flow) return flow:tls().sni end }
+rule { id = 9100013, name = "wrong argument type", severity = 3, hooks = { "on_flow_end" },
+  on_flow_end = function(flow) return string.rep(flow:ai(), 2) end }
+rule { id = 9100014, name = "fine", severity = 3, hooks = { "on_dns" },
+  on_dns = function(flow) return flow:dns().rrname end }
+EOF
+run --check-rules -R "$RT"
+check "check-rules: runtime errors exit 1" rc_is 1
+check "check-rules: a call to a missing method, with file:line" err_has "rt\.lua:2: .*htpp.*9100011, on_http"
+check "check-rules: indexing nil (flow:tls() is nil without TLS), with file:line" \
+    err_has "rt\.lua:4: attempt to index a nil value.*9100012, on_tick"
+check "check-rules: a wrong argument type, with file:line" err_has "rt\.lua:6: .*bad argument.*9100013"
+check "check-rules: each distinct fault once (nil and table arguments differ), the summary counts 4" \
+    err_has "4 rule\(s\) in 1 file\(s\), 0 load error\(s\), 4 runtime error\(s\)"
+check "check-rules: one line per distinct fault" err_count "dry run on a synthetic event" 4
+run --check-rules
+check "check-rules: the shipped rules pass the dry run" rc_is 0
+
+# *_test.lua beside rules are rule tests, never rules.
+mkdir -p "$T/withtests"
+cp "$R/r1.lua" "$T/withtests/r1.lua"
+printf 'return { { name = "t", events = {}, expect = {} } }\n' >"$T/withtests/r1_test.lua"
+run --check-rules -R "$T/withtests"
+check "check-rules: a *_test.lua beside the rules is not loaded as a rule" \
+    err_has "1 rule\(s\) in 1 file\(s\), 0 load error\(s\)"
+
+# egret test: a rule that raises at run time fails its test, even with no
+# alert expected; runtime_errors = N declares expected faults.
+cat >"$T/rt_test.lua" <<EOF
+return {
+  { name = "no alert expected, but the hook raises", rules = "$RT/rt.lua", sids = { 9100011 },
+    events = { { hook = "on_http", at = 1, flow = { src_ip = "10.0.0.1", dest_ip = "192.0.2.1",
+      http = { method = "POST", uri = "/" } } } },
+    expect = {} },
+  { name = "declared", rules = "$RT/rt.lua", runtime_errors = 1,
+    events = { { hook = "on_http", at = 1, flow = { src_ip = "10.0.0.1", dest_ip = "192.0.2.1",
+      http = { method = "POST", uri = "/" } } } },
+    expect = {} },
+}
+EOF
+run test "$T/rt_test.lua"
+check "test: a runtime error fails the test (exit 1)" rc_is 1
+check "test: ... printing the error with file:line" \
+    out_has "1 runtime error\(s\), expected 0: rule 9100011 error in on_http: .*rt\.lua:2: "
+check "test: runtime_errors = 1 declares the fault" out_has "^PASS .*: declared$"
+
+# egret.log / print: one clean line each at the default verbosity, with the
+# rule's sid and name, no stray 'userdata:' values.
+mkdir -p "$T/logr"
+cat >"$T/logr/log.lua" <<'EOF'
+print("loading", 1, true)
+rule { id = 9100021, name = "logger", severity = 3, hooks = { "on_dns" },
+  on_dns = function(flow) egret.log("dns", flow:dns().rrname, 7) end }
+EOF
+run -r "$SRC/pcaps/dns-answers.pcap" -R "$T/logr" -o /dev/null
+check "log: egret runs" rc_is 0
+check "log: print at load is one line with the file" err_has "log\.lua: loading 1 true$"
+check "log: egret.log is shown by default with the rule's sid and name" \
+    err_has "^egret: rule 9100021 \(logger\): dns [a-z0-9.-]+ 7$"
+check "log: no stray userdata values" bash -c "! grep -q userdata '$T/err'"
 
 # ---- egret test: capture tests that fail --------------------------------
 cat >"$T/cap_test.lua" <<EOF

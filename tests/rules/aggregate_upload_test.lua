@@ -26,7 +26,7 @@ return {
     events = six,
     expect = { { sid = 9000002, severity = 2, src_ip = "10.0.0.7", key = "10.0.0.7|Anthropic",
                  why = { upload_bytes_window = { ge = 5000000 }, flows = 5, window_s = 600,
-                         threshold_bytes = 5000000, provider = "Anthropic", host = "10.0.0.7" } } } },
+                         threshold_bytes = 5000000, provider = "Anthropic", src_host = "10.0.0.7" } } } },
 
   { name = "fires from ticks while the upload runs (suppressed per key)", sids = { 9000002 },
     events = ticks,
@@ -35,9 +35,9 @@ return {
   { name = "messages seen in clear-text requests are reported with the bytes", sids = { 9000002 },
     events = {
       { hook = "on_http", at = 10, flow = flow("10.0.0.10", 42000, 1e5,
-          { content = { shape = "openai_chat", messages = 40, chars = 9000 } }) },
+          { http = { method = "POST", uri = "/v1/messages" }, content = { shape = "openai_chat", messages = 40, chars = 9000 } }) },
       { hook = "on_http", at = 20, flow = flow("10.0.0.10", 42000, 2e5,
-          { content = { shape = "openai_chat", messages = 25, chars = 6000 } }) },
+          { http = { method = "POST", uri = "/v1/messages" }, content = { shape = "openai_chat", messages = 25, chars = 6000 } }) },
       { hook = "on_flow_end", at = 30, flow = flow("10.0.0.10", 42000, 6e6) },
     },
     expect = { { sid = 9000002, src_ip = "10.0.0.10",

@@ -16,7 +16,7 @@ return {
     expect = { { sid = 9000001, severity = 2, src_ip = "10.1.1.20", dest_ip = "203.0.113.20",
                  provider = "Anthropic",
                  why = { upload_bytes = 1181548, download_bytes = 2963, threshold_bytes = 1000000,
-                         ratio = { ge = 0.99 }, host = "api.anthropic.com", kind = "api",
+                         ratio = { ge = 0.99 }, ai_host = "api.anthropic.com", kind = "api",
                          hook = "on_tick" } } } },
 
   { name = "ai-upload: below the default 10 MB thresholds -> no upload alert",
@@ -34,7 +34,7 @@ return {
     pcap = P .. "ai-upload.pcap", sids = { 9000005 },
     expect = { { sid = 9000005, severity = 3, src_ip = "10.1.1.20", dest_ip = "203.0.113.20",
                  provider = "Anthropic",
-                 why = { endpoint = "api.anthropic.com", method = "sni", sanctioned_count = 0 } } } },
+                 why = { ai_host = "api.anthropic.com", method = "sni", sanctioned_count = 0 } } } },
 
   { name = "ai-upload: sanctioned provider (config table) is silent",
     pcap = P .. "ai-upload.pcap", sids = { 9000005 },
@@ -65,13 +65,13 @@ return {
   { name = "ai-dns-ipliteral: attributed by DNS; the client that never resolved is not",
     pcap = P .. "ai-dns-ipliteral.pcap", sids = { 9000005 },
     expect = { { sid = 9000005, src_ip = "10.1.1.30", dest_ip = "203.0.113.70",
-                 provider = "DeepSeek", why = { method = "dns", endpoint = "api.deepseek.com" } } } },
+                 provider = "DeepSeek", why = { method = "dns", ai_host = "api.deepseek.com" } } } },
 
   -- ai-ech.pcap: outer SNI cloudflare-ech.com; the resolved name wins
   { name = "ai-ech: ECH flow attributed to Anthropic through DNS",
     pcap = P .. "ai-ech.pcap", sids = { 9000005 },
     expect = { { sid = 9000005, src_ip = "10.1.1.60", dest_ip = "203.0.113.21",
-                 provider = "Anthropic", why = { method = "dns", endpoint = "api.anthropic.com" } } } },
+                 provider = "Anthropic", why = { method = "dns", ai_host = "api.anthropic.com" } } } },
 
   -- ai-ipv6.pcap: five AI providers over IPv6 (one by DNS), two non-AI flows
   { name = "ai-ipv6: one unsanctioned notice per provider",
@@ -88,7 +88,7 @@ return {
   { name = "ai-quic: QUIC SNI attribution reaches the rules",
     pcap = P .. "ai-quic.pcap", sids = { 9000005 },
     expect = { { sid = 9000005, src_ip = "10.1.1.70", dest_ip = "198.51.100.12", provider = "OpenAI",
-                 why = { method = "quic_sni", kind = "consumer", endpoint = "chatgpt.com" } } } },
+                 why = { method = "quic_sni", kind = "consumer", ai_host = "chatgpt.com" } } } },
 
   -- ai-sni-kinds.pcap with a site catalog (engine.ai_catalog)
   { name = "ai-sni-kinds: --ai-catalog adds a gateway and re-kinds claude.ai",
@@ -115,7 +115,7 @@ return {
     pcap = P .. "dns-answers.pcap", sids = { 9000006 },
     config = { servers = { "10.1.1.0/24" } },
     expect = { { sid = 9000006, src_ip = "10.1.1.10", dest_ip = "10.0.0.53", provider = "OpenAI",
-                 why = { via = "dns", name = "api.openai.com" } } } },
+                 why = { via = "dns", ai_host = "api.openai.com" } } } },
 
   -- tcp-loss.pcap: no AI endpoint at all, even with every threshold low
   { name = "tcp-loss: non-AI upload is silent for every rule",

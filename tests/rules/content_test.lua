@@ -40,7 +40,7 @@ return {
     expect = { { sid = 9000007, severity = 2, src_ip = "10.2.0.1", dest_ip = DST,
                  provider = "OpenAI", key = "10.2.0.1|OpenAI",
                  why = { reason = "messages_in_request", messages = 60, chars = 45000,
-                         shape = "openai_chat", method = "POST", host = "api.openai.com",
+                         shape = "openai_chat", method = "POST", ai_host = "api.openai.com",
                          uri = "/v1/chat/completions", body_bytes = 45200, fingerprint = FP,
                          messages_window = 60, requests_window = 1, threshold_messages = 50,
                          threshold_chars = 1000000, window_s = 600, provider = "OpenAI",
@@ -180,7 +180,7 @@ return {
                  why = { reason = "messages_in_request", shape = "openai_chat", messages = 2,
                          embedded_messages = 11803, embedded_senders = 176, messages_total = 11805,
                          chars = 2400565, records = 1, senders = 0, method = "POST",
-                         host = "api.mistral.ai", uri = "/v1/chat/completions",
+                         ai_host = "api.mistral.ai", uri = "/v1/chat/completions",
                          body_bytes = 2413262, requests_window = 1,
                          fingerprint = "00f699488a8c66f197e60dde0c388be1d9ec22251dd1be5caff573d733001c19" } } } },
 }

@@ -5,7 +5,7 @@ local SERVERS = { servers = { "10.20.0.0/16", "fd00:20::/32" } }
 local function dns(src)
   return { src_ip = src, dest_ip = "10.0.0.53", dest_port = 53, proto = "UDP", app_proto = "dns",
            dest_internal = true, ai = AI,
-           dns = { rrname = "api.openai.com", rrtype = "A", answers = { "162.159.140.245" } } }
+           dns = { rrai_host = "api.openai.com", rrtype = "A", answers = { "162.159.140.245" } } }
 end
 
 local function conn(src)
@@ -23,11 +23,11 @@ return {
                { hook = "on_classified", at = 2, flow = conn("10.20.1.5") },
                { hook = "on_classified", at = 3, flow = conn("10.0.0.5") } },
     expect = { { sid = 9000006, severity = 3, src_ip = "10.20.1.5",
-                 why = { server = "10.20.1.5", via = "dns", name = "api.openai.com",
+                 why = { src_host = "10.20.1.5", via = "dns", ai_host = "api.openai.com",
                          provider = "OpenAI" } } } },
 
   { name = "IPv6 server connecting -> notice via connection", sids = { 9000006 },
     config = SERVERS,
     events = { { hook = "on_classified", at = 2, flow = conn("fd00:20::17") } },
-    expect = { { sid = 9000006, why = { via = "connection", server = "fd00:20::17" } } } },
+    expect = { { sid = 9000006, why = { via = "connection", src_host = "fd00:20::17" } } } },
 }

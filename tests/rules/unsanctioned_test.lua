@@ -12,7 +12,7 @@ return {
                { hook = "on_flow_end", at = 60, flow = flow("10.0.0.5", "OpenAI", 40002) },
                { hook = "on_classified", at = 70, flow = flow("10.0.0.5", "Anthropic", 40003) } },
     expect = { { sid = 9000005, severity = 3, key = "10.0.0.5|OpenAI",
-                 why = { provider = "OpenAI", kind = "consumer", endpoint = "chatgpt.com",
+                 why = { provider = "OpenAI", kind = "consumer", ai_host = "chatgpt.com",
                          sanctioned_count = 0 } },
                { sid = 9000005, severity = 3, key = "10.0.0.5|Anthropic" } } },
 

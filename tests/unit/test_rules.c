@@ -490,7 +490,7 @@ static void test_syntax_error_and_bad_declarations(void **state)
     assert_int_equal(rules_check(&cfg, out), 1);
     fclose(out);
     assert_non_null(strstr(buf, "50-bad.lua:2:"));
-    assert_non_null(strstr(buf, "1 rule(s) in 1 file(s), 1 error(s)"));
+    assert_non_null(strstr(buf, "1 rule(s) in 1 file(s), 1 load error(s), 0 runtime error(s)"));
     unlink(strstr(buf, "") ? (snprintf(buf, sizeof(buf), "%s/50-bad.lua", tmpdir), buf) : buf);
 }
 
