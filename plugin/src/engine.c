@@ -19,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -115,7 +116,8 @@ static int geo_setup(egret_engine *e, char *err)
     }
     e->geo_test =
         path_under(e->geo_city_path, e->geo_dir) || path_under(e->geo_asn_path, e->geo_dir);
-    if (e->geo_test && !city && !asn)
+    static atomic_flag warned = ATOMIC_FLAG_INIT; /* once per process, not per worker */
+    if (e->geo_test && !city && !asn && !atomic_flag_test_and_set(&warned))
         engine_log(e, 1,
                    "using the bundled TEST GeoIP/ASN databases (%s): their countries and ASNs "
                    "are made up for tests; install GeoLite2 databases (/usr/share/GeoIP) or "
