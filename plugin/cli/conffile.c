@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef EGRET_SYSCONFDIR
-#define EGRET_SYSCONFDIR "/etc"
+#ifndef EGRET_BIN_TO_SYSCONFDIR
+#define EGRET_BIN_TO_SYSCONFDIR "../etc"
 #endif
 
 /* How a setting's value becomes its option's argument(s). */
@@ -167,9 +167,15 @@ static int on_setting(const egret_conf_value *v, void *ud)
 static const char *find_config(cli_opts *o, bool installed, char *buf, size_t len)
 {
     if (o->rules_config) return o->rules_config;
-    if (installed) {
-        snprintf(buf, len, "%s/egret/egret.conf.lua", EGRET_SYSCONFDIR);
-        if (access(buf, F_OK) == 0) return o->rules_config = buf;
+    if (installed) { /* relative to the executable, as its data: a moved prefix works */
+        char exe[2048];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
+        if (slash) {
+            *slash = '\0';
+            snprintf(buf, len, "%s/%s/egret/egret.conf.lua", exe, EGRET_BIN_TO_SYSCONFDIR);
+            if (access(buf, F_OK) == 0) return o->rules_config = buf;
+        }
     }
     if (o->rule_paths.n == 0) {
         const char *root = getenv("EGRET_DATADIR");
