@@ -61,6 +61,10 @@ endif()
 
 # SIGHUP rule reload (atomic; a broken set keeps the old one), --check-rules
 # and failing capture tests of `egret test`, through the CLI.
+add_test(NAME config_file COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_config.sh
+  $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-config)
+set_tests_properties(config_file PROPERTIES LABELS integration TIMEOUT 120)
+
 add_test(NAME rules_reload COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_reload.sh
   $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-reload)
 set_tests_properties(rules_reload PROPERTIES LABELS integration TIMEOUT 120)

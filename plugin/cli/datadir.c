@@ -25,6 +25,13 @@ static int holds_rules(const char *root, char out[PATH_MAX])
     return realpath(root, out) != NULL;
 }
 
+static bool installed;
+
+bool datadir_installed(void)
+{
+    return installed;
+}
+
 void datadir_init(void)
 {
     const char *env = getenv("EGRET_DATADIR");
@@ -32,6 +39,7 @@ void datadir_init(void)
 
     if (env && env[0]) return;
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    installed = true; /* unless the build tree's layout is found below */
     if (n <= 0) return;
     exe[n] = '\0';
     char *slash = strrchr(exe, '/');
@@ -39,5 +47,10 @@ void datadir_init(void)
     *slash = '\0'; /* the executable's directory */
 
     snprintf(cand, sizeof(cand), "%s/%s", exe, EGRET_BIN_TO_DATADIR);
-    if (holds_rules(cand, root) || holds_rules(exe, root)) setenv("EGRET_DATADIR", root, 1);
+    if (holds_rules(cand, root)) {
+        setenv("EGRET_DATADIR", root, 1);
+    } else if (holds_rules(exe, root)) { /* a build tree: its data sits beside the binary */
+        installed = false;
+        setenv("EGRET_DATADIR", root, 1);
+    }
 }

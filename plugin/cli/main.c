@@ -16,6 +16,7 @@
 #include "egret_tools.h"
 #include "keylogs.h"
 #include "capture.h"
+#include "conffile.h"
 #include "datadir.h"
 #include "options.h"
 #include "signals.h"
@@ -609,6 +610,9 @@ static void fill_common_config(const cli_opts *o, egret_config *cfg)
     cfg->geoip_db = o->geoip_db;
     cfg->asn_db = o->asn_db;
     cfg->no_geo = o->no_geo;
+    /* An installed egret never falls back to the bundled test GeoIP
+     * databases unless the configuration asks (geo.test_databases). */
+    if (datadir_installed() && !o->geo_test_ok) cfg->geo_dir = "";
 }
 
 /* egret_replay_fn for `egret test`: feeds every packet of a capture file
@@ -744,6 +748,11 @@ int main(int argc, char **argv)
         return pr == OPTS_USAGE ? EXIT_USAGE : EXIT_OK;
     }
     datadir_init(); /* the shipped rules and data: before any engine */
+    /* the configuration file's settings where the command line gave none */
+    if (conffile_apply(&o, datadir_installed(), stderr) != 0 || !opts_check_input(&o, stderr)) {
+        opts_free(&o);
+        return EXIT_USAGE;
+    }
 
     if (o.check_rules || o.test_path) {
         int status = run_rules_tool(&o);

@@ -116,6 +116,7 @@ static const optdef OPTDEFS[] = {
 // clang-format on
 
 #define N_OPTDEFS (sizeof(OPTDEFS) / sizeof(OPTDEFS[0]))
+_Static_assert(N_OPTDEFS <= OPTS_ROWS_MAX, "raise OPTS_ROWS_MAX");
 
 /* EVE record type names for --eve. */
 static const struct {
@@ -228,7 +229,18 @@ static bool apply_option(cli_opts *o, const optdef *d, const char *arg, char *er
         return true;
     case ARG_LIST: {
         cli_list *l = (cli_list *)(void *)field;
+        if (l->n + 1 >= l->cap) { /* the configuration file's lists come on top of argv's */
+            size_t nc = l->cap ? 2 * l->cap : 8;
+            const char **nv = realloc(l->v, nc * sizeof(*nv));
+            if (!nv) {
+                snprintf(err, err_size, "out of memory");
+                return false;
+            }
+            l->v = nv;
+            l->cap = nc;
+        }
         l->v[l->n++] = arg;
+        l->v[l->n] = NULL;
         return true;
     }
     case ARG_NUMBER:
@@ -273,6 +285,7 @@ static bool alloc_list(cli_list *l, int argc)
 {
     l->v = calloc((size_t)argc + 1, sizeof(*l->v));
     l->n = 0;
+    l->cap = (size_t)argc + 1;
     return l->v != NULL;
 }
 
@@ -283,6 +296,30 @@ void opts_free(cli_opts *o)
     free(o->tls_keylogs.v);
     free(o->rule_paths.v);
     free(o->rule_sets.v);
+    for (size_t i = 0; i < o->n_owned; i++) free(o->owned[i]);
+    free(o->owned);
+}
+
+int opts_apply_config(cli_opts *o, const char *name, const char *arg, char *err, size_t err_size)
+{
+    for (size_t i = 0; i < N_OPTDEFS; i++) {
+        const optdef *d = &OPTDEFS[i];
+        if (strcmp(d->name, name) != 0) continue;
+        if (o->given[i]) return 0;
+        if (o->n_owned == o->cap_owned) {
+            size_t nc = o->cap_owned ? 2 * o->cap_owned : 16;
+            char **no = realloc(o->owned, nc * sizeof(*no));
+            if (!no) break;
+            o->owned = no;
+            o->cap_owned = nc;
+        }
+        char *copy = strdup(arg ? arg : "");
+        if (!copy) break;
+        o->owned[o->n_owned++] = copy;
+        return apply_option(o, d, copy, err, err_size) ? 1 : -1;
+    }
+    if (!err[0]) snprintf(err, err_size, "no option --%s (or out of memory)", name);
+    return -1;
 }
 
 opts_result opts_parse(int argc, char **argv, cli_opts *o, FILE *errf)
@@ -350,6 +387,7 @@ opts_result opts_parse(int argc, char **argv, cli_opts *o, FILE *errf)
         if (!d) {
             snprintf(err, sizeof(err), "internal error: unhandled option %d", c);
         } else if (apply_option(o, d, optarg, err, sizeof(err))) {
+            o->given[d - OPTDEFS] = true;
             continue;
         }
         fprintf(errf, "egret: %s\n", err);
@@ -359,20 +397,34 @@ opts_result opts_parse(int argc, char **argv, cli_opts *o, FILE *errf)
         fprintf(errf, "egret: unexpected argument '%s'\n", argv[optind]);
         goto usage_error;
     }
-    if (o->test_path || o->check_rules) return OPTS_RUN;
-    if (o->inputs.n == 0 && !o->iface) {
-        fprintf(errf, "egret: no input: give -r PATH or -i IFACE\n");
-        goto usage_error;
-    }
-    if (o->inputs.n > 0 && o->iface) {
-        fprintf(errf, "egret: -r and -i cannot be combined\n");
-        goto usage_error;
-    }
     return OPTS_RUN;
 
 usage_error:
     fprintf(errf, "%s\nTry 'egret --help' for more information.\n", OPTS_USAGE_LINE);
     return OPTS_USAGE;
+}
+
+static bool given(const cli_opts *o, const char *name)
+{
+    for (size_t i = 0; i < N_OPTDEFS; i++)
+        if (strcmp(OPTDEFS[i].name, name) == 0) return o->given[i];
+    return false;
+}
+
+bool opts_check_input(cli_opts *o, FILE *errf)
+{
+    if (o->test_path || o->check_rules) return true;
+    const char *msg = NULL;
+    /* -r on the command line replaces the configuration's interface */
+    if (o->inputs.n > 0 && o->iface && !given(o, "interface")) o->iface = NULL;
+    if (o->inputs.n == 0 && !o->iface)
+        msg = "no input: give -r PATH or -i IFACE (or capture.interface in the configuration)";
+    else if (o->inputs.n > 0 && o->iface)
+        msg = "-r and -i cannot be combined";
+    if (!msg) return true;
+    fprintf(errf, "egret: %s\n%s\nTry 'egret --help' for more information.\n", msg,
+            OPTS_USAGE_LINE);
+    return false;
 }
 
 /* ==== --help ========================================================== */

@@ -17,8 +17,10 @@
 /* A repeatable option's values in command-line order (pointers into argv). */
 typedef struct cli_list {
     const char **v;
-    size_t n;
+    size_t n, cap;
 } cli_list;
+
+#define OPTS_ROWS_MAX 128 /* rows of the options table (checked at start) */
 
 typedef struct cli_opts {
     cli_list inputs;   /* -r PATH */
@@ -50,6 +52,11 @@ typedef struct cli_opts {
     unsigned buffer_mib; /* 0 = libpcap default */
     bool no_fanout;      /* live workers share one capture (no kernel fanout) */
     bool quiet, verbose;
+    bool geo_test_ok; /* configuration geo.test_databases: an installed egret may use them */
+    /* which rows the command line gave (the configuration file fills the rest) */
+    bool given[OPTS_ROWS_MAX];
+    char **owned; /* strings copied from the configuration file */
+    size_t n_owned, cap_owned;
 } cli_opts;
 
 /* What opts_parse found. */
@@ -67,6 +74,16 @@ opts_result opts_parse(int argc, char **argv, cli_opts *o, FILE *errf);
 
 /* Frees what opts_parse allocated; the strings stay argv's. */
 void opts_free(cli_opts *o);
+
+/* Applies the value 'arg' of long option 'name' as the configuration file
+ * gives it: skipped (returns 0) when the command line gave that option,
+ * which overrides the file; 1 when applied; -1 with a message in 'err'
+ * when the name is unknown or the value bad.  'arg' is copied. */
+int opts_apply_config(cli_opts *o, const char *name, const char *arg, char *err, size_t err_size);
+
+/* After the configuration file: an input is given (-r or -i), and not
+ * both.  Prints the usage error and returns false otherwise. */
+bool opts_check_input(cli_opts *o, FILE *errf);
 
 /* Prints --help: usage lines, every option of the table, exit status. */
 void opts_usage(FILE *fp);

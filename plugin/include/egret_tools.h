@@ -34,6 +34,39 @@ EGRET_API size_t egret_engine_top_hosts_sized(const egret_engine *e, egret_host_
  * 'report'.  Returns the number of errors (0: all good). */
 EGRET_API int egret_rules_check(const egret_config *cfg, FILE *report);
 
+/* One host setting of the configuration file (a key under one of the
+ * host's sections: capture, outputs, home_net, geo, ai, ndpi, inspection,
+ * tls, engine, redis, service).  Strings are borrowed for the callback. */
+typedef enum {
+    EGRET_CONF_STRING,
+    EGRET_CONF_NUMBER,  /* 'text' is the number in decimal */
+    EGRET_CONF_BOOLEAN, /* 'text' is "true" or "false" */
+    EGRET_CONF_LIST,    /* 'items' hold the elements as text (strings, numbers) */
+    EGRET_CONF_TABLE,   /* anything else (a table that is not a list of scalars) */
+} egret_conf_type;
+
+typedef struct egret_conf_value {
+    const char *key;  /* dotted: "capture.interface", "outputs.eve.file" */
+    const char *file; /* the configuration file */
+    int line;         /* where the key is written; 0 when it came from --set */
+    egret_conf_type type;
+    const char *text; /* STRING, NUMBER, BOOLEAN */
+    const char *const *items;
+    size_t n_items;
+} egret_conf_value;
+
+/* Returns 0 to go on, nonzero to stop the walk (its value is returned). */
+typedef int (*egret_conf_fn)(const egret_conf_value *v, void *ud);
+
+/* Evaluates the configuration file 'path' (a Lua data file) with the
+ * --set overrides 'sets', and calls 'fn' for every host setting in it, in
+ * key order.  Rule settings are not visited (the engine checks them
+ * against the rules that read them).  Returns 0; or -1 with
+ * "FILE:LINE: message" in 'err' when the file cannot be read or
+ * evaluated; or what 'fn' returned to stop. */
+EGRET_API int egret_config_file_read(const char *path, const char *const *sets, size_t n_sets,
+                                     egret_conf_fn fn, void *ud, char *err, size_t errlen);
+
 /* Packet replay for the test kit's capture tests.  libegret reads no
  * capture files (the host owns packet I/O), so the host opens 'path'
  * (pcap/pcapng), feeds every packet to 'e' with egret_engine_feed() and

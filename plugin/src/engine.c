@@ -19,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -67,16 +68,25 @@ static void attribute(egret_engine *e, flow *f, fext *x)
     attribute_as(e, f, x, x->info.hostname, src);
 }
 
-/* Opens the GeoIP/ASN databases named in the config, or found in the
- * usual places, or the shipped test ones.  Failure is a warning: records
- * then carry no geo. */
-static void geo_setup(egret_engine *e)
+/* True when 'path' is inside directory 'dir'. */
+static bool path_under(const char *path, const char *dir)
 {
-    if (e->cfg.no_geo) return;
+    size_t n = dir ? strlen(dir) : 0;
+    return n && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/* Opens the GeoIP/ASN databases named in the config, or found in the
+ * usual places, or the shipped test ones (geo_dir; "" = none), which it
+ * says loudly.  A database named explicitly that cannot be opened is a
+ * configuration error; otherwise failure is a warning and records carry
+ * no geo. */
+static int geo_setup(egret_engine *e, char *err)
+{
+    if (e->cfg.no_geo) return EGRET_OK;
     const char *city = e->geoip_db, *asn = e->asn_db;
     if (!city && !asn) {
         char c[512] = "", a[512] = "";
-        geo_find_default(e->geo_dir, c, a, sizeof(c));
+        geo_find_default(e->geo_dir && e->geo_dir[0] ? e->geo_dir : NULL, c, a, sizeof(c));
         snprintf(e->geo_city_path, sizeof(e->geo_city_path), "%s", c);
         snprintf(e->geo_asn_path, sizeof(e->geo_asn_path), "%s", a);
     } else {
@@ -87,21 +97,35 @@ static void geo_setup(egret_engine *e)
         engine_log(e, 1,
                    "warning: no GeoIP/ASN database found (looked in /usr/share/GeoIP, "
                    "/var/lib/GeoIP and %s); records carry no dest_geo",
-                   e->geo_dir);
-        return;
+                   e->geo_dir && e->geo_dir[0] ? e->geo_dir : "no test directory");
+        return EGRET_OK;
     }
     e->geo = geo_new(0);
-    if (!e->geo) return;
+    if (!e->geo) return EGRET_OK;
     char msg[512];
     if (geo_open(e->geo, e->geo_city_path[0] ? e->geo_city_path : NULL,
                  e->geo_asn_path[0] ? e->geo_asn_path : NULL, msg, sizeof(msg)) != 0) {
-        engine_log(e, 1, "GeoIP disabled: %s; records carry no dest_geo", msg);
         geo_free(e->geo);
         e->geo = NULL;
-        return;
+        if (city || asn) { /* named explicitly: the operator expects it to work */
+            errf(err, "GeoIP: %s", msg);
+            return EGRET_ECONFIG;
+        }
+        engine_log(e, 1, "GeoIP disabled: %s; records carry no dest_geo", msg);
+        return EGRET_OK;
     }
+    e->geo_test =
+        path_under(e->geo_city_path, e->geo_dir) || path_under(e->geo_asn_path, e->geo_dir);
+    static atomic_flag warned = ATOMIC_FLAG_INIT; /* once per process, not per worker */
+    if (e->geo_test && !city && !asn && !atomic_flag_test_and_set(&warned))
+        engine_log(e, 1,
+                   "using the bundled TEST GeoIP/ASN databases (%s): their countries and ASNs "
+                   "are made up for tests; install GeoLite2 databases (/usr/share/GeoIP) or "
+                   "name them with --geoip-db/--asn-db",
+                   e->geo_dir);
     engine_log(e, 2, "GeoIP: %s%s%s", e->geo_city_path, e->geo_asn_path[0] ? ", " : "",
                e->geo_asn_path);
+    return EGRET_OK;
 }
 
 /* Writes the catalog as a temporary nDPI protocols file; the path goes
@@ -318,6 +342,7 @@ static void stats_record(egret_engine *e)
     s.evidence = e->evidence_dir != NULL;
     if (e->geo) {
         s.has_geo = true;
+        s.geo_test = e->geo_test;
         geo_info(e->geo, &s.geo_city, &s.geo_asn);
         geo_get_stats(e->geo, &s.geo);
     }
@@ -455,6 +480,11 @@ static int open_rules(egret_engine *e, char *err)
         errf(err, "rules: %s", msg);
         return EGRET_ERULES;
     }
+    if (rules_config_errors(e->rules)) {
+        /* each one was logged as FILE:LINE; the first is the error */
+        errf(err, "configuration: %s", e->load_err[0] ? e->load_err : "unknown keys");
+        return EGRET_ECONFIG;
+    }
     if (nerr)
         engine_log(e, 1, "%zu rule file(s) failed to load and are disabled; %zu rule(s) active",
                    nerr, rules_count(e->rules));
@@ -512,7 +542,7 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
     fc.timeout_us[FLOW_TC_OTHER] = (uint64_t)e->cfg.other_timeout_s * USEC;
     e->flows = flow_table_new(&fc);
     if (!e->flows) goto fail_oom;
-    geo_setup(e);
+    if ((rc = geo_setup(e, err)) != EGRET_OK) goto fail;
     if (cfg->evidence_dir && (rc = open_evidence_dir(e, cfg->evidence_dir, err)) != EGRET_OK)
         goto fail;
     rc = EGRET_ENOMEM;
@@ -703,7 +733,7 @@ int egret_engine_reload(egret_engine *e, char err[EGRET_ERRBUF_SIZE])
     }
     if (e->cfg.no_geo) return rc;
     if (!e->geo) {
-        geo_setup(e);
+        geo_setup(e, NULL);
         return rc;
     }
     char msg[512];

@@ -57,6 +57,7 @@ struct egret_engine {
     inspect_ctx *inspect;          /* NULL with no_inspect */
     char *evidence_dir;
     char geo_city_path[512], geo_asn_path[512];
+    bool geo_test; /* opened from the bundled test databases */
     flow_table *flows;
     dpi_ctx *dpi;
     eve_out out;  /* the record being built (reused) */

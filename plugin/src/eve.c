@@ -556,6 +556,8 @@ static void put_geo_stats(jw *w, const eve_snapshot *s)
     jw_obj_open(w, "geo");
     jw_bool(w, "enabled", s->has_geo);
     if (s->has_geo) {
+        /* every record says so: made-up countries must not reach a report */
+        if (s->geo_test) jw_bool(w, "test_databases", true);
         const geo_db_info *dbs[2] = {&s->geo_city, &s->geo_asn};
         const char *names[2] = {"geoip_db", "asn_db"};
         for (int k = 0; k < 2; k++) {

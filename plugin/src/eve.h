@@ -47,6 +47,7 @@ typedef struct eve_snapshot {
     const uint64_t *dec_events; /* EV__COUNT */
     flow_counters flow;
     bool has_attr, has_inspect, evidence, has_geo;
+    bool geo_test; /* the bundled test GeoIP/ASN databases are in use */
     attr_stats attr;
     inspect_stats insp;
     geo_db_info geo_city, geo_asn;

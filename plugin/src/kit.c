@@ -6,9 +6,11 @@
  */
 #include "egret_tools.h"
 
+#include "conf_keys.h"
 #include "config.h"
 #include "hooks.h"
 #include "paths.h"
+#include "rules.h"
 #include "rules_test.h"
 
 #include <stdio.h>
@@ -51,6 +53,40 @@ int egret_rules_check(const egret_config *cfg, FILE *report)
     char conf[4096];
     rules_tool_config(cfg, &rc, def, conf, sizeof(conf));
     return rules_check(&rc, report ? report : stderr);
+}
+
+/* ==== the configuration file's host settings ==== */
+
+typedef struct first_error {
+    char *err;
+    size_t errlen;
+} first_error;
+
+static void keep_first_error(void *ud, int level, const char *msg)
+{
+    first_error *fe = ud;
+    if (level == 0 && fe->errlen && !fe->err[0]) snprintf(fe->err, fe->errlen, "%s", msg);
+}
+
+int egret_config_file_read(const char *path, const char *const *sets, size_t n_sets,
+                           egret_conf_fn fn, void *ud, char *err, size_t errlen)
+{
+    if (err && errlen) err[0] = '\0';
+    first_error fe = {err, err ? errlen : 0};
+    /* a rules host with no rules: it builds (and checks) the configuration */
+    rules_config rc = {
+        .config_file = path, .sets = sets, .n_sets = n_sets, .on_log = keep_first_error, .ud = &fe};
+    size_t nerr = 0;
+    char msg[256] = "";
+    rules *r = rules_new(&rc, &nerr, msg, sizeof(msg));
+    if (!r || nerr) {
+        if (!r && err && errlen) snprintf(err, errlen, "%s", msg);
+        rules_free(r);
+        return -1;
+    }
+    int rcode = fn ? rules_config_walk_host(r, fn, ud) : 0;
+    rules_free(r);
+    return rcode;
 }
 
 /* ==== the test kit's capture runner ==== */

@@ -16,6 +16,7 @@
  * logged once per kind, and max_faults of them disable the rule.
  * No mutable globals: two rules instances can coexist.
  */
+#include "conf_keys.h"
 #include "dirlist.h"
 #include "rules.h"
 #include "rules_int.h"
@@ -323,7 +324,7 @@ static bool valid_field(const char *k)
 {
     static const char *const fields[] = {"id",    "rev",      "name",        "severity", "category",
                                          "hooks", "suppress", "description", "author",   "refs",
-                                         "tests", "needs",    NULL};
+                                         "tests", "needs",    "config",      NULL};
     for (const char *const *p = fields; *p; p++)
         if (strcmp(k, *p) == 0) return true;
     for (int h = 0; h < RH__COUNT; h++)
@@ -400,6 +401,28 @@ static int read_fields(lua_State *L, rule_decl *r)
         if (!lua_isnumber(L, -1) || lua_tonumber(L, -1) < 0)
             return luaL_error(L, "rule %d: 'suppress' must be seconds >= 0", sid);
         r->suppress = lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* config = { ["bulk_upload.min_bytes"] = 10e6, ... }: the configuration
+ * keys the rule reads, with their defaults (whose types the configuration
+ * file's values must have).  Keys read with egret.config() while loading
+ * are declared too; this is for keys read later, in hooks. */
+static int read_config_decl(lua_State *L, int sid)
+{
+    int t = lua_getfield(L, 1, "config");
+    if (t == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            if (lua_type(L, -2) != LUA_TSTRING)
+                return luaL_error(L, "rule %d: 'config' keys must be strings (\"a.b\")", sid);
+            rules_config_declare(rules_ctx(L)->owner, lua_tostring(L, -2), lua_type(L, -1));
+            lua_pop(L, 1);
+        }
+    } else if (t != LUA_TNIL) {
+        return luaL_error(L, "rule %d: 'config' must be a table of key = default", sid);
     }
     lua_pop(L, 1);
     return 0;
@@ -533,6 +556,7 @@ static int l_rule(lua_State *L)
     check_field_names(L);
     read_fields(L, &r);
     read_needs(L, &r);
+    read_config_decl(L, (int)r.sid);
     check_unique_id(L, f, r.sid);
     read_hooks(L, &r);
     register_rule(L, f, &r);
@@ -732,8 +756,16 @@ rules *rules_new(const rules_config *cfg, size_t *n_errors, char *err, size_t er
         for (size_t i = 0; i < r->n_defs; i++)
             if (r->defs[i]->ref_hook[h] != LUA_NOREF) r->by_hook[h][r->n_by_hook[h]++] = r->defs[i];
     }
-    if (n_errors) *n_errors = r->load_errors;
+    /* Unknown or mistyped configuration keys; not after a load error: the
+     * broken file's keys would all look unknown. */
+    if (r->load_errors == 0 && cfg->n_paths > 0) r->config_errors = rules_config_validate(r);
+    if (n_errors) *n_errors = r->load_errors + r->config_errors;
     return r;
+}
+
+size_t rules_config_errors(const rules *r)
+{
+    return r ? r->config_errors : 0;
 }
 
 void rules_free(rules *r)
@@ -764,8 +796,8 @@ static void check_log(void *ud, int level, const char *msg)
 
 typedef struct check_faults {
     FILE *report;
-    size_t n;                             /* distinct faults reported */
-    uint64_t seen[CHECK_FAULTS_KEPT];     /* their hashes (beyond the cap: reported again) */
+    size_t n;                         /* distinct faults reported */
+    uint64_t seen[CHECK_FAULTS_KEPT]; /* their hashes (beyond the cap: reported again) */
 } check_faults;
 
 static uint64_t fault_hash(uint32_t sid, const char *hook, const char *msg)
@@ -778,8 +810,7 @@ static uint64_t fault_hash(uint32_t sid, const char *hook, const char *msg)
 
 /* Each distinct fault of the dry run (rule, hook, message) is a problem to
  * report once; the run-time log would show only a rule's first one. */
-static void check_fault(void *ud, uint32_t sid, const char *hook, const char *kind,
-                        const char *msg)
+static void check_fault(void *ud, uint32_t sid, const char *hook, const char *kind, const char *msg)
 {
     check_faults *cf = ud;
     uint64_t h = fault_hash(sid, hook, msg);
@@ -810,8 +841,11 @@ int rules_check(const rules_config *cfg, FILE *report)
         return 1;
     }
     rules_dry_run(r);
-    fprintf(report, "%zu rule(s) in %zu file(s), %zu load error(s), %zu runtime error(s)\n",
-            r->n_defs, r->n_files, n_err, cf.n);
+    size_t ce = rules_config_errors(r);
+    fprintf(report, "%zu rule(s) in %zu file(s), %zu load error(s), %zu runtime error(s)",
+            r->n_defs, r->n_files, n_err - ce, cf.n);
+    if (ce) fprintf(report, ", %zu configuration error(s)", ce);
+    fputc('\n', report);
     rules_free(r);
     return (int)(n_err + cf.n);
 }

@@ -75,6 +75,10 @@ void rules_stats(const rules *r, jw *w);
 
 size_t rules_count(const rules *r);
 
+/* Configuration errors (unknown or mistyped keys in config_file, each
+ * reported as FILE:LINE); included in rules_new's *n_errors. */
+size_t rules_config_errors(const rules *r);
+
 /* Drops the per-flow rule state of a flow that ended (after RH_FLOW_END). */
 void rules_flow_forget(rules *r, uint64_t flow_id);
 

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define S(x) ((uint64_t)(x) * 1000000ull)
+#define S(x) ((uint64_t)(x)*1000000ull)
 
 static void base(rule_view *v, uint64_t id, const char *src, const char *dst, bool si, bool di)
 {

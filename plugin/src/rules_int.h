@@ -96,6 +96,7 @@ struct rules {
     rule_file cfgf; /* the config state (data only) */
     jw why;
     size_t load_errors;
+    size_t config_errors; /* unknown or mistyped configuration keys */
 };
 
 /* rules.c */

@@ -13,6 +13,7 @@
  */
 #include "netset.h"
 #include "rules.h"
+#include "conf_keys.h"
 #include "rules_int.h"
 
 #include <arpa/inet.h>
@@ -258,6 +259,7 @@ static int l_config(lua_State *L)
     rule_file *f = rules_ctx(L);
     const char *key = luaL_checkstring(L, 1);
     lua_settop(L, 2);
+    rules_config_declare(f->owner, key, lua_type(L, 2));
     if (!rules_config_push(f->owner, L, key)) {
         lua_pushvalue(L, 2);
         return 1;
@@ -284,8 +286,11 @@ static int l_config(lua_State *L)
         }
         return 1;
     }
-    return luaL_error(L, "config '%s' is a %s, expected a %s", key, lua_typename(L, vt),
-                      lua_typename(L, dt));
+    /* A value of the wrong type is the configuration's error, not the
+     * rule's: the rule gets its default, rules_config_validate reports the
+     * value with its FILE:LINE (and the host refuses to start). */
+    lua_pushvalue(L, 2);
+    return 1;
 }
 
 /* egret.now() -> seconds: packet time of the current event (0 while loading). */

@@ -54,9 +54,42 @@ rc=$?
 check "installed egret runs from another directory" "[ $rc -eq 0 ] && [ -s $scratch/stats.json ]"
 check "installed rules are used" "grep -q '\"file\":\"$share/rules/' $scratch/stats.json"
 check "source tree's rules are not used" "! grep -q '\"file\":\"$src/rules/' $scratch/stats.json"
-# (the system's GeoIP databases come first when there are any)
+# An installed egret never falls back to the bundled test GeoIP databases
+# unless its configuration asks (geo.test_databases).
+check "installed egret does not use the test GeoIP databases" "! grep -q '\"path\":\"$share/geo/' $scratch/stats.json"
 if ! ls /usr/share/GeoIP/*.mmdb /var/lib/GeoIP/*.mmdb >/dev/null 2>&1; then
-  check "installed GeoIP test databases are used" "grep -q '\"path\":\"$share/geo/' $scratch/stats.json"
+  check "... so its records carry no geo" "grep -q '\"geo\":{\"enabled\":false}' $scratch/stats.json"
+fi
+# SYSCONFDIR/egret/egret.conf.lua is the installed egret's configuration.
+mkdir -p "$p/etc/egret"
+printf 'return {\n  geo = { test_databases = true },\n  outputs = { eve = { types = { "stats" } } },\n}\n' >"$p/etc/egret/egret.conf.lua"
+( cd "$scratch/elsewhere" && env -u EGRET_DATADIR "$p/bin/egret" -q -r "$src/pcaps/ai-upload.pcap" \
+    >"$scratch/sysconf.json" 2>"$scratch/sysconf.err" )
+check "installed egret reads PREFIX/etc/egret/egret.conf.lua" "grep -q '\"event_type\":\"stats\"' $scratch/sysconf.json"
+check "... where geo.test_databases = true allows the test databases, loudly" \
+  "grep -q '\"test_databases\":true' $scratch/sysconf.json"
+printf 'return {\n  outputs = { eve = { tpyes = { "stats" } } },\n}\n' >"$p/etc/egret/egret.conf.lua"
+( cd "$scratch/elsewhere" && env -u EGRET_DATADIR "$p/bin/egret" -q -r "$src/pcaps/ai-upload.pcap" \
+    >/dev/null 2>"$scratch/sysconf.err" )
+rc=$?
+check "a typo in the installed configuration: exit 2 with FILE:LINE" \
+  "[ $rc -eq 2 ] && grep -q 'etc/egret/egret.conf.lua:2: outputs.eve.tpyes' $scratch/sysconf.err"
+rm -f "$p/etc/egret/egret.conf.lua"
+# The source and build trees moved away: the prefix copied outside them,
+# and both hidden under an empty directory in a private mount namespace.
+# The installed egret runs on what it installed, nothing else.
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+  away=$(mktemp -d "${TMPDIR:-/tmp}/egret-install.XXXXXX")
+  cp -a "$p" "$away/prefix" && cp "$src/pcaps/ai-upload.pcap" "$away/in.pcap" && mkdir -p "$away/empty"
+  unshare -m sh -c "mount --bind '$away/empty' '$src' && { [ -d '$build/.' ] && mount --bind '$away/empty' '$build' 2>/dev/null; true; } && \
+    [ ! -e '$src/rules' ] && cd '$away' && env -u EGRET_DATADIR '$away/prefix/bin/egret' -q --eve alert,stats -r '$away/in.pcap'" \
+    >"$scratch/moved.json" 2>"$scratch/moved.err" </dev/null
+  rc=$?
+  check "installed egret runs with the source tree moved away" \
+    "[ $rc -eq 0 ] && grep -q '\"file\":\"$away/prefix/share/egret/rules/' $scratch/moved.json && grep -q 9000005 $scratch/moved.json"
+  rm -rf "$away"
+else
+  echo "NOTE: not root or no unshare: the moved-source-tree check is skipped" >&2
 fi
 check "installed --check-rules passes" "(cd $scratch/elsewhere && env -u EGRET_DATADIR $p/bin/egret -q --check-rules) >/dev/null 2>&1"
 # A broken rule added to the installed set is what --check-rules reports

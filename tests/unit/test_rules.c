@@ -570,7 +570,7 @@ static void test_config_sets_and_why_json(void **state)
     rules_free(r);
     /* the shipped config file loads; a config file is data only */
     static const char *paths[1];
-    paths[0] = tmpdir;
+    paths[0] = EGRET_SRCDIR "/rules"; /* its keys are the shipped rules' */
     rules_config cfg = {.paths = paths,
                         .n_paths = 1,
                         .on_log = on_log,
@@ -584,6 +584,7 @@ static void test_config_sets_and_why_json(void **state)
     char cpath[512];
     snprintf(cpath, sizeof(cpath), "%s/bad.conf.lua", tmpdir);
     cfg.config_file = cpath;
+    paths[0] = tmpdir;
     memset(&s, 0, sizeof(s));
     r = rules_new(&cfg, &n_err, NULL, 0);
     assert_int_equal(n_err, 1);

@@ -46,6 +46,25 @@ static opts_result parse(cli_opts *o, char *msg, size_t msg_size, ...)
     return r;
 }
 
+/* The arguments after 'want' parse, but name no input (or two kinds):
+ * opts_check_input refuses them with a message containing 'want'. */
+static void expect_input_error(const char *want, ...)
+{
+    cli_opts o;
+    char msg[512];
+    va_list ap;
+    va_start(ap, want);
+    opts_result r = vparse(&o, msg, sizeof(msg), ap);
+    va_end(ap);
+    assert_int_equal(r, OPTS_RUN);
+    FILE *f = fmemopen(msg, sizeof(msg), "w");
+    assert_non_null(f);
+    assert_false(opts_check_input(&o, f));
+    fclose(f);
+    if (!strstr(msg, want)) fail_msg("'%s' not in '%s'", want, msg);
+    opts_free(&o);
+}
+
 /* The arguments after 'want' (NULL-terminated) are a usage error whose
  * message contains 'want'. */
 static void expect_usage(const char *want, ...)
@@ -134,8 +153,8 @@ static void test_errors(void **state)
     }
 
     expect_usage("egret: only one -i interface is supported\n", "-i", "a", "-i", "b", NULL);
-    expect_usage("egret: -r and -i cannot be combined\n", "-r", "x", "-i", "a", NULL);
-    expect_usage("egret: no input: give -r PATH or -i IFACE\n", NULL);
+    expect_input_error("egret: -r and -i cannot be combined\n", "-r", "x", "-i", "a", NULL);
+    expect_input_error("egret: no input: give -r PATH or -i IFACE", NULL);
     expect_usage("egret: unknown option '-Z'\n", "-r", "x", "-Z", NULL);
     expect_usage("egret: unknown or malformed option '--no-rules=1'\n", "-r", "x", "--no-rules=1",
                  NULL);
