@@ -14,6 +14,7 @@
 #include "embed.h"
 #include "fnv.h"
 #include "hash.h"
+#include "swar.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -244,9 +245,7 @@ static inline bool is_alnum(int ch)
 
 static inline uint64_t utf8_chars(const uint8_t *s, size_t n)
 {
-    uint64_t k = 0;
-    for (size_t i = 0; i < n; i++) k += (s[i] & 0xc0) != 0x80;
-    return k;
+    return swar_utf8_chars(s, n);
 }
 
 /* FNV-1a over the ASCII-lowercased bytes: identifiers compare

@@ -248,6 +248,18 @@ static size_t sd_feed(content_ctx *c, const uint8_t *p, size_t n, bool *bad)
     bool closed = false;
     *bad = false;
     for (; i < n && !closed && !*bad; i++) {
+        if (!d->uhex && !d->hi_state && !d->esc) {
+            /* plain text up to the next quote, backslash or control byte
+             * goes to msg_text as it is, not copied byte by byte */
+            size_t r = swar_json_plain(p + i, n - i);
+            if (r) {
+                if (o) msg_text(c, out, o);
+                o = 0;
+                msg_text(c, p + i, r);
+                i += r;
+                if (i == n) break;
+            }
+        }
         uint8_t b = p[i];
         if (o + 8 > sizeof(out)) {
             msg_text(c, out, o);

@@ -4,6 +4,7 @@
  * is allocated and no text is kept past a header line or a key.
  */
 #include "embed.h"
+#include "swar.h"
 
 #include <string.h>
 
@@ -304,7 +305,12 @@ void embed_json_feed(embed_json *s, const uint8_t *p, size_t n, embed_sender_fn 
     for (size_t i = 0; i < n; i++) {
         if (!s->depth && !s->over && !s->in_str) {
             /* outside any object: only an opening bracket matters */
-            while (i < n && p[i] != '{' && p[i] != '[') i++;
+            i += swar_find2(p + i, n - i, '{', '[');
+            if (i == n) break;
+        } else if (!s->in_str && !s->in_scalar && (s->over || !s->st[s->depth - 1].obj)) {
+            /* inside an array (or nested too deep): only brackets and
+             * strings matter, not the text between them */
+            i += swar_find_jstruct(p + i, n - i);
             if (i == n) break;
         }
         uint8_t b = p[i];
