@@ -62,7 +62,7 @@ void content_scan_ids(content_ctx *c, int k, const uint8_t *s, size_t n)
         p++;
     }
     for (size_t i = 0; i + 6 < n; i++) {
-        i += swar_find_m(s + i, n - 6 - i); /* the next 'm' that could start "member" */
+        i += swar_find_mem(s + i, n - 6 - i); /* the next "mem" that could start "member" */
         if (i + 6 >= n) break;
         if (i > 0 && is_alnum(s[i - 1])) continue;
         static const char m[] = "member";

@@ -243,7 +243,7 @@ static size_t sd_code(sdec *d, uint32_t cp, uint8_t *o)
 static size_t sd_feed(content_ctx *c, const uint8_t *p, size_t n, bool *bad)
 {
     sdec *d = &c->sd;
-    uint8_t out[512];
+    uint8_t out[4096];
     size_t o = 0, i = 0;
     bool closed = false;
     *bad = false;
@@ -252,7 +252,14 @@ static size_t sd_feed(content_ctx *c, const uint8_t *p, size_t n, bool *bad)
             /* plain text up to the next quote, backslash or control byte
              * goes to msg_text as it is, not copied byte by byte */
             size_t r = swar_json_plain(p + i, n - i);
-            if (r) {
+            if (r && o + r + 8 <= sizeof(out)) {
+                /* short runs (a line between "\n" escapes) are gathered:
+                 * each msg_text call costs every text scanner a call */
+                memcpy(out + o, p + i, r);
+                o += r;
+                i += r;
+                if (i == n) break;
+            } else if (r) {
                 if (o) msg_text(c, out, o);
                 o = 0;
                 msg_text(c, p + i, r);

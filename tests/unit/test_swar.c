@@ -36,6 +36,14 @@ static size_t ref_find_m(const uint8_t *p, size_t n)
     return i;
 }
 
+static size_t ref_find_mem(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && !((p[i] | 0x20) == 'm' && (p[i + 1] | 0x20) == 'e' && (p[i + 2] | 0x20) == 'm'))
+        i++;
+    return i;
+}
+
 static uint64_t ref_utf8(const uint8_t *s, size_t n)
 {
     uint64_t k = 0;
@@ -48,7 +56,7 @@ static uint64_t ref_utf8(const uint8_t *s, size_t n)
 static void fill(uint8_t *b, size_t n, unsigned seed)
 {
     static const uint8_t pick[] = {'"',  '\\', 0x1f, 0x20, 0x21, 0xa2, 0xdc, 0x00, 0x80, 0xff,
-                                   '{',  '[',  '}',  ']',  'm',  'M',  'l',  'n',  0xed, 0xcd,
+                                   '{',  '[',  '}',  ']',  'm',  'M',  'e',  'E',  0xed, 0xcd,
                                    0x7b, 0xfb, 0xc3, 0xa9, 0xe2, 0x22, 0x5c, 0x01, 0x0a, 'L'};
     srand(seed);
     for (size_t i = 0; i < n; i++) {
@@ -71,6 +79,8 @@ static void test_scanners_agree(void **state)
                 assert_int_equal(swar_find_jstruct(p, n), ref_find(p, n, "{[}]\""));
                 assert_int_equal(swar_find_m(p, n), ref_find_m(p, n));
                 assert_int_equal(swar_utf8_chars(p, n), ref_utf8(p, n));
+                if (off + n + 2 <= sizeof(b))
+                    assert_int_equal(swar_find_mem(p, n), ref_find_mem(p, n));
             }
         }
     }
@@ -94,6 +104,12 @@ static void test_found_byte_exact(void **state)
         assert_int_equal(swar_find_m(b, sizeof(b)), at);
         b[at] = 0xcd; /* 'M' | 0x80 */
         assert_int_equal(swar_find_m(b, sizeof(b)), sizeof(b));
+        if (at + 3 <= sizeof(b)) {
+            memcpy(b + at, "mEm", 3);
+            assert_int_equal(swar_find_mem(b, sizeof(b) - 2), at);
+            b[at + 1] = 0xc5; /* 'E' | 0x80 */
+            assert_int_equal(swar_find_mem(b, sizeof(b) - 2), sizeof(b) - 2);
+        }
     }
 }
 
