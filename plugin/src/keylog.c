@@ -61,12 +61,19 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* All 32 bytes go through the mixer: the last eight used to be XORed in
+ * unmixed, above the mask, so randoms differing only there (a test rig
+ * numbering its sessions) shared one probe run -- 16,000 short sessions
+ * ran three times slower. */
 static size_t slot_of(const keylog_table *t, const uint8_t cr[KEYLOG_CR_LEN])
 {
-    uint64_t a = 0, b = 0;
-    memcpy(&a, cr, 8);
-    memcpy(&b, cr + 24, 8);
-    return (size_t)(mix64(a ^ t->seed) ^ b) & t->mask;
+    uint64_t h = t->seed;
+    for (int k = 0; k < KEYLOG_CR_LEN; k += 8) {
+        uint64_t w;
+        memcpy(&w, cr + k, 8);
+        h = mix64(h ^ w);
+    }
+    return (size_t)h & t->mask;
 }
 
 keylog_table *keylog_table_new(size_t capacity)

@@ -101,7 +101,8 @@ typedef struct dirst {
     /* framing */
     uint8_t *buf; /* current record (synced) or scan window (unsynced) */
     size_t blen;
-    size_t skip; /* bytes of a lost record still to skip (boundary known) */
+    size_t buf_hw; /* most bytes buf ever held: what release() wipes */
+    size_t skip;   /* bytes of a lost record still to skip (boundary known) */
     /* keys */
     EVP_CIPHER_CTX *cc;
     uint8_t iv[12];

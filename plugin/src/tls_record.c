@@ -287,6 +287,7 @@ void tls_dir_input(tlsdec_session *s, dirst *d, const uint8_t *p, size_t n)
         size_t k = n < need ? n : need;
         memcpy(d->buf + d->blen, p, k);
         d->blen += k;
+        if (d->blen > d->buf_hw) d->buf_hw = d->blen;
         d->off += k;
         p += k;
         n -= k;

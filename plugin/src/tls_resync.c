@@ -142,6 +142,7 @@ size_t tls_scan_input(tlsdec_session *s, dirst *d, const uint8_t *p, size_t n)
     if (k > n) k = n;
     memcpy(d->buf + d->blen, p, k);
     d->blen += k;
+    if (d->blen > d->buf_hw) d->buf_hw = d->blen;
     d->off += k;
     uint64_t base = d->off - d->blen; /* stream offset of buf[0] */
     size_t i = 0;
