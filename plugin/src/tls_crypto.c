@@ -70,15 +70,22 @@ static bool expand_label(tlsdec_ctx *c, const suite_info *si, const uint8_t *sec
     info[9 + ll] = 0;
     int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
     OSSL_PARAM p[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)md_name(si), 0),
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, slen),
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, 10 + ll),
         OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
         OSSL_PARAM_construct_end(),
     };
-    EVP_KDF_CTX *k = EVP_KDF_CTX_new(c->hkdf);
-    bool ok = k && EVP_KDF_derive(k, out, olen, p) == 1;
-    EVP_KDF_CTX_free(k);
+    /* the context's digest was set when it was made (tlsdec_ctx_new) */
+    EVP_KDF_CTX *k = c->hk[si->sha384 ? 1 : 0];
+    bool ok = EVP_KDF_derive(k, out, olen, p) == 1;
+    /* the context keeps a copy of the key it was given: replaced (and the
+     * copy wiped by OpenSSL) so that no secret outlives its session here */
+    static const uint8_t none[1];
+    OSSL_PARAM w[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)none, sizeof(none)),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_KDF_CTX_set_params(k, w);
     return ok;
 }
 
@@ -105,9 +112,14 @@ static bool key_block(tlsdec_ctx *c, const tlsdec_session *s, const uint8_t *mas
 /* Puts key into cc (the suite's AEAD, 12-byte nonces). */
 static bool cipher_key(tlsdec_ctx *c, const suite_info *si, EVP_CIPHER_CTX *cc, const uint8_t *key)
 {
-    return EVP_DecryptInit_ex(cc, c->cipher[si->aead], NULL, NULL, NULL) == 1 &&
-           EVP_CIPHER_CTX_ctrl(cc, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) == 1 &&
-           EVP_DecryptInit_ex(cc, NULL, NULL, key, NULL) == 1;
+    /* A direction's next epoch (handshake -> application, KeyUpdate) keeps
+     * the cipher: only the key changes, without setting the cipher up
+     * again (a third of a short session's key-schedule time). */
+    if (EVP_CIPHER_CTX_get0_cipher(cc) != c->cipher[si->aead] &&
+        (EVP_DecryptInit_ex(cc, c->cipher[si->aead], NULL, NULL, NULL) != 1 ||
+         EVP_CIPHER_CTX_ctrl(cc, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) != 1))
+        return false;
+    return EVP_DecryptInit_ex(cc, NULL, NULL, key, NULL) == 1;
 }
 
 /* TLS 1.3: key and IV of a traffic secret into (cc, iv). */

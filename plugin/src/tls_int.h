@@ -67,6 +67,7 @@ typedef struct suite_info {
 struct tlsdec_ctx {
     tlsdec_config cfg;
     EVP_KDF *hkdf, *prf;
+    EVP_KDF_CTX *hk[2]; /* HKDF with SHA-256 [0] / SHA-384 [1] set once */
     EVP_CIPHER *cipher[AEAD_N];
     EVP_CIPHER_CTX *trial; /* resync trials with a direction's next secret */
     uint8_t *out;          /* plaintext scratch (TLSDEC_RECBUF) */

@@ -15,7 +15,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/kdf.h>
+#include <openssl/params.h>
 
 #include "tls_int.h"
 
@@ -32,6 +34,17 @@ tlsdec_ctx *tlsdec_ctx_new(const tlsdec_config *cfg)
     c->hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     c->prf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
     bool ok = c->hkdf && c->prf;
+    for (int i = 0; i < 2 && ok; i++) {
+        /* the digest is set once: fetched per derivation, it was most of
+         * a short session's key-schedule time */
+        OSSL_PARAM p[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+                                             (char *)(i ? "SHA384" : "SHA256"), 0),
+            OSSL_PARAM_construct_end(),
+        };
+        ok = (c->hk[i] = EVP_KDF_CTX_new(c->hkdf)) != NULL &&
+             EVP_KDF_CTX_set_params(c->hk[i], p) == 1;
+    }
     for (int i = 0; i < AEAD_N; i++)
         ok = ok && (c->cipher[i] = EVP_CIPHER_fetch(NULL, tls_aead_names[i], NULL)) != NULL;
     c->trial = EVP_CIPHER_CTX_new();
@@ -47,6 +60,7 @@ tlsdec_ctx *tlsdec_ctx_new(const tlsdec_config *cfg)
 void tlsdec_ctx_free(tlsdec_ctx *c)
 {
     if (!c) return;
+    for (int i = 0; i < 2; i++) EVP_KDF_CTX_free(c->hk[i]);
     EVP_KDF_free(c->hkdf);
     EVP_KDF_free(c->prf);
     for (int i = 0; i < AEAD_N; i++) EVP_CIPHER_free(c->cipher[i]);
