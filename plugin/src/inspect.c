@@ -417,8 +417,8 @@ int inspect_wants(const inspect_ctx *c, const uint8_t *p, size_t len)
         if (len >= n && memcmp(p, *m, n) == 0) return INSPECT_HTTP;
     }
     if (h2_looks_like_preface(p, len)) return INSPECT_H2C;
-    /* a TLS handshake record opening with a ClientHello, once the key log
-     * has held a key (a sensor without keys reassembles no TLS) */
+    /* a TLS handshake record opening with a ClientHello, once a key log is
+     * followed or has held a key (a sensor without keys reassembles no TLS) */
     if (c->tls && keylog_table_generation(c->keys) != 0 && len >= 6 && p[0] == 0x16 &&
         p[1] == 0x03 && p[5] == 0x01)
         return INSPECT_TLS;

@@ -231,6 +231,11 @@ int keylog_table_remove(keylog_table *t, const uint8_t cr[KEYLOG_CR_LEN])
     return found;
 }
 
+void keylog_table_expect(keylog_table *t)
+{
+    atomic_fetch_add_explicit(&t->generation, 1, memory_order_release);
+}
+
 uint64_t keylog_table_generation(const keylog_table *t)
 {
     return atomic_load_explicit(&((keylog_table *)t)->generation, memory_order_acquire);

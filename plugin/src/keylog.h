@@ -91,8 +91,15 @@ size_t keylog_table_get(keylog_table *t, const uint8_t cr[KEYLOG_CR_LEN], keylog
 int keylog_table_remove(keylog_table *t, const uint8_t cr[KEYLOG_CR_LEN]);
 
 /* Incremented by every put: a session waiting for its key retries a
- * lookup only when this changed.  Lock-free. */
+ * lookup only when this changed.  Lock-free.  0 while the table has never
+ * held a key and no key source was announced (keylog_table_expect). */
 uint64_t keylog_table_generation(const keylog_table *t);
+
+/* A key source (a followed key log file) feeds this table: from now on the
+ * generation is not 0, so that TLS flows are decrypted -- or held for
+ * their keys -- even while the file is still empty (a sensor started
+ * before its clients wrote their first key). */
+void keylog_table_expect(keylog_table *t);
 
 void keylog_table_get_stats(keylog_table *t, keylog_table_stats *out);
 

@@ -67,6 +67,7 @@ int egret_keylog_follow(egret_keylog *k, const char *path, char err[EGRET_ERRBUF
     }
     k->fctx[i].source = k->file[i].path;
     k->n_files++;
+    keylog_table_expect(k->table);    /* keys will come: TLS flows are held for them */
     keylog_file_poll(&k->file[i], 0); /* what the file holds now */
     return EGRET_OK;
 }
