@@ -37,6 +37,17 @@ static const char *const role_names[] = {
 // clang-format on
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* strchr(set, ch) != NULL for a literal set, inlined: called for every
+ * character of every speaker name and time stamp.  Like strchr, true for
+ * ch == 0 (the terminator). */
+static inline bool chr_in(const char *set, char ch)
+{
+    if (!ch) return true;
+    for (; *set; set++)
+        if (*set == ch) return true;
+    return false;
+}
+
 /* A name table with a hashed index: every speaker line is looked up in
  * three tables, and a row-by-row scan was a tenth of the time the detector
  * spent on a large upload.  Names are lower-case and at most NAME_MAX_LEN
@@ -135,14 +146,14 @@ static size_t stamp(const char *s, size_t n, size_t i, bool *colon, bool *secs, 
         char ch = s[j];
         if (is_digit((unsigned char)ch)) {
             j++;
-        } else if (ch && strchr("/.-:, ", ch)) {
+        } else if (ch && chr_in("/.-:, ", ch)) {
             if (ch == ':') colons++, *colon = true;
             if ((ch == '.' || ch == ',') && colons >= 2 && j > i &&
                 is_digit((unsigned char)s[j - 1]) && j + 1 < n && is_digit((unsigned char)s[j + 1]))
                 *log = true;
             j++;
-        } else if (j + 1 < n && strchr("AaPp", ch) && (s[j + 1] == 'M' || s[j + 1] == 'm') &&
-                   (j + 2 == n || strchr(" ,])", s[j + 2]))) {
+        } else if (j + 1 < n && chr_in("AaPp", ch) && (s[j + 1] == 'M' || s[j + 1] == 'm') &&
+                   (j + 2 == n || chr_in(" ,])", s[j + 2]))) {
             j += 2; /* 10:01 PM */
         } else {
             break;
@@ -171,7 +182,7 @@ static bool name_words(const char *s, size_t n, size_t i, size_t *end)
         unsigned char ch = (unsigned char)s[j];
         if (!(is_alpha(ch) || ch >= 0x80) || fancy_sep(s, n, j)) break;
         while (j < n && (is_alnum((unsigned char)s[j]) || (unsigned char)s[j] >= 0x80 ||
-                         strchr("._-'", s[j])))
+                         chr_in("._-'", s[j])))
             j++;
         words++;
         *end = j;
@@ -244,7 +255,7 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
                 size_t f = fancy_sep(s, n, k);
                 if (f)
                     k += f;
-                else if (k < n && strchr(" -,|(", s[k]) && s[k])
+                else if (k < n && chr_in(" -,|(", s[k]) && s[k])
                     k++;
                 else
                     break;
@@ -271,7 +282,7 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
         unsigned char ch = (unsigned char)s[j];
         if (ch == ' ') {
             if (++spaces > 3) return SPK_NONE;
-        } else if (!(is_alnum(ch) || ch >= 0x80 || strchr("._-'@", ch))) {
+        } else if (!(is_alnum(ch) || ch >= 0x80 || chr_in("._-'@", ch))) {
             return SPK_NONE;
         }
         j++;
@@ -290,7 +301,7 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
         bool lower_word = true;
         for (size_t k = i; k < j && lower_word; k++)
             lower_word = (s[k] >= 'a' && s[k] <= 'z') || is_digit((unsigned char)s[k]) ||
-                         (s[k] && strchr("._-", s[k]));
+                         (s[k] && chr_in("._-", s[k]));
         if (lower_word) return SPK_NONE;
     }
     return SPK_LINE;
