@@ -107,14 +107,28 @@ static void fill(attr_result *out, const catalog_match *m, const char *host, con
     out->confidence = confidence;
 }
 
+/* The name of an HTTP Host or HTTP/2 :authority without its port
+ * ("api.openai.com:8443", what a client sends to a port other than the
+ * scheme's): the catalog knows names.  Its length in name. */
+static size_t host_name_len(const char *name, attr_name_src src)
+{
+    size_t n = strlen(name), i = n;
+    if (src != ATTR_NAME_HTTP_HOST) return n;
+    while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9') i--;
+    if (i > 1 && i < n && name[i - 1] == ':' && !memchr(name, ':', i - 1)) return i - 1;
+    return n;
+}
+
 bool attr_flow(attr *a, int ip_v, const uint8_t *client, const uint8_t *server, const char *name,
                attr_name_src src, uint64_t now_us, attr_result *out)
 {
     static const char *const methods[] = {"", "sni", "quic_sni", "http_host"};
     catalog_match m;
-    if (name && name[0] && src != ATTR_NAME_NONE &&
-        catalog_match_host(a->cat, name, strlen(name), &m)) {
-        fill(out, &m, name, methods[src], "high");
+    size_t nl = name ? host_name_len(name, src) : 0;
+    if (nl && src != ATTR_NAME_NONE && catalog_match_host(a->cat, name, nl, &m)) {
+        char nm[sizeof(out->host)];
+        snprintf(nm, sizeof(nm), "%.*s", (int)nl, name);
+        fill(out, &m, nm, methods[src], "high");
         a->attributed++, a->by_name++;
         return true;
     }

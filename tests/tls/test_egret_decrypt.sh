@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_egret_decrypt.sh -- egret's decrypted requests against tshark's, on
 # every capture of pcaps/tls/ (issue 15): `egret --tls-keylog` and
-# `tshark -o tls.keylog_file:` must find the same requests (method, URI;
-# HTTP/1.1 and HTTP/2), except on the CBC capture, which egret leaves
+# `tshark -o tls.keylog_file:` must find the same requests (method, URI,
+# host / :authority without its port; HTTP/1.1 and HTTP/2) and the same
+# response statuses, except on the CBC capture, which egret leaves
 # encrypted by design (then it must find none, and count the session as
 # unsupported).  Also: the pcapng whose key log is in a Decryption Secrets
 # Block is decrypted without the option, and a wrong key log decrypts
@@ -19,21 +20,42 @@ FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "       $2"; }
 
-egret_reqs() { # PCAP [egret args...] -> sorted "METHOD URI" lines
+egret_reqs() { # PCAP [egret args...] -> sorted "METHOD URI HOST" lines
+    local pcap=$1
+    shift
+    "$EGRET" -q -r "$pcap" "$@" --eve http | "$PY" -c '
+import json, re, sys
+for l in sys.stdin:
+    h = json.loads(l)["http"]
+    print(h.get("http_method", ""), h.get("url", ""), re.sub(r":[0-9]+$", "", h.get("hostname", "")))' | sort
+}
+
+egret_statuses() { # PCAP [egret args...] -> sorted response statuses
     local pcap=$1
     shift
     "$EGRET" -q -r "$pcap" "$@" --eve http | "$PY" -c '
 import json, sys
 for l in sys.stdin:
     h = json.loads(l)["http"]
-    print(h.get("http_method", ""), h.get("url", ""))' | sort
+    if "status" in h:
+        print(h["status"])' | sort
 }
 
+# host without its port (egret's hostname is Suricata's: the name only)
 tshark_reqs() { # PCAP KEYLOG
     tshark -r "$1" -o "tls.keylog_file:$2" -d tcp.port==4433,tls \
         -Y 'http.request || (http2.type==1 && http2.header.name==":method")' -T fields \
-        -e http.request.method -e http.request.uri -e http2.headers.method -e http2.headers.path \
-        2>/dev/null | awk -F'\t' '{ m = $1 != "" ? $1 : $3; u = $2 != "" ? $2 : $4; print m, u }' | sort
+        -e http.request.method -e http.request.uri -e http.host -e http2.headers.method \
+        -e http2.headers.path -e http2.headers.authority \
+        2>/dev/null | awk -F'\t' '{ m = $1 != "" ? $1 : $4; u = $2 != "" ? $2 : $5;
+            h = $3 != "" ? $3 : $6; sub(/:[0-9]+$/, "", h); print m, u, h }' | sort
+}
+
+tshark_statuses() { # PCAP KEYLOG
+    tshark -r "$1" -o "tls.keylog_file:$2" -d tcp.port==4433,tls \
+        -Y 'http.response || (http2.type==1 && http2.header.name==":status")' -T fields \
+        -e http.response.code -e http2.headers.status 2>/dev/null |
+        tr '\t,' '\n\n' | grep -v '^$' | sort
 }
 
 stat_of() { # PCAP KEY [egret args...] -> the value of stats.tls_decrypt.KEY
@@ -63,6 +85,10 @@ for pcap in "$ROOT"/pcaps/tls/*.pcap; do
     else
         bad "$name: egret and tshark differ" "egret: $(echo $e) | tshark: $(echo $t)"
     fi
+    es=$(egret_statuses "$pcap" --tls-keylog "$keys")
+    ts=$(tshark_statuses "$pcap" "$keys")
+    [ "$es" = "$ts" ] && ok "$name: response statuses as tshark's ($(echo $es))" ||
+        bad "$name: statuses differ" "egret: $(echo $es) | tshark: $(echo $ts)"
 done
 [ $n -ge 10 ] && ok "compared $n captures" || bad "compared only $n captures (pcaps/tls missing?)"
 

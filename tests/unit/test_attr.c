@@ -78,6 +78,12 @@ static void test_sent_name(void **state)
     assert_true(attr_flow(a, 4, c, s, "API.Mistral.AI.", ATTR_NAME_HTTP_HOST, T0, &r));
     assert_string_equal(r.provider, "Mistral");
     assert_string_equal(r.method, "http_host");
+    /* a Host or :authority with a port: the name matches, reported without it */
+    assert_true(attr_flow(a, 4, c, s, "api.openai.com:8443", ATTR_NAME_HTTP_HOST, T0, &r));
+    assert_string_equal(r.provider, "OpenAI");
+    assert_string_equal(r.host, "api.openai.com");
+    assert_false(attr_flow(a, 4, c, s, "api.openai.com:", ATTR_NAME_HTTP_HOST, T0, &r));
+    assert_false(attr_flow(a, 4, c, s, "api.openai.com:443", ATTR_NAME_SNI, T0, &r));
     assert_true(attr_flow(a, 4, c, s, "chatgpt.com", ATTR_NAME_QUIC_SNI, T0, &r));
     assert_string_equal(r.kind, "consumer");
     assert_string_equal(r.method, "quic_sni");
