@@ -24,7 +24,7 @@ cant() {
   exit 1
 }
 [ "$(id -u)" -eq 0 ] || cant "not root"
-ns=egt-lo-$$
+ns=egret-lo-$$ # not egt-: scripts/testnet down removes every egt-* namespace
 ip netns add "$ns" 2>/dev/null || cant "'ip netns add' failed"
 pid=
 cleanup() {
