@@ -84,6 +84,11 @@ static const char *const anomaly_names[] = {
 #undef HTTP_ANOM_STR
 };
 
+const char *http_anomaly_name(unsigned i)
+{
+    return i < HTTP_ANOM__COUNT ? anomaly_names[i] : "?";
+}
+
 char *http_anomaly_names(uint32_t anomalies, char *buf, size_t cap)
 {
     size_t n = 0;

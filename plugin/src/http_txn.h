@@ -104,15 +104,16 @@ typedef struct http_txn {
 /* Request shapes that an evasive client uses (http.anomalies in EVE, the
  * rules' http.anomalies).  X(bit name, "name") */
 #define HTTP_ANOMALIES(X)                                                                          \
-    X(HEADER_LIMIT, "header_limit")       /* header block over a limit: looked on */               \
-    X(HOST_DUPLICATE, "host_duplicate")   /* more than one Host */                                 \
-    X(HOST_MISMATCH, "host_mismatch")     /* Host differs from the absolute URI / :authority */    \
-    X(ABSOLUTE_URI, "absolute_uri")       /* http://host/... in the request line */                \
-    X(TRANSFER_CODING, "transfer_coding") /* a coding other than chunked in Transfer-Encoding */   \
-    X(CHUNK_EXTENSION, "chunk_extension") /* "1a;ext=..." chunk-size lines */                      \
-    X(MALFORMED, "malformed")             /* framing the parser could not follow: it stopped */    \
-    X(H2_PADDING, "h2_padding")           /* HTTP/2 HEADERS or DATA with padding */                \
-    X(H2_CONTINUATION, "h2_continuation") /* HTTP/2 header block split over CONTINUATION */
+    X(HEADER_LIMIT, "header_limit")        /* header block over a limit: looked on */              \
+    X(HOST_DUPLICATE, "host_duplicate")    /* more than one Host */                                \
+    X(HOST_MISMATCH, "host_mismatch")      /* Host differs from the absolute URI / :authority */   \
+    X(ABSOLUTE_URI, "absolute_uri")        /* http://host/... in the request line */               \
+    X(TRANSFER_CODING, "transfer_coding")  /* a coding other than chunked in Transfer-Encoding */  \
+    X(CHUNK_EXTENSION, "chunk_extension")  /* "1a;ext=..." chunk-size lines */                     \
+    X(MALFORMED, "malformed")              /* framing the parser could not follow: it stopped */   \
+    X(H2_PADDING, "h2_padding")            /* HTTP/2 HEADERS or DATA with padding */               \
+    X(H2_CONTINUATION, "h2_continuation")  /* HTTP/2 header block split over CONTINUATION */       \
+    X(TCP_OVERLAP, "tcp_overlap_conflict") /* retransmitted bytes differed (inspect.c) */
 
 enum {
 #define HTTP_ANOM_BIT(name, str) HTTP_ANOM_BIT_##name,
@@ -129,10 +130,13 @@ enum {
 #define HTTP_ANOM_MALFORMED       (1u << HTTP_ANOM_BIT_MALFORMED)
 #define HTTP_ANOM_H2_PADDING      (1u << HTTP_ANOM_BIT_H2_PADDING)
 #define HTTP_ANOM_H2_CONTINUATION (1u << HTTP_ANOM_BIT_H2_CONTINUATION)
+#define HTTP_ANOM_TCP_OVERLAP     (1u << HTTP_ANOM_BIT_TCP_OVERLAP)
 
 /* The names of the bits set in 'anomalies', comma-separated, into buf
  * ("" when none); returns buf. */
 char *http_anomaly_names(uint32_t anomalies, char *buf, size_t cap);
+/* The name of anomaly bit i (0 .. HTTP_ANOM__COUNT-1); "?" beyond. */
+const char *http_anomaly_name(unsigned i);
 
 /* A Host value (or URI authority) as attribution compares it: OWS trimmed,
  * lower case, port and trailing dots removed, truncated to cap-1. */

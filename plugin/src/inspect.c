@@ -182,11 +182,19 @@ static void on_part_end(void *ud, const http_txn *t, http_dir dir, const http_pa
     }
 }
 
+/* The request's anomalies, and whether the client's stream carried
+ * conflicting copies of the same bytes (first copy kept: docs/EVASION.md). */
+static uint32_t anomalies_of(const inspect_flow *f, const http_txn *t)
+{
+    return t->anomalies | (f->st[0].overlap_conflicts ? HTTP_ANOM_TCP_OVERLAP : 0);
+}
+
 static void on_request_complete(void *ud, const http_txn *t)
 {
     inspect_flow *f = ud;
     body_end(f, NULL);
     f->cur.t = t;
+    f->cur.anomalies = anomalies_of(f, t);
     if (f->cur.has_content) f->ctx->bodies++;
     if (f->ctx->samples && f->sample_len)
         content_redact(f->sample_raw, f->sample_len, f->cur.sample, sizeof(f->cur.sample));
@@ -226,6 +234,7 @@ static void on_response_complete(void *ud, const http_txn *t)
         }
     }
     r.t = t;
+    r.anomalies = anomalies_of(f, t);
     r.decrypted = f->tls != NULL;
     if (f->ctx->cb.on_txn_done) f->ctx->cb.on_txn_done(f->ctx->cb_ud, f->ud, &r);
 }
@@ -519,4 +528,5 @@ void inspect_get_stats(const inspect_ctx *c, inspect_stats *out)
     out->reasm_memcap_drops = rs.memcap_drops;
     out->reasm_gaps = rs.gaps;
     out->reasm_depth = rs.depth_reached;
+    out->reasm_overlap_conflict = rs.overlap_conflict;
 }

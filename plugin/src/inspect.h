@@ -39,6 +39,7 @@ typedef struct inspect_req {
     char filename[128]; /* multipart file name of the inspected part */
     char sample[INSPECT_SAMPLE_MAX + 1]; /* redacted start of the body; only with samples on */
     bool decrypted;                      /* the request came out of TLS decryption */
+    uint32_t anomalies; /* t->anomalies, plus HTTP_ANOM_TCP_OVERLAP from reassembly */
 } inspect_req;
 
 /* ctx_ud: given to inspect_new; flow_ud: given to inspect_flow_new. */
@@ -54,8 +55,9 @@ typedef struct inspect_stats {
     uint64_t flows, requests, responses, bodies, http_events;
     uint64_t flows_live, flows_evicted; /* inspected now; ended early at the state cap */
     uint64_t reasm_bytes_now, reasm_peak, reasm_memcap_drops, reasm_gaps, reasm_depth;
-    uint64_t flows_tls, flows_h2; /* inspected flows decrypted from TLS; parsed as HTTP/2 */
-    bool has_tls;                 /* a key source is configured: 'tls' holds its counters */
+    uint64_t reasm_overlap_conflict; /* stats tcp_overlap_conflict */
+    uint64_t flows_tls, flows_h2;    /* inspected flows decrypted from TLS; parsed as HTTP/2 */
+    bool has_tls;                    /* a key source is configured: 'tls' holds its counters */
     tlsdec_stats tls;
 } inspect_stats;
 
