@@ -230,6 +230,11 @@ static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int
         x->insp_decided = true;
         int kind = dir == FLOW_TOSERVER ? inspect_wants(e->inspect, p->payload, p->payload_len)
                                         : INSPECT_NONE;
+        /* the first payload is not the stream's first bytes (reordered
+         * segments): what the stream is shows once reassembly has them */
+        const flow_dir *cd = &f->dir[FLOW_TOSERVER];
+        if (kind == INSPECT_NONE && dir == FLOW_TOSERVER && cd->syn && p->seq != cd->seq_base)
+            kind = INSPECT_ANY;
         if (kind == INSPECT_NONE) return;
         if (!inspect_needed(e, f, x, p, kind)) {
             e->c.insp_skipped++;

@@ -421,11 +421,17 @@ int inspect_wants(const inspect_ctx *c, const uint8_t *p, size_t len)
 {
     static const char *const methods[] = {"GET ",     "POST ", "PUT ",     "PATCH ", "DELETE ",
                                           "OPTIONS ", "HEAD ", "CONNECT ", NULL};
+    bool maybe = false;
     for (const char *const *m = methods; *m; m++) {
         size_t n = strlen(*m);
         if (len >= n && memcmp(p, *m, n) == 0) return INSPECT_HTTP;
+        if (len < n && memcmp(p, *m, len) == 0) maybe = true;
     }
-    if (h2_looks_like_preface(p, len)) return INSPECT_H2C;
+    if (h2_looks_like_preface(p, len)) {
+        if (len >= 24) return INSPECT_H2C;
+        maybe = true;
+    }
+    if (maybe) return INSPECT_ANY;
     /* a TLS handshake record opening with a ClientHello, once the key log
      * has held a key (a sensor without keys reassembles no TLS) */
     if (c->tls && keylog_table_generation(c->keys) != 0 && len >= 6 && p[0] == 0x16 &&
@@ -455,6 +461,8 @@ inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud, int kind)
         f->h2 = h2_conn_new(&c->h2lim, &HCB, f);
         ok = f->h2 != NULL;
         if (ok) c->flows_h2++;
+    } else if (kind == INSPECT_ANY) {
+        /* parser_pick chooses at the first in-order bytes */
     } else {
         f->http = http_conn_new(&c->hlim, &HCB, f);
         ok = f->http != NULL;

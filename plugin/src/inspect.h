@@ -69,11 +69,15 @@ inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, keylog_table
 void inspect_free(inspect_ctx *c);
 
 /* What a flow's first client payload makes it. */
-enum { INSPECT_NONE, INSPECT_HTTP, INSPECT_H2C, INSPECT_TLS };
+enum { INSPECT_NONE, INSPECT_HTTP, INSPECT_H2C, INSPECT_TLS, INSPECT_ANY };
 
 /* INSPECT_HTTP when 'payload' starts with an HTTP/1.x request method and a
- * space, INSPECT_H2C with the HTTP/2 preface, INSPECT_TLS with a TLS
- * ClientHello when the context has keys; else INSPECT_NONE. */
+ * space, INSPECT_H2C with the whole HTTP/2 preface, INSPECT_TLS with a TLS
+ * ClientHello when the context has keys; INSPECT_ANY when it is too short
+ * to tell (a proper prefix of a method or of the preface: a client sending
+ * tiny segments), the parser then being picked from the first in-order
+ * bytes (the engine also asks for INSPECT_ANY when the first payload is
+ * out of order); else INSPECT_NONE. */
 int inspect_wants(const inspect_ctx *c, const uint8_t *payload, size_t len);
 
 /* kind: inspect_wants' answer.  At the state cap the least recently
