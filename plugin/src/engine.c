@@ -241,6 +241,8 @@ static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int
             return;
         }
         x->insp = inspect_flow_new(e->inspect, f, kind);
+        for (int d = 0; x->insp && d < 2; d++)
+            if (f->dir[d].syn) inspect_flow_seq_base(x->insp, d, f->dir[d].seq_base);
     }
     if (!x->insp) return;
     inspect_packet(e->inspect, x->insp, dir, p);

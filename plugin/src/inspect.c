@@ -64,6 +64,8 @@ struct inspect_flow {
     h2_conn *h2;         /* ... or HTTP/2 (decided at the first plaintext byte under TLS) */
     bool ended[2];       /* the parser's directions ended */
     bool upgraded;       /* HTTP/1.1 answered "101" to "Upgrade: h2c": 'up' is stream 1 */
+    uint8_t pick[24];    /* INSPECT_ANY: first client bytes, while they match the h2 preface */
+    uint8_t pick_len;
     http_txn up;
     content_ctx *content;
     bool in_body;      /* content_begin called for the current request */
@@ -277,7 +279,34 @@ static bool parser_pick(inspect_flow *f, http_dir dir, const uint8_t *data, size
     return f->http != NULL;
 }
 
+static void parser_feed_picked(inspect_flow *f, http_dir dir, const uint8_t *data, size_t len);
+
+/* A clear-text stream of unknown kind (INSPECT_ANY): the client's first
+ * bytes are gathered while they could still be the HTTP/2 preface (a
+ * client sending tiny segments), then the parser is picked on them. */
 static void parser_feed(inspect_flow *f, http_dir dir, const uint8_t *data, size_t len)
+{
+    if (f->http || f->h2 || f->tls || dir != HTTP_DIR_REQ ||
+        (f->pick_len == 0 && len >= sizeof(f->pick))) {
+        parser_feed_picked(f, dir, data, len);
+        return;
+    }
+    size_t k = sizeof(f->pick) - f->pick_len;
+    if (k > len) k = len;
+    memcpy(f->pick + f->pick_len, data, k);
+    size_t have = f->pick_len + k;
+    if (have < sizeof(f->pick) && h2_looks_like_preface(f->pick, have)) {
+        f->pick_len = (uint8_t)have;
+        return;
+    }
+    f->pick_len = 0;
+    uint8_t buf[sizeof(f->pick)];
+    memcpy(buf, f->pick, have);
+    parser_feed_picked(f, dir, buf, have);
+    if (len > k) parser_feed_picked(f, dir, data + k, len - k);
+}
+
+static void parser_feed_picked(inspect_flow *f, http_dir dir, const uint8_t *data, size_t len)
 {
     if (!parser_pick(f, dir, data, len)) return;
     if (f->h2) {
@@ -308,6 +337,13 @@ static void parser_gap(inspect_flow *f, http_dir dir, uint64_t len)
 
 static void parser_end(inspect_flow *f, http_dir dir)
 {
+    if (f->pick_len && dir == HTTP_DIR_REQ) { /* a short stream: pick on what came */
+        uint8_t buf[sizeof(f->pick)];
+        size_t n = f->pick_len;
+        memcpy(buf, f->pick, n);
+        f->pick_len = 0;
+        parser_feed_picked(f, dir, buf, n);
+    }
     if (f->ended[dir]) return;
     f->ended[dir] = true;
     if (f->h2)
@@ -438,6 +474,11 @@ int inspect_wants(const inspect_ctx *c, const uint8_t *p, size_t len)
         p[1] == 0x03 && p[5] == 0x01)
         return INSPECT_TLS;
     return INSPECT_NONE;
+}
+
+void inspect_flow_seq_base(inspect_flow *f, int dir, uint32_t seq)
+{
+    reasm_stream_start(&f->st[dir ? 1 : 0], seq);
 }
 
 inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud, int kind)

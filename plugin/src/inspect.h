@@ -84,6 +84,11 @@ int inspect_wants(const inspect_ctx *c, const uint8_t *payload, size_t len);
  * active inspected flow is ended first (on_evict tells its owner).  NULL
  * on out-of-memory. */
 inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud, int kind);
+
+/* The flow's direction dir (0 client) started at sequence seq (its ISN+1,
+ * the SYN having been seen before inspection began).  Before its first
+ * packet is given to inspect_packet. */
+void inspect_flow_seq_base(inspect_flow *f, int dir, uint32_t seq);
 /* dir: 0 client->server, 1 server->client. */
 void inspect_packet(inspect_ctx *c, inspect_flow *f, int dir, const dec_pkt *p);
 /* Ends both directions (reporting what was seen), then frees.  NULL ok. */

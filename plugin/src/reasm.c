@@ -70,6 +70,13 @@ void reasm_stream_init(reasm_stream *s)
     memset(s, 0, sizeof(*s));
 }
 
+void reasm_stream_start(reasm_stream *s, uint32_t next_seq)
+{
+    if (s->flags & REASM_ST_STARTED) return;
+    s->flags |= REASM_ST_STARTED;
+    s->next_seq = next_seq;
+}
+
 /* ---- queue helpers ---- */
 
 static void seg_release(reasm_ctx *ctx, reasm_stream *s, reasm_seg *g)

@@ -159,6 +159,12 @@ void reasm_ctx_stats(const reasm_ctx *ctx, reasm_stats *out);
 /* Zeroes a stream (caller storage).  No allocation. */
 void reasm_stream_init(reasm_stream *s);
 
+/* A stream whose SYN went by before it was created (inspection decided
+ * later): its data starts at 'next_seq' (ISN+1), so that segments that
+ * arrived out of order before it are not taken for the start.  Only
+ * before the first reasm_push. */
+void reasm_stream_start(reasm_stream *s, uint32_t next_seq);
+
 /* Feeds one TCP segment of this direction: seq = the TCP sequence number,
  * flags = TCP header bits (REASM_SYN/FIN/RST), data/len = the TCP payload
  * (borrowed; may be NULL when len is 0).  Calls cb(ud, ...) zero or more

@@ -166,6 +166,23 @@ static void test_overlap_conflict_history(void **state)
     reasm_ctx_free(ctx);
 }
 
+/* A stream created after its SYN went by, whose first segment arrives
+ * out of order: reasm_stream_start bases it at ISN+1. */
+static void test_stream_start(void **state)
+{
+    (void)state;
+    reasm_ctx *ctx = reasm_ctx_new(0, 0);
+    reasm_stream s;
+    rec r = {0};
+    reasm_stream_init(&s);
+    reasm_stream_start(&s, 101);
+    push(ctx, &s, &r, 104, 0, "def");
+    push(ctx, &s, &r, 101, 0, "abc");
+    assert_string_equal(r.buf, "abcdef");
+    reasm_stream_free(ctx, &s);
+    reasm_ctx_free(ctx);
+}
+
 /* Queued data wins over later different bytes (first wins). */
 static void test_overlap_first_wins(void **state)
 {
@@ -512,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_reorder),
         cmocka_unit_test(test_retransmission_and_partial),
         cmocka_unit_test(test_overlap_first_wins),
+        cmocka_unit_test(test_stream_start),
         cmocka_unit_test(test_overlap_conflict_history),
         cmocka_unit_test(test_gap_queue_limit),
         cmocka_unit_test(test_gap_ack_and_fin),
