@@ -41,10 +41,12 @@ struct inspect_ctx {
 };
 
 /* Memory of one inspected flow, roughly: the struct, the HTTP transaction
- * ring and line buffers.  The number of flows inspected at once is capped
- * so that this state stays under INSPECT_STATE_CAP. */
-#define INSPECT_STATE_CAP  (64u << 20)
-#define INSPECT_FLOW_BYTES (sizeof(struct inspect_flow) + PENDING_MAX * sizeof(http_txn) + 16384)
+ * ring, line buffers and the reassembly histories (overlap conflicts).  The
+ * number of flows inspected at once is capped so that this state stays
+ * under INSPECT_STATE_CAP. */
+#define INSPECT_STATE_CAP (64u << 20)
+#define INSPECT_FLOW_BYTES                                                                         \
+    (sizeof(struct inspect_flow) + PENDING_MAX * sizeof(http_txn) + 16384 + 2 * REASM_HIST_BYTES)
 
 /* What a completed request leaves for its response (no sample: evidence
  * takes it at request time). */
