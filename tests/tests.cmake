@@ -134,3 +134,9 @@ set_tests_properties(tls_tshark PROPERTIES LABELS integration TIMEOUT 300 SKIP_R
 add_test(NAME tls_decrypt COMMAND bash ${CMAKE_SOURCE_DIR}/tests/tls/test_egret_decrypt.sh
   $<TARGET_FILE:egret> ${CMAKE_SOURCE_DIR})
 set_tests_properties(tls_decrypt PROPERTIES LABELS integration TIMEOUT 300)
+
+# Service behaviour (issue 18): append/truncate, a cut last line ended,
+# SIGHUP reopening the outputs without loss, --pidfile, SIGTERM, alert log.
+add_test(NAME service COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_service.sh
+  $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-service)
+set_tests_properties(service PROPERTIES LABELS integration TIMEOUT 120)

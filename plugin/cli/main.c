@@ -19,8 +19,10 @@
 #include "conffile.h"
 #include "datadir.h"
 #include "options.h"
+#include "outfile.h"
 #include "signals.h"
 #include "summary.h"
+#include "tally.h"
 #include "workers.h"
 
 #include <dirent.h>
@@ -35,13 +37,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_OK               0
-#define EXIT_INPUT            1
-#define EXIT_USAGE            2
-#define LIVE_STATS_INTERVAL_S 60 /* live default when --stats-interval is not given */
-#define PROGRESS_EVERY_S      0.5
-#define PROGRESS_CHECK_MASK   1023u /* look at the clock every 1024 packets */
-#define OUT_BUFFER_SIZE       (256u * 1024u)
+#define EXIT_OK                0
+#define EXIT_INPUT             1
+#define EXIT_USAGE             2
+#define LIVE_STATS_INTERVAL_S  60 /* live default when --stats-interval is not given */
+#define PROGRESS_EVERY_S       0.5
+#define PROGRESS_CHECK_MASK    1023u /* look at the clock every 1024 packets */
+#define CLI_BUFFER_MIB_DEFAULT 32    /* live: kernel ring per capture (see --help) */
+#define ALERT_LINE_MAX         2048
 
 /* ==== Run state, output ================================================ */
 
@@ -50,10 +53,12 @@ typedef struct cli_run {
     egret_engine *eng;  /* one engine, or NULL when 'wk' runs several */
     egret_keylog *keys; /* TLS secrets every engine reads */
     workers *wk;
-    FILE *out;
+    outfile out;    /* EVE */
+    outfile alerts; /* --alert-log, fp NULL when off */
     const char *out_name;
     int out_errno;    /* first write error, 0 = none */
     uint64_t written; /* records written */
+    tally *found;     /* the summary's tables (NULL with -q) */
     bool live;
 
     double t_start; /* monotonic seconds */
@@ -123,7 +128,17 @@ static void note_write_error(cli_run *r)
 static void flush_out(cli_run *r)
 {
     errno = 0;
-    if (fflush(r->out) != 0) note_write_error(r);
+    if (fflush(r->out.fp) != 0) note_write_error(r);
+    if (r->alerts.fp && fflush(r->alerts.fp) != 0) note_write_error(r);
+}
+
+/* The alert log's line for one alert record. */
+static void write_alert_line(cli_run *r, const egret_event *ev)
+{
+    char line[ALERT_LINE_MAX];
+    size_t n = tally_alert_line(ev->json, ev->json_len, line, sizeof(line));
+    errno = 0;
+    if (n && fwrite(line, 1, n, r->alerts.fp) != n) note_write_error(r);
 }
 
 /* egret_event_cb: one record -> one line.  After a write error records are
@@ -132,13 +147,18 @@ static void on_event(const egret_event *ev, void *ud)
 {
     cli_run *r = ud;
 
-    if (r->out_errno || !r->out) return;
+    if (r->out_errno || !r->out.fp) return;
     errno = 0;
-    if (fwrite(ev->json, 1, ev->json_len, r->out) != ev->json_len || putc('\n', r->out) == EOF) {
+    if (fwrite(ev->json, 1, ev->json_len, r->out.fp) != ev->json_len ||
+        putc('\n', r->out.fp) == EOF) {
         note_write_error(r);
         return;
     }
     r->written++;
+    if (ev->type == EGRET_EV_ALERT && r->alerts.fp) write_alert_line(r, ev);
+    if (r->found &&
+        (ev->type == EGRET_EV_ALERT || ev->type == EGRET_EV_FLOW || ev->type == EGRET_EV_HTTP))
+        tally_add(r->found, ev->json, ev->json_len);
     /* live: make stats and alerts visible to a tailing reader at once */
     if (r->live && (ev->type == EGRET_EV_STATS || ev->type == EGRET_EV_ALERT)) flush_out(r);
 }
@@ -193,12 +213,27 @@ static void eng_free(cli_run *r)
     r->eng = NULL;
 }
 
-/* SIGHUP: reload what the engine can reload; a failure keeps the old data. */
+/* SIGHUP, first part: the output files are closed and opened again by
+ * name (logrotate renamed them), under the workers' writer lock so that
+ * no record is between the two. */
+static void reopen_outputs(cli_run *r)
+{
+    char err[512];
+    if (r->wk) workers_output_lock(r->wk);
+    if (outfile_reopen(&r->out, err, sizeof(err)) != 0 ||
+        outfile_reopen(&r->alerts, err, sizeof(err)) != 0)
+        fprintf(stderr, "egret: warning: %s\n", err);
+    if (r->wk) workers_output_unlock(r->wk);
+}
+
+/* SIGHUP: reopen the outputs, reload what the engine can reload; a
+ * failure keeps the old data. */
 static void reload(cli_run *r)
 {
     char err[EGRET_ERRBUF_SIZE] = "";
     sig_reload = 0;
     progress_clear(r);
+    reopen_outputs(r);
     egret_keylog_reread(r->keys);
     if (r->wk) {
         workers_reload(r->wk); /* each worker reports its own failure */
@@ -417,6 +452,19 @@ static void run_offline(cli_run *r)
     }
 }
 
+/* --user: once the capture is open, the rest of the run needs no root. */
+static int drop_privileges(cli_run *r)
+{
+    char err[512];
+    if (!r->o->user) return 0;
+    if (privs_drop(err, sizeof(err)) != 0) {
+        fprintf(stderr, "egret: %s\n", err);
+        return -1;
+    }
+    if (r->o->verbose) fprintf(stderr, "egret: running as user %s\n", r->o->user);
+    return 0;
+}
+
 /* Live with several workers and kernel fanout: one capture per worker.
  * Returns an exit status as run_live, or -1 when fanout is not available
  * (the caller falls back to one shared capture, with a warning). */
@@ -437,6 +485,12 @@ static int run_fanout(cli_run *r)
                                 "too long for the kernel"
                               : "out of memory");
     free(prog);
+    if (rc == CAP_OK && drop_privileges(r) != 0) {
+        for (unsigned i = 0; i < n; i++) cap_close(srcs[i]);
+        free(srcs);
+        r->n_failed = 1;
+        return EXIT_INPUT;
+    }
     if (rc != CAP_OK) {
         free(srcs);
         if (rc == CAP_EFILTER || rc == CAP_ERROR) { /* as run_live reports them */
@@ -496,6 +550,11 @@ static int run_live(cli_run *r)
         r->n_failed = 1;
         return EXIT_INPUT;
     }
+    if (drop_privileges(r) != 0) {
+        cap_close(s);
+        r->n_failed = 1;
+        return EXIT_INPUT;
+    }
     if (!r->o->quiet)
         fprintf(stderr, "egret: listening on %s, link-type %d, snaplen %d\n", r->o->iface,
                 cap_linktype(s), CAP_SNAPLEN);
@@ -549,46 +608,41 @@ static void print_summary(cli_run *r, double elapsed)
         if (r->fanout) sm.misplaced = workers_misplaced(r->wk, &sm.checked);
     }
     sm.n_top = eng_top_hosts(r, top, SUMMARY_TOP_HOSTS);
+    sm.found = r->found;
+    const egret_engine *e0 = r->wk ? workers_engine0(r->wk) : r->eng;
+    sm.geo_test = egret_engine_geo_dbs(e0, &sm.geoip_db, &sm.asn_db) == 1;
+    sm.geo = sm.geoip_db || sm.asn_db;
     summary_print(stderr, &sm);
 }
 
 /* ==== main ============================================================ */
 
+/* The EVE output and the alert log: appended to unless --truncate. */
 static int open_output(cli_run *r)
 {
-    const char *path = r->o->out_path;
-
-    if (!path || strcmp(path, "-") == 0) {
-        r->out = stdout;
-        r->out_name = "stdout";
-    } else {
-        r->out = fopen(path, "w");
-        r->out_name = path;
-        if (!r->out) {
-            fprintf(stderr, "egret: %s: %s\n", path, strerror(errno));
-            return -1;
-        }
+    char err[512];
+    if (outfile_open(&r->out, r->o->out_path, r->o->truncate, err, sizeof(err)) != 0) {
+        fprintf(stderr, "egret: %s\n", err);
+        return -1;
     }
-    /* A terminal keeps its line buffering; files and pipes get a big buffer
-     * (glibc ignores setvbuf's size without a caller buffer: it used
-     * st_blksize, one write(2) per 4 KiB).  Static: stdout outlives us. */
-    static char out_buf[OUT_BUFFER_SIZE];
-    if (!isatty(fileno(r->out))) setvbuf(r->out, out_buf, _IOFBF, sizeof(out_buf));
+    r->out_name = r->out.name;
+    if (r->o->alert_log &&
+        outfile_open(&r->alerts, r->o->alert_log, r->o->truncate, err, sizeof(err)) != 0) {
+        fprintf(stderr, "egret: %s\n", err);
+        outfile_close(&r->out);
+        return -1;
+    }
+    if (r->out.repaired && !r->o->quiet)
+        fprintf(stderr, "egret: %s: warning: its last line was cut (a crash?): ended it\n",
+                r->out.name);
     return 0;
 }
 
-/* Flushes and closes the output; notes a write error. */
+/* Flushes and closes the outputs; notes a write error. */
 static void close_output(cli_run *r)
 {
-    if (!r->out) return;
-    flush_out(r);
-    if (r->out != stdout) {
-        errno = 0;
-        if (fclose(r->out) != 0) note_write_error(r);
-    } else if (ferror(r->out)) {
-        note_write_error(r);
-    }
-    r->out = NULL;
+    if (outfile_close(&r->out) != 0) note_write_error(r);
+    if (outfile_close(&r->alerts) != 0) note_write_error(r);
 }
 
 /* What the run and the rule tools configure alike: the rules, and the
@@ -727,6 +781,7 @@ static int finish(cli_run *r, int status)
         if (status == EXIT_OK) status = EXIT_INPUT;
     }
     if (!r->o->quiet) print_summary(r, elapsed);
+    pidfile_remove(r->o->pidfile);
     progress_clear(r);
     return status;
 }
@@ -767,9 +822,19 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    char serr[512];
+    if (o.user && privs_lookup(o.user, serr, sizeof(serr)) != 0) {
+        fprintf(stderr, "egret: %s\n", serr);
+        opts_free(&o);
+        return EXIT_USAGE;
+    }
+    if (o.buffer_mib == 0) o.buffer_mib = CLI_BUFFER_MIB_DEFAULT;
+
     memset(&r, 0, sizeof(r));
     r.o = &o;
     r.live = o.iface != NULL;
+    static tally found; /* big fixed tables: not on the stack */
+    if (!o.quiet) r.found = &found;
     r.progress = !o.quiet && isatty(STDERR_FILENO);
     r.keys = keylogs_open(o.tls_keylogs.v, o.tls_keylogs.n, o.quiet);
     if (!r.keys) {
@@ -779,6 +844,17 @@ int main(int argc, char **argv)
     fill_run_config(&r, &cfg);
     int status = start_engines(&r, &o, &cfg);
     if (status == EXIT_OK && open_output(&r) != 0) status = EXIT_INPUT;
+    if (status == EXIT_OK && o.pidfile && pidfile_write(o.pidfile, serr, sizeof(serr)) != 0) {
+        fprintf(stderr, "egret: %s\n", serr);
+        close_output(&r);
+        status = EXIT_INPUT;
+    }
+    /* a replay has no capture to open first: it drops root at once */
+    if (status == EXIT_OK && !r.live && drop_privileges(&r) != 0) {
+        close_output(&r);
+        pidfile_remove(o.pidfile);
+        status = EXIT_INPUT;
+    }
     if (status != EXIT_OK) { /* the engines, if any, before the key log they read */
         eng_free(&r);
         egret_keylog_free(r.keys);
