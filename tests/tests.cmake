@@ -140,3 +140,10 @@ set_tests_properties(tls_decrypt PROPERTIES LABELS integration TIMEOUT 300)
 add_test(NAME service COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_service.sh
   $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-service)
 set_tests_properties(service PROPERTIES LABELS integration TIMEOUT 120)
+
+# egret report (issue 18): the HTML page from EVE and from captures,
+# rendered by headless Chromium (charts, alert table, a silent console),
+# and 200,000 EVE records in bounded memory.
+add_test(NAME report COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_report.sh
+  $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-report ${CMAKE_SOURCE_DIR})
+set_tests_properties(report PROPERTIES LABELS integration TIMEOUT 300)

@@ -17,7 +17,8 @@
 
 #define USAGE_LINE_MORE                                                                            \
     "       egret --check-rules [-R RULES] [-c CONFIG] [--set K=V]\n"                              \
-    "       egret test PATH [-R RULES] [-c CONFIG] [--set K=V]"
+    "       egret test PATH [-R RULES] [-c CONFIG] [--set K=V]\n"                                  \
+    "       egret report [-o FILE] EVE-FILE|CAPTURE... [-- OPTIONS]"
 #define LONG_ONLY_BASE 256 /* getopt value of a long-only option: this + its row */
 
 /* ==== The table ======================================================= */
