@@ -78,6 +78,10 @@ typedef struct cli_run {
     double progress_next;
     const char *cur_name;
     uint64_t pkts, cap_bytes; /* fed by this host */
+    /* the file being read: its size (0: unknown, a pipe or live) and the
+     * counters and clock when it started, for percentage, rate, time left */
+    uint64_t cur_size, cur_pkts0, cur_bytes0;
+    double cur_t0;
 } cli_run;
 
 static double now_mono(void)
@@ -102,15 +106,38 @@ static void progress_clear(cli_run *r)
     }
 }
 
+/* The progress line: a TTY only (r->progress).  Of a file: the share of
+ * its bytes read (packet bytes plus the 16-byte record headers of pcap:
+ * an estimate for pcapng), packets/s and the time left at that pace. */
 static void progress_show(cli_run *r, bool force)
 {
     if (!r->progress) return;
     double t = now_mono();
     if (!force && t < r->progress_next) return;
     r->progress_next = t + PROGRESS_EVERY_S;
+    double dt = t - r->cur_t0;
+    uint64_t pk = r->pkts - r->cur_pkts0;
     fprintf(stderr, "\r\033[Kegret: %s: %" PRIu64 " packets, %.1f MB", r->cur_name, r->pkts,
             (double)r->cap_bytes / 1e6);
+    if (dt > 0.2) fprintf(stderr, ", %.0f packets/s", (double)pk / dt);
+    if (r->cur_size && dt > 0.2) {
+        double done = (double)(r->cap_bytes - r->cur_bytes0) + 16.0 * (double)pk;
+        double frac = done / (double)r->cur_size;
+        if (frac > 0.99) frac = 0.99; /* an estimate: never claim the end early */
+        fprintf(stderr, ", %.0f %%", 100.0 * frac);
+        if (frac > 0.01) fprintf(stderr, ", %.0f s left", dt * (1.0 - frac) / frac);
+    }
     r->progress_shown = true;
+}
+
+/* A new input starts: its size (0 when unknown) for the progress line. */
+static void progress_start(cli_run *r, const char *path)
+{
+    struct stat st;
+    r->cur_size = path && stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    r->cur_pkts0 = r->pkts;
+    r->cur_bytes0 = r->cap_bytes;
+    r->cur_t0 = now_mono();
 }
 
 /* Reports a failed input ("egret: NAME: MESSAGE") and counts it. */
@@ -358,6 +385,7 @@ static void run_file(cli_run *r, const char *path)
         }
         r->stdin_used = true;
     }
+    progress_start(r, strcmp(path, "-") == 0 ? NULL : path);
     int rc = cap_open_file(path, r->o->filter, &s, err);
     if (rc != CAP_OK) {
         input_error(r, name, err);
@@ -540,6 +568,7 @@ static int run_live(cli_run *r)
     cap_source *s;
 
     r->n_sources = 1;
+    progress_start(r, NULL);
     if (r->wk && !r->o->no_fanout) {
         int st = run_fanout(r);
         if (st >= 0) return st;
