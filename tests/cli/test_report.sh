@@ -63,6 +63,44 @@ assert links and links <= rows, (links, rows)
 EOF
 check "the content table names the shape seen" grep -q '<td>openai_chat</td>' "$T/eve.html"
 
+# ---- the end-of-run summary's tables agree with the EVE of the same run ----------
+"$EGRET" --truncate "${CONF[@]}" --eve alert,flow,http -o "$T/sum.json" "${READS[@]}" 2>"$T/summary.txt"
+check "the summary's tables match the EVE output of the same run" "$PY" - "$T/sum.json" "$T/summary.txt" <<'EOF'
+import collections, json, re, sys
+eve = [json.loads(l) for l in open(sys.argv[1])]
+text = open(sys.argv[2]).read()
+alerts = [r["alert"] for r in eve if r["event_type"] == "alert"]
+sev = collections.Counter(a["severity"] for a in alerts)
+want = "alerts         %d (high %d, medium %d, low %d)" % (len(alerts), sev[1], sev[2], sev[3])
+assert want in text, want
+by_rule = collections.Counter(a["signature_id"] for a in alerts)
+got = {int(m.group(2)): int(m.group(1)) for m in re.finditer(r"^ +(\d+)  \d +(\d{7,})  ", text, re.M)}
+assert got == dict(by_rule), (got, by_rule)
+pairs = collections.defaultdict(lambda: [0, 0, 0, 0])
+for r in eve:
+    if r.get("direction") != "outbound" or "provider" not in r.get("ai", {}):
+        continue
+    k = (r["src_ip"], r["ai"]["provider"])
+    if r["event_type"] == "flow":
+        pairs[k][0] += r["flow"]["bytes_toserver"]
+        pairs[k][1] += 1
+        pairs[k][2] += r["flow"].get("exchanges", 0)
+    elif r["event_type"] == "http" and "content" in r:
+        pairs[k][3] += r["content"].get("messages", 0) + r["content"].get("embedded_messages", 0)
+rows = {}
+for m in re.finditer(r"^    (\S+) +(\S+) +([0-9.]+ [kMGT]?B) +(\d+) +(\d+) +(?:>=)?(\d+)  ", text, re.M):
+    rows[(m.group(1), m.group(2))] = (m.group(3), int(m.group(4)), int(m.group(5)), int(m.group(6)))
+def hb(b):
+    v, u = float(b), 0
+    while v >= 1000 and u < 4:
+        v /= 1000; u += 1
+    return "%d B" % b if u == 0 else "%.1f %s" % (v, ["B", "kB", "MB", "GB", "TB"][u])
+assert rows, text
+for k, (b, f, q, msg) in pairs.items():
+    assert rows.get(k) == (hb(b), f, q, msg), (k, rows.get(k), (hb(b), f, q, msg))
+assert len(rows) == len(pairs)
+EOF
+
 # ---- rendered by Chromium -----------------------------------------------------
 render() { # render HTML DOM_OUT LOG
     rm -rf "$T/profile"
