@@ -207,5 +207,16 @@ run -r "$PCAP" --no-rules --pidfile "$T/no/such/dir/egret.pid"
 check "--pidfile in a missing directory: exit 1 with the path" \
     sh -c "[ $RC -eq 1 ] && grep -q 'no/such/dir/egret.pid' '$T/err'"
 
+# ---- --user: root is dropped before reading (the outputs are opened first) -----
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+    SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
+    run -r "$SRCDIR/pcaps/ai-upload.pcap" --no-rules --no-geo -v --user nobody -o "$T/user.json"
+    check "--user nobody: exit 0, switched (root cannot be regained: checked)" \
+        sh -c "[ $RC -eq 0 ] && grep -q 'running as user nobody' '$T/err'"
+    check "... the output opened as root is written" test -s "$T/user.json"
+else
+    echo "NOTE: not root (or no user nobody): --user switching NOT tested"
+fi
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
