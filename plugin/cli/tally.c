@@ -97,6 +97,8 @@ void tally_add(tally *t, const char *json, size_t len)
         add_alert(t, r);
     } else if (strcmp(type, "flow") == 0) {
         t->saw_flows = true;
+        /* most flows are not to an AI provider: skip them without parsing */
+        if (!memmem(json, len, "\"ai\":{", 6)) return;
         tally_pair *x = outbound(r) ? pair_of(t, r) : NULL;
         if (!x) return;
         x->flows++;
@@ -105,6 +107,7 @@ void tally_add(tally *t, const char *json, size_t len)
         add_country(x, r);
     } else if (strcmp(type, "http") == 0) {
         t->saw_http = true;
+        if (!memmem(json, len, "\"ai\":{", 6)) return;
         tally_pair *x = outbound(r) ? pair_of(t, r) : NULL;
         if (!x) return;
         js_val c = js_get(r, "content");
