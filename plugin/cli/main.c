@@ -19,8 +19,11 @@
 #include "conffile.h"
 #include "datadir.h"
 #include "options.h"
+#include "outfile.h"
+#include "report.h"
 #include "signals.h"
 #include "summary.h"
+#include "tally.h"
 #include "workers.h"
 
 #include <dirent.h>
@@ -35,13 +38,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_OK               0
-#define EXIT_INPUT            1
-#define EXIT_USAGE            2
-#define LIVE_STATS_INTERVAL_S 60 /* live default when --stats-interval is not given */
-#define PROGRESS_EVERY_S      0.5
-#define PROGRESS_CHECK_MASK   1023u /* look at the clock every 1024 packets */
-#define OUT_BUFFER_SIZE       (256u * 1024u)
+#define EXIT_OK                0
+#define EXIT_INPUT             1
+#define EXIT_USAGE             2
+#define LIVE_STATS_INTERVAL_S  60 /* live default when --stats-interval is not given */
+#define PROGRESS_EVERY_S       0.5
+#define PROGRESS_CHECK_MASK    1023u /* look at the clock every 1024 packets */
+#define CLI_BUFFER_MIB_DEFAULT 32    /* live: kernel ring per capture (see --help) */
+#define ALERT_LINE_MAX         2048
 
 /* ==== Run state, output ================================================ */
 
@@ -50,10 +54,12 @@ typedef struct cli_run {
     egret_engine *eng;  /* one engine, or NULL when 'wk' runs several */
     egret_keylog *keys; /* TLS secrets every engine reads */
     workers *wk;
-    FILE *out;
+    outfile out;    /* EVE */
+    outfile alerts; /* --alert-log, fp NULL when off */
     const char *out_name;
     int out_errno;    /* first write error, 0 = none */
     uint64_t written; /* records written */
+    tally *found;     /* the summary's tables (NULL with -q) */
     bool live;
 
     double t_start; /* monotonic seconds */
@@ -72,6 +78,10 @@ typedef struct cli_run {
     double progress_next;
     const char *cur_name;
     uint64_t pkts, cap_bytes; /* fed by this host */
+    /* the file being read: its size (0: unknown, a pipe or live) and the
+     * counters and clock when it started, for percentage, rate, time left */
+    uint64_t cur_size, cur_pkts0, cur_bytes0;
+    double cur_t0;
 } cli_run;
 
 static double now_mono(void)
@@ -96,15 +106,38 @@ static void progress_clear(cli_run *r)
     }
 }
 
+/* The progress line: a TTY only (r->progress).  Of a file: the share of
+ * its bytes read (packet bytes plus the 16-byte record headers of pcap:
+ * an estimate for pcapng), packets/s and the time left at that pace. */
 static void progress_show(cli_run *r, bool force)
 {
     if (!r->progress) return;
     double t = now_mono();
     if (!force && t < r->progress_next) return;
     r->progress_next = t + PROGRESS_EVERY_S;
+    double dt = t - r->cur_t0;
+    uint64_t pk = r->pkts - r->cur_pkts0;
     fprintf(stderr, "\r\033[Kegret: %s: %" PRIu64 " packets, %.1f MB", r->cur_name, r->pkts,
             (double)r->cap_bytes / 1e6);
+    if (dt > 0.2) fprintf(stderr, ", %.0f packets/s", (double)pk / dt);
+    if (r->cur_size && dt > 0.2) {
+        double done = (double)(r->cap_bytes - r->cur_bytes0) + 16.0 * (double)pk;
+        double frac = done / (double)r->cur_size;
+        if (frac > 0.99) frac = 0.99; /* an estimate: never claim the end early */
+        fprintf(stderr, ", %.0f %%", 100.0 * frac);
+        if (frac > 0.01) fprintf(stderr, ", %.0f s left", dt * (1.0 - frac) / frac);
+    }
     r->progress_shown = true;
+}
+
+/* A new input starts: its size (0 when unknown) for the progress line. */
+static void progress_start(cli_run *r, const char *path)
+{
+    struct stat st;
+    r->cur_size = path && stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    r->cur_pkts0 = r->pkts;
+    r->cur_bytes0 = r->cap_bytes;
+    r->cur_t0 = now_mono();
 }
 
 /* Reports a failed input ("egret: NAME: MESSAGE") and counts it. */
@@ -123,7 +156,17 @@ static void note_write_error(cli_run *r)
 static void flush_out(cli_run *r)
 {
     errno = 0;
-    if (fflush(r->out) != 0) note_write_error(r);
+    if (fflush(r->out.fp) != 0) note_write_error(r);
+    if (r->alerts.fp && fflush(r->alerts.fp) != 0) note_write_error(r);
+}
+
+/* The alert log's line for one alert record. */
+static void write_alert_line(cli_run *r, const egret_event *ev)
+{
+    char line[ALERT_LINE_MAX];
+    size_t n = tally_alert_line(ev->json, ev->json_len, line, sizeof(line));
+    errno = 0;
+    if (n && fwrite(line, 1, n, r->alerts.fp) != n) note_write_error(r);
 }
 
 /* egret_event_cb: one record -> one line.  After a write error records are
@@ -132,13 +175,18 @@ static void on_event(const egret_event *ev, void *ud)
 {
     cli_run *r = ud;
 
-    if (r->out_errno || !r->out) return;
+    if (r->out_errno || !r->out.fp) return;
     errno = 0;
-    if (fwrite(ev->json, 1, ev->json_len, r->out) != ev->json_len || putc('\n', r->out) == EOF) {
+    if (fwrite(ev->json, 1, ev->json_len, r->out.fp) != ev->json_len ||
+        putc('\n', r->out.fp) == EOF) {
         note_write_error(r);
         return;
     }
     r->written++;
+    if (ev->type == EGRET_EV_ALERT && r->alerts.fp) write_alert_line(r, ev);
+    if (r->found &&
+        (ev->type == EGRET_EV_ALERT || ev->type == EGRET_EV_FLOW || ev->type == EGRET_EV_HTTP))
+        tally_add(r->found, ev->json, ev->json_len);
     /* live: make stats and alerts visible to a tailing reader at once */
     if (r->live && (ev->type == EGRET_EV_STATS || ev->type == EGRET_EV_ALERT)) flush_out(r);
 }
@@ -193,12 +241,27 @@ static void eng_free(cli_run *r)
     r->eng = NULL;
 }
 
-/* SIGHUP: reload what the engine can reload; a failure keeps the old data. */
+/* SIGHUP, first part: the output files are closed and opened again by
+ * name (logrotate renamed them), under the workers' writer lock so that
+ * no record is between the two. */
+static void reopen_outputs(cli_run *r)
+{
+    char err[512];
+    if (r->wk) workers_output_lock(r->wk);
+    if (outfile_reopen(&r->out, err, sizeof(err)) != 0 ||
+        outfile_reopen(&r->alerts, err, sizeof(err)) != 0)
+        fprintf(stderr, "egret: warning: %s\n", err);
+    if (r->wk) workers_output_unlock(r->wk);
+}
+
+/* SIGHUP: reopen the outputs, reload what the engine can reload; a
+ * failure keeps the old data. */
 static void reload(cli_run *r)
 {
     char err[EGRET_ERRBUF_SIZE] = "";
     sig_reload = 0;
     progress_clear(r);
+    reopen_outputs(r);
     egret_keylog_reread(r->keys);
     if (r->wk) {
         workers_reload(r->wk); /* each worker reports its own failure */
@@ -322,6 +385,7 @@ static void run_file(cli_run *r, const char *path)
         }
         r->stdin_used = true;
     }
+    progress_start(r, strcmp(path, "-") == 0 ? NULL : path);
     int rc = cap_open_file(path, r->o->filter, &s, err);
     if (rc != CAP_OK) {
         input_error(r, name, err);
@@ -417,6 +481,19 @@ static void run_offline(cli_run *r)
     }
 }
 
+/* --user: once the capture is open, the rest of the run needs no root. */
+static int drop_privileges(cli_run *r)
+{
+    char err[512];
+    if (!r->o->user) return 0;
+    if (privs_drop(err, sizeof(err)) != 0) {
+        fprintf(stderr, "egret: %s\n", err);
+        return -1;
+    }
+    if (r->o->verbose) fprintf(stderr, "egret: running as user %s\n", r->o->user);
+    return 0;
+}
+
 /* Live with several workers and kernel fanout: one capture per worker.
  * Returns an exit status as run_live, or -1 when fanout is not available
  * (the caller falls back to one shared capture, with a warning). */
@@ -437,6 +514,12 @@ static int run_fanout(cli_run *r)
                                 "too long for the kernel"
                               : "out of memory");
     free(prog);
+    if (rc == CAP_OK && drop_privileges(r) != 0) {
+        for (unsigned i = 0; i < n; i++) cap_close(srcs[i]);
+        free(srcs);
+        r->n_failed = 1;
+        return EXIT_INPUT;
+    }
     if (rc != CAP_OK) {
         free(srcs);
         if (rc == CAP_EFILTER || rc == CAP_ERROR) { /* as run_live reports them */
@@ -485,6 +568,7 @@ static int run_live(cli_run *r)
     cap_source *s;
 
     r->n_sources = 1;
+    progress_start(r, NULL);
     if (r->wk && !r->o->no_fanout) {
         int st = run_fanout(r);
         if (st >= 0) return st;
@@ -493,6 +577,11 @@ static int run_live(cli_run *r)
     if (rc != CAP_OK) {
         fprintf(stderr, "egret: %s: %s\n", r->o->iface, err);
         if (rc == CAP_EFILTER) return EXIT_USAGE;
+        r->n_failed = 1;
+        return EXIT_INPUT;
+    }
+    if (drop_privileges(r) != 0) {
+        cap_close(s);
         r->n_failed = 1;
         return EXIT_INPUT;
     }
@@ -549,46 +638,41 @@ static void print_summary(cli_run *r, double elapsed)
         if (r->fanout) sm.misplaced = workers_misplaced(r->wk, &sm.checked);
     }
     sm.n_top = eng_top_hosts(r, top, SUMMARY_TOP_HOSTS);
+    sm.found = r->found;
+    const egret_engine *e0 = r->wk ? workers_engine0(r->wk) : r->eng;
+    sm.geo_test = egret_engine_geo_dbs(e0, &sm.geoip_db, &sm.asn_db) == 1;
+    sm.geo = sm.geoip_db || sm.asn_db;
     summary_print(stderr, &sm);
 }
 
 /* ==== main ============================================================ */
 
+/* The EVE output and the alert log: appended to unless --truncate. */
 static int open_output(cli_run *r)
 {
-    const char *path = r->o->out_path;
-
-    if (!path || strcmp(path, "-") == 0) {
-        r->out = stdout;
-        r->out_name = "stdout";
-    } else {
-        r->out = fopen(path, "w");
-        r->out_name = path;
-        if (!r->out) {
-            fprintf(stderr, "egret: %s: %s\n", path, strerror(errno));
-            return -1;
-        }
+    char err[512];
+    if (outfile_open(&r->out, r->o->out_path, r->o->truncate, err, sizeof(err)) != 0) {
+        fprintf(stderr, "egret: %s\n", err);
+        return -1;
     }
-    /* A terminal keeps its line buffering; files and pipes get a big buffer
-     * (glibc ignores setvbuf's size without a caller buffer: it used
-     * st_blksize, one write(2) per 4 KiB).  Static: stdout outlives us. */
-    static char out_buf[OUT_BUFFER_SIZE];
-    if (!isatty(fileno(r->out))) setvbuf(r->out, out_buf, _IOFBF, sizeof(out_buf));
+    r->out_name = r->out.name;
+    if (r->o->alert_log &&
+        outfile_open(&r->alerts, r->o->alert_log, r->o->truncate, err, sizeof(err)) != 0) {
+        fprintf(stderr, "egret: %s\n", err);
+        outfile_close(&r->out);
+        return -1;
+    }
+    if (r->out.repaired && !r->o->quiet)
+        fprintf(stderr, "egret: %s: warning: its last line was cut (a crash?): ended it\n",
+                r->out.name);
     return 0;
 }
 
-/* Flushes and closes the output; notes a write error. */
+/* Flushes and closes the outputs; notes a write error. */
 static void close_output(cli_run *r)
 {
-    if (!r->out) return;
-    flush_out(r);
-    if (r->out != stdout) {
-        errno = 0;
-        if (fclose(r->out) != 0) note_write_error(r);
-    } else if (ferror(r->out)) {
-        note_write_error(r);
-    }
-    r->out = NULL;
+    if (outfile_close(&r->out) != 0) note_write_error(r);
+    if (outfile_close(&r->alerts) != 0) note_write_error(r);
 }
 
 /* What the run and the rule tools configure alike: the rules, and the
@@ -727,6 +811,7 @@ static int finish(cli_run *r, int status)
         if (status == EXIT_OK) status = EXIT_INPUT;
     }
     if (!r->o->quiet) print_summary(r, elapsed);
+    pidfile_remove(r->o->pidfile);
     progress_clear(r);
     return status;
 }
@@ -738,6 +823,16 @@ int main(int argc, char **argv)
     egret_config cfg;
     char ferr[CAP_ERRBUF_SIZE];
 
+    /* egret report ...: its own small command line (report.c) */
+    if (argc > 1 && strcmp(argv[1], "report") == 0) {
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0)
+            snprintf(self, sizeof(self), "%s", argv[0]);
+        else
+            self[n] = '\0';
+        return report_main(argc - 1, argv + 1, self);
+    }
     opts_result pr = opts_parse(argc, argv, &o, stderr);
     if (pr == OPTS_HELP)
         opts_usage(stdout);
@@ -767,9 +862,19 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    char serr[512];
+    if (o.user && privs_lookup(o.user, serr, sizeof(serr)) != 0) {
+        fprintf(stderr, "egret: %s\n", serr);
+        opts_free(&o);
+        return EXIT_USAGE;
+    }
+    if (o.buffer_mib == 0) o.buffer_mib = CLI_BUFFER_MIB_DEFAULT;
+
     memset(&r, 0, sizeof(r));
     r.o = &o;
     r.live = o.iface != NULL;
+    static tally found; /* big fixed tables: not on the stack */
+    if (!o.quiet) r.found = &found;
     r.progress = !o.quiet && isatty(STDERR_FILENO);
     r.keys = keylogs_open(o.tls_keylogs.v, o.tls_keylogs.n, o.quiet);
     if (!r.keys) {
@@ -779,6 +884,17 @@ int main(int argc, char **argv)
     fill_run_config(&r, &cfg);
     int status = start_engines(&r, &o, &cfg);
     if (status == EXIT_OK && open_output(&r) != 0) status = EXIT_INPUT;
+    if (status == EXIT_OK && o.pidfile && pidfile_write(o.pidfile, serr, sizeof(serr)) != 0) {
+        fprintf(stderr, "egret: %s\n", serr);
+        close_output(&r);
+        status = EXIT_INPUT;
+    }
+    /* a replay has no capture to open first: it drops root at once */
+    if (status == EXIT_OK && !r.live && drop_privileges(&r) != 0) {
+        close_output(&r);
+        pidfile_remove(o.pidfile);
+        status = EXIT_INPUT;
+    }
     if (status != EXIT_OK) { /* the engines, if any, before the key log they read */
         eng_free(&r);
         egret_keylog_free(r.keys);

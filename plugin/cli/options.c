@@ -17,7 +17,8 @@
 
 #define USAGE_LINE_MORE                                                                            \
     "       egret --check-rules [-R RULES] [-c CONFIG] [--set K=V]\n"                              \
-    "       egret test PATH [-R RULES] [-c CONFIG] [--set K=V]"
+    "       egret test PATH [-R RULES] [-c CONFIG] [--set K=V]\n"                                  \
+    "       egret report [-o FILE] EVE-FILE|CAPTURE... [-- OPTIONS]"
 #define LONG_ONLY_BASE 256 /* getopt value of a long-only option: this + its row */
 
 /* ==== The table ======================================================= */
@@ -106,8 +107,13 @@ static const optdef OPTDEFS[] = {
     FLAG(0, "no-inspect", no_inspect, "no TCP reassembly / clear-text HTTP content inspection"),
     NUMBER(0, "inspect-depth", "BYTES", inspect_depth, 1024, UINT64_MAX, "bytes (>= 1024)", "bytes per direction inspected in a flow (default 4 MiB)"),
     NUMBER(0, "reasm-memcap", "BYTES", reasm_memcap, 1024, UINT64_MAX, "bytes (>= 1024)", "reassembly buffer cap for all flows (default 64 MiB)"),
-    NUMBER('B', "buffer-size", "MiB", buffer_mib, 1, 2047, "MiB between 1 and 2047", "live capture kernel buffer size (per worker with\nkernel fanout)"),
+    NUMBER('B', "buffer-size", "MiB", buffer_mib, 1, 2047, "MiB between 1 and 2047", "live capture kernel buffer size (per worker with\nkernel fanout; default 32 MiB: bursts of a few\nhundred ms at 1 Gbit/s)"),
     FLAG(0, "no-fanout", no_fanout, "live with several workers: one capture whose packets\nthe workers share, instead of one per worker that the\nkernel fills (Linux packet fanout, the default)"),
+    /* service: outputs, pid file, user (issue 18) */
+    FLAG(0, "truncate", truncate, "empty the output files at start (default: append to\nthem; SIGHUP reopens them, the logrotate way)"),
+    STRING(0, "alert-log", "FILE", alert_log, "also write one line per alert for people (fast.log-like:\ntime, sid, signature, severity, addresses, provider,\ncountry, the numbers of 'why')"),
+    STRING(0, "pidfile", "FILE", pidfile, "write the process id to FILE; removed at exit"),
+    STRING(0, "user", "NAME", user, "switch to user NAME once the capture is open (started\nas root); a service unit with capabilities needs no root"),
     FLAG('q', "quiet", quiet, "no progress line, summary or warnings on stderr"),
     FLAG('v', "verbose", verbose, "also print the engine's informational messages"),
     ACTION('h', "help", ARG_HELP, "show this help and exit"),

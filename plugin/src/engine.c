@@ -703,6 +703,14 @@ void egret_engine_counters_sized(const egret_engine *e, egret_counters *out, siz
     memcpy(out, &c, n);
 }
 
+int egret_engine_geo_dbs(const egret_engine *e, const char **geoip_db, const char **asn_db)
+{
+    bool on = e && e->geo;
+    if (geoip_db) *geoip_db = on && e->geo_city_path[0] ? e->geo_city_path : NULL;
+    if (asn_db) *asn_db = on && e->geo_asn_path[0] ? e->geo_asn_path : NULL;
+    return on && e->geo_test ? 1 : 0;
+}
+
 size_t egret_engine_top_hosts_sized(const egret_engine *e, egret_host_stat *out, size_t n,
                                     size_t size)
 {

@@ -596,6 +596,15 @@ void eve_stats(eve_out *o, const eve_snapshot *s)
     jw_u64(w, "uptime", s->uptime_s);
     jw_obj_open(w, "capture");
     put_group(w, s->c, STATS_CAPTURE);
+    /* the share of packets the kernel saw but could not hand over (its
+     * count includes them), rounded to 0.01 %: what an operator compares
+     * with a threshold, not a ratio to work out */
+    if (s->c->kernel_packets)
+        jw_dbl(
+            w, "kernel_drop_pct",
+            (double)(uint64_t)(10000.0 * (double)s->c->kernel_drops / (double)s->c->kernel_packets +
+                               0.5) /
+                100.0);
     jw_obj_close(w);
     put_decoder(w, s);
     jw_obj_open(w, "flow");
