@@ -52,6 +52,9 @@ typedef struct cli_opts {
     unsigned buffer_mib; /* 0 = libpcap default */
     bool no_fanout;      /* live workers share one capture (no kernel fanout) */
     bool quiet, verbose;
+    /* EVE to Redis (--eve-redis) */
+    const char *eve_redis, *redis_key, *redis_mode, *redis_spool, *sensor_name;
+    uint64_t redis_maxlen, redis_spool_max;
     bool geo_test_ok; /* configuration geo.test_databases: an installed egret may use them */
     /* which rows the command line gave (the configuration file fills the rest) */
     bool given[OPTS_ROWS_MAX];
