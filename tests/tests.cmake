@@ -134,3 +134,9 @@ set_tests_properties(tls_tshark PROPERTIES LABELS integration TIMEOUT 300 SKIP_R
 add_test(NAME tls_decrypt COMMAND bash ${CMAKE_SOURCE_DIR}/tests/tls/test_egret_decrypt.sh
   $<TARGET_FILE:egret> ${CMAKE_SOURCE_DIR})
 set_tests_properties(tls_decrypt PROPERTIES LABELS integration TIMEOUT 300)
+
+# EVE to Redis (--eve-redis): a real redis-server on a unix socket in a
+# temporary directory; stream/list/channel equal -o, spool, restart, resend.
+add_test(NAME redis COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/redis/test_redis.py
+  --egret $<TARGET_FILE:egret> --pcaps ${CMAKE_SOURCE_DIR}/pcaps)
+set_tests_properties(redis PROPERTIES LABELS integration TIMEOUT 300)
