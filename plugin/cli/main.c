@@ -21,6 +21,7 @@
 #include "options.h"
 #include "signals.h"
 #include "sink_redis.h"
+#include "winstore.h"
 #include "summary.h"
 #include "workers.h"
 
@@ -57,6 +58,7 @@ typedef struct cli_run {
     uint64_t written; /* records written */
     bool live;
     sink *redis;          /* --eve-redis, or NULL */
+    winstore *wstore;     /* --window-store, or NULL */
     char host_field[300]; /* "host":"NAME", spliced into every record; "" = none */
     size_t host_len;
 
@@ -748,6 +750,7 @@ static void fill_run_config(cli_run *r, egret_config *cfg)
     cfg->on_log = on_log;
     cfg->log_ud = r;
     cfg->tls_keylog = r->keys;
+    if (r->wstore) cfg->fleet_store = winstore_store(r->wstore);
 }
 
 /* One engine, or o->workers of them (0: 1 for replay, the cores live).
@@ -779,7 +782,7 @@ static bool setup_host(cli_run *r)
 {
     const cli_opts *o = r->o;
     char name[256] = "";
-    if (!o->sensor_name && !o->eve_redis) return true;
+    if (!o->sensor_name && !o->eve_redis && !o->window_store) return true;
     if (o->sensor_name)
         snprintf(name, sizeof(name), "%s", o->sensor_name);
     else if (gethostname(name, sizeof(name) - 1) != 0 || !name[0])
@@ -804,11 +807,19 @@ static bool setup_host(cli_run *r)
 static bool setup_redis(cli_run *r)
 {
     const cli_opts *o = r->o;
-    if (!o->eve_redis) return true;
     char err[512];
     char sensor[256];
     /* the host field's name without its JSON dress: "host":"NAME", */
-    snprintf(sensor, sizeof(sensor), "%.*s", (int)(r->host_len - 10), r->host_field + 8);
+    if (r->host_len)
+        snprintf(sensor, sizeof(sensor), "%.*s", (int)(r->host_len - 10), r->host_field + 8);
+    if (o->window_store) {
+        r->wstore = winstore_new(o->window_store, sensor, err, sizeof(err));
+        if (!r->wstore) {
+            fprintf(stderr, "egret: --window-store: %s\n", err);
+            return false;
+        }
+    }
+    if (!o->eve_redis) return true;
     sink_cfg c = {.url = o->eve_redis,
                   .key = o->redis_key,
                   .sensor = sensor,
@@ -912,6 +923,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!setup_host(&r) || !setup_redis(&r)) {
+        winstore_free(r.wstore);
         egret_keylog_free(r.keys);
         opts_free(&o);
         return EXIT_USAGE;
@@ -923,6 +935,7 @@ int main(int argc, char **argv)
         eng_free(&r);
         sink_stop_thread(r.redis);
         sink_free(r.redis);
+        winstore_free(r.wstore);
         egret_keylog_free(r.keys);
         opts_free(&o);
         return status;
@@ -939,6 +952,7 @@ int main(int argc, char **argv)
      * check sees every allocation the engines make. */
 #if defined(__SANITIZE_ADDRESS__)
     eng_free(&r);
+    winstore_free(r.wstore); /* after the engines that use it */
     egret_keylog_free(r.keys);
 #endif
     opts_free(&o);

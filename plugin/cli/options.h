@@ -54,6 +54,7 @@ typedef struct cli_opts {
     bool quiet, verbose;
     /* EVE to Redis (--eve-redis) */
     const char *eve_redis, *redis_key, *redis_mode, *redis_spool, *sensor_name;
+    const char *window_store; /* --window-store URL: fleet-wide rule windows */
     uint64_t redis_maxlen, redis_spool_max;
     bool geo_test_ok; /* configuration geo.test_databases: an installed egret may use them */
     /* which rows the command line gave (the configuration file fills the rest) */

@@ -158,6 +158,43 @@ int rd_reply_next(rd_conn *c, rd_reply *r, char *err, size_t err_size)
     return 0;
 }
 
+static void flatten(const redisReply *x, void (*each)(void *, size_t, const char *, size_t),
+                    void *ud, size_t *i)
+{
+    char num[32];
+    if (x->type == REDIS_REPLY_ARRAY) {
+        for (size_t k = 0; k < x->elements; k++) flatten(x->element[k], each, ud, i);
+    } else if (x->type == REDIS_REPLY_INTEGER) {
+        int n = snprintf(num, sizeof(num), "%lld", x->integer);
+        each(ud, (*i)++, num, (size_t)n);
+    } else if (x->type == REDIS_REPLY_STRING || x->type == REDIS_REPLY_STATUS) {
+        each(ud, (*i)++, x->str, x->len);
+    } else {
+        each(ud, (*i)++, "", 0);
+    }
+}
+
+int rd_reply_each(rd_conn *c, void (*each)(void *ud, size_t i, const char *s, size_t n), void *ud,
+                  char *err, size_t err_size)
+{
+    redisReply *x = NULL;
+    if (redisGetReply(c->ctx, (void **)&x) != REDIS_OK || !x) {
+        ctx_err(c->ctx, err, err_size);
+        if (x) freeReplyObject(x);
+        return -1;
+    }
+    int rc = 0;
+    if (x->type == REDIS_REPLY_ERROR) {
+        snprintf(err, err_size, "%.*s", (int)x->len, x->str);
+        rc = 1;
+    } else {
+        size_t i = 0;
+        flatten(x, each, ud, &i);
+    }
+    freeReplyObject(x);
+    return rc;
+}
+
 int rd_append(rd_conn *c, int argc, const char **argv, const size_t *lens)
 {
     return redisAppendCommandArgv(c->ctx, argc, argv, lens) == REDIS_OK ? 0 : -1;

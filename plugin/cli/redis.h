@@ -44,6 +44,12 @@ typedef struct rd_reply {
  * failed (then 'err' says why and the connection is unusable). */
 int rd_reply_next(rd_conn *c, rd_reply *r, char *err, size_t err_size);
 
+/* Reads the next reply, an array (nested arrays are flattened) of strings
+ * or integers (as text): each(ud, i, s, n) per element.  0, -1 when the
+ * connection failed, 1 for an error reply (its text in 'err'). */
+int rd_reply_each(rd_conn *c, void (*each)(void *ud, size_t i, const char *s, size_t n), void *ud,
+                  char *err, size_t err_size);
+
 /* One command, its reply: rd_append + rd_reply_next. */
 int rd_command(rd_conn *c, rd_reply *r, char *err, size_t err_size, int argc, const char **argv);
 
