@@ -38,8 +38,8 @@ int main(int argc, char **argv)
     char *buf = malloc((size_t)n + 1);
     if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) return 1;
     fclose(f);
-    sink_cfg c = {.url = argv[1], .key = argv[2], .sensor = "bench", .maxlen = 0,
-                  .block_when_full = true};
+    sink_cfg c = {
+        .url = argv[1], .key = argv[2], .sensor = "bench", .maxlen = 0, .block_when_full = true};
     if (!sink_mode_parse(argv[3], &c.mode)) return 2;
     char err[256];
     sink *s = sink_start(&c, err, sizeof(err));
@@ -55,7 +55,7 @@ int main(int argc, char **argv)
             size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
             sink_piece pc = {p, len};
             if (len) {
-                sink_push(s, &pc, 1);
+                sink_push(s, &pc, 1, false);
                 recs++;
             }
             p += len + 1;

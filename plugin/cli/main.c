@@ -184,7 +184,9 @@ static void on_event(const egret_event *ev, void *ud)
         n = record_pieces(r, ev, pc, stats, sizeof(stats));
     else
         pc[0] = (sink_piece){ev->json, ev->json_len};
-    if (r->redis) sink_push(r->redis, pc, n);
+    if (r->redis)
+        sink_push(r->redis, pc, n,
+                  r->live && (ev->type == EGRET_EV_ALERT || ev->type == EGRET_EV_STATS));
     if (r->out_errno || !r->out) return;
     errno = 0;
     for (int i = 0; i < n; i++) {

@@ -39,6 +39,8 @@
 #define DEFAULT_QUEUE (16u << 20)
 #define DEFAULT_SPOOL (1ull << 30)
 #define DEFAULT_KEY   "egret:eve"
+#define LINGER_MS     20         /* the longest a record waits for its batch */
+#define WAKE_BYTES    (1u << 20) /* ... or until this many bytes are queued */
 
 /* KEYS[1] the stream, KEYS[2] the sensor's hash run -> last seq;
  * ARGV[1] MAXLEN (0: none), then (run, seq, record) triples. */
@@ -82,7 +84,7 @@ struct sink {
     pthread_cond_t cv_data, cv_space;
     char *q;
     size_t qlen, qcap, qn;
-    bool stop, started, stopped;
+    bool stop, started, stopped, urgent;
 
     /* the thread's own */
     char *b;
@@ -446,20 +448,18 @@ static void *sink_main(void *arg)
     sink *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (s->qlen == 0 && !s->stop) {
-            if (s->spool_size > s->spool_pos) { /* wake up to retry the spool */
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_nsec += 200 * 1000000L;
-                if (ts.tv_nsec >= 1000000000L) {
-                    ts.tv_sec++;
-                    ts.tv_nsec -= 1000000000L;
-                }
-                if (pthread_cond_timedwait(&s->cv_data, &s->mu, &ts) == ETIMEDOUT) break;
-            } else {
-                pthread_cond_wait(&s->cv_data, &s->mu);
-            }
+        /* wait for a batch's worth, an urgent record or LINGER_MS: the
+         * producer does not wake this thread per record */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += LINGER_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
         }
+        while (!s->stop && !s->urgent && s->qn < BATCH && s->qlen < WAKE_BYTES)
+            if (pthread_cond_timedwait(&s->cv_data, &s->mu, &ts) == ETIMEDOUT) break;
+        s->urgent = false;
         char *t = s->q;
         size_t tcap = s->qcap, len = s->qlen;
         s->q = s->b;
@@ -488,7 +488,7 @@ static void *sink_main(void *arg)
 
 /* ==== The producer's side ============================================= */
 
-void sink_push(sink *s, const sink_piece *pc, int n)
+void sink_push(sink *s, const sink_piece *pc, int n, bool urgent)
 {
     size_t need = 1;
     for (int i = 0; i < n; i++) need += pc[i].n;
@@ -506,9 +506,10 @@ void sink_push(sink *s, const sink_piece *pc, int n)
         p += pc[i].n;
     }
     *p = '\n';
-    bool wake = s->qlen == 0;
     s->qlen += need;
     s->qn++;
+    bool wake = urgent || s->qn == BATCH || (s->qlen >= WAKE_BYTES && s->qlen - need < WAKE_BYTES);
+    s->urgent |= urgent;
     pthread_mutex_unlock(&s->mu);
     if (wake) pthread_cond_signal(&s->cv_data);
 }

@@ -53,8 +53,10 @@ typedef struct sink_piece {
 } sink_piece;
 
 /* Hands over one record, the concatenation of n pieces.  Never waits on
- * Redis; with block_when_full it waits for room in the queue. */
-void sink_push(sink *s, const sink_piece *pc, int n);
+ * Redis; with block_when_full it waits for room in the queue.  Records go
+ * out in batches (1,000 records, 1 MiB or 20 ms); 'urgent' sends the
+ * queue at once (live alerts and stats). */
+void sink_push(sink *s, const sink_piece *pc, int n, bool urgent);
 
 void sink_get_counters(sink *s, sink_counters *out);
 

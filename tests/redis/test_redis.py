@@ -365,6 +365,11 @@ def main():
                                  out4] + common, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         proc.stdin.write(drip[:half])
         proc.stdin.flush()
+        for _ in range(3000):  # guard only: until the first records are in Redis
+            if c.cmd('XLEN', 'eve:mid') > 0:
+                break
+            time.sleep(0.01)
+        check(c.cmd('XLEN', 'eve:mid') > 0, 'mid-run: records sent before Redis stops')
         c.close()
         srv.stop()
         # the second half's stats records meet a stopped Redis: wait (guarded)
