@@ -277,6 +277,17 @@ def main():
         if f.endswith('.pcap'):
             inputs += ['-r', os.path.join(pc, f)]
     allt = ['--eve', 'alert,flow,stats,dns,tls,http', '--stats-interval', '2']
+    # bad settings: exit 2 with a clear message, before any input
+    one = os.path.join(pc, 'http-host.pcap')
+    for args, msg in ((['--eve-redis', 'http://x'], b'expected redis://'),
+                      (['--eve-redis', 'redis://h:99999'], b'expected redis://'),
+                      (['--window-store', 'rediss://h'], b'--window-store'),
+                      (['--redis-mode', 'bogus'], b'expected stream, list or channel'),
+                      (['--sensor-name', 'a"b'], b'--sensor-name'),
+                      (['--eve-redis', 'redis://h', '--redis-spool', os.path.join(tmp, 'none')],
+                       b'not a writable directory')):
+        p = run(eg, ['-r', one, '-o', os.devnull] + args, check_rc=False)
+        check(p.returncode == 2 and msg in p.stderr, 'bad setting %s: exit 2' % ' '.join(args))
     try:
         srv.start()
         url = 'unix://' + srv.sock
