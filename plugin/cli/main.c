@@ -778,8 +778,8 @@ static int start_engines(cli_run *r, cli_opts *o, const egret_config *cfg)
 }
 
 /* --sensor-name (default the host name) as a JSON member, when records
- * carry it: with --eve-redis or --sensor-name (so that plain runs' output
- * stays as it was).  Returns false after reporting a bad name. */
+ * carry it: with --eve-redis, --window-store or --sensor-name (so that
+ * plain runs' output stays as it was).  Returns false after reporting a bad name. */
 static bool setup_host(cli_run *r)
 {
     const cli_opts *o = r->o;
@@ -790,9 +790,11 @@ static bool setup_host(cli_run *r)
     else if (gethostname(name, sizeof(name) - 1) != 0 || !name[0])
         snprintf(name, sizeof(name), "egret");
     for (const char *p = name; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\' || (unsigned char)*p >= 0x7f) {
-            fprintf(stderr, "egret: --sensor-name: printable ASCII without quotes or backslashes "
-                            "expected\n");
+        /* JSON-safe without escaping, and a file name part (the spool) */
+        if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\' || *p == '/' ||
+            (unsigned char)*p >= 0x7f) {
+            fprintf(stderr, "egret: --sensor-name: printable ASCII without quotes, backslashes or "
+                            "slashes expected\n");
             return false;
         }
     }

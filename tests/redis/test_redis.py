@@ -284,6 +284,7 @@ def main():
                       (['--window-store', 'rediss://h'], b'--window-store'),
                       (['--redis-mode', 'bogus'], b'expected stream, list or channel'),
                       (['--sensor-name', 'a"b'], b'--sensor-name'),
+                      (['--sensor-name', 'a/b'], b'--sensor-name'),
                       (['--eve-redis', 'redis://h', '--redis-spool', os.path.join(tmp, 'none')],
                        b'not a writable directory')):
         p = run(eg, ['-r', one, '-o', os.devnull] + args, check_rc=False)
