@@ -158,3 +158,8 @@ add_test(NAME capture_drops COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_drop
   $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-drops ${CMAKE_SOURCE_DIR})
 set_tests_properties(capture_drops PROPERTIES LABELS integration TIMEOUT 120 RUN_SERIAL TRUE
   SKIP_RETURN_CODE 77)
+# EVE to Redis (--eve-redis): a real redis-server on a unix socket in a
+# temporary directory; stream/list/channel equal -o, spool, restart, resend.
+add_test(NAME redis COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/redis/test_redis.py
+  --egret $<TARGET_FILE:egret> --pcaps ${CMAKE_SOURCE_DIR}/pcaps)
+set_tests_properties(redis PROPERTIES LABELS integration TIMEOUT 300)

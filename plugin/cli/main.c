@@ -22,6 +22,8 @@
 #include "outfile.h"
 #include "report.h"
 #include "signals.h"
+#include "sink_redis.h"
+#include "winstore.h"
 #include "summary.h"
 #include "tally.h"
 #include "workers.h"
@@ -61,6 +63,10 @@ typedef struct cli_run {
     uint64_t written; /* records written */
     tally *found;     /* the summary's tables (NULL with -q) */
     bool live;
+    sink *redis;          /* --eve-redis, or NULL */
+    winstore *wstore;     /* --window-store, or NULL */
+    char host_field[300]; /* "host":"NAME", spliced into every record; "" = none */
+    size_t host_len;
 
     double t_start; /* monotonic seconds */
     size_t n_sources, n_failed;
@@ -169,16 +175,70 @@ static void write_alert_line(cli_run *r, const egret_event *ev)
     if (n && fwrite(line, 1, n, r->alerts.fp) != n) note_write_error(r);
 }
 
-/* egret_event_cb: one record -> one line.  After a write error records are
- * dropped (the run stops at the next packet). */
+/* The record as pieces: the host field spliced in after the timestamp
+ * (or the opening brace), the Redis sink's counters into a stats record's
+ * "stats" object.  Returns the number of pieces. */
+#define TS_PREFIX    "{\"timestamp\":\""
+#define TS_FIELD_END 47 /* {"timestamp":"2025-03-01T10:00:00.000000+0000", */
+static int record_pieces(cli_run *r, const egret_event *ev, sink_piece pc[5], char *stats,
+                         size_t stats_size)
+{
+    const char *j = ev->json;
+    size_t len = ev->json_len, at = 0;
+    int n = 0;
+    if (r->host_len && len > 2) {
+        at = len > TS_FIELD_END && memcmp(j, TS_PREFIX, sizeof(TS_PREFIX) - 1) == 0 &&
+                     j[TS_FIELD_END - 2] == '"' && j[TS_FIELD_END - 1] == ','
+                 ? TS_FIELD_END
+                 : 1;
+        pc[n++] = (sink_piece){j, at};
+        pc[n++] = (sink_piece){r->host_field, r->host_len};
+    }
+    if (r->redis && ev->type == EGRET_EV_STATS && len >= at + 2 && j[len - 1] == '}' &&
+        j[len - 2] == '}') {
+        sink_counters c;
+        sink_get_counters(r->redis, &c);
+        int sn =
+            snprintf(stats, stats_size,
+                     ",\"eve_redis\":{\"sent\":%" PRIu64 ",\"queued\":%" PRIu64
+                     ",\"spooled\":%" PRIu64 ",\"spool_pending\":%" PRIu64 ",\"dropped\":%" PRIu64
+                     ",\"duplicates\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"connected\":%s}",
+                     c.sent, c.queued, c.spooled, c.spool_pending, c.dropped, c.duplicates,
+                     c.reconnects, c.connected ? "true" : "false");
+        pc[n++] = (sink_piece){j + at, len - 2 - at};
+        pc[n++] = (sink_piece){stats, (size_t)sn};
+        pc[n++] = (sink_piece){j + len - 2, 2};
+    } else {
+        pc[n++] = (sink_piece){j + at, len - at};
+    }
+    return n;
+}
+
+/* egret_event_cb: one record -> one line (and to Redis).  After a write
+ * error records are dropped (the run stops at the next packet). */
 static void on_event(const egret_event *ev, void *ud)
 {
     cli_run *r = ud;
+    sink_piece pc[5];
+    char stats[512];
+    int n = 1;
 
+    if (r->host_len || r->redis)
+        n = record_pieces(r, ev, pc, stats, sizeof(stats));
+    else
+        pc[0] = (sink_piece){ev->json, ev->json_len};
+    if (r->redis)
+        sink_push(r->redis, pc, n,
+                  r->live && (ev->type == EGRET_EV_ALERT || ev->type == EGRET_EV_STATS));
     if (r->out_errno || !r->out.fp) return;
     errno = 0;
-    if (fwrite(ev->json, 1, ev->json_len, r->out.fp) != ev->json_len ||
-        putc('\n', r->out.fp) == EOF) {
+    for (int i = 0; i < n; i++) {
+        if (fwrite(pc[i].p, 1, pc[i].n, r->out.fp) != pc[i].n) {
+            note_write_error(r);
+            return;
+        }
+    }
+    if (putc('\n', r->out.fp) == EOF) {
         note_write_error(r);
         return;
     }
@@ -624,11 +684,23 @@ static void print_summary(cli_run *r, double elapsed)
                   .cap_drop = r->cap_drop,
                   .cap_ifdrop = r->cap_ifdrop,
                   .written = r->written,
+                  .redis = r->redis != NULL,
                   .out_name = r->out_name,
                   .elapsed = elapsed,
                   .top = top};
 
     progress_clear(r);
+    if (r->redis) {
+        sink_counters c;
+        sink_get_counters(r->redis, &c);
+        sm.redis_sent = c.sent;
+        sm.redis_queued = c.queued;
+        sm.redis_spooled = c.spooled;
+        sm.redis_pending = c.spool_pending;
+        sm.redis_dropped = c.dropped;
+        sm.redis_duplicates = c.duplicates;
+        sm.redis_reconnects = c.reconnects;
+    }
     eng_counters(r, &sm.counters);
     if (r->wk) {
         sm.workers = r->o->workers;
@@ -763,6 +835,7 @@ static void fill_run_config(cli_run *r, egret_config *cfg)
     cfg->on_log = on_log;
     cfg->log_ud = r;
     cfg->tls_keylog = r->keys;
+    if (r->wstore) cfg->fleet_store = winstore_store(r->wstore);
 }
 
 /* One engine, or o->workers of them (0: 1 for replay, the cores live).
@@ -787,6 +860,70 @@ static int start_engines(cli_run *r, cli_opts *o, const egret_config *cfg)
     return rc == EGRET_ENOMEM ? EXIT_INPUT : EXIT_USAGE;
 }
 
+/* --sensor-name (default the host name) as a JSON member, when records
+ * carry it: with --eve-redis, --window-store or --sensor-name (so that
+ * plain runs' output stays as it was).  Returns false after reporting a bad name. */
+static bool setup_host(cli_run *r)
+{
+    const cli_opts *o = r->o;
+    char name[256] = "";
+    if (!o->sensor_name && !o->eve_redis && !o->window_store) return true;
+    if (o->sensor_name)
+        snprintf(name, sizeof(name), "%s", o->sensor_name);
+    else if (gethostname(name, sizeof(name) - 1) != 0 || !name[0])
+        snprintf(name, sizeof(name), "egret");
+    for (const char *p = name; *p; p++) {
+        /* JSON-safe without escaping, and a file name part (the spool) */
+        if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\' || *p == '/' ||
+            (unsigned char)*p >= 0x7f) {
+            fprintf(stderr, "egret: --sensor-name: printable ASCII without quotes, backslashes or "
+                            "slashes expected\n");
+            return false;
+        }
+    }
+    if (!name[0]) {
+        fprintf(stderr, "egret: --sensor-name: empty\n");
+        return false;
+    }
+    r->host_len = (size_t)snprintf(r->host_field, sizeof(r->host_field), "\"host\":\"%s\",", name);
+    return true;
+}
+
+/* --eve-redis: the sink's thread (Redis may come up later).  Returns false
+ * after reporting a bad setting. */
+static bool setup_redis(cli_run *r)
+{
+    const cli_opts *o = r->o;
+    char err[512];
+    char sensor[256];
+    /* the host field's name without its JSON dress: "host":"NAME", */
+    if (r->host_len)
+        snprintf(sensor, sizeof(sensor), "%.*s", (int)(r->host_len - 10), r->host_field + 8);
+    if (o->window_store) {
+        r->wstore = winstore_new(o->window_store, sensor, err, sizeof(err));
+        if (!r->wstore) {
+            fprintf(stderr, "egret: --window-store: %s\n", err);
+            return false;
+        }
+    }
+    if (!o->eve_redis) return true;
+    sink_cfg c = {.url = o->eve_redis,
+                  .key = o->redis_key,
+                  .sensor = sensor,
+                  .spool_dir = o->redis_spool,
+                  .mode = SINK_STREAM,
+                  .maxlen = o->redis_maxlen,
+                  .spool_max = o->redis_spool_max,
+                  .block_when_full = !r->live};
+    if (o->redis_mode) sink_mode_parse(o->redis_mode, &c.mode);
+    r->redis = sink_start(&c, err, sizeof(err));
+    if (!r->redis) {
+        fprintf(stderr, "egret: --eve-redis: %s\n", err);
+        return false;
+    }
+    return true;
+}
+
 /* Reads every input, or the interface until a stop; the exit status. */
 static int read_inputs(cli_run *r)
 {
@@ -803,6 +940,16 @@ static int finish(cli_run *r, int status)
 {
     eng_flush(r);
     close_output(r);
+    if (r->redis) { /* sends what is queued, or spools it; keeps the counters */
+        sink *rs = r->redis;
+        sink_counters c;
+        sink_stop_thread(rs);
+        sink_get_counters(rs, &c);
+        if (c.dropped && !r->o->quiet) {
+            progress_clear(r);
+            fprintf(stderr, "egret: warning: redis: %" PRIu64 " records dropped\n", c.dropped);
+        }
+    }
     double elapsed = now_mono() - r->t_start;
 
     if (r->out_errno) {
@@ -813,6 +960,8 @@ static int finish(cli_run *r, int status)
     if (!r->o->quiet) print_summary(r, elapsed);
     pidfile_remove(r->o->pidfile);
     progress_clear(r);
+    sink_free(r->redis);
+    r->redis = NULL;
     return status;
 }
 
@@ -881,6 +1030,12 @@ int main(int argc, char **argv)
         opts_free(&o);
         return EXIT_USAGE;
     }
+    if (!setup_host(&r) || !setup_redis(&r)) {
+        winstore_free(r.wstore);
+        egret_keylog_free(r.keys);
+        opts_free(&o);
+        return EXIT_USAGE;
+    }
     fill_run_config(&r, &cfg);
     int status = start_engines(&r, &o, &cfg);
     if (status == EXIT_OK && open_output(&r) != 0) status = EXIT_INPUT;
@@ -897,6 +1052,9 @@ int main(int argc, char **argv)
     }
     if (status != EXIT_OK) { /* the engines, if any, before the key log they read */
         eng_free(&r);
+        sink_stop_thread(r.redis);
+        sink_free(r.redis);
+        winstore_free(r.wstore);
         egret_keylog_free(r.keys);
         opts_free(&o);
         return status;
@@ -913,6 +1071,7 @@ int main(int argc, char **argv)
      * check sees every allocation the engines make. */
 #if defined(__SANITIZE_ADDRESS__)
     eng_free(&r);
+    winstore_free(r.wstore); /* after the engines that use it */
     egret_keylog_free(r.keys);
 #endif
     opts_free(&o);

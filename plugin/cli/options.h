@@ -56,6 +56,10 @@ typedef struct cli_opts {
     const char *pidfile;   /* --pidfile FILE */
     const char *user;      /* --user NAME: drop root after opening the capture */
     bool quiet, verbose;
+    /* EVE to Redis (--eve-redis) */
+    const char *eve_redis, *redis_key, *redis_mode, *redis_spool, *sensor_name;
+    const char *window_store; /* --window-store URL: fleet-wide rule windows */
+    uint64_t redis_maxlen, redis_spool_max;
     bool geo_test_ok; /* configuration geo.test_databases: an installed egret may use them */
     /* which rows the command line gave (the configuration file fills the rest) */
     bool given[OPTS_ROWS_MAX];

@@ -64,6 +64,13 @@ void summary_print(FILE *fp, const summary *s)
                     "fanout", s->misplaced, s->checked);
     }
     fprintf(fp, "  %-14s %" PRIu64 " written to %s\n", "records", s->written, s->out_name);
+    if (s->redis)
+        fprintf(fp,
+                "  %-14s %" PRIu64 " sent, %" PRIu64 " queued, %" PRIu64 " spooled (%" PRIu64
+                " still in the spool), %" PRIu64 " dropped, %" PRIu64
+                " duplicates skipped, %" PRIu64 " reconnects\n",
+                "redis", s->redis_sent, s->redis_queued, s->redis_spooled, s->redis_pending,
+                s->redis_dropped, s->redis_duplicates, s->redis_reconnects);
     fprintf(fp, "  %-14s %.2f s, %.0f packets/s\n", "elapsed", s->elapsed,
             s->elapsed > 0 ? (double)c->packets / s->elapsed : 0.0);
 

@@ -31,6 +31,9 @@ typedef struct summary {
     bool fanout; /* kernel fanout: 'misplaced' of 'checked' */
     uint64_t misplaced, checked;
     uint64_t written;
+    bool redis; /* --eve-redis: the sink's counters */
+    uint64_t redis_sent, redis_queued, redis_spooled, redis_pending, redis_dropped,
+        redis_duplicates, redis_reconnects;
     const char *out_name;
     double elapsed; /* seconds */
     const egret_host_stat *top;

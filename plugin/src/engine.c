@@ -592,11 +592,17 @@ static void expire_to(egret_engine *e, uint64_t t)
     if (sec <= e->expire_sec) return;
     e->expire_sec = sec;
     e->ev_ts = sec * USEC;
+    bool tick = e->rules && sec % e->cfg.tick_interval_s == 0;
+    /* fleet-wide windows: once per tick interval entered (sparse traffic
+     * may skip the tick's own second), before this second's flow ends */
+    if (e->rules && sec / e->cfg.tick_interval_s != e->fleet_tick) {
+        e->fleet_tick = sec / e->cfg.tick_interval_s;
+        rules_fleet_sync(e->rules, e->ev_ts);
+    }
     flow_expire(e->flows, e->ev_ts);
     /* Quiet flows with traffic not yet seen by on_tick get their tick here,
      * every tick interval of packet time (live: driven by the timer). */
-    if (e->rules && sec % e->cfg.tick_interval_s == 0 && rules_wants(e->rules, RH_TICK))
-        hooks_sweep_ticks(e);
+    if (tick && rules_wants(e->rules, RH_TICK)) hooks_sweep_ticks(e);
 }
 
 int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t caplen,
@@ -658,7 +664,9 @@ void egret_engine_flush(egret_engine *e)
     if (!e) return;
     expire_to(e, e->now); /* as N workers do when their flush arrives */
     e->ev_ts = e->now;
+    if (e->rules) rules_fleet_sync(e->rules, e->now); /* the fleet's sums before the last ends */
     flow_flush(e->flows);
+    if (e->rules) rules_fleet_sync(e->rules, e->now); /* and this sensor's last increments */
     if (e->cfg.eve_types & EGRET_EV_STATS) stats_record(e);
 }
 

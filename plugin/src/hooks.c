@@ -307,6 +307,7 @@ void hooks_rules_config(egret_engine *e)
     rc->on_log = on_rule_log;
     rc->ud = e;
     rc->risk_name = hooks_risk_name;
+    rc->fleet = e->cfg.fleet_store;
 }
 
 /* Loads the rule set.  Broken rule files are reported (with file:line)

@@ -133,6 +133,8 @@ typedef struct rules_config {
     /* Added: runtime faults (the rule tooling counts them); NULL = none. */
     rules_fault_cb on_fault;
     void *fault_ud;
+    /* Added: the host's fleet-wide window store (egret.h); NULL = none. */
+    const struct egret_fleet_store *fleet;
 } rules_config;
 
 #endif /* EGRET_RULE_VIEW_H */
