@@ -134,3 +134,9 @@ set_tests_properties(tls_tshark PROPERTIES LABELS integration TIMEOUT 300 SKIP_R
 add_test(NAME tls_decrypt COMMAND bash ${CMAKE_SOURCE_DIR}/tests/tls/test_egret_decrypt.sh
   $<TARGET_FILE:egret> ${CMAKE_SOURCE_DIR})
 set_tests_properties(tls_decrypt PROPERTIES LABELS integration TIMEOUT 300)
+
+# Hostile rules and bad input (issue 16): a stalling pattern is stopped,
+# records are written at end of input and after SIGTERM.
+add_test(NAME hostile COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_hostile.sh
+  $<TARGET_FILE:egret> ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/tests-hostile)
+set_tests_properties(hostile PROPERTIES LABELS integration TIMEOUT 120)

@@ -92,7 +92,9 @@ typedef struct rule_stats {
     uint32_t sid;
     const char *name, *file;
     uint64_t calls, alerts, suppressed, errors, instr_limit, mem_limit, cpu_us;
-    uint64_t filtered; /* calls skipped by the rule's 'needs' prefilter */
+    uint64_t filtered;      /* calls skipped by the rule's 'needs' prefilter */
+    uint64_t time_limit;    /* calls stopped by the time limit */
+    uint64_t alerts_capped; /* alert{} refused by the per-call / per-flow caps */
     bool disabled;
 } rule_stats;
 bool rules_rule_stats(const rules *r, size_t i, rule_stats *out);
