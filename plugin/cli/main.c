@@ -53,7 +53,8 @@ typedef struct cli_run {
     FILE *out;
     const char *out_name;
     int out_errno;    /* first write error, 0 = none */
-    uint64_t written; /* records written */
+    uint64_t written; /* records handed to stdio */
+    uint64_t flushed; /* records known to have reached the output (last good flush) */
     bool live;
 
     double t_start; /* monotonic seconds */
@@ -123,7 +124,10 @@ static void note_write_error(cli_run *r)
 static void flush_out(cli_run *r)
 {
     errno = 0;
-    if (fflush(r->out) != 0) note_write_error(r);
+    if (fflush(r->out) != 0)
+        note_write_error(r);
+    else if (!r->out_errno)
+        r->flushed = r->written;
 }
 
 /* egret_event_cb: one record -> one line.  After a write error records are
@@ -536,6 +540,8 @@ static void print_summary(cli_run *r, double elapsed)
                   .cap_ifdrop = r->cap_ifdrop,
                   .written = r->written,
                   .out_name = r->out_name,
+                  .out_errno = r->out_errno,
+                  .flushed = r->flushed,
                   .elapsed = elapsed,
                   .top = top};
 

@@ -54,7 +54,11 @@ void summary_print(FILE *fp, const summary *s)
                     " packets checked off their worker's shard\n",
                     "fanout", s->misplaced, s->checked);
     }
-    fprintf(fp, "  %-14s %" PRIu64 " written to %s\n", "records", s->written, s->out_name);
+    if (s->out_errno)
+        fprintf(fp, "  %-14s %" PRIu64 " of %" PRIu64 " known written to %s (write error: %s)\n",
+                "records", s->flushed, s->written, s->out_name, strerror(s->out_errno));
+    else
+        fprintf(fp, "  %-14s %" PRIu64 " written to %s\n", "records", s->written, s->out_name);
     fprintf(fp, "  %-14s %.2f s, %.0f packets/s\n", "elapsed", s->elapsed,
             s->elapsed > 0 ? (double)c->packets / s->elapsed : 0.0);
 

@@ -30,6 +30,10 @@ typedef struct summary {
     uint64_t misplaced, checked;
     uint64_t written;
     const char *out_name;
+    /* Added: the output's first write error (0: none) and the records known
+     * to have reached it (flushed) before that; then 'written' is not claimed. */
+    int out_errno;
+    uint64_t flushed;
     double elapsed; /* seconds */
     const egret_host_stat *top;
     size_t n_top; /* at most SUMMARY_TOP_HOSTS */

@@ -480,6 +480,10 @@ static int open_rules(egret_engine *e, char *err)
         errf(err, "rules: %s", msg);
         return EGRET_ERULES;
     }
+    if (rules_path_error(e->rules)) {
+        errf(err, "rules: %s", rules_path_error(e->rules));
+        return EGRET_ECONFIG;
+    }
     if (rules_config_errors(e->rules)) {
         /* each one was logged as FILE:LINE; the first is the error */
         errf(err, "configuration: %s", e->load_err[0] ? e->load_err : "unknown keys");

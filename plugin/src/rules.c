@@ -720,6 +720,15 @@ static void load_path(struct rules *r, const char *path)
     if (stat(path, &sb) != 0) {
         rules_logf(r, 0, "%s: %s", path, strerror(errno));
         r->load_errors++;
+        if (!r->path_err[0])
+            snprintf(r->path_err, sizeof(r->path_err), "%s: %s", path, strerror(errno));
+        return;
+    }
+    if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
+        rules_logf(r, 0, "%s: not a rule file or directory", path);
+        r->load_errors++;
+        if (!r->path_err[0])
+            snprintf(r->path_err, sizeof(r->path_err), "%s: not a rule file or directory", path);
         return;
     }
     if (!S_ISDIR(sb.st_mode)) {
@@ -731,7 +740,15 @@ static void load_path(struct rules *r, const char *path)
     if (n < 0) {
         rules_logf(r, 0, "%s: %s", path, strerror(errno));
         r->load_errors++;
+        if (!r->path_err[0])
+            snprintf(r->path_err, sizeof(r->path_err), "%s: %s", path, strerror(errno));
         return;
+    }
+    if (n == 0) { /* a mistyped directory would silently run without rules */
+        rules_logf(r, 0, "%s: holds no rule file (*.lua)", path);
+        r->load_errors++;
+        if (!r->path_err[0])
+            snprintf(r->path_err, sizeof(r->path_err), "%s: holds no rule file (*.lua)", path);
     }
     for (int i = 0; i < n; i++) {
         size_t plen = strlen(path) + strlen(list[i]->d_name) + 2;
@@ -804,6 +821,11 @@ rules *rules_new(const rules_config *cfg, size_t *n_errors, char *err, size_t er
     if (r->load_errors == 0 && cfg->n_paths > 0) r->config_errors = rules_config_validate(r);
     if (n_errors) *n_errors = r->load_errors + r->config_errors;
     return r;
+}
+
+const char *rules_path_error(const rules *r)
+{
+    return r && r->path_err[0] ? r->path_err : NULL;
 }
 
 size_t rules_config_errors(const rules *r)

@@ -78,6 +78,10 @@ size_t rules_count(const rules *r);
 /* Configuration errors (unknown or mistyped keys in config_file, each
  * reported as FILE:LINE); included in rules_new's *n_errors. */
 size_t rules_config_errors(const rules *r);
+/* The first rule path (cfg.paths) that does not exist, cannot be read or
+ * is a directory holding no rule file, as "PATH: why"; NULL if none.
+ * Counted in n_errors too; a host treats it as a configuration error. */
+const char *rules_path_error(const rules *r);
 
 /* Drops the per-flow rule state of a flow that ended (after RH_FLOW_END). */
 void rules_flow_forget(rules *r, uint64_t flow_id);

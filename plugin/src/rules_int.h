@@ -105,6 +105,7 @@ struct rules {
     jw why;
     size_t load_errors;
     size_t config_errors; /* unknown or mistyped configuration keys */
+    char path_err[300];   /* the first rule path that is missing or holds no rule */
 };
 
 /* rules.c */

@@ -2,7 +2,10 @@
 # test_hostile.sh -- egret against hostile rules and bad input (issue 16):
 # a rule whose pattern never finishes in stock Lua is stopped and the
 # flow records are still written at end of input; SIGTERM during a run
-# with such a rule stops egret with its records flushed.
+# with such a rule stops egret with its records flushed; files that are
+# not regular, too large, missing or empty rule paths, configuration
+# errors are exit 2 with a message; a failing output is reported and not
+# claimed; a zero-length record replayed by two workers.
 #
 #   bash tests/cli/test_hostile.sh EGRET_BINARY SOURCE_DIR SCRATCH_DIR
 set -u
@@ -59,9 +62,10 @@ check "stall rule: counted in stats" grep -q '"sid":9001,[^}]*"instr_limit":3' "
 mkfifo "$T/fifo"
 (cat "$PCAP"; exec sleep 60) >"$T/fifo" &
 writer=$!
+rm -f "$T/err" # the loop below must not see the previous run's
 "$EGRET" -r - -R "$T/stall" --eve flow -o "$T/term.json" <"$T/fifo" 2>"$T/err" &
 pid=$!
-for _ in $(seq 100); do # until the capture's flows are in the engine
+for _ in $(seq 300); do # until the capture's flows are in the engine
     grep -q "disabled after" "$T/err" 2>/dev/null && break
     sleep 0.1
 done
@@ -78,6 +82,57 @@ wait "$writer" 2>/dev/null
 check "SIGTERM: exit 0" rc_is 0
 check "SIGTERM: the summary says interrupted" err_has "summary (interrupted)"
 check "SIGTERM: flow records flushed" flows_in "$T/term.json" 3
+
+# ---- bad input is loud ----------------------------------------------------
+# Each is refused before any packet with exit 2 and a message naming it.
+mkdir -p "$T/empty" "$T/adir"
+truncate -s 9M "$T/big.lua"
+refuse() { # NAME MESSAGE-REGEX ARGS...
+    local name=$1 msg=$2
+    shift 2
+    run -r "$PCAP" "$@"
+    if rc_is 2 && err_has "$msg" && ! grep -q '"event_type"' "$T/out"; then ok "$name"; else bad "$name (rc $RC)"; fi
+}
+refuse "--ai-catalog /dev/zero" "/dev/zero: not a regular file" --ai-catalog /dev/zero
+refuse "--ai-catalog DIR" "is a directory" --ai-catalog "$T/adir"
+refuse "--tls-keylog /dev/zero" "/dev/zero: not a regular file" --tls-keylog /dev/zero
+refuse "--ndpi-protos /dev/zero" "/dev/zero: not a regular file" --ndpi-protos /dev/zero
+refuse "-R missing directory" "rules: $T/nope: No such file or directory" -R "$T/nope"
+refuse "-R directory without rules" "holds no rule file" -R "$T/empty"
+refuse "-R /dev/zero" "/dev/zero: not a rule file or directory" -R /dev/zero
+refuse "-c directory" "not a regular file" -c "$T/adir"
+refuse "-c missing file" "no such file" -c "$T/nope.lua"
+printf 'return { a = \n' >"$T/syntax.conf.lua"
+refuse "-c syntax error: file:line" "syntax.conf.lua:2:" -c "$T/syntax.conf.lua"
+printf 'while true do end\n' >"$T/loop.conf.lua"
+refuse "-c looping configuration: file:line" "loop.conf.lua:1: instruction limit" -c "$T/loop.conf.lua"
+refuse "--set with the wrong type names the --set" \
+    "--set bulk_upload.min_bytes: configuration key 'bulk_upload.min_bytes' is a string, expected a number" \
+    --set bulk_upload.min_bytes=lots
+# a rule file over the cap is refused (the other rules run: a broken file is a warning)
+mkdir -p "$T/bigrules" && cp "$T/big.lua" "$T/bigrules/big.lua"
+run -r "$PCAP" -R "$T/bigrules" -R "$T/stall"
+check "a 9 MB rule file: too large, reported" err_has "big.lua: too large (9437184 bytes; at most 8388608)"
+
+# ---- output that fails ----------------------------------------------------
+if [ -w /dev/full ]; then
+    run -r "$PCAP" -o /dev/full
+    check "-o /dev/full: exit 1" rc_is 1
+    check "-o /dev/full: the write error is reported" err_has "/dev/full: write error"
+    check "-o /dev/full: the summary does not claim the records" \
+        err_has "records *0 of [0-9]* known written to /dev/full (write error"
+else
+    echo "skip - /dev/full not writable here"
+fi
+
+# ---- a zero-length record from a pipe with two workers ---------------------
+# (memcpy from NULL for 0 bytes: undefined behaviour, caught by the UBSan build)
+REG=$SRC/tests/cli/regressions/zero-caplen-workers.pcap
+"$EGRET" -r - --workers 2 <"$REG" >"$T/out" 2>"$T/err"
+RC=$?
+check "zero-caplen records, stdin, --workers 2: exit 0" rc_is 0
+check "zero-caplen records: all 4 counted" err_has "packets *4 "
+check "zero-caplen records: no sanitizer report" sh -c "! grep -q 'runtime error\|AddressSanitizer' '$T/err'"
 
 echo "# $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -2,6 +2,7 @@
  * test_summary.c -- the end-of-run summary (summary.c): its text for a
  * replay with one engine, and the lines a live run with workers adds.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,18 @@ static void test_replay(void **state)
     free(text);
 }
 
+/* A failed output: the records are not claimed, the error is named. */
+static void test_write_error(void **state)
+{
+    (void)state;
+    summary s = {.written = 4, .flushed = 1, .out_errno = ENOSPC, .out_name = "/dev/full"};
+    char *text = print(&s);
+    assert_non_null(strstr(text, "  records        1 of 4 known written to /dev/full (write error: "
+                                 "No space left on device)\n"));
+    assert_null(strstr(text, "4 written"));
+    free(text);
+}
+
 static void test_live_workers(void **state)
 {
     (void)state;
@@ -89,6 +102,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_live_workers),
+        cmocka_unit_test(test_write_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
