@@ -50,6 +50,7 @@ static const setting SETTINGS[] = {
     {"outputs.eve.community_id", "no-community-id", S_NOT},
     {"outputs.stats_interval_s", "stats-interval", S_VALUE},
     {"outputs.evidence_dir", "evidence", S_VALUE},
+    {"outputs.evidence_pcap", "evidence-pcap", S_FLAG},
     {"home_net", "home-net", S_JOIN},
     {"geo.geoip_db", "geoip-db", S_VALUE},
     {"geo.asn_db", "asn-db", S_VALUE},

@@ -677,6 +677,7 @@ static void fill_run_config(cli_run *r, egret_config *cfg)
     cfg->ndpi_protos_file = o->ndpi_protos_file;
     cfg->ndpi_categories_file = o->ndpi_categories_file;
     cfg->evidence_dir = o->evidence_dir;
+    cfg->evidence_pcap = o->evidence_pcap;
     cfg->no_inspect = o->no_inspect;
     cfg->inspect_depth = o->inspect_depth;
     cfg->reasm_memcap = o->reasm_memcap;

@@ -92,10 +92,10 @@ typedef void (*egret_event_cb)(const egret_event *ev, void *ud);
  * is 0 error, 1 warning, 2 info, 3 a rule's own line (egret.log/print,
  * rate-limited, prefixed with the rule's sid and name: show it at the
  * default verbosity).  Never carries packet payload. */
-#define EGRET_LOG_ERROR 0
+#define EGRET_LOG_ERROR   0
 #define EGRET_LOG_WARNING 1
-#define EGRET_LOG_INFO 2
-#define EGRET_LOG_RULE 3
+#define EGRET_LOG_INFO    2
+#define EGRET_LOG_RULE    3
 typedef void (*egret_log_cb)(int level, const char *msg, void *ud);
 
 /* Engine configuration.  Initialise with egret_config_init() and then set
@@ -148,8 +148,8 @@ typedef struct egret_config {
     uint64_t inspect_depth;   /* bytes per direction inspected; 0 = 4 MiB */
     uint64_t reasm_memcap;    /* reassembly buffer cap, all flows; 0 = 64 MiB */
     int no_inspect;           /* no reassembly/HTTP inspection */
-    const char *evidence_dir; /* per-alert evidence files (alert JSON, pcap slice of the
-                                 flow's first packets, redacted body sample); NULL = off */
+    const char *evidence_dir; /* per-alert evidence files (alert JSON, redacted body
+                                 sample; the pcap slice only with evidence_pcap); NULL = off */
     egret_event_cb on_event;
     void *event_ud;
     egret_log_cb on_log;
@@ -157,6 +157,9 @@ typedef struct egret_config {
     /* -- added in 0.2 -- */
     egret_keylog *tls_keylog; /* TLS secrets (egret_keylog_new); NULL = TLS flows are not
                                  decrypted.  One key log may serve many engines. */
+    /* -- added in 0.3 -- */
+    int evidence_pcap; /* with evidence_dir: also a pcap slice of each alerting flow's first
+                          packets -- whole payloads, message bodies included; default 0 */
 } egret_config;
 
 /* Counters for a host's summary (all since engine creation).  Grows only

@@ -212,7 +212,7 @@ static void test_help_lists_parsed_options(void **state)
         opts_free(&o);
     }
     free(buf);
-    assert_int_equal(seen, 35); /* rows of the table (34 + --tls-keylog) */
+    assert_int_equal(seen, 36); /* rows of the table (34 + --tls-keylog + --evidence-pcap) */
 }
 
 int main(void)
