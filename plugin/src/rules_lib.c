@@ -299,8 +299,10 @@ static int l_alert(lua_State *L)
                     .key = key};
     d->alerts++;
     d->call_alerts++;
-    rules_charge(L, 100 + w->len / 8); /* the serialising was done for the rule */
     if (f->owner->cfg.on_alert) f->owner->cfg.on_alert(f->owner->cfg.ud, f->cur_view, &a);
+    /* the serialising and the record were work done for the rule; charged
+     * after the alert is out, so a budget stop here cannot lose it */
+    rules_charge(L, 100 + a.why_len / 8);
     lua_pushboolean(L, 1);
     return 1;
 }
