@@ -77,6 +77,10 @@ set_tests_properties(rules_reload PROPERTIES LABELS integration TIMEOUT 120)
 add_test(NAME testnet_captures COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/testnet/check_captures.py
   --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR})
 set_tests_properties(testnet_captures PROPERTIES LABELS integration TIMEOUT 120)
+# Evasion captures (scripts/mkevasion): each attributed, inspected, marked (docs/EVASION.md)
+add_test(NAME evasion COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/evasion/check.py
+         --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR})
+set_tests_properties(evasion PROPERTIES LABELS integration TIMEOUT 120)
 # No alert at severity <= 2 on any of the nDPI project's captures.
 if(EXISTS ${EGRET_SHARED_PCAPS})
   add_test(NAME shared_alerts COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/testnet/check_captures.py

@@ -11,6 +11,7 @@
 #include "engine_state.h"
 #include "evidence.h"
 #include "hooks.h"
+#include "http.h"
 #include "config.h"
 #include "mem.h"
 #include "paths.h"
@@ -163,6 +164,10 @@ static void on_http_request(void *ctx_ud, void *flow_ud, const inspect_req *r)
     if (!x->has_ai && !x->srv_internal && e->attr && r->t->host[0])
         x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, r->t->host, ATTR_NAME_HTTP_HOST,
                               e->ev_ts, &x->ai);
+    /* a second Host (or Host vs absolute URI): a server may route on it */
+    if (!x->has_ai && !x->srv_internal && e->attr && r->t->host_alt[0])
+        x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, r->t->host_alt, ATTR_NAME_HTTP_HOST,
+                              e->ev_ts, &x->ai);
     if (x->evid && r->sample[0]) evidence_set_sample(x->evid, r->sample);
     if (r->decrypted) x->decrypted = true;
     hooks_http(e, f, x, r);
@@ -190,8 +195,10 @@ static void on_http_evict(void *ctx_ud, void *flow_ud)
 /* Whether inspecting this HTTP flow feeds anything: http records, evidence
  * samples, or an on_http rule whose needs the flow meets.  Most such rules
  * need an AI-bound flow: when the request's header block is whole in this
- * first segment, nDPI has just read its Host, so attribution is settled
- * here and a flow to any other host is not inspected (counted in
+ * first segment, its Host is read here -- by egret's own reading of the
+ * head (http_head_host: absolute URI, first Host, a second Host), not
+ * nDPI's, so that a head the parser would attribute is never skipped --
+ * and a flow to any other host is not inspected (counted in
  * http.flows_skipped).  A header block split across segments is inspected:
  * its Host is not known yet. */
 static bool inspect_needed(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int kind)
@@ -205,8 +212,13 @@ static bool inspect_needed(egret_engine *e, flow *f, fext *x, const dec_pkt *p, 
      * decryption waits for keys the key log may not hold anyway */
     if (kind != INSPECT_HTTP) return !x->srv_internal;
     if (x->attributed_done) return false;
-    if (!memmem(p->payload, p->payload_len, "\r\n\r\n", 4)) return true;
-    attribute_as(e, f, x, x->df ? dpi_host(x->df) : x->info.hostname, ATTR_NAME_HTTP_HOST);
+    char host[256], alt[256];
+    if (!http_head_host(p->payload, p->payload_len, host, sizeof(host), alt, sizeof(alt)))
+        return true;
+    attribute_as(e, f, x, host, ATTR_NAME_HTTP_HOST);
+    if (!x->has_ai && alt[0] && !x->srv_internal && e->attr)
+        x->has_ai =
+            attr_flow(e->attr, f->ip_v, f->cli, f->srv, alt, ATTR_NAME_HTTP_HOST, e->ev_ts, &x->ai);
     return x->has_ai;
 }
 
@@ -218,12 +230,19 @@ static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int
         x->insp_decided = true;
         int kind = dir == FLOW_TOSERVER ? inspect_wants(e->inspect, p->payload, p->payload_len)
                                         : INSPECT_NONE;
+        /* the first payload is not the stream's first bytes (reordered
+         * segments): what the stream is shows once reassembly has them */
+        const flow_dir *cd = &f->dir[FLOW_TOSERVER];
+        if (kind == INSPECT_NONE && dir == FLOW_TOSERVER && cd->syn && p->seq != cd->seq_base)
+            kind = INSPECT_ANY;
         if (kind == INSPECT_NONE) return;
         if (!inspect_needed(e, f, x, p, kind)) {
             e->c.insp_skipped++;
             return;
         }
         x->insp = inspect_flow_new(e->inspect, f, kind);
+        for (int d = 0; x->insp && d < 2; d++)
+            if (f->dir[d].syn) inspect_flow_seq_base(x->insp, d, f->dir[d].seq_base);
     }
     if (!x->insp) return;
     inspect_packet(e->inspect, x->insp, dir, p);

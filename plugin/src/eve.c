@@ -332,6 +332,13 @@ void eve_http(eve_out *o, const flow *f, const fext *x, const geo_result *g, con
     put_flow_header_as(o, f, x, g, ts, "http", h2 ? "http2" : NULL);
     jw_obj_open(w, "http");
     if (t->host[0]) jw_str(w, "hostname", t->host);
+    if (t->host_alt[0]) jw_str(w, "hostname_alt", t->host_alt);
+    if (r->anomalies) { /* evasion shapes (docs/EVASION.md) */
+        jw_arr_open(w, "anomalies");
+        for (unsigned i = 0; i < HTTP_ANOM__COUNT; i++)
+            if (r->anomalies & (1u << i)) jw_str(w, NULL, http_anomaly_name(i));
+        jw_arr_close(w);
+    }
     if (t->uri[0]) jw_str(w, "url", t->uri);
     if (t->user_agent[0]) jw_str(w, "http_user_agent", t->user_agent);
     if (t->req.content_type[0]) jw_str(w, "http_content_type", t->req.content_type);
@@ -520,6 +527,7 @@ static void put_inspect_stats(jw *w, const eve_snapshot *s)
         jw_u64(w, "memcap_drops", is->reasm_memcap_drops);
         jw_u64(w, "gaps", is->reasm_gaps);
         jw_u64(w, "depth_reached", is->reasm_depth);
+        jw_u64(w, "tcp_overlap_conflict", is->reasm_overlap_conflict);
         jw_obj_close(w);
         if (is->has_tls) {
             const tlsdec_stats *t = &is->tls;

@@ -337,6 +337,9 @@ void hooks_http(egret_engine *e, flow *f, fext *x, const inspect_req *r)
     v.http_status = -1; /* the response has not been seen yet */
     v.http_protocol = t->protocol == HTTP_PROTO_2 ? "HTTP/2" : "HTTP/1.1";
     v.http_decrypted = r->decrypted;
+    char anomalies[256];
+    v.http_host_alt = t->host_alt;
+    v.http_anomalies = http_anomaly_names(r->anomalies, anomalies, sizeof(anomalies));
     if (r->has_content) {
         v.content_shape = r->content.shape;
         v.content_messages = (int64_t)r->content.messages;
