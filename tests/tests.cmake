@@ -172,3 +172,8 @@ add_test(NAME tls_live_latekey COMMAND bash ${CMAKE_SOURCE_DIR}/tests/tls/test_l
   $<TARGET_FILE:egret> ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/tests-tls-live)
 set_tests_properties(tls_live_latekey PROPERTIES LABELS integration TIMEOUT 120 RUN_SERIAL TRUE
   SKIP_RETURN_CODE 77)
+# Hostile rules and bad input (issue 16): a stalling pattern is stopped,
+# records are written at end of input and after SIGTERM.
+add_test(NAME hostile COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_hostile.sh
+  $<TARGET_FILE:egret> ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/tests-hostile)
+set_tests_properties(hostile PROPERTIES LABELS integration TIMEOUT 120)

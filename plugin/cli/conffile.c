@@ -62,6 +62,7 @@ static const setting SETTINGS[] = {
     {"redis.eve.spool_dir", "redis-spool", S_VALUE},
     {"redis.eve.spool_max", "redis-spool-max", S_VALUE},
     {"redis.window_store", "window-store", S_VALUE},
+    {"outputs.evidence_pcap", "evidence-pcap", S_FLAG},
     {"home_net", "home-net", S_JOIN},
     {"geo.geoip_db", "geoip-db", S_VALUE},
     {"geo.asn_db", "asn-db", S_VALUE},

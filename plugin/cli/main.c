@@ -60,7 +60,8 @@ typedef struct cli_run {
     outfile alerts; /* --alert-log, fp NULL when off */
     const char *out_name;
     int out_errno;    /* first write error, 0 = none */
-    uint64_t written; /* records written */
+    uint64_t written; /* records handed to stdio */
+    uint64_t flushed; /* records known to have reached the output (last good flush) */
     tally *found;     /* the summary's tables (NULL with -q) */
     bool live;
     sink *redis;          /* --eve-redis, or NULL */
@@ -162,7 +163,10 @@ static void note_write_error(cli_run *r)
 static void flush_out(cli_run *r)
 {
     errno = 0;
-    if (fflush(r->out.fp) != 0) note_write_error(r);
+    if (fflush(r->out.fp) != 0)
+        note_write_error(r);
+    else if (!r->out_errno)
+        r->flushed = r->written;
     if (r->alerts.fp && fflush(r->alerts.fp) != 0) note_write_error(r);
 }
 
@@ -686,6 +690,8 @@ static void print_summary(cli_run *r, double elapsed)
                   .written = r->written,
                   .redis = r->redis != NULL,
                   .out_name = r->out_name,
+                  .out_errno = r->out_errno,
+                  .flushed = r->flushed,
                   .elapsed = elapsed,
                   .top = top};
 
@@ -743,6 +749,7 @@ static int open_output(cli_run *r)
 /* Flushes and closes the outputs; notes a write error. */
 static void close_output(cli_run *r)
 {
+    if (r->out.fp) flush_out(r); /* 'flushed' for the summary */
     if (outfile_close(&r->out) != 0) note_write_error(r);
     if (outfile_close(&r->alerts) != 0) note_write_error(r);
 }
@@ -827,6 +834,7 @@ static void fill_run_config(cli_run *r, egret_config *cfg)
     cfg->ndpi_protos_file = o->ndpi_protos_file;
     cfg->ndpi_categories_file = o->ndpi_categories_file;
     cfg->evidence_dir = o->evidence_dir;
+    cfg->evidence_pcap = o->evidence_pcap;
     cfg->no_inspect = o->no_inspect;
     cfg->inspect_depth = o->inspect_depth;
     cfg->reasm_memcap = o->reasm_memcap;

@@ -45,6 +45,7 @@ typedef struct cli_opts {
     const char *test_path; /* egret test PATH */
     unsigned workers;      /* --workers N; 0 = default (1 replay, cores live) */
     const char *evidence_dir;
+    bool evidence_pcap;   /* --evidence-pcap: the pcap slice too (whole payloads) */
     cli_list tls_keylogs; /* --tls-keylog FILE */
     bool no_inspect;
     uint64_t inspect_depth, reasm_memcap;

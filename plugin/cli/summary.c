@@ -63,7 +63,11 @@ void summary_print(FILE *fp, const summary *s)
                     " packets checked off their worker's shard\n",
                     "fanout", s->misplaced, s->checked);
     }
-    fprintf(fp, "  %-14s %" PRIu64 " written to %s\n", "records", s->written, s->out_name);
+    if (s->out_errno)
+        fprintf(fp, "  %-14s %" PRIu64 " of %" PRIu64 " known written to %s (write error: %s)\n",
+                "records", s->flushed, s->written, s->out_name, strerror(s->out_errno));
+    else
+        fprintf(fp, "  %-14s %" PRIu64 " written to %s\n", "records", s->written, s->out_name);
     if (s->redis)
         fprintf(fp,
                 "  %-14s %" PRIu64 " sent, %" PRIu64 " queued, %" PRIu64 " spooled (%" PRIu64

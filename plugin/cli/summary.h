@@ -35,6 +35,10 @@ typedef struct summary {
     uint64_t redis_sent, redis_queued, redis_spooled, redis_pending, redis_dropped,
         redis_duplicates, redis_reconnects;
     const char *out_name;
+    /* Added: the output's first write error (0: none) and the records known
+     * to have reached it (flushed) before that; then 'written' is not claimed. */
+    int out_errno;
+    uint64_t flushed;
     double elapsed; /* seconds */
     const egret_host_stat *top;
     size_t n_top;       /* at most SUMMARY_TOP_HOSTS */

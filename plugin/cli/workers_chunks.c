@@ -18,6 +18,9 @@
  * slot's copy, or UINT64_MAX when out of memory. */
 static uint64_t chunk_copy(struct chunk *k, const uint8_t *data, uint32_t caplen)
 {
+    /* A zero-length record may come with no data and no buffer yet:
+     * memcpy from NULL is undefined even for 0 bytes (UBSan says so). */
+    if (caplen == 0) return k->copy_len;
     if (k->copy_len + caplen > k->copy_cap) {
         size_t cap = k->copy_cap ? k->copy_cap : CHUNK_COPY + CAP_SNAPLEN;
         while (cap < k->copy_len + caplen) cap *= 2;

@@ -197,8 +197,8 @@ typedef struct egret_config {
     uint64_t inspect_depth;   /* bytes per direction inspected; 0 = 4 MiB */
     uint64_t reasm_memcap;    /* reassembly buffer cap, all flows; 0 = 64 MiB */
     int no_inspect;           /* no reassembly/HTTP inspection */
-    const char *evidence_dir; /* per-alert evidence files (alert JSON, pcap slice of the
-                                 flow's first packets, redacted body sample); NULL = off */
+    const char *evidence_dir; /* per-alert evidence files (alert JSON, redacted body
+                                 sample; the pcap slice only with evidence_pcap); NULL = off */
     egret_event_cb on_event;
     void *event_ud;
     egret_log_cb on_log;
@@ -208,6 +208,8 @@ typedef struct egret_config {
                                  decrypted.  One key log may serve many engines. */
     /* -- added in 0.3 -- */
     const egret_fleet_store *fleet_store; /* fleet-wide windows; NULL = local only */
+    int evidence_pcap; /* with evidence_dir: also a pcap slice of each alerting flow's first
+                          packets -- whole payloads, message bodies included; default 0 */
 } egret_config;
 
 /* Counters for a host's summary (all since engine creation).  Grows only

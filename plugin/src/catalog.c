@@ -20,6 +20,7 @@
  */
 #include "catalog.h"
 #include "errbuf.h"
+#include "fcheck.h"
 #include "fnv.h"
 #include "netset.h"
 
@@ -219,6 +220,12 @@ static int read_tsv(const char *path, row_fn row, void *ud, char *err, size_t er
     FILE *f = fopen(path, "r");
     if (!f) {
         errbuf_fail(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char bad[300];
+    if (fcheck_fd(fileno(f), path, FCHECK_CATALOG_MAX, bad, sizeof(bad)) != 0) {
+        errbuf_fail(err, errlen, "%s", bad);
+        fclose(f);
         return -1;
     }
     char *line = NULL;

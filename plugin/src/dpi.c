@@ -16,6 +16,7 @@
  * Any nDPI API difference between versions belongs in this file only.
  */
 #include "dpi.h"
+#include "fcheck.h"
 #include "mem.h"
 
 #include <pthread.h>
@@ -164,6 +165,12 @@ dpi_ctx *dpi_new_ex(const char *const *protos_files, size_t n_protos, const char
             if (err)
                 snprintf(err, errlen, "dpi: cannot open nDPI %s file '%s'", files[i].what,
                          files[i].path);
+            goto fail;
+        }
+        char why[300];
+        if (fcheck_fd(fileno(fp), files[i].path, FCHECK_NDPI_MAX, why, sizeof(why)) != 0) {
+            fclose(fp);
+            if (err) snprintf(err, errlen, "dpi: nDPI %s file %s", files[i].what, why);
             goto fail;
         }
         fclose(fp);

@@ -499,6 +499,10 @@ static int open_rules(egret_engine *e, char *err)
         errf(err, "rules: %s", msg);
         return EGRET_ERULES;
     }
+    if (rules_path_error(e->rules)) {
+        errf(err, "rules: %s", rules_path_error(e->rules));
+        return EGRET_ECONFIG;
+    }
     if (rules_config_errors(e->rules)) {
         /* each one was logged as FILE:LINE; the first is the error */
         errf(err, "configuration: %s", e->load_err[0] ? e->load_err : "unknown keys");
@@ -564,6 +568,11 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
     if ((rc = geo_setup(e, err)) != EGRET_OK) goto fail;
     if (cfg->evidence_dir && (rc = open_evidence_dir(e, cfg->evidence_dir, err)) != EGRET_OK)
         goto fail;
+    if (cfg->evidence_pcap && !cfg->evidence_dir) {
+        errf(err, "--evidence-pcap needs --evidence DIR (the directory the pcap slices go to)");
+        rc = EGRET_ECONFIG;
+        goto fail;
+    }
     rc = EGRET_ENOMEM;
     if (!e->cfg.no_inspect) {
         static const inspect_callbacks icb = {on_http_request, on_http_txn_done, on_http_evict};
@@ -638,8 +647,9 @@ int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t 
                     fx->evid = evidence_new();
                 else if (created)
                     e->c.evidence_capped++;
-                e->c.evidence_bytes +=
-                    evidence_add_packet(fx->evid, ts_usec, linktype, bytes, caplen, len);
+                if (e->cfg.evidence_pcap) /* packets hold whole bodies: only when asked */
+                    e->c.evidence_bytes +=
+                        evidence_add_packet(fx->evid, ts_usec, linktype, bytes, caplen, len);
             }
             classify(e, f, &p, ts_usec);
             inspect_pkt(e, f, fx, &p, dir);

@@ -48,7 +48,7 @@ size_t evidence_add_packet(evidence_buf *b, uint64_t ts_usec, int linktype, cons
     p->ts = ts_usec;
     p->caplen = caplen < EVIDENCE_SNAPLEN ? caplen : EVIDENCE_SNAPLEN;
     p->len = len;
-    memcpy(p->data, data, p->caplen);
+    if (p->caplen) memcpy(p->data, data, p->caplen); /* data may be NULL for 0 bytes */
     return p->caplen;
 }
 

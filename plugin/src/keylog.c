@@ -457,7 +457,8 @@ long keylog_file_poll(keylog_file *f, size_t budget)
     if (f->fd < 0) {
         f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
         if (f->fd < 0) return 0; /* not there yet */
-        if (fstat(f->fd, &st) != 0) {
+        /* a FIFO or device would be read without end: key logs are files */
+        if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
             file_reset(f);
             return -1;
         }

@@ -10,10 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Evidence redaction: copies in[0..n) to out, replacing e-mail addresses
- * with "[email]", phone numbers (7-15 digits with separators or a leading
- * '+', not dates like 2024-01-31 or dotted quads) with "[phone]", and other
- * digit runs of length >= 6 with "[num]".  Output is truncated to cap-1
+/* Evidence redaction: decodes in[0..n) (JSON escapes, URL %XX; the first
+ * 4096 bytes) and copies it to out, replacing e-mail addresses (plain,
+ * quoted local parts, address literals, internationalised) with "[email]",
+ * payment-card numbers (13-19 digits, grouped or not, Luhn-valid) with
+ * "[card]", phone numbers (7-15 digits with separators or a leading '+',
+ * not dates like 2024-01-31 or dotted quads) with "[phone]", and other
+ * digit runs of length >= 6 (a grouped 13-19 digit run too) with "[num]".
+ * Control characters become '?'.  Output is truncated to cap-1
  * bytes (never mid-tag) and NUL-terminated when cap > 0.  Returns the
  * length written.  (Named content_redact for its callers, which know it
  * through content.h.) */

@@ -135,6 +135,12 @@ typedef struct rules_config {
     void *fault_ud;
     /* Added: the host's fleet-wide window store (egret.h); NULL = none. */
     const struct egret_fleet_store *fleet;
+    /* Added: wall-clock budget of one hook call (and of loading a file), in
+     * milliseconds, enforced with the instruction budget; default 250. */
+    uint32_t time_limit_ms;
+    /* Added: alerts one rule may raise in one hook call (default 16) and on
+     * one flow (default 256); the rest are counted as alerts_capped. */
+    uint32_t max_alerts_per_call, max_alerts_per_flow;
 } rules_config;
 
 #endif /* EGRET_RULE_VIEW_H */

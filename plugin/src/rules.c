@@ -81,19 +81,56 @@ rule_file *rules_ctx(lua_State *L)
     return ud;
 }
 
+/* Raises the limit error with the innermost Lua line, if there is one
+ * (lua_error: luaL_error would prefix a second position when a C function
+ * such as string.find is charged). */
+static void limit_error(lua_State *L, const char *what, lua_Integer limit, const char *unit)
+{
+    lua_Debug d;
+    for (int level = 0; level < 3 && lua_getstack(L, level, &d); level++)
+        if (lua_getinfo(L, "Sl", &d) && d.currentline > 0) {
+            lua_pushfstring(L, "%s:%d: %s exceeded (%I%s)", d.short_src, d.currentline, what, limit,
+                            unit);
+            lua_error(L);
+        }
+    lua_pushfstring(L, "%s exceeded (%I%s)", what, limit, unit);
+    lua_error(L);
+}
+
+/* The instruction budget always; the clock every 16th check (a vDSO read
+ * costs about as much as 20 Lua instructions). */
+static void check_budget(lua_State *L, rule_file *f)
+{
+    if (f->instr_limit && f->instr_used > f->instr_limit) {
+        f->instr_hit = true;
+        limit_error(L, "instruction limit", (lua_Integer)f->instr_limit, "");
+    }
+    if (f->deadline_ns && (++f->ticks & 15) == 0 && rules_now_ns() > f->deadline_ns) {
+        f->time_hit = true;
+        limit_error(L, "time limit", (lua_Integer)f->owner->cfg.time_limit_ms, " ms");
+    }
+}
+
 void rules_count_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     rule_file *f = rules_ctx(L);
     f->instr_used += RULES_HOOK_STEP;
-    if (f->instr_limit && f->instr_used > f->instr_limit) {
-        f->instr_hit = true;
-        lua_Debug d;
-        if (lua_getstack(L, 0, &d) && lua_getinfo(L, "Sl", &d) && d.currentline > 0)
-            luaL_error(L, "%s:%d: instruction limit exceeded (%I)", d.short_src, d.currentline,
-                       (lua_Integer)f->instr_limit);
-        luaL_error(L, "instruction limit exceeded (%I)", (lua_Integer)f->instr_limit);
-    }
+    check_budget(L, f);
+}
+
+void rules_charge(lua_State *L, uint64_t n)
+{
+    rule_file *f = rules_ctx(L);
+    if (!f || !f->owner || !lua_gethook(L)) return;
+    f->instr_used += n;
+    check_budget(L, f);
+}
+
+void rules_arm_deadline(rule_file *f)
+{
+    f->ticks = 0;
+    f->deadline_ns = rules_now_ns() + (uint64_t)f->owner->cfg.time_limit_ms * 1000000ull;
 }
 
 int rules_msgh(lua_State *L)
@@ -116,7 +153,7 @@ static int l_pcall(lua_State *L)
     luaL_checkany(L, 1);
     int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
     rule_file *f = rules_ctx(L);
-    if (status != LUA_OK && (f->instr_hit || status == LUA_ERRMEM)) {
+    if (status != LUA_OK && (f->instr_hit || f->time_hit || status == LUA_ERRMEM)) {
         if (status == LUA_ERRMEM) f->mem_hit = true;
         return lua_error(L);
     }
@@ -266,6 +303,7 @@ static int setup_sandbox(lua_State *L)
     for (const char *const *p = base_blocked; *p; p++) set_blocked(L, g, *p);
     luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
     set_blocked(L, lua_gettop(L), "dump");
+    rules_pattern_open(L); /* find/match/gmatch/gsub that the budget can stop */
     lua_pop(L, 1);
     luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
     lua_pop(L, 1);
@@ -620,6 +658,7 @@ static void load_file(struct rules *r, const char *path)
     lua_State *L = f->L;
     f->loading = true;
     f->instr_used = 0;
+    rules_arm_deadline(f);
     lua_sethook(L, rules_count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
     lua_pushcfunction(L, rules_msgh);
     lua_pushcfunction(L, load_chunk);
@@ -688,6 +727,15 @@ static void load_path(struct rules *r, const char *path)
     if (stat(path, &sb) != 0) {
         rules_logf(r, 0, "%s: %s", path, strerror(errno));
         r->load_errors++;
+        if (!r->path_err[0])
+            snprintf(r->path_err, sizeof(r->path_err), "%s: %s", path, strerror(errno));
+        return;
+    }
+    if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
+        rules_logf(r, 0, "%s: not a rule file or directory", path);
+        r->load_errors++;
+        if (!r->path_err[0])
+            snprintf(r->path_err, sizeof(r->path_err), "%s: not a rule file or directory", path);
         return;
     }
     if (!S_ISDIR(sb.st_mode)) {
@@ -699,7 +747,15 @@ static void load_path(struct rules *r, const char *path)
     if (n < 0) {
         rules_logf(r, 0, "%s: %s", path, strerror(errno));
         r->load_errors++;
+        if (!r->path_err[0])
+            snprintf(r->path_err, sizeof(r->path_err), "%s: %s", path, strerror(errno));
         return;
+    }
+    if (n == 0) { /* a mistyped directory would silently run without rules */
+        rules_logf(r, 0, "%s: holds no rule file (*.lua)", path);
+        r->load_errors++;
+        if (!r->path_err[0])
+            snprintf(r->path_err, sizeof(r->path_err), "%s: holds no rule file (*.lua)", path);
     }
     for (int i = 0; i < n; i++) {
         size_t plen = strlen(path) + strlen(list[i]->d_name) + 2;
@@ -724,6 +780,9 @@ rules *rules_new(const rules_config *cfg, size_t *n_errors, char *err, size_t er
     if (!r->cfg.mem_limit) r->cfg.mem_limit = (size_t)8 << 20;
     if (!r->cfg.instr_limit) r->cfg.instr_limit = 1000000;
     if (!r->cfg.max_faults) r->cfg.max_faults = 3;
+    if (!r->cfg.time_limit_ms) r->cfg.time_limit_ms = 250;
+    if (!r->cfg.max_alerts_per_call) r->cfg.max_alerts_per_call = 16;
+    if (!r->cfg.max_alerts_per_flow) r->cfg.max_alerts_per_flow = 256;
     if (!r->cfg.window_keys_cap) r->cfg.window_keys_cap = 100000;
     jw_init(&r->why);
     /* the config state: data only, limits while it loads */
@@ -736,6 +795,7 @@ rules *rules_new(const rules_config *cfg, size_t *n_errors, char *err, size_t er
         return NULL;
     }
     lua_State *C = r->cfgf.L;
+    rules_arm_deadline(&r->cfgf);
     lua_sethook(C, rules_count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
     lua_pushcfunction(C, rules_msgh);
     lua_pushcfunction(C, rules_config_build);
@@ -768,6 +828,11 @@ rules *rules_new(const rules_config *cfg, size_t *n_errors, char *err, size_t er
     if (r->load_errors == 0 && cfg->n_paths > 0) r->config_errors = rules_config_validate(r);
     if (n_errors) *n_errors = r->load_errors + r->config_errors;
     return r;
+}
+
+const char *rules_path_error(const rules *r)
+{
+    return r && r->path_err[0] ? r->path_err : NULL;
 }
 
 size_t rules_config_errors(const rules *r)

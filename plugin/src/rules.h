@@ -83,6 +83,10 @@ size_t rules_count(const rules *r);
 /* Configuration errors (unknown or mistyped keys in config_file, each
  * reported as FILE:LINE); included in rules_new's *n_errors. */
 size_t rules_config_errors(const rules *r);
+/* The first rule path (cfg.paths) that does not exist, cannot be read or
+ * is a directory holding no rule file, as "PATH: why"; NULL if none.
+ * Counted in n_errors too; a host treats it as a configuration error. */
+const char *rules_path_error(const rules *r);
 
 /* Drops the per-flow rule state of a flow that ended (after RH_FLOW_END). */
 void rules_flow_forget(rules *r, uint64_t flow_id);
@@ -97,7 +101,9 @@ typedef struct rule_stats {
     uint32_t sid;
     const char *name, *file;
     uint64_t calls, alerts, suppressed, errors, instr_limit, mem_limit, cpu_us;
-    uint64_t filtered; /* calls skipped by the rule's 'needs' prefilter */
+    uint64_t filtered;      /* calls skipped by the rule's 'needs' prefilter */
+    uint64_t time_limit;    /* calls stopped by the time limit */
+    uint64_t alerts_capped; /* alert{} refused by the per-call / per-flow caps */
     bool disabled;
 } rule_stats;
 bool rules_rule_stats(const rules *r, size_t i, rule_stats *out);

@@ -3,6 +3,7 @@
  * from config_file, config_text and the --set overrides (cfg_*), and the
  * deep copy of a value into a rule file's state (egret.config).
  */
+#include "fcheck.h"
 #include "rules_int.h"
 
 #include <errno.h>
@@ -72,13 +73,17 @@ char *rules_read_file(const char *path, size_t *n, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    if (fcheck_fd(fileno(fp), path, FCHECK_RULES_MAX, err, errlen) != 0) {
+        fclose(fp);
+        return NULL;
+    }
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     while (buf) {
         size_t got = fread(buf + len, 1, cap - len, fp);
         len += got;
         if (len < cap) break;
-        if (cap >= ((size_t)64 << 20)) {
+        if (cap > FCHECK_RULES_MAX) { /* grew while read */
             snprintf(err, errlen, "%s: file too large", path);
             free(buf);
             buf = NULL;

@@ -1,7 +1,7 @@
 /*
  * rules_dispatch.c -- calling rules: whether a hook has takers
  * (rules_wants*), each subscribed rule of a hook under its limits
- * (instructions, memory, CPU time) through lua_pcall with a message
+ * (instructions, memory, wall-clock time) through lua_pcall with a message
  * handler; faults counted, logged once per kind, and a rule that keeps
  * failing disabled; per-flow cleanup; the per-rule counters (rules_stats,
  * rules_rule_stats).
@@ -31,9 +31,7 @@ static int call_trampoline(lua_State *L)
  * is the rule's CPU time plus any preemption. */
 static uint64_t thread_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    return rules_now_ns();
 }
 
 static void fault(rule_def *d, const char *kind, bool *logged, const char *msg)
@@ -64,9 +62,11 @@ static void call_rule(rule_def *d, rule_hook hook, const rule_view *v, uint64_t 
     f->now_us = now_us;
     f->call_gen++;
     f->instr_used = 0;
-    f->instr_hit = f->mem_hit = false;
+    f->instr_hit = f->mem_hit = f->time_hit = false;
+    d->call_alerts = 0;
     d->calls++;
     uint64_t t0 = thread_ns();
+    rules_arm_deadline(f);
     lua_settop(L, 0);
     lua_sethook(L, rules_count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
     lua_pushcfunction(L, rules_msgh);
@@ -82,6 +82,9 @@ static void call_rule(rule_def *d, rule_hook hook, const rule_view *v, uint64_t 
         if (f->instr_hit) {
             d->instr_limit++;
             fault(d, "instruction limit", &d->logged_instr, m ? m : "exceeded");
+        } else if (f->time_hit) {
+            d->time_limit++;
+            fault(d, "time limit", &d->logged_time, m ? m : "exceeded");
         } else if (st == LUA_ERRMEM || f->mem_hit) {
             d->mem_limit++;
             snprintf(buf, sizeof(buf), "%s: memory limit exceeded (%zu bytes) in %s", f->path,
@@ -153,6 +156,8 @@ bool rules_rule_stats(const rules *r, size_t i, rule_stats *out)
                         .errors = d->errors,
                         .instr_limit = d->instr_limit,
                         .mem_limit = d->mem_limit,
+                        .time_limit = d->time_limit,
+                        .alerts_capped = d->alerts_capped,
                         .cpu_us = d->cpu_ns / 1000,
                         .filtered = d->filtered,
                         .disabled = d->disabled};
@@ -170,10 +175,11 @@ void rules_stats(const rules *r, jw *w)
     jw_u64(w, "loaded", r->n_defs);
     jw_u64(w, "load_errors", r->load_errors);
     window_stats tot = {0};
-    uint64_t mem = 0, log_dropped = 0;
+    uint64_t mem = 0, log_dropped = 0, supp_evicted = 0;
     for (size_t i = 0; i < r->n_files; i++) {
         const rule_file *f = r->files[i];
         mem += f->mem_used;
+        supp_evicted += f->supp_evicted;
         log_dropped += f->log_dropped;
         for (size_t k = 0; k < f->n_wins; k++) {
             window_stats s;
@@ -198,6 +204,7 @@ void rules_stats(const rules *r, jw *w)
         jw_u64(w, "dropped", r->fleet_dropped);
         jw_obj_close(w);
     }
+    jw_u64(w, "suppress_evicted", supp_evicted);
     jw_obj_open(w, "windows");
     jw_u64(w, "keys", tot.keys);
     jw_u64(w, "adds", tot.adds);
@@ -219,6 +226,8 @@ void rules_stats(const rules *r, jw *w)
         jw_u64(w, "errors", s.errors);
         jw_u64(w, "instr_limit", s.instr_limit);
         jw_u64(w, "mem_limit", s.mem_limit);
+        jw_u64(w, "time_limit", s.time_limit);
+        jw_u64(w, "alerts_capped", s.alerts_capped);
         jw_bool(w, "disabled", s.disabled);
         jw_u64(w, "cpu_us", s.cpu_us);
         jw_obj_close(w);

@@ -13,6 +13,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
+#include <time.h>
 
 #include "json.h"
 #include "rule_view.h"
@@ -32,6 +33,7 @@
 #define REG_KEYEXP    "egret.keyexp"
 #define REG_SUPPFLOW  "egret.suppflow"
 #define REG_SUPPKEY   "egret.suppkey"
+#define REG_SUPPRING  "egret.suppring"
 #define REG_GROWTH    "egret.growth"
 
 struct rule_file;
@@ -52,9 +54,11 @@ typedef struct rule_def {
     unsigned needs; /* RULE_NEEDS_* prefilters */
     /* counters */
     uint64_t filtered; /* calls skipped by 'needs' */
-    uint64_t calls, alerts, suppressed, errors, instr_limit, mem_limit, cpu_ns;
+    uint64_t calls, alerts, suppressed, errors, instr_limit, mem_limit, time_limit, cpu_ns;
+    uint64_t alerts_capped; /* alert{} refused by the per-call or per-flow cap */
     uint32_t faults;
-    bool disabled, logged_err, logged_instr, logged_mem;
+    uint32_t call_alerts; /* alerts raised in the current call */
+    bool disabled, logged_err, logged_instr, logged_mem, logged_time;
 } rule_def;
 
 struct fleet_win; /* rules_fleet.c */
@@ -74,7 +78,9 @@ typedef struct rule_file {
     lua_State *L;
     size_t mem_used, mem_limit, mem_peak;
     uint64_t instr_used, instr_limit;
-    bool mem_hit, instr_hit, loading, in_call;
+    uint64_t deadline_ns; /* CPU deadline of the current call or load (monotonic); 0 = none */
+    uint32_t ticks;       /* budget checks, to read the clock every few of them */
+    bool mem_hit, instr_hit, time_hit, loading, in_call;
     /* the current call */
     rule_def *cur_rule;
     const rule_view *cur_view;
@@ -86,6 +92,8 @@ typedef struct rule_file {
     rule_window *wins;
     size_t n_wins;
     size_t n_flow_states, n_growth_states, n_key_states, n_supp_keys;
+    size_t supp_head;      /* oldest keyed suppression mark in REG_SUPPRING */
+    uint64_t supp_evicted; /* marks forgotten before they expired (table full) */
     uint64_t log_t0, log_n, log_dropped;
 } rule_file;
 
@@ -105,6 +113,7 @@ struct rules {
     bool fleet_down, fleet_warned;
     uint64_t fleet_syncs, fleet_failures, fleet_fallbacks, fleet_claims, fleet_claims_lost,
         fleet_dropped;
+    char path_err[300];   /* the first rule path that is missing or holds no rule */
 };
 
 /* rules_fleet.c: a fleet window's pending increments and its last sums */
@@ -128,8 +137,22 @@ bool rules_fleet_claimed_elsewhere(struct rules *r, rule_def *d, const char *key
 /* rules.c */
 /* The rule file whose state L is (the allocator's 'ud'). */
 rule_file *rules_ctx(lua_State *L);
-/* The count hook: raises "instruction limit exceeded" past instr_limit. */
+/* The count hook: raises "instruction limit exceeded" past instr_limit,
+ * "time limit exceeded" past the deadline. */
 void rules_count_hook(lua_State *L, lua_Debug *ar);
+/* Charges n steps of C work done for the running rule (rules_pattern.c)
+ * against the same budget as the hook; raises when it is spent.  A no-op
+ * on states that are not a rule file's or while no hook is set. */
+void rules_charge(lua_State *L, uint64_t n);
+/* Monotonic nanoseconds (vDSO: no system call). */
+static inline uint64_t rules_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+/* Arms f's deadline for one call or load (cfg.time_limit_ms). */
+void rules_arm_deadline(rule_file *f);
 /* pcall message handler: a non-string error object is described. */
 int rules_msgh(lua_State *L);
 void rules_logf(struct rules *r, int level, const char *fmt, ...)
@@ -163,6 +186,10 @@ char *rules_read_file(const char *path, size_t *n, char *err, size_t errlen);
 void rules_lib_open(lua_State *L);
 /* Per-flow state/suppression cleanup for one flow in one file. [-0, +0, -] */
 void rules_lib_flow_forget(rule_file *f, uint64_t flow_id);
+
+/* rules_pattern.c: string.find/match/gmatch/gsub on egret's own matcher,
+ * every step charged (rules_charge).  Sets them into the table on top. */
+void rules_pattern_open(lua_State *L);
 
 /* rules_flow.c: the flow view */
 /* Creates the "egret.flow" metatable.  [-0, +0, m] */

@@ -126,6 +126,50 @@ static bool valid_alert_field(const char *k)
     return false;
 }
 
+/* Keyed suppression marks: REG_SUPPKEY maps "sid|key" to the expiry (a
+ * Lua table: hashed), and REG_SUPPRING lists the same keys in the order
+ * they were first marked, RULES_SUPP_KEY_CAP slots used as a ring from
+ * f->supp_head.  A full table forgets its oldest mark in O(1) (before,
+ * every new key scanned the whole table for expired marks: 16,384 keys
+ * made each alert cost milliseconds); forgetting a mark that has not
+ * expired yet is counted (suppress_evicted in stats). */
+static void supp_mark_new(lua_State *L, rule_file *f, int t)
+{
+    /* [-1, +0]: the key string on top */
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_SUPPRING);
+    int ring = lua_gettop(L);
+    if (f->n_supp_keys >= RULES_SUPP_KEY_CAP) {
+        lua_rawgeti(L, ring, (lua_Integer)f->supp_head + 1);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, t);
+        if ((uint64_t)lua_tointeger(L, -1) > f->now_us) f->supp_evicted++;
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        lua_rawset(L, t);
+        f->supp_head = (f->supp_head + 1) % RULES_SUPP_KEY_CAP;
+        f->n_supp_keys--;
+    }
+    size_t tail = (f->supp_head + f->n_supp_keys) % RULES_SUPP_KEY_CAP;
+    lua_pushvalue(L, ring - 1);
+    lua_rawseti(L, ring, (lua_Integer)tail + 1);
+    f->n_supp_keys++;
+    lua_settop(L, ring - 2);
+}
+
+/* The per-flow table of the current flow in REG_SUPPFLOW: sid -> true
+ * (suppressed on this flow), -sid -> alerts the rule raised on it. */
+static void push_flow_marks(lua_State *L, rule_file *f)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_SUPPFLOW);
+    if (lua_rawgeti(L, -1, (lua_Integer)f->cur_view->flow_id) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, (lua_Integer)f->cur_view->flow_id);
+    }
+    lua_remove(L, -2);
+}
+
 /* Returns true when (rule, key|flow) is suppressed now; otherwise marks it. */
 static bool suppressed(lua_State *L, rule_file *f, rule_def *d, const char *key, double sup_s)
 {
@@ -141,41 +185,41 @@ static bool suppressed(lua_State *L, rule_file *f, rule_def *d, const char *key,
             return true;
         }
         lua_pop(L, 1);
-        if (!known && f->n_supp_keys >= RULES_SUPP_KEY_CAP) { /* drop expired marks */
-            lua_pushnil(L);
-            while (lua_next(L, t)) {
-                if ((uint64_t)lua_tointeger(L, -1) <= f->now_us) {
-                    lua_pushvalue(L, -2);
-                    lua_pushnil(L);
-                    lua_rawset(L, t);
-                    f->n_supp_keys--;
-                }
-                lua_pop(L, 1);
-            }
+        if (!known) {
+            lua_pushvalue(L, -1);
+            supp_mark_new(L, f, t);
         }
-        if (known || f->n_supp_keys < RULES_SUPP_KEY_CAP) {
-            lua_pushinteger(L, (lua_Integer)(f->now_us + to_us(sup_s)));
-            lua_rawset(L, t);
-            if (!known) f->n_supp_keys++;
-        }
+        lua_pushinteger(L, (lua_Integer)(f->now_us + to_us(sup_s)));
+        lua_rawset(L, t);
         lua_settop(L, t - 1);
         return false;
     }
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_SUPPFLOW);
-    if (lua_rawgeti(L, -1, (lua_Integer)f->cur_view->flow_id) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        lua_rawseti(L, -3, (lua_Integer)f->cur_view->flow_id);
-    }
+    push_flow_marks(L, f);
     bool seen = lua_rawgeti(L, -1, d->sid) != LUA_TNIL;
     lua_pop(L, 1);
     if (!seen) {
         lua_pushboolean(L, 1);
         lua_rawseti(L, -2, d->sid);
     }
-    lua_pop(L, 2);
+    lua_pop(L, 1);
     return seen;
+}
+
+/* The per-flow alert cap: true (and counted) when the rule already
+ * raised max_alerts_per_flow alerts on this flow. */
+static bool flow_cap_reached(lua_State *L, rule_file *f, rule_def *d)
+{
+    push_flow_marks(L, f);
+    lua_rawgeti(L, -1, -(lua_Integer)d->sid);
+    lua_Integer n = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    bool full = (uint64_t)n >= f->owner->cfg.max_alerts_per_flow;
+    if (!full) {
+        lua_pushinteger(L, n + 1);
+        lua_rawseti(L, -2, -(lua_Integer)d->sid);
+    }
+    lua_pop(L, 1);
+    return full;
 }
 
 /* alert{ why = {...}, severity = 1..3, key = "...", suppress = seconds|false }
@@ -187,6 +231,11 @@ static int l_alert(lua_State *L)
     rule_def *d = f->cur_rule;
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
+    if (d->call_alerts >= f->owner->cfg.max_alerts_per_call) { /* a loop of alerts */
+        d->alerts_capped++;
+        lua_pushboolean(L, 0);
+        return 1;
+    }
     lua_pushnil(L);
     while (lua_next(L, 1)) {
         lua_pop(L, 1);
@@ -224,6 +273,11 @@ static int l_alert(lua_State *L)
         lua_pushboolean(L, 0);
         return 1;
     }
+    if (flow_cap_reached(L, f, d)) {
+        d->alerts_capped++;
+        lua_pushboolean(L, 0);
+        return 1;
+    }
     jw *w = &f->owner->why;
     jw_reset(w);
     if (lua_getfield(L, 1, "why") == LUA_TTABLE)
@@ -246,7 +300,11 @@ static int l_alert(lua_State *L)
                     .why_len = w->len,
                     .key = key};
     d->alerts++;
+    d->call_alerts++;
     if (f->owner->cfg.on_alert) f->owner->cfg.on_alert(f->owner->cfg.ud, f->cur_view, &a);
+    /* the serialising and the record were work done for the rule; charged
+     * after the alert is out, so a budget stop here cannot lose it */
+    rules_charge(L, 100 + a.why_len / 8);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -616,7 +674,7 @@ void rules_lib_open(lua_State *L)
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
     const char *regs[] = {REG_FLOWSTATE, REG_KEYSTATE, REG_KEYEXP, REG_SUPPFLOW,
-                          REG_SUPPKEY,   REG_IPIN,     REG_GROWTH};
+                          REG_SUPPKEY,   REG_IPIN,     REG_GROWTH, REG_SUPPRING};
     for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
         lua_newtable(L);
         lua_setfield(L, LUA_REGISTRYINDEX, regs[i]);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAX_FILES 16
 
@@ -57,6 +58,13 @@ int egret_keylog_follow(egret_keylog *k, const char *path, char err[EGRET_ERRBUF
     if (!k || !path) return EGRET_EINVAL;
     if (k->n_files == MAX_FILES) {
         if (err) snprintf(err, EGRET_ERRBUF_SIZE, "%s: at most %d key log files", path, MAX_FILES);
+        return EGRET_ECONFIG;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) { /* absent: followed until it appears */
+        if (err)
+            snprintf(err, EGRET_ERRBUF_SIZE,
+                     "%s: not a regular file (a key log is followed as a file)", path);
         return EGRET_ECONFIG;
     }
     size_t i = k->n_files;

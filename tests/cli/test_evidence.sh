@@ -39,13 +39,15 @@ check() {
     if "$@"; then ok "$name"; else bad "$name" "failed: $*"; fi
 }
 
-# check_dir NAME OUT DIR MIN_ALERTS TXT_SIDS : the evidence of one run.
+# check_dir NAME OUT DIR MIN_ALERTS TXT_SIDS PCAP : the evidence of one run
+# (PCAP 1: run with --evidence-pcap, a slice per alerting flow; 0: none).
 # The python checker prints one "ok"/"FAIL" line per check.
 check_dir() {
     local res
     res=$("$PY" - "$@" <<'EOF'
 import glob, json, os, re, shutil, subprocess, sys
 name, out, d, min_alerts, txt_sids = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+want_pcap = sys.argv[6] == "1"
 txt_sids = {int(s) for s in txt_sids.split(",") if s}
 res = []
 def check(what, cond, detail=""):
@@ -58,14 +60,16 @@ expected = set()
 for a in alerts:
     fid, sid = a["flow_id"], a["alert"]["signature_id"]
     fn = os.path.join(d, f"{fid}-{sid}.json")
-    expected |= {os.path.basename(fn), f"{fid}.pcap"}
+    expected |= {os.path.basename(fn)} | ({f"{fid}.pcap"} if want_pcap else set())
     try:
         j = json.load(open(fn))
     except (OSError, ValueError) as ex:
         check(f"{fid}-{sid}.json parses", False, str(ex)); continue
     check(f"{fid}-{sid}.json equals the alert record on stdout", j == a,
           json.dumps(j, sort_keys=True)[:200])
-for fid in sorted({a["flow_id"] for a in alerts}):
+if not want_pcap:
+    check("no pcap slice without --evidence-pcap", not glob.glob(os.path.join(d, "*.pcap")))
+for fid in sorted({a["flow_id"] for a in alerts}) if want_pcap else []:
     fn = os.path.join(d, f"{fid}.pcap")
     if not os.path.exists(fn):
         check(f"{fid}.pcap exists", False); continue
@@ -85,6 +89,7 @@ for sid in sorted(txt_sids):
         os.path.exists(os.path.join(d, f"{a['flow_id']}-{sid}.txt")) for a in hits))
 EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 DIGITS = re.compile(rb"[0-9]{6,}")
+CARD = re.compile(rb"[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{1,4}")
 txts = glob.glob(os.path.join(d, "*.txt"))
 for fn in txts:
     b = open(fn, "rb").read()
@@ -97,6 +102,8 @@ for fn in txts:
     check(f"{base}: 1..300 bytes", 0 < len(b) <= 300, str(len(b)))
     check(f"{base}: no e-mail address", not EMAIL.search(b), "an address is in the sample")
     check(f"{base}: no run of 6+ digits", not DIGITS.search(b), "a digit run is in the sample")
+    check(f"{base}: no grouped card number", not CARD.search(b), "a card number is in the sample")
+    check(f"{base}: no escaped '@' (\\u0040)", b"u0040" not in b, "an escaped address")
 present = set(os.listdir(d))
 check("no files beyond the alerts' json/pcap/txt", present <= expected and
       {e for e in expected if not e.endswith(".txt")} <= present,
@@ -122,7 +129,7 @@ check "plaintext: exit 0" test "$RC" -eq 0
 check "plaintext: the directory was created" test -d "$E"
 check "plaintext: directory not world-readable" test -z "$(find "$E" -maxdepth 0 -perm -o=r)"
 check "plaintext: the 9000007 alert is on stdout" grep -q '"signature_id":9000007' "$T/out"
-check_dir plaintext "$T/out" "$E" 4 9000007
+check_dir plaintext "$T/out" "$E" 4 9000007 0
 
 # ---- 2. generated capture: PII in a chat body to api.openai.com (Host attribution)
 G=$T/pii.pcap
@@ -130,9 +137,11 @@ G=$T/pii.pcap
 import json, sys
 from scapy.all import Ether, IP, TCP, Raw, wrpcap
 msgs = [{"role": "user", "content": "mail jane.doe@example.com or bob_smith+ai@corp.example.org, "
-         "phone +1 415 555 0199, card 4111111111111111, account 12345678"}]
+         "phone +1 415 555 0199, card 4111 1111 1111 1111, account 12345678, "
+         "ops@[192.0.2.1]"}]
 msgs += [{"role": "user", "content": f"note {i}: call 0612345678"} for i in range(5)]
 body = json.dumps({"model": "gpt-4o", "messages": msgs}).encode()
+body = body.replace(b"jane.doe@", b"jane.doe\\u0040")  # an escaped '@' hides nothing
 req = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
        b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
        b"\r\n\r\n" + body)
@@ -157,11 +166,15 @@ EOF
 E2=$T/ev-pii
 mkdir -p "$E2"
 "$EGRET" -q -r "$G" --no-geo --set content.min_messages=5 --eve alert,stats --evidence "$E2" \
-    >"$T/out" 2>"$T/err"
+    --evidence-pcap >"$T/out" 2>"$T/err"
 RC=$?
 check "pii: exit 0" test "$RC" -eq 0
 check "pii: 9000007 alerts (6 messages, min_messages 5)" grep -q '"signature_id":9000007' "$T/out"
-check_dir pii "$T/out" "$E2" 1 9000007
+check_dir pii "$T/out" "$E2" 1 9000007 1
+"$EGRET" -q -r "$G" --no-geo --eve alert --evidence-pcap >"$T/out" 2>"$T/err"
+RC=$?
+check "--evidence-pcap without --evidence: exit 2" test "$RC" -eq 2
+check "--evidence-pcap without --evidence: says so" grep -q -- "--evidence-pcap needs --evidence" "$T/err"
 
 # ---- 3. without --evidence nothing is written (cwd, scratch)
 W=$T/cwd

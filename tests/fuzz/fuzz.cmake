@@ -11,7 +11,7 @@
 set(EGRET_FUZZ_TARGETS
   "engine" "decode" "pcapfile:bytesrc.c,pcapfile.c,pcapmap.c" "pcapng:bytesrc.c,pcapng.c"
   "dns" "http" "h2" "hpack" "tls" "content" "reasm" "catalog" "keylog" "config"
-  "eve:jscan.c,tally.c,report.c")
+  "redact" "pattern" "eve:jscan.c,tally.c,report.c")
 
 set(EGRET_FUZZ_NAMES)
 foreach(spec ${EGRET_FUZZ_TARGETS})

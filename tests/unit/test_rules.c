@@ -494,6 +494,115 @@ static void test_syntax_error_and_bad_declarations(void **state)
     unlink(strstr(buf, "") ? (snprintf(buf, sizeof(buf), "%s/50-bad.lua", tmpdir), buf) : buf);
 }
 
+/* Lua's own string.find never returns on this (C code the instruction
+ * hook cannot interrupt); egret's matcher charges every step. */
+static void test_pattern_stall(void **state)
+{
+    (void)state;
+    static const char *stalls[] = {
+        "string.find(('a'):rep(5000), ('a*'):rep(100) .. 'b')",
+        "string.match(('a'):rep(5000), ('a-'):rep(100) .. 'b')",
+        "for _ in string.gmatch(('a'):rep(5000), ('a?'):rep(60) .. 'b') do end",
+        "string.gsub(('a'):rep(5000), ('.*'):rep(50) .. 'x', '')",
+        "(('a'):rep(5000)):find(('a*'):rep(100) .. 'b')",
+        "local s = ('('):rep(3000) string.find(s:rep(2), '%b()%b()%b()x')",
+    };
+    for (size_t i = 0; i < sizeof(stalls) / sizeof(stalls[0]); i++) {
+        char src[512];
+        snprintf(src, sizeof(src),
+                 "rule { id = 2, name = 'stall',\n"
+                 "  on_flow_end = function(flow)\n"
+                 "    %s\n"
+                 "  end }\n",
+                 stalls[i]);
+        sink s = {0};
+        rule_stats st = run_bad(src, 5, &s);
+        if (st.instr_limit + st.time_limit != 3) fail_msg("case %zu: %s", i, s.logs);
+        assert_int_equal(st.calls, 3);
+        assert_true(st.disabled);
+        assert_non_null(strstr(s.logs, "50-bad.lua:3:"));
+    }
+}
+
+/* With the instruction budget out of reach, the clock stops a call. */
+static void test_time_limit(void **state)
+{
+    (void)state;
+    const char *src = "rule { id = 2, name = 'spin', on_flow_end = function(flow)\n"
+                      "  while true do end end }\n";
+    write_file("50-bad.lua", src, strlen(src));
+    static const char *paths[1];
+    paths[0] = tmpdir;
+    sink s = {0};
+    rules_config cfg = {.paths = paths,
+                        .n_paths = 1,
+                        .instr_limit = UINT64_MAX,
+                        .time_limit_ms = 20,
+                        .max_faults = 2,
+                        .on_alert = on_alert,
+                        .on_log = on_log,
+                        .ud = &s};
+    size_t n_err = 0;
+    rules *r = rules_new(&cfg, &n_err, NULL, 0);
+    assert_non_null(r);
+    rule_view v;
+    for (int i = 0; i < 3; i++) {
+        view(&v, 1 + (uint64_t)i);
+        rules_dispatch(r, RH_FLOW_END, &v, 1000000);
+    }
+    const rule_stats *st = stats_of(r, 2);
+    if (st->time_limit != 2) fail_msg("%s", s.logs);
+    assert_true(st->disabled);
+    assert_non_null(strstr(s.logs, "time limit exceeded (20 ms)"));
+    assert_int_equal(s.alerts[1], 3);
+    rules_free(r);
+}
+
+/* Alerts per rule per call and per flow are capped and counted; keyed
+ * suppression forgets its oldest marks in O(1) when full. */
+static void test_alert_caps_and_suppression_table(void **state)
+{
+    (void)state;
+    const char *src = "rule { id = 2, name = 'flood', on_flow_end = function(flow)\n"
+                      "  for i = 1, 1000 do alert { key = flow.flow_id .. ':' .. i, suppress = "
+                      "false } end end }\n"
+                      "rule { id = 3, name = 'keys', suppress = 3600, on_tick = function(flow)\n"
+                      "  alert { key = tostring(flow.flow_id) } end }\n";
+    write_file("50-bad.lua", src, strlen(src));
+    sink s = {0};
+    size_t n_err = 0;
+    rules *r = load(&s, NULL, 0, &n_err);
+    assert_int_equal(n_err, 0);
+    rule_view v;
+    view(&v, 7);
+    for (int i = 0; i < 20; i++) rules_dispatch(r, RH_FLOW_END, &v, 1000000);
+    assert_int_equal(s.alerts[2], 256); /* 16 per call, 256 per flow */
+    const rule_stats *st = stats_of(r, 2);
+    assert_int_equal(st->alerts_capped, 20 * 1000 - 256);
+    assert_int_equal(st->instr_limit + st->errors, 0);
+    /* 20,000 keys through a 16,384-mark table */
+    for (uint64_t k = 0; k < 20000; k++) {
+        view(&v, 1000 + k);
+        rules_dispatch(r, RH_TICK, &v, 2000000);
+    }
+    assert_int_equal(s.alerts[3], 20000);
+    view(&v, 1000 + 19999); /* still marked */
+    rules_dispatch(r, RH_TICK, &v, 3000000);
+    assert_int_equal(s.alerts[3], 20000);
+    view(&v, 1000); /* the oldest mark was forgotten */
+    rules_dispatch(r, RH_TICK, &v, 3000000);
+    assert_int_equal(s.alerts[3], 20001);
+    jw w;
+    jw_init(&w);
+    rules_stats(r, &w);
+    const char *json = jw_text(&w);
+    assert_non_null(json);
+    assert_non_null(strstr(json, "\"suppress_evicted\":3617"));
+    assert_non_null(strstr(json, "\"alerts_capped\":19744"));
+    jw_free(&w);
+    rules_free(r);
+}
+
 static void test_suppression(void **state)
 {
     (void)state;
@@ -749,6 +858,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_syntax_error_and_bad_declarations, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_suppression, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_pattern_stall, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_time_limit, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_alert_caps_and_suppression_table, setup_dir,
+                                        teardown_dir),
         cmocka_unit_test_setup_teardown(test_config_sets_and_why_json, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_stats_and_two_instances, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_flow_view_fields, setup_dir, teardown_dir),

@@ -2,6 +2,7 @@
  * test_summary.c -- the end-of-run summary (summary.c): its text for a
  * replay with one engine, and the lines a live run with workers adds.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +53,18 @@ static void test_replay(void **state)
                         "  top internal hosts by outbound bytes:\n"
                         "    10.1.1.20                                    1.2 MB in 2 flows\n"
                         "    fd00::1                                       999 B in 1 flows\n");
+    free(text);
+}
+
+/* A failed output: the records are not claimed, the error is named. */
+static void test_write_error(void **state)
+{
+    (void)state;
+    summary s = {.written = 4, .flushed = 1, .out_errno = ENOSPC, .out_name = "/dev/full"};
+    char *text = print(&s);
+    assert_non_null(strstr(text, "  records        1 of 4 known written to /dev/full (write error: "
+                                 "No space left on device)\n"));
+    assert_null(strstr(text, "4 written"));
     free(text);
 }
 
@@ -193,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_no_loss_test_geo),
         cmocka_unit_test(test_alert_line),
         cmocka_unit_test(test_tally),
+        cmocka_unit_test(test_write_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
