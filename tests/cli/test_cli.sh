@@ -388,19 +388,22 @@ fi
 # ---- live capture (root and loopback only) ----------------------------
 live_ok=0
 if [ "$(id -u)" -eq 0 ] && [ -d /sys/class/net/lo ]; then
-    "$EGRET" -i lo -f "udp port 39999" --eve stats --stats-interval 1 -o "$T/live.json" \
+    # a port of this run's own: two suites (release, ASan) or two checkouts
+    # on one host must not count each other's packets
+    LPORT=$((20000 + $$ % 30000))
+    "$EGRET" -i lo -f "udp port $LPORT" --eve stats --stats-interval 1 -o "$T/live.json" \
         2>"$T/err" &
     pid=$!
     sleep 1.5
     if kill -0 "$pid" 2>/dev/null; then
         live_ok=1
         "$PY" -c '
-import socket, time
+import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(5):
-    s.sendto(b"egret-cli-test", ("127.0.0.1", 39999))
+    s.sendto(b"egret-cli-test", ("127.0.0.1", int(sys.argv[1])))
     time.sleep(0.05)
-'
+' "$LPORT"
         sleep 2.5
         kill -INT "$pid"
         wait "$pid"
