@@ -270,7 +270,7 @@ EGRET_API void egret_keylog_free(egret_keylog *k);
 enum {
     /* A file holds records longer than its (pcapng: the interface's)
      * snapshot length, and the host read them whole.  Reported once per
-     * file; stats: decoder.pcap.record_over_snaplen. */
+     * file; stats: decoder.event.pcap.record_over_snaplen. */
     EGRET_FILE_EV_RECORD_OVER_SNAPLEN = 1,
 };
 

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DEFAULT_HOME_NET "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7"
 #define USEC             1000000ull
@@ -317,9 +318,17 @@ static void dns_packet(egret_engine *e, flow *f, const dec_pkt *p, int dir, uint
         engine_emit(e, EGRET_EV_DNS, ts, f->id, 0);
     }
     if (dir == FLOW_TOCLIENT) hooks_dns(e, f, flow_ext(f), &m);
+    ((fext *)flow_ext(f))->dns_tx++; /* each message is a transaction, as in Suricata's UDP parser */
 }
 
 /* ==== stats ==== */
+
+static uint64_t mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec;
+}
 
 /* A stats record from the engine's counters and its modules'. */
 static void stats_record(egret_engine *e)
@@ -327,7 +336,8 @@ static void stats_record(egret_engine *e)
     eve_snapshot s;
     memset(&s, 0, sizeof(s));
     s.now_us = e->now;
-    s.uptime_s = e->seen_packet ? (e->now - e->first_ts) / USEC : 0;
+    /* Suricata's uptime: wall-clock seconds since start, also when replaying */
+    s.uptime_s = mono_s() - e->started_s;
     s.c = &e->c;
     s.dec_events = e->dec_events;
     flow_table_counters(e->flows, &s.flow);
@@ -515,6 +525,7 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
         return EGRET_ENOMEM;
     }
     copy_config(e, cfg);
+    e->started_s = mono_s();
     eve_out_init(&e->out, e->cfg.community_id != 0, e->cfg.community_id_seed);
 
     char msg[256] = "";

@@ -63,6 +63,7 @@ struct egret_engine {
     eve_out out;  /* the record being built (reused) */
     uint64_t now; /* latest packet time seen (us) */
     uint64_t first_ts;
+    uint64_t started_s; /* CLOCK_MONOTONIC at creation: stats.uptime is wall clock */
     uint64_t next_stats;
     bool seen_packet;
     engine_counters c; /* see counters.h; the modules keep their own */

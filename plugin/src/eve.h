@@ -72,6 +72,9 @@ void eve_stats(eve_out *o, const eve_snapshot *s);
 void eve_addr(int ip_v, const uint8_t *a, char out[46]);
 /* "TCP", "UDP", "ICMP", "IPv6-ICMP"...; NULL for an unnamed protocol. */
 const char *eve_proto_name(uint8_t proto);
+
+/* "outbound", "inbound", "internal" or "external" (egret_direction). */
+const char *eve_egret_direction(const fext *x);
 /* "2025-03-01T10:00:00.000000+0000" */
 void eve_time(eve_out *o, uint64_t ts_us, char out[40]);
 

@@ -35,6 +35,7 @@ typedef struct fext {
     inspect_flow *insp;         /* clear-text HTTP inspection, or NULL */
     struct evidence_buf *evid;  /* first packets + last body sample (--evidence) */
     struct flow *dprev, *dnext; /* that list (packet order) */
+    uint32_t dns_tx;            /* DNS messages parsed on the flow so far: the next EVE dns tx_id */
     dpi_info info;
     attr_result ai;
 } fext;

@@ -262,7 +262,9 @@ static bool nonempty(const char *s)
 static int l_flow_tls(lua_State *L)
 {
     const rule_view *v = check_flow(L, 1);
-    if (!nonempty(v->sni) && !nonempty(v->tls_version) && !nonempty(v->ja3) && !nonempty(v->tls_alpn)) return 0; /* nil: no TLS on this flow */
+    if (!nonempty(v->sni) && !nonempty(v->tls_version) && !nonempty(v->ja3) &&
+        !nonempty(v->tls_alpn))
+        return 0; /* nil: no TLS on this flow */
     lua_createtable(L, 0, 4);
     set_str(L, "sni", v->sni);
     set_str(L, "version", v->tls_version);
@@ -275,7 +277,8 @@ static int l_flow_tls(lua_State *L)
 static int l_flow_dns(lua_State *L)
 {
     const rule_view *v = check_flow(L, 1);
-    if (!nonempty(v->dns_rrname) && !nonempty(v->dns_rrtype)) return 0; /* nil: no DNS on this flow */
+    if (!nonempty(v->dns_rrname) && !nonempty(v->dns_rrtype))
+        return 0; /* nil: no DNS on this flow */
     lua_createtable(L, 0, 4);
     set_str(L, "rrname", v->dns_rrname);
     set_str(L, "rrtype", v->dns_rrtype);
@@ -290,8 +293,8 @@ static int l_flow_dns(lua_State *L)
     return 1;
 }
 
-/* flow:http() (nil without an HTTP request) -> {method, host, uri, user_agent, content_type, body_len, status,
- * protocol ("HTTP/1.1", "HTTP/2"), decrypted (from TLS with a key log)} */
+/* flow:http() (nil without an HTTP request) -> {method, host, uri, user_agent, content_type,
+ * body_len, status, protocol ("HTTP/1.1", "HTTP/2"), decrypted (from TLS with a key log)} */
 static int l_flow_http(lua_State *L)
 {
     const rule_view *v = check_flow(L, 1);

@@ -44,7 +44,7 @@ typedef struct run {
     size_t n, cap;
     char logs[4096];
     size_t logs_len;
-    uint64_t faults;      /* runtime faults of the rules under test */
+    uint64_t faults;       /* runtime faults of the rules under test */
     char first_fault[512]; /* the first one, for the report */
 } run;
 

@@ -98,7 +98,7 @@ ev() {
     "$EGRET" -q --no-rules --eve stats "$@" | "$PY" -c '
 import json, sys
 last = [json.loads(l) for l in sys.stdin if l.strip()][-1]
-print(last["stats"]["decoder"]["pcap"]["record_over_snaplen"], last["stats"]["capture"]["packets"])'
+print(last["stats"]["decoder"]["event"]["pcap"]["record_over_snaplen"], last["stats"]["capture"]["packets"])'
 }
 got=$(ev -r "$T/snaplen-oversize.e.pcapng")
 [ "$got" = "1 12" ] && ok "editcap's pcapng of snaplen-oversize: the event once, 12 packets" ||
@@ -112,7 +112,7 @@ got=$("$EGRET" -q --no-rules --workers 2 --eve stats -r "$SRC/pcaps/snaplen-over
     -r "$SRC/pcaps/snaplen-oversize.pcap" | "$PY" -c '
 import json, sys
 rs = [json.loads(l)["stats"] for l in sys.stdin if l.strip()]
-print(len(rs), sum(r["decoder"]["pcap"]["record_over_snaplen"] for r in rs))')
+print(len(rs), sum(r["decoder"]["event"]["pcap"]["record_over_snaplen"] for r in rs))')
 [ "$got" = "2 2" ] && ok "--workers 2: the event once per file, summed over the workers' stats" ||
     bad "--workers 2: the event once per file" "got '$got', want '2 2' (records, events)"
 editcap -F pcap "$SRC/pcaps/snaplen-oversize.pcapng" "$T/back.pcap" 2>/dev/null &&

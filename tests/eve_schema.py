@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""eve_schema.py -- every EVE record egret writes for the repository's captures
+must validate against Suricata's own EVE schema, extended in memory with
+egret's additions (docs/eve-schema.json).
+
+Suricata's schema (../shared/suricata/eve-schema.json, Suricata's etc/schema.json)
+is read from where the shared captures live; it is never copied into the
+repository.  When it is missing the test says so loudly and exits 77 (ctest's
+SKIP_RETURN_CODE).
+
+Combining: egret's schema has the same shape as Suricata's ("properties",
+"$defs").  It may only ADD: a property that Suricata does not define, or a
+$defs entry.  Where it names a property Suricata already defines, it may
+only descend into that property's own "properties" to add members there;
+any other keyword on such a property (a different type, additionalProperties
+true, a looser enum...) is rejected before anything is validated, so nothing
+of Suricata's is relaxed.
+
+What runs: every capture under pcaps/ (with the arguments its .expect.json
+names), every case of tests/integration (with its own arguments, --eve
+widened to every record type), and one capture with --workers 2 (the merged
+stats record).  Each with all record types and a short stats interval.
+
+  tests/eve_schema.py --egret build/egret [--root REPO] [--shared DIR] [-v]
+"""
+
+import argparse
+import copy
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+try:
+    import jsonschema
+except ImportError:
+    print("eve_schema: SKIP: python3-jsonschema is not installed (scripts/bootstrap installs it)",
+          file=sys.stderr)
+    sys.exit(77)
+
+ALL_TYPES = "alert,flow,stats,dns,tls,http"
+SKIP = 77
+
+
+class Relaxed(Exception):
+    pass
+
+
+def merge(base, add, path):
+    """Adds egret's members to Suricata's node `base` (in place)."""
+    for key, val in add.items():
+        here = "%s.%s" % (path, key) if path else key
+        if key == "properties":
+            props = base.setdefault("properties", {})
+            if base.get("type") not in (None, "object"):
+                raise Relaxed("%s: properties added to a non-object" % here)
+            for name, sub in val.items():
+                if name in props:
+                    merge(props[name], sub, "%s.%s" % (path, name) if path else name)
+                else:
+                    props[name] = copy.deepcopy(sub)
+        elif key == "$defs":
+            defs = base.setdefault("$defs", {})
+            for name, sub in val.items():
+                if name in defs:
+                    raise Relaxed("$defs.%s: already defined by Suricata" % name)
+                defs[name] = copy.deepcopy(sub)
+        elif key in ("description", "$comment", "$schema", "title"):
+            continue
+        elif key in base and base[key] == val:
+            continue
+        else:
+            raise Relaxed("%s: egret's schema would change Suricata's %r" % (here, key))
+
+
+def combined_schema(suricata_path, egret_path):
+    with open(suricata_path) as f:
+        base = json.load(f)
+    with open(egret_path) as f:
+        add = json.load(f)
+    merge(base, add, "")
+    return base
+
+
+def runs(root):
+    """(label, argv-without-egret) for every capture and case."""
+    out = []
+    for p in sorted(glob.glob(os.path.join(root, "pcaps", "*.pcap*")) +
+                    glob.glob(os.path.join(root, "pcaps", "h2", "*.pcap"))):
+        stem = p.rsplit(".", 1)[0]
+        args = []
+        if os.path.exists(stem + ".expect.json"):
+            with open(stem + ".expect.json") as f:
+                args = json.load(f).get("egret_args", [])
+        out.append((os.path.relpath(p, root), ["-r", p] + args))
+    sys.path.insert(0, os.path.join(root, "tests", "integration"))
+    import run as it  # the integration runner: pcap_args, derive_pcap
+    out_cases = []
+    for case_json in sorted(glob.glob(os.path.join(root, "tests", "integration", "*",
+                                                   "case.json"))):
+        with open(case_json) as f:
+            case = json.load(f)
+        args = list(case.get("args", []))
+        if "--eve" in args:
+            i = args.index("--eve")
+            del args[i:i + 2]
+        out_cases.append((os.path.basename(os.path.dirname(case_json)), case, args))
+    return out, out_cases, it
+
+
+def validate(validator, label, text, failures, verbose):
+    n = 0
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        n += 1
+        errs = sorted(validator.iter_errors(rec), key=lambda e: list(e.absolute_path))
+        for e in errs[:20]:
+            where = ".".join(str(x) for x in e.absolute_path) or "(record)"
+            failures.append("%s line %d (%s): %s: %s" %
+                            (label, i, rec.get("event_type"), where, e.message[:300]))
+    if verbose:
+        print("  %s: %d records" % (label, n))
+    return n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--egret", required=True)
+    ap.add_argument("--root", default=os.path.join(os.path.dirname(__file__), ".."))
+    ap.add_argument("--shared", default=None, help="the shared directory (default ROOT/../shared)")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--limit", type=int, default=200, help="problems printed")
+    o = ap.parse_args()
+    root = os.path.abspath(o.root)
+    shared = o.shared or os.path.join(root, "..", "shared")
+    sur = os.path.join(shared, "suricata", "eve-schema.json")
+    if not os.path.exists(sur):
+        print("eve_schema: SKIP: %s not found: Suricata's EVE schema is not in this checkout, "
+              "so egret's records were NOT validated" % sur, file=sys.stderr)
+        return SKIP
+    try:
+        schema = combined_schema(sur, os.path.join(root, "docs", "eve-schema.json"))
+    except Relaxed as e:
+        print("FAIL docs/eve-schema.json relaxes Suricata's schema: %s" % e)
+        return 1
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+
+    failures = []
+    records = 0
+    types = {}
+    common = ["-q", "--eve", ALL_TYPES, "--stats-interval", "1"]
+    captures, cases, it = runs(root)
+    with tempfile.TemporaryDirectory(prefix="egret-schema-") as tmp:
+        jobs = [(label, argv) for label, argv in captures]
+        for name, case, args in cases:
+            jobs.append(("integration/" + name, it.pcap_args(case, root, tmp) + args))
+        # merged stats with several workers
+        jobs.append(("workers-2", ["-r", os.path.join(root, "pcaps", "testnet-browsing.pcap"),
+                                   "--workers", "2"]))
+        for label, argv in jobs:
+            cmd = [o.egret] + common + argv
+            p = subprocess.run(cmd, cwd=root, capture_output=True, timeout=300)
+            if p.returncode < 0:
+                failures.append("%s: killed by signal %d" % (label, -p.returncode))
+                continue
+            text = p.stdout.decode("utf-8", "replace")
+            before = len(failures)
+            records += validate(validator, label, text, failures, o.verbose)
+            for line in text.splitlines():
+                if line.strip():
+                    t = json.loads(line).get("event_type")
+                    types[t] = types.get(t, 0) + 1
+            if len(failures) > before and o.verbose:
+                print("  $ " + " ".join(cmd))
+    for t in ("alert", "flow", "stats", "dns", "tls", "http", "quic"):
+        if not types.get(t):
+            failures.append("no %s record was produced: that type went unvalidated" % t)
+    for f in failures[:o.limit]:
+        print("FAIL " + f)
+    if len(failures) > o.limit:
+        print("... %d more" % (len(failures) - o.limit))
+    print("eve_schema: %d records validated (%s), %d runs, %d problems" %
+          (records, ", ".join("%s %d" % kv for kv in sorted(types.items())), len(jobs),
+           len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
