@@ -134,3 +134,11 @@ set_tests_properties(tls_tshark PROPERTIES LABELS integration TIMEOUT 300 SKIP_R
 add_test(NAME tls_decrypt COMMAND bash ${CMAKE_SOURCE_DIR}/tests/tls/test_egret_decrypt.sh
   $<TARGET_FILE:egret> ${CMAKE_SOURCE_DIR})
 set_tests_properties(tls_decrypt PROPERTIES LABELS integration TIMEOUT 300)
+
+# Every EVE record of every capture and integration case against Suricata's
+# EVE schema (../shared/suricata/eve-schema.json, not copied here) combined
+# with egret's additions (docs/eve-schema.json).  Exit 77 (skip, said
+# loudly) when ../shared is absent.
+add_test(NAME eve_schema COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/eve_schema.py
+  --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR})
+set_tests_properties(eve_schema PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77)
