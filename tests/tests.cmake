@@ -142,3 +142,10 @@ set_tests_properties(tls_decrypt PROPERTIES LABELS integration TIMEOUT 300)
 add_test(NAME eve_schema COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/eve_schema.py
   --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR})
 set_tests_properties(eve_schema PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77)
+
+# Suricata's own output checks: the 58 suricata-verify tests in
+# ../shared/suricata/verify (flow, dns, tls, http records); reports how
+# many checks pass and fails below 70 %.  Exit 77 (skip) without ../shared.
+add_test(NAME suricata_verify COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/suricata_verify.py
+  --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR} --min 70)
+set_tests_properties(suricata_verify PROPERTIES LABELS shared TIMEOUT 300 SKIP_RETURN_CODE 77)

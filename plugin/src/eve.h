@@ -60,8 +60,10 @@ typedef struct eve_snapshot {
 
 void eve_flow(eve_out *o, const flow *f, const fext *x, const geo_result *g, flow_end_reason why);
 void eve_tls(eve_out *o, const flow *f, const fext *x, const geo_result *g, uint64_t ts);
-void eve_dns(eve_out *o, const flow *f, const fext *x, const dns_msg *m, uint64_t ts,
-             bool to_server);
+/* Suricata dns version 3 from the message bytes 'msg' (the UDP payload);
+ * 'm' is dns_parse's view of the same message (eve_dns.c). */
+void eve_dns(eve_out *o, const flow *f, const fext *x, const dns_msg *m, const uint8_t *msg,
+             size_t len, uint64_t ts, bool to_server);
 void eve_alert(eve_out *o, const flow *f, const fext *x, const geo_result *g, const rule_alert *a,
                uint64_t ts);
 void eve_http(eve_out *o, const flow *f, const fext *x, const geo_result *g, const inspect_req *r,
