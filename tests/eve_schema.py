@@ -165,6 +165,43 @@ def validate(validator, label, text, failures, verbose):
     return n
 
 
+def merged_stats(egret, root):
+    """--workers 2: one stats record per interval, the counters merged (the
+    last record's totals equal one engine's), each worker's inside it."""
+    bad = []
+    pcap = os.path.join(root, "pcaps", "testnet-drip.pcap")
+    runs = {}
+    for n in (1, 2):
+        p = subprocess.run([egret, "-q", "-r", pcap, "--workers", str(n), "--eve", "stats",
+                            "--stats-interval", "1"], capture_output=True, timeout=120)
+        runs[n] = [json.loads(x) for x in p.stdout.decode().splitlines() if x.strip()]
+    one, two = runs[1], runs[2]
+    stamps = [r["timestamp"] for r in two]
+    if len(stamps) != len(set(stamps)):
+        bad.append("workers-2: several stats records for one interval")
+    if len(two) != len(one):
+        bad.append("workers-2: %d stats records, one engine writes %d" % (len(two), len(one)))
+    for r in two:
+        th = r["stats"].get("threads", {})
+        if sorted(th) != ["W#01", "W#02"]:
+            bad.append("workers-2: stats.threads is %s" % sorted(th))
+            break
+        pk = sum(t["capture"]["packets"] for t in th.values())
+        if pk != r["stats"]["capture"]["packets"]:
+            bad.append("workers-2: merged capture.packets %d, the threads' sum %d" %
+                       (r["stats"]["capture"]["packets"], pk))
+            break
+    if one and two:
+        for path in (("capture", "packets"), ("capture", "bytes"), ("flow", "total"),
+                     ("decoder", "pkts")):
+            a, b = one[-1]["stats"], two[-1]["stats"]
+            for k in path:
+                a, b = a[k], b[k]
+            if a != b:
+                bad.append("workers-2: last stats %s %d, one engine %d" % (".".join(path), b, a))
+    return bad
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--egret", required=True)
@@ -226,6 +263,7 @@ def main():
                     types[t] = types.get(t, 0) + 1
             if len(failures) > before and o.verbose:
                 print("  $ " + " ".join(cmd))
+    failures += merged_stats(o.egret, root)
     for t in ("alert", "flow", "stats", "dns", "tls", "http", "quic"):
         if not types.get(t):
             failures.append("no %s record was produced: that type went unvalidated" % t)

@@ -605,6 +605,9 @@ void workers_free(workers *ws)
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->cv);
     }
+    pthread_mutex_lock(&ws->out_mu);
+    wk_stats_flush(ws); /* every worker has handed its records over */
+    pthread_mutex_unlock(&ws->out_mu);
     while (ws->srcs) { /* files a stop left open (live ones are the caller's) */
         struct rsrc *s = ws->srcs;
         ws->srcs = s->next;

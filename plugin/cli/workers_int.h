@@ -170,6 +170,7 @@ struct workers {
     pthread_cond_t wait_cv;
     cpu_set_t cpus; /* the process's CPUs (workers start on one, then widen to all) */
     bool cpus_ok;
+    struct wk_stats *stats; /* under out_mu: stats records waiting to be merged */
 };
 
 /* ==== workers.c ==== */
@@ -184,6 +185,14 @@ void wk_worker_reload(worker *w);
 
 void wk_batch_flush(worker *w);
 void wk_on_event_batched(const egret_event *ev, void *ud);
+
+/* ==== workers_stats.c ==== */
+
+/* Under out_mu: queues a worker's stats record for the merged one (true),
+ * or false when it is to be written as it is (one worker, not stats). */
+bool wk_stats_take(struct workers *ws, const worker *w, const egret_event *ev);
+/* Under out_mu, at the end: writes what is still queued, frees the queues. */
+void wk_stats_flush(struct workers *ws);
 
 /* ==== workers_chunks.c ==== */
 
