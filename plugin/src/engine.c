@@ -166,6 +166,8 @@ static void on_http_request(void *ctx_ud, void *flow_ud, const inspect_req *r)
                               e->ev_ts, &x->ai);
     if (x->evid && r->sample[0]) evidence_set_sample(x->evid, r->sample);
     if (r->decrypted) x->decrypted = true;
+    x->req_ts[r->t->id % 4] = x->req_start ? x->req_start : e->ev_ts;
+    x->req_start = 0;
     hooks_http(e, f, x, r);
 }
 
@@ -176,9 +178,11 @@ static void on_http_txn_done(void *ctx_ud, void *flow_ud, const inspect_req *r)
     if (!(e->cfg.eve_types & EGRET_EV_HTTP)) return;
     geo_result gb;
     const fext *x = flow_ext(f);
-    eve_http(&e->out, f, x, engine_dest_geo(e, f, x, &gb), r, e->ev_ts);
+    /* the record's time is its request's first packet, as Suricata's */
+    uint64_t ts = x->req_ts[r->t->id % 4] ? x->req_ts[r->t->id % 4] : e->ev_ts;
+    eve_http(&e->out, f, x, engine_dest_geo(e, f, x, &gb), r, ts);
     e->c.http_records++;
-    engine_emit(e, EGRET_EV_HTTP, e->ev_ts, f->id, 0);
+    engine_emit(e, EGRET_EV_HTTP, ts, f->id, 0);
 }
 
 static void on_http_evict(void *ctx_ud, void *flow_ud)
@@ -227,6 +231,7 @@ static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int
         x->insp = inspect_flow_new(e->inspect, f, kind);
     }
     if (!x->insp) return;
+    if (dir == FLOW_TOSERVER && p->payload_len && !x->req_start) x->req_start = e->ev_ts;
     inspect_packet(e->inspect, x->insp, dir, p);
 }
 

@@ -36,6 +36,10 @@ typedef struct fext {
     struct evidence_buf *evid;  /* first packets + last body sample (--evidence) */
     struct flow *dprev, *dnext; /* that list (packet order) */
     uint32_t dns_tx;            /* DNS messages parsed on the flow so far: the next EVE dns tx_id */
+    /* http record timestamps: its request's first packet.  req_start is the
+     * first client payload packet since the last complete request; a
+     * complete request moves it to req_ts[id % 4] (pipelined requests) */
+    uint64_t req_start, req_ts[4];
     dpi_info info;
     attr_result ai;
 } fext;
