@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gcrypt.h>
 #include <ndpi_api.h>
@@ -201,6 +202,41 @@ dpi_flow *dpi_flow_new(dpi_ctx *c)
     /* Zeroed, as nDPI requires (reader_util.c memsets SIZEOF_FLOW_STRUCT
      * bytes); nDPI reads fields before it writes them: see mem.h. */
     return mem_zalloc(1, sizeof(dpi_flow));
+}
+
+static void tls_date(uint32_t t, char out[20])
+{
+    out[0] = '\0';
+    if (!t) return;
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm)) strftime(out, 20, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+bool dpi_tls_server_info(const dpi_flow *f, dpi_tls_server *out)
+{
+    memset(out, 0, sizeof(*out));
+    const ndpi_protocol *p = &f->proto;
+    /* 'protos' is a union: only the TLS/QUIC dissectors' view is read */
+    if (!is_proto(p, NDPI_PROTOCOL_TLS) && !is_proto(p, NDPI_PROTOCOL_QUIC)) return false;
+    const struct ndpi_flow_struct *nf = &f->nf;
+    if (nf->protos.tls_quic.subjectDN)
+        copy_str(out->subject, sizeof(out->subject), nf->protos.tls_quic.subjectDN,
+                 sizeof(out->subject));
+    if (nf->protos.tls_quic.issuerDN)
+        copy_str(out->issuerdn, sizeof(out->issuerdn), nf->protos.tls_quic.issuerDN,
+                 sizeof(out->issuerdn));
+    const uint8_t *fp = nf->protos.tls_quic.sha1_certificate_fingerprint;
+    bool any = false;
+    for (int i = 0; i < 20; i++) any |= fp[i] != 0;
+    if (any)
+        for (int i = 0; i < 20; i++)
+            snprintf(out->fingerprint + i * 3, 4, i < 19 ? "%02x:" : "%02x", fp[i]);
+    tls_date(nf->protos.tls_quic.notBefore, out->notbefore);
+    tls_date(nf->protos.tls_quic.notAfter, out->notafter);
+    copy_str(out->ja3s, sizeof(out->ja3s), nf->protos.tls_quic.ja3_server,
+             sizeof(nf->protos.tls_quic.ja3_server));
+    return out->subject[0] || out->issuerdn[0] || out->fingerprint[0] || out->ja3s[0];
 }
 
 void dpi_flow_free(dpi_flow *f)

@@ -288,6 +288,8 @@ static void classify(egret_engine *e, flow *f, const dec_pkt *p, uint64_t ts)
     uint32_t budget =
         e->cfg.dpi_max_packets ? e->cfg.dpi_max_packets : dpi_default_budget(f->proto);
     if (dpi_process(e->dpi, x->df, p->l3, p->l3_len, ts / 1000, budget, &x->info)) {
+        dpi_tls_server srv; /* read before the nDPI flow goes */
+        bool has_srv = (e->cfg.eve_types & EGRET_EV_TLS) && dpi_tls_server_info(x->df, &srv);
         dpi_flow_free(x->df);
         x->df = NULL;
         if (x->info.detected)
@@ -296,10 +298,10 @@ static void classify(egret_engine *e, flow *f, const dec_pkt *p, uint64_t ts)
             e->c.dpi_giveups++;
         attribute(e, f, x);
         if ((e->cfg.eve_types & EGRET_EV_TLS) &&
-            (x->info.hostname[0] || x->info.ja3[0] || x->info.tls_version[0]) &&
+            (x->info.hostname[0] || x->info.ja3[0] || x->info.tls_version[0] || has_srv) &&
             (strcmp(x->info.app_proto, "tls") == 0 || strcmp(x->info.app_proto, "quic") == 0)) {
             geo_result gb;
-            eve_tls(&e->out, f, x, engine_dest_geo(e, f, x, &gb), ts);
+            eve_tls(&e->out, f, x, engine_dest_geo(e, f, x, &gb), has_srv ? &srv : NULL, ts);
             engine_emit(e, EGRET_EV_TLS, ts, f->id, 0);
         }
         hooks_classified(e, f, x);

@@ -229,8 +229,18 @@ static void put_alpns(jw *w, const char *key, const char *list)
     jw_arr_close(w);
 }
 
-/* The "tls" (or "quic") object: sni, version, ja3{hash}, client_alpns. */
+/* The "tls" (or "quic") object: sni, version, ja3{hash}, client_alpns,
+ * and the server's certificate and ja3s when known ('srv' NULL: none). */
+static void put_tls_srv(jw *w, const dpi_info *i, const char *name, bool decrypted,
+                        const dpi_tls_server *srv);
+
 static void put_tls(jw *w, const dpi_info *i, const char *name, bool decrypted)
+{
+    put_tls_srv(w, i, name, decrypted, NULL);
+}
+
+static void put_tls_srv(jw *w, const dpi_info *i, const char *name, bool decrypted,
+                        const dpi_tls_server *srv)
 {
     jw_obj_open(w, name);
     if (i->hostname[0]) jw_str(w, "sni", i->hostname);
@@ -241,6 +251,18 @@ static void put_tls(jw *w, const dpi_info *i, const char *name, bool decrypted)
         jw_obj_close(w);
     }
     if (i->alpn[0]) put_alpns(w, "client_alpns", i->alpn);
+    if (srv && strcmp(name, "tls") == 0) {
+        if (srv->subject[0]) jw_str(w, "subject", srv->subject);
+        if (srv->issuerdn[0]) jw_str(w, "issuerdn", srv->issuerdn);
+        if (srv->fingerprint[0]) jw_str(w, "fingerprint", srv->fingerprint);
+        if (srv->notbefore[0]) jw_str(w, "notbefore", srv->notbefore);
+        if (srv->notafter[0]) jw_str(w, "notafter", srv->notafter);
+        if (srv->ja3s[0]) {
+            jw_obj_open(w, "ja3s");
+            jw_str(w, "hash", srv->ja3s);
+            jw_obj_close(w);
+        }
+    }
     if (decrypted) jw_bool(w, "decrypted", true);
     jw_obj_close(w);
 }
@@ -402,14 +424,15 @@ void eve_http(eve_out *o, const flow *f, const fext *x, const geo_result *g, con
     jw_obj_close(w);
 }
 
-void eve_tls(eve_out *o, const flow *f, const fext *x, const geo_result *g, uint64_t ts)
+void eve_tls(eve_out *o, const flow *f, const fext *x, const geo_result *g,
+             const dpi_tls_server *srv, uint64_t ts)
 {
     jw *w = &o->w;
     bool quic = strcmp(x->info.app_proto, "quic") == 0;
     jw_reset(w);
     jw_obj_open(w, NULL);
     put_flow_header(o, f, x, g, ts, quic ? "quic" : "tls");
-    put_tls(w, &x->info, quic ? "quic" : "tls", x->decrypted);
+    put_tls_srv(w, &x->info, quic ? "quic" : "tls", x->decrypted, srv);
     jw_obj_close(w);
 }
 

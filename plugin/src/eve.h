@@ -59,7 +59,9 @@ typedef struct eve_snapshot {
 } eve_snapshot;
 
 void eve_flow(eve_out *o, const flow *f, const fext *x, const geo_result *g, flow_end_reason why);
-void eve_tls(eve_out *o, const flow *f, const fext *x, const geo_result *g, uint64_t ts);
+/* 'srv': the server side (dpi_tls_server_info), NULL when unknown. */
+void eve_tls(eve_out *o, const flow *f, const fext *x, const geo_result *g,
+             const dpi_tls_server *srv, uint64_t ts);
 /* Suricata dns version 3 from the message bytes 'msg' (the UDP payload);
  * 'm' is dns_parse's view of the same message (eve_dns.c). */
 void eve_dns(eve_out *o, const flow *f, const fext *x, const dns_msg *m, const uint8_t *msg,
