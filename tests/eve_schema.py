@@ -137,7 +137,9 @@ def conventions(rec, community_id=True):
     if t == "dns" and rec.get("dns", {}).get("version") != 3:
         bad.append("dns record not in version 3")
     if t in FLOW_TYPES:
-        want = ["ip_v", "egret_direction", "flow_id"] + (["community_id"] if community_id else [])
+        # every run here replays files: pcap_filename names the one being read
+        want = ["ip_v", "egret_direction", "flow_id", "pcap_filename"] + (
+            ["community_id"] if community_id else [])
         for k in want:
             if k not in rec:
                 bad.append("%s record without %s" % (t, k))

@@ -256,7 +256,11 @@ bool wk_stats_take(struct workers *ws, const worker *w, const egret_event *ev)
             return false;
         }
     }
-    if (!q_push(&ws->stats->q[w->id], ev->json, ev->json_len, ev->ts_usec)) return false;
+    struct squeue *q = &ws->stats->q[w->id];
+    if (!q_push(q, ev->json, ev->json_len, ev->ts_usec)) return false;
+    /* live, each worker ticks on its own clock: one that runs ahead does
+     * not make the queue grow without bound (the round goes out partial) */
+    if (q->n > 8) emit_round(ws);
     for (;;) {
         for (int i = 0; i < ws->n; i++)
             if (!ws->stats->q[i].n) return true;

@@ -92,10 +92,10 @@ typedef void (*egret_event_cb)(const egret_event *ev, void *ud);
  * is 0 error, 1 warning, 2 info, 3 a rule's own line (egret.log/print,
  * rate-limited, prefixed with the rule's sid and name: show it at the
  * default verbosity).  Never carries packet payload. */
-#define EGRET_LOG_ERROR 0
+#define EGRET_LOG_ERROR   0
 #define EGRET_LOG_WARNING 1
-#define EGRET_LOG_INFO 2
-#define EGRET_LOG_RULE 3
+#define EGRET_LOG_INFO    2
+#define EGRET_LOG_RULE    3
 typedef void (*egret_log_cb)(int level, const char *msg, void *ud);
 
 /* Engine configuration.  Initialise with egret_config_init() and then set
@@ -204,6 +204,12 @@ EGRET_API void egret_engine_flush(egret_engine *e);
  * they appear in stats records. */
 EGRET_API void egret_engine_set_capture_stats(egret_engine *e, uint64_t received, uint64_t dropped,
                                               uint64_t ifdropped);
+
+/* What the packets come from, for the EVE records' pcap_filename (a
+ * capture file being replayed) and in_iface (a live interface); NULL or ""
+ * for neither.  Copied; applies to records written from now on. */
+EGRET_API void egret_engine_set_input(egret_engine *e, const char *pcap_filename,
+                                      const char *in_iface);
 
 EGRET_API void egret_engine_counters_sized(const egret_engine *e, egret_counters *out, size_t size);
 #define egret_engine_counters(e, out) egret_engine_counters_sized((e), (out), sizeof(*(out)))

@@ -331,6 +331,15 @@ static void dns_packet(egret_engine *e, flow *f, const dec_pkt *p, int dir, uint
 
 /* ==== stats ==== */
 
+void egret_engine_set_input(egret_engine *e, const char *pcap_filename, const char *in_iface)
+{
+    if (!e) return;
+    snprintf(e->in_file, sizeof(e->in_file), "%s", pcap_filename ? pcap_filename : "");
+    snprintf(e->in_iface, sizeof(e->in_iface), "%s", in_iface ? in_iface : "");
+    e->out.pcap_filename = e->in_file[0] ? e->in_file : NULL;
+    e->out.in_iface = e->in_iface[0] ? e->in_iface : NULL;
+}
+
 static uint64_t mono_s(void)
 {
     struct timespec t;

@@ -183,6 +183,7 @@ static void put_flow_header_as(eve_out *o, const flow *f, const fext *x, const g
     bool icmp = f->proto == 1 || f->proto == 58;
     put_time(o, "timestamp", ts);
     jw_u64(w, "flow_id", f->id);
+    if (o->in_iface) jw_str(w, "in_iface", o->in_iface);
     jw_str(w, "event_type", event_type);
     if (f->vlan_n) {
         jw_arr_open(w, "vlan");
@@ -206,6 +207,7 @@ static void put_flow_header_as(eve_out *o, const flow *f, const fext *x, const g
                                   : "failed");
     jw_str(w, "egret_direction", eve_egret_direction(x));
     put_community_id(o, f);
+    if (o->pcap_filename) jw_str(w, "pcap_filename", o->pcap_filename);
     put_ai_geo(o, x, g);
 }
 

@@ -29,7 +29,8 @@ typedef struct eve_out {
     jw w;
     bool community_id;
     uint16_t community_id_seed;
-    int64_t tc_s; /* eve_time: the second whose date part tc holds */
+    int64_t tc_s;                         /* eve_time: the second whose date part tc holds */
+    const char *pcap_filename, *in_iface; /* written on flow records when set */
     char tc[24];
     bool tc_valid;
 } eve_out;

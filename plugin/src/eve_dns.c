@@ -306,6 +306,7 @@ void eve_dns(eve_out *o, const flow *f, const fext *x, const dns_msg *m, const u
     eve_time(o, ts, b);
     jw_str(w, "timestamp", b);
     jw_u64(w, "flow_id", f->id);
+    if (o->in_iface) jw_str(w, "in_iface", o->in_iface);
     jw_str(w, "event_type", "dns");
     eve_addr(f->ip_v, to_server ? f->cli : f->srv, b);
     jw_str(w, "src_ip", b);
@@ -323,6 +324,7 @@ void eve_dns(eve_out *o, const flow *f, const fext *x, const dns_msg *m, const u
                         cid);
         jw_str(w, "community_id", cid);
     }
+    if (o->pcap_filename) jw_str(w, "pcap_filename", o->pcap_filename);
 
     jw_obj_open(w, "dns");
     jw_u64(w, "version", 3);
