@@ -26,6 +26,7 @@ stats record).  Each with all record types and a short stats interval.
 
 import argparse
 import copy
+import hashlib
 import glob
 import json
 import os
@@ -134,6 +135,9 @@ def conventions(rec, community_id=True):
         v = rec.get(k, {}).get("version") if isinstance(rec.get(k), dict) else None
         if k == "tls" and v is not None and v not in TLS_VERSIONS:
             bad.append("tls.version %r is not as Suricata writes it" % v)
+    ja3 = rec.get("tls", {}).get("ja3", {}) if t == "tls" else {}
+    if "string" in ja3 and hashlib.md5(ja3["string"].encode()).hexdigest() != ja3.get("hash"):
+        bad.append("tls.ja3.hash is not the MD5 of tls.ja3.string")
     if t == "dns" and rec.get("dns", {}).get("version") != 3:
         bad.append("dns record not in version 3")
     if t in FLOW_TYPES:

@@ -258,9 +258,13 @@ bool wk_stats_take(struct workers *ws, const worker *w, const egret_event *ev)
     }
     struct squeue *q = &ws->stats->q[w->id];
     if (!q_push(q, ev->json, ev->json_len, ev->ts_usec)) return false;
-    /* live, each worker ticks on its own clock: one that runs ahead does
-     * not make the queue grow without bound (the round goes out partial) */
-    if (q->n > 8) emit_round(ws);
+    /* A worker that runs ahead does not make the queue grow without bound:
+     * the round goes out partial.  Live, each worker ticks on its own clock
+     * and a record is due at once; replaying, a worker hands its records
+     * over in batches of up to 1 MiB (some hundred stats records) and the
+     * chunk ring bounds how far it runs ahead. */
+    size_t cap = atomic_load_explicit(&ws->live, memory_order_relaxed) ? 8 : 4096;
+    if (q->n > cap) emit_round(ws);
     for (;;) {
         for (int i = 0; i < ws->n; i++)
             if (!ws->stats->q[i].n) return true;

@@ -11,6 +11,7 @@
 #include "engine_state.h"
 #include "evidence.h"
 #include "hooks.h"
+#include "ja3.h"
 #include "config.h"
 #include "mem.h"
 #include "paths.h"
@@ -268,6 +269,8 @@ static void on_flow_end(flow *f, flow_end_reason why, void *ud)
     }
     evidence_free(x->evid);
     x->evid = NULL;
+    free(x->ja3_str);
+    x->ja3_str = NULL;
 }
 
 static void flow_started(egret_engine *e, flow *f)
@@ -278,6 +281,18 @@ static void flow_started(egret_engine *e, flow *f)
     x->df = dpi_flow_new(e->dpi);
     snprintf(x->info.proto, sizeof(x->info.proto), "Unknown");
     snprintf(x->info.app_proto, sizeof(x->info.app_proto), "failed");
+}
+
+/* The JA3 string of the client's first payload, once per TCP flow, while
+ * its tls record is still to come (one allocation per TLS flow). */
+static void ja3_capture(egret_engine *e, flow *f, fext *x, const dec_pkt *p)
+{
+    if (x->ja3_tried || !x->df || !p->payload_len || !(e->cfg.eve_types & EGRET_EV_TLS)) return;
+    x->ja3_tried = true;
+    if (f->proto != 6 || p->payload[0] != 22) return;
+    char s[JA3_STRING_MAX];
+    size_t n = ja3_string(p->payload, p->payload_len, s);
+    if (n) x->ja3_str = strdup(s);
 }
 
 static void classify(egret_engine *e, flow *f, const dec_pkt *p, uint64_t ts)
@@ -304,6 +319,8 @@ static void classify(egret_engine *e, flow *f, const dec_pkt *p, uint64_t ts)
             eve_tls(&e->out, f, x, engine_dest_geo(e, f, x, &gb), has_srv ? &srv : NULL, ts);
             engine_emit(e, EGRET_EV_TLS, ts, f->id, 0);
         }
+        free(x->ja3_str); /* only the tls record needs it */
+        x->ja3_str = NULL;
         hooks_classified(e, f, x);
     }
 }
@@ -644,6 +661,7 @@ int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t 
                 e->c.evidence_bytes +=
                     evidence_add_packet(fx->evid, ts_usec, linktype, bytes, caplen, len);
             }
+            if (dir == FLOW_TOSERVER) ja3_capture(e, f, fx, &p);
             classify(e, f, &p, ts_usec);
             inspect_pkt(e, f, fx, &p, dir);
             dns_packet(e, f, &p, dir, ts_usec);

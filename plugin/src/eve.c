@@ -16,6 +16,7 @@
 #include "eve.h"
 
 #include "community_id.h"
+#include "ja3.h"
 
 /* Formats packet time.  The date part is cached per second (gmtime and
  * strftime are slow and records mostly share recent seconds). */
@@ -234,20 +235,27 @@ static void put_alpns(jw *w, const char *key, const char *list)
 /* The "tls" (or "quic") object: sni, version, ja3{hash}, client_alpns,
  * and the server's certificate and ja3s when known ('srv' NULL: none). */
 static void put_tls_srv(jw *w, const dpi_info *i, const char *name, bool decrypted,
-                        const dpi_tls_server *srv);
+                        const dpi_tls_server *srv, const char *ja3_str);
 
 static void put_tls(jw *w, const dpi_info *i, const char *name, bool decrypted)
 {
-    put_tls_srv(w, i, name, decrypted, NULL);
+    put_tls_srv(w, i, name, decrypted, NULL, NULL);
 }
 
 static void put_tls_srv(jw *w, const dpi_info *i, const char *name, bool decrypted,
-                        const dpi_tls_server *srv)
+                        const dpi_tls_server *srv, const char *ja3_str)
 {
     jw_obj_open(w, name);
     if (i->hostname[0]) jw_str(w, "sni", i->hostname);
     if (i->tls_version[0]) jw_str(w, "version", i->tls_version);
-    if (i->ja3[0]) {
+    if (ja3_str) { /* egret's own, from the ClientHello: hash and string agree */
+        char h[33];
+        ja3_hash(ja3_str, strlen(ja3_str), h);
+        jw_obj_open(w, "ja3");
+        jw_str(w, "hash", h);
+        jw_str(w, "string", ja3_str);
+        jw_obj_close(w);
+    } else if (i->ja3[0]) {
         jw_obj_open(w, "ja3");
         jw_str(w, "hash", i->ja3);
         jw_obj_close(w);
@@ -434,7 +442,7 @@ void eve_tls(eve_out *o, const flow *f, const fext *x, const geo_result *g,
     jw_reset(w);
     jw_obj_open(w, NULL);
     put_flow_header(o, f, x, g, ts, quic ? "quic" : "tls");
-    put_tls_srv(w, &x->info, quic ? "quic" : "tls", x->decrypted, srv);
+    put_tls_srv(w, &x->info, quic ? "quic" : "tls", x->decrypted, srv, x->ja3_str);
     jw_obj_close(w);
 }
 

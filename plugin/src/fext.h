@@ -40,6 +40,10 @@ typedef struct fext {
      * first client payload packet since the last complete request; a
      * complete request moves it to req_ts[id % 4] (pipelined requests) */
     uint64_t req_start, req_ts[4];
+    /* tls.ja3.string: from the client's first payload when it holds a whole
+     * ClientHello (TLS flows, tls records asked for); freed once written */
+    char *ja3_str;
+    bool ja3_tried;
     dpi_info info;
     attr_result ai;
 } fext;
