@@ -30,6 +30,7 @@ import hashlib
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -260,6 +261,9 @@ def main():
             if p.returncode < 0:
                 failures.append("%s: killed by signal %d" % (label, -p.returncode))
                 continue
+            if re.search(r"ERROR: (Address|Leak)Sanitizer|runtime error:",
+                         p.stderr.decode("utf-8", "replace")):
+                failures.append("%s: sanitizer report on stderr" % label)
             text = p.stdout.decode("utf-8", "replace")
             before = len(failures)
             records += validate(validator, label, text, failures, o.verbose)

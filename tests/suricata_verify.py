@@ -118,6 +118,10 @@ def main():
         if p.returncode < 0:
             print("FAIL %s: egret killed by signal %d" % (t["test"], -p.returncode))
             continue
+        if re.search(r"ERROR: (Address|Leak)Sanitizer|runtime error:",
+                     p.stderr.decode("utf-8", "replace")):
+            print("FAIL %s: sanitizer report on stderr" % t["test"])
+            continue
         recs = [json.loads(line) for line in p.stdout.decode("utf-8", "replace").splitlines()
                 if line.strip()]
         ok_all = True
