@@ -8,7 +8,9 @@
 -- reported next to the bytes (messages_window).
 local MIN = egret.config("aggregate_upload.min_bytes", 5e6)
 local WIN = egret.config("aggregate_upload.window_s", 600)
-local W = egret.window("ai_upload", WIN, { fields = { "bytes", "flows", "messages" } })
+-- fleet = true: with --window-store the window and the suppression are the
+-- fleet's (several sensors, one total, one alert); local otherwise.
+local W = egret.window("ai_upload", WIN, { fields = { "bytes", "flows", "messages" }, fleet = true })
 
 local function count_messages(flow)
   local c = flow:content()
@@ -31,6 +33,7 @@ local function feed(flow)
         upload_bytes_window = t.bytes, flows = t.flows, window_s = WIN,
         messages_window = t.messages,
         threshold_bytes = MIN, first_seen = t.first, last_seen = t.last,
+        sensor = t.fleet and t.sensor or nil, sensor_bytes = t.fleet and t.sensors or nil,
       },
     }
   end
@@ -40,6 +43,7 @@ rule {
   id = 9000002, rev = 1, severity = 2, category = "ai-egress",
   name = "EGRET AI aggregate upload from one host",
   suppress = WIN,
+  fleet = true,
   needs = { "ai", "internal_src" },
   hooks = { "on_tick", "on_flow_end", "on_http" },
   on_tick = feed,

@@ -8,7 +8,9 @@
 local MIN = egret.config("cadence.min_requests", 100)
 local WIN = egret.config("cadence.window_s", 600)
 local BUCKETS = 60
-local W = egret.window("ai_requests", WIN, { buckets = BUCKETS, fields = { "requests", "flows" } })
+-- fleet = true: with --window-store the counts and the suppression are the
+-- fleet's (the regularity stays this sensor's own series); local otherwise.
+local W = egret.window("ai_requests", WIN, { buckets = BUCKETS, fields = { "requests", "flows" }, fleet = true })
 
 local function round3(x) return math.floor(x * 1000 + 0.5) / 1000 end
 
@@ -41,6 +43,7 @@ local function feed(flow)
         requests = t.requests, flows = t.flows, window_s = WIN, threshold_requests = MIN,
         rate_per_min = round3(t.requests * 60 / active),
         cv = cv and round3(cv) or nil, regular = cv ~= nil and cv < 0.5,
+        sensor = t.fleet and t.sensor or nil, sensor_requests = t.fleet and t.sensors or nil,
       },
     }
   end
@@ -50,6 +53,7 @@ rule {
   id = 9000003, rev = 1, severity = 2, category = "ai-egress",
   name = "EGRET AI machine-cadence API use",
   suppress = WIN,
+  fleet = true,
   needs = { "ai", "internal_src" },
   hooks = { "on_tick", "on_flow_end" },
   on_tick = feed,

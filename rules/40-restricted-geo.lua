@@ -6,7 +6,8 @@
 local MIN = egret.config("restricted_geo.min_bytes", 100e3)
 local WIN = egret.config("restricted_geo.window_s", 600)
 local COUNTRIES = egret.config("restricted_countries", { "CN", "RU", "IR", "KP" })
-local W = egret.window("restricted_upload", WIN)
+-- fleet = true: shared through --window-store when given (see 9000002).
+local W = egret.window("restricted_upload", WIN, { fleet = true })
 
 local restricted = {}
 for _, c in ipairs(COUNTRIES) do restricted[string.upper(c)] = true end
@@ -27,6 +28,7 @@ local function feed(flow)
         src_host = flow.src_ip, provider = ai.provider, kind = ai.kind,
         country_iso = geo.country_iso, country = geo.country, asn = geo.asn,
         upload_bytes_window = t.bytes, window_s = WIN, threshold_bytes = MIN,
+        sensor = t.fleet and t.sensor or nil, sensor_bytes = t.fleet and t.sensors or nil,
       },
     }
   end
@@ -36,6 +38,7 @@ rule {
   id = 9000004, rev = 1, severity = 2, category = "ai-egress",
   name = "EGRET AI upload to a restricted jurisdiction",
   suppress = WIN,
+  fleet = true,
   needs = { "ai", "internal_src" },
   hooks = { "on_tick", "on_flow_end" },
   on_tick = feed,

@@ -24,6 +24,7 @@ rule {
   id = 9000005, rev = 1, severity = 3, category = "ai-policy",
   name = "EGRET unsanctioned AI provider",
   suppress = SUPPRESS,
+  fleet = true, -- with --window-store: once per fleet, not per sensor
   needs = { "ai", "internal_src" },
   hooks = { "on_classified", "on_flow_end" },
   on_classified = check,

@@ -24,6 +24,7 @@ rule {
   id = 9000006, rev = 1, severity = 3, category = "ai-policy",
   name = "EGRET server talking to an AI service",
   suppress = SUPPRESS,
+  fleet = true, -- with --window-store: once per fleet, not per sensor
   needs = { "ai" },
   hooks = { "on_dns", "on_classified" },
   on_dns = check,

@@ -20,7 +20,8 @@
 local MIN_MSGS = egret.config("content.min_messages", 50)
 local MIN_CHARS = egret.config("content.min_chars", 1e6)
 local WIN = egret.config("content.window_s", 600)
-local W = egret.window("ai_messages", WIN, { fields = { "messages", "requests", "bytes" } })
+-- fleet = true: shared through --window-store when given (see 9000002).
+local W = egret.window("ai_messages", WIN, { fields = { "messages", "requests", "bytes" }, fleet = true })
 
 local BATCH = { jsonl_batch = true, inline_batch = true }
 
@@ -29,6 +30,7 @@ rule {
   name = "EGRET message content sent to an AI endpoint",
   needs = { "ai", "internal_src" },
   suppress = WIN,
+  fleet = true,
   hooks = { "on_http" },
   on_http = function(flow)
     local c = flow:content()
@@ -64,6 +66,8 @@ rule {
         senders = c.senders, fingerprint = c.fingerprint, body_bytes = h.body_len,
         messages_window = t and t.messages or msgs, requests_window = t and t.requests or 1,
         window_s = WIN, threshold_messages = MIN_MSGS, threshold_chars = MIN_CHARS,
+        sensor = t and t.fleet and t.sensor or nil,
+        sensor_messages = t and t.fleet and t.sensors or nil,
       },
     }
   end,

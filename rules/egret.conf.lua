@@ -75,4 +75,7 @@ return {
   -- 9000005 / 9000006: one notice per (host, provider) per this many seconds.
   unsanctioned = { suppress_s = 86400 },
   servers_ai = { suppress_s = 86400 },
+
+  -- 9000008: evasive HTTP requests to AI endpoints (docs/EVASION.md).
+  evasion = { suppress_s = 3600 },
 }

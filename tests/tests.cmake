@@ -77,6 +77,10 @@ set_tests_properties(rules_reload PROPERTIES LABELS integration TIMEOUT 120)
 add_test(NAME testnet_captures COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/testnet/check_captures.py
   --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR})
 set_tests_properties(testnet_captures PROPERTIES LABELS integration TIMEOUT 120)
+# Evasion captures (scripts/mkevasion): each attributed, inspected, marked (docs/EVASION.md)
+add_test(NAME evasion COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/evasion/check.py
+         --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR})
+set_tests_properties(evasion PROPERTIES LABELS integration TIMEOUT 120)
 # No alert at severity <= 2 on any of the nDPI project's captures.
 if(EXISTS ${EGRET_SHARED_PCAPS})
   add_test(NAME shared_alerts COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/testnet/check_captures.py
@@ -134,6 +138,31 @@ set_tests_properties(tls_tshark PROPERTIES LABELS integration TIMEOUT 300 SKIP_R
 add_test(NAME tls_decrypt COMMAND bash ${CMAKE_SOURCE_DIR}/tests/tls/test_egret_decrypt.sh
   $<TARGET_FILE:egret> ${CMAKE_SOURCE_DIR})
 set_tests_properties(tls_decrypt PROPERTIES LABELS integration TIMEOUT 300)
+
+# Service behaviour (issue 18): append/truncate, a cut last line ended,
+# SIGHUP reopening the outputs without loss, --pidfile, SIGTERM, alert log.
+add_test(NAME service COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_service.sh
+  $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-service)
+set_tests_properties(service PROPERTIES LABELS integration TIMEOUT 120)
+
+# egret report (issue 18): the HTML page from EVE and from captures,
+# rendered by headless Chromium (charts, alert table, a silent console),
+# and 200,000 EVE records in bounded memory.
+add_test(NAME report COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_report.sh
+  $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-report ${CMAKE_SOURCE_DIR})
+set_tests_properties(report PROPERTIES LABELS integration TIMEOUT 300)
+
+# Capture loss reported (issue 18): a small ring filled while egret is
+# stopped; the summary's percentage and hint, the stats record's counts.
+add_test(NAME capture_drops COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_drops.sh
+  $<TARGET_FILE:egret> ${CMAKE_BINARY_DIR}/tests-drops ${CMAKE_SOURCE_DIR})
+set_tests_properties(capture_drops PROPERTIES LABELS integration TIMEOUT 120 RUN_SERIAL TRUE
+  SKIP_RETURN_CODE 77)
+# EVE to Redis (--eve-redis): a real redis-server on a unix socket in a
+# temporary directory; stream/list/channel equal -o, spool, restart, resend.
+add_test(NAME redis COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/redis/test_redis.py
+  --egret $<TARGET_FILE:egret> --pcaps ${CMAKE_SOURCE_DIR}/pcaps)
+set_tests_properties(redis PROPERTIES LABELS integration TIMEOUT 300)
 
 # Every EVE record of every capture and integration case against Suricata's
 # EVE schema (../shared/suricata/eve-schema.json, not copied here) combined

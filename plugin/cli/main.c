@@ -19,8 +19,13 @@
 #include "conffile.h"
 #include "datadir.h"
 #include "options.h"
+#include "outfile.h"
+#include "report.h"
 #include "signals.h"
+#include "sink_redis.h"
+#include "winstore.h"
 #include "summary.h"
+#include "tally.h"
 #include "workers.h"
 
 #include <dirent.h>
@@ -35,13 +40,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_OK               0
-#define EXIT_INPUT            1
-#define EXIT_USAGE            2
-#define LIVE_STATS_INTERVAL_S 60 /* live default when --stats-interval is not given */
-#define PROGRESS_EVERY_S      0.5
-#define PROGRESS_CHECK_MASK   1023u /* look at the clock every 1024 packets */
-#define OUT_BUFFER_SIZE       (256u * 1024u)
+#define EXIT_OK                0
+#define EXIT_INPUT             1
+#define EXIT_USAGE             2
+#define LIVE_STATS_INTERVAL_S  60 /* live default when --stats-interval is not given */
+#define PROGRESS_EVERY_S       0.5
+#define PROGRESS_CHECK_MASK    1023u /* look at the clock every 1024 packets */
+#define CLI_BUFFER_MIB_DEFAULT 32    /* live: kernel ring per capture (see --help) */
+#define ALERT_LINE_MAX         2048
 
 /* ==== Run state, output ================================================ */
 
@@ -50,11 +56,17 @@ typedef struct cli_run {
     egret_engine *eng;  /* one engine, or NULL when 'wk' runs several */
     egret_keylog *keys; /* TLS secrets every engine reads */
     workers *wk;
-    FILE *out;
+    outfile out;    /* EVE */
+    outfile alerts; /* --alert-log, fp NULL when off */
     const char *out_name;
     int out_errno;    /* first write error, 0 = none */
     uint64_t written; /* records written */
+    tally *found;     /* the summary's tables (NULL with -q) */
     bool live;
+    sink *redis;          /* --eve-redis, or NULL */
+    winstore *wstore;     /* --window-store, or NULL */
+    char host_field[300]; /* "host":"NAME", spliced into every record; "" = none */
+    size_t host_len;
 
     double t_start; /* monotonic seconds */
     size_t n_sources, n_failed;
@@ -72,6 +84,10 @@ typedef struct cli_run {
     double progress_next;
     const char *cur_name;
     uint64_t pkts, cap_bytes; /* fed by this host */
+    /* the file being read: its size (0: unknown, a pipe or live) and the
+     * counters and clock when it started, for percentage, rate, time left */
+    uint64_t cur_size, cur_pkts0, cur_bytes0;
+    double cur_t0;
 } cli_run;
 
 static double now_mono(void)
@@ -96,15 +112,38 @@ static void progress_clear(cli_run *r)
     }
 }
 
+/* The progress line: a TTY only (r->progress).  Of a file: the share of
+ * its bytes read (packet bytes plus the 16-byte record headers of pcap:
+ * an estimate for pcapng), packets/s and the time left at that pace. */
 static void progress_show(cli_run *r, bool force)
 {
     if (!r->progress) return;
     double t = now_mono();
     if (!force && t < r->progress_next) return;
     r->progress_next = t + PROGRESS_EVERY_S;
+    double dt = t - r->cur_t0;
+    uint64_t pk = r->pkts - r->cur_pkts0;
     fprintf(stderr, "\r\033[Kegret: %s: %" PRIu64 " packets, %.1f MB", r->cur_name, r->pkts,
             (double)r->cap_bytes / 1e6);
+    if (dt > 0.2) fprintf(stderr, ", %.0f packets/s", (double)pk / dt);
+    if (r->cur_size && dt > 0.2) {
+        double done = (double)(r->cap_bytes - r->cur_bytes0) + 16.0 * (double)pk;
+        double frac = done / (double)r->cur_size;
+        if (frac > 0.99) frac = 0.99; /* an estimate: never claim the end early */
+        fprintf(stderr, ", %.0f %%", 100.0 * frac);
+        if (frac > 0.01) fprintf(stderr, ", %.0f s left", dt * (1.0 - frac) / frac);
+    }
     r->progress_shown = true;
+}
+
+/* A new input starts: its size (0 when unknown) for the progress line. */
+static void progress_start(cli_run *r, const char *path)
+{
+    struct stat st;
+    r->cur_size = path && stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    r->cur_pkts0 = r->pkts;
+    r->cur_bytes0 = r->cap_bytes;
+    r->cur_t0 = now_mono();
 }
 
 /* Reports a failed input ("egret: NAME: MESSAGE") and counts it. */
@@ -123,22 +162,91 @@ static void note_write_error(cli_run *r)
 static void flush_out(cli_run *r)
 {
     errno = 0;
-    if (fflush(r->out) != 0) note_write_error(r);
+    if (fflush(r->out.fp) != 0) note_write_error(r);
+    if (r->alerts.fp && fflush(r->alerts.fp) != 0) note_write_error(r);
 }
 
-/* egret_event_cb: one record -> one line.  After a write error records are
- * dropped (the run stops at the next packet). */
+/* The alert log's line for one alert record. */
+static void write_alert_line(cli_run *r, const egret_event *ev)
+{
+    char line[ALERT_LINE_MAX];
+    size_t n = tally_alert_line(ev->json, ev->json_len, line, sizeof(line));
+    errno = 0;
+    if (n && fwrite(line, 1, n, r->alerts.fp) != n) note_write_error(r);
+}
+
+/* The record as pieces: the host field spliced in after the timestamp
+ * (or the opening brace), the Redis sink's counters into a stats record's
+ * "stats" object.  Returns the number of pieces. */
+#define TS_PREFIX    "{\"timestamp\":\""
+#define TS_FIELD_END 47 /* {"timestamp":"2025-03-01T10:00:00.000000+0000", */
+static int record_pieces(cli_run *r, const egret_event *ev, sink_piece pc[5], char *stats,
+                         size_t stats_size)
+{
+    const char *j = ev->json;
+    size_t len = ev->json_len, at = 0;
+    int n = 0;
+    if (r->host_len && len > 2) {
+        at = len > TS_FIELD_END && memcmp(j, TS_PREFIX, sizeof(TS_PREFIX) - 1) == 0 &&
+                     j[TS_FIELD_END - 2] == '"' && j[TS_FIELD_END - 1] == ','
+                 ? TS_FIELD_END
+                 : 1;
+        pc[n++] = (sink_piece){j, at};
+        pc[n++] = (sink_piece){r->host_field, r->host_len};
+    }
+    if (r->redis && ev->type == EGRET_EV_STATS && len >= at + 2 && j[len - 1] == '}' &&
+        j[len - 2] == '}') {
+        sink_counters c;
+        sink_get_counters(r->redis, &c);
+        int sn =
+            snprintf(stats, stats_size,
+                     ",\"eve_redis\":{\"sent\":%" PRIu64 ",\"queued\":%" PRIu64
+                     ",\"spooled\":%" PRIu64 ",\"spool_pending\":%" PRIu64 ",\"dropped\":%" PRIu64
+                     ",\"duplicates\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"connected\":%s}",
+                     c.sent, c.queued, c.spooled, c.spool_pending, c.dropped, c.duplicates,
+                     c.reconnects, c.connected ? "true" : "false");
+        pc[n++] = (sink_piece){j + at, len - 2 - at};
+        pc[n++] = (sink_piece){stats, (size_t)sn};
+        pc[n++] = (sink_piece){j + len - 2, 2};
+    } else {
+        pc[n++] = (sink_piece){j + at, len - at};
+    }
+    return n;
+}
+
+/* egret_event_cb: one record -> one line (and to Redis).  After a write
+ * error records are dropped (the run stops at the next packet). */
 static void on_event(const egret_event *ev, void *ud)
 {
     cli_run *r = ud;
+    sink_piece pc[5];
+    char stats[512];
+    int n = 1;
 
-    if (r->out_errno || !r->out) return;
+    if (r->host_len || r->redis)
+        n = record_pieces(r, ev, pc, stats, sizeof(stats));
+    else
+        pc[0] = (sink_piece){ev->json, ev->json_len};
+    if (r->redis)
+        sink_push(r->redis, pc, n,
+                  r->live && (ev->type == EGRET_EV_ALERT || ev->type == EGRET_EV_STATS));
+    if (r->out_errno || !r->out.fp) return;
     errno = 0;
-    if (fwrite(ev->json, 1, ev->json_len, r->out) != ev->json_len || putc('\n', r->out) == EOF) {
+    for (int i = 0; i < n; i++) {
+        if (fwrite(pc[i].p, 1, pc[i].n, r->out.fp) != pc[i].n) {
+            note_write_error(r);
+            return;
+        }
+    }
+    if (putc('\n', r->out.fp) == EOF) {
         note_write_error(r);
         return;
     }
     r->written++;
+    if (ev->type == EGRET_EV_ALERT && r->alerts.fp) write_alert_line(r, ev);
+    if (r->found &&
+        (ev->type == EGRET_EV_ALERT || ev->type == EGRET_EV_FLOW || ev->type == EGRET_EV_HTTP))
+        tally_add(r->found, ev->json, ev->json_len);
     /* live: make stats and alerts visible to a tailing reader at once */
     if (r->live && (ev->type == EGRET_EV_STATS || ev->type == EGRET_EV_ALERT)) flush_out(r);
 }
@@ -193,12 +301,27 @@ static void eng_free(cli_run *r)
     r->eng = NULL;
 }
 
-/* SIGHUP: reload what the engine can reload; a failure keeps the old data. */
+/* SIGHUP, first part: the output files are closed and opened again by
+ * name (logrotate renamed them), under the workers' writer lock so that
+ * no record is between the two. */
+static void reopen_outputs(cli_run *r)
+{
+    char err[512];
+    if (r->wk) workers_output_lock(r->wk);
+    if (outfile_reopen(&r->out, err, sizeof(err)) != 0 ||
+        outfile_reopen(&r->alerts, err, sizeof(err)) != 0)
+        fprintf(stderr, "egret: warning: %s\n", err);
+    if (r->wk) workers_output_unlock(r->wk);
+}
+
+/* SIGHUP: reopen the outputs, reload what the engine can reload; a
+ * failure keeps the old data. */
 static void reload(cli_run *r)
 {
     char err[EGRET_ERRBUF_SIZE] = "";
     sig_reload = 0;
     progress_clear(r);
+    reopen_outputs(r);
     egret_keylog_reread(r->keys);
     if (r->wk) {
         workers_reload(r->wk); /* each worker reports its own failure */
@@ -322,6 +445,7 @@ static void run_file(cli_run *r, const char *path)
         }
         r->stdin_used = true;
     }
+    progress_start(r, strcmp(path, "-") == 0 ? NULL : path);
     int rc = cap_open_file(path, r->o->filter, &s, err);
     if (rc != CAP_OK) {
         input_error(r, name, err);
@@ -419,6 +543,19 @@ static void run_offline(cli_run *r)
     }
 }
 
+/* --user: once the capture is open, the rest of the run needs no root. */
+static int drop_privileges(cli_run *r)
+{
+    char err[512];
+    if (!r->o->user) return 0;
+    if (privs_drop(err, sizeof(err)) != 0) {
+        fprintf(stderr, "egret: %s\n", err);
+        return -1;
+    }
+    if (r->o->verbose) fprintf(stderr, "egret: running as user %s\n", r->o->user);
+    return 0;
+}
+
 /* Live with several workers and kernel fanout: one capture per worker.
  * Returns an exit status as run_live, or -1 when fanout is not available
  * (the caller falls back to one shared capture, with a warning). */
@@ -440,6 +577,12 @@ static int run_fanout(cli_run *r)
                                 "too long for the kernel"
                               : "out of memory");
     free(prog);
+    if (rc == CAP_OK && drop_privileges(r) != 0) {
+        for (unsigned i = 0; i < n; i++) cap_close(srcs[i]);
+        free(srcs);
+        r->n_failed = 1;
+        return EXIT_INPUT;
+    }
     if (rc != CAP_OK) {
         free(srcs);
         if (rc == CAP_EFILTER || rc == CAP_ERROR) { /* as run_live reports them */
@@ -488,6 +631,7 @@ static int run_live(cli_run *r)
     cap_source *s;
 
     r->n_sources = 1;
+    progress_start(r, NULL);
     if (r->wk && !r->o->no_fanout) {
         int st = run_fanout(r);
         if (st >= 0) return st;
@@ -496,6 +640,11 @@ static int run_live(cli_run *r)
     if (rc != CAP_OK) {
         fprintf(stderr, "egret: %s: %s\n", r->o->iface, err);
         if (rc == CAP_EFILTER) return EXIT_USAGE;
+        r->n_failed = 1;
+        return EXIT_INPUT;
+    }
+    if (drop_privileges(r) != 0) {
+        cap_close(s);
         r->n_failed = 1;
         return EXIT_INPUT;
     }
@@ -540,11 +689,23 @@ static void print_summary(cli_run *r, double elapsed)
                   .cap_drop = r->cap_drop,
                   .cap_ifdrop = r->cap_ifdrop,
                   .written = r->written,
+                  .redis = r->redis != NULL,
                   .out_name = r->out_name,
                   .elapsed = elapsed,
                   .top = top};
 
     progress_clear(r);
+    if (r->redis) {
+        sink_counters c;
+        sink_get_counters(r->redis, &c);
+        sm.redis_sent = c.sent;
+        sm.redis_queued = c.queued;
+        sm.redis_spooled = c.spooled;
+        sm.redis_pending = c.spool_pending;
+        sm.redis_dropped = c.dropped;
+        sm.redis_duplicates = c.duplicates;
+        sm.redis_reconnects = c.reconnects;
+    }
     eng_counters(r, &sm.counters);
     if (r->wk) {
         sm.workers = r->o->workers;
@@ -554,46 +715,41 @@ static void print_summary(cli_run *r, double elapsed)
         if (r->fanout) sm.misplaced = workers_misplaced(r->wk, &sm.checked);
     }
     sm.n_top = eng_top_hosts(r, top, SUMMARY_TOP_HOSTS);
+    sm.found = r->found;
+    const egret_engine *e0 = r->wk ? workers_engine0(r->wk) : r->eng;
+    sm.geo_test = egret_engine_geo_dbs(e0, &sm.geoip_db, &sm.asn_db) == 1;
+    sm.geo = sm.geoip_db || sm.asn_db;
     summary_print(stderr, &sm);
 }
 
 /* ==== main ============================================================ */
 
+/* The EVE output and the alert log: appended to unless --truncate. */
 static int open_output(cli_run *r)
 {
-    const char *path = r->o->out_path;
-
-    if (!path || strcmp(path, "-") == 0) {
-        r->out = stdout;
-        r->out_name = "stdout";
-    } else {
-        r->out = fopen(path, "w");
-        r->out_name = path;
-        if (!r->out) {
-            fprintf(stderr, "egret: %s: %s\n", path, strerror(errno));
-            return -1;
-        }
+    char err[512];
+    if (outfile_open(&r->out, r->o->out_path, r->o->truncate, err, sizeof(err)) != 0) {
+        fprintf(stderr, "egret: %s\n", err);
+        return -1;
     }
-    /* A terminal keeps its line buffering; files and pipes get a big buffer
-     * (glibc ignores setvbuf's size without a caller buffer: it used
-     * st_blksize, one write(2) per 4 KiB).  Static: stdout outlives us. */
-    static char out_buf[OUT_BUFFER_SIZE];
-    if (!isatty(fileno(r->out))) setvbuf(r->out, out_buf, _IOFBF, sizeof(out_buf));
+    r->out_name = r->out.name;
+    if (r->o->alert_log &&
+        outfile_open(&r->alerts, r->o->alert_log, r->o->truncate, err, sizeof(err)) != 0) {
+        fprintf(stderr, "egret: %s\n", err);
+        outfile_close(&r->out);
+        return -1;
+    }
+    if (r->out.repaired && !r->o->quiet)
+        fprintf(stderr, "egret: %s: warning: its last line was cut (a crash?): ended it\n",
+                r->out.name);
     return 0;
 }
 
-/* Flushes and closes the output; notes a write error. */
+/* Flushes and closes the outputs; notes a write error. */
 static void close_output(cli_run *r)
 {
-    if (!r->out) return;
-    flush_out(r);
-    if (r->out != stdout) {
-        errno = 0;
-        if (fclose(r->out) != 0) note_write_error(r);
-    } else if (ferror(r->out)) {
-        note_write_error(r);
-    }
-    r->out = NULL;
+    if (outfile_close(&r->out) != 0) note_write_error(r);
+    if (outfile_close(&r->alerts) != 0) note_write_error(r);
 }
 
 /* What the run and the rule tools configure alike: the rules, and the
@@ -684,6 +840,7 @@ static void fill_run_config(cli_run *r, egret_config *cfg)
     cfg->on_log = on_log;
     cfg->log_ud = r;
     cfg->tls_keylog = r->keys;
+    if (r->wstore) cfg->fleet_store = winstore_store(r->wstore);
 }
 
 /* One engine, or o->workers of them (0: 1 for replay, the cores live).
@@ -708,6 +865,70 @@ static int start_engines(cli_run *r, cli_opts *o, const egret_config *cfg)
     return rc == EGRET_ENOMEM ? EXIT_INPUT : EXIT_USAGE;
 }
 
+/* --sensor-name (default the host name) as a JSON member, when records
+ * carry it: with --eve-redis, --window-store or --sensor-name (so that
+ * plain runs' output stays as it was).  Returns false after reporting a bad name. */
+static bool setup_host(cli_run *r)
+{
+    const cli_opts *o = r->o;
+    char name[256] = "";
+    if (!o->sensor_name && !o->eve_redis && !o->window_store) return true;
+    if (o->sensor_name)
+        snprintf(name, sizeof(name), "%s", o->sensor_name);
+    else if (gethostname(name, sizeof(name) - 1) != 0 || !name[0])
+        snprintf(name, sizeof(name), "egret");
+    for (const char *p = name; *p; p++) {
+        /* JSON-safe without escaping, and a file name part (the spool) */
+        if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\' || *p == '/' ||
+            (unsigned char)*p >= 0x7f) {
+            fprintf(stderr, "egret: --sensor-name: printable ASCII without quotes, backslashes or "
+                            "slashes expected\n");
+            return false;
+        }
+    }
+    if (!name[0]) {
+        fprintf(stderr, "egret: --sensor-name: empty\n");
+        return false;
+    }
+    r->host_len = (size_t)snprintf(r->host_field, sizeof(r->host_field), "\"host\":\"%s\",", name);
+    return true;
+}
+
+/* --eve-redis: the sink's thread (Redis may come up later).  Returns false
+ * after reporting a bad setting. */
+static bool setup_redis(cli_run *r)
+{
+    const cli_opts *o = r->o;
+    char err[512];
+    char sensor[256];
+    /* the host field's name without its JSON dress: "host":"NAME", */
+    if (r->host_len)
+        snprintf(sensor, sizeof(sensor), "%.*s", (int)(r->host_len - 10), r->host_field + 8);
+    if (o->window_store) {
+        r->wstore = winstore_new(o->window_store, sensor, err, sizeof(err));
+        if (!r->wstore) {
+            fprintf(stderr, "egret: --window-store: %s\n", err);
+            return false;
+        }
+    }
+    if (!o->eve_redis) return true;
+    sink_cfg c = {.url = o->eve_redis,
+                  .key = o->redis_key,
+                  .sensor = sensor,
+                  .spool_dir = o->redis_spool,
+                  .mode = SINK_STREAM,
+                  .maxlen = o->redis_maxlen,
+                  .spool_max = o->redis_spool_max,
+                  .block_when_full = !r->live};
+    if (o->redis_mode) sink_mode_parse(o->redis_mode, &c.mode);
+    r->redis = sink_start(&c, err, sizeof(err));
+    if (!r->redis) {
+        fprintf(stderr, "egret: --eve-redis: %s\n", err);
+        return false;
+    }
+    return true;
+}
+
 /* Reads every input, or the interface until a stop; the exit status. */
 static int read_inputs(cli_run *r)
 {
@@ -724,6 +945,16 @@ static int finish(cli_run *r, int status)
 {
     eng_flush(r);
     close_output(r);
+    if (r->redis) { /* sends what is queued, or spools it; keeps the counters */
+        sink *rs = r->redis;
+        sink_counters c;
+        sink_stop_thread(rs);
+        sink_get_counters(rs, &c);
+        if (c.dropped && !r->o->quiet) {
+            progress_clear(r);
+            fprintf(stderr, "egret: warning: redis: %" PRIu64 " records dropped\n", c.dropped);
+        }
+    }
     double elapsed = now_mono() - r->t_start;
 
     if (r->out_errno) {
@@ -732,7 +963,10 @@ static int finish(cli_run *r, int status)
         if (status == EXIT_OK) status = EXIT_INPUT;
     }
     if (!r->o->quiet) print_summary(r, elapsed);
+    pidfile_remove(r->o->pidfile);
     progress_clear(r);
+    sink_free(r->redis);
+    r->redis = NULL;
     return status;
 }
 
@@ -743,6 +977,16 @@ int main(int argc, char **argv)
     egret_config cfg;
     char ferr[CAP_ERRBUF_SIZE];
 
+    /* egret report ...: its own small command line (report.c) */
+    if (argc > 1 && strcmp(argv[1], "report") == 0) {
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0)
+            snprintf(self, sizeof(self), "%s", argv[0]);
+        else
+            self[n] = '\0';
+        return report_main(argc - 1, argv + 1, self);
+    }
     opts_result pr = opts_parse(argc, argv, &o, stderr);
     if (pr == OPTS_HELP)
         opts_usage(stdout);
@@ -772,20 +1016,50 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    char serr[512];
+    if (o.user && privs_lookup(o.user, serr, sizeof(serr)) != 0) {
+        fprintf(stderr, "egret: %s\n", serr);
+        opts_free(&o);
+        return EXIT_USAGE;
+    }
+    if (o.buffer_mib == 0) o.buffer_mib = CLI_BUFFER_MIB_DEFAULT;
+
     memset(&r, 0, sizeof(r));
     r.o = &o;
     r.live = o.iface != NULL;
+    static tally found; /* big fixed tables: not on the stack */
+    if (!o.quiet) r.found = &found;
     r.progress = !o.quiet && isatty(STDERR_FILENO);
     r.keys = keylogs_open(o.tls_keylogs.v, o.tls_keylogs.n, o.quiet);
     if (!r.keys) {
         opts_free(&o);
         return EXIT_USAGE;
     }
+    if (!setup_host(&r) || !setup_redis(&r)) {
+        winstore_free(r.wstore);
+        egret_keylog_free(r.keys);
+        opts_free(&o);
+        return EXIT_USAGE;
+    }
     fill_run_config(&r, &cfg);
     int status = start_engines(&r, &o, &cfg);
     if (status == EXIT_OK && open_output(&r) != 0) status = EXIT_INPUT;
+    if (status == EXIT_OK && o.pidfile && pidfile_write(o.pidfile, serr, sizeof(serr)) != 0) {
+        fprintf(stderr, "egret: %s\n", serr);
+        close_output(&r);
+        status = EXIT_INPUT;
+    }
+    /* a replay has no capture to open first: it drops root at once */
+    if (status == EXIT_OK && !r.live && drop_privileges(&r) != 0) {
+        close_output(&r);
+        pidfile_remove(o.pidfile);
+        status = EXIT_INPUT;
+    }
     if (status != EXIT_OK) { /* the engines, if any, before the key log they read */
         eng_free(&r);
+        sink_stop_thread(r.redis);
+        sink_free(r.redis);
+        winstore_free(r.wstore);
         egret_keylog_free(r.keys);
         opts_free(&o);
         return status;
@@ -802,6 +1076,7 @@ int main(int argc, char **argv)
      * check sees every allocation the engines make. */
 #if defined(__SANITIZE_ADDRESS__)
     eng_free(&r);
+    winstore_free(r.wstore); /* after the engines that use it */
     egret_keylog_free(r.keys);
 #endif
     opts_free(&o);

@@ -17,7 +17,8 @@
 
 #define USAGE_LINE_MORE                                                                            \
     "       egret --check-rules [-R RULES] [-c CONFIG] [--set K=V]\n"                              \
-    "       egret test PATH [-R RULES] [-c CONFIG] [--set K=V]"
+    "       egret test PATH [-R RULES] [-c CONFIG] [--set K=V]\n"                                  \
+    "       egret report [-o FILE] EVE-FILE|CAPTURE... [-- OPTIONS]"
 #define LONG_ONLY_BASE 256 /* getopt value of a long-only option: this + its row */
 
 /* ==== The table ======================================================= */
@@ -74,6 +75,7 @@ static bool set_iface(cli_opts *o, const char *arg, char *err, size_t err_size);
 static bool set_eve(cli_opts *o, const char *arg, char *err, size_t err_size);
 static bool set_stats_interval(cli_opts *o, const char *arg, char *err, size_t err_size);
 static bool add_set(cli_opts *o, const char *arg, char *err, size_t err_size);
+static bool set_redis_mode(cli_opts *o, const char *arg, char *err, size_t err_size);
 
 // clang-format off
 static const optdef OPTDEFS[] = {
@@ -106,8 +108,21 @@ static const optdef OPTDEFS[] = {
     FLAG(0, "no-inspect", no_inspect, "no TCP reassembly / clear-text HTTP content inspection"),
     NUMBER(0, "inspect-depth", "BYTES", inspect_depth, 1024, UINT64_MAX, "bytes (>= 1024)", "bytes per direction inspected in a flow (default 4 MiB)"),
     NUMBER(0, "reasm-memcap", "BYTES", reasm_memcap, 1024, UINT64_MAX, "bytes (>= 1024)", "reassembly buffer cap for all flows (default 64 MiB)"),
-    NUMBER('B', "buffer-size", "MiB", buffer_mib, 1, 2047, "MiB between 1 and 2047", "live capture kernel buffer size (per worker with\nkernel fanout)"),
+    NUMBER('B', "buffer-size", "MiB", buffer_mib, 1, 2047, "MiB between 1 and 2047", "live capture kernel buffer size (per worker with\nkernel fanout; default 32 MiB: bursts of a few\nhundred ms at 1 Gbit/s)"),
     FLAG(0, "no-fanout", no_fanout, "live with several workers: one capture whose packets\nthe workers share, instead of one per worker that the\nkernel fills (Linux packet fanout, the default)"),
+    /* service: outputs, pid file, user (issue 18) */
+    FLAG(0, "truncate", truncate, "empty the output files at start (default: append to\nthem; SIGHUP reopens them, the logrotate way)"),
+    STRING(0, "alert-log", "FILE", alert_log, "also write one line per alert for people (fast.log-like:\ntime, sid, signature, severity, addresses, provider,\ncountry, the numbers of 'why')"),
+    STRING(0, "pidfile", "FILE", pidfile, "write the process id to FILE; removed at exit"),
+    STRING(0, "user", "NAME", user, "switch to user NAME once the capture is open (started\nas root); a service unit with capabilities needs no root"),
+    STRING(0, "eve-redis", "URL", eve_redis, "also send every EVE record to Redis:\nredis://[user:password@]host[:port][/db] or\nunix:///path/to.sock (no TLS: tunnel it, see README)"),
+    STRING(0, "redis-key", "KEY", redis_key, "the stream, list or channel name (default egret:eve)"),
+    CALL(0, "redis-mode", "MODE", set_redis_mode, "stream (XADD, exactly once), list (RPUSH, at least\nonce) or channel (PUBLISH, best effort); default stream"),
+    NUMBER(0, "redis-maxlen", "N", redis_maxlen, 0, UINT64_MAX, "a number of records", "stream mode: XADD MAXLEN ~ N (default 1000000; 0 = no\ntrimming)"),
+    STRING(0, "redis-spool", "DIR", redis_spool, "records Redis cannot take go to a spool file in DIR and\nare sent in order when it is back (also by a later run);\nwithout it they are dropped (counted)"),
+    NUMBER(0, "redis-spool-max", "BYTES", redis_spool_max, 1024, UINT64_MAX, "bytes (>= 1024)", "spool size cap; beyond it records are dropped (counted)\n(default 1 GiB)"),
+    STRING(0, "sensor-name", "NAME", sensor_name, "the sensor's name, in every record's host field (default\nthe host name; added with --eve-redis, --window-store or\nthis option)"),
+    STRING(0, "window-store", "URL", window_store, "share the fleet-wide rule windows and suppression of\nseveral sensors through Redis (URL as --eve-redis)"),
     FLAG('q', "quiet", quiet, "no progress line, summary or warnings on stderr"),
     FLAG('v', "verbose", verbose, "also print the engine's informational messages"),
     ACTION('h', "help", ARG_HELP, "show this help and exit"),
@@ -210,6 +225,16 @@ static bool add_set(cli_opts *o, const char *arg, char *err, size_t err_size)
         return false;
     }
     o->rule_sets.v[o->rule_sets.n++] = arg;
+    return true;
+}
+
+static bool set_redis_mode(cli_opts *o, const char *arg, char *err, size_t err_size)
+{
+    if (strcmp(arg, "stream") != 0 && strcmp(arg, "list") != 0 && strcmp(arg, "channel") != 0) {
+        snprintf(err, err_size, "--redis-mode: expected stream, list or channel, got '%s'", arg);
+        return false;
+    }
+    o->redis_mode = arg;
     return true;
 }
 
@@ -331,6 +356,7 @@ opts_result opts_parse(int argc, char **argv, cli_opts *o, FILE *errf)
 
     memset(o, 0, sizeof(*o));
     o->eve_types = EGRET_EVE_DEFAULT;
+    o->redis_maxlen = 1000000;
     /* A list holds at most one value per argument. */
     bool lists_ok = alloc_list(&o->inputs, argc);
     lists_ok &= alloc_list(&o->ai_catalogs, argc);

@@ -49,9 +49,17 @@ typedef struct cli_opts {
     bool no_inspect;
     uint64_t inspect_depth, reasm_memcap;
     uint32_t tick_interval_s;
-    unsigned buffer_mib; /* 0 = libpcap default */
-    bool no_fanout;      /* live workers share one capture (no kernel fanout) */
+    unsigned buffer_mib;   /* 0 = the CLI's default (CLI_BUFFER_MIB_DEFAULT) */
+    bool no_fanout;        /* live workers share one capture (no kernel fanout) */
+    bool truncate;         /* --truncate: empty the outputs at start */
+    const char *alert_log; /* --alert-log FILE */
+    const char *pidfile;   /* --pidfile FILE */
+    const char *user;      /* --user NAME: drop root after opening the capture */
     bool quiet, verbose;
+    /* EVE to Redis (--eve-redis) */
+    const char *eve_redis, *redis_key, *redis_mode, *redis_spool, *sensor_name;
+    const char *window_store; /* --window-store URL: fleet-wide rule windows */
+    uint64_t redis_maxlen, redis_spool_max;
     bool geo_test_ok; /* configuration geo.test_databases: an installed egret may use them */
     /* which rows the command line gave (the configuration file fills the rest) */
     bool given[OPTS_ROWS_MAX];

@@ -11,8 +11,10 @@
 
 #include "egret.h"
 #include "egret_tools.h"
+#include "tally.h"
 
 #define SUMMARY_TOP_HOSTS 5
+#define SUMMARY_LOSS_HINT 0.1 /* percent of capture loss from which the summary says what to do */
 
 /* What the summary reports; the caller gathers it from the engine or the
  * workers. */
@@ -29,10 +31,17 @@ typedef struct summary {
     bool fanout; /* kernel fanout: 'misplaced' of 'checked' */
     uint64_t misplaced, checked;
     uint64_t written;
+    bool redis; /* --eve-redis: the sink's counters */
+    uint64_t redis_sent, redis_queued, redis_spooled, redis_pending, redis_dropped,
+        redis_duplicates, redis_reconnects;
     const char *out_name;
     double elapsed; /* seconds */
     const egret_host_stat *top;
-    size_t n_top; /* at most SUMMARY_TOP_HOSTS */
+    size_t n_top;       /* at most SUMMARY_TOP_HOSTS */
+    const tally *found; /* alerts and uploads; NULL: not gathered */
+    bool geo;           /* GeoIP in use: the paths below (NULL when absent) */
+    const char *geoip_db, *asn_db;
+    bool geo_test; /* the bundled TEST databases */
 } summary;
 
 void summary_print(FILE *fp, const summary *s);

@@ -573,6 +573,21 @@ static int host_cmp(const void *a, const void *b)
     return strcmp(x->addr, y->addr);
 }
 
+const egret_engine *workers_engine0(workers *ws)
+{
+    return ws->w[0].eng;
+}
+
+void workers_output_lock(workers *ws)
+{
+    pthread_mutex_lock(&ws->out_mu);
+}
+
+void workers_output_unlock(workers *ws)
+{
+    pthread_mutex_unlock(&ws->out_mu);
+}
+
 size_t workers_top_hosts(workers *ws, egret_host_stat *out, size_t n)
 {
     join_all(ws);

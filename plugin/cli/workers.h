@@ -89,6 +89,15 @@ size_t workers_packets(workers *w, uint64_t *out, size_t n);
 /* Merged top internal hosts, largest first. */
 size_t workers_top_hosts(workers *w, egret_host_stat *out, size_t n);
 
+/* The first worker's engine (they share one configuration), for what
+ * the summary reads alike from each, such as the databases. */
+const egret_engine *workers_engine0(workers *w);
+
+/* Holds the single writer (the caller's event callback) off while the
+ * caller swaps its output files (SIGHUP). */
+void workers_output_lock(workers *w);
+void workers_output_unlock(workers *w);
+
 /* Stops the threads and frees the engines (without flushing).  NULL ok. */
 void workers_free(workers *w);
 

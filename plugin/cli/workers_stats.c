@@ -173,6 +173,47 @@ static bool merge(char *const *rec, const size_t *len, const int *ids, int n, sb
     return !out->oom;
 }
 
+/* stats.capture.kernel_drop_pct is written only by an engine that has
+ * capture counters (worker 0), so it would make the records' keys differ;
+ * it is taken out before the merge and worked out again from the merged
+ * counters, as eve.c does (share of kernel_packets, rounded to 0.01). */
+static const char DROP_PCT[] = ",\"kernel_drop_pct\":";
+
+static void strip_drop_pct(char *rec, size_t *len)
+{
+    char *k = strstr(rec, DROP_PCT);
+    if (!k) return;
+    char *v = k + sizeof(DROP_PCT) - 1;
+    while (*v && strchr("+-.0123456789eE", *v)) v++;
+    memmove(k, v, (size_t)(rec + *len - v) + 1);
+    *len -= (size_t)(v - k);
+}
+
+static unsigned long long counter_in(const char *s, const char *key)
+{
+    const char *k = strstr(s, key);
+    return k ? strtoull(k + strlen(key), NULL, 10) : 0;
+}
+
+static void add_drop_pct(sbuf *b)
+{
+    if (b->oom || !b->p) return;
+    unsigned long long pk = counter_in(b->p, "\"kernel_packets\":");
+    unsigned long long dr = counter_in(b->p, "\"kernel_drops\":");
+    const char *at = strstr(b->p, "\"kernel_ifdrops\":");
+    if (!pk || !at) return;
+    at += strlen("\"kernel_ifdrops\":");
+    while (*at >= '0' && *at <= '9') at++;
+    char ins[48];
+    double pct = (double)(unsigned long long)(10000.0 * (double)dr / (double)pk + 0.5) / 100.0;
+    int n = snprintf(ins, sizeof(ins), "%s%.10g", DROP_PCT, pct);
+    size_t off = (size_t)(at - b->p);
+    put(b, ins, (size_t)n); /* grows the buffer; then moved into place */
+    if (b->oom) return;
+    memmove(b->p + off + (size_t)n, b->p + off, b->len - (size_t)n - off);
+    memcpy(b->p + off, ins, (size_t)n);
+}
+
 static bool q_push(struct squeue *q, const char *json, size_t len, uint64_t ts)
 {
     if (q->head + q->n == q->cap) {
@@ -228,7 +269,9 @@ static void emit_round(struct workers *ws)
     if (!n) return;
     sbuf b = {0};
     egret_event ev = {.type = EGRET_EV_STATS};
+    for (int i = 0; i < n; i++) strip_drop_pct(rec[i], &len[i]);
     if (merge(rec, len, ids, n, &b)) {
+        add_drop_pct(&b);
         ev.json = b.p;
         ev.json_len = b.len;
         ev.ts_usec = ts;

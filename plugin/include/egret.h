@@ -102,6 +102,55 @@ typedef void (*egret_log_cb)(int level, const char *msg, void *ud);
  * what you need; strings are copied by egret_engine_new().  The struct
  * only ever grows at its end: a host built against an older egret.h passes
  * its smaller struct_size and the library defaults the newer fields. */
+/* ---- Fleet-wide rule windows (added in 0.3) ----
+ *
+ * A rule window declared fleet-wide (egret.window(name, span, {fleet =
+ * true})) adds its local increments to a store the host provides and
+ * reads back the fleet's sums; thresholds apply to those.  The engine
+ * calls sync() at most once per tick interval of packet time (and at a
+ * flush) with the increments since the last call, bucket by bucket, and
+ * the (window, key) pairs whose sums it wants; claim() decides which
+ * sensor raises an alert of a fleet rule (rule{ fleet = true }) when
+ * several cross together.  Both return -1 when the store is unreachable:
+ * the engine then uses its local windows and suppression (counted, and
+ * logged once) and keeps the increments to send when the store is back.
+ * Several engines (workers) may call at once. */
+#define EGRET_FLEET_FIELDS  8
+#define EGRET_FLEET_SENSORS 8
+typedef struct egret_fleet_delta {
+    const char *window; /* the window's name */
+    const char *key;
+    size_t key_len;
+    uint64_t bucket;  /* bucket index: packet time / bucket width */
+    uint64_t span_us; /* the window's span (a store may expire older buckets) */
+    uint32_t n_fields;
+    double vals[EGRET_FLEET_FIELDS];
+} egret_fleet_delta;
+
+typedef struct egret_fleet_query {
+    const char *window;
+    const char *key;
+    size_t key_len;
+    uint64_t bucket_now; /* the window is buckets (bucket_now - n_buckets, bucket_now] */
+    uint32_t n_buckets, n_fields;
+    /* filled by sync(): the fleet's sums, and field 0 per sensor */
+    double total[EGRET_FLEET_FIELDS];
+    uint32_t n_sensors;
+    char sensor[EGRET_FLEET_SENSORS][64];
+    double part[EGRET_FLEET_SENSORS];
+} egret_fleet_query;
+
+typedef struct egret_fleet_store {
+    int (*sync)(void *ud, const egret_fleet_delta *d, size_t n_deltas, egret_fleet_query *q,
+                size_t n_queries);
+    /* 1: this sensor raises (sid, key) at packet time now_us; 0: another
+     * sensor raised it less than period_us of packet time away */
+    int (*claim)(void *ud, uint32_t sid, const char *key, size_t key_len, uint64_t now_us,
+                 uint64_t period_us);
+    void *ud;
+    const char *sensor; /* this sensor's name */
+} egret_fleet_store;
+
 typedef struct egret_config {
     uint32_t struct_size;   /* set by egret_config_init: the caller's sizeof(egret_config) */
     uint32_t eve_types;     /* EGRET_EV_* bits; default EGRET_EVE_DEFAULT */
@@ -157,6 +206,8 @@ typedef struct egret_config {
     /* -- added in 0.2 -- */
     egret_keylog *tls_keylog; /* TLS secrets (egret_keylog_new); NULL = TLS flows are not
                                  decrypted.  One key log may serve many engines. */
+    /* -- added in 0.3 -- */
+    const egret_fleet_store *fleet_store; /* fleet-wide windows; NULL = local only */
 } egret_config;
 
 /* Counters for a host's summary (all since engine creation).  Grows only

@@ -29,6 +29,13 @@ EGRET_API size_t egret_engine_top_hosts_sized(const egret_engine *e, egret_host_
 #define egret_engine_top_hosts(e, out, n)                                                          \
     egret_engine_top_hosts_sized((e), (out), (n), sizeof(*(out)))
 
+/* The GeoIP and ASN database files the engine opened (NULL when none),
+ * for a host's summary; returns 1 when they are the bundled TEST
+ * databases (made-up countries), 0 otherwise.  The strings live as long
+ * as the engine. */
+EGRET_API int egret_engine_geo_dbs(const egret_engine *e, const char **geoip_db,
+                                   const char **asn_db);
+
 /* Loads and validates the rules named by 'cfg' (rule_paths, config,
  * sets) without creating an engine; prints each problem with file:line to
  * 'report'.  Returns the number of errors (0: all good). */

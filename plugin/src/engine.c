@@ -11,6 +11,7 @@
 #include "engine_state.h"
 #include "evidence.h"
 #include "hooks.h"
+#include "http.h"
 #include "ja3.h"
 #include "config.h"
 #include "mem.h"
@@ -165,6 +166,10 @@ static void on_http_request(void *ctx_ud, void *flow_ud, const inspect_req *r)
     if (!x->has_ai && !x->srv_internal && e->attr && r->t->host[0])
         x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, r->t->host, ATTR_NAME_HTTP_HOST,
                               e->ev_ts, &x->ai);
+    /* a second Host (or Host vs absolute URI): a server may route on it */
+    if (!x->has_ai && !x->srv_internal && e->attr && r->t->host_alt[0])
+        x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, r->t->host_alt, ATTR_NAME_HTTP_HOST,
+                              e->ev_ts, &x->ai);
     if (x->evid && r->sample[0]) evidence_set_sample(x->evid, r->sample);
     if (r->decrypted) x->decrypted = true;
     x->req_ts[r->t->id % 4] = x->req_start ? x->req_start : e->ev_ts;
@@ -196,8 +201,10 @@ static void on_http_evict(void *ctx_ud, void *flow_ud)
 /* Whether inspecting this HTTP flow feeds anything: http records, evidence
  * samples, or an on_http rule whose needs the flow meets.  Most such rules
  * need an AI-bound flow: when the request's header block is whole in this
- * first segment, nDPI has just read its Host, so attribution is settled
- * here and a flow to any other host is not inspected (counted in
+ * first segment, its Host is read here -- by egret's own reading of the
+ * head (http_head_host: absolute URI, first Host, a second Host), not
+ * nDPI's, so that a head the parser would attribute is never skipped --
+ * and a flow to any other host is not inspected (counted in
  * http.flows_skipped).  A header block split across segments is inspected:
  * its Host is not known yet. */
 static bool inspect_needed(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int kind)
@@ -211,8 +218,13 @@ static bool inspect_needed(egret_engine *e, flow *f, fext *x, const dec_pkt *p, 
      * decryption waits for keys the key log may not hold anyway */
     if (kind != INSPECT_HTTP) return !x->srv_internal;
     if (x->attributed_done) return false;
-    if (!memmem(p->payload, p->payload_len, "\r\n\r\n", 4)) return true;
-    attribute_as(e, f, x, x->df ? dpi_host(x->df) : x->info.hostname, ATTR_NAME_HTTP_HOST);
+    char host[256], alt[256];
+    if (!http_head_host(p->payload, p->payload_len, host, sizeof(host), alt, sizeof(alt)))
+        return true;
+    attribute_as(e, f, x, host, ATTR_NAME_HTTP_HOST);
+    if (!x->has_ai && alt[0] && !x->srv_internal && e->attr)
+        x->has_ai =
+            attr_flow(e->attr, f->ip_v, f->cli, f->srv, alt, ATTR_NAME_HTTP_HOST, e->ev_ts, &x->ai);
     return x->has_ai;
 }
 
@@ -224,12 +236,19 @@ static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int
         x->insp_decided = true;
         int kind = dir == FLOW_TOSERVER ? inspect_wants(e->inspect, p->payload, p->payload_len)
                                         : INSPECT_NONE;
+        /* the first payload is not the stream's first bytes (reordered
+         * segments): what the stream is shows once reassembly has them */
+        const flow_dir *cd = &f->dir[FLOW_TOSERVER];
+        if (kind == INSPECT_NONE && dir == FLOW_TOSERVER && cd->syn && p->seq != cd->seq_base)
+            kind = INSPECT_ANY;
         if (kind == INSPECT_NONE) return;
         if (!inspect_needed(e, f, x, p, kind)) {
             e->c.insp_skipped++;
             return;
         }
         x->insp = inspect_flow_new(e->inspect, f, kind);
+        for (int d = 0; x->insp && d < 2; d++)
+            if (f->dir[d].syn) inspect_flow_seq_base(x->insp, d, f->dir[d].seq_base);
     }
     if (!x->insp) return;
     if (dir == FLOW_TOSERVER && p->payload_len && !x->req_start) x->req_start = e->ev_ts;
@@ -618,11 +637,17 @@ static void expire_to(egret_engine *e, uint64_t t)
     if (sec <= e->expire_sec) return;
     e->expire_sec = sec;
     e->ev_ts = sec * USEC;
+    bool tick = e->rules && sec % e->cfg.tick_interval_s == 0;
+    /* fleet-wide windows: once per tick interval entered (sparse traffic
+     * may skip the tick's own second), before this second's flow ends */
+    if (e->rules && sec / e->cfg.tick_interval_s != e->fleet_tick) {
+        e->fleet_tick = sec / e->cfg.tick_interval_s;
+        rules_fleet_sync(e->rules, e->ev_ts);
+    }
     flow_expire(e->flows, e->ev_ts);
     /* Quiet flows with traffic not yet seen by on_tick get their tick here,
      * every tick interval of packet time (live: driven by the timer). */
-    if (e->rules && sec % e->cfg.tick_interval_s == 0 && rules_wants(e->rules, RH_TICK))
-        hooks_sweep_ticks(e);
+    if (tick && rules_wants(e->rules, RH_TICK)) hooks_sweep_ticks(e);
 }
 
 int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t caplen,
@@ -685,7 +710,9 @@ void egret_engine_flush(egret_engine *e)
     if (!e) return;
     expire_to(e, e->now); /* as N workers do when their flush arrives */
     e->ev_ts = e->now;
+    if (e->rules) rules_fleet_sync(e->rules, e->now); /* the fleet's sums before the last ends */
     flow_flush(e->flows);
+    if (e->rules) rules_fleet_sync(e->rules, e->now); /* and this sensor's last increments */
     if (e->cfg.eve_types & EGRET_EV_STATS) stats_record(e);
 }
 
@@ -728,6 +755,14 @@ void egret_engine_counters_sized(const egret_engine *e, egret_counters *out, siz
     size_t n = size < sizeof(c) ? size : sizeof(c);
     c.struct_size = (uint32_t)n;
     memcpy(out, &c, n);
+}
+
+int egret_engine_geo_dbs(const egret_engine *e, const char **geoip_db, const char **asn_db)
+{
+    bool on = e && e->geo;
+    if (geoip_db) *geoip_db = on && e->geo_city_path[0] ? e->geo_city_path : NULL;
+    if (asn_db) *asn_db = on && e->geo_asn_path[0] ? e->geo_asn_path : NULL;
+    return on && e->geo_test ? 1 : 0;
 }
 
 size_t egret_engine_top_hosts_sized(const egret_engine *e, egret_host_stat *out, size_t n,

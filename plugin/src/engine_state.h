@@ -53,6 +53,7 @@ struct egret_engine {
     uint64_t ev_ts;                /* time of the event being processed: the packet's, the
                                       expiry boundary's, or 'now' at flush */
     uint64_t expire_sec;           /* last whole second of packet time expired at */
+    uint64_t fleet_tick;           /* tick interval of the last fleet-window sync */
     flow *dirty_head, *dirty_tail; /* flows with traffic on_tick has not seen */
     inspect_ctx *inspect;          /* NULL with no_inspect */
     char *evidence_dir;

@@ -393,6 +393,13 @@ void eve_http(eve_out *o, const flow *f, const fext *x, const geo_result *g, con
     put_flow_header_as(o, f, x, g, ts, "http", h2 ? "http2" : NULL);
     jw_obj_open(w, "http");
     if (t->host[0]) jw_str(w, "hostname", t->host);
+    if (t->host_alt[0]) jw_str(w, "hostname_alt", t->host_alt);
+    if (r->anomalies) { /* evasion shapes (docs/EVASION.md) */
+        jw_arr_open(w, "anomalies");
+        for (unsigned i = 0; i < HTTP_ANOM__COUNT; i++)
+            if (r->anomalies & (1u << i)) jw_str(w, NULL, http_anomaly_name(i));
+        jw_arr_close(w);
+    }
     if (t->uri[0]) jw_str(w, "url", t->uri);
     if (t->user_agent[0]) jw_str(w, "http_user_agent", t->user_agent);
     if (t->req.content_type[0]) jw_str(w, "http_content_type", t->req.content_type);
@@ -553,6 +560,7 @@ static void put_inspect_stats(jw *w, const eve_snapshot *s)
         jw_u64(w, "memcap_drops", is->reasm_memcap_drops);
         jw_u64(w, "gaps", is->reasm_gaps);
         jw_u64(w, "depth_reached", is->reasm_depth);
+        jw_u64(w, "tcp_overlap_conflict", is->reasm_overlap_conflict);
         jw_obj_close(w);
         if (is->has_tls) {
             const tlsdec_stats *t = &is->tls;
@@ -621,6 +629,15 @@ void eve_stats(eve_out *o, const eve_snapshot *s)
     jw_u64(w, "uptime", s->uptime_s);
     jw_obj_open(w, "capture");
     put_group(w, s->c, STATS_CAPTURE);
+    /* the share of packets the kernel saw but could not hand over (its
+     * count includes them), rounded to 0.01 %: what an operator compares
+     * with a threshold, not a ratio to work out */
+    if (s->c->kernel_packets)
+        jw_dbl(
+            w, "kernel_drop_pct",
+            (double)(uint64_t)(10000.0 * (double)s->c->kernel_drops / (double)s->c->kernel_packets +
+                               0.5) /
+                100.0);
     jw_obj_close(w);
     put_decoder(w, s);
     jw_obj_open(w, "flow");

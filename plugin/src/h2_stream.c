@@ -278,11 +278,25 @@ static void on_field(void *ud, const uint8_t *name, size_t nlen, const uint8_t *
     } else if (ascii_ieq(nm, nlen, ":path")) {
         if (ascii_copy_trunc(t->uri, sizeof(t->uri), v, vlen)) t->flags |= HTTP_TXN_URI_TRUNC;
     } else if (ascii_ieq(nm, nlen, ":authority")) {
-        ascii_copy_trunc(t->host, sizeof(t->host), v, vlen);
+        /* :authority wins over host (RFC 9113 8.3.1); a different name is kept */
+        char h[sizeof(t->host)];
+        http_host_normalize(v, vlen, h, sizeof(h));
+        if (t->host[0] && strcmp(t->host, h) != 0) {
+            t->anomalies |= HTTP_ANOM_HOST_MISMATCH;
+            if (!t->host_alt[0]) memcpy(t->host_alt, t->host, sizeof(h));
+        }
+        memcpy(t->host, h, sizeof(h));
     } else if (ascii_ieq(nm, nlen, ":scheme")) {
         ascii_copy_trunc(t->scheme, sizeof(t->scheme), v, vlen);
     } else if (ascii_ieq(nm, nlen, "host")) {
-        if (!t->host[0]) ascii_copy_trunc(t->host, sizeof(t->host), v, vlen);
+        char h[sizeof(t->host)];
+        http_host_normalize(v, vlen, h, sizeof(h));
+        if (!t->host[0]) {
+            memcpy(t->host, h, sizeof(h));
+        } else if (strcmp(t->host, h) != 0) {
+            t->anomalies |= HTTP_ANOM_HOST_MISMATCH;
+            if (!t->host_alt[0]) memcpy(t->host_alt, h, sizeof(h));
+        }
     } else if (ascii_ieq(nm, nlen, "user-agent")) {
         ascii_copy_trunc(t->user_agent, sizeof(t->user_agent), v, vlen);
     } else {
@@ -340,7 +354,10 @@ void h2_block_start(h2_conn *c, http_dir dir)
             c->st.streams_lost++;
             return;
         }
-        if (h2_stream_new(c, d->sid)) d->bkind = K_REQ;
+        h2_stream *ns = h2_stream_new(c, d->sid);
+        if (!ns) return;
+        d->bkind = K_REQ;
+        if (d->flags & FL_PADDED) ns->t.anomalies |= HTTP_ANOM_H2_PADDING;
         return;
     }
     if (!s || s->done[dir]) return;
@@ -352,6 +369,10 @@ void h2_block_bytes(h2_conn *c, http_dir dir, const uint8_t *p, size_t n, bool f
 {
     ddir *d = &c->d[dir];
     if (d->block_lost) return;
+    if (d->type == F_CONTINUATION && dir == HTTP_DIR_REQ) {
+        h2_stream *s = h2_find(c, d->block_sid);
+        if (s) s->t.anomalies |= HTTP_ANOM_H2_CONTINUATION;
+    }
     c->fdir = dir;
     if (hpack_dec_feed(d->hp, p, n, final, on_field, c) != 0) {
         d->block_lost = true;

@@ -307,6 +307,7 @@ void hooks_rules_config(egret_engine *e)
     rc->on_log = on_rule_log;
     rc->ud = e;
     rc->risk_name = hooks_risk_name;
+    rc->fleet = e->cfg.fleet_store;
 }
 
 /* Loads the rule set.  Broken rule files are reported (with file:line)
@@ -337,6 +338,9 @@ void hooks_http(egret_engine *e, flow *f, fext *x, const inspect_req *r)
     v.http_status = -1; /* the response has not been seen yet */
     v.http_protocol = t->protocol == HTTP_PROTO_2 ? "HTTP/2" : "HTTP/1.1";
     v.http_decrypted = r->decrypted;
+    char anomalies[256];
+    v.http_host_alt = t->host_alt;
+    v.http_anomalies = http_anomaly_names(r->anomalies, anomalies, sizeof(anomalies));
     if (r->has_content) {
         v.content_shape = r->content.shape;
         v.content_messages = (int64_t)r->content.messages;

@@ -6,6 +6,7 @@
  */
 #include "http.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,9 +38,13 @@ typedef struct dstate {
     size_t hdr_bytes;
     unsigned hdr_count;
     uint64_t remaining;
-    http_txn *t;    /* message in progress (NULL in S_LINE0) */
-    bool announced; /* headers callback done */
-    bool discard;   /* S_RESYNC: dropping the rest of a line */
+    http_txn *t;       /* message in progress (NULL in S_LINE0) */
+    bool announced;    /* headers callback done */
+    bool discard;      /* S_RESYNC: dropping the rest of a line */
+    bool overlong;     /* dropping the rest of an over-long header line (its start is kept) */
+    unsigned limit_ev; /* header-limit events raised for this message (bit per event) */
+    bool host_hdr;     /* a Host field was seen */
+    bool host_uri;     /* t->host came from an absolute URI */
     /* framing facts from the header block */
     int64_t cl;
     bool cl_bad, te_present, te_chunked, te_bad;
@@ -73,6 +78,62 @@ const char *http_event_name(http_event ev)
     return (unsigned)ev < HTTP_EV__COUNT ? event_names[ev] : "?";
 }
 
+static const char *const anomaly_names[] = {
+#define HTTP_ANOM_STR(name, str) str,
+    HTTP_ANOMALIES(HTTP_ANOM_STR)
+#undef HTTP_ANOM_STR
+};
+
+const char *http_anomaly_name(unsigned i)
+{
+    return i < HTTP_ANOM__COUNT ? anomaly_names[i] : "?";
+}
+
+char *http_anomaly_names(uint32_t anomalies, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (cap) buf[0] = 0;
+    for (unsigned i = 0; i < HTTP_ANOM__COUNT; i++) {
+        if (!(anomalies & (1u << i))) continue;
+        int w = snprintf(buf + n, cap - n, "%s%s", n ? "," : "", anomaly_names[i]);
+        if (w < 0 || (size_t)w >= cap - n) break;
+        n += (size_t)w;
+    }
+    return buf;
+}
+
+void http_host_normalize(const char *v, size_t n, char *out, size_t cap)
+{
+    ascii_trim(&v, &n);
+    if (n && v[0] == '[') { /* IPv6 literal: up to the bracket */
+        const char *rb = memchr(v, ']', n);
+        if (rb) n = (size_t)(rb - v) + 1;
+    } else {
+        /* ":port" (digits, possibly none): servers route on the name alone */
+        size_t i = n;
+        while (i > 0 && v[i - 1] >= '0' && v[i - 1] <= '9') i--;
+        if (i > 0 && v[i - 1] == ':') n = i - 1;
+    }
+    while (n && v[n - 1] == '.') n--; /* "api.openai.com." is the same name */
+    ascii_copy_trunc(out, cap, v, n);
+    for (char *q = out; *q; q++) *q = (char)ascii_lower((unsigned char)*q);
+}
+
+/* The authority of an absolute-form target ("http://user@host:port/path"),
+ * or false. */
+static bool uri_authority(const char *u, size_t n, const char **a, size_t *an)
+{
+    size_t skip = ascii_iprefix(u, n, "http://") ? 7 : ascii_iprefix(u, n, "https://") ? 8 : 0;
+    if (!skip) return false;
+    size_t e = skip;
+    while (e < n && u[e] != '/' && u[e] != '?' && u[e] != '#') e++;
+    size_t st = skip;
+    for (size_t k = skip; k < e; k++)
+        if (u[k] == '@') st = k + 1; /* userinfo is not the host */
+    *a = u + st;
+    *an = e - st;
+    return true;
+}
 void http_limits_default(http_limits *l)
 {
     l->max_line = 8192;
@@ -166,6 +227,8 @@ static void msg_reset(dstate *d)
     d->remaining = 0;
     d->cl = -1;
     d->cl_bad = d->te_present = d->te_chunked = d->te_bad = false;
+    d->overlong = d->host_hdr = d->host_uri = false;
+    d->limit_ev = 0;
     d->boundary[0] = 0;
     body_reset(&d->body);
 }
@@ -231,6 +294,7 @@ static void msg_done(http_conn *c, http_dir dir, bool truncated)
 static void stop_dir(http_conn *c, http_dir dir, http_event ev)
 {
     dstate *d = &c->d[dir];
+    if (d->t) d->t->anomalies |= HTTP_ANOM_MALFORMED;
     event(c, dir, d->t, ev);
     d->st = S_STOPPED;
     c->st.stopped[dir] = true;
@@ -286,6 +350,14 @@ static void start_line(http_conn *c, http_dir dir, const char *s, size_t n)
         ascii_copy_trunc(t->method, sizeof(t->method), s, ml);
         if (ascii_copy_trunc(t->uri, sizeof(t->uri), s + us, ue - us))
             t->flags |= HTTP_TXN_URI_TRUNC;
+        const char *a;
+        size_t an;
+        if (uri_authority(s + us, ue - us, &a, &an)) {
+            /* RFC 9112 3.2.2: the target's authority wins over Host */
+            t->anomalies |= HTTP_ANOM_ABSOLUTE_URI;
+            http_host_normalize(a, an, t->host, sizeof(t->host));
+            d->host_uri = t->host[0] != 0;
+        }
         d->t = t;
     } else {
         if (n < 12 || !parse_version(s, 8) || s[8] != ' ' || (n > 12 && s[12] != ' ')) {
@@ -318,14 +390,45 @@ static void start_line(http_conn *c, http_dir dir, const char *s, size_t n)
     d->st = S_HEADERS;
 }
 
+/* A header block over a limit: an event (once per message and kind) and
+ * an anomaly, never a reason to stop looking for the fields that matter. */
+static void header_limit(http_conn *c, http_dir dir, http_event ev)
+{
+    dstate *d = &c->d[dir];
+    unsigned bit = ev == HTTP_EV_TOO_MANY_HEADERS ? 1u : 2u;
+    if (d->t) d->t->anomalies |= HTTP_ANOM_HEADER_LIMIT;
+    if (d->limit_ev & bit) return;
+    d->limit_ev |= bit;
+    event(c, dir, d->t, ev);
+}
+
+/* A Host field: the first one wins (what most servers and proxies route
+ * on); a later, different one is kept in host_alt so that attribution can
+ * try it too. */
+static void host_field(dstate *d, http_txn *t, const char *v, size_t vn)
+{
+    char h[sizeof(t->host)];
+    http_host_normalize(v, vn, h, sizeof(h));
+    if (d->host_hdr || d->host_uri) {
+        t->anomalies |= d->host_hdr ? HTTP_ANOM_HOST_DUPLICATE : 0;
+        if (strcmp(h, t->host) != 0) {
+            if (!d->host_hdr) t->anomalies |= HTTP_ANOM_HOST_MISMATCH;
+            if (!t->host_alt[0]) memcpy(t->host_alt, h, sizeof(h));
+        }
+    } else {
+        memcpy(t->host, h, sizeof(h));
+    }
+    d->host_hdr = true;
+}
+
 static void header_line(http_conn *c, http_dir dir, const char *s, size_t n)
 {
     dstate *d = &c->d[dir];
     if (ascii_is_ows(s[0])) return; /* obsolete line folding: ignored */
-    if (++d->hdr_count > c->lim.max_headers) {
-        stop_dir(c, dir, HTTP_EV_TOO_MANY_HEADERS);
-        return;
-    }
+    /* Past the count limit only the fields that decide attribution and
+     * framing are still read. */
+    bool over = ++d->hdr_count > c->lim.max_headers;
+    if (over) header_limit(c, dir, HTTP_EV_TOO_MANY_HEADERS);
     const char *colon = memchr(s, ':', n);
     if (!colon) return; /* not a field: ignored */
     size_t nl = (size_t)(colon - s);
@@ -335,12 +438,12 @@ static void header_line(http_conn *c, http_dir dir, const char *s, size_t n)
     http_txn *t = d->t;
     http_msg *m = msg_of(t, dir);
     if (dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "host")) {
-        ascii_copy_trunc(t->host, sizeof(t->host), v, vn);
-    } else if (dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "user-agent")) {
+        host_field(d, t, v, vn);
+    } else if (!over && dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "user-agent")) {
         ascii_copy_trunc(t->user_agent, sizeof(t->user_agent), v, vn);
-    } else if (dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "upgrade")) {
+    } else if (!over && dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "upgrade")) {
         ascii_copy_trunc(t->upgrade, sizeof(t->upgrade), v, vn);
-    } else if (dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "http2-settings")) {
+    } else if (!over && dir == HTTP_DIR_REQ && ascii_ieq(s, nl, "http2-settings")) {
         ascii_copy_trunc(t->h2_settings, sizeof(t->h2_settings), v, vn);
     } else if (ascii_ieq(s, nl, "content-type")) {
         ascii_copy_trunc(m->content_type, sizeof(m->content_type), v, vn);
@@ -372,9 +475,12 @@ static void header_line(http_conn *c, http_dir dir, const char *s, size_t n)
             i++;
             if (tl == 0) continue;
             if (d->te_chunked) d->te_bad = true; /* chunked must be last */
-            if (ascii_ieq(tok, tl, "chunked"))
+            if (ascii_ieq(tok, tl, "chunked")) {
                 d->te_chunked = true;
-            else if (ascii_ieq(tok, tl, "gzip") || ascii_ieq(tok, tl, "x-gzip"))
+                continue;
+            }
+            t->anomalies |= HTTP_ANOM_TRANSFER_CODING;
+            if (ascii_ieq(tok, tl, "gzip") || ascii_ieq(tok, tl, "x-gzip"))
                 d->body.enc = d->body.enc == BODY_ENC_NONE ? BODY_ENC_GZIP : BODY_ENC_UNSUPPORTED;
             else if (ascii_ieq(tok, tl, "deflate"))
                 d->body.enc =
@@ -481,6 +587,7 @@ static void chunk_size_line(http_conn *c, http_dir dir, const char *s, size_t n)
         stop_dir(c, dir, HTTP_EV_BAD_CHUNK);
         return;
     }
+    if (i < n && d->t) d->t->anomalies |= HTTP_ANOM_CHUNK_EXTENSION;
     if (v == 0) {
         d->st = S_TRAILERS;
         d->hdr_count = 0;
@@ -534,7 +641,7 @@ static void process_line(http_conn *c, http_dir dir, const char *s, size_t n)
         if (n == 0)
             msg_done(c, dir, false);
         else if (++d->hdr_count > c->lim.max_headers)
-            stop_dir(c, dir, HTTP_EV_TOO_MANY_HEADERS);
+            header_limit(c, dir, HTTP_EV_TOO_MANY_HEADERS);
         break;
     default:
         break;
@@ -564,10 +671,8 @@ static const uint8_t *feed_line(http_conn *c, http_dir dir, const uint8_t *p, co
     bool header_like = d->st == S_LINE0 || d->st == S_HEADERS || d->st == S_TRAILERS;
     if (header_like && (d->st != S_LINE0 || d->line_len || seg)) {
         d->hdr_bytes += seg + (lf ? 1 : 0);
-        if (d->hdr_bytes > c->lim.max_header_bytes) {
-            stop_dir(c, dir, HTTP_EV_HEADER_TOO_LONG);
-            return end;
-        }
+        if (d->hdr_bytes > c->lim.max_header_bytes && d->st != S_LINE0)
+            header_limit(c, dir, HTTP_EV_HEADER_TOO_LONG);
     }
     if (d->st == S_RESYNC && (d->discard || d->line_len + seg > c->lim.max_line)) {
         /* the tail of a line cut by the gap, or an overlong line: drop it */
@@ -575,13 +680,22 @@ static const uint8_t *feed_line(http_conn *c, http_dir dir, const uint8_t *p, co
         d->discard = !lf;
         return lf ? lf + 1 : end;
     }
-    if (d->line_len + seg > c->lim.max_line) {
-        stop_dir(c, dir, header_like ? HTTP_EV_HEADER_TOO_LONG : HTTP_EV_BAD_CHUNK);
-        return end;
+    size_t take = d->overlong ? 0 : seg;
+    if (take && d->line_len + seg > c->lim.max_line) {
+        if (d->st != S_HEADERS && d->st != S_TRAILERS) {
+            stop_dir(c, dir, header_like ? HTTP_EV_HEADER_TOO_LONG : HTTP_EV_BAD_CHUNK);
+            return end;
+        }
+        /* An over-long field: its name and the start of its value are
+         * kept, the rest is dropped, and the block is read on. */
+        take = c->lim.max_line - d->line_len;
+        d->overlong = true;
+        header_limit(c, dir, HTTP_EV_HEADER_TOO_LONG);
     }
-    memcpy(d->line + d->line_len, p, seg);
-    d->line_len += seg;
+    memcpy(d->line + d->line_len, p, take);
+    d->line_len += take;
     if (!lf) return end;
+    d->overlong = false;
     size_t n = d->line_len;
     if (n && d->line[n - 1] == '\r') n--;
     d->line_len = 0;
@@ -590,6 +704,46 @@ static const uint8_t *feed_line(http_conn *c, http_dir dir, const uint8_t *p, co
 }
 
 /* ---- public API ---- */
+
+bool http_head_host(const uint8_t *p, size_t n, char *host, size_t cap, char *alt, size_t altcap)
+{
+    const char *s = (const char *)p, *end = s + n;
+    bool first = true, seen = false, from_uri = false;
+    host[0] = alt[0] = 0;
+    while (s < end) {
+        const char *lf = memchr(s, '\n', (size_t)(end - s));
+        if (!lf) break;
+        size_t ln = (size_t)(lf - s);
+        if (ln && s[ln - 1] == '\r') ln--;
+        if (first) { /* the request line: METHOD SP target SP version */
+            const char *sp = memchr(s, ' ', ln), *a;
+            size_t an;
+            if (sp) {
+                const char *t = sp + 1, *te = memchr(t, ' ', (size_t)(s + ln - t));
+                if (te && uri_authority(t, (size_t)(te - t), &a, &an)) {
+                    http_host_normalize(a, an, host, cap);
+                    from_uri = host[0] != 0;
+                }
+            }
+            first = false;
+        } else if (ln == 0) {
+            return true;
+        } else {
+            const char *colon = memchr(s, ':', ln);
+            if (colon && ascii_ieq(s, (size_t)(colon - s), "host")) {
+                char h[256];
+                http_host_normalize(colon + 1, ln - (size_t)(colon + 1 - s), h, sizeof(h));
+                if (!seen && !from_uri)
+                    snprintf(host, cap, "%s", h);
+                else if (!alt[0] && strcmp(h, host) != 0)
+                    snprintf(alt, altcap, "%s", h);
+                seen = true;
+            }
+        }
+        s = lf + 1;
+    }
+    return false;
+}
 
 http_conn *http_conn_new(const http_limits *lim, const http_callbacks *cb, void *ud)
 {

@@ -20,10 +20,18 @@
  * is incremental byte-by-byte: any split of the input into feeds gives the
  * same transactions, fields and body bytes (tested for every split point).
  *
- * Bounds (http_limits): a start or header line longer than max_line, a
- * header block larger than max_header_bytes or with more than max_headers
- * fields raises HTTP_EV_HEADER_TOO_LONG / HTTP_EV_TOO_MANY_HEADERS and the
- * parser stops for that direction (later bytes are ignored and counted).
+ * Bounds (http_limits): a start line or chunk-size line longer than
+ * max_line stops the parser for that direction (later bytes are ignored
+ * and counted).  A header block over a limit -- a field line longer than
+ * max_line, more than max_headers fields, more than max_header_bytes --
+ * raises HTTP_EV_HEADER_TOO_LONG / HTTP_EV_TOO_MANY_HEADERS (once per
+ * message) and HTTP_ANOM_HEADER_LIMIT, and the parser reads on: limits
+ * stop *storing* (an over-long line keeps its first max_line bytes; past
+ * max_headers only Host, Content-Type, Content-Length, Transfer-Encoding
+ * and Content-Encoding are read), never *looking* (docs/EVASION.md).
+ * Host: normalised (http_host_normalize); an absolute-form target's
+ * authority wins, else the first Host field; a different second name is
+ * kept in host_alt (HTTP_ANOM_HOST_DUPLICATE / HOST_MISMATCH).
  * Copies: only header / chunk-size lines (bounded by max_line, needed when a
  * line spans two feeds) and at most one delimiter's worth of multipart
  * look-ahead; body bytes reach on_body_data straight from the caller's
@@ -127,6 +135,13 @@ void http_conn_gap(http_conn *c, http_dir dir, uint64_t len);
 /* This direction ended (reasm REASM_END, or REASM_DEPTH: no more bytes
  * will come).  Reports any message in progress; idempotent. */
 void http_conn_end(http_conn *c, http_dir dir);
+
+/* Reads the Host of a request head (start line and header block, whole
+ * in p/n) the way the parser does: an absolute URI's authority, else the
+ * first Host field; a second, different name goes to alt.  Names are
+ * normalised (http_host_normalize).  False when the head does not end in
+ * p/n.  For the engine's inspection decision on a flow's first segment. */
+bool http_head_host(const uint8_t *p, size_t n, char *host, size_t cap, char *alt, size_t altcap);
 
 /* Counters so far. */
 const http_conn_stats *http_conn_stats_get(const http_conn *c);

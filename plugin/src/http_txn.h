@@ -96,7 +96,51 @@ typedef struct http_txn {
     char scheme[16];       /* HTTP/2 :scheme */
     char upgrade[32];      /* HTTP/1.x request's Upgrade header ("h2c", "websocket") */
     char h2_settings[128]; /* its HTTP2-Settings header (base64url), for h2_conn_new_upgraded */
+    /* Appended for evasion resistance (docs/EVASION.md). */
+    char host_alt[256]; /* a second, different Host (duplicate or vs the absolute URI) */
+    uint32_t anomalies; /* HTTP_ANOM_*: shapes a client uses to hide a request */
 } http_txn;
+
+/* Request shapes that an evasive client uses (http.anomalies in EVE, the
+ * rules' http.anomalies).  X(bit name, "name") */
+#define HTTP_ANOMALIES(X)                                                                          \
+    X(HEADER_LIMIT, "header_limit")        /* header block over a limit: looked on */              \
+    X(HOST_DUPLICATE, "host_duplicate")    /* more than one Host */                                \
+    X(HOST_MISMATCH, "host_mismatch")      /* Host differs from the absolute URI / :authority */   \
+    X(ABSOLUTE_URI, "absolute_uri")        /* http://host/... in the request line */               \
+    X(TRANSFER_CODING, "transfer_coding")  /* a coding other than chunked in Transfer-Encoding */  \
+    X(CHUNK_EXTENSION, "chunk_extension")  /* "1a;ext=..." chunk-size lines */                     \
+    X(MALFORMED, "malformed")              /* framing the parser could not follow: it stopped */   \
+    X(H2_PADDING, "h2_padding")            /* HTTP/2 HEADERS or DATA with padding */               \
+    X(H2_CONTINUATION, "h2_continuation")  /* HTTP/2 header block split over CONTINUATION */       \
+    X(TCP_OVERLAP, "tcp_overlap_conflict") /* retransmitted bytes differed (inspect.c) */
+
+enum {
+#define HTTP_ANOM_BIT(name, str) HTTP_ANOM_BIT_##name,
+    HTTP_ANOMALIES(HTTP_ANOM_BIT)
+#undef HTTP_ANOM_BIT
+        HTTP_ANOM__COUNT
+};
+#define HTTP_ANOM_HEADER_LIMIT    (1u << HTTP_ANOM_BIT_HEADER_LIMIT)
+#define HTTP_ANOM_HOST_DUPLICATE  (1u << HTTP_ANOM_BIT_HOST_DUPLICATE)
+#define HTTP_ANOM_HOST_MISMATCH   (1u << HTTP_ANOM_BIT_HOST_MISMATCH)
+#define HTTP_ANOM_ABSOLUTE_URI    (1u << HTTP_ANOM_BIT_ABSOLUTE_URI)
+#define HTTP_ANOM_TRANSFER_CODING (1u << HTTP_ANOM_BIT_TRANSFER_CODING)
+#define HTTP_ANOM_CHUNK_EXTENSION (1u << HTTP_ANOM_BIT_CHUNK_EXTENSION)
+#define HTTP_ANOM_MALFORMED       (1u << HTTP_ANOM_BIT_MALFORMED)
+#define HTTP_ANOM_H2_PADDING      (1u << HTTP_ANOM_BIT_H2_PADDING)
+#define HTTP_ANOM_H2_CONTINUATION (1u << HTTP_ANOM_BIT_H2_CONTINUATION)
+#define HTTP_ANOM_TCP_OVERLAP     (1u << HTTP_ANOM_BIT_TCP_OVERLAP)
+
+/* The names of the bits set in 'anomalies', comma-separated, into buf
+ * ("" when none); returns buf. */
+char *http_anomaly_names(uint32_t anomalies, char *buf, size_t cap);
+/* The name of anomaly bit i (0 .. HTTP_ANOM__COUNT-1); "?" beyond. */
+const char *http_anomaly_name(unsigned i);
+
+/* A Host value (or URI authority) as attribution compares it: OWS trimmed,
+ * lower case, port and trailing dots removed, truncated to cap-1. */
+void http_host_normalize(const char *v, size_t n, char *out, size_t cap);
 
 #define HTTP_PROTO_1 0u /* HTTP/1.x (http.c) */
 #define HTTP_PROTO_2 2u /* HTTP/2 (h2_*.c) */

@@ -41,10 +41,12 @@ struct inspect_ctx {
 };
 
 /* Memory of one inspected flow, roughly: the struct, the HTTP transaction
- * ring and line buffers.  The number of flows inspected at once is capped
- * so that this state stays under INSPECT_STATE_CAP. */
-#define INSPECT_STATE_CAP  (64u << 20)
-#define INSPECT_FLOW_BYTES (sizeof(struct inspect_flow) + PENDING_MAX * sizeof(http_txn) + 16384)
+ * ring, line buffers and the reassembly histories (overlap conflicts).  The
+ * number of flows inspected at once is capped so that this state stays
+ * under INSPECT_STATE_CAP. */
+#define INSPECT_STATE_CAP (64u << 20)
+#define INSPECT_FLOW_BYTES                                                                         \
+    (sizeof(struct inspect_flow) + PENDING_MAX * sizeof(http_txn) + 16384 + 2 * REASM_HIST_BYTES)
 
 /* What a completed request leaves for its response (no sample: evidence
  * takes it at request time). */
@@ -64,6 +66,8 @@ struct inspect_flow {
     h2_conn *h2;         /* ... or HTTP/2 (decided at the first plaintext byte under TLS) */
     bool ended[2];       /* the parser's directions ended */
     bool upgraded;       /* HTTP/1.1 answered "101" to "Upgrade: h2c": 'up' is stream 1 */
+    uint8_t pick[24];    /* INSPECT_ANY: first client bytes, while they match the h2 preface */
+    uint8_t pick_len;
     http_txn up;
     content_ctx *content;
     bool in_body;      /* content_begin called for the current request */
@@ -182,11 +186,19 @@ static void on_part_end(void *ud, const http_txn *t, http_dir dir, const http_pa
     }
 }
 
+/* The request's anomalies, and whether the client's stream carried
+ * conflicting copies of the same bytes (first copy kept: docs/EVASION.md). */
+static uint32_t anomalies_of(const inspect_flow *f, const http_txn *t)
+{
+    return t->anomalies | (f->st[0].overlap_conflicts ? HTTP_ANOM_TCP_OVERLAP : 0);
+}
+
 static void on_request_complete(void *ud, const http_txn *t)
 {
     inspect_flow *f = ud;
     body_end(f, NULL);
     f->cur.t = t;
+    f->cur.anomalies = anomalies_of(f, t);
     if (f->cur.has_content) f->ctx->bodies++;
     if (f->ctx->samples && f->sample_len)
         content_redact(f->sample_raw, f->sample_len, f->cur.sample, sizeof(f->cur.sample));
@@ -226,6 +238,7 @@ static void on_response_complete(void *ud, const http_txn *t)
         }
     }
     r.t = t;
+    r.anomalies = anomalies_of(f, t);
     r.decrypted = f->tls != NULL;
     if (f->ctx->cb.on_txn_done) f->ctx->cb.on_txn_done(f->ctx->cb_ud, f->ud, &r);
 }
@@ -268,7 +281,34 @@ static bool parser_pick(inspect_flow *f, http_dir dir, const uint8_t *data, size
     return f->http != NULL;
 }
 
+static void parser_feed_picked(inspect_flow *f, http_dir dir, const uint8_t *data, size_t len);
+
+/* A clear-text stream of unknown kind (INSPECT_ANY): the client's first
+ * bytes are gathered while they could still be the HTTP/2 preface (a
+ * client sending tiny segments), then the parser is picked on them. */
 static void parser_feed(inspect_flow *f, http_dir dir, const uint8_t *data, size_t len)
+{
+    if (f->http || f->h2 || f->tls || dir != HTTP_DIR_REQ ||
+        (f->pick_len == 0 && len >= sizeof(f->pick))) {
+        parser_feed_picked(f, dir, data, len);
+        return;
+    }
+    size_t k = sizeof(f->pick) - f->pick_len;
+    if (k > len) k = len;
+    memcpy(f->pick + f->pick_len, data, k);
+    size_t have = f->pick_len + k;
+    if (have < sizeof(f->pick) && h2_looks_like_preface(f->pick, have)) {
+        f->pick_len = (uint8_t)have;
+        return;
+    }
+    f->pick_len = 0;
+    uint8_t buf[sizeof(f->pick)];
+    memcpy(buf, f->pick, have);
+    parser_feed_picked(f, dir, buf, have);
+    if (len > k) parser_feed_picked(f, dir, data + k, len - k);
+}
+
+static void parser_feed_picked(inspect_flow *f, http_dir dir, const uint8_t *data, size_t len)
 {
     if (!parser_pick(f, dir, data, len)) return;
     if (f->h2) {
@@ -299,6 +339,13 @@ static void parser_gap(inspect_flow *f, http_dir dir, uint64_t len)
 
 static void parser_end(inspect_flow *f, http_dir dir)
 {
+    if (f->pick_len && dir == HTTP_DIR_REQ) { /* a short stream: pick on what came */
+        uint8_t buf[sizeof(f->pick)];
+        size_t n = f->pick_len;
+        memcpy(buf, f->pick, n);
+        f->pick_len = 0;
+        parser_feed_picked(f, dir, buf, n);
+    }
     if (f->ended[dir]) return;
     f->ended[dir] = true;
     if (f->h2)
@@ -412,17 +459,28 @@ int inspect_wants(const inspect_ctx *c, const uint8_t *p, size_t len)
 {
     static const char *const methods[] = {"GET ",     "POST ", "PUT ",     "PATCH ", "DELETE ",
                                           "OPTIONS ", "HEAD ", "CONNECT ", NULL};
+    bool maybe = false;
     for (const char *const *m = methods; *m; m++) {
         size_t n = strlen(*m);
         if (len >= n && memcmp(p, *m, n) == 0) return INSPECT_HTTP;
+        if (len < n && memcmp(p, *m, len) == 0) maybe = true;
     }
-    if (h2_looks_like_preface(p, len)) return INSPECT_H2C;
+    if (h2_looks_like_preface(p, len)) {
+        if (len >= 24) return INSPECT_H2C;
+        maybe = true;
+    }
+    if (maybe) return INSPECT_ANY;
     /* a TLS handshake record opening with a ClientHello, once the key log
      * has held a key (a sensor without keys reassembles no TLS) */
     if (c->tls && keylog_table_generation(c->keys) != 0 && len >= 6 && p[0] == 0x16 &&
         p[1] == 0x03 && p[5] == 0x01)
         return INSPECT_TLS;
     return INSPECT_NONE;
+}
+
+void inspect_flow_seq_base(inspect_flow *f, int dir, uint32_t seq)
+{
+    reasm_stream_start(&f->st[dir ? 1 : 0], seq);
 }
 
 inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud, int kind)
@@ -446,6 +504,8 @@ inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud, int kind)
         f->h2 = h2_conn_new(&c->h2lim, &HCB, f);
         ok = f->h2 != NULL;
         if (ok) c->flows_h2++;
+    } else if (kind == INSPECT_ANY) {
+        /* parser_pick chooses at the first in-order bytes */
     } else {
         f->http = http_conn_new(&c->hlim, &HCB, f);
         ok = f->http != NULL;
@@ -519,4 +579,5 @@ void inspect_get_stats(const inspect_ctx *c, inspect_stats *out)
     out->reasm_memcap_drops = rs.memcap_drops;
     out->reasm_gaps = rs.gaps;
     out->reasm_depth = rs.depth_reached;
+    out->reasm_overlap_conflict = rs.overlap_conflict;
 }

@@ -39,6 +39,7 @@ typedef struct inspect_req {
     char filename[128]; /* multipart file name of the inspected part */
     char sample[INSPECT_SAMPLE_MAX + 1]; /* redacted start of the body; only with samples on */
     bool decrypted;                      /* the request came out of TLS decryption */
+    uint32_t anomalies; /* t->anomalies, plus HTTP_ANOM_TCP_OVERLAP from reassembly */
 } inspect_req;
 
 /* ctx_ud: given to inspect_new; flow_ud: given to inspect_flow_new. */
@@ -54,8 +55,9 @@ typedef struct inspect_stats {
     uint64_t flows, requests, responses, bodies, http_events;
     uint64_t flows_live, flows_evicted; /* inspected now; ended early at the state cap */
     uint64_t reasm_bytes_now, reasm_peak, reasm_memcap_drops, reasm_gaps, reasm_depth;
-    uint64_t flows_tls, flows_h2; /* inspected flows decrypted from TLS; parsed as HTTP/2 */
-    bool has_tls;                 /* a key source is configured: 'tls' holds its counters */
+    uint64_t reasm_overlap_conflict; /* stats tcp_overlap_conflict */
+    uint64_t flows_tls, flows_h2;    /* inspected flows decrypted from TLS; parsed as HTTP/2 */
+    bool has_tls;                    /* a key source is configured: 'tls' holds its counters */
     tlsdec_stats tls;
 } inspect_stats;
 
@@ -67,17 +69,26 @@ inspect_ctx *inspect_new(size_t memcap, size_t depth, bool samples, keylog_table
 void inspect_free(inspect_ctx *c);
 
 /* What a flow's first client payload makes it. */
-enum { INSPECT_NONE, INSPECT_HTTP, INSPECT_H2C, INSPECT_TLS };
+enum { INSPECT_NONE, INSPECT_HTTP, INSPECT_H2C, INSPECT_TLS, INSPECT_ANY };
 
 /* INSPECT_HTTP when 'payload' starts with an HTTP/1.x request method and a
- * space, INSPECT_H2C with the HTTP/2 preface, INSPECT_TLS with a TLS
- * ClientHello when the context has keys; else INSPECT_NONE. */
+ * space, INSPECT_H2C with the whole HTTP/2 preface, INSPECT_TLS with a TLS
+ * ClientHello when the context has keys; INSPECT_ANY when it is too short
+ * to tell (a proper prefix of a method or of the preface: a client sending
+ * tiny segments), the parser then being picked from the first in-order
+ * bytes (the engine also asks for INSPECT_ANY when the first payload is
+ * out of order); else INSPECT_NONE. */
 int inspect_wants(const inspect_ctx *c, const uint8_t *payload, size_t len);
 
 /* kind: inspect_wants' answer.  At the state cap the least recently
  * active inspected flow is ended first (on_evict tells its owner).  NULL
  * on out-of-memory. */
 inspect_flow *inspect_flow_new(inspect_ctx *c, void *flow_ud, int kind);
+
+/* The flow's direction dir (0 client) started at sequence seq (its ISN+1,
+ * the SYN having been seen before inspection began).  Before its first
+ * packet is given to inspect_packet. */
+void inspect_flow_seq_base(inspect_flow *f, int dir, uint32_t seq);
 /* dir: 0 client->server, 1 server->client. */
 void inspect_packet(inspect_ctx *c, inspect_flow *f, int dir, const dec_pkt *p);
 /* Ends both directions (reporting what was seen), then frees.  NULL ok. */

@@ -70,6 +70,13 @@ void reasm_stream_init(reasm_stream *s)
     memset(s, 0, sizeof(*s));
 }
 
+void reasm_stream_start(reasm_stream *s, uint32_t next_seq)
+{
+    if (s->flags & REASM_ST_STARTED) return;
+    s->flags |= REASM_ST_STARTED;
+    s->next_seq = next_seq;
+}
+
 /* ---- queue helpers ---- */
 
 static void seg_release(reasm_ctx *ctx, reasm_stream *s, reasm_seg *g)
@@ -95,6 +102,52 @@ void reasm_stream_free(reasm_ctx *ctx, reasm_stream *s)
 {
     if (!s) return;
     queue_free(ctx, s);
+    free(s->hist);
+    s->hist = NULL;
+}
+
+/* ---- history of delivered bytes ---- */
+
+/* Keeps [seq, seq+n) of delivered bytes (the newest REASM_HIST_BYTES). */
+static void hist_add(reasm_stream *s, uint32_t seq, const uint8_t *data, size_t n)
+{
+    if (!s->hist) {
+        s->hist = malloc(REASM_HIST_BYTES);
+        if (!s->hist) return;
+    }
+    if (s->hist_fill && s->hist_end != seq) s->hist_fill = 0; /* a gap: not contiguous */
+    if (n > REASM_HIST_BYTES) {
+        seq += (uint32_t)(n - REASM_HIST_BYTES);
+        data += n - REASM_HIST_BYTES;
+        n = REASM_HIST_BYTES;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t at = (seq + i) % REASM_HIST_BYTES, k = REASM_HIST_BYTES - at;
+        if (k > n - i) k = n - i;
+        memcpy(s->hist + at, data + i, k);
+        i += k;
+    }
+    s->hist_end = seq + (uint32_t)n;
+    s->hist_fill =
+        s->hist_fill + n > REASM_HIST_BYTES ? REASM_HIST_BYTES : s->hist_fill + (uint32_t)n;
+}
+
+/* A segment [seq, seq+len) starting before the delivery point: do its
+ * bytes that the history still holds differ? */
+static void hist_check(reasm_ctx *ctx, reasm_stream *s, uint32_t seq, const uint8_t *data,
+                       uint32_t len)
+{
+    if (!s->hist || !s->hist_fill) return;
+    uint32_t lo = s->hist_end - s->hist_fill, hi = s->hist_end;
+    uint32_t a = SEQ_LT(seq, lo) ? lo : seq, b = seq + len;
+    if (SEQ_GT(b, hi)) b = hi;
+    for (uint32_t q = a; SEQ_LT(q, b); q++) {
+        if (s->hist[q % REASM_HIST_BYTES] != data[q - seq]) {
+            s->overlap_conflicts++;
+            ctx->st.overlap_conflict++;
+            return;
+        }
+    }
 }
 
 /* ---- delivery ---- */
@@ -122,6 +175,8 @@ static void emit(reasm_ctx *ctx, reasm_stream *s, const uint8_t *data, size_t le
     if (n) {
         s->delivered += n;
         ctx->st.bytes_delivered += n;
+        /* every caller has moved next_seq past the piece */
+        hist_add(s, s->next_seq - (uint32_t)len, data, n);
         cb(ud, REASM_DATA, data, n);
     }
     if (ctx->depth && s->delivered >= ctx->depth) {
@@ -239,7 +294,11 @@ static int queue_segment(reasm_ctx *ctx, reasm_stream *s, uint32_t seq, const ui
     if (overlapped) {
         s->overlaps++;
         ctx->st.overlaps++;
-        if (differs) ctx->st.overlap_diff++;
+        if (differs) {
+            ctx->st.overlap_diff++;
+            ctx->st.overlap_conflict++;
+            s->overlap_conflicts++;
+        }
     }
     return 0;
 }
@@ -251,6 +310,7 @@ static void deliver_direct(reasm_ctx *ctx, reasm_stream *s, uint32_t seq, const 
 {
     if (SEQ_LT(seq, s->next_seq)) {
         uint32_t over = s->next_seq - seq;
+        hist_check(ctx, s, seq, data, len);
         if (over >= len) {
             ctx->st.retransmits++;
             return;
@@ -298,6 +358,7 @@ void reasm_push(reasm_ctx *ctx, reasm_stream *s, uint32_t seq, unsigned flags, c
     } else if (n) {
         if (SEQ_LT(dseq, s->next_seq)) {
             uint32_t over = s->next_seq - dseq;
+            hist_check(ctx, s, dseq, data, n);
             if (over >= n) {
                 ctx->st.retransmits++;
                 n = 0;

@@ -30,6 +30,11 @@
  *    retransmissions and dropped; a segment partly before it is trimmed.  An
  *    out-of-order segment overlapping queued ones only fills the holes; if
  *    the overlapping bytes differ, overlap_diff is counted (evasion signal).
+ *    A bounded history (the last REASM_HIST_BYTES delivered bytes of each
+ *    stream) lets a retransmission of already delivered bytes be compared
+ *    too: differing bytes, queued or retransmitted, count overlap_conflict
+ *    (stream and ctx; stats tcp_overlap_conflict) -- the first copy is
+ *    still the one delivered (docs/EVASION.md).
  *  - Gaps (capture loss) never stall the stream.  The hole is skipped and a
  *    REASM_GAP notice (len = bytes skipped) is delivered before the next
  *    data when: the queued out-of-order data exceeds the per-stream limit
@@ -90,7 +95,16 @@ typedef struct reasm_stream {
     uint64_t gap_bytes;   /* bytes skipped in gaps */
     uint64_t overlaps;    /* segments with bytes overlapping earlier data */
     uint64_t depth_bytes; /* bytes not delivered because of depth */
+    /* The last REASM_HIST_BYTES delivered bytes (allocated at the first
+     * delivery, freed at the end): a retransmission of delivered bytes is
+     * compared with them (overlap_conflicts). */
+    uint8_t *hist;
+    uint32_t hist_end;          /* sequence just past the newest byte in hist */
+    uint32_t hist_fill;         /* valid bytes before hist_end */
+    uint64_t overlap_conflicts; /* overlaps whose bytes differed from the kept copy */
 } reasm_stream;
+
+#define REASM_HIST_BYTES 2048u
 
 #define REASM_ST_STARTED   0x01u /* base sequence known */
 #define REASM_ST_MIDSTREAM 0x02u /* base from the first segment, no SYN seen */
@@ -101,19 +115,21 @@ typedef struct reasm_stream {
 
 /* Global counters (reasm_ctx_stats). */
 typedef struct reasm_stats {
-    uint64_t bytes_buffered;  /* queued now (payload + per-segment overhead) */
-    uint64_t bytes_peak;      /* high-water mark of bytes_buffered */
-    uint64_t segs_buffered;   /* pieces queued now */
-    uint64_t bytes_delivered; /* data bytes delivered to callbacks */
-    uint64_t memcap_drops;    /* segments not queued because of the memcap */
-    uint64_t gaps;            /* gap notices delivered */
-    uint64_t gap_bytes;       /* bytes skipped */
-    uint64_t overlaps;        /* segments overlapping already seen data */
-    uint64_t overlap_diff;    /* of those, queued overlaps whose bytes differed */
-    uint64_t retransmits;     /* segments entirely at or before the delivery point */
-    uint64_t depth_reached;   /* streams that reached depth */
-    uint64_t depth_bytes;     /* bytes not delivered because of depth */
-    uint64_t ooo_limit_skips; /* holes skipped because the per-stream queue was full */
+    uint64_t bytes_buffered;   /* queued now (payload + per-segment overhead) */
+    uint64_t bytes_peak;       /* high-water mark of bytes_buffered */
+    uint64_t segs_buffered;    /* pieces queued now */
+    uint64_t bytes_delivered;  /* data bytes delivered to callbacks */
+    uint64_t memcap_drops;     /* segments not queued because of the memcap */
+    uint64_t gaps;             /* gap notices delivered */
+    uint64_t gap_bytes;        /* bytes skipped */
+    uint64_t overlaps;         /* segments overlapping already seen data */
+    uint64_t overlap_diff;     /* of those, queued overlaps whose bytes differed */
+    uint64_t overlap_conflict; /* overlaps (queued or retransmitted within the history)
+                                  whose bytes differed from the kept copy */
+    uint64_t retransmits;      /* segments entirely at or before the delivery point */
+    uint64_t depth_reached;    /* streams that reached depth */
+    uint64_t depth_bytes;      /* bytes not delivered because of depth */
+    uint64_t ooo_limit_skips;  /* holes skipped because the per-stream queue was full */
 } reasm_stats;
 
 /* Defaults (bytes).  The per-stream queue limit defaults to
@@ -142,6 +158,12 @@ void reasm_ctx_stats(const reasm_ctx *ctx, reasm_stats *out);
 
 /* Zeroes a stream (caller storage).  No allocation. */
 void reasm_stream_init(reasm_stream *s);
+
+/* A stream whose SYN went by before it was created (inspection decided
+ * later): its data starts at 'next_seq' (ISN+1), so that segments that
+ * arrived out of order before it are not taken for the start.  Only
+ * before the first reasm_push. */
+void reasm_stream_start(reasm_stream *s, uint32_t next_seq);
 
 /* Feeds one TCP segment of this direction: seq = the TCP sequence number,
  * flags = TCP header bits (REASM_SYN/FIN/RST), data/len = the TCP payload

@@ -74,8 +74,10 @@ typedef struct rule_view {
     const char *http_method, *http_host, *http_uri, *http_user_agent, *http_content_type;
     uint64_t http_body_len;
     int http_status;
-    const char *http_protocol; /* "HTTP/1.1" or "HTTP/2" */
-    bool http_decrypted;       /* the request came out of TLS decryption */
+    const char *http_protocol;  /* "HTTP/1.1" or "HTTP/2" */
+    bool http_decrypted;        /* the request came out of TLS decryption */
+    const char *http_host_alt;  /* a second, different Host ("" none) */
+    const char *http_anomalies; /* evasion shapes, comma-separated ("" none; docs/EVASION.md) */
     /* content summary (HTTP issue): -1 unknown */
     const char *content_shape;
     int64_t content_messages, content_chars, content_senders;
@@ -131,6 +133,8 @@ typedef struct rules_config {
     /* Added: runtime faults (the rule tooling counts them); NULL = none. */
     rules_fault_cb on_fault;
     void *fault_ud;
+    /* Added: the host's fleet-wide window store (egret.h); NULL = none. */
+    const struct egret_fleet_store *fleet;
 } rules_config;
 
 #endif /* EGRET_RULE_VIEW_H */

@@ -324,7 +324,7 @@ static bool valid_field(const char *k)
 {
     static const char *const fields[] = {"id",    "rev",      "name",        "severity", "category",
                                          "hooks", "suppress", "description", "author",   "refs",
-                                         "tests", "needs",    "config",      NULL};
+                                         "tests", "needs",    "config",      "fleet",    NULL};
     for (const char *const *p = fields; *p; p++)
         if (strcmp(k, *p) == 0) return true;
     for (int h = 0; h < RH__COUNT; h++)
@@ -366,6 +366,7 @@ static lua_Integer opt_int_field(lua_State *L, const char *k, lua_Integer dflt, 
 typedef struct rule_decl {
     lua_Integer sid, rev, sev;
     double suppress;
+    bool fleet;
     unsigned needs;       /* RULE_NEEDS_* */
     bool want[RH__COUNT]; /* the hooks it subscribes to */
 } rule_decl;
@@ -402,6 +403,11 @@ static int read_fields(lua_State *L, rule_decl *r)
             return luaL_error(L, "rule %d: 'suppress' must be seconds >= 0", sid);
         r->suppress = lua_tonumber(L, -1);
     }
+    lua_pop(L, 1);
+    int ft = lua_getfield(L, 1, "fleet");
+    if (ft != LUA_TNIL && ft != LUA_TBOOLEAN)
+        return luaL_error(L, "rule %d: 'fleet' must be a boolean", sid);
+    r->fleet = lua_toboolean(L, -1);
     lua_pop(L, 1);
     return 0;
 }
@@ -524,6 +530,7 @@ static int register_rule(lua_State *L, rule_file *f, const rule_decl *r)
     d->rev = (uint32_t)r->rev;
     d->severity = (int)r->sev;
     d->suppress_s = r->suppress;
+    d->fleet = r->fleet;
     d->needs = r->needs;
     lua_getfield(L, 1, "name");
     d->name = strdup(lua_tostring(L, -1));

@@ -73,6 +73,11 @@ void rules_dispatch(rules *r, rule_hook hook, const rule_view *v, uint64_t now_u
  * object ("rules": {...}). */
 void rules_stats(const rules *r, jw *w);
 
+/* Fleet-wide windows: sends the increments since the last call and reads
+ * back the fleet's sums (the host's store, rules_config.fleet).  The
+ * engine calls it once per tick interval of packet time and at a flush. */
+void rules_fleet_sync(struct rules *r, uint64_t now_us);
+
 size_t rules_count(const rules *r);
 
 /* Configuration errors (unknown or mistyped keys in config_file, each

@@ -187,6 +187,17 @@ void rules_stats(const rules *r, jw *w)
     }
     jw_u64(w, "memory", mem);
     jw_u64(w, "log_dropped", log_dropped);
+    if (r->cfg.fleet) {
+        jw_obj_open(w, "fleet");
+        jw_u64(w, "syncs", r->fleet_syncs);
+        jw_u64(w, "failures", r->fleet_failures);
+        jw_u64(w, "fallbacks", r->fleet_fallbacks);
+        jw_bool(w, "local", r->fleet_down);
+        jw_u64(w, "claims", r->fleet_claims);
+        jw_u64(w, "claims_lost", r->fleet_claims_lost);
+        jw_u64(w, "dropped", r->fleet_dropped);
+        jw_obj_close(w);
+    }
     jw_obj_open(w, "windows");
     jw_u64(w, "keys", tot.keys);
     jw_u64(w, "adds", tot.adds);

@@ -294,7 +294,8 @@ static int l_flow_dns(lua_State *L)
 }
 
 /* flow:http() (nil without an HTTP request) -> {method, host, uri, user_agent, content_type,
- * body_len, status, protocol ("HTTP/1.1", "HTTP/2"), decrypted (from TLS with a key log)} */
+ * body_len, status, protocol ("HTTP/1.1", "HTTP/2"), decrypted (from TLS with a key log), host_alt
+ * (a second Host) and anomalies (a set: anomalies.host_duplicate == true; docs/EVASION.md)} */
 static int l_flow_http(lua_State *L)
 {
     const rule_view *v = check_flow(L, 1);
@@ -309,6 +310,17 @@ static int l_flow_http(lua_State *L)
     if (v->http_status) set_int(L, "status", v->http_status);
     if (v->http_protocol) set_str(L, "protocol", v->http_protocol);
     set_bool(L, "decrypted", v->http_decrypted);
+    if (nonempty(v->http_host_alt)) set_str(L, "host_alt", v->http_host_alt);
+    lua_createtable(L, 0, 0);
+    for (const char *p = v->http_anomalies; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        lua_pushlstring(L, p, n);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+        p += n + (e ? 1 : 0);
+    }
+    lua_setfield(L, -2, "anomalies");
     return 1;
 }
 

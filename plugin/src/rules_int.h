@@ -48,6 +48,7 @@ typedef struct rule_def {
     int ref_table;
     int ref_hook[RH__COUNT]; /* LUA_NOREF: not subscribed */
     double suppress_s;
+    bool fleet;     /* rule{ fleet = true }: suppression shared through the window store */
     unsigned needs; /* RULE_NEEDS_* prefilters */
     /* counters */
     uint64_t filtered; /* calls skipped by 'needs' */
@@ -56,11 +57,14 @@ typedef struct rule_def {
     bool disabled, logged_err, logged_instr, logged_mem;
 } rule_def;
 
+struct fleet_win; /* rules_fleet.c */
+
 typedef struct rule_window {
     char *name;
     window *w;
     uint32_t n_fields;
     char *fields[WINDOW_MAX_FIELDS];
+    struct fleet_win *fleet; /* egret.window(..., {fleet = true}) with a store; else NULL */
 } rule_window;
 
 /* One lua_State per rule file; also the allocator's and hook's 'ud'. */
@@ -97,7 +101,29 @@ struct rules {
     jw why;
     size_t load_errors;
     size_t config_errors; /* unknown or mistyped configuration keys */
+    /* fleet-wide windows (rules_fleet.c) */
+    bool fleet_down, fleet_warned;
+    uint64_t fleet_syncs, fleet_failures, fleet_fallbacks, fleet_claims, fleet_claims_lost,
+        fleet_dropped;
 };
+
+/* rules_fleet.c: a fleet window's pending increments and its last sums */
+struct fleet_win *rules_fleet_win_new(void);
+void rules_fleet_win_free(struct fleet_win *fw);
+/* After a local w:add: the increment to send at the next sync. */
+void rules_fleet_note_add(struct rules *r, rule_window *rw, const char *k, size_t n,
+                          const double *vals, uint64_t now_us);
+/* w:get of a fleet window: 'out' holds the local sums; becomes the
+ * fleet's when the store answered for the key.  Pushes the sensors' parts
+ * table (or nothing) and returns whether it did. */
+bool rules_fleet_get(lua_State *L, struct rules *r, rule_window *rw, const char *k, size_t n,
+                     uint64_t now_us, double *out);
+/* This sensor's name ("" when the store gave none). */
+const char *rules_fleet_sensor(const struct rules *r);
+/* Shared suppression of a fleet rule's alert: true when another sensor
+ * raised it within the period. */
+bool rules_fleet_claimed_elsewhere(struct rules *r, rule_def *d, const char *key, uint64_t now_us,
+                                   double period_s);
 
 /* rules.c */
 /* The rule file whose state L is (the allocator's 'ud'). */

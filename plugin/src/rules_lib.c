@@ -217,7 +217,9 @@ static int l_alert(lua_State *L)
     else if (st != LUA_TNIL)
         return luaL_error(L, "alert: suppress must be seconds or false");
     lua_pop(L, 1);
-    if (sup > 0 && suppressed(L, f, d, key, sup)) {
+    /* a fleet rule's alert is raised once per fleet: the store decides */
+    if (sup > 0 && (suppressed(L, f, d, key, sup) ||
+                    rules_fleet_claimed_elsewhere(f->owner, d, key, f->now_us, sup))) {
         d->suppressed++;
         lua_pushboolean(L, 0);
         return 1;

@@ -226,6 +226,8 @@ static void build_view(lua_State *L, int t, uint64_t at_us, rule_view *v)
         v->http_content_type = fstr(L, s, "content_type", "");
         v->http_body_len = (uint64_t)fint(L, s, "body_len", 0);
         v->http_status = (int)fint(L, s, "status", 0);
+        v->http_host_alt = fstr(L, s, "host_alt", "");
+        v->http_anomalies = fstr(L, s, "anomalies", ""); /* "a,b" as in the engine */
     }
     v->content_messages = v->content_chars = v->content_senders = v->content_records = -1;
     v->content_embedded_messages = v->content_embedded_senders = -1;

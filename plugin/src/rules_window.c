@@ -62,11 +62,15 @@ static int l_window_add(lua_State *L)
         vals[i] = lua_tonumber(L, -1);
         lua_pop(L, 1);
     }
-    window_add(rw->w, k, n, vals, opt_now(L, 4));
+    uint64_t now = opt_now(L, 4);
+    if (window_add(rw->w, k, n, vals, now) == 0 && rw->fleet)
+        rules_fleet_note_add(rules_ctx(L)->owner, rw, k, n, vals, now);
     return 0;
 }
 
-/* w:get(key [, now_s]) -> {<fields>, first, last, active_buckets, span} or nil */
+/* w:get(key [, now_s]) -> {<fields>, first, last, active_buckets, span, fleet
+ * [, sensor, sensors]} or nil; fleet: the sums are the fleet's (sensors:
+ * field 1 per sensor name, sensor: this one's name) */
 static int l_window_get(lua_State *L)
 {
     rule_window *rw = check_window(L);
@@ -74,8 +78,19 @@ static int l_window_get(lua_State *L)
     const char *k = window_key(L, 2, &n);
     double out[WINDOW_MAX_FIELDS];
     window_info info;
-    if (!window_get(rw->w, k, n, opt_now(L, 3), out, &info)) return 0;
-    lua_createtable(L, 0, (int)rw->n_fields + 4);
+    uint64_t now = opt_now(L, 3);
+    if (!window_get(rw->w, k, n, now, out, &info)) return 0;
+    /* fleet-wide: the fleet's sums, and field 0 per sensor ('sensors') */
+    bool fleet = rw->fleet && rules_fleet_get(L, rules_ctx(L)->owner, rw, k, n, now, out);
+    lua_createtable(L, 0, (int)rw->n_fields + 7);
+    if (fleet) {
+        lua_insert(L, -2);
+        lua_setfield(L, -2, "sensors");
+        lua_pushstring(L, rules_fleet_sensor(rules_ctx(L)->owner));
+        lua_setfield(L, -2, "sensor");
+    }
+    lua_pushboolean(L, fleet);
+    lua_setfield(L, -2, "fleet");
     for (uint32_t i = 0; i < rw->n_fields; i++) {
         if (out[i] == floor(out[i]) && fabs(out[i]) < 9.0e15)
             lua_pushinteger(L, (lua_Integer)out[i]);
@@ -117,7 +132,8 @@ static int l_window_series(lua_State *L)
     return 1;
 }
 
-/* egret.window(name, span_s [, {buckets = 60, fields = {"bytes","requests","flows"}}])
+/* egret.window(name, span_s [, {buckets = 60, fields = {"bytes","requests","flows"},
+ *                               fleet = false}])
  * -> window; the same name returns the same window (per rule file). */
 int rules_window_new(lua_State *L)
 {
@@ -126,8 +142,13 @@ int rules_window_new(lua_State *L)
     double span = luaL_checknumber(L, 2);
     luaL_argcheck(L, span >= 1 && span <= 86400 * 31, 2, "span must be 1 s .. 31 days");
     lua_Integer nb = 60;
+    bool fleet = false;
     if (lua_type(L, 3) == LUA_TTABLE) {
         if (lua_getfield(L, 3, "buckets") != LUA_TNIL) nb = luaL_checkinteger(L, -1);
+        lua_pop(L, 1);
+        int ft = lua_getfield(L, 3, "fleet");
+        if (ft != LUA_TNIL && ft != LUA_TBOOLEAN) luaL_typeerror(L, 3, "fleet = boolean");
+        fleet = lua_toboolean(L, -1);
         lua_pop(L, 1);
     } else if (!lua_isnoneornil(L, 3))
         luaL_typeerror(L, 3, "table");
@@ -175,6 +196,11 @@ int rules_window_new(lua_State *L)
             else
                 ok = false;
         }
+        /* fleet-wide only with a store: otherwise the local window alone */
+        if (fleet && f->owner->cfg.fleet) {
+            rw->fleet = rules_fleet_win_new();
+            if (!rw->fleet) ok = false;
+        }
         f->n_wins++; /* freed by rules_window_free_all either way */
         if (!ok) return luaL_error(L, "window '%s': out of memory or bad parameters", name);
         idx = f->n_wins - 1;
@@ -189,6 +215,7 @@ void rules_window_free_all(rule_file *f)
 {
     for (size_t i = 0; i < f->n_wins; i++) {
         window_free(f->wins[i].w);
+        rules_fleet_win_free(f->wins[i].fleet);
         free(f->wins[i].name);
         for (uint32_t k = 0; k < f->wins[i].n_fields; k++) free(f->wins[i].fields[k]);
     }

@@ -10,7 +10,8 @@
 # (the CLI's readers are not in libegret), separated by ','.
 set(EGRET_FUZZ_TARGETS
   "engine" "decode" "pcapfile:bytesrc.c,pcapfile.c,pcapmap.c" "pcapng:bytesrc.c,pcapng.c"
-  "dns" "http" "h2" "hpack" "tls" "content" "reasm" "catalog" "keylog" "config")
+  "dns" "http" "h2" "hpack" "tls" "content" "reasm" "catalog" "keylog" "config"
+  "eve:jscan.c,tally.c,report.c")
 
 set(EGRET_FUZZ_NAMES)
 foreach(spec ${EGRET_FUZZ_TARGETS})

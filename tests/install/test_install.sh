@@ -44,6 +44,38 @@ check "pkg-config build" "cc $san $scratch/embed.c \$(PKG_CONFIG_PATH=$pc pkg-co
 # another one, which the documented variable names.
 check "embedded program runs" "[ -x $scratch/embed ] && EGRET_DATADIR=$p/share/egret $scratch/embed >/dev/null"
 
+# Service files and man pages (issue 18), each well formed: the tools'
+# stderr must be empty (they exit 0 on warnings).
+unit=$p/lib/systemd/system/egret.service
+check "egret.service installed" "[ -f $unit ]"
+check "... naming the installed binary" "grep -q '^ExecStart=$p/bin/egret ' $unit"
+check "... as user egret with only CAP_NET_RAW and CAP_NET_ADMIN" \
+  "grep -q '^User=egret$' $unit && grep -q '^CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN$' $unit"
+if command -v systemd-analyze >/dev/null; then
+  # Documentation= names the man pages: man finds them in the prefix
+  MANPATH=$p/share/man systemd-analyze verify "$unit" >"$scratch/verify.out" 2>"$scratch/verify.err"
+  rc=$?
+  check "systemd-analyze verify egret.service: exit 0, nothing on stderr" "[ $rc -eq 0 ] && [ ! -s $scratch/verify.err ]"
+  [ -s "$scratch/verify.err" ] && sed 's/^/  verify: /' "$scratch/verify.err" >&2
+else
+  echo "WARNING: systemd-analyze missing: egret.service NOT verified" >&2
+  fail=$((fail+1))
+fi
+check "logrotate snippet installed, with SIGHUP in postrotate" \
+  "grep -q 'kill -s HUP' $p/etc/logrotate.d/egret && grep -q '/var/log/egret/eve.json' $p/etc/logrotate.d/egret"
+check "sysusers.d snippet installed" "grep -q '^u egret ' $p/lib/sysusers.d/egret.conf"
+for page in man1/egret.1 man7/egret-rules.7; do
+  f=$p/share/man/$page
+  check "$page installed" "[ -s $f ]"
+  man --warnings -l "$f" >"$scratch/man.out" 2>"$scratch/man.err"
+  rc=$?
+  check "man --warnings -l $page: exit 0, nothing on stderr" "[ $rc -eq 0 ] && [ ! -s $scratch/man.err ] && [ -s $scratch/man.out ]"
+  [ -s "$scratch/man.err" ] && sed "s|^|  $page: |" "$scratch/man.err" >&2
+done
+check "egret(1) lists every option (--alert-log, --truncate from --help)" \
+  "man -l $p/share/man/man1/egret.1 2>/dev/null | grep -q -- '--alert-log' && man -l $p/share/man/man1/egret.1 2>/dev/null | grep -q -- '--truncate'"
+check "egret-rules(7) documents the Lua API (alert{})" "man -l $p/share/man/man7/egret-rules.7 2>/dev/null | grep -qi 'alert{}'"
+
 # The installed CLI, from another directory and without EGRET_DATADIR:
 # the stats record names the rule files and GeoIP databases it loaded.
 share=$p/share/egret

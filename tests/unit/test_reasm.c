@@ -77,6 +77,7 @@ static void test_in_order_syn_fin(void **state)
     assert_int_equal(st.bytes_delivered, 11);
     assert_int_equal(st.bytes_buffered, 0);
     assert_int_equal(st.bytes_peak, 0); /* in order: nothing copied */
+    reasm_stream_free(ctx, &s);
     reasm_ctx_free(ctx);
 }
 
@@ -103,6 +104,7 @@ static void test_reorder(void **state)
     assert_true(st.bytes_peak > 0);
     assert_int_equal(st.overlaps, 1);
     assert_int_equal(st.overlap_diff, 0);
+    reasm_stream_free(ctx, &s);
     reasm_ctx_free(ctx);
 }
 
@@ -123,6 +125,61 @@ static void test_retransmission_and_partial(void **state)
     assert_int_equal(st.retransmits, 1);
     assert_int_equal(st.overlaps, 1);
     assert_int_equal(s.overlaps, 1);
+    reasm_stream_free(ctx, &s);
+    reasm_ctx_free(ctx);
+}
+
+/* A retransmission of delivered bytes: the first copy stays delivered;
+ * different bytes within the history count overlap_conflict, identical
+ * ones do not, and bytes older than the history cannot be compared. */
+static void test_overlap_conflict_history(void **state)
+{
+    (void)state;
+    reasm_ctx *ctx = reasm_ctx_new(0, 0);
+    reasm_stream s;
+    rec r = {0};
+    reasm_stream_init(&s);
+    push(ctx, &s, &r, 0, REASM_SYN, NULL);
+    push(ctx, &s, &r, 1, 0, "abcdef");
+    push(ctx, &s, &r, 1, 0, "abcdef"); /* same bytes: a plain retransmission */
+    reasm_stats st;
+    reasm_ctx_stats(ctx, &st);
+    assert_int_equal(st.overlap_conflict, 0);
+    push(ctx, &s, &r, 3, 0, "XY");    /* 3..4 differ: conflict, first wins */
+    push(ctx, &s, &r, 6, 0, "fghij"); /* 6 same, 7.. new */
+    assert_string_equal(r.buf, "abcdefghij");
+    reasm_ctx_stats(ctx, &st);
+    assert_int_equal(st.overlap_conflict, 1);
+    assert_int_equal(s.overlap_conflicts, 1);
+    /* push the first bytes out of the history: then they cannot be compared */
+    char big[REASM_HIST_BYTES + 1];
+    memset(big, 'z', REASM_HIST_BYTES);
+    big[REASM_HIST_BYTES] = 0;
+    push(ctx, &s, &r, 11, 0, big);
+    push(ctx, &s, &r, 1, 0, "Q");
+    reasm_ctx_stats(ctx, &st);
+    assert_int_equal(st.overlap_conflict, 1);
+    push(ctx, &s, &r, 11 + REASM_HIST_BYTES - 1, 0, "Q"); /* the newest byte: compared */
+    reasm_ctx_stats(ctx, &st);
+    assert_int_equal(st.overlap_conflict, 2);
+    reasm_stream_free(ctx, &s);
+    reasm_ctx_free(ctx);
+}
+
+/* A stream created after its SYN went by, whose first segment arrives
+ * out of order: reasm_stream_start bases it at ISN+1. */
+static void test_stream_start(void **state)
+{
+    (void)state;
+    reasm_ctx *ctx = reasm_ctx_new(0, 0);
+    reasm_stream s;
+    rec r = {0};
+    reasm_stream_init(&s);
+    reasm_stream_start(&s, 101);
+    push(ctx, &s, &r, 104, 0, "def");
+    push(ctx, &s, &r, 101, 0, "abc");
+    assert_string_equal(r.buf, "abcdef");
+    reasm_stream_free(ctx, &s);
     reasm_ctx_free(ctx);
 }
 
@@ -146,6 +203,7 @@ static void test_overlap_first_wins(void **state)
     assert_int_equal(st.overlaps, 2);
     assert_int_equal(st.overlap_diff, 2);
     assert_int_equal(st.bytes_buffered, 0);
+    reasm_stream_free(ctx, &s);
     reasm_ctx_free(ctx);
 }
 
@@ -178,6 +236,7 @@ static void test_gap_queue_limit(void **state)
     assert_int_equal(st.retransmits, 1);
     assert_int_equal(st.bytes_buffered, 0);
     assert_int_equal(s.gaps, 1);
+    reasm_stream_free(ctx, &s);
     reasm_ctx_free(ctx);
 }
 
@@ -200,6 +259,7 @@ static void test_gap_ack_and_fin(void **state)
     assert_int_equal(r.ends, 1);
     reasm_stream_close(ctx, &s, rec_cb, &r); /* idempotent */
     assert_int_equal(r.ends, 1);
+    reasm_stream_free(ctx, &s);
     reasm_ctx_free(ctx);
 }
 
@@ -230,6 +290,8 @@ static void test_gap_on_close_and_rst(void **state)
     assert_int_equal(st.gaps, 3);
     assert_int_equal(st.gap_bytes, 7);
     assert_int_equal(st.bytes_buffered, 0);
+    reasm_stream_free(ctx, &s);
+    reasm_stream_free(ctx, &s2);
     reasm_ctx_free(ctx);
 }
 
@@ -262,6 +324,8 @@ static void test_wraparound(void **state)
     push(ctx, &s2, &r2, 0x00000010u, 0, "zz");
     reasm_stream_close(ctx, &s2, rec_cb, &r2);
     assert_string_equal(r2.buf, "ab[GAP 30]zz[END]");
+    reasm_stream_free(ctx, &s);
+    reasm_stream_free(ctx, &s2);
     reasm_ctx_free(ctx);
 }
 
@@ -287,6 +351,7 @@ static void test_depth(void **state)
     assert_int_equal(st.bytes_delivered, 10);
     assert_int_equal(st.bytes_buffered, 0);
     assert_int_equal(s.depth_bytes, 8);
+    reasm_stream_free(ctx, &s);
     reasm_ctx_free(ctx);
 }
 
@@ -326,6 +391,8 @@ static void test_memcap(void **state)
     assert_int_equal(st.gaps, 3);
     reasm_stream_free(ctx, &a);
     reasm_stream_free(ctx, &b);
+    reasm_stream_free(ctx, &a);
+    reasm_stream_free(ctx, &b);
     reasm_ctx_free(ctx);
 }
 
@@ -350,6 +417,7 @@ static void test_midstream(void **state)
     reasm_ctx_stats(ctx, &st);
     assert_int_equal(st.segs_buffered, 0);
     assert_int_equal(st.bytes_buffered, 0);
+    reasm_stream_free(ctx, &s);
     reasm_ctx_free(ctx);
 }
 
@@ -386,6 +454,7 @@ static void test_shuffles(void **state)
         reasm_ctx_stats(ctx, &st);
         assert_int_equal(st.bytes_buffered, 0);
         assert_int_equal(st.overlap_diff, 0);
+        reasm_stream_free(ctx, &s);
         reasm_ctx_free(ctx);
     }
 }
@@ -448,6 +517,7 @@ static void test_random_model(void **state)
         assert_int_equal(st.bytes_buffered, 0);
         assert_int_equal(st.segs_buffered, 0);
         if (round % 3 == 0) assert_true(st.bytes_peak <= 4096);
+        reasm_stream_free(ctx, &s);
         reasm_ctx_free(ctx);
     }
 }
@@ -459,6 +529,8 @@ int main(void)
         cmocka_unit_test(test_reorder),
         cmocka_unit_test(test_retransmission_and_partial),
         cmocka_unit_test(test_overlap_first_wins),
+        cmocka_unit_test(test_stream_start),
+        cmocka_unit_test(test_overlap_conflict_history),
         cmocka_unit_test(test_gap_queue_limit),
         cmocka_unit_test(test_gap_ack_and_fin),
         cmocka_unit_test(test_gap_on_close_and_rst),

@@ -1,0 +1,262 @@
+/*
+ * redis.c -- the CLI's Redis client (see redis.h): the only user of
+ * hiredis.  The URL is parsed here because hiredis 0.14 has none.
+ */
+#include "redis.h"
+
+#include <hiredis/hiredis.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+struct rd_conn {
+    redisContext *ctx;
+};
+
+/* %XX escapes in the user and password (a password may hold '@' or ':') */
+static bool unescape(const char *s, size_t n, char *out, size_t out_size)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (ch == '%') {
+            if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
+                !isxdigit((unsigned char)s[i + 2]))
+                return false;
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            ch = (char)strtol(hex, NULL, 16);
+            i += 2;
+        }
+        if (o + 1 >= out_size) return false;
+        out[o++] = ch;
+    }
+    out[o] = '\0';
+    return true;
+}
+
+bool rd_url_parse(const char *url, rd_url *u, char *err, size_t err_size)
+{
+    memset(u, 0, sizeof(*u));
+    u->port = 6379;
+    if (!url) url = "";
+    if (strncmp(url, "unix://", 7) == 0) {
+        const char *p = url + 7;
+        if (p[0] != '/' || strlen(p) >= sizeof(u->host)) {
+            snprintf(err, err_size, "'%s': expected unix:///absolute/path/to.sock", url);
+            return false;
+        }
+        u->is_unix = true;
+        snprintf(u->host, sizeof(u->host), "%s", p);
+        return true;
+    }
+    if (strncmp(url, "redis://", 8) != 0) {
+        snprintf(err, err_size,
+                 "'%s': expected redis://[user:password@]host[:port][/db] or unix:///path", url);
+        return false;
+    }
+    const char *p = url + 8;
+    const char *at = strrchr(p, '@');
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *uend = colon ? colon : at;
+        if (!unescape(p, (size_t)(uend - p), u->user, sizeof(u->user)) ||
+            (colon && !unescape(colon + 1, (size_t)(at - colon - 1), u->pass, sizeof(u->pass)))) {
+            snprintf(err, err_size, "'%s': bad or too long user or password", url);
+            return false;
+        }
+        if (!colon) { /* redis://password@host, as redis-cli -u takes it */
+            snprintf(u->pass, sizeof(u->pass), "%s", u->user);
+            u->user[0] = '\0';
+        }
+        p = at + 1;
+    }
+    const char *hend;
+    if (*p == '[') { /* [IPv6] */
+        hend = strchr(p, ']');
+        if (!hend) goto bad;
+        if ((size_t)(hend - p - 1) >= sizeof(u->host)) goto bad;
+        memcpy(u->host, p + 1, (size_t)(hend - p - 1));
+        u->host[hend - p - 1] = '\0';
+        hend++;
+    } else {
+        hend = p + strcspn(p, ":/");
+        if ((size_t)(hend - p) >= sizeof(u->host)) goto bad;
+        memcpy(u->host, p, (size_t)(hend - p));
+        u->host[hend - p] = '\0';
+    }
+    if (!u->host[0]) goto bad;
+    p = hend;
+    if (*p == ':') {
+        char *end;
+        errno = 0;
+        long port = strtol(p + 1, &end, 10);
+        if (end == p + 1 || errno || port < 1 || port > 65535 || (*end && *end != '/')) goto bad;
+        u->port = (int)port;
+        p = end;
+    }
+    if (*p == '/') {
+        if (p[1]) {
+            char *end;
+            errno = 0;
+            long db = strtol(p + 1, &end, 10);
+            if (p[1] < '0' || p[1] > '9' || errno || *end || db < 0 || db > 65535) goto bad;
+            u->db = (int)db;
+        }
+        p += strlen(p);
+    }
+    if (*p) goto bad;
+    return true;
+bad:
+    snprintf(err, err_size, "'%s': expected redis://[user:password@]host[:port][/db]", url);
+    return false;
+}
+
+static void ctx_err(redisContext *ctx, char *err, size_t err_size)
+{
+    snprintf(err, err_size, "%s", ctx && ctx->errstr[0] ? ctx->errstr : "connection failed");
+}
+
+static void fill(rd_reply *r, const redisReply *x)
+{
+    memset(r, 0, sizeof(*r));
+    switch (x->type) {
+    case REDIS_REPLY_INTEGER:
+        r->kind = RD_INT;
+        r->num = x->integer;
+        break;
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+        r->kind = x->type == REDIS_REPLY_STRING   ? RD_STR
+                  : x->type == REDIS_REPLY_STATUS ? RD_STATUS
+                                                  : RD_ERR;
+        snprintf(r->str, sizeof(r->str), "%.*s", (int)x->len, x->str);
+        break;
+    case REDIS_REPLY_ARRAY:
+        r->kind = RD_ARRAY;
+        r->num = (long long)x->elements;
+        break;
+    default:
+        r->kind = RD_NIL;
+    }
+}
+
+int rd_reply_next(rd_conn *c, rd_reply *r, char *err, size_t err_size)
+{
+    void *x = NULL;
+    if (redisGetReply(c->ctx, &x) != REDIS_OK || !x) {
+        ctx_err(c->ctx, err, err_size);
+        if (x) freeReplyObject(x);
+        return -1;
+    }
+    fill(r, x);
+    freeReplyObject(x);
+    return 0;
+}
+
+static void flatten(const redisReply *x, void (*each)(void *, size_t, const char *, size_t),
+                    void *ud, size_t *i)
+{
+    char num[32];
+    if (x->type == REDIS_REPLY_ARRAY) {
+        for (size_t k = 0; k < x->elements; k++) flatten(x->element[k], each, ud, i);
+    } else if (x->type == REDIS_REPLY_INTEGER) {
+        int n = snprintf(num, sizeof(num), "%lld", x->integer);
+        each(ud, (*i)++, num, (size_t)n);
+    } else if (x->type == REDIS_REPLY_STRING || x->type == REDIS_REPLY_STATUS) {
+        each(ud, (*i)++, x->str, x->len);
+    } else {
+        each(ud, (*i)++, "", 0);
+    }
+}
+
+int rd_reply_each(rd_conn *c, void (*each)(void *ud, size_t i, const char *s, size_t n), void *ud,
+                  char *err, size_t err_size)
+{
+    redisReply *x = NULL;
+    if (redisGetReply(c->ctx, (void **)&x) != REDIS_OK || !x) {
+        ctx_err(c->ctx, err, err_size);
+        if (x) freeReplyObject(x);
+        return -1;
+    }
+    int rc = 0;
+    if (x->type == REDIS_REPLY_ERROR) {
+        snprintf(err, err_size, "%.*s", (int)x->len, x->str);
+        rc = 1;
+    } else {
+        size_t i = 0;
+        flatten(x, each, ud, &i);
+    }
+    freeReplyObject(x);
+    return rc;
+}
+
+int rd_append(rd_conn *c, int argc, const char **argv, const size_t *lens)
+{
+    return redisAppendCommandArgv(c->ctx, argc, argv, lens) == REDIS_OK ? 0 : -1;
+}
+
+int rd_command(rd_conn *c, rd_reply *r, char *err, size_t err_size, int argc, const char **argv)
+{
+    size_t lens[16];
+    if (argc > 16) return -1;
+    for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
+    if (rd_append(c, argc, argv, lens) != 0) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    return rd_reply_next(c, r, err, err_size);
+}
+
+rd_conn *rd_connect(const rd_url *u, int timeout_ms, char *err, size_t err_size)
+{
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    redisContext *ctx = u->is_unix ? redisConnectUnixWithTimeout(u->host, tv)
+                                   : redisConnectWithTimeout(u->host, u->port, tv);
+    if (!ctx || ctx->err) {
+        ctx_err(ctx, err, err_size);
+        if (ctx) redisFree(ctx);
+        return NULL;
+    }
+    if (redisSetTimeout(ctx, tv) != REDIS_OK) {
+        ctx_err(ctx, err, err_size);
+        redisFree(ctx);
+        return NULL;
+    }
+    rd_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        redisFree(ctx);
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    c->ctx = ctx;
+    rd_reply r;
+    char dbs[16];
+    snprintf(dbs, sizeof(dbs), "%d", u->db);
+    const char *auth1[] = {"AUTH", u->pass};
+    const char *auth2[] = {"AUTH", u->user, u->pass};
+    const char *sel[] = {"SELECT", dbs};
+    if (u->pass[0] && (u->user[0] ? rd_command(c, &r, err, err_size, 3, auth2)
+                                  : rd_command(c, &r, err, err_size, 2, auth1)) != 0)
+        goto fail;
+    if (u->pass[0] && r.kind == RD_ERR) goto fail_reply;
+    if (u->db > 0 && rd_command(c, &r, err, err_size, 2, sel) != 0) goto fail;
+    if (u->db > 0 && r.kind == RD_ERR) goto fail_reply;
+    return c;
+fail_reply:
+    snprintf(err, err_size, "%s", r.str);
+fail:
+    rd_close(c);
+    return NULL;
+}
+
+void rd_close(rd_conn *c)
+{
+    if (!c) return;
+    redisFree(c->ctx);
+    free(c);
+}

@@ -1,0 +1,634 @@
+/*
+ * sink_redis.c -- EVE records to Redis (see sink_redis.h).
+ *
+ * The packet path only copies a record into a byte queue under a mutex
+ * (sink_push); this thread swaps the whole queue out, numbers its records
+ * (run, seq), and sends them in batches of up to BATCH records per round
+ * trip: one EVALSHA carrying every record of the batch (stream), one RPUSH
+ * with many values (list) or pipelined PUBLISHes (channel).
+ *
+ * Order and the spool: once a record could not be sent, it and every later
+ * record go to the spool file (a line "RUN SEQ JSON"), and the spool is
+ * sent from its read position (kept in a ".pos" file beside it) before any
+ * newer record, so Redis sees the records in order; the spool is removed
+ * when it is drained.  A new run finds a spool left behind and sends it
+ * first.  Stream records carry (run, seq); the server-side script keeps the
+ * last seq of each run of this sensor in a hash and skips anything at or
+ * below it, so a batch resent after a lost reply is not stored twice.
+ */
+#include "sink_redis.h"
+
+#include "redis.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH         1000 /* records per round trip */
+#define TIMEOUT_MS    2000 /* connect and each read/write */
+#define RETRY_S       1.0  /* reconnect at most this often */
+#define SPOOL_CHUNK   (4u << 20)
+#define DEFAULT_QUEUE (16u << 20)
+#define DEFAULT_SPOOL (1ull << 30)
+#define DEFAULT_KEY   "egret:eve"
+#define LINGER_MS     20         /* the longest a record waits for its batch */
+#define WAKE_BYTES    (1u << 20) /* ... or until this many bytes are queued */
+
+/* KEYS[1] the stream, KEYS[2] the sensor's hash run -> last seq;
+ * ARGV[1] MAXLEN (0: none), then (run, seq, record) triples. */
+static const char SCRIPT[] =
+    "local last = {}\n"
+    "local n = 0\n"
+    "for i = 2, #ARGV, 3 do\n"
+    "  local run, seq = ARGV[i], tonumber(ARGV[i + 1])\n"
+    "  local l = last[run]\n"
+    "  if l == nil then l = tonumber(redis.call('HGET', KEYS[2], run) or '0') end\n"
+    "  if seq > l then\n"
+    "    if ARGV[1] ~= '0' then\n"
+    "      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'eve', ARGV[i + 2])\n"
+    "    else\n"
+    "      redis.call('XADD', KEYS[1], '*', 'eve', ARGV[i + 2])\n"
+    "    end\n"
+    "    l = seq\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "  last[run] = l\n"
+    "end\n"
+    "for run, l in pairs(last) do redis.call('HSET', KEYS[2], run, l) end\n"
+    "return n\n";
+
+typedef struct rec {
+    const char *p, *run;
+    size_t len, runlen;
+    uint64_t seq;
+    size_t spool_end; /* spool records: the file offset after the line */
+} rec;
+
+struct sink {
+    sink_cfg cfg;
+    rd_url url;
+    char *key, *seqkey, *spool_path, *pos_path;
+    char run[24];
+    char maxlen[24];
+
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_data, cv_space;
+    char *q;
+    size_t qlen, qcap, qn;
+    bool stop, started, stopped, urgent;
+
+    /* the thread's own */
+    char *b;
+    size_t bcap;
+    rec *recs;
+    size_t rcap;
+    uint64_t seq;
+    rd_conn *c;
+    bool ever_connected, warned_drop, warned_conn;
+    double next_try;
+    char sha[64];
+    FILE *spool_w;
+    uint64_t spool_size, spool_pos;
+    const char **argv;
+    size_t *lens;
+    char (*seqtxt)[24];
+
+    _Atomic uint64_t sent, spooled, spool_pending, dropped, duplicates, reconnects;
+    atomic_bool connected;
+};
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void add(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+bool sink_mode_parse(const char *name, sink_mode *m)
+{
+    if (strcmp(name, "stream") == 0)
+        *m = SINK_STREAM;
+    else if (strcmp(name, "list") == 0)
+        *m = SINK_LIST;
+    else if (strcmp(name, "channel") == 0)
+        *m = SINK_CHANNEL;
+    else
+        return false;
+    return true;
+}
+
+/* ==== Connection ====================================================== */
+
+static void disconnect(sink *s, const char *why)
+{
+    rd_close(s->c);
+    s->c = NULL;
+    atomic_store(&s->connected, false);
+    s->next_try = now_mono() + RETRY_S;
+    if (!s->warned_conn) {
+        s->warned_conn = true;
+        fprintf(stderr, "egret: warning: redis: %s%s\n", why,
+                s->cfg.spool_dir || s->cfg.mode == SINK_CHANNEL
+                    ? "; retrying"
+                    : "; retrying (records that cannot be sent are dropped without --redis-spool)");
+    }
+}
+
+static bool ensure_conn(sink *s, bool force)
+{
+    if (s->c) return true;
+    if (!force && now_mono() < s->next_try) return false;
+    char err[256];
+    s->c = rd_connect(&s->url, TIMEOUT_MS, err, sizeof(err));
+    if (!s->c) {
+        disconnect(s, err);
+        return false;
+    }
+    if (s->cfg.mode == SINK_STREAM) { /* the script cache does not survive a restart */
+        rd_reply r;
+        const char *argv[] = {"SCRIPT", "LOAD", SCRIPT};
+        if (rd_command(s->c, &r, err, sizeof(err), 3, argv) != 0 || r.kind != RD_STR) {
+            disconnect(s, r.kind == RD_ERR ? r.str : err);
+            return false;
+        }
+        snprintf(s->sha, sizeof(s->sha), "%.63s", r.str);
+    }
+    if (s->ever_connected) add(&s->reconnects, 1);
+    s->ever_connected = true;
+    atomic_store(&s->connected, true);
+    return true;
+}
+
+/* ==== Sending ========================================================= */
+
+static bool grow_args(sink *s)
+{
+    size_t need = 6 + 3 * BATCH;
+    if (s->argv) return true;
+    s->argv = malloc(need * sizeof(*s->argv));
+    s->lens = malloc(need * sizeof(*s->lens));
+    s->seqtxt = malloc(BATCH * sizeof(*s->seqtxt));
+    return s->argv && s->lens && s->seqtxt;
+}
+
+/* Sends recs[0..n) in batches; returns how many were acknowledged (the
+ * rest stays to be spooled).  A failure closes the connection. */
+static size_t send_recs(sink *s, const rec *r, size_t n)
+{
+    char err[256];
+    size_t done = 0;
+    if (!grow_args(s)) return 0;
+    while (done < n) {
+        size_t k = n - done < BATCH ? n - done : BATCH;
+        int argc = 0;
+        rd_reply rep;
+        if (s->cfg.mode == SINK_STREAM) {
+            const char *head[] = {"EVALSHA", s->sha, "2", s->key, s->seqkey, s->maxlen};
+            for (; argc < 6; argc++) {
+                s->argv[argc] = head[argc];
+                s->lens[argc] = strlen(head[argc]);
+            }
+            for (size_t i = 0; i < k; i++) {
+                const rec *x = &r[done + i];
+                int sl = snprintf(s->seqtxt[i], sizeof(s->seqtxt[i]), "%" PRIu64, x->seq);
+                s->argv[argc] = x->run;
+                s->lens[argc++] = x->runlen;
+                s->argv[argc] = s->seqtxt[i];
+                s->lens[argc++] = (size_t)sl;
+                s->argv[argc] = x->p;
+                s->lens[argc++] = x->len;
+            }
+            if (rd_append(s->c, argc, s->argv, s->lens) != 0) return done;
+        } else if (s->cfg.mode == SINK_LIST) {
+            s->argv[0] = "RPUSH";
+            s->lens[0] = 5;
+            s->argv[1] = s->key;
+            s->lens[1] = strlen(s->key);
+            argc = 2;
+            for (size_t i = 0; i < k; i++) {
+                s->argv[argc] = r[done + i].p;
+                s->lens[argc++] = r[done + i].len;
+            }
+            if (rd_append(s->c, argc, s->argv, s->lens) != 0) return done;
+        } else {
+            for (size_t i = 0; i < k; i++) {
+                const char *a[] = {"PUBLISH", s->key, r[done + i].p};
+                size_t l[] = {7, strlen(s->key), r[done + i].len};
+                if (rd_append(s->c, 3, a, l) != 0) return done;
+            }
+        }
+        size_t replies = s->cfg.mode == SINK_CHANNEL ? k : 1;
+        for (size_t i = 0; i < replies; i++) {
+            if (rd_reply_next(s->c, &rep, err, sizeof(err)) != 0) {
+                disconnect(s, err);
+                return done;
+            }
+            if (rep.kind == RD_ERR) {
+                /* NOSCRIPT (a flushed cache) or a wrong key type: the
+                 * connection is dropped and the batch retried later */
+                disconnect(s, rep.str);
+                return done;
+            }
+        }
+        if (s->cfg.mode == SINK_STREAM) {
+            add(&s->sent, (uint64_t)rep.num);
+            add(&s->duplicates, k - (uint64_t)rep.num);
+        } else {
+            add(&s->sent, k);
+        }
+        done += k;
+    }
+    return done;
+}
+
+/* ==== Spool =========================================================== */
+
+static void save_pos(sink *s)
+{
+    int fd = open(s->pos_path, O_WRONLY | O_CREAT, 0600);
+    if (fd < 0) return;
+    char t[24];
+    int n = snprintf(t, sizeof(t), "%020" PRIu64 "\n", s->spool_pos);
+    if (pwrite(fd, t, (size_t)n, 0) != n) { /* the next run resends: the stream skips them */
+    }
+    close(fd);
+}
+
+static void spool_append(sink *s, const rec *r, size_t n)
+{
+    if (!s->spool_w) {
+        s->spool_w = fopen(s->spool_path, "a");
+        if (!s->spool_w) {
+            if (!s->warned_drop)
+                fprintf(stderr, "egret: warning: redis spool %s: %s; records dropped\n",
+                        s->spool_path, strerror(errno));
+            s->warned_drop = true;
+            add(&s->dropped, n);
+            return;
+        }
+    }
+    uint64_t dropped = 0, spooled = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t line = r[i].runlen + 22 + r[i].len + 2;
+        if (s->spool_size + line > s->cfg.spool_max) {
+            dropped++;
+            continue;
+        }
+        int w = fprintf(s->spool_w, "%.*s %" PRIu64 " %.*s\n", (int)r[i].runlen, r[i].run, r[i].seq,
+                        (int)r[i].len, r[i].p);
+        if (w < 0) {
+            dropped++;
+            continue;
+        }
+        s->spool_size += (uint64_t)w;
+        spooled++;
+    }
+    fflush(s->spool_w);
+    if (dropped && !s->warned_drop) {
+        s->warned_drop = true;
+        fprintf(stderr, "egret: warning: redis spool full (%" PRIu64 " bytes): records dropped\n",
+                s->cfg.spool_max);
+    }
+    add(&s->dropped, dropped);
+    add(&s->spooled, spooled);
+    add(&s->spool_pending, spooled);
+}
+
+/* Parses "RUN SEQ JSON\n" lines of buf[0..len) (file offset 'base'). */
+static size_t parse_spool(sink *s, char *buf, size_t len, uint64_t base)
+{
+    size_t n = 0, off = 0;
+    while (off < len) {
+        char *nl = memchr(buf + off, '\n', len - off);
+        if (!nl) break;
+        char *line = buf + off;
+        char *sp1 = memchr(line, ' ', (size_t)(nl - line));
+        char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(nl - sp1 - 1)) : NULL;
+        size_t next = (size_t)(nl - buf) + 1;
+        if (sp1 && sp2) {
+            if (n == s->rcap) {
+                size_t nc = s->rcap ? 2 * s->rcap : 4096;
+                rec *nr = realloc(s->recs, nc * sizeof(*nr));
+                if (!nr) break;
+                s->recs = nr;
+                s->rcap = nc;
+            }
+            rec *x = &s->recs[n++];
+            x->run = line;
+            x->runlen = (size_t)(sp1 - line);
+            x->seq = strtoull(sp1 + 1, NULL, 10);
+            x->p = sp2 + 1;
+            x->len = (size_t)(nl - sp2 - 1);
+            x->spool_end = base + next;
+        }
+        off = next;
+    }
+    return n;
+}
+
+/* Sends the spool from its read position while Redis takes it. */
+static void spool_drain(sink *s, bool force)
+{
+    if (s->spool_pos >= s->spool_size || !ensure_conn(s, force)) return;
+    int fd = open(s->spool_path, O_RDONLY);
+    if (fd < 0) return;
+    char *buf = malloc(SPOOL_CHUNK);
+    while (buf && s->spool_pos < s->spool_size && s->c) {
+        ssize_t got = pread(fd, buf, SPOOL_CHUNK, (off_t)s->spool_pos);
+        if (got <= 0) break;
+        size_t n = parse_spool(s, buf, (size_t)got, s->spool_pos);
+        if (n == 0) { /* a line longer than the chunk, or a torn end: skip it */
+            s->spool_pos = s->spool_size;
+            break;
+        }
+        size_t done = send_recs(s, s->recs, n);
+        if (done > 0) {
+            s->spool_pos = s->recs[done - 1].spool_end;
+            atomic_fetch_sub(&s->spool_pending, done);
+            save_pos(s);
+        }
+        if (done < n) break;
+    }
+    free(buf);
+    close(fd);
+    if (s->spool_pos >= s->spool_size) { /* drained: the spool goes */
+        if (s->spool_w) fclose(s->spool_w);
+        s->spool_w = NULL;
+        unlink(s->spool_path);
+        unlink(s->pos_path);
+        s->spool_pos = s->spool_size = 0;
+        atomic_store(&s->spool_pending, 0);
+    }
+}
+
+/* A spool an earlier run left: its size, read position, pending records. */
+static void spool_resume(sink *s)
+{
+    struct stat st;
+    if (stat(s->spool_path, &st) != 0) return;
+    s->spool_size = (uint64_t)st.st_size;
+    FILE *f = fopen(s->pos_path, "r");
+    if (f) {
+        if (fscanf(f, "%" SCNu64, &s->spool_pos) != 1) s->spool_pos = 0;
+        fclose(f);
+    }
+    if (s->spool_pos > s->spool_size) s->spool_pos = 0;
+    FILE *d = fopen(s->spool_path, "r");
+    if (!d) return;
+    if (fseeko(d, (off_t)s->spool_pos, SEEK_SET) == 0) {
+        uint64_t lines = 0;
+        int ch;
+        while ((ch = getc(d)) != EOF) lines += ch == '\n';
+        atomic_store(&s->spool_pending, lines);
+    }
+    fclose(d);
+}
+
+/* ==== The thread ====================================================== */
+
+/* What could not be sent: to the spool, or dropped (channel, no spool). */
+static void unsent(sink *s, const rec *r, size_t n)
+{
+    if (n == 0) return;
+    if (s->cfg.mode == SINK_CHANNEL || !s->cfg.spool_dir) {
+        add(&s->dropped, n);
+        return;
+    }
+    spool_append(s, r, n);
+}
+
+static void take_batch(sink *s, size_t len)
+{
+    size_t n = 0, off = 0;
+    while (off < len) {
+        char *nl = memchr(s->b + off, '\n', len - off);
+        if (n == s->rcap) {
+            size_t nc = s->rcap ? 2 * s->rcap : 4096;
+            rec *nr = realloc(s->recs, nc * sizeof(*nr));
+            if (!nr) { /* out of memory: what is left is lost, counted */
+                size_t left = 0;
+                for (size_t o = off; o < len; o++) left += s->b[o] == '\n';
+                add(&s->dropped, left);
+                break;
+            }
+            s->recs = nr;
+            s->rcap = nc;
+        }
+        rec *x = &s->recs[n++];
+        x->p = s->b + off;
+        x->len = (size_t)(nl - (s->b + off));
+        x->run = s->run;
+        x->runlen = strlen(s->run);
+        x->seq = ++s->seq;
+        off = (size_t)(nl - s->b) + 1;
+    }
+    if (n == 0) return;
+    size_t done = 0;
+    /* anything spooled goes first: new records queue behind it */
+    if (s->spool_size == 0 && ensure_conn(s, false)) done = send_recs(s, s->recs, n);
+    unsent(s, s->recs + done, n - done);
+}
+
+static void *sink_main(void *arg)
+{
+    sink *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        /* wait for a batch's worth, an urgent record or LINGER_MS: the
+         * producer does not wake this thread per record */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += LINGER_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        while (!s->stop && !s->urgent && s->qn < BATCH && s->qlen < WAKE_BYTES)
+            if (pthread_cond_timedwait(&s->cv_data, &s->mu, &ts) == ETIMEDOUT) break;
+        s->urgent = false;
+        char *t = s->q;
+        size_t tcap = s->qcap, len = s->qlen;
+        s->q = s->b;
+        s->qcap = s->bcap;
+        s->b = t;
+        s->bcap = tcap;
+        s->qlen = 0;
+        s->qn = 0;
+        bool stop = s->stop;
+        pthread_cond_broadcast(&s->cv_space);
+        pthread_mutex_unlock(&s->mu);
+
+        spool_drain(s, false);
+        take_batch(s, len);
+        spool_drain(s, false);
+        if (stop) {
+            pthread_mutex_lock(&s->mu);
+            bool empty = s->qlen == 0;
+            pthread_mutex_unlock(&s->mu);
+            if (empty) break;
+        }
+    }
+    spool_drain(s, true); /* one last try before the spool is left for the next run */
+    return NULL;
+}
+
+/* ==== The producer's side ============================================= */
+
+void sink_push(sink *s, const sink_piece *pc, int n, bool urgent)
+{
+    size_t need = 1;
+    for (int i = 0; i < n; i++) need += pc[i].n;
+    pthread_mutex_lock(&s->mu);
+    while (s->qlen + need > s->qcap && s->qlen > 0 && s->cfg.block_when_full)
+        pthread_cond_wait(&s->cv_space, &s->mu);
+    if (s->qlen + need > s->qcap) { /* live and full, or larger than the queue */
+        pthread_mutex_unlock(&s->mu);
+        add(&s->dropped, 1);
+        return;
+    }
+    char *p = s->q + s->qlen;
+    for (int i = 0; i < n; i++) {
+        memcpy(p, pc[i].p, pc[i].n);
+        p += pc[i].n;
+    }
+    *p = '\n';
+    s->qlen += need;
+    s->qn++;
+    bool wake = urgent || s->qn == BATCH || (s->qlen >= WAKE_BYTES && s->qlen - need < WAKE_BYTES);
+    s->urgent |= urgent;
+    pthread_mutex_unlock(&s->mu);
+    if (wake) pthread_cond_signal(&s->cv_data);
+}
+
+void sink_get_counters(sink *s, sink_counters *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&s->mu);
+    out->queued = s->qn;
+    pthread_mutex_unlock(&s->mu);
+    out->sent = atomic_load(&s->sent);
+    out->spooled = atomic_load(&s->spooled);
+    out->spool_pending = atomic_load(&s->spool_pending);
+    out->dropped = atomic_load(&s->dropped);
+    out->duplicates = atomic_load(&s->duplicates);
+    out->reconnects = atomic_load(&s->reconnects);
+    out->connected = atomic_load(&s->connected);
+}
+
+static char *join(const char *a, const char *b, const char *c)
+{
+    size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s%s%s", a, b, c);
+    return p;
+}
+
+void sink_free(sink *s)
+{
+    if (!s) return;
+    rd_close(s->c);
+    if (s->spool_w) fclose(s->spool_w);
+    free(s->key);
+    free(s->seqkey);
+    free(s->spool_path);
+    free(s->pos_path);
+    free(s->q);
+    free(s->b);
+    free(s->recs);
+    free(s->argv);
+    free(s->lens);
+    free(s->seqtxt);
+    if (s->started) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv_data);
+        pthread_cond_destroy(&s->cv_space);
+    }
+    free(s);
+}
+
+sink *sink_start(const sink_cfg *cfg, char *err, size_t err_size)
+{
+    sink *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    if (!s->cfg.spool_max) s->cfg.spool_max = DEFAULT_SPOOL;
+    if (!s->cfg.queue_bytes) s->cfg.queue_bytes = DEFAULT_QUEUE;
+    const char *sensor = cfg->sensor && cfg->sensor[0] ? cfg->sensor : "egret";
+    if (!rd_url_parse(cfg->url, &s->url, err, err_size)) {
+        free(s);
+        return NULL;
+    }
+    if (cfg->spool_dir) {
+        struct stat st;
+        if (stat(cfg->spool_dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+            access(cfg->spool_dir, W_OK | X_OK) != 0) {
+            snprintf(err, err_size, "--redis-spool %s: not a writable directory", cfg->spool_dir);
+            free(s);
+            return NULL;
+        }
+    }
+    s->key = strdup(cfg->key ? cfg->key : DEFAULT_KEY);
+    s->seqkey = join(s->key ? s->key : "", ":seq:", sensor);
+    /* one spool per sensor name and key: two sensors may share a directory */
+    s->spool_path = cfg->spool_dir ? join(cfg->spool_dir, "/", "") : strdup("");
+    if (s->spool_path && cfg->spool_dir) {
+        char *name = join("egret-", sensor, "");
+        char *p = name ? join(s->spool_path, name, ".spool") : NULL;
+        free(name);
+        free(s->spool_path);
+        s->spool_path = p;
+    }
+    s->pos_path = s->spool_path ? join(s->spool_path, ".pos", "") : NULL;
+    s->q = malloc(s->cfg.queue_bytes);
+    s->b = malloc(s->cfg.queue_bytes);
+    s->qcap = s->bcap = s->cfg.queue_bytes;
+    if (!s->key || !s->seqkey || !s->spool_path || !s->pos_path || !s->q || !s->b) {
+        snprintf(err, err_size, "out of memory");
+        sink_free(s);
+        return NULL;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(s->run, sizeof(s->run), "%lld%06ld", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+    snprintf(s->maxlen, sizeof(s->maxlen), "%" PRIu64, cfg->maxlen);
+    if (cfg->spool_dir) spool_resume(s);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv_data, NULL);
+    pthread_cond_init(&s->cv_space, NULL);
+    s->started = true;
+    if (pthread_create(&s->th, NULL, sink_main, s) != 0) {
+        snprintf(err, err_size, "cannot start the redis thread");
+        s->stopped = true;
+        sink_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sink_stop_thread(sink *s)
+{
+    if (!s || s->stopped) return;
+    s->stopped = true;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_signal(&s->cv_data);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->th, NULL);
+}
