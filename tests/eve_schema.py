@@ -89,8 +89,7 @@ def combined_schema(suricata_path, egret_path):
 def runs(root):
     """(label, argv-without-egret) for every capture and case."""
     out = []
-    for p in sorted(glob.glob(os.path.join(root, "pcaps", "*.pcap*")) +
-                    glob.glob(os.path.join(root, "pcaps", "h2", "*.pcap"))):
+    for p in sorted(glob.glob(os.path.join(root, "pcaps", "**", "*.pcap*"), recursive=True)):
         stem = p.rsplit(".", 1)[0]
         args = []
         if os.path.exists(stem + ".expect.json"):
