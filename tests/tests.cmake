@@ -177,3 +177,17 @@ set_tests_properties(tls_live_latekey PROPERTIES LABELS integration TIMEOUT 120 
 add_test(NAME hostile COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/test_hostile.sh
   $<TARGET_FILE:egret> ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/tests-hostile)
 set_tests_properties(hostile PROPERTIES LABELS integration TIMEOUT 120)
+# Every EVE record of every capture and integration case against Suricata's
+# EVE schema (../shared/suricata/eve-schema.json, not copied here) combined
+# with egret's additions (docs/eve-schema.json).  Exit 77 (skip, said
+# loudly) when ../shared is absent.
+add_test(NAME eve_schema COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/eve_schema.py
+  --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR})
+set_tests_properties(eve_schema PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77)
+
+# Suricata's own output checks: the 58 suricata-verify tests in
+# ../shared/suricata/verify (flow, dns, tls, http records); reports how
+# many checks pass and fails below 70 %.  Exit 77 (skip) without ../shared.
+add_test(NAME suricata_verify COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/suricata_verify.py
+  --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR} --min 70)
+set_tests_properties(suricata_verify PROPERTIES LABELS shared TIMEOUT 300 SKIP_RETURN_CODE 77)

@@ -459,6 +459,7 @@ static void run_file(cli_run *r, const char *path)
     if (r->wk) { /* the workers read it together (and close it unless it is a pipe) */
         bool keep = cap_may_block(s);
         r->cur_name = name;
+        workers_set_input(r->wk, strcmp(path, "-") == 0 ? NULL : path, NULL);
         progress_show(r, true);
         if (keep) signals_watch(s); /* a stop signal breaks a read that waits */
         if (workers_run(r->wk, s, false, workers_each, r, err) == CAP_ERROR)
@@ -467,6 +468,7 @@ static void run_file(cli_run *r, const char *path)
         if (keep) cap_close(s);
         return;
     }
+    egret_engine_set_input(r->eng, strcmp(path, "-") == 0 ? NULL : path, NULL);
     pump(r, s, name);
     cap_close(s);
 }
@@ -564,6 +566,7 @@ static int drop_privileges(cli_run *r)
 static int run_fanout(cli_run *r)
 {
     char err[CAP_ERRBUF_SIZE] = "";
+    workers_set_input(r->wk, NULL, r->o->iface);
     unsigned n = r->o->workers;
     egret_bpf_insn *prog = calloc(EGRET_SHARD_BPF_MAX, sizeof(*prog));
     cap_source **srcs = calloc(n, sizeof(*srcs));
@@ -655,6 +658,7 @@ static int run_live(cli_run *r)
     bool ok = true;
     if (r->wk) {
         r->cur_name = r->o->iface;
+        workers_set_input(r->wk, NULL, r->o->iface);
         signals_watch(s);
         if (workers_run(r->wk, s, true, workers_each, r, err) == CAP_ERROR) {
             input_error(r, r->o->iface, err);
@@ -662,6 +666,7 @@ static int run_live(cli_run *r)
         }
         signals_watch(NULL);
     } else {
+        egret_engine_set_input(r->eng, NULL, r->o->iface);
         ok = pump(r, s, r->o->iface);
     }
     if (cap_stats(s, &r->cap_recv, &r->cap_drop, &r->cap_ifdrop) == 0) {

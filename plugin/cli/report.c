@@ -207,6 +207,16 @@ static void why_text(js_val why, char *out, size_t size)
     }
 }
 
+/* An internal client talking to an external server: egret_direction, or
+ * for EVE written by egret before it (issue 17) the old "direction". */
+static bool outbound(js_val r)
+{
+    char d[16];
+    js_val v = js_get(r, "egret_direction");
+    if (v.type != JS_STRING) v = js_get(r, "direction");
+    return strcmp(js_str(v, d, sizeof(d)), "outbound") == 0;
+}
+
 static void add_alert(report *rp, js_val r)
 {
     js_val a = js_get(r, "alert");
@@ -215,8 +225,7 @@ static void add_alert(report *rp, js_val r)
     rp->alerts++;
     rp->by_sev[sev >= 1 && sev <= 3 ? sev : 0]++;
     js_str(js_get(r, "src_ip"), src, sizeof(src));
-    if (strcmp(js_str(js_get(r, "direction"), (char[16]){0}, 16), "outbound") == 0)
-        host_of(rp, src)->alerts++;
+    if (outbound(r)) host_of(rp, src)->alerts++;
     if (rp->n_alert == RP_ALERTS) return;
     rp_alert *x = &rp->alert[rp->n_alert++];
     x->flow_id = js_u64(js_get(r, "flow_id"));
@@ -241,7 +250,7 @@ static void add_alert(report *rp, js_val r)
 
 static void add_flow(report *rp, js_val r)
 {
-    char dir[16], src[48], prov[40], cc[8], asn[24], org[48], key[72];
+    char src[48], prov[40], cc[8], asn[24], org[48], key[72];
     rp->flows++;
     uint64_t id = js_u64(js_get(r, "flow_id"));
     uint64_t up = js_u64(js_get(r, "flow.bytes_toserver"));
@@ -257,7 +266,7 @@ static void add_flow(report *rp, js_val r)
         f->down = js_u64(js_get(r, "flow.bytes_toclient"));
         f->pkts = js_u64(js_get(r, "flow.pkts_toserver")) + js_u64(js_get(r, "flow.pkts_toclient"));
     }
-    if (strcmp(js_str(js_get(r, "direction"), dir, sizeof(dir)), "outbound") != 0) return;
+    if (!outbound(r)) return;
     rp->flows_out++;
     if (js_get(r, "ai.provider").type != JS_STRING) return;
     rp->flows_ai++;

@@ -81,10 +81,13 @@ static void add_country(tally_pair *x, js_val r)
     if (x->n_countries < TALLY_COUNTRIES) memcpy(x->countries[x->n_countries++], cc, 3);
 }
 
+/* egret_direction; the old "direction" in EVE written before issue 17 */
 static bool outbound(js_val r)
 {
     char dir[16];
-    js_str(js_get(r, "direction"), dir, sizeof(dir));
+    js_val v = js_get(r, "egret_direction");
+    if (v.type != JS_STRING) v = js_get(r, "direction");
+    js_str(v, dir, sizeof(dir));
     return strcmp(dir, "outbound") == 0;
 }
 

@@ -117,6 +117,10 @@ static void chunk_run(worker *w, const struct chunk *k)
     const uint8_t *copy = s->copy ? k->copy : NULL;
     const part *p = &k->parts[w->id];
     int linktype = k->linktype;
+    if (w->named != s) { /* a new input: its name for the records */
+        egret_engine_set_input(w->eng, s->in_file, s->in_iface);
+        w->named = s;
+    }
     if (atomic_load_explicit(&w->reload_req, memory_order_relaxed) &&
         atomic_exchange(&w->reload_req, false))
         wk_worker_reload(w);
@@ -391,6 +395,12 @@ workers *workers_new(int n, const egret_config *cfg, const volatile sig_atomic_t
     return ws;
 }
 
+void workers_set_input(workers *ws, const char *pcap_filename, const char *in_iface)
+{
+    snprintf(ws->in_file, sizeof(ws->in_file), "%s", pcap_filename ? pcap_filename : "");
+    snprintf(ws->in_iface, sizeof(ws->in_iface), "%s", in_iface ? in_iface : "");
+}
+
 int workers_run(workers *ws, cap_source *src, bool live, bool (*each)(void *, uint64_t, uint64_t),
                 void *ud, char err[CAP_ERRBUF_SIZE])
 {
@@ -402,6 +412,8 @@ int workers_run(workers *ws, cap_source *src, bool live, bool (*each)(void *, ui
         return CAP_ERROR;
     }
     s->cap = src;
+    memcpy(s->in_file, ws->in_file, sizeof(s->in_file));
+    memcpy(s->in_iface, ws->in_iface, sizeof(s->in_iface));
     s->linktype = cap_linktype(src);
     s->copy = !cap_mapped(src);
     s->live = live;
@@ -620,6 +632,9 @@ void workers_free(workers *ws)
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->cv);
     }
+    pthread_mutex_lock(&ws->out_mu);
+    wk_stats_flush(ws); /* every worker has handed its records over */
+    pthread_mutex_unlock(&ws->out_mu);
     while (ws->srcs) { /* files a stop left open (live ones are the caller's) */
         struct rsrc *s = ws->srcs;
         ws->srcs = s->next;

@@ -45,6 +45,10 @@ workers *workers_new(int n, const egret_config *cfg, const volatile sig_atomic_t
  * chunk with the packets and captured bytes it held (all workers'); false
  * stops the run.  Returns CAP_EOF, CAP_ERROR (message in err) or
  * CAP_EBREAK (stopped). */
+/* Names the input the next workers_run (or the fanout) reads, for the
+ * records' pcap_filename / in_iface; NULL for none.  Copied. */
+void workers_set_input(workers *w, const char *pcap_filename, const char *in_iface);
+
 int workers_run(workers *w, cap_source *src, bool live, bool (*each)(void *, uint64_t, uint64_t),
                 void *ud, char err[CAP_ERRBUF_SIZE]);
 

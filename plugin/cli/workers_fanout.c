@@ -58,6 +58,7 @@ void wk_fan_loop(struct workers *ws, worker *w, bool (*each)(void *, uint64_t, u
     cap_source *s = ws->fan_srcs[w->id];
     struct fan f = {.ws = ws, .w = w, .linktype = cap_linktype(s)};
     uint64_t last_wall = wk_wall_usec();
+    egret_engine_set_input(w->eng, NULL, ws->in_iface);
     w->fan_status = CAP_EBREAK;
     cap_set_wait(s, FAN_WAIT_MS);
     while (!wk_stopped(ws)) {

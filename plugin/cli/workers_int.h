@@ -85,6 +85,7 @@ typedef struct worker {
     bool release;                      /* free the engine and end */
     _Atomic bool reload_req;           /* SIGHUP: reload before the next chunk */
     alignas(64) _Atomic uint64_t done; /* chunks this worker is past */
+    const struct rsrc *named;          /* the input its engine was last told of */
     out_batch out;                     /* records waiting for the writer */
     /* kernel fanout (workers_run_fanout) */
     _Atomic bool fan_out;        /* no longer reads its capture */
@@ -111,7 +112,8 @@ struct rsrc {
     _Atomic int refs;    /* workers not yet past its last chunk */
     _Atomic bool closed; /* all are: the caller may free it */
     char err[CAP_ERRBUF_SIZE];
-    struct rsrc *next; /* inputs handed over and not yet freed (caller's thread) */
+    struct rsrc *next;                /* inputs handed over and not yet freed (caller's thread) */
+    char in_file[1024], in_iface[64]; /* workers_set_input's, for the engines */
 };
 
 typedef struct pent {
@@ -170,6 +172,8 @@ struct workers {
     pthread_cond_t wait_cv;
     cpu_set_t cpus; /* the process's CPUs (workers start on one, then widen to all) */
     bool cpus_ok;
+    struct wk_stats *stats;           /* under out_mu: stats records waiting to be merged */
+    char in_file[1024], in_iface[64]; /* caller's thread: workers_set_input, for the next input */
 };
 
 /* ==== workers.c ==== */
@@ -184,6 +188,14 @@ void wk_worker_reload(worker *w);
 
 void wk_batch_flush(worker *w);
 void wk_on_event_batched(const egret_event *ev, void *ud);
+
+/* ==== workers_stats.c ==== */
+
+/* Under out_mu: queues a worker's stats record for the merged one (true),
+ * or false when it is to be written as it is (one worker, not stats). */
+bool wk_stats_take(struct workers *ws, const worker *w, const egret_event *ev);
+/* Under out_mu, at the end: writes what is still queued, frees the queues. */
+void wk_stats_flush(struct workers *ws);
 
 /* ==== workers_chunks.c ==== */
 

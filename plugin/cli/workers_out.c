@@ -35,7 +35,7 @@ static void batch_give(worker *w, bool wait)
     for (size_t i = 0; i < b->n; i++) {
         egret_event ev = b->ev[i].ev;
         ev.json = b->buf + b->ev[i].off;
-        ws->user_cb(&ev, ws->user_ud);
+        if (!wk_stats_take(ws, w, &ev)) ws->user_cb(&ev, ws->user_ud);
     }
     pthread_mutex_unlock(&ws->out_mu);
     b->n = 0;
@@ -75,7 +75,7 @@ void wk_on_event_batched(const egret_event *ev, void *ud)
     if (!batch_reserve(b, ev->json_len + 1)) { /* out of memory: hand it over alone */
         wk_batch_flush(w);
         pthread_mutex_lock(&ws->out_mu);
-        ws->user_cb(ev, ws->user_ud);
+        if (!wk_stats_take(ws, w, ev)) ws->user_cb(ev, ws->user_ud);
         pthread_mutex_unlock(&ws->out_mu);
         return;
     }

@@ -258,6 +258,12 @@ EGRET_API void egret_engine_flush(egret_engine *e);
 EGRET_API void egret_engine_set_capture_stats(egret_engine *e, uint64_t received, uint64_t dropped,
                                               uint64_t ifdropped);
 
+/* What the packets come from, for the EVE records' pcap_filename (a
+ * capture file being replayed) and in_iface (a live interface); NULL or ""
+ * for neither.  Copied; applies to records written from now on. */
+EGRET_API void egret_engine_set_input(egret_engine *e, const char *pcap_filename,
+                                      const char *in_iface);
+
 EGRET_API void egret_engine_counters_sized(const egret_engine *e, egret_counters *out, size_t size);
 #define egret_engine_counters(e, out) egret_engine_counters_sized((e), (out), sizeof(*(out)))
 
@@ -323,7 +329,7 @@ EGRET_API void egret_keylog_free(egret_keylog *k);
 enum {
     /* A file holds records longer than its (pcapng: the interface's)
      * snapshot length, and the host read them whole.  Reported once per
-     * file; stats: decoder.pcap.record_over_snaplen. */
+     * file; stats: decoder.event.pcap.record_over_snaplen. */
     EGRET_FILE_EV_RECORD_OVER_SNAPLEN = 1,
 };
 

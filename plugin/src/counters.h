@@ -39,7 +39,7 @@ enum {
     X(evidence_capped,  STATS_EVIDENCE, "flows_capped")                        \
     X(dns_parsed,       STATS_DNS,      "parsed")                              \
     X(dns_malformed,    STATS_DNS,      "malformed")                           \
-    X(alerts,           STATS_DETECT,   "alerts")                              \
+    X(alerts,           STATS_DETECT,   "alert")                               \
     X(rules_reloads,    STATS_DETECT,   "rules_reloads")                       \
     X(records,          STATS_NONE,     "records")  /* EVE records emitted */  \
     X(http_records,     STATS_NONE,     "http_records")

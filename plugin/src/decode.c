@@ -39,6 +39,27 @@ const char *dec_event_name(dec_event ev)
     return event_names[ev];
 }
 
+bool dec_event_truncated(dec_event ev)
+{
+    switch (ev) {
+    case EV_ETH_TRUNC:
+    case EV_VLAN_TRUNC:
+    case EV_PPPOE_TRUNC:
+    case EV_MPLS_TRUNC:
+    case EV_SLL_TRUNC:
+    case EV_NULL_TRUNC:
+    case EV_IPV4_TRUNC:
+    case EV_IPV6_TRUNC:
+    case EV_TCP_TRUNC:
+    case EV_UDP_TRUNC:
+    case EV_ICMP_TRUNC:
+    case EV_IPRAW_TRUNC:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* A fatal problem: recorded (overriding any non-fatal one) and returned. */
 static bool fail(dec_pkt *p, dec_event ev)
 {

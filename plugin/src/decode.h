@@ -27,43 +27,47 @@
 #define DEC_LINK_SLL2     276
 
 /* Decode events: X(name, "eve.name").  Order is ABI for stats only by name.
+ * The names are Suricata's (stats.decoder.event.<layer>.<event>) where
+ * Suricata has the same event; egret-only ones (link.*, *.fragment,
+ * mpls.too_many_labels, ipv6.exthdr_*, icmp.*, ipraw.pkt_too_small,
+ * pcap.*) are declared in docs/eve-schema.json.
  * EV_PCAP_OVER_SNAPLEN is not found by the decoder but reported by the
  * host about a capture file (egret_engine_file_event): once per file whose
  * records are longer than its snapshot length (read whole). */
 #define DEC_EVENT_MAP(X)                                                                           \
     X(NONE, "none")                                                                                \
-    X(LINKTYPE_UNSUPPORTED, "decoder.linktype_unsupported")                                        \
-    X(ETH_TRUNC, "decoder.ethernet.truncated")                                                     \
-    X(VLAN_TRUNC, "decoder.vlan.truncated")                                                        \
-    X(VLAN_TOO_DEEP, "decoder.vlan.too_many_layers")                                               \
-    X(PPPOE_TRUNC, "decoder.pppoe.truncated")                                                      \
-    X(PPPOE_BAD_PROTO, "decoder.pppoe.wrong_code")                                                 \
-    X(MPLS_TRUNC, "decoder.mpls.truncated")                                                        \
-    X(MPLS_TOO_DEEP, "decoder.mpls.too_many_labels")                                               \
-    X(SLL_TRUNC, "decoder.sll.truncated")                                                          \
-    X(NULL_TRUNC, "decoder.null.truncated")                                                        \
-    X(NULL_BAD_FAMILY, "decoder.null.unknown_family")                                              \
-    X(IPV4_TRUNC, "decoder.ipv4.truncated")                                                        \
-    X(IPV4_BAD_VERSION, "decoder.ipv4.wrong_ip_version")                                           \
-    X(IPV4_BAD_IHL, "decoder.ipv4.hlen_too_small")                                                 \
-    X(IPV4_BAD_LEN, "decoder.ipv4.iplen_smaller_than_hlen")                                        \
-    X(IPV4_OPT_BAD, "decoder.ipv4.opt_invalid")                                                    \
-    X(IPV4_FRAG, "decoder.ipv4.fragment")                                                          \
-    X(IPV6_TRUNC, "decoder.ipv6.truncated")                                                        \
-    X(IPV6_BAD_VERSION, "decoder.ipv6.wrong_ip_version")                                           \
-    X(IPV6_EXTHDR_BAD, "decoder.ipv6.exthdr_invalid")                                              \
-    X(IPV6_EXTHDR_TOO_MANY, "decoder.ipv6.exthdr_too_many")                                        \
-    X(IPV6_FRAG, "decoder.ipv6.fragment")                                                          \
-    X(TCP_TRUNC, "decoder.tcp.truncated")                                                          \
-    X(TCP_BAD_HLEN, "decoder.tcp.hlen_too_small")                                                  \
-    X(TCP_OPT_BAD, "decoder.tcp.opt_invalid")                                                      \
-    X(UDP_TRUNC, "decoder.udp.truncated")                                                          \
-    X(UDP_BAD_LEN, "decoder.udp.len_invalid")                                                      \
-    X(ICMP_TRUNC, "decoder.icmp.truncated")                                                        \
-    X(NOT_IP, "decoder.not_ip")                                                                    \
-    X(IPRAW_TRUNC, "decoder.ipraw.truncated")                                                      \
-    X(IPRAW_BAD_VERSION, "decoder.ipraw.invalid_ip_version")                                       \
-    X(PCAP_OVER_SNAPLEN, "decoder.pcap.record_over_snaplen")
+    X(LINKTYPE_UNSUPPORTED, "decoder.event.link.unsupported_type")                                 \
+    X(ETH_TRUNC, "decoder.event.ethernet.pkt_too_small")                                           \
+    X(VLAN_TRUNC, "decoder.event.vlan.header_too_small")                                           \
+    X(VLAN_TOO_DEEP, "decoder.event.vlan.too_many_layers")                                         \
+    X(PPPOE_TRUNC, "decoder.event.pppoe.pkt_too_small")                                            \
+    X(PPPOE_BAD_PROTO, "decoder.event.pppoe.wrong_code")                                           \
+    X(MPLS_TRUNC, "decoder.event.mpls.header_too_small")                                           \
+    X(MPLS_TOO_DEEP, "decoder.event.mpls.too_many_labels")                                         \
+    X(SLL_TRUNC, "decoder.event.sll.pkt_too_small")                                                \
+    X(NULL_TRUNC, "decoder.event.ltnull.pkt_too_small")                                            \
+    X(NULL_BAD_FAMILY, "decoder.event.ltnull.unsupported_type")                                    \
+    X(IPV4_TRUNC, "decoder.event.ipv4.trunc_pkt")                                                  \
+    X(IPV4_BAD_VERSION, "decoder.event.ipv4.wrong_ip_version")                                     \
+    X(IPV4_BAD_IHL, "decoder.event.ipv4.hlen_too_small")                                           \
+    X(IPV4_BAD_LEN, "decoder.event.ipv4.iplen_smaller_than_hlen")                                  \
+    X(IPV4_OPT_BAD, "decoder.event.ipv4.opt_invalid")                                              \
+    X(IPV4_FRAG, "decoder.event.ipv4.fragment")                                                    \
+    X(IPV6_TRUNC, "decoder.event.ipv6.trunc_pkt")                                                  \
+    X(IPV6_BAD_VERSION, "decoder.event.ipv6.wrong_ip_version")                                     \
+    X(IPV6_EXTHDR_BAD, "decoder.event.ipv6.exthdr_invalid")                                        \
+    X(IPV6_EXTHDR_TOO_MANY, "decoder.event.ipv6.exthdr_too_many")                                  \
+    X(IPV6_FRAG, "decoder.event.ipv6.fragment")                                                    \
+    X(TCP_TRUNC, "decoder.event.tcp.pkt_too_small")                                                \
+    X(TCP_BAD_HLEN, "decoder.event.tcp.hlen_too_small")                                            \
+    X(TCP_OPT_BAD, "decoder.event.tcp.invalid_optlen")                                             \
+    X(UDP_TRUNC, "decoder.event.udp.pkt_too_small")                                                \
+    X(UDP_BAD_LEN, "decoder.event.udp.len_invalid")                                                \
+    X(ICMP_TRUNC, "decoder.event.icmp.pkt_too_small")                                              \
+    X(NOT_IP, "decoder.event.link.not_ip")                                                         \
+    X(IPRAW_TRUNC, "decoder.event.ipraw.pkt_too_small")                                            \
+    X(IPRAW_BAD_VERSION, "decoder.event.ipraw.invalid_ip_version")                                 \
+    X(PCAP_OVER_SNAPLEN, "decoder.event.pcap.record_over_snaplen")
 
 typedef enum {
 #define DEC_X(n, s) EV_##n,
@@ -160,7 +164,11 @@ typedef struct dec_shard {
  * dec_packet. */
 bool dec_shard_fast(int linktype, const uint8_t *bytes, uint32_t caplen, dec_shard *k);
 
-/* "decoder.ipv4.truncated" etc.; never NULL. */
+/* "decoder.event.ipv4.trunc_pkt" etc.; never NULL. */
 const char *dec_event_name(dec_event ev);
+
+/* True for the events that mean "the captured bytes ended inside a
+ * header" (Suricata names them pkt_too_small, trunc_pkt, ...). */
+bool dec_event_truncated(dec_event ev);
 
 #endif /* EGRET_DECODE_H */

@@ -67,6 +67,7 @@ int dns_parse(const uint8_t *p, size_t len, dns_msg *m)
     m->ancount = cur_be16(&c);
     cur_skip(&c, 4); /* NSCOUNT, ARCOUNT */
     if (c.trunc) return -1;
+    m->flags = flags;
     m->response = (flags & 0x8000) != 0;
     m->opcode = (uint8_t)((flags >> 11) & 0xf);
     m->rcode = (uint8_t)(flags & 0xf);

@@ -43,6 +43,7 @@ typedef struct dns_msg {
     uint16_t id;
     bool response;
     uint8_t opcode, rcode;
+    uint16_t flags; /* the header's flags word as sent (EVE "flags", qr/aa/tc/rd/ra) */
     uint16_t qdcount, ancount;
     char qname[DNS_NAME_MAX];
     uint16_t qtype;

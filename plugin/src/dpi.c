@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gcrypt.h>
 #include <ndpi_api.h>
@@ -84,13 +85,6 @@ static void copy_str(char *dst, size_t dstlen, const char *src, size_t srclen)
     if (n >= dstlen) n = dstlen - 1;
     if (n) memcpy(dst, src, n);
     dst[n] = '\0';
-}
-
-static void lower_copy(char *dst, size_t dstlen, const char *src)
-{
-    copy_str(dst, dstlen, src, dstlen);
-    for (char *p = dst; *p; p++)
-        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
 }
 
 static bool is_proto(const ndpi_protocol *p, uint16_t id)
@@ -217,6 +211,41 @@ dpi_flow *dpi_flow_new(dpi_ctx *c)
     return mem_zalloc(1, sizeof(dpi_flow));
 }
 
+static void tls_date(uint32_t t, char out[20])
+{
+    out[0] = '\0';
+    if (!t) return;
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm)) strftime(out, 20, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+bool dpi_tls_server_info(const dpi_flow *f, dpi_tls_server *out)
+{
+    memset(out, 0, sizeof(*out));
+    const ndpi_protocol *p = &f->proto;
+    /* 'protos' is a union: only the TLS/QUIC dissectors' view is read */
+    if (!is_proto(p, NDPI_PROTOCOL_TLS) && !is_proto(p, NDPI_PROTOCOL_QUIC)) return false;
+    const struct ndpi_flow_struct *nf = &f->nf;
+    if (nf->protos.tls_quic.subjectDN)
+        copy_str(out->subject, sizeof(out->subject), nf->protos.tls_quic.subjectDN,
+                 sizeof(out->subject));
+    if (nf->protos.tls_quic.issuerDN)
+        copy_str(out->issuerdn, sizeof(out->issuerdn), nf->protos.tls_quic.issuerDN,
+                 sizeof(out->issuerdn));
+    const uint8_t *fp = nf->protos.tls_quic.sha1_certificate_fingerprint;
+    bool any = false;
+    for (int i = 0; i < 20; i++) any |= fp[i] != 0;
+    if (any)
+        for (int i = 0; i < 20; i++)
+            snprintf(out->fingerprint + i * 3, 4, i < 19 ? "%02x:" : "%02x", fp[i]);
+    tls_date(nf->protos.tls_quic.notBefore, out->notbefore);
+    tls_date(nf->protos.tls_quic.notAfter, out->notafter);
+    copy_str(out->ja3s, sizeof(out->ja3s), nf->protos.tls_quic.ja3_server,
+             sizeof(nf->protos.tls_quic.ja3_server));
+    return out->subject[0] || out->issuerdn[0] || out->fingerprint[0] || out->ja3s[0];
+}
+
 void dpi_flow_free(dpi_flow *f)
 {
     if (!f) return;
@@ -278,6 +307,105 @@ void dpi_url_memo_counts(const dpi_ctx *c, uint64_t *hits, uint64_t *misses)
     *misses = c->url_misses;
 }
 
+/* app_proto as Suricata names the protocol (its app-layer parsers), from
+ * nDPI's top protocol (the master when there is one: "TLS.Google" is tls).
+ * Protocols Suricata has no parser for, nDPI's services ("Google",
+ * "ai_mistral") and the unknown are "failed", as Suricata writes a flow
+ * whose protocol it could not name; nDPI's own view stays in ndpi.proto. */
+static const char *suricata_app_proto(uint16_t id)
+{
+    switch (id) {
+    case NDPI_PROTOCOL_TLS:
+    case NDPI_PROTOCOL_MAIL_SMTPS:
+    case NDPI_PROTOCOL_MAIL_IMAPS:
+    case NDPI_PROTOCOL_MAIL_POPS:
+        return "tls";
+    case NDPI_PROTOCOL_HTTP:
+    case NDPI_PROTOCOL_HTTP_CONNECT:
+    case NDPI_PROTOCOL_HTTP_PROXY:
+        return "http";
+    case NDPI_PROTOCOL_DNS:
+        return "dns";
+    case NDPI_PROTOCOL_QUIC:
+        return "quic";
+    case NDPI_PROTOCOL_SSH:
+        return "ssh";
+    case NDPI_PROTOCOL_MAIL_SMTP:
+        return "smtp";
+    case NDPI_PROTOCOL_MAIL_IMAP:
+        return "imap";
+    case NDPI_PROTOCOL_MAIL_POP:
+        return "pop3";
+    case NDPI_PROTOCOL_FTP_CONTROL:
+        return "ftp";
+    case NDPI_PROTOCOL_FTP_DATA:
+        return "ftp-data";
+    case NDPI_PROTOCOL_SMBV1:
+    case NDPI_PROTOCOL_SMBV23:
+        return "smb";
+    case NDPI_PROTOCOL_DHCP:
+        return "dhcp";
+    case NDPI_PROTOCOL_NTP:
+        return "ntp";
+    case NDPI_PROTOCOL_NFS:
+        return "nfs";
+    case NDPI_PROTOCOL_SNMP:
+        return "snmp";
+    case NDPI_PROTOCOL_SIP:
+        return "sip";
+    case NDPI_PROTOCOL_KERBEROS:
+        return "krb5";
+    case NDPI_PROTOCOL_LDAP:
+        return "ldap";
+    case NDPI_PROTOCOL_RDP:
+        return "rdp";
+    case NDPI_PROTOCOL_VNC:
+        return "rfb";
+    case NDPI_PROTOCOL_TFTP:
+        return "tftp";
+    case NDPI_PROTOCOL_MQTT:
+        return "mqtt";
+    case NDPI_PROTOCOL_MODBUS:
+        return "modbus";
+    case NDPI_PROTOCOL_DNP3:
+        return "dnp3";
+    case NDPI_PROTOCOL_TELNET:
+        return "telnet";
+    case NDPI_PROTOCOL_POSTGRES:
+        return "pgsql";
+    case NDPI_PROTOCOL_MDNS:
+        return "mdns";
+    case NDPI_PROTOCOL_LLMNR:
+        return "llmnr";
+    case NDPI_PROTOCOL_WEBSOCKET:
+        return "websocket";
+    default:
+        return "failed";
+    }
+}
+
+/* TLS versions as Suricata's EVE writes them ("TLS 1.3"); NULL for the
+ * ones Suricata does not name (DTLS, GREASE...), which keep nDPI's. */
+static const char *suricata_tls_version(uint16_t v)
+{
+    switch (v) {
+    case 0x0200:
+        return "SSLv2";
+    case 0x0300:
+        return "SSLv3";
+    case 0x0301:
+        return "TLSv1";
+    case 0x0302:
+        return "TLS 1.1";
+    case 0x0303:
+        return "TLS 1.2";
+    case 0x0304:
+        return "TLS 1.3";
+    default:
+        return NULL;
+    }
+}
+
 /* Fills 'out' from the flow state, reading the fields ndpiReader's
  * process_ndpi_collected_info() reads.  'final' adds what ndpiReader only
  * computes when it prints the flow (the URL risk). */
@@ -299,10 +427,8 @@ static void fill_info(dpi_ctx *c, dpi_flow *f, dpi_info *out, bool final)
 
     uint16_t top =
         p->master_protocol != NDPI_PROTOCOL_UNKNOWN ? p->master_protocol : p->app_protocol;
-    if (top == NDPI_PROTOCOL_UNKNOWN)
-        copy_str(out->app_proto, sizeof(out->app_proto), "failed", 7);
-    else
-        lower_copy(out->app_proto, sizeof(out->app_proto), ndpi_get_proto_name(c->ndpi, top));
+    const char *ap = suricata_app_proto(top);
+    copy_str(out->app_proto, sizeof(out->app_proto), ap, strlen(ap) + 1);
 
     const char *cat = ndpi_category_get_name(c->ndpi, p->category);
     copy_str(out->category, sizeof(out->category), cat, sizeof(out->category));
@@ -354,8 +480,10 @@ static void fill_info(dpi_ctx *c, dpi_flow *f, dpi_info *out, bool final)
         if (nf->protos.tls_quic.ssl_version) {
             uint8_t unknown = 0;
             char vbuf[16];
-            const char *v =
-                ndpi_ssl_version2str(vbuf, sizeof(vbuf), nf->protos.tls_quic.ssl_version, &unknown);
+            const char *v = suricata_tls_version(nf->protos.tls_quic.ssl_version);
+            if (!v)
+                v = ndpi_ssl_version2str(vbuf, sizeof(vbuf), nf->protos.tls_quic.ssl_version,
+                                         &unknown);
             copy_str(out->tls_version, sizeof(out->tls_version), v, sizeof(vbuf));
         }
     }

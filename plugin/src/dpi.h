@@ -62,6 +62,20 @@ uint32_t dpi_default_budget(uint8_t l4proto);
 dpi_flow *dpi_flow_new(dpi_ctx *c);
 void dpi_flow_free(dpi_flow *f);
 
+/* The server side of a TLS handshake as nDPI saw it (its certificate:
+ * TLS 1.2 and earlier; JA3S), in Suricata's EVE formats; "" when absent.
+ * Read from the live nDPI flow, so call it before dpi_flow_free; kept out
+ * of dpi_info so that flows do not carry it. */
+typedef struct dpi_tls_server {
+    char subject[256], issuerdn[256];
+    char fingerprint[60];             /* SHA-1 of the certificate, "aa:bb:..." */
+    char notbefore[20], notafter[20]; /* "2016-06-15T16:00:00" */
+    char ja3s[33];
+} dpi_tls_server;
+
+/* false when the flow is not TLS/QUIC or nDPI saw nothing of the server. */
+bool dpi_tls_server_info(const dpi_flow *f, dpi_tls_server *out);
+
 /* Feeds one packet (from the IP header, 'l3_len' captured bytes).
  * Returns true when the flow is done: 'out' is final and the caller
  * should free the dpi_flow and stop calling.  'out' is written only then

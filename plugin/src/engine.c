@@ -12,6 +12,7 @@
 #include "evidence.h"
 #include "hooks.h"
 #include "http.h"
+#include "ja3.h"
 #include "config.h"
 #include "mem.h"
 #include "paths.h"
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DEFAULT_HOME_NET "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7"
 #define USEC             1000000ull
@@ -170,6 +172,8 @@ static void on_http_request(void *ctx_ud, void *flow_ud, const inspect_req *r)
                               e->ev_ts, &x->ai);
     if (x->evid && r->sample[0]) evidence_set_sample(x->evid, r->sample);
     if (r->decrypted) x->decrypted = true;
+    x->req_ts[r->t->id % 4] = x->req_start ? x->req_start : e->ev_ts;
+    x->req_start = 0;
     hooks_http(e, f, x, r);
 }
 
@@ -180,9 +184,11 @@ static void on_http_txn_done(void *ctx_ud, void *flow_ud, const inspect_req *r)
     if (!(e->cfg.eve_types & EGRET_EV_HTTP)) return;
     geo_result gb;
     const fext *x = flow_ext(f);
-    eve_http(&e->out, f, x, engine_dest_geo(e, f, x, &gb), r, e->ev_ts);
+    /* the record's time is its request's first packet, as Suricata's */
+    uint64_t ts = x->req_ts[r->t->id % 4] ? x->req_ts[r->t->id % 4] : e->ev_ts;
+    eve_http(&e->out, f, x, engine_dest_geo(e, f, x, &gb), r, ts);
     e->c.http_records++;
-    engine_emit(e, EGRET_EV_HTTP, e->ev_ts, f->id, 0);
+    engine_emit(e, EGRET_EV_HTTP, ts, f->id, 0);
 }
 
 static void on_http_evict(void *ctx_ud, void *flow_ud)
@@ -245,6 +251,7 @@ static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int
             if (f->dir[d].syn) inspect_flow_seq_base(x->insp, d, f->dir[d].seq_base);
     }
     if (!x->insp) return;
+    if (dir == FLOW_TOSERVER && p->payload_len && !x->req_start) x->req_start = e->ev_ts;
     inspect_packet(e->inspect, x->insp, dir, p);
 }
 
@@ -281,6 +288,8 @@ static void on_flow_end(flow *f, flow_end_reason why, void *ud)
     }
     evidence_free(x->evid);
     x->evid = NULL;
+    free(x->ja3_str);
+    x->ja3_str = NULL;
 }
 
 static void flow_started(egret_engine *e, flow *f)
@@ -293,6 +302,18 @@ static void flow_started(egret_engine *e, flow *f)
     snprintf(x->info.app_proto, sizeof(x->info.app_proto), "failed");
 }
 
+/* The JA3 string of the client's first payload, once per TCP flow, while
+ * its tls record is still to come (one allocation per TLS flow). */
+static void ja3_capture(egret_engine *e, flow *f, fext *x, const dec_pkt *p)
+{
+    if (x->ja3_tried || !x->df || !p->payload_len || !(e->cfg.eve_types & EGRET_EV_TLS)) return;
+    x->ja3_tried = true;
+    if (f->proto != 6 || p->payload[0] != 22) return;
+    char s[JA3_STRING_MAX];
+    size_t n = ja3_string(p->payload, p->payload_len, s);
+    if (n) x->ja3_str = strdup(s);
+}
+
 static void classify(egret_engine *e, flow *f, const dec_pkt *p, uint64_t ts)
 {
     fext *x = flow_ext(f);
@@ -301,6 +322,8 @@ static void classify(egret_engine *e, flow *f, const dec_pkt *p, uint64_t ts)
     uint32_t budget =
         e->cfg.dpi_max_packets ? e->cfg.dpi_max_packets : dpi_default_budget(f->proto);
     if (dpi_process(e->dpi, x->df, p->l3, p->l3_len, ts / 1000, budget, &x->info)) {
+        dpi_tls_server srv; /* read before the nDPI flow goes */
+        bool has_srv = (e->cfg.eve_types & EGRET_EV_TLS) && dpi_tls_server_info(x->df, &srv);
         dpi_flow_free(x->df);
         x->df = NULL;
         if (x->info.detected)
@@ -309,12 +332,14 @@ static void classify(egret_engine *e, flow *f, const dec_pkt *p, uint64_t ts)
             e->c.dpi_giveups++;
         attribute(e, f, x);
         if ((e->cfg.eve_types & EGRET_EV_TLS) &&
-            (x->info.hostname[0] || x->info.ja3[0] || x->info.tls_version[0]) &&
+            (x->info.hostname[0] || x->info.ja3[0] || x->info.tls_version[0] || has_srv) &&
             (strcmp(x->info.app_proto, "tls") == 0 || strcmp(x->info.app_proto, "quic") == 0)) {
             geo_result gb;
-            eve_tls(&e->out, f, x, engine_dest_geo(e, f, x, &gb), ts);
+            eve_tls(&e->out, f, x, engine_dest_geo(e, f, x, &gb), has_srv ? &srv : NULL, ts);
             engine_emit(e, EGRET_EV_TLS, ts, f->id, 0);
         }
+        free(x->ja3_str); /* only the tls record needs it */
+        x->ja3_str = NULL;
         hooks_classified(e, f, x);
     }
 }
@@ -332,13 +357,31 @@ static void dns_packet(egret_engine *e, flow *f, const dec_pkt *p, int dir, uint
     if (m.response && dir == FLOW_TOCLIENT && e->attr)
         attr_dns_answer(e->attr, f->ip_v, f->cli, &m, ts);
     if (e->cfg.eve_types & EGRET_EV_DNS) {
-        eve_dns(&e->out, f, flow_ext(f), &m, ts, dir == FLOW_TOSERVER);
+        eve_dns(&e->out, f, flow_ext(f), &m, p->payload, p->payload_len, ts, dir == FLOW_TOSERVER);
         engine_emit(e, EGRET_EV_DNS, ts, f->id, 0);
     }
     if (dir == FLOW_TOCLIENT) hooks_dns(e, f, flow_ext(f), &m);
+    ((fext *)flow_ext(f))
+        ->dns_tx++; /* each message is a transaction, as in Suricata's UDP parser */
 }
 
 /* ==== stats ==== */
+
+void egret_engine_set_input(egret_engine *e, const char *pcap_filename, const char *in_iface)
+{
+    if (!e) return;
+    snprintf(e->in_file, sizeof(e->in_file), "%s", pcap_filename ? pcap_filename : "");
+    snprintf(e->in_iface, sizeof(e->in_iface), "%s", in_iface ? in_iface : "");
+    e->out.pcap_filename = e->in_file[0] ? e->in_file : NULL;
+    e->out.in_iface = e->in_iface[0] ? e->in_iface : NULL;
+}
+
+static uint64_t mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec;
+}
 
 /* A stats record from the engine's counters and its modules'. */
 static void stats_record(egret_engine *e)
@@ -346,7 +389,8 @@ static void stats_record(egret_engine *e)
     eve_snapshot s;
     memset(&s, 0, sizeof(s));
     s.now_us = e->now;
-    s.uptime_s = e->seen_packet ? (e->now - e->first_ts) / USEC : 0;
+    /* Suricata's uptime: wall-clock seconds since start, also when replaying */
+    s.uptime_s = mono_s() - e->started_s;
     s.c = &e->c;
     s.dec_events = e->dec_events;
     flow_table_counters(e->flows, &s.flow);
@@ -538,6 +582,7 @@ int egret_engine_new(const egret_config *cfg, egret_engine **out, char err[EGRET
         return EGRET_ENOMEM;
     }
     copy_config(e, cfg);
+    e->started_s = mono_s();
     eve_out_init(&e->out, e->cfg.community_id != 0, e->cfg.community_id_seed);
 
     char msg[256] = "";
@@ -651,6 +696,7 @@ int egret_engine_feed(egret_engine *e, uint64_t ts_usec, int linktype, uint32_t 
                     e->c.evidence_bytes +=
                         evidence_add_packet(fx->evid, ts_usec, linktype, bytes, caplen, len);
             }
+            if (dir == FLOW_TOSERVER) ja3_capture(e, f, fx, &p);
             classify(e, f, &p, ts_usec);
             inspect_pkt(e, f, fx, &p, dir);
             dns_packet(e, f, &p, dir, ts_usec);

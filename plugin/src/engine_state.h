@@ -61,9 +61,11 @@ struct egret_engine {
     bool geo_test; /* opened from the bundled test databases */
     flow_table *flows;
     dpi_ctx *dpi;
-    eve_out out;  /* the record being built (reused) */
-    uint64_t now; /* latest packet time seen (us) */
+    eve_out out;                      /* the record being built (reused) */
+    char in_file[1024], in_iface[64]; /* egret_engine_set_input: out.pcap_filename, .in_iface */
+    uint64_t now;                     /* latest packet time seen (us) */
     uint64_t first_ts;
+    uint64_t started_s; /* CLOCK_MONOTONIC at creation: stats.uptime is wall clock */
     uint64_t next_stats;
     bool seen_packet;
     engine_counters c; /* see counters.h; the modules keep their own */

@@ -16,6 +16,7 @@
 #include "eve.h"
 
 #include "community_id.h"
+#include "ja3.h"
 
 /* Formats packet time.  The date part is cached per second (gmtime and
  * strftime are slow and records mostly share recent seconds). */
@@ -55,6 +56,11 @@ const char *eve_text(const eve_out *o, size_t *len)
     const char *t = jw_text(&o->w);
     if (len) *len = t ? o->w.len : 0;
     return t;
+}
+
+static jw *w_of(eve_out *o)
+{
+    return &o->w;
 }
 
 static void put_time(eve_out *o, const char *key, uint64_t ts)
@@ -151,6 +157,24 @@ static void put_ai_geo(eve_out *o, const fext *x, const geo_result *g)
     jw_obj_close(w);
 }
 
+/* egret's own orientation of a flow, from the home networks: the values
+ * rules/README.md lists (rules see the same string). */
+const char *eve_egret_direction(const fext *x)
+{
+    if (x->cli_internal) return x->srv_internal ? "internal" : "outbound";
+    return x->srv_internal ? "inbound" : "external";
+}
+
+/* community_id of the flow (client -> server; the hash is symmetric). */
+static void put_community_id(eve_out *o, const flow *f)
+{
+    if (!o->community_id) return;
+    char cid[COMMUNITY_ID_LEN];
+    community_id_v1(o->community_id_seed, f->ip_v, f->cli, f->srv, f->proto, f->cport, f->sport,
+                    cid);
+    jw_str(w_of(o), "community_id", cid);
+}
+
 /* Writes the common header of a flow-bearing record. */
 static void put_flow_header_as(eve_out *o, const flow *f, const fext *x, const geo_result *g,
                                uint64_t ts, const char *event_type, const char *app_proto)
@@ -160,6 +184,7 @@ static void put_flow_header_as(eve_out *o, const flow *f, const fext *x, const g
     bool icmp = f->proto == 1 || f->proto == 58;
     put_time(o, "timestamp", ts);
     jw_u64(w, "flow_id", f->id);
+    if (o->in_iface) jw_str(w, "in_iface", o->in_iface);
     jw_str(w, "event_type", event_type);
     if (f->vlan_n) {
         jw_arr_open(w, "vlan");
@@ -181,13 +206,9 @@ static void put_flow_header_as(eve_out *o, const flow *f, const fext *x, const g
            app_proto              ? app_proto
            : x->info.app_proto[0] ? x->info.app_proto
                                   : "failed");
-    if (x->cli_internal && !x->srv_internal) jw_str(w, "direction", "outbound");
-    if (o->community_id) {
-        char cid[COMMUNITY_ID_LEN];
-        community_id_v1(o->community_id_seed, f->ip_v, f->cli, f->srv, f->proto, f->cport, f->sport,
-                        cid);
-        jw_str(w, "community_id", cid);
-    }
+    jw_str(w, "egret_direction", eve_egret_direction(x));
+    put_community_id(o, f);
+    if (o->pcap_filename) jw_str(w, "pcap_filename", o->pcap_filename);
     put_ai_geo(o, x, g);
 }
 
@@ -211,18 +232,47 @@ static void put_alpns(jw *w, const char *key, const char *list)
     jw_arr_close(w);
 }
 
-/* The "tls" (or "quic") object: sni, version, ja3{hash}, client_alpns. */
+/* The "tls" (or "quic") object: sni, version, ja3{hash}, client_alpns,
+ * and the server's certificate and ja3s when known ('srv' NULL: none). */
+static void put_tls_srv(jw *w, const dpi_info *i, const char *name, bool decrypted,
+                        const dpi_tls_server *srv, const char *ja3_str);
+
 static void put_tls(jw *w, const dpi_info *i, const char *name, bool decrypted)
+{
+    put_tls_srv(w, i, name, decrypted, NULL, NULL);
+}
+
+static void put_tls_srv(jw *w, const dpi_info *i, const char *name, bool decrypted,
+                        const dpi_tls_server *srv, const char *ja3_str)
 {
     jw_obj_open(w, name);
     if (i->hostname[0]) jw_str(w, "sni", i->hostname);
     if (i->tls_version[0]) jw_str(w, "version", i->tls_version);
-    if (i->ja3[0]) {
+    if (ja3_str) { /* egret's own, from the ClientHello: hash and string agree */
+        char h[33];
+        ja3_hash(ja3_str, strlen(ja3_str), h);
+        jw_obj_open(w, "ja3");
+        jw_str(w, "hash", h);
+        jw_str(w, "string", ja3_str);
+        jw_obj_close(w);
+    } else if (i->ja3[0]) {
         jw_obj_open(w, "ja3");
         jw_str(w, "hash", i->ja3);
         jw_obj_close(w);
     }
     if (i->alpn[0]) put_alpns(w, "client_alpns", i->alpn);
+    if (srv && strcmp(name, "tls") == 0) {
+        if (srv->subject[0]) jw_str(w, "subject", srv->subject);
+        if (srv->issuerdn[0]) jw_str(w, "issuerdn", srv->issuerdn);
+        if (srv->fingerprint[0]) jw_str(w, "fingerprint", srv->fingerprint);
+        if (srv->notbefore[0]) jw_str(w, "notbefore", srv->notbefore);
+        if (srv->notafter[0]) jw_str(w, "notafter", srv->notafter);
+        if (srv->ja3s[0]) {
+            jw_obj_open(w, "ja3s");
+            jw_str(w, "hash", srv->ja3s);
+            jw_obj_close(w);
+        }
+    }
     if (decrypted) jw_bool(w, "decrypted", true);
     jw_obj_close(w);
 }
@@ -291,6 +341,9 @@ void eve_alert(eve_out *o, const flow *f, const fext *x, const geo_result *g, co
     jw_reset(w);
     jw_obj_open(w, NULL);
     put_flow_header(o, f, x, g, ts, "alert");
+    /* Suricata's: the side the alerting packet went to; egret alerts
+     * on flows oriented client to server */
+    jw_str(w, "direction", "to_server");
     jw_obj_open(w, "alert");
     jw_str(w, "action", "allowed");
     jw_u64(w, "gid", 1);
@@ -299,7 +352,15 @@ void eve_alert(eve_out *o, const flow *f, const fext *x, const geo_result *g, co
     jw_str(w, "signature", a->signature);
     jw_str(w, "category", a->category ? a->category : "");
     jw_u64(w, "severity", (uint64_t)a->severity);
-    if (a->rule_file) jw_str(w, "rule", a->rule_file);
+    /* Suricata's alert.rule is rule text; the file goes in metadata,
+     * whose values Suricata writes as arrays of strings */
+    if (a->rule_file) {
+        jw_obj_open(w, "metadata");
+        jw_arr_open(w, "rule_file");
+        jw_str(w, NULL, a->rule_file);
+        jw_arr_close(w);
+        jw_obj_close(w);
+    }
     if (a->why_json && a->why_len)
         jw_raw(w, "why", a->why_json, a->why_len);
     else
@@ -380,63 +441,19 @@ void eve_http(eve_out *o, const flow *f, const fext *x, const geo_result *g, con
     jw_obj_close(w);
 }
 
-void eve_tls(eve_out *o, const flow *f, const fext *x, const geo_result *g, uint64_t ts)
+void eve_tls(eve_out *o, const flow *f, const fext *x, const geo_result *g,
+             const dpi_tls_server *srv, uint64_t ts)
 {
     jw *w = &o->w;
     bool quic = strcmp(x->info.app_proto, "quic") == 0;
     jw_reset(w);
     jw_obj_open(w, NULL);
     put_flow_header(o, f, x, g, ts, quic ? "quic" : "tls");
-    put_tls(w, &x->info, quic ? "quic" : "tls", x->decrypted);
+    put_tls_srv(w, &x->info, quic ? "quic" : "tls", x->decrypted, srv, x->ja3_str);
     jw_obj_close(w);
 }
 
-/* Suricata EVE dns v2: one record per query and per response; src/dest
- * follow the packet (a response comes from the server). */
-void eve_dns(eve_out *o, const flow *f, const fext *x, const dns_msg *m, uint64_t ts,
-             bool to_server)
-{
-    jw *w = &o->w;
-    char pb[8], tb[16], rb[16];
-    jw_reset(w);
-    jw_obj_open(w, NULL);
-    put_time(o, "timestamp", ts);
-    jw_u64(w, "flow_id", f->id);
-    jw_str(w, "event_type", "dns");
-    put_addr(w, "src_ip", f->ip_v, to_server ? f->cli : f->srv);
-    jw_u64(w, "src_port", to_server ? f->cport : f->sport);
-    put_addr(w, "dest_ip", f->ip_v, to_server ? f->srv : f->cli);
-    jw_u64(w, "dest_port", to_server ? f->sport : f->cport);
-    jw_str(w, "proto", proto_name(f->proto, pb));
-    if (x->cli_internal && !x->srv_internal) jw_str(w, "direction", "outbound");
-    jw_obj_open(w, "dns");
-    jw_u64(w, "version", 2);
-    jw_str(w, "type", m->response ? "answer" : "query");
-    jw_u64(w, "id", m->id);
-    jw_str(w, "rrname", m->qname);
-    jw_str(w, "rrtype", dns_type_name(m->qtype, tb));
-    if (m->response) {
-        jw_str(w, "rcode", dns_rcode_name(m->rcode, rb));
-        if (m->n_answers) {
-            jw_arr_open(w, "answers");
-            for (size_t i = 0; i < m->n_answers; i++) {
-                const dns_rr *rr = &m->answers[i];
-                jw_obj_open(w, NULL);
-                jw_str(w, "rrname", rr->name);
-                jw_str(w, "rrtype", dns_type_name(rr->type, tb));
-                jw_u64(w, "ttl", rr->ttl);
-                if (rr->type == DNS_T_A || rr->type == DNS_T_AAAA)
-                    put_addr(w, "rdata", rr->type == DNS_T_A ? 4 : 6, rr->addr);
-                else if (rr->target[0])
-                    jw_str(w, "rdata", rr->target);
-                jw_obj_close(w);
-            }
-            jw_arr_close(w);
-        }
-    }
-    jw_obj_close(w);
-    jw_obj_close(w);
-}
+/* eve_dns: eve_dns.c */
 
 /* The engine counters of one stats group, in counters.h's order. */
 static void put_group(jw *w, const engine_counters *c, int group)
@@ -447,36 +464,52 @@ static void put_group(jw *w, const engine_counters *c, int group)
 #undef PUT_COUNTER
 }
 
-/* Decoder counters as nested objects: "decoder.ipv4.truncated" becomes
- * decoder{ipv4{truncated}}.  DEC_EVENT_MAP lists each group contiguously. */
+/* Decoder counters: packets as Suricata counts them, then the decode
+ * events as nested objects, "decoder.event.ipv4.trunc_pkt" becoming
+ * decoder{event{ipv4{trunc_pkt}}} as in Suricata.  DEC_EVENT_MAP lists
+ * each layer contiguously. */
+/* "ipv4.trunc_pkt" for "decoder.event.ipv4.trunc_pkt"; NULL for a name
+ * without the prefix or a layer. */
+static const char *event_rest(const char *prefix, dec_event ev)
+{
+    const char *name = dec_event_name(ev);
+    size_t n = strlen(prefix);
+    if (strncmp(name, prefix, n) != 0 || !strchr(name + n, '.')) return NULL;
+    return name + n;
+}
+
 static void put_decoder(jw *w, const eve_snapshot *s)
 {
+    static const char prefix[] = "decoder.event.";
     jw_obj_open(w, "decoder");
     jw_u64(w, "pkts", s->c->packets);
     jw_u64(w, "bytes", s->c->bytes);
     jw_u64(w, "invalid", s->c->invalid);
-    char group[32] = "";
-    bool open = false;
+    jw_obj_open(w, "event");
+    /* each layer once, in order of first appearance, even when its events
+     * are not contiguous in the map */
     for (int i = 1; i < EV__COUNT; i++) {
-        const char *name = dec_event_name((dec_event)i);
-        if (strncmp(name, "decoder.", 8) != 0) continue;
-        const char *rest = name + 8;
-        const char *dot = strchr(rest, '.');
-        size_t glen = dot ? (size_t)(dot - rest) : 0;
-        if (open && (glen == 0 || strlen(group) != glen || strncmp(group, rest, glen) != 0)) {
-            jw_obj_close(w);
-            open = false;
+        const char *rest = event_rest(prefix, (dec_event)i);
+        if (!rest) continue;
+        size_t glen = (size_t)(strchr(rest, '.') - rest);
+        bool seen = false;
+        for (int j = 1; j < i && !seen; j++) {
+            const char *r2 = event_rest(prefix, (dec_event)j);
+            seen = r2 && strncmp(r2, rest, glen + 1) == 0;
         }
-        if (glen && !open) {
-            if (glen >= sizeof(group)) glen = sizeof(group) - 1;
-            memcpy(group, rest, glen);
-            group[glen] = '\0';
-            jw_obj_open(w, group);
-            open = true;
+        if (seen) continue;
+        char group[32];
+        if (glen >= sizeof(group)) glen = sizeof(group) - 1;
+        memcpy(group, rest, glen);
+        group[glen] = '\0';
+        jw_obj_open(w, group);
+        for (int j = i; j < EV__COUNT; j++) {
+            const char *r2 = event_rest(prefix, (dec_event)j);
+            if (r2 && strncmp(r2, rest, glen + 1) == 0) jw_u64(w, r2 + glen + 1, s->dec_events[j]);
         }
-        jw_u64(w, glen ? dot + 1 : rest, s->dec_events[i]);
+        jw_obj_close(w);
     }
-    if (open) jw_obj_close(w);
+    jw_obj_close(w);
     jw_obj_close(w);
 }
 

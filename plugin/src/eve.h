@@ -29,7 +29,8 @@ typedef struct eve_out {
     jw w;
     bool community_id;
     uint16_t community_id_seed;
-    int64_t tc_s; /* eve_time: the second whose date part tc holds */
+    int64_t tc_s;                         /* eve_time: the second whose date part tc holds */
+    const char *pcap_filename, *in_iface; /* written on flow records when set */
     char tc[24];
     bool tc_valid;
 } eve_out;
@@ -59,9 +60,13 @@ typedef struct eve_snapshot {
 } eve_snapshot;
 
 void eve_flow(eve_out *o, const flow *f, const fext *x, const geo_result *g, flow_end_reason why);
-void eve_tls(eve_out *o, const flow *f, const fext *x, const geo_result *g, uint64_t ts);
-void eve_dns(eve_out *o, const flow *f, const fext *x, const dns_msg *m, uint64_t ts,
-             bool to_server);
+/* 'srv': the server side (dpi_tls_server_info), NULL when unknown. */
+void eve_tls(eve_out *o, const flow *f, const fext *x, const geo_result *g,
+             const dpi_tls_server *srv, uint64_t ts);
+/* Suricata dns version 3 from the message bytes 'msg' (the UDP payload);
+ * 'm' is dns_parse's view of the same message (eve_dns.c). */
+void eve_dns(eve_out *o, const flow *f, const fext *x, const dns_msg *m, const uint8_t *msg,
+             size_t len, uint64_t ts, bool to_server);
 void eve_alert(eve_out *o, const flow *f, const fext *x, const geo_result *g, const rule_alert *a,
                uint64_t ts);
 void eve_http(eve_out *o, const flow *f, const fext *x, const geo_result *g, const inspect_req *r,
@@ -72,6 +77,9 @@ void eve_stats(eve_out *o, const eve_snapshot *s);
 void eve_addr(int ip_v, const uint8_t *a, char out[46]);
 /* "TCP", "UDP", "ICMP", "IPv6-ICMP"...; NULL for an unnamed protocol. */
 const char *eve_proto_name(uint8_t proto);
+
+/* "outbound", "inbound", "internal" or "external" (egret_direction). */
+const char *eve_egret_direction(const fext *x);
 /* "2025-03-01T10:00:00.000000+0000" */
 void eve_time(eve_out *o, uint64_t ts_us, char out[40]);
 

@@ -35,6 +35,15 @@ typedef struct fext {
     inspect_flow *insp;         /* clear-text HTTP inspection, or NULL */
     struct evidence_buf *evid;  /* first packets + last body sample (--evidence) */
     struct flow *dprev, *dnext; /* that list (packet order) */
+    uint32_t dns_tx;            /* DNS messages parsed on the flow so far: the next EVE dns tx_id */
+    /* http record timestamps: its request's first packet.  req_start is the
+     * first client payload packet since the last complete request; a
+     * complete request moves it to req_ts[id % 4] (pipelined requests) */
+    uint64_t req_start, req_ts[4];
+    /* tls.ja3.string: from the client's first payload when it holds a whole
+     * ClientHello (TLS flows, tls records asked for); freed once written */
+    char *ja3_str;
+    bool ja3_tried;
     dpi_info info;
     attr_result ai;
 } fext;

@@ -24,6 +24,12 @@ void hash_sha1(const void *data, size_t len, uint8_t out[20])
     SHA1_Final(out, &c);
 }
 
+void hash_md5(const void *data, size_t len, uint8_t out[16])
+{
+    unsigned n = 16;
+    EVP_Digest(data, len, out, &n, EVP_md5(), NULL);
+}
+
 void hash_sha256(const void *data, size_t len, uint8_t out[32])
 {
     SHA256(data, len, out);

@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 void hash_sha1(const void *data, size_t len, uint8_t out[20]);
+/* MD5: only for fingerprints defined with it (JA3), never for security. */
+void hash_md5(const void *data, size_t len, uint8_t out[16]);
 void hash_sha256(const void *data, size_t len, uint8_t out[32]);
 
 /* Incremental SHA-256 for streaming fingerprints.  The state is opaque

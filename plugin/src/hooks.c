@@ -58,10 +58,10 @@ static void on_rule_log(void *ud, int level, const char *msg)
     engine_log(e, level, "%s", msg);
 }
 
+/* the EVE records' egret_direction, so rules and records agree */
 static const char *direction_name(const fext *x)
 {
-    if (x->cli_internal) return x->srv_internal ? "internal" : "outbound";
-    return x->srv_internal ? "inbound" : "external";
+    return eve_egret_direction(x);
 }
 
 /* Fills the read-only view rules get.  Strings point into the flow, the

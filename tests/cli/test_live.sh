@@ -102,6 +102,11 @@ if len(flows) != 100:
     fails.append("%d UDP flows, want 100" % len(flows))
 if pkts != 20000:
     fails.append("the flows carry %d packets, want 20000" % pkts)
+if any(r.get("in_iface") != "lo" or "pcap_filename" in r for r in flows):
+    fails.append("flow records without in_iface lo (or with a pcap_filename)")
+if w > 1 and any(len(r["stats"].get("threads", {})) != w for r in recs
+                 if r.get("event_type") == "stats"):
+    fails.append("a stats record without one stats.threads entry per worker")
 kp = [r["stats"]["capture"]["kernel_packets"] for r in recs if r.get("event_type") == "stats"]
 if not kp or max(kp) < 20000:
     fails.append("no stats record with the capture counters (kernel_packets %s)" % kp[-3:])

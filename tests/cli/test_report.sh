@@ -78,7 +78,7 @@ got = {int(m.group(2)): int(m.group(1)) for m in re.finditer(r"^ +(\d+)  \d +(\d
 assert got == dict(by_rule), (got, by_rule)
 pairs = collections.defaultdict(lambda: [0, 0, 0, 0])
 for r in eve:
-    if r.get("direction") != "outbound" or "provider" not in r.get("ai", {}):
+    if r.get("egret_direction") != "outbound" or "provider" not in r.get("ai", {}):
         continue
     k = (r["src_ip"], r["ai"]["provider"])
     if r["event_type"] == "flow":
@@ -139,14 +139,14 @@ with open(sys.argv[1], "w") as f:
         host = "10.%d.%d.%d" % (i % 7, i % 200, i % 250)
         rec = {"timestamp": day + ".000000+0000", "flow_id": i + 1, "event_type": "flow",
                "src_ip": host, "src_port": 40000, "dest_ip": "203.0.113.%d" % (i % 200),
-               "dest_port": 443, "proto": "TCP", "direction": "outbound",
+               "dest_port": 443, "proto": "TCP", "egret_direction": "outbound",
                "ai": {"provider": "P%d" % (i % 300), "host": "api.example"},
                "dest_geo": {"country_iso": "US", "country": "United States", "asn": 64500 + i % 400, "as_org": "X"},
                "flow": {"bytes_toserver": 1000 + i, "bytes_toclient": 10, "start": day + ".000000+0000"}}
         f.write(json.dumps(rec, separators=(",", ":")) + "\n")
         if i % 100 == 0:
             f.write(json.dumps({"timestamp": day + ".000000+0000", "flow_id": i + 1, "event_type": "alert",
-                                "src_ip": host, "direction": "outbound",
+                                "src_ip": host, "egret_direction": "outbound",
                                 "alert": {"signature_id": 1, "severity": 2, "signature": "s", "why": {"n": i}}}) + "\n")
 EOF
 /usr/bin/time -f '%M' -o "$T/rss" "$EGRET" report -o "$T/big.html" "$T/big.json" 2>"$T/err"

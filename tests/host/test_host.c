@@ -120,8 +120,8 @@ static void test_synthetic(void)
           "UDP flow tuple missing:\n%s", s.buf ? s.buf : "");
     CHECK(s.buf && strstr(s.buf, "\"bytes_toserver\":58,\"bytes_toclient\":88"),
           "UDP byte counts wrong:\n%s", s.buf ? s.buf : "");
-    CHECK(s.buf && strstr(s.buf, "\"direction\":\"outbound\""), "no outbound direction");
-    CHECK(s.buf && strstr(s.buf, "\"truncated\":1"), "decode event not in stats");
+    CHECK(s.buf && strstr(s.buf, "\"egret_direction\":\"outbound\""), "no outbound direction");
+    CHECK(s.buf && strstr(s.buf, "\"trunc_pkt\":1"), "decode event not in stats");
 
     /* shard: both directions and every flow of one internal host agree */
     uint8_t q[256];

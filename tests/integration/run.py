@@ -11,7 +11,7 @@ Each case is a directory tests/integration/<case>/ holding case.json:
     "exit_code": 0,                    int, list of ints, or null (any; default 0)
     "checks": [
       {"filter": {"count": 1, "match": {"event_type": "flow", "flow.pkts_toserver__gt": 3}}},
-      {"stats": {"decoder.ipv4.truncated": 1}}
+      {"stats": {"decoder.event.ipv4.trunc_pkt": 1}}
     ],
     "expected": "expected.jsonl",      optional full-output comparison ...
     "ignore": ["timestamp", "stats.uptime"],  ... ignoring these dotted paths

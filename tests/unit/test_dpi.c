@@ -282,7 +282,8 @@ static void test_tls_client_hello(void **state)
         assert_string_equal(v.info.alpn, "h2,http/1.1");
         /* md5("771,4865-4866-4867-49195-49199-49196-49200-156,0-10-11-13-16-43,29-23,0") */
         assert_string_equal(v.info.ja3, "6f530edf846e928879e7858c79b5b2e8");
-        assert_string_equal(v.info.tls_version, "TLSv1.2"); /* ClientHello legacy version */
+        assert_string_equal(v.info.tls_version,
+                            "TLS 1.2"); /* ClientHello legacy version, as Suricata writes it */
         assert_int_equal(v.info.master_id == 91 || v.info.app_id == 91, 1); /* TLS */
         assert_string_equal(v.info.proto, "TLS");
         assert_string_equal(v.info.app_proto, "tls");

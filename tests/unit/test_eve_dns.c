@@ -1,0 +1,97 @@
+/*
+ * test_eve_dns.c -- the EVE dns record (version 3) written from message
+ * bytes: names as sent, every section, TXT strings as separate answers,
+ * SOA objects, grouped answers, and messages cut short or looping.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "dns.h"
+#include "eve.h"
+#include "fext.h"
+
+/* A response: question "Www.Example.COM" TXT; answers TXT ("ab", "") and
+ * A 192.0.2.1 (the name compressed); authority SOA. */
+static const uint8_t RESP[] = {
+    0x12, 0x34, 0x81, 0x80, 0,   1,   0,   2,    0,  1,   0,   0,   3,  'W', 'w', 'w',
+    7,    'E',  'x',  'a',  'm', 'p', 'l', 'e',  3,  'C', 'O', 'M', 0,  0,   16,  0,
+    1,    0xc0, 12,   0,    16,  0,   1,   0,    0,  0,   60,  0,   4,  2,   'a', 'b',
+    0,    0xc0, 12,   0,    1,   0,   1,   0,    0,  0,   30,  0,   4,  192, 0,   2,
+    1,    0xc0, 16,   0,    6,   0,   1,   0,    0,  1,   0,   0,   32, 2,   'n', 's',
+    0xc0, 16,   4,    'h',  'o', 's', 't', 0xc0, 16, 0,   0,   0,   7,  0,   0,   0,
+    8,    0,    0,    0,    9,   0,   0,   0,    10, 0,   0,   0,   11};
+
+static const char *write(eve_out *o, const uint8_t *msg, size_t len)
+{
+    flow f;
+    memset(&f, 0, sizeof(f));
+    f.ip_v = 4, f.proto = 17, f.cport = 40000, f.sport = 53, f.id = 7;
+    memcpy(f.cli, (uint8_t[]){10, 0, 0, 1}, 4);
+    memcpy(f.srv, (uint8_t[]){10, 0, 0, 53}, 4);
+    fext x;
+    memset(&x, 0, sizeof(x));
+    x.cli_internal = x.srv_internal = true;
+    x.dns_tx = 3;
+    dns_msg m;
+    dns_parse(msg, len, &m);
+    eve_dns(o, &f, &x, &m, msg, len, 1000000, false);
+    return eve_text(o, NULL);
+}
+
+static void test_response(void **state)
+{
+    (void)state;
+    eve_out o;
+    eve_out_init(&o, true, 0);
+    const char *t = write(&o, RESP, sizeof(RESP));
+    assert_non_null(strstr(t, "\"src_ip\":\"10.0.0.53\",\"src_port\":53"));
+    assert_non_null(strstr(t, "\"egret_direction\":\"internal\""));
+    assert_non_null(strstr(t, "\"version\":3,\"type\":\"response\",\"tx_id\":3,\"id\":4660,"
+                              "\"flags\":\"8180\",\"qr\":true,\"rd\":true,\"ra\":true"));
+    assert_non_null(strstr(t, "\"queries\":[{\"rrname\":\"Www.Example.COM\",\"rrtype\":\"TXT\"}]"));
+    assert_non_null(strstr(t, "{\"rrname\":\"Www.Example.COM\",\"rrtype\":\"TXT\",\"ttl\":60,"
+                              "\"rdata\":\"ab\"},{\"rrname\":\"Www.Example.COM\",\"rrtype\":"
+                              "\"TXT\",\"ttl\":60,\"rdata\":\"\"}"));
+    assert_non_null(strstr(t, "\"grouped\":{\"TXT\":[\"ab\",\"\"],\"A\":[\"192.0.2.1\"]}"));
+    assert_non_null(strstr(t, "\"authorities\":[{\"rrname\":\"Example.COM\",\"rrtype\":\"SOA\","
+                              "\"ttl\":256,\"soa\":{\"mname\":\"ns.Example.COM\",\"rname\":"
+                              "\"host.Example.COM\",\"serial\":7,\"refresh\":8,\"retry\":9,"
+                              "\"expire\":10,\"minimum\":11}}]"));
+    assert_null(strstr(t, "additionals"));
+    eve_out_free(&o);
+}
+
+/* Every prefix of the message and a pointer loop: a record is still
+ * written, valid JSON, with what could be read. */
+static void test_cut_and_loop(void **state)
+{
+    (void)state;
+    eve_out o;
+    eve_out_init(&o, false, 0);
+    for (size_t n = 12; n <= sizeof(RESP); n++) {
+        const char *t = write(&o, RESP, n);
+        assert_non_null(strstr(t, "\"version\":3"));
+        assert_int_equal(t[strlen(t) - 1], '}');
+    }
+    uint8_t loop[sizeof(RESP)];
+    memcpy(loop, RESP, sizeof(RESP));
+    loop[33] = 0xc0, loop[34] = 33; /* the first answer's name points at itself */
+    const char *t = write(&o, loop, sizeof(loop));
+    assert_non_null(strstr(t, "\"queries\""));
+    assert_null(strstr(t, "\"answers\""));
+    eve_out_free(&o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_response),
+        cmocka_unit_test(test_cut_and_loop),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
