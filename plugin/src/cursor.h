@@ -19,7 +19,8 @@ typedef struct cur {
 
 static inline cur cur_make(const uint8_t *p, size_t len)
 {
-    cur c = {p, p + len, false};
+    /* an empty cursor may have no buffer: NULL + 0 is undefined in C */
+    cur c = {p, p ? p + len : p, false};
     return c;
 }
 
