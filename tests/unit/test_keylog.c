@@ -317,7 +317,9 @@ static void write_file(const char *path, const char *mode, const char *s)
 /* A growing file, then truncated, then replaced (rotation). */
 static void test_follow_file(void **state)
 {
-    char dir[] = "/tmp/egret-keylog-XXXXXX";
+    const char *tmp = getenv("TMPDIR"); /* tests honour TMPDIR */
+    char dir[200];
+    snprintf(dir, sizeof(dir), "%s/egret-keylog-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(dir));
     char path[256], old[256];
     snprintf(path, sizeof(path), "%s/keylog.txt", dir);
