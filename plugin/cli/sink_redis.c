@@ -43,27 +43,24 @@
 #define WAKE_BYTES    (1u << 20) /* ... or until this many bytes are queued */
 
 /* KEYS[1] the stream, KEYS[2] the sensor's hash run -> last seq;
- * ARGV[1] MAXLEN (0: none), then (run, seq, record) triples. */
+ * ARGV[1] MAXLEN (0: none), ARGV[2] the run, ARGV[3] and ARGV[4] the first
+ * and last seq of the records ARGV[5..], which are consecutive: the client
+ * cuts a batch where the run changes or the seq jumps.  One HGET per batch
+ * decides which prefix was already stored (a resend), the rest is appended
+ * without any per-record work beyond XADD itself, then one HSET and one
+ * XTRIM (the script is atomic: nobody sees the stream above MAXLEN).  Seqs
+ * stay below 2^53, exact in Lua's numbers. */
 static const char SCRIPT[] =
-    "local last = {}\n"
-    "local n = 0\n"
-    "for i = 2, #ARGV, 3 do\n"
-    "  local run, seq = ARGV[i], tonumber(ARGV[i + 1])\n"
-    "  local l = last[run]\n"
-    "  if l == nil then l = tonumber(redis.call('HGET', KEYS[2], run) or '0') end\n"
-    "  if seq > l then\n"
-    "    if ARGV[1] ~= '0' then\n"
-    "      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'eve', ARGV[i + 2])\n"
-    "    else\n"
-    "      redis.call('XADD', KEYS[1], '*', 'eve', ARGV[i + 2])\n"
-    "    end\n"
-    "    l = seq\n"
-    "    n = n + 1\n"
-    "  end\n"
-    "  last[run] = l\n"
-    "end\n"
-    "for run, l in pairs(last) do redis.call('HSET', KEYS[2], run, l) end\n"
-    "return n\n";
+    "local last = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')\n"
+    "local from = 5\n"
+    "local first = tonumber(ARGV[3])\n"
+    "if last >= first then from = 5 + last - first + 1 end\n"
+    "if from > #ARGV then return 0 end\n"
+    "local key = KEYS[1]\n"
+    "for i = from, #ARGV do redis.call('XADD', key, '*', 'eve', ARGV[i]) end\n"
+    "redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])\n"
+    "if ARGV[1] ~= '0' then redis.call('XTRIM', key, 'MAXLEN', '~', ARGV[1]) end\n"
+    "return #ARGV - from + 1\n";
 
 typedef struct rec {
     const char *p, *run;
@@ -177,11 +174,11 @@ static bool ensure_conn(sink *s, bool force)
 
 static bool grow_args(sink *s)
 {
-    size_t need = 6 + 3 * BATCH;
+    size_t need = 9 + BATCH;
     if (s->argv) return true;
     s->argv = malloc(need * sizeof(*s->argv));
     s->lens = malloc(need * sizeof(*s->lens));
-    s->seqtxt = malloc(BATCH * sizeof(*s->seqtxt));
+    s->seqtxt = malloc(2 * sizeof(*s->seqtxt));
     return s->argv && s->lens && s->seqtxt;
 }
 
@@ -197,20 +194,30 @@ static size_t send_recs(sink *s, const rec *r, size_t n)
         int argc = 0;
         rd_reply rep;
         if (s->cfg.mode == SINK_STREAM) {
-            const char *head[] = {"EVALSHA", s->sha, "2", s->key, s->seqkey, s->maxlen};
-            for (; argc < 6; argc++) {
+            /* one run, consecutive seqs: the script's single comparison */
+            const rec *x0 = &r[done];
+            for (size_t i = 1; i < k; i++) {
+                const rec *x = &r[done + i];
+                if (x->seq != x0->seq + i || x->runlen != x0->runlen ||
+                    (x->run != x0->run && memcmp(x->run, x0->run, x->runlen) != 0)) {
+                    k = i;
+                    break;
+                }
+            }
+            int fl = snprintf(s->seqtxt[0], sizeof(s->seqtxt[0]), "%" PRIu64, x0->seq);
+            int ll = snprintf(s->seqtxt[1], sizeof(s->seqtxt[1]), "%" PRIu64, x0->seq + k - 1);
+            const char *head[] = {"EVALSHA", s->sha,  "2",          s->key,      s->seqkey,
+                                  s->maxlen, x0->run, s->seqtxt[0], s->seqtxt[1]};
+            for (; argc < 9; argc++) {
                 s->argv[argc] = head[argc];
                 s->lens[argc] = strlen(head[argc]);
             }
+            s->lens[6] = x0->runlen;
+            s->lens[7] = (size_t)fl;
+            s->lens[8] = (size_t)ll;
             for (size_t i = 0; i < k; i++) {
-                const rec *x = &r[done + i];
-                int sl = snprintf(s->seqtxt[i], sizeof(s->seqtxt[i]), "%" PRIu64, x->seq);
-                s->argv[argc] = x->run;
-                s->lens[argc++] = x->runlen;
-                s->argv[argc] = s->seqtxt[i];
-                s->lens[argc++] = (size_t)sl;
-                s->argv[argc] = x->p;
-                s->lens[argc++] = x->len;
+                s->argv[argc] = r[done + i].p;
+                s->lens[argc++] = r[done + i].len;
             }
             if (rd_append(s->c, argc, s->argv, s->lens) != 0) return done;
         } else if (s->cfg.mode == SINK_LIST) {
