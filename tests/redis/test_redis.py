@@ -325,6 +325,15 @@ def main():
                   '%s: stats records carry the sink counters' % mode)
             check(b'%d sent' % len(want) in p.stderr, '%s: summary counts %d sent' % (mode, len(want)))
 
+        # ---- --redis-maxlen: the stream is trimmed (~: whole nodes) ----
+        out = os.path.join(tmp, 'maxlen.json')
+        p = run(eg, inputs + allt + ['-o', out, '--eve-redis', url, '--redis-key', 'eve:trim',
+                                     '--redis-maxlen', '200'])
+        want, got = lines(out), stream(c, 'eve:trim')
+        check(p.returncode == 0 and len(want) > 1000, 'maxlen: egret exit 0, %d records' % len(want))
+        check(200 <= len(got) < 400 and got == want[-len(got):],
+              'maxlen: the stream keeps the newest %d (~200) records' % len(got))
+
         # ---- Redis down for a whole run: spool, then a later run sends it ----
         spool = os.path.join(tmp, 'spool')
         os.makedirs(spool)
