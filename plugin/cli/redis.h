@@ -33,6 +33,12 @@ void rd_close(rd_conn *c);
  * buffer; nothing is sent before rd_reply.  -1 on an allocation failure. */
 int rd_append(rd_conn *c, int argc, const char **argv, const size_t *lens);
 
+/* Writes one command now, its arguments straight from where they are
+ * (no copy); nothing may be queued by rd_append before.  Then rd_reply_next
+ * reads its reply.  -1 with 'err' when the connection failed. */
+int rd_send(rd_conn *c, int argc, const char **argv, const size_t *lens, char *err,
+            size_t err_size);
+
 typedef enum { RD_INT, RD_STR, RD_NIL, RD_ERR, RD_ARRAY, RD_STATUS } rd_kind;
 typedef struct rd_reply {
     rd_kind kind;

@@ -222,7 +222,10 @@ static size_t send_recs(sink *s, const rec *r, size_t n)
                 s->argv[argc] = r[done + i].p;
                 s->lens[argc++] = r[done + i].len;
             }
-            if (rd_append(s->c, argc, s->argv, s->lens) != 0) return done;
+            if (rd_send(s->c, argc, s->argv, s->lens, err, sizeof(err)) != 0) {
+                disconnect(s, err);
+                return done;
+            }
         } else if (s->cfg.mode == SINK_LIST) {
             s->argv[0] = "RPUSH";
             s->lens[0] = 5;
@@ -233,7 +236,10 @@ static size_t send_recs(sink *s, const rec *r, size_t n)
                 s->argv[argc] = r[done + i].p;
                 s->lens[argc++] = r[done + i].len;
             }
-            if (rd_append(s->c, argc, s->argv, s->lens) != 0) return done;
+            if (rd_send(s->c, argc, s->argv, s->lens, err, sizeof(err)) != 0) {
+                disconnect(s, err);
+                return done;
+            }
         } else {
             for (size_t i = 0; i < k; i++) {
                 const char *a[] = {"PUBLISH", s->key, r[done + i].p};
@@ -423,7 +429,7 @@ static void unsent(sink *s, const rec *r, size_t n)
 
 static void take_batch(sink *s, size_t len)
 {
-    size_t n = 0, off = 0;
+    size_t n = 0, off = 0, runlen = strlen(s->run);
     while (off < len) {
         char *nl = memchr(s->b + off, '\n', len - off);
         if (n == s->rcap) {
@@ -442,7 +448,7 @@ static void take_batch(sink *s, size_t len)
         x->p = s->b + off;
         x->len = (size_t)(nl - (s->b + off));
         x->run = s->run;
-        x->runlen = strlen(s->run);
+        x->runlen = runlen;
         x->seq = ++s->seq;
         off = (size_t)(nl - s->b) + 1;
     }
