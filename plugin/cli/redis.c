@@ -15,7 +15,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#define RD_IOV 1024 /* iovecs per writev (Linux's IOV_MAX) */
+#define RD_IOV    1024 /* iovecs per sendmsg (Linux's IOV_MAX) */
+#define RD_INLINE 64   /* rd_send copies arguments up to this long */
 
 struct rd_conn {
     redisContext *ctx;
@@ -249,13 +250,22 @@ static size_t put_len(char *p, char tag, size_t n)
     return k + 3;
 }
 
-int rd_send(rd_conn *c, int argc, const char **argv, const size_t *lens, char *err, size_t err_size)
+int rd_send(rd_conn *c, int ncmd, const int *argc, const char **argv, const size_t *lens, char *err,
+            size_t err_size)
 {
-    /* hiredis would format the command into one buffer and copy that into
-     * its output buffer: two copies of every record.  Here the records go
-     * from where they are straight to the socket; only the small "$LEN"
-     * headers are written out, into one scratch buffer. */
-    size_t need = 24 + (size_t)argc * 26, nv = 2 * (size_t)argc + 2;
+    /* hiredis would format each command into a buffer and copy that into
+     * its output buffer: two copies of every record.  Here large arguments
+     * go from where they are straight to the socket; the RESP framing and
+     * the small arguments (up to RD_INLINE bytes) are written into one
+     * scratch buffer, so a command costs one or two iovecs. */
+    size_t need = 0, nv = 1, na = 0;
+    for (int k = 0; k < ncmd; k++) {
+        need += 16;
+        for (int i = 0; i < argc[k]; i++, na++) {
+            need += 26 + (lens[na] <= RD_INLINE ? lens[na] : 0);
+            nv += lens[na] <= RD_INLINE ? 0 : 2;
+        }
+    }
     if (c->hcap < need) {
         char *h = realloc(c->hdr, need);
         if (!h) goto oom;
@@ -268,18 +278,26 @@ int rd_send(rd_conn *c, int argc, const char **argv, const size_t *lens, char *e
         c->iov = v;
         c->iovcap = nv;
     }
-    char *h = c->hdr;
+    char *h = c->hdr, *p = h; /* p: the end of the header run starting at h */
     int n = 0;
-    size_t hl = put_len(h, '*', (size_t)argc);
-    for (int i = 0; i < argc; i++) {
-        hl += put_len(h + hl, '$', lens[i]);
-        c->iov[n++] = (struct iovec){h, hl};
-        c->iov[n++] = (struct iovec){(void *)argv[i], lens[i]};
-        h += hl;
-        memcpy(h, "\r\n", 2); /* this argument's end and the next one's header share an iovec */
-        hl = 2;
+    na = 0;
+    for (int k = 0; k < ncmd; k++) {
+        p += put_len(p, '*', (size_t)argc[k]);
+        for (int i = 0; i < argc[k]; i++, na++) {
+            p += put_len(p, '$', lens[na]);
+            if (lens[na] <= RD_INLINE) {
+                memcpy(p, argv[na], lens[na]);
+                p += lens[na];
+            } else {
+                c->iov[n++] = (struct iovec){h, (size_t)(p - h)};
+                c->iov[n++] = (struct iovec){(void *)argv[na], lens[na]};
+                h = p;
+            }
+            memcpy(p, "\r\n", 2);
+            p += 2;
+        }
     }
-    c->iov[n++] = (struct iovec){h, 2};
+    c->iov[n++] = (struct iovec){h, (size_t)(p - h)};
     if (write_all(c->ctx->fd, c->iov, n) != 0) {
         snprintf(err, err_size, "write: %s", strerror(errno));
         return -1;
@@ -288,6 +306,31 @@ int rd_send(rd_conn *c, int argc, const char **argv, const size_t *lens, char *e
 oom:
     snprintf(err, err_size, "out of memory");
     return -1;
+}
+
+int rd_reply_skip(rd_conn *c, size_t n, char *err, size_t err_size)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        void *x = NULL;
+        if (redisGetReply(c->ctx, &x) != REDIS_OK || !x) {
+            ctx_err(c->ctx, err, err_size);
+            if (x) freeReplyObject(x);
+            return -1;
+        }
+        const redisReply *y = x;
+        if (rc == 0 && y->type == REDIS_REPLY_ERROR) {
+            snprintf(err, err_size, "%.*s", (int)y->len, y->str);
+            rc = 1;
+        }
+        for (size_t e = 0; rc == 0 && y->type == REDIS_REPLY_ARRAY && e < y->elements; e++)
+            if (y->element[e]->type == REDIS_REPLY_ERROR) {
+                snprintf(err, err_size, "%.*s", (int)y->element[e]->len, y->element[e]->str);
+                rc = 1;
+            }
+        freeReplyObject(x);
+    }
+    return rc;
 }
 
 int rd_command(rd_conn *c, rd_reply *r, char *err, size_t err_size, int argc, const char **argv)

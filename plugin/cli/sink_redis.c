@@ -12,12 +12,14 @@
  * sent from its read position (kept in a ".pos" file beside it) before any
  * newer record, so Redis sees the records in order; the spool is removed
  * when it is drained.  A new run finds a spool left behind and sends it
- * first.  Stream records carry (run, seq); the server-side script keeps the
- * last seq of each run of this sensor in a hash and skips anything at or
- * below it, so a batch resent after a lost reply is not stored twice.  A
- * batch sent to the script holds one run's consecutive seqs, so the script
- * compares once per batch, not per record: Redis's Lua hashes every byte of
- * every argument, the rest of its per-record cost is the XADD itself.
+ * first.  Stream records carry (run, seq); Redis keeps the last seq of each
+ * run of this sensor in a hash, set in the same transaction as the XADDs
+ * (first sends) or by the server-side script, which skips anything at or
+ * below it (the spool, resends), so a batch resent after a lost reply is
+ * not stored twice.  A batch holds one run's consecutive seqs, so the
+ * script compares once per batch, not per record; first sends skip Lua
+ * altogether (Redis's Lua hashes every byte of every argument: ~1 us for a
+ * record).
  */
 #include "sink_redis.h"
 
@@ -100,7 +102,8 @@ struct sink {
     uint64_t spool_size, spool_pos;
     const char **argv;
     size_t *lens;
-    char (*seqtxt)[24];
+    int *argc;
+    char seqtxt[2][24];
 
     _Atomic uint64_t sent, spooled, spool_pending, dropped, duplicates, reconnects;
     atomic_bool connected;
@@ -166,6 +169,19 @@ static bool ensure_conn(sink *s, bool force)
             return false;
         }
         snprintf(s->sha, sizeof(s->sha), "%.63s", r.str);
+        /* fresh batches go through MULTI/EXEC, where a wrong key type would
+         * fail the XADDs but not the HSET of their seq: refuse it here */
+        const char *targv[] = {"TYPE", s->key};
+        if (rd_command(s->c, &r, err, sizeof(err), 2, targv) != 0 || r.kind == RD_ERR) {
+            disconnect(s, r.kind == RD_ERR ? r.str : err);
+            return false;
+        }
+        if (strcmp(r.str, "none") != 0 && strcmp(r.str, "stream") != 0) {
+            char why[300];
+            snprintf(why, sizeof(why), "key %.100s holds a %.50s, not a stream", s->key, r.str);
+            disconnect(s, why);
+            return false;
+        }
     }
     if (s->ever_connected) add(&s->reconnects, 1);
     s->ever_connected = true;
@@ -177,27 +193,91 @@ static bool ensure_conn(sink *s, bool force)
 
 static bool grow_args(sink *s)
 {
-    size_t need = 9 + BATCH;
+    size_t need = 5 * BATCH + 16; /* MULTI, 5 per XADD, HSET, XTRIM, EXEC */
     if (s->argv) return true;
     s->argv = malloc(need * sizeof(*s->argv));
     s->lens = malloc(need * sizeof(*s->lens));
-    s->seqtxt = malloc(2 * sizeof(*s->seqtxt));
-    return s->argv && s->lens && s->seqtxt;
+    s->argc = malloc((BATCH + 4) * sizeof(*s->argc));
+    return s->argv && s->lens && s->argc;
+}
+
+/* Appends one argument to the command being built. */
+static void arg(sink *s, size_t *na, const char *p, size_t len)
+{
+    s->argv[*na] = p;
+    s->lens[*na] = len;
+    (*na)++;
+}
+
+/* Builds the commands for k stream records r[0..k) (one run, consecutive
+ * seqs) and returns how many replies they get.  'fresh': records never
+ * sent before (no earlier attempt can have stored them): MULTI, plain
+ * XADDs, the HSET of the batch's last seq (and XTRIM), EXEC -- atomic, so
+ * the seq hash says exactly what the stream holds, and Redis does no Lua
+ * work per record.  Otherwise (a spool, a resend after a lost reply): the
+ * script, which skips what that hash says is stored. */
+static size_t stream_cmds(sink *s, const rec *r, size_t k, bool fresh, int *ncmd, size_t *na)
+{
+    size_t klen = strlen(s->key), slen = strlen(s->seqkey), mlen = strlen(s->maxlen);
+    bool trim = strcmp(s->maxlen, "0") != 0;
+    char *first = s->seqtxt[0], *last = s->seqtxt[1];
+    size_t fl = (size_t)snprintf(first, sizeof(s->seqtxt[0]), "%" PRIu64, r[0].seq);
+    size_t ll = (size_t)snprintf(last, sizeof(s->seqtxt[1]), "%" PRIu64, r[0].seq + k - 1);
+    if (!fresh) {
+        arg(s, na, "EVALSHA", 7);
+        arg(s, na, s->sha, strlen(s->sha));
+        arg(s, na, "2", 1);
+        arg(s, na, s->key, klen);
+        arg(s, na, s->seqkey, slen);
+        arg(s, na, s->maxlen, mlen);
+        arg(s, na, r[0].run, r[0].runlen);
+        arg(s, na, first, fl);
+        arg(s, na, last, ll);
+        for (size_t i = 0; i < k; i++) arg(s, na, r[i].p, r[i].len);
+        s->argc[(*ncmd)++] = (int)*na;
+        return 1;
+    }
+    arg(s, na, "MULTI", 5);
+    s->argc[(*ncmd)++] = 1;
+    for (size_t i = 0; i < k; i++) {
+        arg(s, na, "XADD", 4);
+        arg(s, na, s->key, klen);
+        arg(s, na, "*", 1);
+        arg(s, na, "eve", 3);
+        arg(s, na, r[i].p, r[i].len);
+        s->argc[(*ncmd)++] = 5;
+    }
+    arg(s, na, "HSET", 4);
+    arg(s, na, s->seqkey, slen);
+    arg(s, na, r[0].run, r[0].runlen);
+    arg(s, na, last, ll);
+    s->argc[(*ncmd)++] = 4;
+    if (trim) {
+        arg(s, na, "XTRIM", 5);
+        arg(s, na, s->key, klen);
+        arg(s, na, "MAXLEN", 6);
+        arg(s, na, "~", 1);
+        arg(s, na, s->maxlen, mlen);
+        s->argc[(*ncmd)++] = 5;
+    }
+    arg(s, na, "EXEC", 4);
+    s->argc[(*ncmd)++] = 1;
+    return (size_t)*ncmd; /* +OK, +QUEUED each, EXEC's array */
 }
 
 /* Sends recs[0..n) in batches; returns how many were acknowledged (the
- * rest stays to be spooled).  A failure closes the connection. */
-static size_t send_recs(sink *s, const rec *r, size_t n)
+ * rest stays to be spooled).  A failure closes the connection.  'fresh':
+ * the records were never sent before (see stream_cmds). */
+static size_t send_recs(sink *s, const rec *r, size_t n, bool fresh)
 {
     char err[256];
     size_t done = 0;
     if (!grow_args(s)) return 0;
     while (done < n) {
-        size_t k = n - done < BATCH ? n - done : BATCH;
-        int argc = 0;
-        rd_reply rep;
+        size_t k = n - done < BATCH ? n - done : BATCH, na = 0, replies = 1;
+        int ncmd = 0;
         if (s->cfg.mode == SINK_STREAM) {
-            /* one run, consecutive seqs: the script's single comparison */
+            /* a batch holds one run's consecutive seqs: the script compares once */
             const rec *x0 = &r[done];
             for (size_t i = 1; i < k; i++) {
                 const rec *x = &r[done + i];
@@ -207,48 +287,28 @@ static size_t send_recs(sink *s, const rec *r, size_t n)
                     break;
                 }
             }
-            int fl = snprintf(s->seqtxt[0], sizeof(s->seqtxt[0]), "%" PRIu64, x0->seq);
-            int ll = snprintf(s->seqtxt[1], sizeof(s->seqtxt[1]), "%" PRIu64, x0->seq + k - 1);
-            const char *head[] = {"EVALSHA", s->sha,  "2",          s->key,      s->seqkey,
-                                  s->maxlen, x0->run, s->seqtxt[0], s->seqtxt[1]};
-            for (; argc < 9; argc++) {
-                s->argv[argc] = head[argc];
-                s->lens[argc] = strlen(head[argc]);
-            }
-            s->lens[6] = x0->runlen;
-            s->lens[7] = (size_t)fl;
-            s->lens[8] = (size_t)ll;
-            for (size_t i = 0; i < k; i++) {
-                s->argv[argc] = r[done + i].p;
-                s->lens[argc++] = r[done + i].len;
-            }
-            if (rd_send(s->c, argc, s->argv, s->lens, err, sizeof(err)) != 0) {
-                disconnect(s, err);
-                return done;
-            }
+            replies = stream_cmds(s, x0, k, fresh, &ncmd, &na);
         } else if (s->cfg.mode == SINK_LIST) {
-            s->argv[0] = "RPUSH";
-            s->lens[0] = 5;
-            s->argv[1] = s->key;
-            s->lens[1] = strlen(s->key);
-            argc = 2;
-            for (size_t i = 0; i < k; i++) {
-                s->argv[argc] = r[done + i].p;
-                s->lens[argc++] = r[done + i].len;
-            }
-            if (rd_send(s->c, argc, s->argv, s->lens, err, sizeof(err)) != 0) {
-                disconnect(s, err);
-                return done;
-            }
+            arg(s, &na, "RPUSH", 5);
+            arg(s, &na, s->key, strlen(s->key));
+            for (size_t i = 0; i < k; i++) arg(s, &na, r[done + i].p, r[done + i].len);
+            s->argc[ncmd++] = (int)na;
         } else {
             for (size_t i = 0; i < k; i++) {
-                const char *a[] = {"PUBLISH", s->key, r[done + i].p};
-                size_t l[] = {7, strlen(s->key), r[done + i].len};
-                if (rd_append(s->c, 3, a, l) != 0) return done;
+                arg(s, &na, "PUBLISH", 7);
+                arg(s, &na, s->key, strlen(s->key));
+                arg(s, &na, r[done + i].p, r[done + i].len);
+                s->argc[ncmd++] = 3;
             }
+            replies = k;
         }
-        size_t replies = s->cfg.mode == SINK_CHANNEL ? k : 1;
-        for (size_t i = 0; i < replies; i++) {
+        if (rd_send(s->c, ncmd, s->argc, s->argv, s->lens, err, sizeof(err)) != 0) {
+            disconnect(s, err);
+            return done;
+        }
+        uint64_t stored = k;
+        if (s->cfg.mode == SINK_STREAM && !fresh) { /* the script's count */
+            rd_reply rep;
             if (rd_reply_next(s->c, &rep, err, sizeof(err)) != 0) {
                 disconnect(s, err);
                 return done;
@@ -259,13 +319,16 @@ static size_t send_recs(sink *s, const rec *r, size_t n)
                 disconnect(s, rep.str);
                 return done;
             }
-        }
-        if (s->cfg.mode == SINK_STREAM) {
-            add(&s->sent, (uint64_t)rep.num);
-            add(&s->duplicates, k - (uint64_t)rep.num);
+            stored = (uint64_t)rep.num;
         } else {
-            add(&s->sent, k);
+            int rc = rd_reply_skip(s->c, replies, err, sizeof(err));
+            if (rc != 0) { /* a wrong key type, ...: retried later */
+                disconnect(s, err);
+                return done;
+            }
         }
+        add(&s->sent, stored);
+        add(&s->duplicates, k - stored);
         done += k;
     }
     return done;
@@ -371,7 +434,7 @@ static void spool_drain(sink *s, bool force)
             s->spool_pos = s->spool_size;
             break;
         }
-        size_t done = send_recs(s, s->recs, n);
+        size_t done = send_recs(s, s->recs, n, false);
         if (done > 0) {
             s->spool_pos = s->recs[done - 1].spool_end;
             atomic_fetch_sub(&s->spool_pending, done);
@@ -455,7 +518,7 @@ static void take_batch(sink *s, size_t len)
     if (n == 0) return;
     size_t done = 0;
     /* anything spooled goes first: new records queue behind it */
-    if (s->spool_size == 0 && ensure_conn(s, false)) done = send_recs(s, s->recs, n);
+    if (s->spool_size == 0 && ensure_conn(s, false)) done = send_recs(s, s->recs, n, true);
     unsent(s, s->recs + done, n - done);
 }
 
@@ -567,7 +630,7 @@ void sink_free(sink *s)
     free(s->recs);
     free(s->argv);
     free(s->lens);
-    free(s->seqtxt);
+    free(s->argc);
     if (s->started) {
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv_data);

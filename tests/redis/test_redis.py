@@ -334,6 +334,17 @@ def main():
         check(200 <= len(got) < 400 and got == want[-len(got):],
               'maxlen: the stream keeps the newest %d (~200) records' % len(got))
 
+        # ---- a stream key that holds something else: refused, said, counted ----
+        c.cmd('SET', 'eve:wrong', 'x')
+        p = run(eg, inputs + allt + ['-o', os.path.join(tmp, 'wrong.json'), '--eve-redis', url,
+                                     '--redis-key', 'eve:wrong'])
+        check(p.returncode == 0 and b'key eve:wrong holds a string, not a stream' in p.stderr,
+              'wrong type: egret says the key is not a stream')
+        check(c.cmd('GET', 'eve:wrong') == b'x' and c.cmd('KEYS', 'eve:wrong:seq:*') == [],
+              'wrong type: the key is left alone, no sequence stored')
+        check(b'0 sent' in p.stderr and b'0 dropped' not in p.stderr,
+              'wrong type: nothing sent, the records counted as dropped')
+
         # ---- Redis down for a whole run: spool, then a later run sends it ----
         spool = os.path.join(tmp, 'spool')
         os.makedirs(spool)
