@@ -308,29 +308,73 @@ oom:
     return -1;
 }
 
+/* rd_reply_skip's reader functions: replies are parsed but not built (a
+ * batch's MULTI/EXEC has a reply per record), only errors are kept. */
+typedef struct skip_state {
+    int errors;
+    char *err;
+    size_t err_size;
+} skip_state;
+
+static char skip_obj; /* what the reader gets instead of a reply object */
+
+static void *skip_string(const redisReadTask *t, char *str, size_t len)
+{
+    skip_state *st = t->privdata;
+    if (t->type == REDIS_REPLY_ERROR && st->errors++ == 0)
+        snprintf(st->err, st->err_size, "%.*s", (int)len, str);
+    return &skip_obj;
+}
+
+static void *skip_array(const redisReadTask *t, int elements)
+{
+    (void)t;
+    (void)elements;
+    return &skip_obj;
+}
+
+static void *skip_integer(const redisReadTask *t, long long v)
+{
+    (void)t;
+    (void)v;
+    return &skip_obj;
+}
+
+static void *skip_nil(const redisReadTask *t)
+{
+    (void)t;
+    return &skip_obj;
+}
+
+static void skip_free(void *obj)
+{
+    (void)obj;
+}
+
+static redisReplyObjectFunctions skip_fn = {skip_string, skip_array, skip_integer, skip_nil,
+                                            skip_free};
+
 int rd_reply_skip(rd_conn *c, size_t n, char *err, size_t err_size)
 {
-    int rc = 0;
+    redisReader *r = c->ctx->reader;
+    redisReplyObjectFunctions *fn = r->fn;
+    void *priv = r->privdata;
+    skip_state st = {0, err, err_size};
+    r->fn = &skip_fn;
+    r->privdata = &st;
     for (size_t i = 0; i < n; i++) {
         void *x = NULL;
         if (redisGetReply(c->ctx, &x) != REDIS_OK || !x) {
+            /* the reader may hold a part of a reply made of skip_obj: it
+             * keeps skip_fn to free it (the connection is closed next) */
+            r->privdata = NULL;
             ctx_err(c->ctx, err, err_size);
-            if (x) freeReplyObject(x);
             return -1;
         }
-        const redisReply *y = x;
-        if (rc == 0 && y->type == REDIS_REPLY_ERROR) {
-            snprintf(err, err_size, "%.*s", (int)y->len, y->str);
-            rc = 1;
-        }
-        for (size_t e = 0; rc == 0 && y->type == REDIS_REPLY_ARRAY && e < y->elements; e++)
-            if (y->element[e]->type == REDIS_REPLY_ERROR) {
-                snprintf(err, err_size, "%.*s", (int)y->element[e]->len, y->element[e]->str);
-                rc = 1;
-            }
-        freeReplyObject(x);
     }
-    return rc;
+    r->fn = fn;
+    r->privdata = priv;
+    return st.errors ? 1 : 0;
 }
 
 int rd_command(rd_conn *c, rd_reply *r, char *err, size_t err_size, int argc, const char **argv)
