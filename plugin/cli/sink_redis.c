@@ -490,30 +490,31 @@ static void unsent(sink *s, const rec *r, size_t n)
     spool_append(s, r, n);
 }
 
-static void take_batch(sink *s, size_t len)
+/* The queue holds 'count' records, each its length (uint32_t, unaligned)
+ * then its bytes: no scan for the record ends. */
+static void take_batch(sink *s, size_t len, size_t count)
 {
     size_t n = 0, off = 0, runlen = strlen(s->run);
-    while (off < len) {
-        char *nl = memchr(s->b + off, '\n', len - off);
+    while (off + sizeof(uint32_t) <= len) {
         if (n == s->rcap) {
             size_t nc = s->rcap ? 2 * s->rcap : 4096;
             rec *nr = realloc(s->recs, nc * sizeof(*nr));
             if (!nr) { /* out of memory: what is left is lost, counted */
-                size_t left = 0;
-                for (size_t o = off; o < len; o++) left += s->b[o] == '\n';
-                add(&s->dropped, left);
+                add(&s->dropped, count - n);
                 break;
             }
             s->recs = nr;
             s->rcap = nc;
         }
+        uint32_t l;
+        memcpy(&l, s->b + off, sizeof(l));
         rec *x = &s->recs[n++];
-        x->p = s->b + off;
-        x->len = (size_t)(nl - (s->b + off));
+        x->p = s->b + off + sizeof(l);
+        x->len = l;
         x->run = s->run;
         x->runlen = runlen;
         x->seq = ++s->seq;
-        off = (size_t)(nl - s->b) + 1;
+        off += sizeof(l) + l;
     }
     if (n == 0) return;
     size_t done = 0;
@@ -540,7 +541,7 @@ static void *sink_main(void *arg)
             if (pthread_cond_timedwait(&s->cv_data, &s->mu, &ts) == ETIMEDOUT) break;
         s->urgent = false;
         char *t = s->q;
-        size_t tcap = s->qcap, len = s->qlen;
+        size_t tcap = s->qcap, len = s->qlen, count = s->qn;
         s->q = s->b;
         s->qcap = s->bcap;
         s->b = t;
@@ -552,7 +553,7 @@ static void *sink_main(void *arg)
         pthread_mutex_unlock(&s->mu);
 
         spool_drain(s, false);
-        take_batch(s, len);
+        take_batch(s, len, count);
         spool_drain(s, false);
         if (stop) {
             pthread_mutex_lock(&s->mu);
@@ -569,7 +570,7 @@ static void *sink_main(void *arg)
 
 void sink_push(sink *s, const sink_piece *pc, int n, bool urgent)
 {
-    size_t need = 1;
+    size_t need = sizeof(uint32_t);
     for (int i = 0; i < n; i++) need += pc[i].n;
     pthread_mutex_lock(&s->mu);
     while (s->qlen + need > s->qcap && s->qlen > 0 && s->cfg.block_when_full)
@@ -580,11 +581,13 @@ void sink_push(sink *s, const sink_piece *pc, int n, bool urgent)
         return;
     }
     char *p = s->q + s->qlen;
+    uint32_t l = (uint32_t)(need - sizeof(l)); /* < the queue's size */
+    memcpy(p, &l, sizeof(l));
+    p += sizeof(l);
     for (int i = 0; i < n; i++) {
         memcpy(p, pc[i].p, pc[i].n);
         p += pc[i].n;
     }
-    *p = '\n';
     s->qlen += need;
     s->qn++;
     bool wake = urgent || s->qn == BATCH || (s->qlen >= WAKE_BYTES && s->qlen - need < WAKE_BYTES);
