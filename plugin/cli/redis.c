@@ -12,9 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#define RD_IOV    1024 /* iovecs per sendmsg (Linux's IOV_MAX) */
+#define RD_INLINE 64   /* rd_send copies arguments up to this long */
 
 struct rd_conn {
     redisContext *ctx;
+    char *hdr; /* rd_send's "$LEN" headers */
+    size_t hcap;
+    struct iovec *iov;
+    size_t iovcap;
 };
 
 /* %XX escapes in the user and password (a password may hold '@' or ':') */
@@ -200,6 +209,174 @@ int rd_append(rd_conn *c, int argc, const char **argv, const size_t *lens)
     return redisAppendCommandArgv(c->ctx, argc, argv, lens) == REDIS_OK ? 0 : -1;
 }
 
+/* Writes all of iov[0..n) (a blocking socket: partial writes go on where
+ * they stopped; SO_SNDTIMEO, set by redisSetTimeout, bounds each wait;
+ * MSG_NOSIGNAL: a closed connection is an error, not a SIGPIPE). */
+static int write_all(int fd, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)(n > RD_IOV ? RD_IOV : n)};
+        ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
+/* "<tag><n>\r\n" at p (printf's machinery costs more than the copy it saves) */
+static size_t put_len(char *p, char tag, size_t n)
+{
+    char t[24];
+    size_t k = 0;
+    do {
+        t[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    p[0] = tag;
+    for (size_t i = 0; i < k; i++) p[1 + i] = t[k - 1 - i];
+    p[k + 1] = '\r';
+    p[k + 2] = '\n';
+    return k + 3;
+}
+
+int rd_send(rd_conn *c, int ncmd, const int *argc, const char **argv, const size_t *lens, char *err,
+            size_t err_size)
+{
+    /* hiredis would format each command into a buffer and copy that into
+     * its output buffer: two copies of every record.  Here large arguments
+     * go from where they are straight to the socket; the RESP framing and
+     * the small arguments (up to RD_INLINE bytes) are written into one
+     * scratch buffer, so a command costs one or two iovecs. */
+    size_t need = 0, nv = 1, na = 0;
+    for (int k = 0; k < ncmd; k++) {
+        need += 16;
+        for (int i = 0; i < argc[k]; i++, na++) {
+            need += 26 + (lens[na] <= RD_INLINE ? lens[na] : 0);
+            nv += lens[na] <= RD_INLINE ? 0 : 2;
+        }
+    }
+    if (c->hcap < need) {
+        char *h = realloc(c->hdr, need);
+        if (!h) goto oom;
+        c->hdr = h;
+        c->hcap = need;
+    }
+    if (c->iovcap < nv) {
+        struct iovec *v = realloc(c->iov, nv * sizeof(*v));
+        if (!v) goto oom;
+        c->iov = v;
+        c->iovcap = nv;
+    }
+    char *h = c->hdr, *p = h; /* p: the end of the header run starting at h */
+    int n = 0;
+    na = 0;
+    for (int k = 0; k < ncmd; k++) {
+        p += put_len(p, '*', (size_t)argc[k]);
+        for (int i = 0; i < argc[k]; i++, na++) {
+            p += put_len(p, '$', lens[na]);
+            if (lens[na] <= RD_INLINE) {
+                memcpy(p, argv[na], lens[na]);
+                p += lens[na];
+            } else {
+                c->iov[n++] = (struct iovec){h, (size_t)(p - h)};
+                c->iov[n++] = (struct iovec){(void *)argv[na], lens[na]};
+                h = p;
+            }
+            memcpy(p, "\r\n", 2);
+            p += 2;
+        }
+    }
+    c->iov[n++] = (struct iovec){h, (size_t)(p - h)};
+    if (write_all(c->ctx->fd, c->iov, n) != 0) {
+        snprintf(err, err_size, "write: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+oom:
+    snprintf(err, err_size, "out of memory");
+    return -1;
+}
+
+/* rd_reply_skip's reader functions: replies are parsed but not built (a
+ * batch's MULTI/EXEC has a reply per record), only errors are kept. */
+typedef struct skip_state {
+    int errors;
+    char *err;
+    size_t err_size;
+} skip_state;
+
+static char skip_obj; /* what the reader gets instead of a reply object */
+
+static void *skip_string(const redisReadTask *t, char *str, size_t len)
+{
+    skip_state *st = t->privdata;
+    if (t->type == REDIS_REPLY_ERROR && st->errors++ == 0)
+        snprintf(st->err, st->err_size, "%.*s", (int)len, str);
+    return &skip_obj;
+}
+
+static void *skip_array(const redisReadTask *t, int elements)
+{
+    (void)t;
+    (void)elements;
+    return &skip_obj;
+}
+
+static void *skip_integer(const redisReadTask *t, long long v)
+{
+    (void)t;
+    (void)v;
+    return &skip_obj;
+}
+
+static void *skip_nil(const redisReadTask *t)
+{
+    (void)t;
+    return &skip_obj;
+}
+
+static void skip_free(void *obj)
+{
+    (void)obj;
+}
+
+static redisReplyObjectFunctions skip_fn = {skip_string, skip_array, skip_integer, skip_nil,
+                                            skip_free};
+
+int rd_reply_skip(rd_conn *c, size_t n, char *err, size_t err_size)
+{
+    redisReader *r = c->ctx->reader;
+    redisReplyObjectFunctions *fn = r->fn;
+    void *priv = r->privdata;
+    skip_state st = {0, err, err_size};
+    r->fn = &skip_fn;
+    r->privdata = &st;
+    for (size_t i = 0; i < n; i++) {
+        void *x = NULL;
+        if (redisGetReply(c->ctx, &x) != REDIS_OK || !x) {
+            /* the reader may hold a part of a reply made of skip_obj: it
+             * keeps skip_fn to free it (the connection is closed next) */
+            r->privdata = NULL;
+            ctx_err(c->ctx, err, err_size);
+            return -1;
+        }
+    }
+    r->fn = fn;
+    r->privdata = priv;
+    return st.errors ? 1 : 0;
+}
+
 int rd_command(rd_conn *c, rd_reply *r, char *err, size_t err_size, int argc, const char **argv)
 {
     size_t lens[16];
@@ -258,5 +435,7 @@ void rd_close(rd_conn *c)
 {
     if (!c) return;
     redisFree(c->ctx);
+    free(c->hdr);
+    free(c->iov);
     free(c);
 }

@@ -33,6 +33,18 @@ void rd_close(rd_conn *c);
  * buffer; nothing is sent before rd_reply.  -1 on an allocation failure. */
 int rd_append(rd_conn *c, int argc, const char **argv, const size_t *lens);
 
+/* Writes ncmd commands now (command k has argc[k] of the arguments, in
+ * order), long arguments straight from where they are (no copy); nothing
+ * may be queued by rd_append before.  Then rd_reply_next or rd_reply_skip
+ * read the replies.  -1 with 'err' when the connection failed. */
+int rd_send(rd_conn *c, int ncmd, const int *argc, const char **argv, const size_t *lens, char *err,
+            size_t err_size);
+
+/* Reads n replies without keeping them: 0, 1 when one of them (or an
+ * element of an array reply) is an error (the first one's text in 'err'),
+ * -1 when the connection failed. */
+int rd_reply_skip(rd_conn *c, size_t n, char *err, size_t err_size);
+
 typedef enum { RD_INT, RD_STR, RD_NIL, RD_ERR, RD_ARRAY, RD_STATUS } rd_kind;
 typedef struct rd_reply {
     rd_kind kind;

@@ -12,9 +12,14 @@
  * sent from its read position (kept in a ".pos" file beside it) before any
  * newer record, so Redis sees the records in order; the spool is removed
  * when it is drained.  A new run finds a spool left behind and sends it
- * first.  Stream records carry (run, seq); the server-side script keeps the
- * last seq of each run of this sensor in a hash and skips anything at or
- * below it, so a batch resent after a lost reply is not stored twice.
+ * first.  Stream records carry (run, seq); Redis keeps the last seq of each
+ * run of this sensor in a hash, set in the same transaction as the XADDs
+ * (first sends) or by the server-side script, which skips anything at or
+ * below it (the spool, resends), so a batch resent after a lost reply is
+ * not stored twice.  A batch holds one run's consecutive seqs, so the
+ * script compares once per batch, not per record; first sends skip Lua
+ * altogether (Redis's Lua hashes every byte of every argument: ~1 us for a
+ * record).
  */
 #include "sink_redis.h"
 
@@ -43,27 +48,24 @@
 #define WAKE_BYTES    (1u << 20) /* ... or until this many bytes are queued */
 
 /* KEYS[1] the stream, KEYS[2] the sensor's hash run -> last seq;
- * ARGV[1] MAXLEN (0: none), then (run, seq, record) triples. */
+ * ARGV[1] MAXLEN (0: none), ARGV[2] the run, ARGV[3] and ARGV[4] the first
+ * and last seq of the records ARGV[5..], which are consecutive: the client
+ * cuts a batch where the run changes or the seq jumps.  One HGET per batch
+ * decides which prefix was already stored (a resend), the rest is appended
+ * without any per-record work beyond XADD itself, then one HSET and one
+ * XTRIM (the script is atomic: nobody sees the stream above MAXLEN).  Seqs
+ * stay below 2^53, exact in Lua's numbers. */
 static const char SCRIPT[] =
-    "local last = {}\n"
-    "local n = 0\n"
-    "for i = 2, #ARGV, 3 do\n"
-    "  local run, seq = ARGV[i], tonumber(ARGV[i + 1])\n"
-    "  local l = last[run]\n"
-    "  if l == nil then l = tonumber(redis.call('HGET', KEYS[2], run) or '0') end\n"
-    "  if seq > l then\n"
-    "    if ARGV[1] ~= '0' then\n"
-    "      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'eve', ARGV[i + 2])\n"
-    "    else\n"
-    "      redis.call('XADD', KEYS[1], '*', 'eve', ARGV[i + 2])\n"
-    "    end\n"
-    "    l = seq\n"
-    "    n = n + 1\n"
-    "  end\n"
-    "  last[run] = l\n"
-    "end\n"
-    "for run, l in pairs(last) do redis.call('HSET', KEYS[2], run, l) end\n"
-    "return n\n";
+    "local last = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')\n"
+    "local from = 5\n"
+    "local first = tonumber(ARGV[3])\n"
+    "if last >= first then from = 5 + last - first + 1 end\n"
+    "if from > #ARGV then return 0 end\n"
+    "local key = KEYS[1]\n"
+    "for i = from, #ARGV do redis.call('XADD', key, '*', 'eve', ARGV[i]) end\n"
+    "redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])\n"
+    "if ARGV[1] ~= '0' then redis.call('XTRIM', key, 'MAXLEN', '~', ARGV[1]) end\n"
+    "return #ARGV - from + 1\n";
 
 typedef struct rec {
     const char *p, *run;
@@ -100,7 +102,8 @@ struct sink {
     uint64_t spool_size, spool_pos;
     const char **argv;
     size_t *lens;
-    char (*seqtxt)[24];
+    int *argc;
+    char seqtxt[2][24];
 
     _Atomic uint64_t sent, spooled, spool_pending, dropped, duplicates, reconnects;
     atomic_bool connected;
@@ -166,6 +169,19 @@ static bool ensure_conn(sink *s, bool force)
             return false;
         }
         snprintf(s->sha, sizeof(s->sha), "%.63s", r.str);
+        /* fresh batches go through MULTI/EXEC, where a wrong key type would
+         * fail the XADDs but not the HSET of their seq: refuse it here */
+        const char *targv[] = {"TYPE", s->key};
+        if (rd_command(s->c, &r, err, sizeof(err), 2, targv) != 0 || r.kind == RD_ERR) {
+            disconnect(s, r.kind == RD_ERR ? r.str : err);
+            return false;
+        }
+        if (strcmp(r.str, "none") != 0 && strcmp(r.str, "stream") != 0) {
+            char why[300];
+            snprintf(why, sizeof(why), "key %.100s holds a %.50s, not a stream", s->key, r.str);
+            disconnect(s, why);
+            return false;
+        }
     }
     if (s->ever_connected) add(&s->reconnects, 1);
     s->ever_connected = true;
@@ -177,62 +193,122 @@ static bool ensure_conn(sink *s, bool force)
 
 static bool grow_args(sink *s)
 {
-    size_t need = 6 + 3 * BATCH;
+    size_t need = 5 * BATCH + 16; /* MULTI, 5 per XADD, HSET, XTRIM, EXEC */
     if (s->argv) return true;
     s->argv = malloc(need * sizeof(*s->argv));
     s->lens = malloc(need * sizeof(*s->lens));
-    s->seqtxt = malloc(BATCH * sizeof(*s->seqtxt));
-    return s->argv && s->lens && s->seqtxt;
+    s->argc = malloc((BATCH + 4) * sizeof(*s->argc));
+    return s->argv && s->lens && s->argc;
+}
+
+/* Appends one argument to the command being built. */
+static void arg(sink *s, size_t *na, const char *p, size_t len)
+{
+    s->argv[*na] = p;
+    s->lens[*na] = len;
+    (*na)++;
+}
+
+/* Builds the commands for k stream records r[0..k) (one run, consecutive
+ * seqs) and returns how many replies they get.  'fresh': records never
+ * sent before (no earlier attempt can have stored them): MULTI, plain
+ * XADDs, the HSET of the batch's last seq (and XTRIM), EXEC -- atomic, so
+ * the seq hash says exactly what the stream holds, and Redis does no Lua
+ * work per record.  Otherwise (a spool, a resend after a lost reply): the
+ * script, which skips what that hash says is stored. */
+static size_t stream_cmds(sink *s, const rec *r, size_t k, bool fresh, int *ncmd, size_t *na)
+{
+    size_t klen = strlen(s->key), slen = strlen(s->seqkey), mlen = strlen(s->maxlen);
+    bool trim = strcmp(s->maxlen, "0") != 0;
+    char *first = s->seqtxt[0], *last = s->seqtxt[1];
+    size_t fl = (size_t)snprintf(first, sizeof(s->seqtxt[0]), "%" PRIu64, r[0].seq);
+    size_t ll = (size_t)snprintf(last, sizeof(s->seqtxt[1]), "%" PRIu64, r[0].seq + k - 1);
+    if (!fresh) {
+        arg(s, na, "EVALSHA", 7);
+        arg(s, na, s->sha, strlen(s->sha));
+        arg(s, na, "2", 1);
+        arg(s, na, s->key, klen);
+        arg(s, na, s->seqkey, slen);
+        arg(s, na, s->maxlen, mlen);
+        arg(s, na, r[0].run, r[0].runlen);
+        arg(s, na, first, fl);
+        arg(s, na, last, ll);
+        for (size_t i = 0; i < k; i++) arg(s, na, r[i].p, r[i].len);
+        s->argc[(*ncmd)++] = (int)*na;
+        return 1;
+    }
+    arg(s, na, "MULTI", 5);
+    s->argc[(*ncmd)++] = 1;
+    for (size_t i = 0; i < k; i++) {
+        arg(s, na, "XADD", 4);
+        arg(s, na, s->key, klen);
+        arg(s, na, "*", 1);
+        arg(s, na, "eve", 3);
+        arg(s, na, r[i].p, r[i].len);
+        s->argc[(*ncmd)++] = 5;
+    }
+    arg(s, na, "HSET", 4);
+    arg(s, na, s->seqkey, slen);
+    arg(s, na, r[0].run, r[0].runlen);
+    arg(s, na, last, ll);
+    s->argc[(*ncmd)++] = 4;
+    if (trim) {
+        arg(s, na, "XTRIM", 5);
+        arg(s, na, s->key, klen);
+        arg(s, na, "MAXLEN", 6);
+        arg(s, na, "~", 1);
+        arg(s, na, s->maxlen, mlen);
+        s->argc[(*ncmd)++] = 5;
+    }
+    arg(s, na, "EXEC", 4);
+    s->argc[(*ncmd)++] = 1;
+    return (size_t)*ncmd; /* +OK, +QUEUED each, EXEC's array */
 }
 
 /* Sends recs[0..n) in batches; returns how many were acknowledged (the
- * rest stays to be spooled).  A failure closes the connection. */
-static size_t send_recs(sink *s, const rec *r, size_t n)
+ * rest stays to be spooled).  A failure closes the connection.  'fresh':
+ * the records were never sent before (see stream_cmds). */
+static size_t send_recs(sink *s, const rec *r, size_t n, bool fresh)
 {
     char err[256];
     size_t done = 0;
     if (!grow_args(s)) return 0;
     while (done < n) {
-        size_t k = n - done < BATCH ? n - done : BATCH;
-        int argc = 0;
-        rd_reply rep;
+        size_t k = n - done < BATCH ? n - done : BATCH, na = 0, replies = 1;
+        int ncmd = 0;
         if (s->cfg.mode == SINK_STREAM) {
-            const char *head[] = {"EVALSHA", s->sha, "2", s->key, s->seqkey, s->maxlen};
-            for (; argc < 6; argc++) {
-                s->argv[argc] = head[argc];
-                s->lens[argc] = strlen(head[argc]);
-            }
-            for (size_t i = 0; i < k; i++) {
+            /* a batch holds one run's consecutive seqs: the script compares once */
+            const rec *x0 = &r[done];
+            for (size_t i = 1; i < k; i++) {
                 const rec *x = &r[done + i];
-                int sl = snprintf(s->seqtxt[i], sizeof(s->seqtxt[i]), "%" PRIu64, x->seq);
-                s->argv[argc] = x->run;
-                s->lens[argc++] = x->runlen;
-                s->argv[argc] = s->seqtxt[i];
-                s->lens[argc++] = (size_t)sl;
-                s->argv[argc] = x->p;
-                s->lens[argc++] = x->len;
+                if (x->seq != x0->seq + i || x->runlen != x0->runlen ||
+                    (x->run != x0->run && memcmp(x->run, x0->run, x->runlen) != 0)) {
+                    k = i;
+                    break;
+                }
             }
-            if (rd_append(s->c, argc, s->argv, s->lens) != 0) return done;
+            replies = stream_cmds(s, x0, k, fresh, &ncmd, &na);
         } else if (s->cfg.mode == SINK_LIST) {
-            s->argv[0] = "RPUSH";
-            s->lens[0] = 5;
-            s->argv[1] = s->key;
-            s->lens[1] = strlen(s->key);
-            argc = 2;
-            for (size_t i = 0; i < k; i++) {
-                s->argv[argc] = r[done + i].p;
-                s->lens[argc++] = r[done + i].len;
-            }
-            if (rd_append(s->c, argc, s->argv, s->lens) != 0) return done;
+            arg(s, &na, "RPUSH", 5);
+            arg(s, &na, s->key, strlen(s->key));
+            for (size_t i = 0; i < k; i++) arg(s, &na, r[done + i].p, r[done + i].len);
+            s->argc[ncmd++] = (int)na;
         } else {
             for (size_t i = 0; i < k; i++) {
-                const char *a[] = {"PUBLISH", s->key, r[done + i].p};
-                size_t l[] = {7, strlen(s->key), r[done + i].len};
-                if (rd_append(s->c, 3, a, l) != 0) return done;
+                arg(s, &na, "PUBLISH", 7);
+                arg(s, &na, s->key, strlen(s->key));
+                arg(s, &na, r[done + i].p, r[done + i].len);
+                s->argc[ncmd++] = 3;
             }
+            replies = k;
         }
-        size_t replies = s->cfg.mode == SINK_CHANNEL ? k : 1;
-        for (size_t i = 0; i < replies; i++) {
+        if (rd_send(s->c, ncmd, s->argc, s->argv, s->lens, err, sizeof(err)) != 0) {
+            disconnect(s, err);
+            return done;
+        }
+        uint64_t stored = k;
+        if (s->cfg.mode == SINK_STREAM && !fresh) { /* the script's count */
+            rd_reply rep;
             if (rd_reply_next(s->c, &rep, err, sizeof(err)) != 0) {
                 disconnect(s, err);
                 return done;
@@ -243,13 +319,16 @@ static size_t send_recs(sink *s, const rec *r, size_t n)
                 disconnect(s, rep.str);
                 return done;
             }
-        }
-        if (s->cfg.mode == SINK_STREAM) {
-            add(&s->sent, (uint64_t)rep.num);
-            add(&s->duplicates, k - (uint64_t)rep.num);
+            stored = (uint64_t)rep.num;
         } else {
-            add(&s->sent, k);
+            int rc = rd_reply_skip(s->c, replies, err, sizeof(err));
+            if (rc != 0) { /* a wrong key type, ...: retried later */
+                disconnect(s, err);
+                return done;
+            }
         }
+        add(&s->sent, stored);
+        add(&s->duplicates, k - stored);
         done += k;
     }
     return done;
@@ -355,7 +434,7 @@ static void spool_drain(sink *s, bool force)
             s->spool_pos = s->spool_size;
             break;
         }
-        size_t done = send_recs(s, s->recs, n);
+        size_t done = send_recs(s, s->recs, n, false);
         if (done > 0) {
             s->spool_pos = s->recs[done - 1].spool_end;
             atomic_fetch_sub(&s->spool_pending, done);
@@ -411,35 +490,36 @@ static void unsent(sink *s, const rec *r, size_t n)
     spool_append(s, r, n);
 }
 
-static void take_batch(sink *s, size_t len)
+/* The queue holds 'count' records, each its length (uint32_t, unaligned)
+ * then its bytes: no scan for the record ends. */
+static void take_batch(sink *s, size_t len, size_t count)
 {
-    size_t n = 0, off = 0;
-    while (off < len) {
-        char *nl = memchr(s->b + off, '\n', len - off);
+    size_t n = 0, off = 0, runlen = strlen(s->run);
+    while (off + sizeof(uint32_t) <= len) {
         if (n == s->rcap) {
             size_t nc = s->rcap ? 2 * s->rcap : 4096;
             rec *nr = realloc(s->recs, nc * sizeof(*nr));
             if (!nr) { /* out of memory: what is left is lost, counted */
-                size_t left = 0;
-                for (size_t o = off; o < len; o++) left += s->b[o] == '\n';
-                add(&s->dropped, left);
+                add(&s->dropped, count - n);
                 break;
             }
             s->recs = nr;
             s->rcap = nc;
         }
+        uint32_t l;
+        memcpy(&l, s->b + off, sizeof(l));
         rec *x = &s->recs[n++];
-        x->p = s->b + off;
-        x->len = (size_t)(nl - (s->b + off));
+        x->p = s->b + off + sizeof(l);
+        x->len = l;
         x->run = s->run;
-        x->runlen = strlen(s->run);
+        x->runlen = runlen;
         x->seq = ++s->seq;
-        off = (size_t)(nl - s->b) + 1;
+        off += sizeof(l) + l;
     }
     if (n == 0) return;
     size_t done = 0;
     /* anything spooled goes first: new records queue behind it */
-    if (s->spool_size == 0 && ensure_conn(s, false)) done = send_recs(s, s->recs, n);
+    if (s->spool_size == 0 && ensure_conn(s, false)) done = send_recs(s, s->recs, n, true);
     unsent(s, s->recs + done, n - done);
 }
 
@@ -461,7 +541,7 @@ static void *sink_main(void *arg)
             if (pthread_cond_timedwait(&s->cv_data, &s->mu, &ts) == ETIMEDOUT) break;
         s->urgent = false;
         char *t = s->q;
-        size_t tcap = s->qcap, len = s->qlen;
+        size_t tcap = s->qcap, len = s->qlen, count = s->qn;
         s->q = s->b;
         s->qcap = s->bcap;
         s->b = t;
@@ -473,7 +553,7 @@ static void *sink_main(void *arg)
         pthread_mutex_unlock(&s->mu);
 
         spool_drain(s, false);
-        take_batch(s, len);
+        take_batch(s, len, count);
         spool_drain(s, false);
         if (stop) {
             pthread_mutex_lock(&s->mu);
@@ -490,7 +570,7 @@ static void *sink_main(void *arg)
 
 void sink_push(sink *s, const sink_piece *pc, int n, bool urgent)
 {
-    size_t need = 1;
+    size_t need = sizeof(uint32_t);
     for (int i = 0; i < n; i++) need += pc[i].n;
     pthread_mutex_lock(&s->mu);
     while (s->qlen + need > s->qcap && s->qlen > 0 && s->cfg.block_when_full)
@@ -501,11 +581,13 @@ void sink_push(sink *s, const sink_piece *pc, int n, bool urgent)
         return;
     }
     char *p = s->q + s->qlen;
+    uint32_t l = (uint32_t)(need - sizeof(l)); /* < the queue's size */
+    memcpy(p, &l, sizeof(l));
+    p += sizeof(l);
     for (int i = 0; i < n; i++) {
         memcpy(p, pc[i].p, pc[i].n);
         p += pc[i].n;
     }
-    *p = '\n';
     s->qlen += need;
     s->qn++;
     bool wake = urgent || s->qn == BATCH || (s->qlen >= WAKE_BYTES && s->qlen - need < WAKE_BYTES);
@@ -551,7 +633,7 @@ void sink_free(sink *s)
     free(s->recs);
     free(s->argv);
     free(s->lens);
-    free(s->seqtxt);
+    free(s->argc);
     if (s->started) {
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv_data);

@@ -325,6 +325,26 @@ def main():
                   '%s: stats records carry the sink counters' % mode)
             check(b'%d sent' % len(want) in p.stderr, '%s: summary counts %d sent' % (mode, len(want)))
 
+        # ---- --redis-maxlen: the stream is trimmed (~: whole nodes) ----
+        out = os.path.join(tmp, 'maxlen.json')
+        p = run(eg, inputs + allt + ['-o', out, '--eve-redis', url, '--redis-key', 'eve:trim',
+                                     '--redis-maxlen', '200'])
+        want, got = lines(out), stream(c, 'eve:trim')
+        check(p.returncode == 0 and len(want) > 1000, 'maxlen: egret exit 0, %d records' % len(want))
+        check(200 <= len(got) < 400 and got == want[-len(got):],
+              'maxlen: the stream keeps the newest %d (~200) records' % len(got))
+
+        # ---- a stream key that holds something else: refused, said, counted ----
+        c.cmd('SET', 'eve:wrong', 'x')
+        p = run(eg, inputs + allt + ['-o', os.path.join(tmp, 'wrong.json'), '--eve-redis', url,
+                                     '--redis-key', 'eve:wrong'])
+        check(p.returncode == 0 and b'key eve:wrong holds a string, not a stream' in p.stderr,
+              'wrong type: egret says the key is not a stream')
+        check(c.cmd('GET', 'eve:wrong') == b'x' and c.cmd('KEYS', 'eve:wrong:seq:*') == [],
+              'wrong type: the key is left alone, no sequence stored')
+        check(b'0 sent' in p.stderr and b'0 dropped' not in p.stderr,
+              'wrong type: nothing sent, the records counted as dropped')
+
         # ---- Redis down for a whole run: spool, then a later run sends it ----
         spool = os.path.join(tmp, 'spool')
         os.makedirs(spool)
@@ -360,6 +380,23 @@ def main():
         want += lines(out3)
         check(stream(c, 'eve:spool') == want, 'resend: nothing stored twice (exactly once)')
         check(b'%d duplicates skipped' % n1 in p.stderr, 'resend: %d duplicates counted' % n1)
+        # a spool that overlaps what is stored: a stored prefix, new records
+        # of the same run, a jump in seq (records the spool dropped), an old
+        # seq again and another run; the script skips exactly the stored ones
+        old = open(saved, 'rb').read().splitlines()
+        run_id = old[0].split(b' ', 1)[0]
+        rec = lambda i: b'{"event_type":"test","n":%d}' % i
+        fresh = [(run_id, n1 + 1, rec(1)), (run_id, n1 + 2, rec(2)), (run_id, n1 + 9, rec(3)),
+                 (run_id, 2, rec(4)), (b'1', 1, rec(5)), (b'1', 2, rec(6))]
+        with open(sfile, 'wb') as f:
+            f.write(b''.join(l + b'\n' for l in old[-3:]))
+            f.write(b''.join(b'%s %d %s\n' % x for x in fresh))
+        out4 = os.path.join(tmp, 'overlap.json')
+        p = run(eg, ['-r', os.path.join(pc, 'http-host.pcap')] + allt + ['-o', out4] + common)
+        want += [rec(1), rec(2), rec(3), rec(5), rec(6)] + lines(out4)
+        check(stream(c, 'eve:spool') == want,
+              'overlap: only the records not yet stored are appended, in order')
+        check(b'4 duplicates skipped' in p.stderr, 'overlap: 4 duplicates counted')
 
         # ---- Redis stopped in the middle of a run and started again ----
         drip = open(os.path.join(pc, 'testnet-drip.pcap'), 'rb').read()
