@@ -101,10 +101,11 @@ static bool name_in_h(const char *s, size_t n, uint64_t h, const name_set *t)
     return false;
 }
 
+/* The tables are built once, by lines_feed / lines_flush before any
+ * line is classified (not per look-up: every speaker line makes four). */
 static bool name_in(const char *s, size_t n, const name_set *t)
 {
     if (!n || n > NAME_MAX_LEN) return false;
-    pthread_once(&names_once, names_build);
     return name_in_h(s, n, name_hash(s, n), t);
 }
 
@@ -174,8 +175,9 @@ static size_t fancy_sep(const char *s, size_t n, size_t i)
     return 0;
 }
 
-/* One to four words from s[i], each starting with a letter; sets *end. */
-static bool name_words(const char *s, size_t n, size_t i, size_t *end)
+/* One to four words from s[i], each starting with a letter; sets *end
+ * and *words. */
+static bool name_words(const char *s, size_t n, size_t i, size_t *end, size_t *nwords)
 {
     size_t j = i, words = 0;
     while (j < n && words < 4) {
@@ -192,6 +194,7 @@ static bool name_words(const char *s, size_t n, size_t i, size_t *end)
         else
             break;
     }
+    *nwords = words;
     return words > 0 && *end - i <= 40;
 }
 
@@ -242,8 +245,9 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
     if (i >= n || !(is_alpha((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80 || s[i] == '@'))
         return SPK_NONE;
     /* a header line: the name, then a time stamp (or, after a time prefix, nothing) */
-    size_t we = i;
-    if (name_words(s, n, i, &we)) {
+    size_t we = i, words = 0;
+    bool named = name_words(s, n, i, &we, &words);
+    if (named) {
         size_t k = we;
         if (prefix && k == n) {
             *nb = i;
@@ -278,6 +282,13 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
         }
     }
     size_t j = i, spaces = 0;
+    if (named) {
+        /* the words' bytes (letters, digits, "._-'", >= 0x80, one space
+         * between words, at most 40 bytes) all pass the loop below: start
+         * after them, with the spaces they hold counted */
+        j = we;
+        spaces = words - 1;
+    }
     while (j < n && j - i <= 40 && s[j] != ':') {
         unsigned char ch = (unsigned char)s[j];
         if (ch == ' ') {
@@ -307,8 +318,12 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
     return SPK_LINE;
 }
 
-static int speaker(const char *s, size_t n, size_t *nb, size_t *ne, size_t *txt, bool *role)
+/* *h gets the name's name_hash when it was computed (*hashed), so that
+ * the sender set does not hash it again. */
+static int speaker(const char *s, size_t n, size_t *nb, size_t *ne, size_t *txt, bool *role,
+                   uint64_t *h, bool *hashed)
 {
+    *hashed = false;
     int kind = speaker_form(s, n, nb, ne, txt);
     if (kind == SPK_NONE) return kind;
     size_t w = *nb;
@@ -319,11 +334,11 @@ static int speaker(const char *s, size_t n, size_t *nb, size_t *ne, size_t *txt,
     *role = false;
     if (nw != nn && name_in(nm, nw, &not_speaker_set)) return SPK_NONE;
     if (!nn || nn > NAME_MAX_LEN) return kind; /* in no table */
-    pthread_once(&names_once, names_build);
-    uint64_t h = name_hash(nm, nn);
-    if (name_in_h(nm, nn, h, &not_speaker_set) || name_in_h(nm, nn, h, &rfc822_set))
+    *h = name_hash(nm, nn);
+    *hashed = true;
+    if (name_in_h(nm, nn, *h, &not_speaker_set) || name_in_h(nm, nn, *h, &rfc822_set))
         return SPK_NONE;
-    *role = name_in_h(nm, nn, h, &role_set);
+    *role = name_in_h(nm, nn, *h, &role_set);
     return kind;
 }
 
@@ -453,12 +468,18 @@ static void text_piece(content_ctx *c, lines *L, const char *s, size_t n, bool s
     /* -- transcript -- */
     if (blank) return;
     size_t nb = 0, ne = 0, txt = 0;
-    bool role = false;
-    int k = speaker(s, n, &nb, &ne, &txt, &role);
+    bool role = false, hashed;
+    uint64_t h = 0;
+    int k = speaker(s, n, &nb, &ne, &txt, &role, &h, &hashed);
     if (k != SPK_NONE && L->hdr_wait) L->t_other++; /* a header line without text */
     if (k == SPK_LINE) {
         L->hdr_wait = false;
-        if (!role) content_set_add(c, L->set_t, (const uint8_t *)s + nb, ne - nb);
+        /* content_set_add trims blanks, then hashes as name_hash does */
+        bool trimmed = hashed && !ascii_is_ows(s[nb]) && !ascii_is_ows(s[ne - 1]);
+        if (!role && trimmed)
+            content_set_add_hash(c, L->set_t, h);
+        else if (!role)
+            content_set_add(c, L->set_t, (const uint8_t *)s + nb, ne - nb);
         talk_begin(c, L, s + txt, n - txt, end);
     } else if (k == SPK_HEADER) {
         lines_unit_close(c, L, 1);
@@ -480,6 +501,7 @@ static void text_piece(content_ctx *c, lines *L, const char *s, size_t n, bool s
 
 void lines_feed(content_ctx *c, lines *L, const uint8_t *p, size_t n)
 {
+    pthread_once(&names_once, names_build);
     if (L->skip) {
         const uint8_t *lf = memchr(p, '\n', n);
         if (!lf) return;
@@ -520,6 +542,7 @@ void lines_feed(content_ctx *c, lines *L, const uint8_t *p, size_t n)
 /* The text ends (or bytes go missing): the buffered piece ends its line. */
 void lines_flush(content_ctx *c, lines *L)
 {
+    pthread_once(&names_once, names_build);
     if (L->len || L->piece_cont) text_piece(c, L, L->buf, L->len, !L->piece_cont, true);
     L->len = 0;
     L->piece_cont = false;
