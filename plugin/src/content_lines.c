@@ -63,8 +63,6 @@ typedef struct {
 
 static name_set rfc822_set = {rfc822_names, NELEM(rfc822_names), {0}, {0}};
 static name_set addr_set = {addr_names, NELEM(addr_names), {0}, {0}};
-static name_set not_speaker_set = {not_speakers, NELEM(not_speakers), {0}, {0}};
-static name_set role_set = {role_names, NELEM(role_names), {0}, {0}};
 static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 
 static uint64_t name_hash(const char *s, size_t n)
@@ -83,12 +81,54 @@ static void set_build(name_set *t)
     }
 }
 
+/* The three tables a speaker's name is looked up in, merged into one
+ * index with a flag per table: one probe per name instead of three. */
+enum { NM_NOT_SPEAKER = 1, NM_RFC822 = 2, NM_ROLE = 4 };
+#define SPK_ROWS (NELEM(not_speakers) + NELEM(rfc822_names) + NELEM(role_names))
+static struct {
+    const char *name[SPK_ROWS];
+    uint8_t len[SPK_ROWS], flags[SPK_ROWS];
+    size_t n;
+    uint8_t slot[NAME_SLOTS]; /* row + 1, 0 = empty */
+} spk_names;
+
+static void spk_add(const char *const *tab, size_t tn, uint8_t flag)
+{
+    for (size_t i = 0; i < tn; i++) {
+        size_t r = 0;
+        while (r < spk_names.n && strcmp(spk_names.name[r], tab[i]) != 0) r++;
+        if (r == spk_names.n) {
+            size_t l = strlen(tab[i]);
+            spk_names.name[r] = tab[i];
+            spk_names.len[r] = (uint8_t)l;
+            size_t k = (size_t)name_hash(tab[i], l) & (NAME_SLOTS - 1);
+            while (spk_names.slot[k]) k = (k + 1) & (NAME_SLOTS - 1);
+            spk_names.slot[k] = (uint8_t)(r + 1);
+            spk_names.n++;
+        }
+        spk_names.flags[r] |= flag;
+    }
+}
+
 static void names_build(void)
 {
     set_build(&rfc822_set);
     set_build(&addr_set);
-    set_build(&not_speaker_set);
-    set_build(&role_set);
+    spk_add(not_speakers, NELEM(not_speakers), NM_NOT_SPEAKER);
+    spk_add(rfc822_names, NELEM(rfc822_names), NM_RFC822);
+    spk_add(role_names, NELEM(role_names), NM_ROLE);
+}
+
+/* The NM_* flags of s[0..n) (name_hash h): the tables it is a row of. */
+static unsigned spk_flags(const char *s, size_t n, uint64_t h)
+{
+    for (size_t k = (size_t)h & (NAME_SLOTS - 1); spk_names.slot[k];
+         k = (k + 1) & (NAME_SLOTS - 1)) {
+        size_t row = spk_names.slot[k] - 1u;
+        if (spk_names.len[row] == n && ieq_prefix(s, n, spk_names.name[row]))
+            return spk_names.flags[row];
+    }
+    return 0;
 }
 
 /* s[0..n), whose name_hash is h, is a row of t (ignoring case). */
@@ -332,13 +372,16 @@ static int speaker(const char *s, size_t n, size_t *nb, size_t *ne, size_t *txt,
     const char *nm = s + *nb;
     size_t nn = *ne - *nb, nw = w - *nb;
     *role = false;
-    if (nw != nn && name_in(nm, nw, &not_speaker_set)) return SPK_NONE;
-    if (!nn || nn > NAME_MAX_LEN) return kind; /* in no table */
-    *h = name_hash(nm, nn);
-    *hashed = true;
-    if (name_in_h(nm, nn, *h, &not_speaker_set) || name_in_h(nm, nn, *h, &rfc822_set))
+    /* FNV extends: the first word's hash is where the name's starts */
+    uint64_t hw = nw <= NAME_MAX_LEN ? name_hash(nm, nw) : 0;
+    if (nw != nn && nw && nw <= NAME_MAX_LEN && (spk_flags(nm, nw, hw) & NM_NOT_SPEAKER))
         return SPK_NONE;
-    *role = name_in_h(nm, nn, *h, &role_set);
+    if (!nn || nn > NAME_MAX_LEN) return kind; /* in no table */
+    *h = fnv_lower(hw, (const uint8_t *)nm + nw, nn - nw);
+    *hashed = true;
+    unsigned f = spk_flags(nm, nn, *h);
+    if (f & (NM_NOT_SPEAKER | NM_RFC822)) return SPK_NONE;
+    *role = (f & NM_ROLE) != 0;
     return kind;
 }
 
