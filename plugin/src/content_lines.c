@@ -48,6 +48,37 @@ static inline bool chr_in(const char *set, char ch)
     return false;
 }
 
+/* Character classes of the speaker and time-stamp scanners, one table
+ * look-up instead of a literal set's compares (chr_in) per character.
+ * Index 0 (NUL) has every class, as chr_in is true for the terminator. */
+enum {
+    CL_STAMP = 1,   /* "/.-:, " time-stamp punctuation */
+    CL_SEP = 2,     /* " -,|(" between a name and its time */
+    CL_NAME = 4,    /* a name character: letter, digit, >= 0x80, "._-'" */
+    CL_LABEL = 8,   /* CL_NAME or '@': a "Name:" label character */
+    CL_LOGWORD = 16 /* "._-", with lower-case letters and digits a log component */
+};
+static uint8_t cls[256];
+
+static void cls_build(void)
+{
+    for (int ch = 0; ch < 256; ch++) {
+        uint8_t f = 0;
+        if (is_alnum(ch) || ch >= 0x80) f |= CL_NAME | CL_LABEL;
+        if (ch == 0 || strchr("/.-:, ", ch)) f |= CL_STAMP;
+        if (ch == 0 || strchr(" -,|(", ch)) f |= CL_SEP;
+        if (ch == 0 || strchr("._-'", ch)) f |= CL_NAME | CL_LABEL;
+        if (ch == 0 || strchr("._-'@", ch)) f |= CL_LABEL;
+        if (ch == 0 || strchr("._-", ch)) f |= CL_LOGWORD;
+        cls[ch] = f;
+    }
+}
+
+static inline bool cl(char ch, unsigned f)
+{
+    return (cls[(unsigned char)ch] & f) != 0;
+}
+
 /* A name table with a hashed index: every speaker line is looked up in
  * three tables, and a row-by-row scan was a tenth of the time the detector
  * spent on a large upload.  Names are lower-case and at most NAME_MAX_LEN
@@ -114,6 +145,7 @@ static void names_build(void)
 {
     set_build(&rfc822_set);
     set_build(&addr_set);
+    cls_build();
     spk_add(not_speakers, NELEM(not_speakers), NM_NOT_SPEAKER);
     spk_add(rfc822_names, NELEM(rfc822_names), NM_RFC822);
     spk_add(role_names, NELEM(role_names), NM_ROLE);
@@ -187,7 +219,7 @@ static size_t stamp(const char *s, size_t n, size_t i, bool *colon, bool *secs, 
         char ch = s[j];
         if (is_digit((unsigned char)ch)) {
             j++;
-        } else if (ch && chr_in("/.-:, ", ch)) {
+        } else if (ch && cl(ch, CL_STAMP)) {
             if (ch == ':') colons++, *colon = true;
             if ((ch == '.' || ch == ',') && colons >= 2 && j > i &&
                 is_digit((unsigned char)s[j - 1]) && j + 1 < n && is_digit((unsigned char)s[j + 1]))
@@ -223,9 +255,7 @@ static bool name_words(const char *s, size_t n, size_t i, size_t *end, size_t *n
     while (j < n && words < 4) {
         unsigned char ch = (unsigned char)s[j];
         if (!(is_alpha(ch) || ch >= 0x80) || fancy_sep(s, n, j)) break;
-        while (j < n && (is_alnum((unsigned char)s[j]) || (unsigned char)s[j] >= 0x80 ||
-                         chr_in("._-'", s[j])))
-            j++;
+        while (j < n && cl(s[j], CL_NAME)) j++;
         words++;
         *end = j;
         if (j + 1 < n && s[j] == ' ' &&
@@ -253,8 +283,9 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
     size_t i = 0;
     bool colon, secs = false, log, prefix = false;
     if (n && s[0] == '[') {
-        size_t j = 1;
-        while (j < n && j < 48 && s[j] != ']') j++;
+        size_t lim = n < 48 ? n : 48; /* s[48] itself is not looked at, only checked */
+        const char *rb = lim > 1 ? memchr(s + 1, ']', lim - 1) : NULL;
+        size_t j = rb ? (size_t)(rb - s) : (lim > 1 ? lim : 1);
         if (j >= n || s[j] != ']') return SPK_NONE;
         stamp(s, j, 1, &colon, &secs, &log);
         if (log) return SPK_NONE;
@@ -299,7 +330,7 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
                 size_t f = fancy_sep(s, n, k);
                 if (f)
                     k += f;
-                else if (k < n && chr_in(" -,|(", s[k]) && s[k])
+                else if (k < n && cl(s[k], CL_SEP) && s[k])
                     k++;
                 else
                     break;
@@ -333,7 +364,7 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
         unsigned char ch = (unsigned char)s[j];
         if (ch == ' ') {
             if (++spaces > 3) return SPK_NONE;
-        } else if (!(is_alnum(ch) || ch >= 0x80 || chr_in("._-'@", ch))) {
+        } else if (!cl((char)ch, CL_LABEL)) {
             return SPK_NONE;
         }
         j++;
@@ -352,7 +383,7 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
         bool lower_word = true;
         for (size_t k = i; k < j && lower_word; k++)
             lower_word = (s[k] >= 'a' && s[k] <= 'z') || is_digit((unsigned char)s[k]) ||
-                         (s[k] && chr_in("._-", s[k]));
+                         (s[k] && cl(s[k], CL_LOGWORD));
         if (lower_word) return SPK_NONE;
     }
     return SPK_LINE;
