@@ -48,6 +48,37 @@ static inline bool chr_in(const char *set, char ch)
     return false;
 }
 
+/* Character classes of the speaker and time-stamp scanners, one table
+ * look-up instead of a literal set's compares (chr_in) per character.
+ * Index 0 (NUL) has every class, as chr_in is true for the terminator. */
+enum {
+    CL_STAMP = 1,   /* "/.-:, " time-stamp punctuation */
+    CL_SEP = 2,     /* " -,|(" between a name and its time */
+    CL_NAME = 4,    /* a name character: letter, digit, >= 0x80, "._-'" */
+    CL_LABEL = 8,   /* CL_NAME or '@': a "Name:" label character */
+    CL_LOGWORD = 16 /* "._-", with lower-case letters and digits a log component */
+};
+static uint8_t cls[256];
+
+static void cls_build(void)
+{
+    for (int ch = 0; ch < 256; ch++) {
+        uint8_t f = 0;
+        if (is_alnum(ch) || ch >= 0x80) f |= CL_NAME | CL_LABEL;
+        if (ch == 0 || strchr("/.-:, ", ch)) f |= CL_STAMP;
+        if (ch == 0 || strchr(" -,|(", ch)) f |= CL_SEP;
+        if (ch == 0 || strchr("._-'", ch)) f |= CL_NAME | CL_LABEL;
+        if (ch == 0 || strchr("._-'@", ch)) f |= CL_LABEL;
+        if (ch == 0 || strchr("._-", ch)) f |= CL_LOGWORD;
+        cls[ch] = f;
+    }
+}
+
+static inline bool cl(char ch, unsigned f)
+{
+    return (cls[(unsigned char)ch] & f) != 0;
+}
+
 /* A name table with a hashed index: every speaker line is looked up in
  * three tables, and a row-by-row scan was a tenth of the time the detector
  * spent on a large upload.  Names are lower-case and at most NAME_MAX_LEN
@@ -63,8 +94,6 @@ typedef struct {
 
 static name_set rfc822_set = {rfc822_names, NELEM(rfc822_names), {0}, {0}};
 static name_set addr_set = {addr_names, NELEM(addr_names), {0}, {0}};
-static name_set not_speaker_set = {not_speakers, NELEM(not_speakers), {0}, {0}};
-static name_set role_set = {role_names, NELEM(role_names), {0}, {0}};
 static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 
 static uint64_t name_hash(const char *s, size_t n)
@@ -83,12 +112,55 @@ static void set_build(name_set *t)
     }
 }
 
+/* The three tables a speaker's name is looked up in, merged into one
+ * index with a flag per table: one probe per name instead of three. */
+enum { NM_NOT_SPEAKER = 1, NM_RFC822 = 2, NM_ROLE = 4 };
+#define SPK_ROWS (NELEM(not_speakers) + NELEM(rfc822_names) + NELEM(role_names))
+static struct {
+    const char *name[SPK_ROWS];
+    uint8_t len[SPK_ROWS], flags[SPK_ROWS];
+    size_t n;
+    uint8_t slot[NAME_SLOTS]; /* row + 1, 0 = empty */
+} spk_names;
+
+static void spk_add(const char *const *tab, size_t tn, uint8_t flag)
+{
+    for (size_t i = 0; i < tn; i++) {
+        size_t r = 0;
+        while (r < spk_names.n && strcmp(spk_names.name[r], tab[i]) != 0) r++;
+        if (r == spk_names.n) {
+            size_t l = strlen(tab[i]);
+            spk_names.name[r] = tab[i];
+            spk_names.len[r] = (uint8_t)l;
+            size_t k = (size_t)name_hash(tab[i], l) & (NAME_SLOTS - 1);
+            while (spk_names.slot[k]) k = (k + 1) & (NAME_SLOTS - 1);
+            spk_names.slot[k] = (uint8_t)(r + 1);
+            spk_names.n++;
+        }
+        spk_names.flags[r] |= flag;
+    }
+}
+
 static void names_build(void)
 {
     set_build(&rfc822_set);
     set_build(&addr_set);
-    set_build(&not_speaker_set);
-    set_build(&role_set);
+    cls_build();
+    spk_add(not_speakers, NELEM(not_speakers), NM_NOT_SPEAKER);
+    spk_add(rfc822_names, NELEM(rfc822_names), NM_RFC822);
+    spk_add(role_names, NELEM(role_names), NM_ROLE);
+}
+
+/* The NM_* flags of s[0..n) (name_hash h): the tables it is a row of. */
+static unsigned spk_flags(const char *s, size_t n, uint64_t h)
+{
+    for (size_t k = (size_t)h & (NAME_SLOTS - 1); spk_names.slot[k];
+         k = (k + 1) & (NAME_SLOTS - 1)) {
+        size_t row = spk_names.slot[k] - 1u;
+        if (spk_names.len[row] == n && ieq_prefix(s, n, spk_names.name[row]))
+            return spk_names.flags[row];
+    }
+    return 0;
 }
 
 /* s[0..n), whose name_hash is h, is a row of t (ignoring case). */
@@ -101,10 +173,11 @@ static bool name_in_h(const char *s, size_t n, uint64_t h, const name_set *t)
     return false;
 }
 
+/* The tables are built once, by lines_feed / lines_flush before any
+ * line is classified (not per look-up: every speaker line makes four). */
 static bool name_in(const char *s, size_t n, const name_set *t)
 {
     if (!n || n > NAME_MAX_LEN) return false;
-    pthread_once(&names_once, names_build);
     return name_in_h(s, n, name_hash(s, n), t);
 }
 
@@ -146,7 +219,7 @@ static size_t stamp(const char *s, size_t n, size_t i, bool *colon, bool *secs, 
         char ch = s[j];
         if (is_digit((unsigned char)ch)) {
             j++;
-        } else if (ch && chr_in("/.-:, ", ch)) {
+        } else if (ch && cl(ch, CL_STAMP)) {
             if (ch == ':') colons++, *colon = true;
             if ((ch == '.' || ch == ',') && colons >= 2 && j > i &&
                 is_digit((unsigned char)s[j - 1]) && j + 1 < n && is_digit((unsigned char)s[j + 1]))
@@ -174,16 +247,15 @@ static size_t fancy_sep(const char *s, size_t n, size_t i)
     return 0;
 }
 
-/* One to four words from s[i], each starting with a letter; sets *end. */
-static bool name_words(const char *s, size_t n, size_t i, size_t *end)
+/* One to four words from s[i], each starting with a letter; sets *end
+ * and *words. */
+static bool name_words(const char *s, size_t n, size_t i, size_t *end, size_t *nwords)
 {
     size_t j = i, words = 0;
     while (j < n && words < 4) {
         unsigned char ch = (unsigned char)s[j];
         if (!(is_alpha(ch) || ch >= 0x80) || fancy_sep(s, n, j)) break;
-        while (j < n && (is_alnum((unsigned char)s[j]) || (unsigned char)s[j] >= 0x80 ||
-                         chr_in("._-'", s[j])))
-            j++;
+        while (j < n && cl(s[j], CL_NAME)) j++;
         words++;
         *end = j;
         if (j + 1 < n && s[j] == ' ' &&
@@ -192,6 +264,7 @@ static bool name_words(const char *s, size_t n, size_t i, size_t *end)
         else
             break;
     }
+    *nwords = words;
     return words > 0 && *end - i <= 40;
 }
 
@@ -210,8 +283,9 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
     size_t i = 0;
     bool colon, secs = false, log, prefix = false;
     if (n && s[0] == '[') {
-        size_t j = 1;
-        while (j < n && j < 48 && s[j] != ']') j++;
+        size_t lim = n < 48 ? n : 48; /* s[48] itself is not looked at, only checked */
+        const char *rb = lim > 1 ? memchr(s + 1, ']', lim - 1) : NULL;
+        size_t j = rb ? (size_t)(rb - s) : (lim > 1 ? lim : 1);
         if (j >= n || s[j] != ']') return SPK_NONE;
         stamp(s, j, 1, &colon, &secs, &log);
         if (log) return SPK_NONE;
@@ -242,8 +316,9 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
     if (i >= n || !(is_alpha((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80 || s[i] == '@'))
         return SPK_NONE;
     /* a header line: the name, then a time stamp (or, after a time prefix, nothing) */
-    size_t we = i;
-    if (name_words(s, n, i, &we)) {
+    size_t we = i, words = 0;
+    bool named = name_words(s, n, i, &we, &words);
+    if (named) {
         size_t k = we;
         if (prefix && k == n) {
             *nb = i;
@@ -255,7 +330,7 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
                 size_t f = fancy_sep(s, n, k);
                 if (f)
                     k += f;
-                else if (k < n && chr_in(" -,|(", s[k]) && s[k])
+                else if (k < n && cl(s[k], CL_SEP) && s[k])
                     k++;
                 else
                     break;
@@ -278,11 +353,18 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
         }
     }
     size_t j = i, spaces = 0;
+    if (named) {
+        /* the words' bytes (letters, digits, "._-'", >= 0x80, one space
+         * between words, at most 40 bytes) all pass the loop below: start
+         * after them, with the spaces they hold counted */
+        j = we;
+        spaces = words - 1;
+    }
     while (j < n && j - i <= 40 && s[j] != ':') {
         unsigned char ch = (unsigned char)s[j];
         if (ch == ' ') {
             if (++spaces > 3) return SPK_NONE;
-        } else if (!(is_alnum(ch) || ch >= 0x80 || chr_in("._-'@", ch))) {
+        } else if (!cl((char)ch, CL_LABEL)) {
             return SPK_NONE;
         }
         j++;
@@ -301,14 +383,18 @@ static int speaker_form(const char *s, size_t n, size_t *nb, size_t *ne, size_t 
         bool lower_word = true;
         for (size_t k = i; k < j && lower_word; k++)
             lower_word = (s[k] >= 'a' && s[k] <= 'z') || is_digit((unsigned char)s[k]) ||
-                         (s[k] && chr_in("._-", s[k]));
+                         (s[k] && cl(s[k], CL_LOGWORD));
         if (lower_word) return SPK_NONE;
     }
     return SPK_LINE;
 }
 
-static int speaker(const char *s, size_t n, size_t *nb, size_t *ne, size_t *txt, bool *role)
+/* *h gets the name's name_hash when it was computed (*hashed), so that
+ * the sender set does not hash it again. */
+static int speaker(const char *s, size_t n, size_t *nb, size_t *ne, size_t *txt, bool *role,
+                   uint64_t *h, bool *hashed)
 {
+    *hashed = false;
     int kind = speaker_form(s, n, nb, ne, txt);
     if (kind == SPK_NONE) return kind;
     size_t w = *nb;
@@ -317,13 +403,16 @@ static int speaker(const char *s, size_t n, size_t *nb, size_t *ne, size_t *txt,
     const char *nm = s + *nb;
     size_t nn = *ne - *nb, nw = w - *nb;
     *role = false;
-    if (nw != nn && name_in(nm, nw, &not_speaker_set)) return SPK_NONE;
-    if (!nn || nn > NAME_MAX_LEN) return kind; /* in no table */
-    pthread_once(&names_once, names_build);
-    uint64_t h = name_hash(nm, nn);
-    if (name_in_h(nm, nn, h, &not_speaker_set) || name_in_h(nm, nn, h, &rfc822_set))
+    /* FNV extends: the first word's hash is where the name's starts */
+    uint64_t hw = nw <= NAME_MAX_LEN ? name_hash(nm, nw) : 0;
+    if (nw != nn && nw && nw <= NAME_MAX_LEN && (spk_flags(nm, nw, hw) & NM_NOT_SPEAKER))
         return SPK_NONE;
-    *role = name_in_h(nm, nn, h, &role_set);
+    if (!nn || nn > NAME_MAX_LEN) return kind; /* in no table */
+    *h = fnv_lower(hw, (const uint8_t *)nm + nw, nn - nw);
+    *hashed = true;
+    unsigned f = spk_flags(nm, nn, *h);
+    if (f & (NM_NOT_SPEAKER | NM_RFC822)) return SPK_NONE;
+    *role = (f & NM_ROLE) != 0;
     return kind;
 }
 
@@ -453,12 +542,18 @@ static void text_piece(content_ctx *c, lines *L, const char *s, size_t n, bool s
     /* -- transcript -- */
     if (blank) return;
     size_t nb = 0, ne = 0, txt = 0;
-    bool role = false;
-    int k = speaker(s, n, &nb, &ne, &txt, &role);
+    bool role = false, hashed;
+    uint64_t h = 0;
+    int k = speaker(s, n, &nb, &ne, &txt, &role, &h, &hashed);
     if (k != SPK_NONE && L->hdr_wait) L->t_other++; /* a header line without text */
     if (k == SPK_LINE) {
         L->hdr_wait = false;
-        if (!role) content_set_add(c, L->set_t, (const uint8_t *)s + nb, ne - nb);
+        /* content_set_add trims blanks, then hashes as name_hash does */
+        bool trimmed = hashed && !ascii_is_ows(s[nb]) && !ascii_is_ows(s[ne - 1]);
+        if (!role && trimmed)
+            content_set_add_hash(c, L->set_t, h);
+        else if (!role)
+            content_set_add(c, L->set_t, (const uint8_t *)s + nb, ne - nb);
         talk_begin(c, L, s + txt, n - txt, end);
     } else if (k == SPK_HEADER) {
         lines_unit_close(c, L, 1);
@@ -480,6 +575,7 @@ static void text_piece(content_ctx *c, lines *L, const char *s, size_t n, bool s
 
 void lines_feed(content_ctx *c, lines *L, const uint8_t *p, size_t n)
 {
+    pthread_once(&names_once, names_build);
     if (L->skip) {
         const uint8_t *lf = memchr(p, '\n', n);
         if (!lf) return;
@@ -520,6 +616,7 @@ void lines_feed(content_ctx *c, lines *L, const uint8_t *p, size_t n)
 /* The text ends (or bytes go missing): the buffered piece ends its line. */
 void lines_flush(content_ctx *c, lines *L)
 {
+    pthread_once(&names_once, names_build);
     if (L->len || L->piece_cont) text_piece(c, L, L->buf, L->len, !L->piece_cont, true);
     L->len = 0;
     L->piece_cont = false;

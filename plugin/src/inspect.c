@@ -532,6 +532,9 @@ void inspect_packet(inspect_ctx *c, inspect_flow *f, int dir, const dec_pkt *p)
     }
     reasm_push(c->reasm, &f->st[dir], p->seq, p->tcp_flags, p->payload, p->payload_len,
                deliver_fn[dir], f);
+    /* a decrypted direction: AEAD guards what is inspected (reasm.h) */
+    if (f->tls && !(f->st[dir].flags & REASM_ST_NOHIST) && tlsdec_dir_keyed(f->tls, dir))
+        reasm_stream_no_history(&f->st[dir]);
     /* the ACK tells the other stream that a hole before it will not fill */
     if (p->tcp_flags & TH_ACK) reasm_ack(c->reasm, &f->st[!dir], p->ack, deliver_fn[!dir], f);
 }

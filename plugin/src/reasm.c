@@ -108,6 +108,11 @@ void reasm_stream_free(reasm_ctx *ctx, reasm_stream *s)
 
 /* ---- history of delivered bytes ---- */
 
+void reasm_stream_no_history(reasm_stream *s)
+{
+    s->flags |= REASM_ST_NOHIST;
+}
+
 /* Keeps [seq, seq+n) of delivered bytes (the newest REASM_HIST_BYTES). */
 static void hist_add(reasm_stream *s, uint32_t seq, const uint8_t *data, size_t n)
 {
@@ -176,7 +181,7 @@ static void emit(reasm_ctx *ctx, reasm_stream *s, const uint8_t *data, size_t le
         s->delivered += n;
         ctx->st.bytes_delivered += n;
         /* every caller has moved next_seq past the piece */
-        hist_add(s, s->next_seq - (uint32_t)len, data, n);
+        if (!(s->flags & REASM_ST_NOHIST)) hist_add(s, s->next_seq - (uint32_t)len, data, n);
         cb(ud, REASM_DATA, data, n);
     }
     if (ctx->depth && s->delivered >= ctx->depth) {

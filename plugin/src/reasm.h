@@ -34,7 +34,9 @@
  *    stream) lets a retransmission of already delivered bytes be compared
  *    too: differing bytes, queued or retransmitted, count overlap_conflict
  *    (stream and ctx; stats tcp_overlap_conflict) -- the first copy is
- *    still the one delivered (docs/EVASION.md).
+ *    still the one delivered (docs/EVASION.md).  A decrypted TLS direction
+ *    stops adding to its history once its keys are found
+ *    (reasm_stream_no_history: the AEAD tag guards those bytes).
  *  - Gaps (capture loss) never stall the stream.  The hole is skipped and a
  *    REASM_GAP notice (len = bytes skipped) is delivered before the next
  *    data when: the queued out-of-order data exceeds the per-stream limit
@@ -112,6 +114,7 @@ typedef struct reasm_stream {
 #define REASM_ST_RST       0x08u /* RST seen */
 #define REASM_ST_DEPTH     0x10u /* depth reached */
 #define REASM_ST_ENDED     0x20u /* REASM_END delivered */
+#define REASM_ST_NOHIST    0x40u /* later deliveries not kept in hist (reasm_stream_no_history) */
 
 /* Global counters (reasm_ctx_stats). */
 typedef struct reasm_stats {
@@ -164,6 +167,19 @@ void reasm_stream_init(reasm_stream *s);
  * arrived out of order before it are not taken for the start.  Only
  * before the first reasm_push. */
 void reasm_stream_start(reasm_stream *s, uint32_t next_seq);
+
+/* Stops adding delivered bytes to the stream's history (what it holds
+ * stays and is still compared).  For a stream whose consumer authenticates
+ * every byte it inspects from now on (a TLS direction being decrypted): the
+ * per-byte copy into the history is then ~7 % of a decrypting run, and a
+ * conflicting retransmission cannot change what is inspected.  The first
+ * copy is the one decrypted, so a junk-first overlap fails its AEAD tag
+ * (the direction stops, auth_failures) instead of counting
+ * overlap_conflict; a different later copy that the server would accept
+ * must be a valid record under the session's keys, which only the key
+ * holder can make -- the client whose key log egret reads, which could as
+ * well not log the keys.  Not called from a deliver callback. */
+void reasm_stream_no_history(reasm_stream *s);
 
 /* Feeds one TCP segment of this direction: seq = the TCP sequence number,
  * flags = TCP header bits (REASM_SYN/FIN/RST), data/len = the TCP payload

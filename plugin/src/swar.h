@@ -162,6 +162,17 @@ static inline size_t swar_find_mem(const uint8_t *p, size_t n)
             _mm_and_si128(_mm_and_si128(SSE_EQ(a, 'm'), SSE_EQ(b, 'e')), SSE_EQ(c, 'm')));
         if (mm) return i + (size_t)__builtin_ctz(mm);
     }
+    if (i < n && n >= 16) {
+        /* the last 16 offsets, overlapping those already seen (none of
+         * which matched): no byte loop over the tail */
+        i = n - 16;
+        __m128i a = _mm_or_si128(SSE_LOAD(p + i), lc);
+        __m128i b = _mm_or_si128(SSE_LOAD(p + i + 1), lc);
+        __m128i c = _mm_or_si128(SSE_LOAD(p + i + 2), lc);
+        unsigned mm = (unsigned)_mm_movemask_epi8(
+            _mm_and_si128(_mm_and_si128(SSE_EQ(a, 'm'), SSE_EQ(b, 'e')), SSE_EQ(c, 'm')));
+        return mm ? i + (size_t)__builtin_ctz(mm) : n;
+    }
 #endif
     for (; i < n; i++)
         if ((p[i] | 0x20) == 'm' && (p[i + 1] | 0x20) == 'e' && (p[i + 2] | 0x20) == 'm') break;

@@ -206,6 +206,11 @@ const char *tlsdec_alpn(const tlsdec_session *s)
     return s->alpn[0] ? s->alpn : NULL;
 }
 
+bool tlsdec_dir_keyed(const tlsdec_session *s, int dir)
+{
+    return s->d[dir & 1].ever_keys;
+}
+
 bool tlsdec_waiting(const tlsdec_session *s)
 {
     return s->d[0].holding || s->d[1].holding;

@@ -190,6 +190,11 @@ void tlsdec_get_info(const tlsdec_session *s, tlsdec_info *out);
  * TLS 1.3 it is inside the encrypted EncryptedExtensions). */
 const char *tlsdec_alpn(const tlsdec_session *s);
 
+/* True once direction dir has found its secrets: from then on every byte
+ * it delivers downstream comes from a record whose AEAD tag verified (the
+ * wiring stops that direction's TCP overlap history, reasm.h). */
+bool tlsdec_dir_keyed(const tlsdec_session *s, int dir);
+
 /* True while the session holds bytes waiting for a secret. */
 bool tlsdec_waiting(const tlsdec_session *s);
 

@@ -1,7 +1,8 @@
 /*
  * test_reasm.c -- TCP reassembly: in order, reorder, retransmission,
  * first-wins overlaps, gaps (queue limit, ACK, close, RST), sequence
- * wraparound near 2^32, depth cap, memcap with counters, midstream pickup.
+ * wraparound near 2^32, depth cap, memcap with counters, midstream pickup,
+ * the overlap history (and a stream that stops adding to it).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -162,6 +163,35 @@ static void test_overlap_conflict_history(void **state)
     push(ctx, &s, &r, 11 + REASM_HIST_BYTES - 1, 0, "Q"); /* the newest byte: compared */
     reasm_ctx_stats(ctx, &st);
     assert_int_equal(st.overlap_conflict, 2);
+    reasm_stream_free(ctx, &s);
+    reasm_ctx_free(ctx);
+}
+
+/* reasm_stream_no_history (a decrypted TLS direction): bytes delivered
+ * before it stay in the history and are still compared; bytes delivered
+ * after it are not kept, so their retransmissions are not compared; the
+ * first copy is still the one delivered. */
+static void test_no_history(void **state)
+{
+    (void)state;
+    reasm_ctx *ctx = reasm_ctx_new(0, 0);
+    reasm_stream s;
+    rec r = {0};
+    reasm_stream_init(&s);
+    push(ctx, &s, &r, 0, REASM_SYN, NULL);
+    push(ctx, &s, &r, 1, 0, "hello"); /* the clear-text handshake, say */
+    reasm_stream_no_history(&s);
+    assert_true(s.flags & REASM_ST_NOHIST);
+    push(ctx, &s, &r, 6, 0, "world");
+    push(ctx, &s, &r, 6, 0, "WORLD"); /* not in the history: not compared */
+    reasm_stats st;
+    reasm_ctx_stats(ctx, &st);
+    assert_int_equal(st.overlap_conflict, 0);
+    push(ctx, &s, &r, 1, 0, "HELLO"); /* kept from before: compared */
+    reasm_ctx_stats(ctx, &st);
+    assert_int_equal(st.overlap_conflict, 1);
+    push(ctx, &s, &r, 11, 0, "!");
+    assert_string_equal(r.buf, "helloworld!");
     reasm_stream_free(ctx, &s);
     reasm_ctx_free(ctx);
 }
@@ -531,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_overlap_first_wins),
         cmocka_unit_test(test_stream_start),
         cmocka_unit_test(test_overlap_conflict_history),
+        cmocka_unit_test(test_no_history),
         cmocka_unit_test(test_gap_queue_limit),
         cmocka_unit_test(test_gap_ack_and_fin),
         cmocka_unit_test(test_gap_on_close_and_rst),

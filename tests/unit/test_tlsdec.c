@@ -274,6 +274,7 @@ static void test_captures(void **state)
             assert_int_equal(info.suite, suites[k]);
             assert_true(info.supported);
             assert_true(info.keys[0] && info.keys[1]);
+            assert_true(tlsdec_dir_keyed(r.s, 0) && tlsdec_dir_keyed(r.s, 1));
             assert_false(info.waiting);
             bool early = strncmp(caps[k], "tls13-early", 11) == 0; /* s_server: no ALPN */
             if (early) {
@@ -357,6 +358,8 @@ static void test_missing_key(void **state)
     feed_all(&r, &c, 0);
     assert_int_equal(r.o->len[0] + r.o->len[1], 0);
     assert_true(tlsdec_waiting(r.s));
+    /* no keys: the TCP overlap history must stay (inspect.c) */
+    assert_false(tlsdec_dir_keyed(r.s, 0) || tlsdec_dir_keyed(r.s, 1));
     tlsdec_stats st;
     tlsdec_ctx_stats(r.ctx, &st);
     assert_int_equal(st.auth_failures, 0);
