@@ -12,6 +12,7 @@
  */
 #include "report.h"
 
+#include "hbytes.h"
 #include "jscan.h"
 
 #include <errno.h>
@@ -367,22 +368,6 @@ static void esc(FILE *fp, const char *s)
     }
 }
 
-static const char *hbytes(uint64_t b, char *buf, size_t size)
-{
-    static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-    double v = (double)b;
-    size_t u = 0;
-    while (v >= 1000.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1000.0;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, size, "%" PRIu64 " B", b);
-    else
-        snprintf(buf, size, "%.1f %s", v, units[u]);
-    return buf;
-}
-
 static const char *utc(int64_t t, char *buf, size_t size)
 {
     time_t tt = (time_t)t;
@@ -436,7 +421,8 @@ static void bar_chart(FILE *fp, const char *id, const char *title, const rp_keys
         fprintf(fp,
                 "</text><rect class=\"bar\" x=\"156\" y=\"%d\" width=\"%.1f\" height=\"18\" "
                 "fill=\"%s\"/><text x=\"%.1f\" y=\"%d\">%s</text>\n",
-                y, w < 1 ? 1.0 : w, COLORS[0], 160 + w, y + 15, hbytes(x->bytes, hb, sizeof(hb)));
+                y, w < 1 ? 1.0 : w, COLORS[0], 160 + w, y + 15,
+                human_bytes(x->bytes, hb, sizeof(hb)));
     }
     fprintf(fp, "</svg>");
     if (k->over)
@@ -497,7 +483,7 @@ static void timeline_chart(FILE *fp, const report *rp)
             "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>\n",
             L, T, L, T + PH, L, T + PH, L + PW, T + PH);
     fprintf(fp, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>", L - 4, T + 10,
-            hbytes(max, hb, sizeof(hb)));
+            human_bytes(max, hb, sizeof(hb)));
     fprintf(fp, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>\n", L - 4, T + PH);
     fprintf(fp,
             "<text x=\"%d\" y=\"%d\">%s</text><text x=\"%d\" y=\"%d\" "
@@ -528,7 +514,7 @@ static void timeline_chart(FILE *fp, const report *rp)
                 L, ly - 4, COLORS[s], L + 18, ly);
         esc(fp, s < ns ? shown[s]->addr : "other hosts");
         if (s < ns)
-            fprintf(fp, " (%s in %" PRIu64 " flows)", hbytes(shown[s]->up, hb, sizeof(hb)),
+            fprintf(fp, " (%s in %" PRIu64 " flows)", human_bytes(shown[s]->up, hb, sizeof(hb)),
                     shown[s]->flows);
         fprintf(fp, "</text>\n");
     }
@@ -556,7 +542,7 @@ static void overview(FILE *fp, const report *rp)
     CARD(b[2], "internal hosts uploading to AI");
     CARD(b[3], "AI providers");
     CARD(b[4], "flows to AI providers");
-    CARD(hbytes(rp->up_ai, hb, sizeof(hb)), "uploaded to AI providers");
+    CARD(human_bytes(rp->up_ai, hb, sizeof(hb)), "uploaded to AI providers");
     CARD(b[5], "alerts");
     CARD(b[6], "alerts high / medium / low");
 #undef CARD
@@ -631,7 +617,7 @@ static void alert_table(FILE *fp, const report *rp)
         fprintf(fp, "</td><td>");
         esc(fp, f->host[0] ? f->host : "-");
         fprintf(fp, "</td><td>%s</td><td>%s</td><td>%" PRIu64 "</td></tr>\n",
-                hbytes(f->up, h1, sizeof(h1)), hbytes(f->down, h2, sizeof(h2)), f->pkts);
+                human_bytes(f->up, h1, sizeof(h1)), human_bytes(f->down, h2, sizeof(h2)), f->pkts);
     }
     fprintf(fp, "</tbody></table></section>\n");
 }
@@ -654,8 +640,8 @@ static void content_table(FILE *fp, const report *rp)
         fprintf(fp,
                 "</td><td>%" PRIu64 "</td><td>%s%" PRIu64 "</td><td>%s</td><td>%" PRIu64
                 "</td></tr>\n",
-                x->requests, x->lossy ? "&ge;" : "", x->messages, hbytes(x->bytes, hb, sizeof(hb)),
-                x->lossy);
+                x->requests, x->lossy ? "&ge;" : "", x->messages,
+                human_bytes(x->bytes, hb, sizeof(hb)), x->lossy);
     }
     fprintf(fp, "</tbody></table>");
     if (rp->shapes_over)

@@ -3,26 +3,12 @@
  */
 #include "summary.h"
 
+#include "hbytes.h"
+
 #include <inttypes.h>
 #include <string.h>
 
 /* "1.3 MB": decimal units, one decimal place from a kilobyte on. */
-static const char *human_bytes(uint64_t b, char *buf, size_t size)
-{
-    static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
-    double v = (double)b;
-    size_t u = 0;
-    while (v >= 1000.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1000.0;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, size, "%" PRIu64 " B", b);
-    else
-        snprintf(buf, size, "%.1f %s", v, units[u]);
-    return buf;
-}
-
 void summary_print(FILE *fp, const summary *s)
 {
     const egret_counters *c = &s->counters;

@@ -3,26 +3,12 @@
  */
 #include "tally.h"
 
+#include "hbytes.h"
 #include "jscan.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
-
-static void human_bytes(uint64_t b, char *buf, size_t size)
-{
-    static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
-    double v = (double)b;
-    size_t u = 0;
-    while (v >= 1000.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1000.0;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, size, "%" PRIu64 " B", b);
-    else
-        snprintf(buf, size, "%.1f %s", v, units[u]);
-}
 
 static void add_alert(tally *t, js_val r)
 {
