@@ -721,7 +721,9 @@ void egret_engine_flush(egret_engine *e)
     expire_to(e, e->now); /* as N workers do when their flush arrives */
     e->ev_ts = e->now;
     if (e->rules) rules_fleet_sync(e->rules, e->now); /* the fleet's sums before the last ends */
+    rules_flush_begin(e->rules);
     flow_flush(e->flows);
+    rules_flush_end(e->rules);
     if (e->rules) rules_fleet_sync(e->rules, e->now); /* and this sensor's last increments */
     if (e->cfg.eve_types & EGRET_EV_STATS) stats_record(e);
 }

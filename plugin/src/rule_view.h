@@ -141,6 +141,12 @@ typedef struct rules_config {
     /* Added: alerts one rule may raise in one hook call (default 16) and on
      * one flow (default 256); the rest are counted as alerts_capped. */
     uint32_t max_alerts_per_call, max_alerts_per_flow;
+    /* Added: wall-clock budget of all rule calls made while the engine
+     * flushes (end of input, or a stop asked by SIGTERM/SIGINT), in
+     * milliseconds, default 5000; past it the remaining calls are skipped
+     * and counted (flush_skipped), so that rules which each stay within
+     * their own budget cannot make a stop take flows x that budget. */
+    uint32_t flush_budget_ms;
 } rules_config;
 
 #endif /* EGRET_RULE_VIEW_H */

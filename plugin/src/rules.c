@@ -783,6 +783,7 @@ rules *rules_new(const rules_config *cfg, size_t *n_errors, char *err, size_t er
     if (!r->cfg.time_limit_ms) r->cfg.time_limit_ms = 250;
     if (!r->cfg.max_alerts_per_call) r->cfg.max_alerts_per_call = 16;
     if (!r->cfg.max_alerts_per_flow) r->cfg.max_alerts_per_flow = 256;
+    if (!r->cfg.flush_budget_ms) r->cfg.flush_budget_ms = 5000;
     if (!r->cfg.window_keys_cap) r->cfg.window_keys_cap = 100000;
     jw_init(&r->why);
     /* the config state: data only, limits while it loads */

@@ -69,6 +69,12 @@ bool rules_wants_flow(const rules *r, rule_hook hook, bool has_ai, bool src_inte
  * time (windows and suppression use it). */
 void rules_dispatch(rules *r, rule_hook hook, const rule_view *v, uint64_t now_us);
 
+/* Around the engine's flush: from rules_flush_begin on, the dispatches
+ * share one wall-clock budget (rules_config.flush_budget_ms); once it is
+ * spent they are skipped and counted until rules_flush_end. */
+void rules_flush_begin(rules *r);
+void rules_flush_end(rules *r);
+
 /* Writes per-rule and global counters as members of the current JSON
  * object ("rules": {...}). */
 void rules_stats(const rules *r, jw *w);

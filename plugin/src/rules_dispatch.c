@@ -120,9 +120,36 @@ bool rules_wants_flow(const rules *r, rule_hook hook, bool has_ai, bool src_inte
     return false;
 }
 
+void rules_flush_begin(rules *r)
+{
+    if (!r) return;
+    r->flush_deadline_ns = rules_now_ns() + (uint64_t)r->cfg.flush_budget_ms * 1000000ull;
+}
+
+void rules_flush_end(rules *r)
+{
+    if (r) r->flush_deadline_ns = 0;
+}
+
+/* True (counted, said once) when the flush's budget is spent. */
+static bool flush_spent(rules *r)
+{
+    if (!r->flush_deadline_ns || rules_now_ns() <= r->flush_deadline_ns) return false;
+    r->flush_skipped++;
+    if (!r->flush_warned) {
+        r->flush_warned = true;
+        rules_logf(r, 1 /* warning */,
+                   "rules: the flush's budget (%u ms) is spent: the remaining rule calls at "
+                   "the end are skipped (flush_skipped); flow records are still written",
+                   r->cfg.flush_budget_ms);
+    }
+    return true;
+}
+
 void rules_dispatch(rules *r, rule_hook hook, const rule_view *v, uint64_t now_us)
 {
     if (!r || (unsigned)hook >= RH__COUNT) return;
+    if (r->flush_deadline_ns && r->n_by_hook[hook] && flush_spent(r)) return;
     for (size_t i = 0; i < r->n_by_hook[hook]; i++) {
         rule_def *d = r->by_hook[hook][i];
         if (d->disabled) continue;
@@ -205,6 +232,7 @@ void rules_stats(const rules *r, jw *w)
         jw_obj_close(w);
     }
     jw_u64(w, "suppress_evicted", supp_evicted);
+    jw_u64(w, "flush_skipped", r->flush_skipped);
     jw_obj_open(w, "windows");
     jw_u64(w, "keys", tot.keys);
     jw_u64(w, "adds", tot.adds);

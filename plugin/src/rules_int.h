@@ -113,7 +113,11 @@ struct rules {
     bool fleet_down, fleet_warned;
     uint64_t fleet_syncs, fleet_failures, fleet_fallbacks, fleet_claims, fleet_claims_lost,
         fleet_dropped;
-    char path_err[300];   /* the first rule path that is missing or holds no rule */
+    char path_err[300]; /* the first rule path that is missing or holds no rule */
+    /* the flush's budget (rules_flush_begin/end); 0 = not flushing */
+    uint64_t flush_deadline_ns;
+    uint64_t flush_skipped; /* hook dispatches skipped once it was spent */
+    bool flush_warned;
 };
 
 /* rules_fleet.c: a fleet window's pending increments and its last sums */

@@ -558,6 +558,56 @@ static void test_time_limit(void **state)
     rules_free(r);
 }
 
+/* The flush shares one wall-clock budget: rules that each stay within
+ * their own limits are skipped (counted, warned once) once it is spent, so
+ * a stop cannot take flows x the per-call budget; outside a flush every
+ * call runs again. */
+static void test_flush_budget(void **state)
+{
+    (void)state;
+    const char *src = "rule { id = 2, name = 'slow', on_flow_end = function(flow)\n"
+                      "  local x = 0 for i = 1, 200000 do x = x + i end end }\n";
+    write_file("50-slow.lua", src, strlen(src));
+    static const char *paths[1];
+    paths[0] = tmpdir;
+    sink s = {0};
+    rules_config cfg = {.paths = paths,
+                        .n_paths = 1,
+                        .flush_budget_ms = 1,
+                        .on_alert = on_alert,
+                        .on_log = on_log,
+                        .ud = &s};
+    size_t n_err = 0;
+    rules *r = rules_new(&cfg, &n_err, NULL, 0);
+    assert_non_null(r);
+    rule_view v;
+    rules_flush_begin(r);
+    for (int i = 0; i < 500; i++) {
+        view(&v, 1 + (uint64_t)i);
+        rules_dispatch(r, RH_FLOW_END, &v, 1000000);
+    }
+    rules_flush_end(r);
+    uint64_t calls = stats_of(r, 2)->calls;
+    assert_true(calls >= 1);  /* the budget was spent on real calls ... */
+    assert_true(calls < 500); /* ... and the rest skipped */
+    assert_false(stats_of(r, 2)->disabled);
+    assert_int_equal(count_substr(s.logs, "flush's budget (1 ms) is spent"), 1);
+    jw w;
+    jw_init(&w);
+    rules_stats(r, &w);
+    const char *json = jw_text(&w);
+    assert_non_null(json);
+    char want[64];
+    snprintf(want, sizeof(want), "\"flush_skipped\":%llu", (unsigned long long)(500 - calls));
+    if (!strstr(json, want)) fail_msg("%s not in %s", want, json);
+    jw_free(&w);
+    /* after the flush, calls run again */
+    view(&v, 9999);
+    rules_dispatch(r, RH_FLOW_END, &v, 1000000);
+    assert_int_equal(stats_of(r, 2)->calls, calls + 1);
+    rules_free(r);
+}
+
 /* Alerts per rule per call and per flow are capped and counted; keyed
  * suppression forgets its oldest marks in O(1) when full. */
 static void test_alert_caps_and_suppression_table(void **state)
@@ -860,6 +910,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_suppression, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_pattern_stall, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_time_limit, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_flush_budget, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_alert_caps_and_suppression_table, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_config_sets_and_why_json, setup_dir, teardown_dir),
