@@ -27,25 +27,10 @@ import sys
 
 SKIP = 77
 IGNORED = {"pcap_cnt"}
-MISSING = object()
-
-
-def path_get(obj, path):
-    for part in path.split("."):
-        m = re.fullmatch(r"([^\[\]]*)((?:\[\d+\])*)", part)
-        if not m:
-            return MISSING
-        name, idx = m.group(1), m.group(2)
-        if name:
-            if not isinstance(obj, dict) or name not in obj:
-                return MISSING
-            obj = obj[name]
-        for i in re.findall(r"\[(\d+)\]", idx):
-            i = int(i)
-            if not isinstance(obj, list) or i >= len(obj):
-                return MISSING
-            obj = obj[i]
-    return obj
+# the integration runner's dotted-path reader ([i] indexes): one reading of
+# "a.b[0].c" for both
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "integration"))
+from run import MISSING, path_get  # noqa: E402
 
 
 def field_ok(rec, key, want):
