@@ -43,6 +43,7 @@ static void test_string(void **state)
     char h[33];
     ja3_hash(s, n, h);
     assert_int_equal(strlen(h), 32);
+    assert_string_equal(h, "53962ec19dcdb5203d1ae1d50be37d3d"); /* MD5 of that string */
     /* MD5("") as a known answer for the hash itself */
     ja3_hash("", 0, h);
     assert_string_equal(h, "d41d8cd98f00b204e9800998ecf8427e");
