@@ -16,12 +16,30 @@
 
 #include "community_id.h"
 #include "cursor.h"
+#include "dns.h"
 #include "eve.h"
 
 #define DNS_JUMPS   16   /* compression pointers followed per name */
 #define NAME_OUT    1024 /* escaped text of one name */
 #define MAX_RRS     256  /* records written per section (the rest are counted only) */
 #define MAX_GROUPED 32   /* answers looked at for "grouped" */
+
+/* Appends 'n' bytes at out[o] as Suricata writes names and TXT strings:
+ * printable ASCII kept, other bytes \xNN; what does not fit in 'outlen' is
+ * dropped.  Returns the new length (out stays terminated). */
+static size_t put_escaped(char *out, size_t o, size_t outlen, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t ch = p[i];
+        if (ch >= 0x20 && ch < 0x7f) {
+            if (o + 1 < outlen) out[o++] = (char)ch;
+        } else if (o + 5 < outlen) {
+            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", ch);
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
 
 /* One name at 'c', as Suricata writes it: labels joined by '.', bytes
  * outside printable ASCII as \xNN, "<root>" for the root.  false when the
@@ -47,15 +65,7 @@ static bool read_name(const uint8_t *msg, size_t len, cur *c, char *out, size_t 
         if (l == 0) break;
         if (pos + l > len) return false;
         if (o && o + 1 < outlen) out[o++] = '.';
-        for (size_t i = 0; i < l; i++) {
-            uint8_t ch = msg[pos + i];
-            if (ch >= 0x20 && ch < 0x7f) {
-                if (o + 1 < outlen) out[o++] = (char)ch;
-            } else if (o + 5 < outlen) {
-                o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", ch);
-            }
-        }
-        out[o] = '\0';
+        o = put_escaped(out, o, outlen, msg + pos, l);
         pos += l;
     }
     if (!jumped) c->p = msg + pos;
@@ -81,34 +91,24 @@ static const char *type_name(uint16_t t, char buf[16])
     return buf;
 }
 
+/* dns.c's names; an unnamed rcode as the bare number, as Suricata. */
 static const char *rcode_name(uint8_t rcode, char buf[16])
 {
-    static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                        "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-                                        "NXRRSET", "NOTAUTH", "NOTZONE"};
-    if (rcode < sizeof(names) / sizeof(names[0])) return names[rcode];
-    snprintf(buf, 16, "%u", rcode);
-    return buf;
+    const char *n = dns_rcode_name(rcode, buf);
+    if (n == buf) snprintf(buf, 16, "%u", rcode);
+    return n;
 }
 
 /* TXT: the n-th character-string (Suricata writes each as its own
  * answer), printable bytes kept, others \xNN.  false past the last. */
 static bool txt_nth(const uint8_t *p, size_t n, size_t nth, char *out, size_t outlen)
 {
-    size_t i = 0, o = 0;
+    size_t i = 0;
     for (size_t k = 0; i < n; k++) {
         size_t l = p[i++];
         if (l > n - i) l = n - i;
         if (k == nth) {
-            for (size_t j = 0; j < l; j++) {
-                uint8_t ch = p[i + j];
-                if (ch >= 0x20 && ch < 0x7f) {
-                    if (o + 1 < outlen) out[o++] = (char)ch;
-                } else if (o + 5 < outlen) {
-                    o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", ch);
-                }
-            }
-            out[o] = '\0';
+            put_escaped(out, 0, outlen, p + i, l);
             return true;
         }
         i += l;

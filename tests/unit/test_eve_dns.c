@@ -66,6 +66,27 @@ static void test_response(void **state)
     eve_out_free(&o);
 }
 
+/* Bytes outside printable ASCII in a name as \xNN (case kept), and an
+ * rcode without a name as its number. */
+static void test_escape_and_rcode(void **state)
+{
+    (void)state;
+    eve_out o;
+    eve_out_init(&o, false, 0);
+    uint8_t msg[sizeof(RESP)];
+    memcpy(msg, RESP, sizeof(RESP));
+    msg[13] = 0x01; /* "Www" -> "\x01ww" */
+    msg[3] = 0x8c;  /* rcode 12 */
+    const char *t = write(&o, msg, sizeof(msg));
+    assert_non_null(strstr(t, "\"rcode\":\"12\""));
+    assert_non_null(
+        strstr(t, "\"queries\":[{\"rrname\":\"\\\\x01ww.Example.COM\",\"rrtype\":\"TXT\"}]"));
+    msg[3] = 0x83; /* NXDOMAIN: dns.c's name */
+    t = write(&o, msg, sizeof(msg));
+    assert_non_null(strstr(t, "\"rcode\":\"NXDOMAIN\""));
+    eve_out_free(&o);
+}
+
 /* Every prefix of the message and a pointer loop: a record is still
  * written, valid JSON, with what could be read. */
 static void test_cut_and_loop(void **state)
@@ -91,6 +112,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_response),
+        cmocka_unit_test(test_escape_and_rcode),
         cmocka_unit_test(test_cut_and_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
