@@ -58,11 +58,6 @@ const char *eve_text(const eve_out *o, size_t *len)
     return t;
 }
 
-static jw *w_of(eve_out *o)
-{
-    return &o->w;
-}
-
 static void put_time(eve_out *o, const char *key, uint64_t ts)
 {
     jw *w = &o->w;
@@ -165,14 +160,13 @@ const char *eve_egret_direction(const fext *x)
     return x->srv_internal ? "inbound" : "external";
 }
 
-/* community_id of the flow (client -> server; the hash is symmetric). */
-static void put_community_id(eve_out *o, const flow *f)
+void eve_put_community_id(eve_out *o, const flow *f)
 {
     if (!o->community_id) return;
     char cid[COMMUNITY_ID_LEN];
     community_id_v1(o->community_id_seed, f->ip_v, f->cli, f->srv, f->proto, f->cport, f->sport,
                     cid);
-    jw_str(w_of(o), "community_id", cid);
+    jw_str(&o->w, "community_id", cid);
 }
 
 /* Writes the common header of a flow-bearing record. */
@@ -207,7 +201,7 @@ static void put_flow_header_as(eve_out *o, const flow *f, const fext *x, const g
            : x->info.app_proto[0] ? x->info.app_proto
                                   : "failed");
     jw_str(w, "egret_direction", eve_egret_direction(x));
-    put_community_id(o, f);
+    eve_put_community_id(o, f);
     if (o->pcap_filename) jw_str(w, "pcap_filename", o->pcap_filename);
     put_ai_geo(o, x, g);
 }
@@ -234,16 +228,8 @@ static void put_alpns(jw *w, const char *key, const char *list)
 
 /* The "tls" (or "quic") object: sni, version, ja3{hash}, client_alpns,
  * and the server's certificate and ja3s when known ('srv' NULL: none). */
-static void put_tls_srv(jw *w, const dpi_info *i, const char *name, bool decrypted,
-                        const dpi_tls_server *srv, const char *ja3_str);
-
-static void put_tls(jw *w, const dpi_info *i, const char *name, bool decrypted)
-{
-    put_tls_srv(w, i, name, decrypted, NULL, NULL);
-}
-
-static void put_tls_srv(jw *w, const dpi_info *i, const char *name, bool decrypted,
-                        const dpi_tls_server *srv, const char *ja3_str)
+static void put_tls(jw *w, const dpi_info *i, const char *name, bool decrypted,
+                    const dpi_tls_server *srv, const char *ja3_str)
 {
     jw_obj_open(w, name);
     if (i->hostname[0]) jw_str(w, "sni", i->hostname);
@@ -283,7 +269,7 @@ static void put_app_blocks(jw *w, const fext *x)
     bool tls = strcmp(i->app_proto, "tls") == 0;
     bool quic = strcmp(i->app_proto, "quic") == 0;
     if ((tls || quic) && (i->hostname[0] || i->tls_version[0] || i->ja3[0] || i->alpn[0]))
-        put_tls(w, i, tls ? "tls" : "quic", x->decrypted);
+        put_tls(w, i, tls ? "tls" : "quic", x->decrypted, NULL, NULL);
     jw_obj_open(w, "ndpi");
     jw_str(w, "proto", i->proto[0] ? i->proto : "Unknown");
     if (i->category[0]) jw_str(w, "category", i->category);
@@ -449,7 +435,7 @@ void eve_tls(eve_out *o, const flow *f, const fext *x, const geo_result *g,
     jw_reset(w);
     jw_obj_open(w, NULL);
     put_flow_header(o, f, x, g, ts, quic ? "quic" : "tls");
-    put_tls_srv(w, &x->info, quic ? "quic" : "tls", x->decrypted, srv, x->ja3_str);
+    put_tls(w, &x->info, quic ? "quic" : "tls", x->decrypted, srv, x->ja3_str);
     jw_obj_close(w);
 }
 

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "community_id.h"
 #include "cursor.h"
 #include "dns.h"
 #include "eve.h"
@@ -318,12 +317,7 @@ void eve_dns(eve_out *o, const flow *f, const fext *x, const dns_msg *m, const u
     jw_str(w, "proto", pn ? pn : "UDP");
     jw_u64(w, "ip_v", f->ip_v);
     jw_str(w, "egret_direction", eve_egret_direction(x));
-    if (o->community_id) {
-        char cid[COMMUNITY_ID_LEN];
-        community_id_v1(o->community_id_seed, f->ip_v, f->cli, f->srv, f->proto, f->cport, f->sport,
-                        cid);
-        jw_str(w, "community_id", cid);
-    }
+    eve_put_community_id(o, f);
     if (o->pcap_filename) jw_str(w, "pcap_filename", o->pcap_filename);
 
     jw_obj_open(w, "dns");
