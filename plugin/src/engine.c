@@ -354,15 +354,15 @@ static void dns_packet(egret_engine *e, flow *f, const dec_pkt *p, int dir, uint
         return;
     }
     e->c.dns_parsed++;
+    fext *x = flow_ext(f);
     if (m.response && dir == FLOW_TOCLIENT && e->attr)
         attr_dns_answer(e->attr, f->ip_v, f->cli, &m, ts);
     if (e->cfg.eve_types & EGRET_EV_DNS) {
-        eve_dns(&e->out, f, flow_ext(f), &m, p->payload, p->payload_len, ts, dir == FLOW_TOSERVER);
+        eve_dns(&e->out, f, x, &m, p->payload, p->payload_len, ts, dir == FLOW_TOSERVER);
         engine_emit(e, EGRET_EV_DNS, ts, f->id, 0);
     }
-    if (dir == FLOW_TOCLIENT) hooks_dns(e, f, flow_ext(f), &m);
-    ((fext *)flow_ext(f))
-        ->dns_tx++; /* each message is a transaction, as in Suricata's UDP parser */
+    if (dir == FLOW_TOCLIENT) hooks_dns(e, f, x, &m);
+    x->dns_tx++; /* each message is a transaction, as in Suricata's UDP parser */
 }
 
 /* ==== stats ==== */
