@@ -58,12 +58,6 @@ static void on_rule_log(void *ud, int level, const char *msg)
     engine_log(e, level, "%s", msg);
 }
 
-/* the EVE records' egret_direction, so rules and records agree */
-static const char *direction_name(const fext *x)
-{
-    return eve_egret_direction(x);
-}
-
 /* Fills the read-only view rules get.  Strings point into the flow, the
  * engine or 'g' (the destination's geo, looked up once by the caller and
  * kept alive for the dispatch; NULL for none). */
@@ -81,7 +75,7 @@ static void build_view(const flow *f, const fext *x, rule_view *v, const geo_res
     v->proto = eve_proto_name(f->proto);
     v->src_internal = x->cli_internal;
     v->dest_internal = x->srv_internal;
-    v->direction = direction_name(x);
+    v->direction = eve_egret_direction(x); /* as the EVE records' egret_direction */
     v->app_proto = i->app_proto[0] ? i->app_proto : "failed";
     v->ndpi_proto = i->proto;
     v->category = i->category;
