@@ -450,10 +450,6 @@ static void put_group(jw *w, const engine_counters *c, int group)
 #undef PUT_COUNTER
 }
 
-/* Decoder counters: packets as Suricata counts them, then the decode
- * events as nested objects, "decoder.event.ipv4.trunc_pkt" becoming
- * decoder{event{ipv4{trunc_pkt}}} as in Suricata.  DEC_EVENT_MAP lists
- * each layer contiguously. */
 /* "ipv4.trunc_pkt" for "decoder.event.ipv4.trunc_pkt"; NULL for a name
  * without the prefix or a layer. */
 static const char *event_rest(const char *prefix, dec_event ev)
@@ -464,6 +460,11 @@ static const char *event_rest(const char *prefix, dec_event ev)
     return name + n;
 }
 
+/* Decoder counters: packets as Suricata counts them, then the decode
+ * events as nested objects, "decoder.event.ipv4.trunc_pkt" becoming
+ * decoder{event{ipv4{trunc_pkt}}} as in Suricata.  A layer's events need
+ * not be contiguous in DEC_EVENT_MAP ("link" is not): each layer is
+ * written once, with all its events. */
 static void put_decoder(jw *w, const eve_snapshot *s)
 {
     static const char prefix[] = "decoder.event.";
