@@ -312,8 +312,10 @@ static void reopen_outputs(cli_run *r)
 {
     char err[512];
     if (r->wk) workers_output_lock(r->wk);
-    if (outfile_reopen(&r->out, err, sizeof(err)) != 0 ||
-        outfile_reopen(&r->alerts, err, sizeof(err)) != 0)
+    /* each on its own: a failure with one still moves the other */
+    if (outfile_reopen(&r->out, err, sizeof(err)) != 0)
+        fprintf(stderr, "egret: warning: %s\n", err);
+    if (outfile_reopen(&r->alerts, err, sizeof(err)) != 0)
         fprintf(stderr, "egret: warning: %s\n", err);
     if (r->wk) workers_output_unlock(r->wk);
 }
