@@ -703,17 +703,7 @@ static void print_summary(cli_run *r, double elapsed)
                   .top = top};
 
     progress_clear(r);
-    if (r->redis) {
-        sink_counters c;
-        sink_get_counters(r->redis, &c);
-        sm.redis_sent = c.sent;
-        sm.redis_queued = c.queued;
-        sm.redis_spooled = c.spooled;
-        sm.redis_pending = c.spool_pending;
-        sm.redis_dropped = c.dropped;
-        sm.redis_duplicates = c.duplicates;
-        sm.redis_reconnects = c.reconnects;
-    }
+    if (r->redis) sink_get_counters(r->redis, &sm.redis_counters);
     eng_counters(r, &sm.counters);
     if (r->wk) {
         sm.workers = r->o->workers;
