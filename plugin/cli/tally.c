@@ -67,8 +67,7 @@ static void add_country(tally_pair *x, js_val r)
     if (x->n_countries < TALLY_COUNTRIES) memcpy(x->countries[x->n_countries++], cc, 3);
 }
 
-/* egret_direction; the old "direction" in EVE written before issue 17 */
-static bool outbound(js_val r)
+bool tally_outbound(js_val r)
 {
     char dir[16];
     js_val v = js_get(r, "egret_direction");
@@ -83,7 +82,7 @@ static tally_pair *ai_pair(tally *t, const char *json, size_t len, js_val *r)
 {
     if (!memmem(json, len, "\"ai\":{", 6)) return NULL;
     *r = js_root(json, len);
-    return r->type == JS_OBJECT && outbound(*r) ? pair_of(t, *r) : NULL;
+    return r->type == JS_OBJECT && tally_outbound(*r) ? pair_of(t, *r) : NULL;
 }
 
 void tally_add(tally *t, const char *json, size_t len)
