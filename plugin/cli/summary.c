@@ -8,7 +8,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-/* "1.3 MB": decimal units, one decimal place from a kilobyte on. */
 void summary_print(FILE *fp, const summary *s)
 {
     const egret_counters *c = &s->counters;
