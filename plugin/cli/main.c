@@ -312,8 +312,10 @@ static void reopen_outputs(cli_run *r)
 {
     char err[512];
     if (r->wk) workers_output_lock(r->wk);
-    if (outfile_reopen(&r->out, err, sizeof(err)) != 0 ||
-        outfile_reopen(&r->alerts, err, sizeof(err)) != 0)
+    /* each on its own: a failure with one still moves the other */
+    if (outfile_reopen(&r->out, err, sizeof(err)) != 0)
+        fprintf(stderr, "egret: warning: %s\n", err);
+    if (outfile_reopen(&r->alerts, err, sizeof(err)) != 0)
         fprintf(stderr, "egret: warning: %s\n", err);
     if (r->wk) workers_output_unlock(r->wk);
 }
@@ -437,19 +439,21 @@ static bool workers_each(void *ud, uint64_t pkts, uint64_t bytes)
 /* Reads one savefile ("-" = stdin). */
 static void run_file(cli_run *r, const char *path)
 {
-    const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+    bool is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "stdin" : path;
+    const char *file = is_stdin ? NULL : path; /* its name for the records and its size */
     char err[CAP_ERRBUF_SIZE];
     cap_source *s;
 
     r->n_sources++;
-    if (strcmp(path, "-") == 0) {
+    if (is_stdin) {
         if (r->stdin_used) {
             input_error(r, name, "standard input can be read only once");
             return;
         }
         r->stdin_used = true;
     }
-    progress_start(r, strcmp(path, "-") == 0 ? NULL : path);
+    progress_start(r, file);
     int rc = cap_open_file(path, r->o->filter, &s, err);
     if (rc != CAP_OK) {
         input_error(r, name, err);
@@ -459,7 +463,7 @@ static void run_file(cli_run *r, const char *path)
     if (r->wk) { /* the workers read it together (and close it unless it is a pipe) */
         bool keep = cap_may_block(s);
         r->cur_name = name;
-        workers_set_input(r->wk, strcmp(path, "-") == 0 ? NULL : path, NULL);
+        workers_set_input(r->wk, file, NULL);
         progress_show(r, true);
         if (keep) signals_watch(s); /* a stop signal breaks a read that waits */
         if (workers_run(r->wk, s, false, workers_each, r, err) == CAP_ERROR)
@@ -468,7 +472,7 @@ static void run_file(cli_run *r, const char *path)
         if (keep) cap_close(s);
         return;
     }
-    egret_engine_set_input(r->eng, strcmp(path, "-") == 0 ? NULL : path, NULL);
+    egret_engine_set_input(r->eng, file, NULL);
     pump(r, s, name);
     cap_close(s);
 }
@@ -701,17 +705,7 @@ static void print_summary(cli_run *r, double elapsed)
                   .top = top};
 
     progress_clear(r);
-    if (r->redis) {
-        sink_counters c;
-        sink_get_counters(r->redis, &c);
-        sm.redis_sent = c.sent;
-        sm.redis_queued = c.queued;
-        sm.redis_spooled = c.spooled;
-        sm.redis_pending = c.spool_pending;
-        sm.redis_dropped = c.dropped;
-        sm.redis_duplicates = c.duplicates;
-        sm.redis_reconnects = c.reconnects;
-    }
+    if (r->redis) sink_get_counters(r->redis, &sm.redis_counters);
     eng_counters(r, &sm.counters);
     if (r->wk) {
         sm.workers = r->o->workers;

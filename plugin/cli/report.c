@@ -14,6 +14,7 @@
 
 #include "hbytes.h"
 #include "jscan.h"
+#include "tally.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -208,16 +209,6 @@ static void why_text(js_val why, char *out, size_t size)
     }
 }
 
-/* An internal client talking to an external server: egret_direction, or
- * for EVE written by egret before it (issue 17) the old "direction". */
-static bool outbound(js_val r)
-{
-    char d[16];
-    js_val v = js_get(r, "egret_direction");
-    if (v.type != JS_STRING) v = js_get(r, "direction");
-    return strcmp(js_str(v, d, sizeof(d)), "outbound") == 0;
-}
-
 static void add_alert(report *rp, js_val r)
 {
     js_val a = js_get(r, "alert");
@@ -226,7 +217,7 @@ static void add_alert(report *rp, js_val r)
     rp->alerts++;
     rp->by_sev[sev >= 1 && sev <= 3 ? sev : 0]++;
     js_str(js_get(r, "src_ip"), src, sizeof(src));
-    if (outbound(r)) host_of(rp, src)->alerts++;
+    if (tally_outbound(r)) host_of(rp, src)->alerts++;
     if (rp->n_alert == RP_ALERTS) return;
     rp_alert *x = &rp->alert[rp->n_alert++];
     x->flow_id = js_u64(js_get(r, "flow_id"));
@@ -267,7 +258,7 @@ static void add_flow(report *rp, js_val r)
         f->down = js_u64(js_get(r, "flow.bytes_toclient"));
         f->pkts = js_u64(js_get(r, "flow.pkts_toserver")) + js_u64(js_get(r, "flow.pkts_toclient"));
     }
-    if (!outbound(r)) return;
+    if (!tally_outbound(r)) return;
     rp->flows_out++;
     if (js_get(r, "ai.provider").type != JS_STRING) return;
     rp->flows_ai++;

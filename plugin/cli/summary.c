@@ -8,7 +8,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-/* "1.3 MB": decimal units, one decimal place from a kilobyte on. */
 void summary_print(FILE *fp, const summary *s)
 {
     const egret_counters *c = &s->counters;
@@ -59,8 +58,10 @@ void summary_print(FILE *fp, const summary *s)
                 "  %-14s %" PRIu64 " sent, %" PRIu64 " queued, %" PRIu64 " spooled (%" PRIu64
                 " still in the spool), %" PRIu64 " dropped, %" PRIu64
                 " duplicates skipped, %" PRIu64 " reconnects\n",
-                "redis", s->redis_sent, s->redis_queued, s->redis_spooled, s->redis_pending,
-                s->redis_dropped, s->redis_duplicates, s->redis_reconnects);
+                "redis", s->redis_counters.sent, s->redis_counters.queued,
+                s->redis_counters.spooled, s->redis_counters.spool_pending,
+                s->redis_counters.dropped, s->redis_counters.duplicates,
+                s->redis_counters.reconnects);
     fprintf(fp, "  %-14s %.2f s, %.0f packets/s\n", "elapsed", s->elapsed,
             s->elapsed > 0 ? (double)c->packets / s->elapsed : 0.0);
 

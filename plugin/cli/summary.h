@@ -11,6 +11,7 @@
 
 #include "egret.h"
 #include "egret_tools.h"
+#include "sink_redis.h"
 #include "tally.h"
 
 #define SUMMARY_TOP_HOSTS 5
@@ -32,8 +33,7 @@ typedef struct summary {
     uint64_t misplaced, checked;
     uint64_t written;
     bool redis; /* --eve-redis: the sink's counters */
-    uint64_t redis_sent, redis_queued, redis_spooled, redis_pending, redis_dropped,
-        redis_duplicates, redis_reconnects;
+    sink_counters redis_counters;
     const char *out_name;
     /* Added: the output's first write error (0: none) and the records known
      * to have reached it (flushed) before that; then 'written' is not claimed. */

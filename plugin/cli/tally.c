@@ -67,8 +67,7 @@ static void add_country(tally_pair *x, js_val r)
     if (x->n_countries < TALLY_COUNTRIES) memcpy(x->countries[x->n_countries++], cc, 3);
 }
 
-/* egret_direction; the old "direction" in EVE written before issue 17 */
-static bool outbound(js_val r)
+bool tally_outbound(js_val r)
 {
     char dir[16];
     js_val v = js_get(r, "egret_direction");
@@ -77,18 +76,29 @@ static bool outbound(js_val r)
     return strcmp(dir, "outbound") == 0;
 }
 
+/* The (host, provider) row of an outbound record to an AI provider, or
+ * NULL.  Most records are not to one: they are skipped without parsing. */
+static tally_pair *ai_pair(tally *t, const char *json, size_t len, js_val *r)
+{
+    if (!memmem(json, len, "\"ai\":{", 6)) return NULL;
+    *r = js_root(json, len);
+    return r->type == JS_OBJECT && tally_outbound(*r) ? pair_of(t, *r) : NULL;
+}
+
 void tally_add(tally *t, const char *json, size_t len)
 {
-    js_val r = js_root(json, len);
+    /* the type from a look at the first members (it comes early); the
+     * whole record is parsed only when it is counted */
+    js_val r = {JS_OBJECT, json, len};
     char type[16];
+    if (len < 2 || json[0] != '{') return;
     js_str(js_get(r, "event_type"), type, sizeof(type));
     if (strcmp(type, "alert") == 0) {
-        add_alert(t, r);
+        r = js_root(json, len);
+        if (r.type == JS_OBJECT) add_alert(t, r);
     } else if (strcmp(type, "flow") == 0) {
         t->saw_flows = true;
-        /* most flows are not to an AI provider: skip them without parsing */
-        if (!memmem(json, len, "\"ai\":{", 6)) return;
-        tally_pair *x = outbound(r) ? pair_of(t, r) : NULL;
+        tally_pair *x = ai_pair(t, json, len, &r);
         if (!x) return;
         x->flows++;
         x->bytes_up += js_u64(js_get(r, "flow.bytes_toserver"));
@@ -96,8 +106,7 @@ void tally_add(tally *t, const char *json, size_t len)
         add_country(x, r);
     } else if (strcmp(type, "http") == 0) {
         t->saw_http = true;
-        if (!memmem(json, len, "\"ai\":{", 6)) return;
-        tally_pair *x = outbound(r) ? pair_of(t, r) : NULL;
+        tally_pair *x = ai_pair(t, json, len, &r);
         if (!x) return;
         js_val c = js_get(r, "content");
         /* messages of the request itself and of a pasted export in it */

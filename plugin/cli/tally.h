@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "jscan.h"
+
 #define TALLY_RULES     64
 #define TALLY_PAIRS     256
 #define TALLY_COUNTRIES 6
@@ -42,6 +44,11 @@ typedef struct tally {
     uint64_t pairs_over;
     bool saw_flows, saw_http; /* which record types fed the table */
 } tally;
+
+/* Is the record of an internal client talking to an external server?
+ * egret_direction, or the old "direction" of EVE written before issue 17.
+ * (egret report reads it the same way.) */
+bool tally_outbound(js_val r);
 
 /* One EVE record (alert, flow or http; others are ignored). */
 void tally_add(tally *t, const char *json, size_t len);

@@ -36,6 +36,10 @@ typedef struct workers workers;
 workers *workers_new(int n, const egret_config *cfg, const volatile sig_atomic_t *stop,
                      char err[EGRET_ERRBUF_SIZE]);
 
+/* Names the input the next workers_run (or the fanout) reads, for the
+ * records' pcap_filename / in_iface; NULL for none.  Copied. */
+void workers_set_input(workers *w, const char *pcap_filename, const char *in_iface);
+
 /* Reads 'src' with the other workers, worker 0 feeding its shard, until
  * its end, an error or a stop; returns once worker 0 is past the last
  * chunk.  A savefile is closed by the workers.  A live capture ('live':
@@ -45,10 +49,6 @@ workers *workers_new(int n, const egret_config *cfg, const volatile sig_atomic_t
  * chunk with the packets and captured bytes it held (all workers'); false
  * stops the run.  Returns CAP_EOF, CAP_ERROR (message in err) or
  * CAP_EBREAK (stopped). */
-/* Names the input the next workers_run (or the fanout) reads, for the
- * records' pcap_filename / in_iface; NULL for none.  Copied. */
-void workers_set_input(workers *w, const char *pcap_filename, const char *in_iface);
-
 int workers_run(workers *w, cap_source *src, bool live, bool (*each)(void *, uint64_t, uint64_t),
                 void *ud, char err[CAP_ERRBUF_SIZE]);
 

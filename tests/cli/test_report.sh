@@ -168,7 +168,7 @@ check "a file starting with text is treated as a capture and fails cleanly (exit
 printf '{"event_type":"alert","alert":{"severity":1,"signature":"<b>x</b>"}}\nnot json\n' >"$T/mixed.json"
 "$EGRET" report -o "$T/mixed.html" "$T/mixed.json" 2>"$T/err"
 check "EVE with a bad line: exit 0, the line counted, markup escaped" \
-    sh -c "grep -q '1 input lines were not JSON' '$T/mixed.html' && grep -q '&lt;b&gt;x&lt;/b&gt;' '$T/mixed.html'"
+    sh -c "[ $? -eq 0 ] && grep -q '1 input lines were not JSON' '$T/mixed.html' && grep -q '&lt;b&gt;x&lt;/b&gt;' '$T/mixed.html'"
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

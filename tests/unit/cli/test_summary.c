@@ -68,6 +68,29 @@ static void test_write_error(void **state)
     free(text);
 }
 
+/* --eve-redis: each of the sink's counters in its place. */
+static void test_redis(void **state)
+{
+    (void)state;
+    summary s = {.redis = true,
+                 .redis_counters = {.sent = 1,
+                                    .queued = 2,
+                                    .spooled = 3,
+                                    .spool_pending = 4,
+                                    .dropped = 5,
+                                    .duplicates = 6,
+                                    .reconnects = 7},
+                 .out_name = "stdout"};
+    char *text = print(&s);
+    assert_non_null(strstr(text, "  redis          1 sent, 2 queued, 3 spooled (4 still in the "
+                                 "spool), 5 dropped, 6 duplicates skipped, 7 reconnects\n"));
+    free(text);
+    s.redis = false;
+    text = print(&s);
+    assert_null(strstr(text, "redis"));
+    free(text);
+}
+
 static void test_live_workers(void **state)
 {
     (void)state;
@@ -177,6 +200,9 @@ static void test_tally(void **state)
     tally_add(&t, http, strlen(http));
     tally_add(&t, ALERT, strlen(ALERT));
     tally_add(&t, ALERT, strlen(ALERT));
+    /* records cut short (a crash): their type is readable, they are not counted */
+    tally_add(&t, ALERT, strlen(ALERT) / 2);
+    tally_add(&t, flow1, strlen(flow1) - 3);
     assert_int_equal(t.alerts, 2);
     assert_int_equal(t.by_severity[1], 2);
     assert_int_equal(t.n_rules, 1);
@@ -207,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_alert_line),
         cmocka_unit_test(test_tally),
         cmocka_unit_test(test_write_error),
+        cmocka_unit_test(test_redis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
