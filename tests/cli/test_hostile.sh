@@ -97,6 +97,10 @@ refuse "--ai-catalog /dev/zero" "/dev/zero: not a regular file" --ai-catalog /de
 refuse "--ai-catalog DIR" "is a directory" --ai-catalog "$T/adir"
 refuse "--tls-keylog /dev/zero" "/dev/zero: not a regular file" --tls-keylog /dev/zero
 refuse "--ndpi-protos /dev/zero" "/dev/zero: not a regular file" --ndpi-protos /dev/zero
+# a FIFO is refused at once, not waited on for a writer (open blocks without O_NONBLOCK)
+mkfifo "$T/loadfifo"
+refuse "--ai-catalog FIFO" "loadfifo: not a regular file" --ai-catalog "$T/loadfifo"
+refuse "--ndpi-protos FIFO" "loadfifo: not a regular file" --ndpi-protos "$T/loadfifo"
 refuse "-R missing directory" "rules: $T/nope: No such file or directory" -R "$T/nope"
 refuse "-R directory without rules" "holds no rule file" -R "$T/empty"
 refuse "-R /dev/zero" "/dev/zero: not a rule file or directory" -R /dev/zero
@@ -113,6 +117,9 @@ refuse "--set with the wrong type names the --set" \
 mkdir -p "$T/bigrules" && cp "$T/big.lua" "$T/bigrules/big.lua"
 run -r "$PCAP" -R "$T/bigrules" -R "$T/stall"
 check "a 9 MB rule file: too large, reported" err_has "big.lua: too large (9437184 bytes; at most 8388608)"
+mkdir -p "$T/fiforules" && mkfifo "$T/fiforules/x.lua"
+run -r "$PCAP" -R "$T/fiforules" -R "$T/stall"
+check "a FIFO in a rule directory: refused, not waited on" err_has "x.lua: not a regular file"
 
 # ---- output that fails ----------------------------------------------------
 if [ -w /dev/full ]; then
