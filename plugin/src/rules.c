@@ -127,10 +127,10 @@ void rules_charge(lua_State *L, uint64_t n)
     check_budget(L, f);
 }
 
-void rules_arm_deadline(rule_file *f)
+void rules_arm_deadline(rule_file *f, uint64_t now_ns)
 {
     f->ticks = 0;
-    f->deadline_ns = rules_now_ns() + (uint64_t)f->owner->cfg.time_limit_ms * 1000000ull;
+    f->deadline_ns = now_ns + (uint64_t)f->owner->cfg.time_limit_ms * 1000000ull;
 }
 
 int rules_msgh(lua_State *L)
@@ -658,7 +658,7 @@ static void load_file(struct rules *r, const char *path)
     lua_State *L = f->L;
     f->loading = true;
     f->instr_used = 0;
-    rules_arm_deadline(f);
+    rules_arm_deadline(f, rules_now_ns());
     lua_sethook(L, rules_count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
     lua_pushcfunction(L, rules_msgh);
     lua_pushcfunction(L, load_chunk);
@@ -796,7 +796,7 @@ rules *rules_new(const rules_config *cfg, size_t *n_errors, char *err, size_t er
         return NULL;
     }
     lua_State *C = r->cfgf.L;
-    rules_arm_deadline(&r->cfgf);
+    rules_arm_deadline(&r->cfgf, rules_now_ns());
     lua_sethook(C, rules_count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
     lua_pushcfunction(C, rules_msgh);
     lua_pushcfunction(C, rules_config_build);
