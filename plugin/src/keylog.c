@@ -449,9 +449,10 @@ long keylog_file_poll(keylog_file *f, size_t budget)
         }
     }
     if (f->fd < 0) {
-        f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+        f->fd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (f->fd < 0) return 0; /* not there yet */
-        /* a FIFO or device would be read without end: key logs are files */
+        /* a FIFO or device would be read without end (and, without
+         * O_NONBLOCK, a FIFO would block the open itself): key logs are files */
         if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
             file_reset(f);
             return -1;
