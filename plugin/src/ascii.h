@@ -15,6 +15,14 @@ static inline int ascii_lower(int c)
     return (c >= 'A' && c <= 'Z') ? c + 32 : c;
 }
 
+/* The value of the hex digit c, or -1. */
+static inline int ascii_hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    c = ascii_lower(c);
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
 /* a[0..n) equals the lower-case literal 'lit', ignoring case. */
 static inline bool ascii_ieq(const char *a, size_t n, const char *lit)
 {

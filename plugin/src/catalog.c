@@ -217,15 +217,10 @@ typedef const char *(*row_fn)(char **cols, void *ud, char *msg, size_t msglen);
 
 static int read_tsv(const char *path, row_fn row, void *ud, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        errbuf_fail(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
     char bad[300];
-    if (fcheck_fd(fileno(f), path, FCHECK_CATALOG_MAX, bad, sizeof(bad)) != 0) {
+    FILE *f = fcheck_fopen(path, FCHECK_CATALOG_MAX, bad, sizeof(bad));
+    if (!f) {
         errbuf_fail(err, errlen, "%s", bad);
-        fclose(f);
         return -1;
     }
     char *line = NULL;

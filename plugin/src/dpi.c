@@ -154,16 +154,9 @@ dpi_ctx *dpi_new_ex(const char *const *protos_files, size_t n_protos, const char
     files[nf].path = cats_file, files[nf].what = "categories", files[nf++].protos = false;
     for (size_t i = 0; i < nf; i++) {
         if (!files[i].path || !files[i].path[0]) continue;
-        FILE *fp = fopen(files[i].path, "r");
-        if (!fp) {
-            if (err)
-                snprintf(err, errlen, "dpi: cannot open nDPI %s file '%s'", files[i].what,
-                         files[i].path);
-            goto fail;
-        }
         char why[300];
-        if (fcheck_fd(fileno(fp), files[i].path, FCHECK_NDPI_MAX, why, sizeof(why)) != 0) {
-            fclose(fp);
+        FILE *fp = fcheck_fopen(files[i].path, FCHECK_NDPI_MAX, why, sizeof(why));
+        if (!fp) {
             if (err) snprintf(err, errlen, "dpi: nDPI %s file %s", files[i].what, why);
             goto fail;
         }

@@ -17,6 +17,7 @@
  * index + 1, 0 for none.  Nothing is allocated after keylog_table_new.
  */
 #include "keylog.h"
+#include "ascii.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -266,19 +267,12 @@ static const struct { const char *name; int label; } labels[] = {
 };
 // clang-format on
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes exactly 2*n hex digits; false on a non-hex digit. */
 static bool unhex(const char *s, size_t n, uint8_t *out)
 {
     for (size_t i = 0; i < n; i++) {
-        int h = hexval(s[2 * i]), l = hexval(s[2 * i + 1]);
+        int h = ascii_hexval((unsigned char)s[2 * i]),
+            l = ascii_hexval((unsigned char)s[2 * i + 1]);
         if (h < 0 || l < 0) return false;
         out[i] = (uint8_t)(h << 4 | l);
     }
@@ -455,9 +449,10 @@ long keylog_file_poll(keylog_file *f, size_t budget)
         }
     }
     if (f->fd < 0) {
-        f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+        f->fd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (f->fd < 0) return 0; /* not there yet */
-        /* a FIFO or device would be read without end: key logs are files */
+        /* a FIFO or device would be read without end (and, without
+         * O_NONBLOCK, a FIFO would block the open itself): key logs are files */
         if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
             file_reset(f);
             return -1;

@@ -12,6 +12,7 @@
  * (content.c's identifier sets) and is kept as it was.
  */
 #include "redact.h"
+#include "ascii.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,20 +68,12 @@ bool redact_email_at(const uint8_t *s, size_t n, size_t at, size_t *b, size_t *e
 
 #define REDACT_MAX_IN 4096 /* bytes of a sample decoded and redacted */
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-    return -1;
-}
-
 static long hex4(const uint8_t *s, size_t n, size_t i)
 {
     if (i + 4 > n) return -1;
     long v = 0;
     for (size_t k = 0; k < 4; k++) {
-        int h = hexval(s[i + k]);
+        int h = ascii_hexval(s[i + k]);
         if (h < 0) return -1;
         v = v * 16 + h;
     }
@@ -147,8 +140,9 @@ static size_t decode(const uint8_t *s, size_t n, uint8_t *out)
             } else if (s[i + 1] == 'u' && i + 6 > n) {
                 break; /* cut off */
             }
-        } else if (cp == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            cp = (unsigned long)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        } else if (cp == '%' && i + 2 < n && ascii_hexval(s[i + 1]) >= 0 &&
+                   ascii_hexval(s[i + 2]) >= 0) {
+            cp = (unsigned long)(ascii_hexval(s[i + 1]) * 16 + ascii_hexval(s[i + 2]));
             used = 3;
         }
         if (cp == 0x7f || (cp < 0x20 && cp != '\t' && cp != '\n')) cp = '?';
@@ -219,7 +213,7 @@ static size_t wide_email_at(const uint8_t *s, size_t n, size_t i)
 /* ---- payment cards ---- */
 
 /* Digits at s[i] grouped by single spaces or dashes (one kind): the end,
- * with the digits in *nd and the Luhn check in *luhn; 0 unless 13-19. */
+ * with the Luhn check in *luhn; 0 unless 13-19 digits. */
 static size_t card_at(const uint8_t *s, size_t n, size_t i, bool *luhn)
 {
     uint8_t d[20];

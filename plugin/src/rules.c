@@ -127,10 +127,10 @@ void rules_charge(lua_State *L, uint64_t n)
     check_budget(L, f);
 }
 
-void rules_arm_deadline(rule_file *f)
+void rules_arm_deadline(rule_file *f, uint64_t now_ns)
 {
     f->ticks = 0;
-    f->deadline_ns = rules_now_ns() + (uint64_t)f->owner->cfg.time_limit_ms * 1000000ull;
+    f->deadline_ns = now_ns + (uint64_t)f->owner->cfg.time_limit_ms * 1000000ull;
 }
 
 int rules_msgh(lua_State *L)
@@ -658,7 +658,7 @@ static void load_file(struct rules *r, const char *path)
     lua_State *L = f->L;
     f->loading = true;
     f->instr_used = 0;
-    rules_arm_deadline(f);
+    rules_arm_deadline(f, rules_now_ns());
     lua_sethook(L, rules_count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
     lua_pushcfunction(L, rules_msgh);
     lua_pushcfunction(L, load_chunk);
@@ -721,21 +721,24 @@ static int is_rule_file(const struct dirent *de)
              (len >= 9 && strcmp(de->d_name + len - 9, "_test.lua") == 0));
 }
 
+/* A rule path (cfg.paths) that cannot be loaded: logged, counted, and the
+ * first one kept for rules_path_error. */
+static void path_fail(struct rules *r, const char *path, const char *why)
+{
+    rules_logf(r, 0, "%s: %s", path, why);
+    r->load_errors++;
+    if (!r->path_err[0]) snprintf(r->path_err, sizeof(r->path_err), "%s: %s", path, why);
+}
+
 static void load_path(struct rules *r, const char *path)
 {
     struct stat sb;
     if (stat(path, &sb) != 0) {
-        rules_logf(r, 0, "%s: %s", path, strerror(errno));
-        r->load_errors++;
-        if (!r->path_err[0])
-            snprintf(r->path_err, sizeof(r->path_err), "%s: %s", path, strerror(errno));
+        path_fail(r, path, strerror(errno));
         return;
     }
     if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
-        rules_logf(r, 0, "%s: not a rule file or directory", path);
-        r->load_errors++;
-        if (!r->path_err[0])
-            snprintf(r->path_err, sizeof(r->path_err), "%s: not a rule file or directory", path);
+        path_fail(r, path, "not a rule file or directory");
         return;
     }
     if (!S_ISDIR(sb.st_mode)) {
@@ -745,17 +748,11 @@ static void load_path(struct rules *r, const char *path)
     struct dirent **list;
     int n = dirlist_scan(path, is_rule_file, &list);
     if (n < 0) {
-        rules_logf(r, 0, "%s: %s", path, strerror(errno));
-        r->load_errors++;
-        if (!r->path_err[0])
-            snprintf(r->path_err, sizeof(r->path_err), "%s: %s", path, strerror(errno));
+        path_fail(r, path, strerror(errno));
         return;
     }
     if (n == 0) { /* a mistyped directory would silently run without rules */
-        rules_logf(r, 0, "%s: holds no rule file (*.lua)", path);
-        r->load_errors++;
-        if (!r->path_err[0])
-            snprintf(r->path_err, sizeof(r->path_err), "%s: holds no rule file (*.lua)", path);
+        path_fail(r, path, "holds no rule file (*.lua)");
     }
     for (int i = 0; i < n; i++) {
         size_t plen = strlen(path) + strlen(list[i]->d_name) + 2;
@@ -796,7 +793,7 @@ rules *rules_new(const rules_config *cfg, size_t *n_errors, char *err, size_t er
         return NULL;
     }
     lua_State *C = r->cfgf.L;
-    rules_arm_deadline(&r->cfgf);
+    rules_arm_deadline(&r->cfgf, rules_now_ns());
     lua_sethook(C, rules_count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
     lua_pushcfunction(C, rules_msgh);
     lua_pushcfunction(C, rules_config_build);

@@ -68,15 +68,8 @@ static void cfg_eval(lua_State *L, const char *src, size_t n, const char *chunkn
 
 char *rules_read_file(const char *path, size_t *n, char *err, size_t errlen)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fcheck_fd(fileno(fp), path, FCHECK_RULES_MAX, err, errlen) != 0) {
-        fclose(fp);
-        return NULL;
-    }
+    FILE *fp = fcheck_fopen(path, FCHECK_RULES_MAX, err, errlen);
+    if (!fp) return NULL;
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     while (buf) {

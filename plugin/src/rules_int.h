@@ -155,8 +155,10 @@ static inline uint64_t rules_now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
-/* Arms f's deadline for one call or load (cfg.time_limit_ms). */
-void rules_arm_deadline(rule_file *f);
+/* Arms f's deadline for one call or load (cfg.time_limit_ms) that
+ * started at now_ns (rules_now_ns: a caller that reads the clock anyway
+ * passes its reading). */
+void rules_arm_deadline(rule_file *f, uint64_t now_ns);
 /* pcall message handler: a non-string error object is described. */
 int rules_msgh(lua_State *L);
 void rules_logf(struct rules *r, int level, const char *fmt, ...)

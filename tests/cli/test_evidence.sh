@@ -90,6 +90,7 @@ for sid in sorted(txt_sids):
 EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 DIGITS = re.compile(rb"[0-9]{6,}")
 CARD = re.compile(rb"[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{1,4}")
+LITERAL = re.compile(rb"@\[[0-9A-Fa-f.:]+\]")  # user@[192.0.2.1]: EMAIL does not see it
 txts = glob.glob(os.path.join(d, "*.txt"))
 for fn in txts:
     b = open(fn, "rb").read()
@@ -104,6 +105,7 @@ for fn in txts:
     check(f"{base}: no run of 6+ digits", not DIGITS.search(b), "a digit run is in the sample")
     check(f"{base}: no grouped card number", not CARD.search(b), "a card number is in the sample")
     check(f"{base}: no escaped '@' (\\u0040)", b"u0040" not in b, "an escaped address")
+    check(f"{base}: no address literal", not LITERAL.search(b), "an address literal is in the sample")
 present = set(os.listdir(d))
 check("no files beyond the alerts' json/pcap/txt", present <= expected and
       {e for e in expected if not e.endswith(".txt")} <= present,

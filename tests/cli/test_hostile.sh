@@ -59,11 +59,20 @@ check "stall rule: counted in stats" grep -q '"sid":9001,[^}]*"instr_limit":3' "
 # ---- SIGTERM with a stalling rule, input still open ----------------------
 # The capture arrives on a pipe that stays open; SIGTERM must end the run
 # with the flows seen so far written (the wait is a hang guard, not a timing).
+# A second rule stalls only at flow end: the flows end in the flush that
+# SIGTERM starts, so the stop itself meets a stuck rule.
+mkdir -p "$T/stallend"
+cat >"$T/stallend/end.lua" <<'LUA'
+rule { id = 9002, name = 'stall_at_end',
+  on_flow_end = function(flow)
+    string.find(('a'):rep(5000), ('a*'):rep(100) .. 'b')
+  end }
+LUA
 mkfifo "$T/fifo"
 (cat "$PCAP"; exec sleep 60) >"$T/fifo" &
 writer=$!
 rm -f "$T/err" # the loop below must not see the previous run's
-"$EGRET" -r - -R "$T/stall" --eve flow -o "$T/term.json" <"$T/fifo" 2>"$T/err" &
+"$EGRET" -r - -R "$T/stall" -R "$T/stallend" --eve flow -o "$T/term.json" <"$T/fifo" 2>"$T/err" &
 pid=$!
 for _ in $(seq 300); do # until the capture's flows are in the engine
     grep -q "disabled after" "$T/err" 2>/dev/null && break
@@ -82,6 +91,8 @@ wait "$writer" 2>/dev/null
 check "SIGTERM: exit 0" rc_is 0
 check "SIGTERM: the summary says interrupted" err_has "summary (interrupted)"
 check "SIGTERM: flow records flushed" flows_in "$T/term.json" 3
+check "SIGTERM: the flush met the stuck flow-end rule and stopped it" \
+    err_has "rule 9002 (stall_at_end, .*) disabled after 3 faults"
 
 # ---- bad input is loud ----------------------------------------------------
 # Each is refused before any packet with exit 2 and a message naming it.
@@ -97,6 +108,10 @@ refuse "--ai-catalog /dev/zero" "/dev/zero: not a regular file" --ai-catalog /de
 refuse "--ai-catalog DIR" "is a directory" --ai-catalog "$T/adir"
 refuse "--tls-keylog /dev/zero" "/dev/zero: not a regular file" --tls-keylog /dev/zero
 refuse "--ndpi-protos /dev/zero" "/dev/zero: not a regular file" --ndpi-protos /dev/zero
+# a FIFO is refused at once, not waited on for a writer (open blocks without O_NONBLOCK)
+mkfifo "$T/loadfifo"
+refuse "--ai-catalog FIFO" "loadfifo: not a regular file" --ai-catalog "$T/loadfifo"
+refuse "--ndpi-protos FIFO" "loadfifo: not a regular file" --ndpi-protos "$T/loadfifo"
 refuse "-R missing directory" "rules: $T/nope: No such file or directory" -R "$T/nope"
 refuse "-R directory without rules" "holds no rule file" -R "$T/empty"
 refuse "-R /dev/zero" "/dev/zero: not a rule file or directory" -R /dev/zero
@@ -113,6 +128,9 @@ refuse "--set with the wrong type names the --set" \
 mkdir -p "$T/bigrules" && cp "$T/big.lua" "$T/bigrules/big.lua"
 run -r "$PCAP" -R "$T/bigrules" -R "$T/stall"
 check "a 9 MB rule file: too large, reported" err_has "big.lua: too large (9437184 bytes; at most 8388608)"
+mkdir -p "$T/fiforules" && mkfifo "$T/fiforules/x.lua"
+run -r "$PCAP" -R "$T/fiforules" -R "$T/stall"
+check "a FIFO in a rule directory: refused, not waited on" err_has "x.lua: not a regular file"
 
 # ---- output that fails ----------------------------------------------------
 if [ -w /dev/full ]; then

@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
     rules_pattern_open(L);
     lua_pop(L, 1);
-    rules_arm_deadline(&f);
+    rules_arm_deadline(&f, rules_now_ns());
     lua_sethook(L, rules_count_hook, LUA_MASKCOUNT, RULES_HOOK_STEP);
     lua_pushcfunction(L, run_all);
     lua_pushlstring(L, (const char *)data + 1, plen);

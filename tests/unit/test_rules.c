@@ -86,20 +86,27 @@ static int teardown_dir(void **state)
     return system(cmd);
 }
 
-static rules *load(sink *s, const char *const *sets, size_t n_sets, size_t *n_err)
+/* The configuration of the rules in tmpdir reporting to s, as load() uses
+ * it; a test that needs other limits adjusts it before rules_new. */
+static rules_config test_cfg(sink *s)
 {
     static const char *paths[1];
     paths[0] = tmpdir;
-    rules_config cfg = {.paths = paths,
-                        .n_paths = 1,
-                        .sets = sets,
-                        .n_sets = n_sets,
-                        .mem_limit = 4u << 20,
-                        .instr_limit = 200000,
-                        .max_faults = 3,
-                        .on_alert = on_alert,
-                        .on_log = on_log,
-                        .ud = s};
+    return (rules_config){.paths = paths,
+                          .n_paths = 1,
+                          .mem_limit = 4u << 20,
+                          .instr_limit = 200000,
+                          .max_faults = 3,
+                          .on_alert = on_alert,
+                          .on_log = on_log,
+                          .ud = s};
+}
+
+static rules *load(sink *s, const char *const *sets, size_t n_sets, size_t *n_err)
+{
+    rules_config cfg = test_cfg(s);
+    cfg.sets = sets;
+    cfg.n_sets = n_sets;
     rules *r = rules_new(&cfg, n_err, NULL, 0);
     assert_non_null(r);
     return r;
@@ -531,17 +538,11 @@ static void test_time_limit(void **state)
     const char *src = "rule { id = 2, name = 'spin', on_flow_end = function(flow)\n"
                       "  while true do end end }\n";
     write_file("50-bad.lua", src, strlen(src));
-    static const char *paths[1];
-    paths[0] = tmpdir;
     sink s = {0};
-    rules_config cfg = {.paths = paths,
-                        .n_paths = 1,
-                        .instr_limit = UINT64_MAX,
-                        .time_limit_ms = 20,
-                        .max_faults = 2,
-                        .on_alert = on_alert,
-                        .on_log = on_log,
-                        .ud = &s};
+    rules_config cfg = test_cfg(&s);
+    cfg.instr_limit = UINT64_MAX;
+    cfg.time_limit_ms = 20;
+    cfg.max_faults = 2;
     size_t n_err = 0;
     rules *r = rules_new(&cfg, &n_err, NULL, 0);
     assert_non_null(r);
@@ -568,15 +569,10 @@ static void test_flush_budget(void **state)
     const char *src = "rule { id = 2, name = 'slow', on_flow_end = function(flow)\n"
                       "  local x = 0 for i = 1, 200000 do x = x + i end end }\n";
     write_file("50-slow.lua", src, strlen(src));
-    static const char *paths[1];
-    paths[0] = tmpdir;
     sink s = {0};
-    rules_config cfg = {.paths = paths,
-                        .n_paths = 1,
-                        .flush_budget_ms = 1,
-                        .on_alert = on_alert,
-                        .on_log = on_log,
-                        .ud = &s};
+    rules_config cfg = test_cfg(&s);
+    cfg.instr_limit = 0; /* the default (10^6): the loop is within it */
+    cfg.flush_budget_ms = 1;
     size_t n_err = 0;
     rules *r = rules_new(&cfg, &n_err, NULL, 0);
     assert_non_null(r);
@@ -625,7 +621,9 @@ static void test_alert_caps_and_suppression_table(void **state)
     assert_int_equal(n_err, 0);
     rule_view v;
     view(&v, 7);
-    for (int i = 0; i < 20; i++) rules_dispatch(r, RH_FLOW_END, &v, 1000000);
+    rules_dispatch(r, RH_FLOW_END, &v, 1000000);
+    assert_int_equal(s.alerts[2], 16); /* the per-call cap (the flow's is 256) */
+    for (int i = 1; i < 20; i++) rules_dispatch(r, RH_FLOW_END, &v, 1000000);
     assert_int_equal(s.alerts[2], 256); /* 16 per call, 256 per flow */
     const rule_stats *st = stats_of(r, 2);
     assert_int_equal(st->alerts_capped, 20 * 1000 - 256);
