@@ -198,6 +198,18 @@ static int teardown(void **state)
     return system(cmd);
 }
 
+/* Asserts that rules_stats of s holds 'want' (e.g. "\"fallbacks\":1"). */
+static void stats_has(sensor *s, const char *want)
+{
+    jw w;
+    jw_init(&w);
+    rules_stats(s->r, &w);
+    const char *json = jw_text(&w);
+    assert_non_null(json);
+    if (!strstr(json, want)) fail_msg("%s not in %s", want, json);
+    jw_free(&w);
+}
+
 static void reset_store(void)
 {
     n_fent = n_syncs = n_deltas = n_claims = 0;
@@ -231,11 +243,14 @@ static void test_two_sensors_one_alert(void **state)
     rules_fleet_sync(a.r, T0 + 10 * S);
     flow_end(&a, 4, T0 + 11 * S);
     assert_int_equal(a.alerts, 0);
+    stats_has(&a, "\"claims_lost\":1"); /* the store said no, counted */
     /* a window later the claim is free again */
     flow_end(&a, 5, T0 + 700 * S);
     flow_end(&a, 6, T0 + 701 * S);
     flow_end(&a, 7, T0 + 702 * S);
     assert_int_equal(a.alerts, 1);
+    stats_has(&a, "\"claims\":2,\"claims_lost\":1");
+    stats_has(&b, "\"claims\":1,\"claims_lost\":0");
     rules_free(a.r);
     rules_free(b.r);
 }
@@ -256,6 +271,9 @@ static void test_local_without_store_window(void **state)
     assert_non_null(strstr(a.logs, "window store unreachable"));
     char *first = strstr(a.logs, "window store unreachable");
     assert_null(strstr(first + 1, "window store unreachable")); /* once */
+    /* counted: one fallback, in force now */
+    stats_has(&a, "\"fallbacks\":1");
+    stats_has(&a, "\"local\":true");
     /* back: the waiting increments go out at the next sync */
     fdown = false;
     rules_fleet_sync(a.r, T0 + 5 * S);
@@ -263,6 +281,8 @@ static void test_local_without_store_window(void **state)
     assert_int_equal(n_fent, 1);
     assert_true(fstore[0].v[0] == 1200 && fstore[0].v[1] == 3);
     assert_non_null(strstr(a.logs, "window store answers again"));
+    stats_has(&a, "\"local\":false");
+    stats_has(&a, "\"fallbacks\":1");
     rules_free(a.r);
 }
 
