@@ -16,6 +16,7 @@
 #include "rules_int.h"
 
 #include "egret.h"
+#include "fnv.h"
 #include "rules.h"
 
 #include <stdlib.h>
@@ -52,13 +53,6 @@ struct fleet_win {
     size_t tab_size, n_keys;
     uint64_t gen;
 };
-
-static uint64_t hash_bytes(const char *k, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
-    return h;
-}
 
 struct fleet_win *rules_fleet_win_new(void)
 {
@@ -99,7 +93,7 @@ void rules_fleet_win_free(struct fleet_win *fw)
 /* The key's cache entry; 'make': created (invalid) when absent. */
 static cent *cache_find(struct rules *r, struct fleet_win *fw, const char *k, size_t n, bool make)
 {
-    size_t b = hash_bytes(k, n) & (fw->tab_size - 1);
+    size_t b = fnv1a64(FNV1A64_INIT, k, n) & (fw->tab_size - 1);
     for (cent *e = fw->tab[b]; e; e = e->next)
         if (e->klen == n && memcmp(e->key, k, n) == 0) return e;
     if (!make) return NULL;
