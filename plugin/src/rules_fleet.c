@@ -90,10 +90,35 @@ void rules_fleet_win_free(struct fleet_win *fw)
     free(fw);
 }
 
+static size_t cache_slot(const struct fleet_win *fw, const char *k, size_t n)
+{
+    return fnv1a64(FNV1A64_INIT, k, n) & (fw->tab_size - 1);
+}
+
+/* Doubles the table when it holds more keys than slots: chains stay short
+ * up to window_keys_cap (100,000 by default) instead of ~100 entries long
+ * in a fixed 1,024 slots.  Out of memory: the chains just grow. */
+static void cache_grow(struct fleet_win *fw)
+{
+    size_t old_size = fw->tab_size;
+    cent **old = fw->tab, **nt = calloc(2 * old_size, sizeof(*nt));
+    if (!nt) return;
+    fw->tab = nt;
+    fw->tab_size = 2 * old_size;
+    for (size_t i = 0; i < old_size; i++)
+        for (cent *e = old[i], *nx; e; e = nx) {
+            nx = e->next;
+            size_t b = cache_slot(fw, e->key, e->klen);
+            e->next = nt[b];
+            nt[b] = e;
+        }
+    free(old);
+}
+
 /* The key's cache entry; 'make': created (invalid) when absent. */
 static cent *cache_find(struct rules *r, struct fleet_win *fw, const char *k, size_t n, bool make)
 {
-    size_t b = fnv1a64(FNV1A64_INIT, k, n) & (fw->tab_size - 1);
+    size_t b = cache_slot(fw, k, n);
     for (cent *e = fw->tab[b]; e; e = e->next)
         if (e->klen == n && memcmp(e->key, k, n) == 0) return e;
     if (!make) return NULL;
@@ -107,7 +132,7 @@ static cent *cache_find(struct rules *r, struct fleet_win *fw, const char *k, si
     memcpy(e->key, k, n);
     e->next = fw->tab[b];
     fw->tab[b] = e;
-    fw->n_keys++;
+    if (++fw->n_keys > fw->tab_size) cache_grow(fw);
     return e;
 }
 

@@ -29,7 +29,7 @@ typedef struct fent {
     double v[EGRET_FLEET_FIELDS];
 } fent;
 
-static fent fstore[256];
+static fent fstore[4096];
 static size_t n_fent, n_syncs, n_deltas;
 static bool fdown;
 static struct {
@@ -53,7 +53,7 @@ static int f_sync(void *ud, const egret_fleet_delta *d, size_t nd, egret_fleet_q
                 strcmp(fstore[k].sensor, sensor) == 0)
                 e = &fstore[k];
         if (!e) {
-            assert_true(n_fent < 256);
+            assert_true(n_fent < sizeof(fstore) / sizeof(fstore[0]));
             e = &fstore[n_fent++];
             memset(e, 0, sizeof(*e));
             snprintf(e->win, sizeof(e->win), "%s", d[i].window);
@@ -113,6 +113,7 @@ typedef struct sensor {
 } sensor;
 
 static char tmpdir[256];
+static size_t keys_cap = 1000; /* rules_config.window_keys_cap of start() */
 
 static const char *RULE =
     "local W = egret.window('up', 600, { fields = { 'bytes', 'flows' }, fleet = true })\n"
@@ -153,7 +154,7 @@ static void start(sensor *s, const char *name)
                         .mem_limit = 4u << 20,
                         .instr_limit = 200000,
                         .max_faults = 3,
-                        .window_keys_cap = 1000,
+                        .window_keys_cap = keys_cap,
                         .on_alert = on_alert,
                         .on_log = on_log,
                         .ud = s,
@@ -164,17 +165,22 @@ static void start(sensor *s, const char *name)
     assert_int_equal(n_err, 0);
 }
 
-static void flow_end(sensor *s, uint64_t id, uint64_t now_us)
+static void flow_end_from(sensor *s, const char *src, uint64_t id, uint64_t now_us)
 {
     rule_view v;
     memset(&v, 0, sizeof(v));
     v.flow_id = id;
-    snprintf(v.src_ip, sizeof(v.src_ip), "10.0.0.5");
+    snprintf(v.src_ip, sizeof(v.src_ip), "%s", src);
     snprintf(v.dest_ip, sizeof(v.dest_ip), "203.0.113.9");
     v.direction = "outbound";
     v.src_internal = true;
     rules_dispatch(s->r, RH_FLOW_END, &v, now_us);
     rules_flow_forget(s->r, id);
+}
+
+static void flow_end(sensor *s, uint64_t id, uint64_t now_us)
+{
+    flow_end_from(s, "10.0.0.5", id, now_us);
 }
 
 static int setup(void **state)
@@ -286,11 +292,43 @@ static void test_local_without_store_window(void **state)
     rules_free(a.r);
 }
 
+/* More keys than the cache's first 1,024 slots: the table grows and every
+ * key is still found (a lost one would be synced again at its next read). */
+static void test_many_keys(void **state)
+{
+    (void)state;
+    sensor a;
+    enum { KEYS = 3000 };
+    char ip[32];
+    reset_store();
+    keys_cap = 10000;
+    start(&a, "a");
+    keys_cap = 1000;
+    fdown = true; /* no sync per new key: the adds wait */
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(ip, sizeof(ip), "10.1.%d.%d", i / 256, i % 256);
+        flow_end_from(&a, ip, (uint64_t)i + 1, T0 + (uint64_t)i);
+    }
+    fdown = false;
+    rules_fleet_sync(a.r, T0 + 5 * S);
+    assert_int_equal(n_syncs, 1);
+    assert_int_equal(n_deltas, KEYS);
+    assert_int_equal(n_fent, KEYS);
+    for (int i = 0; i < KEYS; i += 7) { /* each found, synced: no new sync */
+        snprintf(ip, sizeof(ip), "10.1.%d.%d", i / 256, i % 256);
+        flow_end_from(&a, ip, (uint64_t)(KEYS + i) + 1, T0 + 6 * S);
+    }
+    assert_int_equal(n_syncs, 1);
+    assert_int_equal(a.alerts, 0); /* 800 each: below 1,000 */
+    rules_free(a.r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_sensors_one_alert),
         cmocka_unit_test(test_local_without_store_window),
+        cmocka_unit_test(test_many_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
