@@ -7,7 +7,8 @@
  *   - per key, the fleet's sums at the last sync and the local sums then
  *     (cache): w:get returns fleet + (local now - local then), i.e. the
  *     fleet's total with this sensor's newer increments.  A key read before
- *     its first sync is synced at once (once per key, not per add).
+ *     its first sync is synced at once (once per key, not per add): that
+ *     sync reads back only such keys, not every key the tick re-reads.
  * Buckets are the local window's (packet time / bucket width), so the
  * store sums exactly the buckets the local window would.  When the store
  * is unreachable w:get falls back to the local sums (counted, logged once)
@@ -179,15 +180,20 @@ void rules_fleet_note_add(struct rules *r, rule_window *rw, const char *k, size_
     }
 }
 
+static void fleet_sync(struct rules *r, uint64_t now_us, bool first_reads);
+
 bool rules_fleet_get(lua_State *L, struct rules *r, rule_window *rw, const char *k, size_t n,
                      uint64_t now_us, double *out)
 {
     if (r->fleet_down) return false;
     cent *e = cache_find(r, rw->fleet, k, n, false);
     /* A key never synced yet (its first add): one sync now, so that the
-     * first read already sees the fleet; afterwards once per tick. */
+     * first read already sees the fleet; afterwards once per tick.  It
+     * sends the pending increments but reads back only the keys never
+     * synced: the keys the tick re-reads (every key touched within the
+     * span) would make each new key cost a read of all of them. */
     if (e && !e->valid) {
-        rules_fleet_sync(r, now_us);
+        fleet_sync(r, now_us, true);
         e = cache_find(r, rw->fleet, k, n, false);
     }
     if (!e || !e->valid) return false;
@@ -231,13 +237,21 @@ static void fleet_state(struct rules *r, bool ok)
 }
 
 /* Read back at this sync: added to since the last one, or within the
- * span (the other sensors' adds move its sum while this one is quiet). */
-static bool wanted(const cent *e, const struct fleet_win *fw, uint64_t span, uint64_t now_us)
+ * span (the other sensors' adds move its sum while this one is quiet);
+ * 'first_reads': only the keys never synced. */
+static bool wanted(const cent *e, const struct fleet_win *fw, uint64_t span, uint64_t now_us,
+                   bool first_reads)
 {
+    if (first_reads) return !e->valid;
     return e->gen > fw->gen || (e->valid && e->touched_us + span > now_us);
 }
 
 void rules_fleet_sync(struct rules *r, uint64_t now_us)
+{
+    fleet_sync(r, now_us, false);
+}
+
+static void fleet_sync(struct rules *r, uint64_t now_us, bool first_reads)
 {
     const egret_fleet_store *st = r ? r->cfg.fleet : NULL;
     if (!st || !st->sync) return;
@@ -250,7 +264,7 @@ void rules_fleet_sync(struct rules *r, uint64_t now_us)
             uint64_t span = window_span_us(rw->w);
             for (size_t b = 0; b < rw->fleet->tab_size; b++)
                 for (cent *e = rw->fleet->tab[b]; e; e = e->next)
-                    nq += wanted(e, rw->fleet, span, now_us);
+                    nq += wanted(e, rw->fleet, span, now_us, first_reads);
         }
     if (nd == 0 && nq == 0) return;
     egret_fleet_delta *d = malloc((nd ? nd : 1) * sizeof(*d));
@@ -277,7 +291,7 @@ void rules_fleet_sync(struct rules *r, uint64_t now_us)
             }
             for (size_t b = 0; b < fw->tab_size; b++)
                 for (cent *e = fw->tab[b]; e; e = e->next) {
-                    if (!wanted(e, fw, window_span_us(rw->w), now_us)) continue;
+                    if (!wanted(e, fw, window_span_us(rw->w), now_us, first_reads)) continue;
                     egret_fleet_query *x = &q[nq];
                     memset(x, 0, sizeof(*x));
                     x->window = rw->name;

@@ -30,7 +30,7 @@ typedef struct fent {
 } fent;
 
 static fent fstore[4096];
-static size_t n_fent, n_syncs, n_deltas;
+static size_t n_fent, n_syncs, n_deltas, last_nq; /* last_nq: the last sync's queries */
 static bool fdown;
 static struct {
     char key[128];
@@ -44,6 +44,7 @@ static int f_sync(void *ud, const egret_fleet_delta *d, size_t nd, egret_fleet_q
     if (fdown) return -1;
     n_syncs++;
     n_deltas += nd;
+    last_nq = nq;
     for (size_t i = 0; i < nd; i++) {
         fent *e = NULL;
         for (size_t k = 0; k < n_fent; k++)
@@ -320,6 +321,14 @@ static void test_many_keys(void **state)
     }
     assert_int_equal(n_syncs, 1);
     assert_int_equal(a.alerts, 0); /* 800 each: below 1,000 */
+    /* a new key's first read syncs at once, reading back only that key */
+    flow_end_from(&a, "10.2.0.1", 2 * KEYS, T0 + 7 * S);
+    assert_int_equal(n_syncs, 2);
+    assert_int_equal(last_nq, 1);
+    /* the tick reads back every key touched within the span */
+    rules_fleet_sync(a.r, T0 + 10 * S);
+    assert_int_equal(n_syncs, 3);
+    assert_int_equal(last_nq, KEYS + 1);
     rules_free(a.r);
 }
 
