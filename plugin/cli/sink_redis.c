@@ -550,9 +550,8 @@ static void *sink_main(void *arg)
         pthread_cond_broadcast(&s->cv_space);
         pthread_mutex_unlock(&s->mu);
 
-        spool_drain(s, false);
+        spool_drain(s, false); /* first: new records queue behind the spool */
         take_batch(s, len, count);
-        spool_drain(s, false);
         if (stop) {
             pthread_mutex_lock(&s->mu);
             bool empty = s->qlen == 0;
