@@ -210,20 +210,20 @@ static void arg(sink *s, size_t *na, const char *p, size_t len)
 }
 
 /* Builds the commands for k stream records r[0..k) (one run, consecutive
- * seqs) and returns how many replies they get.  'fresh': records never
+ * seqs); each command gets one reply.  'fresh': records never
  * sent before (no earlier attempt can have stored them): MULTI, plain
  * XADDs, the HSET of the batch's last seq (and XTRIM), EXEC -- atomic, so
  * the seq hash says exactly what the stream holds, and Redis does no Lua
  * work per record.  Otherwise (a spool, a resend after a lost reply): the
  * script, which skips what that hash says is stored. */
-static size_t stream_cmds(sink *s, const rec *r, size_t k, bool fresh, int *ncmd, size_t *na)
+static void stream_cmds(sink *s, const rec *r, size_t k, bool fresh, int *ncmd, size_t *na)
 {
     size_t klen = strlen(s->key), slen = strlen(s->seqkey), mlen = strlen(s->maxlen);
     bool trim = strcmp(s->maxlen, "0") != 0;
     char *first = s->seqtxt[0], *last = s->seqtxt[1];
-    size_t fl = (size_t)snprintf(first, sizeof(s->seqtxt[0]), "%" PRIu64, r[0].seq);
     size_t ll = (size_t)snprintf(last, sizeof(s->seqtxt[1]), "%" PRIu64, r[0].seq + k - 1);
     if (!fresh) {
+        size_t fl = (size_t)snprintf(first, sizeof(s->seqtxt[0]), "%" PRIu64, r[0].seq);
         arg(s, na, "EVALSHA", 7);
         arg(s, na, s->sha, strlen(s->sha));
         arg(s, na, "2", 1);
@@ -235,7 +235,7 @@ static size_t stream_cmds(sink *s, const rec *r, size_t k, bool fresh, int *ncmd
         arg(s, na, last, ll);
         for (size_t i = 0; i < k; i++) arg(s, na, r[i].p, r[i].len);
         s->argc[(*ncmd)++] = (int)*na;
-        return 1;
+        return;
     }
     arg(s, na, "MULTI", 5);
     s->argc[(*ncmd)++] = 1;
@@ -261,8 +261,7 @@ static size_t stream_cmds(sink *s, const rec *r, size_t k, bool fresh, int *ncmd
         s->argc[(*ncmd)++] = 5;
     }
     arg(s, na, "EXEC", 4);
-    s->argc[(*ncmd)++] = 1;
-    return (size_t)*ncmd; /* +OK, +QUEUED each, EXEC's array */
+    s->argc[(*ncmd)++] = 1; /* replies: +OK, +QUEUED each, EXEC's array */
 }
 
 /* Sends recs[0..n) in batches; returns how many were acknowledged (the
@@ -274,8 +273,8 @@ static size_t send_recs(sink *s, const rec *r, size_t n, bool fresh)
     size_t done = 0;
     if (!grow_args(s)) return 0;
     while (done < n) {
-        size_t k = n - done < BATCH ? n - done : BATCH, na = 0, replies = 1;
-        int ncmd = 0;
+        size_t k = n - done < BATCH ? n - done : BATCH, na = 0;
+        int ncmd = 0; /* commands built, one reply each */
         if (s->cfg.mode == SINK_STREAM) {
             /* a batch holds one run's consecutive seqs: the script compares once */
             const rec *x0 = &r[done];
@@ -287,7 +286,7 @@ static size_t send_recs(sink *s, const rec *r, size_t n, bool fresh)
                     break;
                 }
             }
-            replies = stream_cmds(s, x0, k, fresh, &ncmd, &na);
+            stream_cmds(s, x0, k, fresh, &ncmd, &na);
         } else if (s->cfg.mode == SINK_LIST) {
             arg(s, &na, "RPUSH", 5);
             arg(s, &na, s->key, strlen(s->key));
@@ -300,7 +299,6 @@ static size_t send_recs(sink *s, const rec *r, size_t n, bool fresh)
                 arg(s, &na, r[done + i].p, r[done + i].len);
                 s->argc[ncmd++] = 3;
             }
-            replies = k;
         }
         if (rd_send(s->c, ncmd, s->argc, s->argv, s->lens, err, sizeof(err)) != 0) {
             disconnect(s, err);
@@ -321,7 +319,7 @@ static size_t send_recs(sink *s, const rec *r, size_t n, bool fresh)
             }
             stored = (uint64_t)rep.num;
         } else {
-            int rc = rd_reply_skip(s->c, replies, err, sizeof(err));
+            int rc = rd_reply_skip(s->c, (size_t)ncmd, err, sizeof(err));
             if (rc != 0) { /* a wrong key type, ...: retried later */
                 disconnect(s, err);
                 return done;
@@ -552,9 +550,8 @@ static void *sink_main(void *arg)
         pthread_cond_broadcast(&s->cv_space);
         pthread_mutex_unlock(&s->mu);
 
-        spool_drain(s, false);
+        spool_drain(s, false); /* first: new records queue behind the spool */
         take_batch(s, len, count);
-        spool_drain(s, false);
         if (stop) {
             pthread_mutex_lock(&s->mu);
             bool empty = s->qlen == 0;

@@ -98,18 +98,15 @@ typedef void (*egret_event_cb)(const egret_event *ev, void *ud);
 #define EGRET_LOG_RULE    3
 typedef void (*egret_log_cb)(int level, const char *msg, void *ud);
 
-/* Engine configuration.  Initialise with egret_config_init() and then set
- * what you need; strings are copied by egret_engine_new().  The struct
- * only ever grows at its end: a host built against an older egret.h passes
- * its smaller struct_size and the library defaults the newer fields. */
 /* ---- Fleet-wide rule windows (added in 0.3) ----
  *
  * A rule window declared fleet-wide (egret.window(name, span, {fleet =
  * true})) adds its local increments to a store the host provides and
  * reads back the fleet's sums; thresholds apply to those.  The engine
- * calls sync() at most once per tick interval of packet time (and at a
- * flush) with the increments since the last call, bucket by bucket, and
- * the (window, key) pairs whose sums it wants; claim() decides which
+ * calls sync() once per tick interval of packet time, at a flush, and
+ * when a key never synced is first read (then asking only for such keys),
+ * with the increments since the last call, bucket by bucket, and the
+ * (window, key) pairs whose sums it wants; claim() decides which
  * sensor raises an alert of a fleet rule (rule{ fleet = true }) when
  * several cross together.  Both return -1 when the store is unreachable:
  * the engine then uses its local windows and suppression (counted, and
@@ -151,6 +148,10 @@ typedef struct egret_fleet_store {
     const char *sensor; /* this sensor's name */
 } egret_fleet_store;
 
+/* Engine configuration.  Initialise with egret_config_init() and then set
+ * what you need; strings are copied by egret_engine_new().  The struct
+ * only ever grows at its end: a host built against an older egret.h passes
+ * its smaller struct_size and the library defaults the newer fields. */
 typedef struct egret_config {
     uint32_t struct_size;   /* set by egret_config_init: the caller's sizeof(egret_config) */
     uint32_t eve_types;     /* EGRET_EV_* bits; default EGRET_EVE_DEFAULT */

@@ -7,7 +7,8 @@
  *   - per key, the fleet's sums at the last sync and the local sums then
  *     (cache): w:get returns fleet + (local now - local then), i.e. the
  *     fleet's total with this sensor's newer increments.  A key read before
- *     its first sync is synced at once (once per key, not per add).
+ *     its first sync is synced at once (once per key, not per add): that
+ *     sync reads back only such keys, not every key the tick re-reads.
  * Buckets are the local window's (packet time / bucket width), so the
  * store sums exactly the buckets the local window would.  When the store
  * is unreachable w:get falls back to the local sums (counted, logged once)
@@ -16,6 +17,7 @@
 #include "rules_int.h"
 
 #include "egret.h"
+#include "fnv.h"
 #include "rules.h"
 
 #include <stdlib.h>
@@ -53,13 +55,6 @@ struct fleet_win {
     uint64_t gen;
 };
 
-static uint64_t hash_bytes(const char *k, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
-    return h;
-}
-
 struct fleet_win *rules_fleet_win_new(void)
 {
     struct fleet_win *fw = calloc(1, sizeof(*fw));
@@ -96,10 +91,35 @@ void rules_fleet_win_free(struct fleet_win *fw)
     free(fw);
 }
 
+static size_t cache_slot(const struct fleet_win *fw, const char *k, size_t n)
+{
+    return fnv1a64(FNV1A64_INIT, k, n) & (fw->tab_size - 1);
+}
+
+/* Doubles the table when it holds more keys than slots: chains stay short
+ * up to window_keys_cap (100,000 by default) instead of ~100 entries long
+ * in a fixed 1,024 slots.  Out of memory: the chains just grow. */
+static void cache_grow(struct fleet_win *fw)
+{
+    size_t old_size = fw->tab_size;
+    cent **old = fw->tab, **nt = calloc(2 * old_size, sizeof(*nt));
+    if (!nt) return;
+    fw->tab = nt;
+    fw->tab_size = 2 * old_size;
+    for (size_t i = 0; i < old_size; i++)
+        for (cent *e = old[i], *nx; e; e = nx) {
+            nx = e->next;
+            size_t b = cache_slot(fw, e->key, e->klen);
+            e->next = nt[b];
+            nt[b] = e;
+        }
+    free(old);
+}
+
 /* The key's cache entry; 'make': created (invalid) when absent. */
 static cent *cache_find(struct rules *r, struct fleet_win *fw, const char *k, size_t n, bool make)
 {
-    size_t b = hash_bytes(k, n) & (fw->tab_size - 1);
+    size_t b = cache_slot(fw, k, n);
     for (cent *e = fw->tab[b]; e; e = e->next)
         if (e->klen == n && memcmp(e->key, k, n) == 0) return e;
     if (!make) return NULL;
@@ -113,7 +133,7 @@ static cent *cache_find(struct rules *r, struct fleet_win *fw, const char *k, si
     memcpy(e->key, k, n);
     e->next = fw->tab[b];
     fw->tab[b] = e;
-    fw->n_keys++;
+    if (++fw->n_keys > fw->tab_size) cache_grow(fw);
     return e;
 }
 
@@ -160,15 +180,20 @@ void rules_fleet_note_add(struct rules *r, rule_window *rw, const char *k, size_
     }
 }
 
+static void fleet_sync(struct rules *r, uint64_t now_us, bool first_reads);
+
 bool rules_fleet_get(lua_State *L, struct rules *r, rule_window *rw, const char *k, size_t n,
                      uint64_t now_us, double *out)
 {
     if (r->fleet_down) return false;
     cent *e = cache_find(r, rw->fleet, k, n, false);
     /* A key never synced yet (its first add): one sync now, so that the
-     * first read already sees the fleet; afterwards once per tick. */
+     * first read already sees the fleet; afterwards once per tick.  It
+     * sends the pending increments but reads back only the keys never
+     * synced: the keys the tick re-reads (every key touched within the
+     * span) would make each new key cost a read of all of them. */
     if (e && !e->valid) {
-        rules_fleet_sync(r, now_us);
+        fleet_sync(r, now_us, true);
         e = cache_find(r, rw->fleet, k, n, false);
     }
     if (!e || !e->valid) return false;
@@ -212,13 +237,21 @@ static void fleet_state(struct rules *r, bool ok)
 }
 
 /* Read back at this sync: added to since the last one, or within the
- * span (the other sensors' adds move its sum while this one is quiet). */
-static bool wanted(const cent *e, const struct fleet_win *fw, uint64_t span, uint64_t now_us)
+ * span (the other sensors' adds move its sum while this one is quiet);
+ * 'first_reads': only the keys never synced. */
+static bool wanted(const cent *e, const struct fleet_win *fw, uint64_t span, uint64_t now_us,
+                   bool first_reads)
 {
+    if (first_reads) return !e->valid;
     return e->gen > fw->gen || (e->valid && e->touched_us + span > now_us);
 }
 
 void rules_fleet_sync(struct rules *r, uint64_t now_us)
+{
+    fleet_sync(r, now_us, false);
+}
+
+static void fleet_sync(struct rules *r, uint64_t now_us, bool first_reads)
 {
     const egret_fleet_store *st = r ? r->cfg.fleet : NULL;
     if (!st || !st->sync) return;
@@ -231,7 +264,7 @@ void rules_fleet_sync(struct rules *r, uint64_t now_us)
             uint64_t span = window_span_us(rw->w);
             for (size_t b = 0; b < rw->fleet->tab_size; b++)
                 for (cent *e = rw->fleet->tab[b]; e; e = e->next)
-                    nq += wanted(e, rw->fleet, span, now_us);
+                    nq += wanted(e, rw->fleet, span, now_us, first_reads);
         }
     if (nd == 0 && nq == 0) return;
     egret_fleet_delta *d = malloc((nd ? nd : 1) * sizeof(*d));
@@ -258,7 +291,7 @@ void rules_fleet_sync(struct rules *r, uint64_t now_us)
             }
             for (size_t b = 0; b < fw->tab_size; b++)
                 for (cent *e = fw->tab[b]; e; e = e->next) {
-                    if (!wanted(e, fw, window_span_us(rw->w), now_us)) continue;
+                    if (!wanted(e, fw, window_span_us(rw->w), now_us, first_reads)) continue;
                     egret_fleet_query *x = &q[nq];
                     memset(x, 0, sizeof(*x));
                     x->window = rw->name;

@@ -29,8 +29,8 @@ typedef struct fent {
     double v[EGRET_FLEET_FIELDS];
 } fent;
 
-static fent fstore[256];
-static size_t n_fent, n_syncs, n_deltas;
+static fent fstore[4096];
+static size_t n_fent, n_syncs, n_deltas, last_nq; /* last_nq: the last sync's queries */
 static bool fdown;
 static struct {
     char key[128];
@@ -44,6 +44,7 @@ static int f_sync(void *ud, const egret_fleet_delta *d, size_t nd, egret_fleet_q
     if (fdown) return -1;
     n_syncs++;
     n_deltas += nd;
+    last_nq = nq;
     for (size_t i = 0; i < nd; i++) {
         fent *e = NULL;
         for (size_t k = 0; k < n_fent; k++)
@@ -53,7 +54,7 @@ static int f_sync(void *ud, const egret_fleet_delta *d, size_t nd, egret_fleet_q
                 strcmp(fstore[k].sensor, sensor) == 0)
                 e = &fstore[k];
         if (!e) {
-            assert_true(n_fent < 256);
+            assert_true(n_fent < sizeof(fstore) / sizeof(fstore[0]));
             e = &fstore[n_fent++];
             memset(e, 0, sizeof(*e));
             snprintf(e->win, sizeof(e->win), "%s", d[i].window);
@@ -113,6 +114,7 @@ typedef struct sensor {
 } sensor;
 
 static char tmpdir[256];
+static size_t keys_cap = 1000; /* rules_config.window_keys_cap of start() */
 
 static const char *RULE =
     "local W = egret.window('up', 600, { fields = { 'bytes', 'flows' }, fleet = true })\n"
@@ -153,7 +155,7 @@ static void start(sensor *s, const char *name)
                         .mem_limit = 4u << 20,
                         .instr_limit = 200000,
                         .max_faults = 3,
-                        .window_keys_cap = 1000,
+                        .window_keys_cap = keys_cap,
                         .on_alert = on_alert,
                         .on_log = on_log,
                         .ud = s,
@@ -164,17 +166,22 @@ static void start(sensor *s, const char *name)
     assert_int_equal(n_err, 0);
 }
 
-static void flow_end(sensor *s, uint64_t id, uint64_t now_us)
+static void flow_end_from(sensor *s, const char *src, uint64_t id, uint64_t now_us)
 {
     rule_view v;
     memset(&v, 0, sizeof(v));
     v.flow_id = id;
-    snprintf(v.src_ip, sizeof(v.src_ip), "10.0.0.5");
+    snprintf(v.src_ip, sizeof(v.src_ip), "%s", src);
     snprintf(v.dest_ip, sizeof(v.dest_ip), "203.0.113.9");
     v.direction = "outbound";
     v.src_internal = true;
     rules_dispatch(s->r, RH_FLOW_END, &v, now_us);
     rules_flow_forget(s->r, id);
+}
+
+static void flow_end(sensor *s, uint64_t id, uint64_t now_us)
+{
+    flow_end_from(s, "10.0.0.5", id, now_us);
 }
 
 static int setup(void **state)
@@ -196,6 +203,18 @@ static int teardown(void **state)
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     return system(cmd);
+}
+
+/* Asserts that rules_stats of s holds 'want' (e.g. "\"fallbacks\":1"). */
+static void stats_has(sensor *s, const char *want)
+{
+    jw w;
+    jw_init(&w);
+    rules_stats(s->r, &w);
+    const char *json = jw_text(&w);
+    assert_non_null(json);
+    if (!strstr(json, want)) fail_msg("%s not in %s", want, json);
+    jw_free(&w);
 }
 
 static void reset_store(void)
@@ -231,11 +250,14 @@ static void test_two_sensors_one_alert(void **state)
     rules_fleet_sync(a.r, T0 + 10 * S);
     flow_end(&a, 4, T0 + 11 * S);
     assert_int_equal(a.alerts, 0);
+    stats_has(&a, "\"claims_lost\":1"); /* the store said no, counted */
     /* a window later the claim is free again */
     flow_end(&a, 5, T0 + 700 * S);
     flow_end(&a, 6, T0 + 701 * S);
     flow_end(&a, 7, T0 + 702 * S);
     assert_int_equal(a.alerts, 1);
+    stats_has(&a, "\"claims\":2,\"claims_lost\":1");
+    stats_has(&b, "\"claims\":1,\"claims_lost\":0");
     rules_free(a.r);
     rules_free(b.r);
 }
@@ -256,6 +278,9 @@ static void test_local_without_store_window(void **state)
     assert_non_null(strstr(a.logs, "window store unreachable"));
     char *first = strstr(a.logs, "window store unreachable");
     assert_null(strstr(first + 1, "window store unreachable")); /* once */
+    /* counted: one fallback, in force now */
+    stats_has(&a, "\"fallbacks\":1");
+    stats_has(&a, "\"local\":true");
     /* back: the waiting increments go out at the next sync */
     fdown = false;
     rules_fleet_sync(a.r, T0 + 5 * S);
@@ -263,6 +288,47 @@ static void test_local_without_store_window(void **state)
     assert_int_equal(n_fent, 1);
     assert_true(fstore[0].v[0] == 1200 && fstore[0].v[1] == 3);
     assert_non_null(strstr(a.logs, "window store answers again"));
+    stats_has(&a, "\"local\":false");
+    stats_has(&a, "\"fallbacks\":1");
+    rules_free(a.r);
+}
+
+/* More keys than the cache's first 1,024 slots: the table grows and every
+ * key is still found (a lost one would be synced again at its next read). */
+static void test_many_keys(void **state)
+{
+    (void)state;
+    sensor a;
+    enum { KEYS = 3000 };
+    char ip[32];
+    reset_store();
+    keys_cap = 10000;
+    start(&a, "a");
+    keys_cap = 1000;
+    fdown = true; /* no sync per new key: the adds wait */
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(ip, sizeof(ip), "10.1.%d.%d", i / 256, i % 256);
+        flow_end_from(&a, ip, (uint64_t)i + 1, T0 + (uint64_t)i);
+    }
+    fdown = false;
+    rules_fleet_sync(a.r, T0 + 5 * S);
+    assert_int_equal(n_syncs, 1);
+    assert_int_equal(n_deltas, KEYS);
+    assert_int_equal(n_fent, KEYS);
+    for (int i = 0; i < KEYS; i += 7) { /* each found, synced: no new sync */
+        snprintf(ip, sizeof(ip), "10.1.%d.%d", i / 256, i % 256);
+        flow_end_from(&a, ip, (uint64_t)(KEYS + i) + 1, T0 + 6 * S);
+    }
+    assert_int_equal(n_syncs, 1);
+    assert_int_equal(a.alerts, 0); /* 800 each: below 1,000 */
+    /* a new key's first read syncs at once, reading back only that key */
+    flow_end_from(&a, "10.2.0.1", 2 * KEYS, T0 + 7 * S);
+    assert_int_equal(n_syncs, 2);
+    assert_int_equal(last_nq, 1);
+    /* the tick reads back every key touched within the span */
+    rules_fleet_sync(a.r, T0 + 10 * S);
+    assert_int_equal(n_syncs, 3);
+    assert_int_equal(last_nq, KEYS + 1);
     rules_free(a.r);
 }
 
@@ -271,6 +337,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_sensors_one_alert),
         cmocka_unit_test(test_local_without_store_window),
+        cmocka_unit_test(test_many_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
