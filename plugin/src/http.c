@@ -402,12 +402,7 @@ static void header_limit(http_conn *c, http_dir dir, http_event ev)
     event(c, dir, d->t, ev);
 }
 
-/* The one rule for a request's names, shared by the parser (host_field)
- * and the engine's look at a first segment (http_head_host): the first
- * name (the target's authority, else the first Host field; 'have' when
- * host holds it already) wins; a later, different one is kept in alt if
- * alt is still empty.  True when h differs from the name kept. */
-static bool host_merge(char *host, size_t cap, char *alt, size_t altcap, const char *h, bool have)
+bool http_host_merge(char *host, size_t cap, char *alt, size_t altcap, const char *h, bool have)
 {
     if (!have) {
         snprintf(host, cap, "%s", h);
@@ -426,8 +421,8 @@ static void host_field(dstate *d, http_txn *t, const char *v, size_t vn)
     char h[sizeof(t->host)];
     http_host_normalize(v, vn, h, sizeof(h));
     if (d->host_hdr) t->anomalies |= HTTP_ANOM_HOST_DUPLICATE;
-    bool differs = host_merge(t->host, sizeof(t->host), t->host_alt, sizeof(t->host_alt), h,
-                              d->host_hdr || d->host_uri);
+    bool differs = http_host_merge(t->host, sizeof(t->host), t->host_alt, sizeof(t->host_alt), h,
+                                   d->host_hdr || d->host_uri);
     if (differs && !d->host_hdr) t->anomalies |= HTTP_ANOM_HOST_MISMATCH;
     d->host_hdr = true;
 }
@@ -744,7 +739,7 @@ bool http_head_host(const uint8_t *p, size_t n, char *host, size_t cap, char *al
             if (colon && ascii_ieq(s, (size_t)(colon - s), "host")) {
                 char h[256];
                 http_host_normalize(colon + 1, ln - (size_t)(colon + 1 - s), h, sizeof(h));
-                host_merge(host, cap, alt, altcap, h, seen || from_uri);
+                http_host_merge(host, cap, alt, altcap, h, seen || from_uri);
                 seen = true;
             }
         }
