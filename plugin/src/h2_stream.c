@@ -291,12 +291,9 @@ static void on_field(void *ud, const uint8_t *name, size_t nlen, const uint8_t *
     } else if (ascii_ieq(nm, nlen, "host")) {
         char h[sizeof(t->host)];
         http_host_normalize(v, vlen, h, sizeof(h));
-        if (!t->host[0]) {
-            memcpy(t->host, h, sizeof(h));
-        } else if (strcmp(t->host, h) != 0) {
+        if (http_host_merge(t->host, sizeof(t->host), t->host_alt, sizeof(t->host_alt), h,
+                            t->host[0] != 0))
             t->anomalies |= HTTP_ANOM_HOST_MISMATCH;
-            if (!t->host_alt[0]) memcpy(t->host_alt, h, sizeof(h));
-        }
     } else if (ascii_ieq(nm, nlen, "user-agent")) {
         ascii_copy_trunc(t->user_agent, sizeof(t->user_agent), v, vlen);
     } else {

@@ -402,6 +402,17 @@ static void header_limit(http_conn *c, http_dir dir, http_event ev)
     event(c, dir, d->t, ev);
 }
 
+bool http_host_merge(char *host, size_t cap, char *alt, size_t altcap, const char *h, bool have)
+{
+    if (!have) {
+        snprintf(host, cap, "%s", h);
+        return false;
+    }
+    if (strcmp(h, host) == 0) return false;
+    if (!alt[0]) snprintf(alt, altcap, "%s", h);
+    return true;
+}
+
 /* A Host field: the first one wins (what most servers and proxies route
  * on); a later, different one is kept in host_alt so that attribution can
  * try it too. */
@@ -409,15 +420,10 @@ static void host_field(dstate *d, http_txn *t, const char *v, size_t vn)
 {
     char h[sizeof(t->host)];
     http_host_normalize(v, vn, h, sizeof(h));
-    if (d->host_hdr || d->host_uri) {
-        t->anomalies |= d->host_hdr ? HTTP_ANOM_HOST_DUPLICATE : 0;
-        if (strcmp(h, t->host) != 0) {
-            if (!d->host_hdr) t->anomalies |= HTTP_ANOM_HOST_MISMATCH;
-            if (!t->host_alt[0]) memcpy(t->host_alt, h, sizeof(h));
-        }
-    } else {
-        memcpy(t->host, h, sizeof(h));
-    }
+    if (d->host_hdr) t->anomalies |= HTTP_ANOM_HOST_DUPLICATE;
+    bool differs = http_host_merge(t->host, sizeof(t->host), t->host_alt, sizeof(t->host_alt), h,
+                                   d->host_hdr || d->host_uri);
+    if (differs && !d->host_hdr) t->anomalies |= HTTP_ANOM_HOST_MISMATCH;
     d->host_hdr = true;
 }
 
@@ -733,10 +739,7 @@ bool http_head_host(const uint8_t *p, size_t n, char *host, size_t cap, char *al
             if (colon && ascii_ieq(s, (size_t)(colon - s), "host")) {
                 char h[256];
                 http_host_normalize(colon + 1, ln - (size_t)(colon + 1 - s), h, sizeof(h));
-                if (!seen && !from_uri)
-                    snprintf(host, cap, "%s", h);
-                else if (!alt[0] && strcmp(h, host) != 0)
-                    snprintf(alt, altcap, "%s", h);
+                http_host_merge(host, cap, alt, altcap, h, seen || from_uri);
                 seen = true;
             }
         }

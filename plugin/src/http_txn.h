@@ -142,6 +142,12 @@ const char *http_anomaly_name(unsigned i);
  * lower case, port and trailing dots removed, truncated to cap-1. */
 void http_host_normalize(const char *v, size_t n, char *out, size_t cap);
 
+/* The one rule for a request's names (HTTP/1 Host fields, the engine's
+ * http_head_host, HTTP/2's host field): the first name wins ('have' when
+ * host holds it already); a later, different one h is kept in alt if alt
+ * is still empty.  True when h differs from the name kept. */
+bool http_host_merge(char *host, size_t cap, char *alt, size_t altcap, const char *h, bool have);
+
 #define HTTP_PROTO_1 0u /* HTTP/1.x (http.c) */
 #define HTTP_PROTO_2 2u /* HTTP/2 (h2_*.c) */
 

@@ -128,27 +128,9 @@ static inline size_t swar_find_jstruct(const uint8_t *p, size_t n)
     return i;
 }
 
-/* Offset of the first 'm' or 'M' in p[0..n), or n. */
-static inline size_t swar_find_m(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-#if SWAR_SSE2
-    SSE_SCAN(p, n, i, SSE_EQ(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'm'))
-#endif
-#if SWAR_FAST
-    for (; i + 8 <= n; i += 8) {
-        /* x | 0x20 is 'm' exactly for 'm' and 'M' */
-        uint64_t m = swar_eq(swar_load(p + i) | (SWAR_ONES * 0x20), 'm');
-        if (m) return i + swar_first(m);
-    }
-#endif
-    while (i < n && (p[i] | 0x20) != 'm') i++;
-    return i;
-}
-
 /* Offset of the first "mem" (any case) starting in p[0..n), which holds
- * two more bytes after it (p[n+1] readable), or n.  A letter as common as
- * 'm' alone stopped the scan every few dozen bytes. */
+ * two more bytes after it (p[n+1] readable), or n.  ('m' alone, as
+ * common a letter as it is, stopped the scan every few dozen bytes.) */
 static inline size_t swar_find_mem(const uint8_t *p, size_t n)
 {
     size_t i = 0;

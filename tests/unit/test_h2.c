@@ -481,6 +481,68 @@ static void test_continuation_padding(void **state)
     w_free(&w);
 }
 
+static char names_host[256], names_alt[256];
+static uint32_t names_anom;
+
+static void cb_reqh_names(void *ud, const http_txn *t)
+{
+    cb_reqh(ud, t);
+    snprintf(names_host, sizeof(names_host), "%s", t->host);
+    snprintf(names_alt, sizeof(names_alt), "%s", t->host_alt);
+    names_anom = t->anomalies;
+}
+
+/* :authority wins over a host field (RFC 9113 8.3.1); a different host is
+ * kept in host_alt and marked host_mismatch; both are normalised (case,
+ * port, trailing dot) before they are compared. */
+static void test_host_authority(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *authority, *host, *want, *alt;
+        uint32_t anomalies;
+    } cases[] = {
+        {"API.OpenAI.com:443", "api.openai.com.", "api.openai.com", "", 0},
+        {"api.openai.com", "Example.org:8080", "api.openai.com", "example.org",
+         HTTP_ANOM_HOST_MISMATCH},
+        {"api.openai.com", NULL, "api.openai.com", "", 0},
+    };
+    http_callbacks cbs = CBS;
+    cbs.on_request_headers = cb_reqh_names;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *const nv[] = {":method",
+                                  "POST",
+                                  ":scheme",
+                                  "https",
+                                  ":authority",
+                                  cases[i].authority,
+                                  ":path",
+                                  "/v1/chat/completions",
+                                  cases[i].host ? "host" : NULL,
+                                  cases[i].host,
+                                  NULL};
+        wire w;
+        w_init(&w);
+        w_preface(&w);
+        w_headers(&w, REQ, 1, 0x1, nv);
+        w_headers(&w, RESP, 1, 0x1, RESP_200);
+        rec r;
+        memset(&r, 0, sizeof(r));
+        names_host[0] = names_alt[0] = 0;
+        names_anom = ~0u;
+        h2_conn *c = h2_conn_new(NULL, &cbs, &r);
+        assert_non_null(c);
+        play(&w, c, 0);
+        assert_int_equal(r.reqh, 1);
+        assert_string_equal(names_host, cases[i].want);
+        assert_string_equal(names_alt, cases[i].alt);
+        assert_int_equal(names_anom, cases[i].anomalies);
+        h2_conn_free(c);
+        rec_free(&r);
+        w_free(&w);
+    }
+}
+
 /* Many requests with distinct, indexed header values: the 4096-byte table
  * evicts again and again; every block still decodes right. */
 static void test_table_eviction(void **state)
@@ -1380,6 +1442,7 @@ int main(void)
         cmocka_unit_test(test_basic),
         cmocka_unit_test(test_interleaved),
         cmocka_unit_test(test_continuation_padding),
+        cmocka_unit_test(test_host_authority),
         cmocka_unit_test(test_table_eviction),
         cmocka_unit_test(test_table_size_settings),
         cmocka_unit_test(test_rst_goaway),
