@@ -198,7 +198,7 @@ static void form_feed(content_ctx *c, const uint8_t *p, size_t n)
             continue;
         }
         if (c->f_pct) {
-            int v = hexval(b);
+            int v = ascii_hexval(b);
             if (v < 0) {
                 c->f_pct = 0; /* a stray '%': dropped */
             } else {

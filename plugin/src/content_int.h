@@ -261,13 +261,6 @@ static inline bool ieq_prefix(const char *s, size_t n, const char *lit)
     return ascii_iprefix(s, n, lit);
 }
 
-static inline int hexval(uint8_t b)
-{
-    if (b >= '0' && b <= '9') return b - '0';
-    b = (uint8_t)lower(b);
-    return (b >= 'a' && b <= 'f') ? b - 'a' + 10 : -1;
-}
-
 /* ---- content.c: identifier sets and the embedded-message scanners ---- */
 
 /* Adds an identifier's hash (or its trimmed text, compared case-

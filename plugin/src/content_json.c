@@ -7,6 +7,7 @@
  */
 #include "content.h"
 #include "content_int.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -190,35 +191,6 @@ void content_sd_finish(content_ctx *c)
     d->role = R_NONE;
 }
 
-/* UTF-8 of a code point, as yajl writes it ('?' beyond 0x1fffff). */
-static size_t utf8_put(uint32_t cp, uint8_t *o)
-{
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (uint8_t)(0xc0 | cp >> 6);
-        o[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xe0 | cp >> 12);
-        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    if (cp < 0x200000) {
-        o[0] = (uint8_t)(0xf0 | cp >> 18);
-        o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-        o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        o[3] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 4;
-    }
-    o[0] = '?';
-    return 1;
-}
-
 /* A \uXXXX: a high surrogate waits for the \u that follows it and is
  * combined with it the way yajl does; alone it is '?'. */
 static size_t sd_code(sdec *d, uint32_t cp, uint8_t *o)
@@ -273,7 +245,7 @@ static size_t sd_feed(content_ctx *c, const uint8_t *p, size_t n, bool *bad)
             o = 0;
         }
         if (d->uhex) {
-            int v = hexval(b);
+            int v = ascii_hexval(b);
             if (v < 0) {
                 *bad = true;
                 break;

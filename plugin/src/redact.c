@@ -12,7 +12,9 @@
  * (content.c's identifier sets) and is kept as it was.
  */
 #include "redact.h"
+
 #include "ascii.h"
+#include "utf8.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -80,30 +82,6 @@ static long hex4(const uint8_t *s, size_t n, size_t i)
     return v;
 }
 
-static size_t utf8_put(uint8_t *o, unsigned long cp)
-{
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (uint8_t)(0xc0 | (cp >> 6));
-        o[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xe0 | (cp >> 12));
-        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (uint8_t)(0xf0 | (cp >> 18));
-    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (uint8_t)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 /* JSON string escapes and URL %XX escapes decoded into out (never longer
  * than the input); control characters other than tab and newline become
  * '?', so the sample stays a text line.  An escape cut off at the end of
@@ -147,7 +125,7 @@ static size_t decode(const uint8_t *s, size_t n, uint8_t *out)
         }
         if (cp == 0x7f || (cp < 0x20 && cp != '\t' && cp != '\n')) cp = '?';
         if (unicode)
-            o += utf8_put(out + o, cp);
+            o += utf8_put((uint32_t)cp, out + o);
         else
             out[o++] = (uint8_t)cp; /* a raw or %XX byte stays a byte (UTF-8 passes through) */
         i += used;
