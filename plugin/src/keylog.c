@@ -46,6 +46,7 @@ struct keylog_table {
     uint32_t *slot;
     size_t cap, mask, count;
     uint32_t oldest, newest, free; /* entry index + 1, 0: none */
+    uint32_t used;                 /* entries [0, used) were ever handed out */
     uint64_t seed;
     uint64_t secrets, evictions;
     _Atomic uint64_t generation, lookups, hits;
@@ -95,8 +96,9 @@ keylog_table *keylog_table_new(size_t capacity)
     }
     t->cap = capacity;
     t->mask = nslots - 1;
-    for (size_t i = 0; i < capacity; i++) t->ent[i].next = i + 1 < capacity ? (uint32_t)(i + 2) : 0;
-    t->free = 1;
+    /* Entries past 'used' are free without being on the list: a table
+     * sized for 16,384 sessions costs no page until a key arrives (the
+     * list used to be threaded through all of it, and wiped at the end). */
     t->seed = mix64((uint64_t)(uintptr_t)t ^ (uint64_t)getpid());
     return t;
 }
@@ -104,7 +106,7 @@ keylog_table *keylog_table_new(size_t capacity)
 void keylog_table_free(keylog_table *t)
 {
     if (!t) return;
-    OPENSSL_cleanse(t->ent, t->cap * sizeof(entry));
+    OPENSSL_cleanse(t->ent, t->used * sizeof(entry));
     free(t->ent);
     free(t->slot);
     pthread_rwlock_destroy(&t->lock);
@@ -174,14 +176,19 @@ int keylog_table_put(keylog_table *t, keylog_label label, const uint8_t cr[KEYLO
     if (t->slot[i]) {
         e = &t->ent[t->slot[i] - 1];
     } else {
-        if (!t->free) {
+        if (!t->free && t->used == t->cap) {
             entry_drop(t, t->oldest); /* full: the oldest goes */
             t->evictions++;
             i = find_slot(t, cr); /* the deletion may have moved the run */
         }
-        uint32_t id = t->free;
+        uint32_t id;
+        if (t->free) {
+            id = t->free;
+            t->free = t->ent[id - 1].next;
+        } else {
+            id = ++t->used;
+        }
         e = &t->ent[id - 1];
-        t->free = e->next;
         memcpy(e->cr, cr, KEYLOG_CR_LEN);
         e->prev = t->newest;
         e->next = 0;
