@@ -34,6 +34,7 @@ enum {
     X(dpi_classified,   STATS_DPI,      "classified")                          \
     X(dpi_giveups,      STATS_DPI,      "giveups")                             \
     X(insp_skipped,     STATS_HTTP,     "flows_skipped")                       \
+    X(insp_early_capped, STATS_HTTP,    "server_first_capped")                 \
     X(evidence_written, STATS_EVIDENCE, "written")                             \
     X(evidence_bytes,   STATS_EVIDENCE, "packet_bytes")                        \
     X(evidence_capped,  STATS_EVIDENCE, "flows_capped")                        \

@@ -228,11 +228,82 @@ static bool inspect_needed(egret_engine *e, flow *f, fext *x, const dec_pkt *p, 
     return x->has_ai;
 }
 
+/* Server bytes that came before the client's first byte on a connection
+ * whose handshake was seen: a server may speak first (an h2c server's
+ * SETTINGS with prior knowledge, RFC 9113 3.4; a banner), and whether the
+ * flow is inspected is read from the client's first bytes.  Held, bounded,
+ * and given to the inspection once it starts, so the response stream has
+ * no hole at its start.  Past the bound they are let go
+ * (stats.http.server_first_capped) and the response stream starts with a
+ * gap; the decision still waits for the client, so a server that talks
+ * first cannot keep a request from being inspected. */
+#define EARLY_BYTES 4096
+#define EARLY_SEGS  8
+struct early_srv {
+    uint32_t n, used;
+    struct {
+        uint32_t seq;
+        uint16_t len;
+        uint8_t flags;
+    } seg[EARLY_SEGS];
+    uint8_t data[EARLY_BYTES];
+};
+
+static void early_drop(fext *x)
+{
+    free(x->early);
+    x->early = NULL;
+}
+
+/* Holds a server segment; false when it does not fit. */
+static bool early_hold(fext *x, const dec_pkt *p)
+{
+    if (!x->early) {
+        if (!(x->early = malloc(sizeof(*x->early)))) return false;
+        x->early->n = x->early->used = 0;
+    }
+    struct early_srv *h = x->early;
+    if (h->n == EARLY_SEGS || p->payload_len > EARLY_BYTES - h->used) return false;
+    h->seg[h->n].seq = p->seq;
+    h->seg[h->n].len = (uint16_t)p->payload_len;
+    h->seg[h->n].flags = p->tcp_flags;
+    memcpy(h->data + h->used, p->payload, p->payload_len);
+    h->used += p->payload_len;
+    h->n++;
+    return true;
+}
+
+/* The held server segments, to a flow now inspected. */
+static void early_replay(egret_engine *e, fext *x, const dec_pkt *p)
+{
+    struct early_srv *h = x->early;
+    dec_pkt q = *p;
+    q.ack = 0;
+    size_t off = 0;
+    for (uint32_t i = 0; i < h->n; i++) {
+        q.seq = h->seg[i].seq;
+        q.tcp_flags = h->seg[i].flags & (uint8_t)~TH_ACK; /* its ACK was no news */
+        q.payload = h->data + off;
+        q.payload_len = h->seg[i].len;
+        off += h->seg[i].len;
+        inspect_packet(e->inspect, x->insp, FLOW_TOCLIENT, &q);
+    }
+}
+
 static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int dir)
 {
     if (!e->inspect || p->proto != 6) return;
     if (!x->insp_decided) {
         if (p->payload_len == 0) return;
+        if (dir == FLOW_TOCLIENT && f->dir[FLOW_TOSERVER].syn && f->dir[FLOW_TOCLIENT].syn) {
+            /* the client's first bytes decide */
+            if (!x->early_capped && !early_hold(x, p)) {
+                x->early_capped = true;
+                e->c.insp_early_capped++;
+                early_drop(x);
+            }
+            return;
+        }
         x->insp_decided = true;
         int kind = dir == FLOW_TOSERVER ? inspect_wants(e->inspect, p->payload, p->payload_len)
                                         : INSPECT_NONE;
@@ -241,14 +312,20 @@ static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int
         const flow_dir *cd = &f->dir[FLOW_TOSERVER];
         if (kind == INSPECT_NONE && dir == FLOW_TOSERVER && cd->syn && p->seq != cd->seq_base)
             kind = INSPECT_ANY;
-        if (kind == INSPECT_NONE) return;
+        if (kind == INSPECT_NONE) {
+            early_drop(x);
+            return;
+        }
         if (!inspect_needed(e, f, x, p, kind)) {
             e->c.insp_skipped++;
+            early_drop(x);
             return;
         }
         x->insp = inspect_flow_new(e->inspect, f, kind);
         for (int d = 0; x->insp && d < 2; d++)
             if (f->dir[d].syn) inspect_flow_seq_base(x->insp, d, f->dir[d].seq_base);
+        if (x->insp && x->early) early_replay(e, x, p);
+        early_drop(x);
     }
     if (!x->insp) return;
     if (dir == FLOW_TOSERVER && p->payload_len && !x->req_start) x->req_start = e->ev_ts;
@@ -276,6 +353,7 @@ static void on_flow_end(flow *f, flow_end_reason why, void *ud)
         e->c.dpi_giveups++;
     }
     inspect_end(e, f, x);
+    early_drop(x);
     attribute(e, f, x);
     geo_result gb;
     const geo_result *g = engine_dest_geo(e, f, x, &gb);

@@ -15,6 +15,7 @@
 
 struct evidence_buf;
 struct flow;
+struct early_srv;
 
 /* Per-flow engine state (the flow table's ext area). */
 typedef struct fext {
@@ -31,8 +32,10 @@ typedef struct fext {
     uint32_t tick_exchanges;
     bool dirty;                 /* on the engine's list of flows with un-ticked traffic */
     bool insp_decided;          /* inspection decided at the first payload */
+    bool early_capped;          /* server bytes before the client's: past the hold */
     bool decrypted;             /* a request came out of TLS decryption */
     inspect_flow *insp;         /* clear-text HTTP inspection, or NULL */
+    struct early_srv *early;    /* server bytes held until the client speaks (engine.c) */
     struct evidence_buf *evid;  /* first packets + last body sample (--evidence) */
     struct flow *dprev, *dnext; /* that list (packet order) */
     uint32_t dns_tx;            /* DNS messages parsed on the flow so far: the next EVE dns tx_id */

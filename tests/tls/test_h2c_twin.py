@@ -60,8 +60,14 @@ def main():
         twin = os.path.join(tmp, "twin.pcap")
         subprocess.run([sys.executable, os.path.join(a.root, "scripts", "mkh2ctwin"), src, keys,
                         twin], check=True, timeout=300)
+        # the server's SETTINGS before the client's preface, as in the TLS
+        # original (RFC 9113 3.4 lets an h2c server speak first)
+        sfirst = os.path.join(tmp, "twin-server-first.pcap")
+        subprocess.run([sys.executable, os.path.join(a.root, "scripts", "mkh2ctwin"),
+                        "--server-first", src, keys, sfirst], check=True, timeout=300)
         orig = eve(a.egret, a.root, src, ["--tls-keylog", keys])
         clear = eve(a.egret, a.root, twin)
+        sf = eve(a.egret, a.root, sfirst, ["--eve", "http,alert,stats"])
     fail = 0
 
     def check(ok, what):
@@ -85,6 +91,14 @@ def main():
     check(ow == cw, "same 9000007 alert (severity, why less 'decrypted')")
     if ow != cw:
         print("original: %s\ntwin:     %s" % (json.dumps(ow), json.dumps(cw)), file=sys.stderr)
+    sh, sw = summary(sf)
+    check(sh == ch and sw == cw, "server speaking first: the same http record and alert")
+    if sh != ch or sw != cw:
+        print("client first: %s %s\nserver first: %s %s" %
+              (json.dumps(ch), json.dumps(cw), json.dumps(sh), json.dumps(sw)), file=sys.stderr)
+    st = [r["stats"]["http"] for r in sf if r["event_type"] == "stats"]
+    check(bool(st) and st[-1].get("server_first_capped") == 0,
+          "server speaking first: held, not capped (stats.http.server_first_capped 0)")
     if not fail:
         print("ok   twin of testnet-encrypted-chat: %d request(s), fingerprint %s..." %
               (len(oh), oh[0][1]["fingerprint"][:16]))
