@@ -233,12 +233,14 @@ static bool inspect_needed(egret_engine *e, flow *f, fext *x, const dec_pkt *p, 
  * SETTINGS with prior knowledge, RFC 9113 3.4; a banner), and whether the
  * flow is inspected is read from the client's first bytes.  Held, bounded,
  * and given to the inspection once it starts, so the response stream has
- * no hole at its start.  Past the bound they are let go
+ * no hole at its start.  Past the bounds (per flow, and flows holding
+ * at once) they are let go
  * (stats.http.server_first_capped) and the response stream starts with a
  * gap; the decision still waits for the client, so a server that talks
  * first cannot keep a request from being inspected. */
 #define EARLY_BYTES 4096
 #define EARLY_SEGS  8
+#define EARLY_FLOWS 4096 /* flows holding at once: ~17 MiB at most */
 struct early_srv {
     uint32_t n, used;
     struct {
@@ -249,17 +251,20 @@ struct early_srv {
     uint8_t data[EARLY_BYTES];
 };
 
-static void early_drop(fext *x)
+static void early_drop(egret_engine *e, fext *x)
 {
+    if (!x->early) return;
     free(x->early);
     x->early = NULL;
+    e->early_held--;
 }
 
 /* Holds a server segment; false when it does not fit. */
-static bool early_hold(fext *x, const dec_pkt *p)
+static bool early_hold(egret_engine *e, fext *x, const dec_pkt *p)
 {
     if (!x->early) {
-        if (!(x->early = malloc(sizeof(*x->early)))) return false;
+        if (e->early_held >= EARLY_FLOWS || !(x->early = malloc(sizeof(*x->early)))) return false;
+        e->early_held++;
         x->early->n = x->early->used = 0;
     }
     struct early_srv *h = x->early;
@@ -297,10 +302,10 @@ static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int
         if (p->payload_len == 0) return;
         if (dir == FLOW_TOCLIENT && f->dir[FLOW_TOSERVER].syn && f->dir[FLOW_TOCLIENT].syn) {
             /* the client's first bytes decide */
-            if (!x->early_capped && !early_hold(x, p)) {
+            if (!x->early_capped && !early_hold(e, x, p)) {
                 x->early_capped = true;
                 e->c.insp_early_capped++;
-                early_drop(x);
+                early_drop(e, x);
             }
             return;
         }
@@ -313,19 +318,19 @@ static void inspect_pkt(egret_engine *e, flow *f, fext *x, const dec_pkt *p, int
         if (kind == INSPECT_NONE && dir == FLOW_TOSERVER && cd->syn && p->seq != cd->seq_base)
             kind = INSPECT_ANY;
         if (kind == INSPECT_NONE) {
-            early_drop(x);
+            early_drop(e, x);
             return;
         }
         if (!inspect_needed(e, f, x, p, kind)) {
             e->c.insp_skipped++;
-            early_drop(x);
+            early_drop(e, x);
             return;
         }
         x->insp = inspect_flow_new(e->inspect, f, kind);
         for (int d = 0; x->insp && d < 2; d++)
             if (f->dir[d].syn) inspect_flow_seq_base(x->insp, d, f->dir[d].seq_base);
         if (x->insp && x->early) early_replay(e, x, p);
-        early_drop(x);
+        early_drop(e, x);
     }
     if (!x->insp) return;
     if (dir == FLOW_TOSERVER && p->payload_len && !x->req_start) x->req_start = e->ev_ts;
@@ -353,7 +358,7 @@ static void on_flow_end(flow *f, flow_end_reason why, void *ud)
         e->c.dpi_giveups++;
     }
     inspect_end(e, f, x);
-    early_drop(x);
+    early_drop(e, x);
     attribute(e, f, x);
     geo_result gb;
     const geo_result *g = engine_dest_geo(e, f, x, &gb);

@@ -56,6 +56,7 @@ struct egret_engine {
     uint64_t fleet_tick;           /* tick interval of the last fleet-window sync */
     flow *dirty_head, *dirty_tail; /* flows with traffic on_tick has not seen */
     inspect_ctx *inspect;          /* NULL with no_inspect */
+    size_t early_held;             /* flows holding server bytes (engine.c early_*) */
     char *evidence_dir;
     char geo_city_path[512], geo_asn_path[512];
     bool geo_test; /* opened from the bundled test databases */
