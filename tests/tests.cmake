@@ -144,7 +144,7 @@ set_tests_properties(tls_decrypt PROPERTIES LABELS integration TIMEOUT 300)
 # the same http records, content summary and 9000007 alert as decrypted.
 add_test(NAME tls_h2c_twin COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/tls/test_h2c_twin.py
   --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR})
-set_tests_properties(tls_h2c_twin PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
+set_tests_properties(tls_h2c_twin PROPERTIES LABELS integration TIMEOUT 120)
 
 # Service behaviour (issue 18): append/truncate, a cut last line ended,
 # SIGHUP reopening the outputs without loss, --pidfile, SIGTERM, alert log.

@@ -23,25 +23,31 @@ FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "       $2"; }
 
-egret_reqs() { # PCAP [egret args...] -> sorted "METHOD URI HOST" lines
-    local pcap=$1
-    shift
+# One line per http record egret writes: the Python expression EXPR over
+# the record's "http" object h (None: no line), sorted.
+egret_http() { # PCAP EXPR [egret args...]
+    local pcap=$1 expr=$2
+    shift 2
     "$EGRET" -q -r "$pcap" "$@" --eve http | "$PY" -c '
 import json, re, sys
 for l in sys.stdin:
     h = json.loads(l)["http"]
-    print(h.get("http_method", ""), h.get("url", ""), re.sub(r":[0-9]+$", "", h.get("hostname", "")))' | sort
+    v = eval(sys.argv[1])
+    if v is not None:
+        print(" ".join(map(str, v)) if isinstance(v, tuple) else v)' "$expr" | sort
+}
+
+egret_reqs() { # PCAP [egret args...] -> sorted "METHOD URI HOST" lines
+    local pcap=$1
+    shift
+    egret_http "$pcap" '(h.get("http_method", ""), h.get("url", ""),
+                        re.sub(r":[0-9]+$", "", h.get("hostname", "")))' "$@"
 }
 
 egret_statuses() { # PCAP [egret args...] -> sorted response statuses
     local pcap=$1
     shift
-    "$EGRET" -q -r "$pcap" "$@" --eve http | "$PY" -c '
-import json, sys
-for l in sys.stdin:
-    h = json.loads(l)["http"]
-    if "status" in h:
-        print(h["status"])' | sort
+    egret_http "$pcap" 'h.get("status")' "$@"
 }
 
 # host without its port (egret's hostname is Suricata's: the name only)
@@ -64,11 +70,8 @@ tshark_statuses() { # PCAP KEYLOG
 egret_bodies() { # PCAP [egret args...] -> sorted "METHOD URI BODY_BYTES" lines
     local pcap=$1
     shift
-    "$EGRET" -q -r "$pcap" "$@" --eve http | "$PY" -c '
-import json, sys
-for l in sys.stdin:
-    h = json.loads(l)["http"]
-    print(h.get("http_method", ""), h.get("url", ""), h.get("request_body_length", 0))' | sort
+    egret_http "$pcap" '(h.get("http_method", ""), h.get("url", ""),
+                        h.get("request_body_length", 0))' "$@"
 }
 
 # Request body sizes as tshark decrypts them.  HTTP/1.x: the length of

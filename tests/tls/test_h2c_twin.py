@@ -52,8 +52,9 @@ def main():
     ap.add_argument("--root", required=True)
     a = ap.parse_args()
     if not shutil.which("tshark"):
-        print("SKIP: tshark not installed (scripts/mkh2ctwin decrypts with it)", file=sys.stderr)
-        return 77
+        print("FAIL: tshark not installed (scripts/mkh2ctwin decrypts with it; "
+              "scripts/bootstrap installs it)", file=sys.stderr)
+        return 1
     src = os.path.join(a.root, "pcaps", "testnet-encrypted-chat.pcap")
     keys = os.path.join(a.root, "pcaps", "testnet-encrypted-chat.keylog")
     with tempfile.TemporaryDirectory() as tmp:
