@@ -12,8 +12,8 @@ equal -- and present, so that an empty comparison cannot pass.
 
     test_h2c_twin.py --egret EGRET --root SRCDIR
 
-Exits 77 (skipped, with a message) when tshark, which decrypts for
-mkh2ctwin, is not installed."""
+Fails, saying so, when tshark (which decrypts for mkh2ctwin, and which
+scripts/bootstrap installs) is missing."""
 
 import argparse
 import json
