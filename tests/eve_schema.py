@@ -185,6 +185,8 @@ def merged_stats(egret, root):
                             "--stats-interval", "1"], capture_output=True, timeout=120)
         runs[n] = [json.loads(x) for x in p.stdout.decode().splitlines() if x.strip()]
     one, two = runs[1], runs[2]
+    if not one or not two:  # else every comparison below compares nothing
+        return ["workers-2: no stats records (one engine %d, two workers %d)" % (len(one), len(two))]
     stamps = [r["timestamp"] for r in two]
     if len(stamps) != len(set(stamps)):
         bad.append("workers-2: several stats records for one interval")
@@ -200,14 +202,13 @@ def merged_stats(egret, root):
             bad.append("workers-2: merged capture.packets %d, the threads' sum %d" %
                        (r["stats"]["capture"]["packets"], pk))
             break
-    if one and two:
-        for path in (("capture", "packets"), ("capture", "bytes"), ("flow", "total"),
-                     ("decoder", "pkts")):
-            a, b = one[-1]["stats"], two[-1]["stats"]
-            for k in path:
-                a, b = a[k], b[k]
-            if a != b:
-                bad.append("workers-2: last stats %s %d, one engine %d" % (".".join(path), b, a))
+    for path in (("capture", "packets"), ("capture", "bytes"), ("flow", "total"),
+                 ("decoder", "pkts")):
+        a, b = one[-1]["stats"], two[-1]["stats"]
+        for k in path:
+            a, b = a[k], b[k]
+        if a != b:
+            bad.append("workers-2: last stats %s %d, one engine %d" % (".".join(path), b, a))
     return bad
 
 
