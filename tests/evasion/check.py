@@ -72,6 +72,10 @@ def main():
     exps = sorted(glob.glob(os.path.join(root, "pcaps", "evasion", "*.expect.json")))
     caps = sorted(glob.glob(os.path.join(root, "pcaps", "evasion", "*.pcap")))
     failed = 0
+    if not exps:  # else the loops below check nothing and pass
+        print("FAIL no expectation files in %s (scripts/mkevasion writes them)" %
+              os.path.join(root, "pcaps", "evasion"))
+        failed += 1
     for c in caps:
         if c[:-5] + ".expect.json" not in exps:
             print("FAIL %s: no expectation file" % os.path.basename(c))
