@@ -70,6 +70,7 @@ import collections, json, re, sys
 eve = [json.loads(l) for l in open(sys.argv[1])]
 text = open(sys.argv[2]).read()
 alerts = [r["alert"] for r in eve if r["event_type"] == "alert"]
+assert alerts, "no alert in the EVE output: the per-rule table would be compared with nothing"
 sev = collections.Counter(a["severity"] for a in alerts)
 want = "alerts         %d (high %d, medium %d, low %d)" % (len(alerts), sev[1], sev[2], sev[3])
 assert want in text, want
