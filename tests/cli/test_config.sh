@@ -15,33 +15,9 @@ PY=/usr/bin/python3
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 PCAP=$SRC/pcaps/ai-upload.pcap
 
-case $EGRET in /*) ;; *) EGRET=$PWD/$EGRET ;; esac
-[ -x "$EGRET" ] || { echo "not executable: $EGRET" >&2; exit 2; }
 [ -f "$PCAP" ] || { echo "MISSING INPUT: $PCAP (the project's own capture)" >&2; exit 1; }
-mkdir -p "$SCRATCH" || exit 2
-T=$(mktemp -d "$SCRATCH/config.XXXXXX") || exit 2
-trap 'rm -rf "$T"' EXIT
-
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-bad() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL - $1"
-    [ -n "${2:-}" ] && echo "       $2"
-    [ -f "$T/err" ] && sed 's/^/       | /' "$T/err" | head -12
-}
-check() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name" "failed: $*"; fi
-}
-run() {
-    "$EGRET" "$@" >"$T/out" 2>"$T/err"
-    RC=$?
-}
-rc_is() { [ "$RC" -eq "$1" ]; }
-err_has() { grep -Eq -- "$1" "$T/err"; }
+. "$SRC/tests/cli/lib.sh"
+cli_setup config
 # records FILE EXPR: EXPR over the EVE records of FILE (recs, alerts, flows, stats)
 records() {
     "$PY" - "$1" "$2" <<'EOF'

@@ -28,32 +28,8 @@ SCRATCH=${2:?usage: test_reload.sh EGRET_BINARY SCRATCH_DIR}
 PY=/usr/bin/python3
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 
-case $EGRET in /*) ;; *) EGRET=$PWD/$EGRET ;; esac
-[ -x "$EGRET" ] || { echo "not executable: $EGRET" >&2; exit 2; }
-mkdir -p "$SCRATCH" || exit 2
-T=$(mktemp -d "$SCRATCH/reload.XXXXXX") || exit 2
-trap 'rm -rf "$T"' EXIT
-
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-bad() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL - $1"
-    [ -n "${2:-}" ] && echo "       $2"
-    [ -f "$T/err" ] && sed 's/^/       | /' "$T/err" | head -20
-}
-check() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name" "failed: $*"; fi
-}
-run() {
-    "$EGRET" "$@" >"$T/out" 2>"$T/err"
-    RC=$?
-}
-rc_is() { [ "$RC" -eq "$1" ]; }
-err_has() { grep -Eq -- "$1" "$T/err"; }
+. "$SRC/tests/cli/lib.sh"
+cli_setup reload
 out_has() { grep -Eq -- "$1" "$T/out"; }
 err_count() { [ "$(grep -Ec -- "$1" "$T/err")" -eq "$2" ]; }
 

@@ -16,26 +16,8 @@ EGRET=${1:?usage: test_service.sh EGRET_BINARY SCRATCH_DIR}
 SCRATCH=${2:?usage: test_service.sh EGRET_BINARY SCRATCH_DIR}
 PY=/usr/bin/python3
 
-case $EGRET in /*) ;; *) EGRET=$PWD/$EGRET ;; esac
-[ -x "$EGRET" ] || { echo "not executable: $EGRET" >&2; exit 2; }
-mkdir -p "$SCRATCH" || exit 2
-T=$(mktemp -d "$SCRATCH/service.XXXXXX") || exit 2
-trap "rm -rf \"$T\"" EXIT
-
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-bad() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL - $1"
-    [ -n "${2:-}" ] && echo "       $2"
-    [ -f "$T/err" ] && sed 's/^/       | /' "$T/err" | head -20
-}
-check() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name" "failed: $*"; fi
-}
+. "$(dirname "$0")/lib.sh"
+cli_setup service
 
 R=$T/rules
 mkdir -p "$R"
@@ -156,10 +138,6 @@ check "alert log: fast.log layout (sid, signature, severity, addresses, why numb
     grep -Eq '^[0-9T:.+-]+  \[\*\*\] \[1:9100001:[0-9]+\] service test \[\*\*\] \[Severity: 2\] \{UDP\} 10\.1\.1\.10:3300[23] -> 10\.0\.0\.53:53 why: n=7 name=a[23]\.example$' "$T/fast.log"
 
 # ---- append by default, --truncate on request -------------------------------
-run() {
-    "$EGRET" "$@" >"$T/out" 2>"$T/err"
-    RC=$?
-}
 PCAP=$T/one.pcap
 "$PY" - "$PCAP" <<'EOF'
 import struct, sys
