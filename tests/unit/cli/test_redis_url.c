@@ -74,6 +74,10 @@ static void test_bad(void **state)
         err[0] = '\0';
         assert_false(rd_url_parse(bad[i], &u, err, sizeof(err)));
         assert_non_null(strstr(err, "expected") ? err : strstr(err, "bad"));
+        /* the message names the value refused */
+        char named[64];
+        snprintf(named, sizeof(named), "'%s': ", bad[i]);
+        assert_memory_equal(err, named, strlen(named));
     }
 }
 
