@@ -98,6 +98,7 @@ static int f_claim(void *ud, uint32_t sid, const char *key, size_t n, uint64_t n
             claims[i].t = now;
             return 1;
         }
+    assert_true(n_claims < sizeof(claims) / sizeof(claims[0])); /* as fstore: never past the end */
     snprintf(claims[n_claims].key, sizeof(claims[n_claims].key), "%s", k);
     claims[n_claims++].t = now;
     return 1;
