@@ -13,26 +13,11 @@ set -u
 EGRET=${1:?usage: test_hostile.sh EGRET_BINARY SOURCE_DIR SCRATCH_DIR}
 SRC=${2:?}
 SCRATCH=${3:?}
-case $EGRET in /*) ;; *) EGRET=$PWD/$EGRET ;; esac
-mkdir -p "$SCRATCH" || exit 2
-T=$(mktemp -d "$SCRATCH/hostile.XXXXXX") || exit 2
-trap 'rm -rf "$T"' EXIT
+. "$SRC/tests/cli/lib.sh"
+cli_setup hostile
 PCAP=$SRC/pcaps/ai-upload.pcap
 
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [ -f "$T/err" ] && sed 's/^/       | /' "$T/err" | head -20; }
-check() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name"; fi
-}
-run() {
-    "$EGRET" "$@" >"$T/out" 2>"$T/err"
-    RC=$?
-}
-rc_is() { [ "$RC" -eq "$1" ]; }
+# err_has BRE (lib.sh's takes an ERE): the patterns below hold literal ( )
 err_has() { grep -q -- "$1" "$T/err"; }
 flows_in() { [ "$(grep -c '"event_type":"flow"' "$1")" -eq "$2" ]; }
 
