@@ -112,6 +112,16 @@ static rules *load(sink *s, const char *const *sets, size_t n_sets, size_t *n_er
     return r;
 }
 
+/* Writes 'src' as rule file 'name' and loads the directory: no errors. */
+static rules *load_ok(sink *s, const char *name, const char *src)
+{
+    write_file(name, src, strlen(src));
+    size_t n_err = 0;
+    rules *r = load(s, NULL, 0, &n_err);
+    assert_int_equal(n_err, 0);
+    return r;
+}
+
 static void view(rule_view *v, uint64_t flow_id)
 {
     memset(v, 0, sizeof(*v));
@@ -614,11 +624,8 @@ static void test_alert_caps_and_suppression_table(void **state)
                       "false } end end }\n"
                       "rule { id = 3, name = 'keys', suppress = 3600, on_tick = function(flow)\n"
                       "  alert { key = tostring(flow.flow_id) } end }\n";
-    write_file("50-bad.lua", src, strlen(src));
     sink s = {0};
-    size_t n_err = 0;
-    rules *r = load(&s, NULL, 0, &n_err);
-    assert_int_equal(n_err, 0);
+    rules *r = load_ok(&s, "50-bad.lua", src);
     rule_view v;
     view(&v, 7);
     rules_dispatch(r, RH_FLOW_END, &v, 1000000);
@@ -665,11 +672,8 @@ static void test_suppression(void **state)
         "  local first = alert { severity = 1 }\n"
         "  local second = alert { severity = 1 }\n"
         "  assert(first == true and second == false) end }\n";
-    write_file("50-bad.lua", src, strlen(src));
     sink s = {0};
-    size_t n_err = 0;
-    rules *r = load(&s, NULL, 0, &n_err);
-    assert_int_equal(n_err, 0);
+    rules *r = load_ok(&s, "50-bad.lua", src);
     rule_view v;
     for (int i = 0; i < 3; i++) { /* three flows from one host within 60 s */
         view(&v, 10 + (uint64_t)i);
@@ -820,11 +824,8 @@ static void test_flow_view_fields(void **state)
         "    inn = egret.ip_in(flow.src_ip, '10.0.0.0/8'), now = egret.now(),\n"
         "    key = egret.key(flow.src_ip, ai.provider), st = flow:state() == flow:state() } }\n"
         "end }\n";
-    write_file("50-bad.lua", src, strlen(src));
     sink s = {0};
-    size_t n_err = 0;
-    rules *r = load(&s, NULL, 0, &n_err);
-    assert_int_equal(n_err, 0);
+    rules *r = load_ok(&s, "50-bad.lua", src);
     rule_view v;
     view(&v, 1);
     v.src_port = 40000;
@@ -864,11 +865,8 @@ static void test_flow_growth(void **state)
                       "end\n"
                       "rule { id = 3, name = 'a', on_tick = g, on_flow_end = g }\n"
                       "rule { id = 4, name = 'b', on_flow_end = g }\n";
-    write_file("50-growth.lua", src, strlen(src));
     sink s = {0};
-    size_t n_err = 0;
-    rules *r = load(&s, NULL, 0, &n_err);
-    assert_int_equal(n_err, 0);
+    rules *r = load_ok(&s, "50-growth.lua", src);
     rule_view v;
     view(&v, 7);
     v.payload_toserver = 100;
