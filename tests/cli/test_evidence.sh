@@ -77,6 +77,8 @@ for fid in sorted({a["flow_id"] for a in alerts}) if want_pcap else []:
     n = len([l for l in p.stdout.splitlines() if l.strip()])
     check(f"{fid}.pcap: tcpdump reads it, 1..12 packets", p.returncode == 0 and 1 <= n <= 12,
           f"rc {p.returncode}, {n} packets: {p.stderr[-200:]}")
+    # tshark is installed by scripts/bootstrap: its absence is a failure, not a skip
+    check(f"{fid}.pcap: tshark installed to read it", shutil.which("tshark") is not None)
     if shutil.which("tshark"):
         p = subprocess.run(["tshark", "-r", fn, "-T", "fields", "-e", "frame.number"],
                            capture_output=True, text=True)

@@ -6,7 +6,7 @@
 set -euo pipefail
 bin=$1
 root=$2
-command -v tshark >/dev/null || { echo "tshark not installed" >&2; exit 77; }
+command -v tshark >/dev/null || { echo "FAIL - tshark not installed (scripts/bootstrap installs it)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0 n=0
