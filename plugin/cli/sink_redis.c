@@ -332,6 +332,19 @@ static size_t send_recs(sink *s, const rec *r, size_t n, bool fresh)
     return done;
 }
 
+/* Room in s->recs for record n (the spool's and the queue's batches);
+ * false when out of memory. */
+static bool recs_room(sink *s, size_t n)
+{
+    if (n < s->rcap) return true;
+    size_t nc = s->rcap ? 2 * s->rcap : 4096;
+    rec *nr = realloc(s->recs, nc * sizeof(*nr));
+    if (!nr) return false;
+    s->recs = nr;
+    s->rcap = nc;
+    return true;
+}
+
 /* ==== Spool =========================================================== */
 
 static void save_pos(sink *s)
@@ -397,13 +410,7 @@ static size_t parse_spool(sink *s, char *buf, size_t len, uint64_t base)
         char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(nl - sp1 - 1)) : NULL;
         size_t next = (size_t)(nl - buf) + 1;
         if (sp1 && sp2) {
-            if (n == s->rcap) {
-                size_t nc = s->rcap ? 2 * s->rcap : 4096;
-                rec *nr = realloc(s->recs, nc * sizeof(*nr));
-                if (!nr) break;
-                s->recs = nr;
-                s->rcap = nc;
-            }
+            if (!recs_room(s, n)) break;
             rec *x = &s->recs[n++];
             x->run = line;
             x->runlen = (size_t)(sp1 - line);
@@ -494,15 +501,9 @@ static void take_batch(sink *s, size_t len, size_t count)
 {
     size_t n = 0, off = 0, runlen = strlen(s->run);
     while (off + sizeof(uint32_t) <= len) {
-        if (n == s->rcap) {
-            size_t nc = s->rcap ? 2 * s->rcap : 4096;
-            rec *nr = realloc(s->recs, nc * sizeof(*nr));
-            if (!nr) { /* out of memory: what is left is lost, counted */
-                add(&s->dropped, count - n);
-                break;
-            }
-            s->recs = nr;
-            s->rcap = nc;
+        if (!recs_room(s, n)) { /* out of memory: what is left is lost, counted */
+            add(&s->dropped, count - n);
+            break;
         }
         uint32_t l;
         memcpy(&l, s->b + off, sizeof(l));
