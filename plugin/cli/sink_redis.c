@@ -162,18 +162,18 @@ static bool ensure_conn(sink *s, bool force)
         return false;
     }
     if (s->cfg.mode == SINK_STREAM) { /* the script cache does not survive a restart */
-        rd_reply r;
-        const char *argv[] = {"SCRIPT", "LOAD", SCRIPT};
-        if (rd_command(s->c, &r, err, sizeof(err), 3, argv) != 0 || r.kind != RD_STR) {
-            disconnect(s, r.kind == RD_ERR ? r.str : err);
+        if (rd_script_load(s->c, SCRIPT, s->sha, sizeof(s->sha), err, sizeof(err)) != 0) {
+            disconnect(s, err);
             return false;
         }
-        snprintf(s->sha, sizeof(s->sha), "%.63s", r.str);
         /* fresh batches go through MULTI/EXEC, where a wrong key type would
          * fail the XADDs but not the HSET of their seq: refuse it here */
+        rd_reply r;
         const char *targv[] = {"TYPE", s->key};
-        if (rd_command(s->c, &r, err, sizeof(err), 2, targv) != 0 || r.kind == RD_ERR) {
-            disconnect(s, r.kind == RD_ERR ? r.str : err);
+        /* a failed command leaves 'r' unfilled: its reason is in 'err' */
+        int rc = rd_command(s->c, &r, err, sizeof(err), 2, targv);
+        if (rc != 0 || r.kind == RD_ERR) {
+            disconnect(s, rc != 0 ? err : r.str);
             return false;
         }
         if (strcmp(r.str, "none") != 0 && strcmp(r.str, "stream") != 0) {
