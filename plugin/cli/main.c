@@ -18,6 +18,7 @@
 #include "capture.h"
 #include "conffile.h"
 #include "datadir.h"
+#include "monotime.h"
 #include "options.h"
 #include "outfile.h"
 #include "report.h"
@@ -91,13 +92,6 @@ typedef struct cli_run {
     uint64_t cur_size, cur_pkts0, cur_bytes0;
     double cur_t0;
 } cli_run;
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t now_wall_usec(void)
 {

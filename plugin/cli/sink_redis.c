@@ -23,6 +23,7 @@
  */
 #include "sink_redis.h"
 
+#include "monotime.h"
 #include "redis.h"
 
 #include <errno.h>
@@ -108,13 +109,6 @@ struct sink {
     _Atomic uint64_t sent, spooled, spool_pending, dropped, duplicates, reconnects;
     atomic_bool connected;
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void add(_Atomic uint64_t *c, uint64_t n)
 {

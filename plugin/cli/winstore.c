@@ -16,6 +16,7 @@
  */
 #include "winstore.h"
 
+#include "monotime.h"
 #include "redis.h"
 
 #include <inttypes.h>
@@ -92,13 +93,6 @@ struct winstore {
     double next_try;
     char sync_sha[64], claim_sha[64];
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void drop_conn(winstore *w)
 {
