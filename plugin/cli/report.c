@@ -336,26 +336,14 @@ void report_add(report *rp, const char *json, size_t len)
 
 static void esc(FILE *fp, const char *s)
 {
+    static const char *const ENT[] = {
+        ['<'] = "&lt;", ['>'] = "&gt;", ['&'] = "&amp;", ['"'] = "&quot;", ['\''] = "&#39;"};
     for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", fp);
-            break;
-        case '>':
-            fputs("&gt;", fp);
-            break;
-        case '&':
-            fputs("&amp;", fp);
-            break;
-        case '"':
-            fputs("&quot;", fp);
-            break;
-        case '\'':
-            fputs("&#39;", fp);
-            break;
-        default:
-            fputc(*s, fp);
-        }
+        unsigned char c = (unsigned char)*s;
+        if (c < sizeof(ENT) / sizeof(ENT[0]) && ENT[c])
+            fputs(ENT[c], fp);
+        else
+            fputc(c, fp);
     }
 }
 
