@@ -701,7 +701,12 @@ static int feed_captures(report *rp, const char *self, const char **paths, int n
     int pfd[2];
     if (pipe(pfd) != 0) return -1;
     char **args = calloc((size_t)n_extra + 2 * (size_t)n_paths + 12, sizeof(*args));
-    if (!args) return -1;
+    if (!args) {
+        close(pfd[0]);
+        close(pfd[1]);
+        errno = ENOMEM;
+        return -1;
+    }
     size_t k = 0;
     char q[] = "-q", eve[] = "--eve", types[] = "alert,flow,http,stats", si[] = "--stats-interval",
          zero[] = "0", o[] = "-o", dash[] = "-", r[] = "-r";
