@@ -660,14 +660,13 @@ sink *sink_start(const sink_cfg *cfg, char *err, size_t err_size)
     }
     s->key = strdup(cfg->key ? cfg->key : DEFAULT_KEY);
     s->seqkey = join(s->key ? s->key : "", ":seq:", sensor);
-    /* one spool per sensor name and key: two sensors may share a directory */
-    s->spool_path = cfg->spool_dir ? join(cfg->spool_dir, "/", "") : strdup("");
-    if (s->spool_path && cfg->spool_dir) {
-        char *name = join("egret-", sensor, "");
-        char *p = name ? join(s->spool_path, name, ".spool") : NULL;
-        free(name);
-        free(s->spool_path);
-        s->spool_path = p;
+    /* DIR/egret-SENSOR.spool: two sensors may share a directory */
+    if (cfg->spool_dir) {
+        char *base = join(cfg->spool_dir, "/egret-", sensor);
+        s->spool_path = base ? join(base, ".spool", "") : NULL;
+        free(base);
+    } else {
+        s->spool_path = strdup("");
     }
     s->pos_path = s->spool_path ? join(s->spool_path, ".pos", "") : NULL;
     s->q = malloc(s->cfg.queue_bytes);
