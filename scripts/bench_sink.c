@@ -6,19 +6,12 @@
  *
  *   bench_sink URL KEY MODE EVE_FILE [REPEAT]
  */
+#include "monotime.h"
 #include "sink_redis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int main(int argc, char **argv)
 {
@@ -48,7 +41,7 @@ int main(int argc, char **argv)
         return 1;
     }
     unsigned long long recs = 0;
-    double t0 = now();
+    double t0 = now_mono();
     for (int r = 0; r < repeat; r++) {
         for (char *p = buf, *end = buf + n; p < end;) {
             char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -62,7 +55,7 @@ int main(int argc, char **argv)
         }
     }
     sink_stop_thread(s);
-    double t = now() - t0;
+    double t = now_mono() - t0;
     sink_counters k;
     sink_get_counters(s, &k);
     sink_free(s);

@@ -130,37 +130,45 @@ static bool key_is(const char *p, size_t len, const char *key, size_t klen)
     return len == klen + 2 && memcmp(p + 1, key, klen) == 0;
 }
 
+/* Reads the next member at c->p: for an object its key (the string
+ * token, quotes included) and the ':', then the value and a ',' after it.
+ * False at the end or on bad text. */
+static bool next_member(cur *c, bool is_obj, js_val *key, js_val *val)
+{
+    ws(c);
+    if (c->p >= c->end) return false;
+    *key = (js_val){JS_STRING, c->p, 0};
+    if (is_obj) {
+        if (!skip_string(c)) return false;
+        key->len = (size_t)(c->p - key->p);
+        ws(c);
+        if (c->p >= c->end || *c->p != ':') return false;
+        c->p++;
+    }
+    if (!skip_value(c, val, 1)) return false;
+    ws(c);
+    if (c->p < c->end && *c->p == ',') c->p++;
+    return true;
+}
+
 bool js_member(js_val obj, size_t i, char *key, size_t key_size, js_val *val)
 {
     if (obj.type != JS_OBJECT && obj.type != JS_ARRAY) return false;
     bool is_obj = obj.type == JS_OBJECT;
     cur c = {obj.p + 1, obj.p + obj.len - 1};
-    for (size_t k = 0;; k++) {
-        ws(&c);
-        if (c.p >= c.end) return false;
-        js_val kv = {JS_STRING, c.p, 0};
-        if (is_obj) {
-            if (!skip_string(&c)) return false;
-            kv.len = (size_t)(c.p - kv.p);
-            ws(&c);
-            if (c.p >= c.end || *c.p != ':') return false;
-            c.p++;
+    js_val kv, v;
+    for (size_t k = 0; next_member(&c, is_obj, &kv, &v); k++) {
+        if (k < i) continue;
+        if (key && key_size) {
+            if (is_obj)
+                js_str(kv, key, key_size);
+            else
+                key[0] = '\0';
         }
-        js_val v;
-        if (!skip_value(&c, &v, 1)) return false;
-        if (k == i) {
-            if (key && key_size) {
-                if (is_obj)
-                    js_str(kv, key, key_size);
-                else
-                    key[0] = '\0';
-            }
-            *val = v;
-            return true;
-        }
-        ws(&c);
-        if (c.p < c.end && *c.p == ',') c.p++;
+        *val = v;
+        return true;
     }
+    return false;
 }
 
 js_val js_get(js_val v, const char *path)
@@ -170,27 +178,11 @@ js_val js_get(js_val v, const char *path)
         if (v.type != JS_OBJECT) return none;
         size_t klen = strcspn(path, ".");
         cur c = {v.p + 1, v.p + v.len - 1};
+        js_val k, m;
         bool found = false;
-        for (;;) {
-            ws(&c);
-            if (c.p >= c.end) break;
-            const char *k = c.p;
-            if (!skip_string(&c)) return none;
-            size_t kl = (size_t)(c.p - k);
-            ws(&c);
-            if (c.p >= c.end || *c.p != ':') return none;
-            c.p++;
-            js_val m;
-            if (!skip_value(&c, &m, 1)) return none;
-            if (key_is(k, kl, path, klen)) {
-                v = m;
-                found = true;
-                break;
-            }
-            ws(&c);
-            if (c.p < c.end && *c.p == ',') c.p++;
-        }
+        while (!found && next_member(&c, true, &k, &m)) found = key_is(k.p, k.len, path, klen);
         if (!found) return none;
+        v = m;
         path += klen;
         if (*path == '.') path++;
     }

@@ -18,6 +18,7 @@
 #include "capture.h"
 #include "conffile.h"
 #include "datadir.h"
+#include "monotime.h"
 #include "options.h"
 #include "outfile.h"
 #include "report.h"
@@ -66,6 +67,7 @@ typedef struct cli_run {
     bool live;
     sink *redis;          /* --eve-redis, or NULL */
     winstore *wstore;     /* --window-store, or NULL */
+    char sensor[256];     /* the sensor's name (setup_host), "" when records carry none */
     char host_field[300]; /* "host":"NAME", spliced into every record; "" = none */
     size_t host_len;
 
@@ -90,13 +92,6 @@ typedef struct cli_run {
     uint64_t cur_size, cur_pkts0, cur_bytes0;
     double cur_t0;
 } cli_run;
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t now_wall_usec(void)
 {
@@ -892,6 +887,7 @@ static bool setup_host(cli_run *r)
         fprintf(stderr, "egret: --sensor-name: empty\n");
         return false;
     }
+    snprintf(r->sensor, sizeof(r->sensor), "%s", name);
     r->host_len = (size_t)snprintf(r->host_field, sizeof(r->host_field), "\"host\":\"%s\",", name);
     return true;
 }
@@ -902,12 +898,8 @@ static bool setup_redis(cli_run *r)
 {
     const cli_opts *o = r->o;
     char err[512];
-    char sensor[256];
-    /* the host field's name without its JSON dress: "host":"NAME", */
-    if (r->host_len)
-        snprintf(sensor, sizeof(sensor), "%.*s", (int)(r->host_len - 10), r->host_field + 8);
     if (o->window_store) {
-        r->wstore = winstore_new(o->window_store, sensor, err, sizeof(err));
+        r->wstore = winstore_new(o->window_store, r->sensor, err, sizeof(err));
         if (!r->wstore) {
             fprintf(stderr, "egret: --window-store: %s\n", err);
             return false;
@@ -916,7 +908,7 @@ static bool setup_redis(cli_run *r)
     if (!o->eve_redis) return true;
     sink_cfg c = {.url = o->eve_redis,
                   .key = o->redis_key,
-                  .sensor = sensor,
+                  .sensor = r->sensor,
                   .spool_dir = o->redis_spool,
                   .mode = SINK_STREAM,
                   .maxlen = o->redis_maxlen,

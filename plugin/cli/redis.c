@@ -389,6 +389,20 @@ int rd_command(rd_conn *c, rd_reply *r, char *err, size_t err_size, int argc, co
     return rd_reply_next(c, r, err, err_size);
 }
 
+int rd_script_load(rd_conn *c, const char *script, char *sha, size_t sha_size, char *err,
+                   size_t err_size)
+{
+    rd_reply r;
+    const char *argv[] = {"SCRIPT", "LOAD", script};
+    if (rd_command(c, &r, err, err_size, 3, argv) != 0) return -1;
+    if (r.kind != RD_STR) {
+        snprintf(err, err_size, "%s", r.kind == RD_ERR ? r.str : "SCRIPT LOAD: unexpected reply");
+        return -1;
+    }
+    snprintf(sha, sha_size, "%.63s", r.str);
+    return 0;
+}
+
 rd_conn *rd_connect(const rd_url *u, int timeout_ms, char *err, size_t err_size)
 {
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};

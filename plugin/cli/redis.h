@@ -65,4 +65,9 @@ int rd_reply_each(rd_conn *c, void (*each)(void *ud, size_t i, const char *s, si
 /* One command, its reply: rd_append + rd_reply_next. */
 int rd_command(rd_conn *c, rd_reply *r, char *err, size_t err_size, int argc, const char **argv);
 
+/* SCRIPT LOAD: the script's SHA1 (hex) into 'sha'.  0, or -1 with the
+ * connection's failure or Redis's error reply in 'err'. */
+int rd_script_load(rd_conn *c, const char *script, char *sha, size_t sha_size, char *err,
+                   size_t err_size);
+
 #endif

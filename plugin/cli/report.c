@@ -336,26 +336,14 @@ void report_add(report *rp, const char *json, size_t len)
 
 static void esc(FILE *fp, const char *s)
 {
+    static const char *const ENT[] = {
+        ['<'] = "&lt;", ['>'] = "&gt;", ['&'] = "&amp;", ['"'] = "&quot;", ['\''] = "&#39;"};
     for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", fp);
-            break;
-        case '>':
-            fputs("&gt;", fp);
-            break;
-        case '&':
-            fputs("&amp;", fp);
-            break;
-        case '"':
-            fputs("&quot;", fp);
-            break;
-        case '\'':
-            fputs("&#39;", fp);
-            break;
-        default:
-            fputc(*s, fp);
-        }
+        unsigned char c = (unsigned char)*s;
+        if (c < sizeof(ENT) / sizeof(ENT[0]) && ENT[c])
+            fputs(ENT[c], fp);
+        else
+            fputc(c, fp);
     }
 }
 
@@ -713,7 +701,12 @@ static int feed_captures(report *rp, const char *self, const char **paths, int n
     int pfd[2];
     if (pipe(pfd) != 0) return -1;
     char **args = calloc((size_t)n_extra + 2 * (size_t)n_paths + 12, sizeof(*args));
-    if (!args) return -1;
+    if (!args) {
+        close(pfd[0]);
+        close(pfd[1]);
+        errno = ENOMEM;
+        return -1;
+    }
     size_t k = 0;
     char q[] = "-q", eve[] = "--eve", types[] = "alert,flow,http,stats", si[] = "--stats-interval",
          zero[] = "0", o[] = "-o", dash[] = "-", r[] = "-r";

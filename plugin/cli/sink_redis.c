@@ -23,6 +23,7 @@
  */
 #include "sink_redis.h"
 
+#include "monotime.h"
 #include "redis.h"
 
 #include <errno.h>
@@ -109,13 +110,6 @@ struct sink {
     atomic_bool connected;
 };
 
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void add(_Atomic uint64_t *c, uint64_t n)
 {
     atomic_fetch_add_explicit(c, n, memory_order_relaxed);
@@ -162,18 +156,18 @@ static bool ensure_conn(sink *s, bool force)
         return false;
     }
     if (s->cfg.mode == SINK_STREAM) { /* the script cache does not survive a restart */
-        rd_reply r;
-        const char *argv[] = {"SCRIPT", "LOAD", SCRIPT};
-        if (rd_command(s->c, &r, err, sizeof(err), 3, argv) != 0 || r.kind != RD_STR) {
-            disconnect(s, r.kind == RD_ERR ? r.str : err);
+        if (rd_script_load(s->c, SCRIPT, s->sha, sizeof(s->sha), err, sizeof(err)) != 0) {
+            disconnect(s, err);
             return false;
         }
-        snprintf(s->sha, sizeof(s->sha), "%.63s", r.str);
         /* fresh batches go through MULTI/EXEC, where a wrong key type would
          * fail the XADDs but not the HSET of their seq: refuse it here */
+        rd_reply r;
         const char *targv[] = {"TYPE", s->key};
-        if (rd_command(s->c, &r, err, sizeof(err), 2, targv) != 0 || r.kind == RD_ERR) {
-            disconnect(s, r.kind == RD_ERR ? r.str : err);
+        /* a failed command leaves 'r' unfilled: its reason is in 'err' */
+        int rc = rd_command(s->c, &r, err, sizeof(err), 2, targv);
+        if (rc != 0 || r.kind == RD_ERR) {
+            disconnect(s, rc != 0 ? err : r.str);
             return false;
         }
         if (strcmp(r.str, "none") != 0 && strcmp(r.str, "stream") != 0) {
@@ -332,6 +326,19 @@ static size_t send_recs(sink *s, const rec *r, size_t n, bool fresh)
     return done;
 }
 
+/* Room in s->recs for record n (the spool's and the queue's batches);
+ * false when out of memory. */
+static bool recs_room(sink *s, size_t n)
+{
+    if (n < s->rcap) return true;
+    size_t nc = s->rcap ? 2 * s->rcap : 4096;
+    rec *nr = realloc(s->recs, nc * sizeof(*nr));
+    if (!nr) return false;
+    s->recs = nr;
+    s->rcap = nc;
+    return true;
+}
+
 /* ==== Spool =========================================================== */
 
 static void save_pos(sink *s)
@@ -397,13 +404,7 @@ static size_t parse_spool(sink *s, char *buf, size_t len, uint64_t base)
         char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(nl - sp1 - 1)) : NULL;
         size_t next = (size_t)(nl - buf) + 1;
         if (sp1 && sp2) {
-            if (n == s->rcap) {
-                size_t nc = s->rcap ? 2 * s->rcap : 4096;
-                rec *nr = realloc(s->recs, nc * sizeof(*nr));
-                if (!nr) break;
-                s->recs = nr;
-                s->rcap = nc;
-            }
+            if (!recs_room(s, n)) break;
             rec *x = &s->recs[n++];
             x->run = line;
             x->runlen = (size_t)(sp1 - line);
@@ -494,15 +495,9 @@ static void take_batch(sink *s, size_t len, size_t count)
 {
     size_t n = 0, off = 0, runlen = strlen(s->run);
     while (off + sizeof(uint32_t) <= len) {
-        if (n == s->rcap) {
-            size_t nc = s->rcap ? 2 * s->rcap : 4096;
-            rec *nr = realloc(s->recs, nc * sizeof(*nr));
-            if (!nr) { /* out of memory: what is left is lost, counted */
-                add(&s->dropped, count - n);
-                break;
-            }
-            s->recs = nr;
-            s->rcap = nc;
+        if (!recs_room(s, n)) { /* out of memory: what is left is lost, counted */
+            add(&s->dropped, count - n);
+            break;
         }
         uint32_t l;
         memcpy(&l, s->b + off, sizeof(l));
@@ -665,14 +660,13 @@ sink *sink_start(const sink_cfg *cfg, char *err, size_t err_size)
     }
     s->key = strdup(cfg->key ? cfg->key : DEFAULT_KEY);
     s->seqkey = join(s->key ? s->key : "", ":seq:", sensor);
-    /* one spool per sensor name and key: two sensors may share a directory */
-    s->spool_path = cfg->spool_dir ? join(cfg->spool_dir, "/", "") : strdup("");
-    if (s->spool_path && cfg->spool_dir) {
-        char *name = join("egret-", sensor, "");
-        char *p = name ? join(s->spool_path, name, ".spool") : NULL;
-        free(name);
-        free(s->spool_path);
-        s->spool_path = p;
+    /* DIR/egret-SENSOR.spool: two sensors may share a directory */
+    if (cfg->spool_dir) {
+        char *base = join(cfg->spool_dir, "/egret-", sensor);
+        s->spool_path = base ? join(base, ".spool", "") : NULL;
+        free(base);
+    } else {
+        s->spool_path = strdup("");
     }
     s->pos_path = s->spool_path ? join(s->spool_path, ".pos", "") : NULL;
     s->q = malloc(s->cfg.queue_bytes);

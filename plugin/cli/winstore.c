@@ -16,6 +16,7 @@
  */
 #include "winstore.h"
 
+#include "monotime.h"
 #include "redis.h"
 
 #include <inttypes.h>
@@ -93,13 +94,6 @@ struct winstore {
     char sync_sha[64], claim_sha[64];
 };
 
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void drop_conn(winstore *w)
 {
     rd_close(w->c);
@@ -109,12 +103,8 @@ static void drop_conn(winstore *w)
 
 static bool load(winstore *w, const char *script, char *sha, size_t sha_size)
 {
-    rd_reply r;
-    char err[256];
-    const char *argv[] = {"SCRIPT", "LOAD", script};
-    if (rd_command(w->c, &r, err, sizeof(err), 3, argv) != 0 || r.kind != RD_STR) return false;
-    snprintf(sha, sha_size, "%.63s", r.str);
-    return true;
+    char err[256]; /* unused: the engine falls back to its local windows */
+    return rd_script_load(w->c, script, sha, sha_size, err, sizeof(err)) == 0;
 }
 
 static bool ensure(winstore *w)

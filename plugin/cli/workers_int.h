@@ -172,7 +172,7 @@ struct workers {
     pthread_cond_t wait_cv;
     cpu_set_t cpus; /* the process's CPUs (workers start on one, then widen to all) */
     bool cpus_ok;
-    struct wk_stats *stats;           /* under out_mu: stats records waiting to be merged */
+    struct wk_stats *stats;           /* under out_mu: per worker, stats records to merge */
     char in_file[1024], in_iface[64]; /* caller's thread: workers_set_input, for the next input */
 };
 

@@ -31,13 +31,12 @@ static const char *const MAX_KEYS[] = {
     "catalog_ranges", "build_epoch",   "sid",     "files",
     "loaded",         "load_errors",   NULL};
 
+/* One worker's queued stats records (ws->stats: one per worker). */
 struct wk_stats {
-    struct squeue {
-        char **rec;
-        size_t *len;
-        uint64_t *ts;
-        size_t head, n, cap;
-    } * q; /* one per worker */
+    char **rec;
+    size_t *len;
+    uint64_t *ts;
+    size_t head, n, cap;
 };
 
 typedef struct tok {
@@ -214,7 +213,7 @@ static void add_drop_pct(sbuf *b)
     memcpy(b->p + off, ins, (size_t)n);
 }
 
-static bool q_push(struct squeue *q, const char *json, size_t len, uint64_t ts)
+static bool q_push(struct wk_stats *q, const char *json, size_t len, uint64_t ts)
 {
     if (q->head + q->n == q->cap) {
         if (q->head) { /* slide down */
@@ -256,7 +255,7 @@ static void emit_round(struct workers *ws)
     int ids[64], n = 0;
     uint64_t ts = 0;
     for (int i = 0; i < ws->n && n < 64; i++) {
-        struct squeue *q = &ws->stats->q[i];
+        struct wk_stats *q = &ws->stats[i];
         if (!q->n) continue;
         rec[n] = q->rec[q->head];
         len[n] = q->len[q->head];
@@ -290,16 +289,9 @@ static void emit_round(struct workers *ws)
 bool wk_stats_take(struct workers *ws, const worker *w, const egret_event *ev)
 {
     if (ws->n < 2 || ws->n > 64 || ev->type != EGRET_EV_STATS) return false;
-    if (!ws->stats) {
-        ws->stats = calloc(1, sizeof(*ws->stats));
-        if (ws->stats) ws->stats->q = calloc((size_t)ws->n, sizeof(*ws->stats->q));
-        if (!ws->stats || !ws->stats->q) {
-            free(ws->stats);
-            ws->stats = NULL;
-            return false;
-        }
-    }
-    struct squeue *q = &ws->stats->q[w->id];
+    if (!ws->stats) ws->stats = calloc((size_t)ws->n, sizeof(*ws->stats));
+    if (!ws->stats) return false;
+    struct wk_stats *q = &ws->stats[w->id];
     if (!q_push(q, ev->json, ev->json_len, ev->ts_usec)) return false;
     /* A worker that runs ahead does not make the queue grow without bound:
      * the round goes out partial.  Live, each worker ticks on its own clock
@@ -310,7 +302,7 @@ bool wk_stats_take(struct workers *ws, const worker *w, const egret_event *ev)
     if (q->n > cap) emit_round(ws);
     for (;;) {
         for (int i = 0; i < ws->n; i++)
-            if (!ws->stats->q[i].n) return true;
+            if (!ws->stats[i].n) return true;
         emit_round(ws);
     }
 }
@@ -320,16 +312,15 @@ void wk_stats_flush(struct workers *ws)
     if (!ws->stats) return;
     for (;;) {
         bool any = false;
-        for (int i = 0; i < ws->n; i++) any |= ws->stats->q[i].n > 0;
+        for (int i = 0; i < ws->n; i++) any |= ws->stats[i].n > 0;
         if (!any) break;
         emit_round(ws);
     }
     for (int i = 0; i < ws->n; i++) {
-        free(ws->stats->q[i].rec);
-        free(ws->stats->q[i].len);
-        free(ws->stats->q[i].ts);
+        free(ws->stats[i].rec);
+        free(ws->stats[i].len);
+        free(ws->stats[i].ts);
     }
-    free(ws->stats->q);
     free(ws->stats);
     ws->stats = NULL;
 }
