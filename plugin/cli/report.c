@@ -676,18 +676,31 @@ void report_write(const report *rp, FILE *fp, const char *title)
 /* ==== The subcommand ================================================== */
 
 /* Feeds every line of 'in' to the report; lines too long are skipped. */
+/* Lines of at most RP_LINE_MAX bytes, read into one buffer: a longer line
+ * is skipped (counted) without being held, so memory stays bounded
+ * whatever the input. */
 static void feed_lines(report *rp, FILE *in)
 {
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &cap, in)) > 0) {
-        if ((size_t)n > RP_LINE_MAX) {
+    char *line = malloc(RP_LINE_MAX + 2);
+    if (!line) {
+        rp->skipped++;
+        return;
+    }
+    while (fgets(line, RP_LINE_MAX + 2, in)) {
+        size_t n = strlen(line);
+        if (n > RP_LINE_MAX && line[n - 1] != '\n') {
+            int c;
+            while ((c = getc(in)) != EOF && c != '\n') {
+            }
             rp->skipped++;
             continue;
         }
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
-        if (n > 0) report_add(rp, line, (size_t)n);
+        if (n > RP_LINE_MAX) {
+            rp->skipped++;
+            continue;
+        }
+        if (n > 0) report_add(rp, line, n);
     }
     free(line);
 }
@@ -788,8 +801,12 @@ int report_main(int argc, char **argv, const char *self)
             fprintf(stderr, "egret: report: unknown option '%s'\n", argv[i]);
             usage(stderr);
             return 2;
-        } else if (n_in < 256) {
+        } else if (n_in < (int)(sizeof(inputs) / sizeof(inputs[0]))) {
             inputs[n_in++] = argv[i];
+        } else {
+            fprintf(stderr, "egret: report: at most %zu inputs\n",
+                    sizeof(inputs) / sizeof(inputs[0]));
+            return 2;
         }
     }
     if (n_in == 0) {
