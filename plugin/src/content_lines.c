@@ -94,6 +94,8 @@ typedef struct {
 
 static name_set rfc822_set = {rfc822_names, NELEM(rfc822_names), {0}, {0}};
 static name_set addr_set = {addr_names, NELEM(addr_names), {0}, {0}};
+/* The tables are built once, by lines_feed / lines_flush before any line
+ * is classified (not per look-up: every speaker line makes four). */
 static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 
 static uint64_t name_hash(const char *s, size_t n)
@@ -171,14 +173,6 @@ static bool name_in_h(const char *s, size_t n, uint64_t h, const name_set *t)
         if (t->len[row] == n && ieq_prefix(s, n, t->tab[row])) return true;
     }
     return false;
-}
-
-/* The tables are built once, by lines_feed / lines_flush before any
- * line is classified (not per look-up: every speaker line makes four). */
-static bool name_in(const char *s, size_t n, const name_set *t)
-{
-    if (!n || n > NAME_MAX_LEN) return false;
-    return name_in_h(s, n, name_hash(s, n), t);
 }
 
 void lines_unit_close(content_ctx *c, lines *L, int k)
@@ -522,11 +516,14 @@ static void text_piece(content_ctx *c, lines *L, const char *s, size_t n, bool s
                 for (size_t i = 0; token && i < nl; i++)
                     if (!(is_alnum((unsigned char)s[i]) || s[i] == '-')) token = false;
                 if (token) {
-                    if (name_in(s, nl, &rfc822_set)) {
+                    /* one hash for both tables; a longer name is in neither */
+                    bool fits = nl <= NAME_MAX_LEN;
+                    uint64_t h = fits ? name_hash(s, nl) : 0;
+                    if (fits && name_in_h(s, nl, h, &rfc822_set)) {
                         if (!L->first_block_done) L->known_first++;
                         L->blk_known++;
                     }
-                    L->hdr_addr = name_in(s, nl, &addr_set);
+                    L->hdr_addr = fits && name_in_h(s, nl, h, &addr_set);
                     if (L->hdr_addr)
                         content_scan_ids(c, L->set_e, (const uint8_t *)s + nl + 1, n - nl - 1);
                 } else if (L->cand) {

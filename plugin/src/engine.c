@@ -59,6 +59,17 @@ static void attribute_as(egret_engine *e, flow *f, fext *x, const char *name, at
     x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, name, src, e->ev_ts, &x->ai);
 }
 
+/* Attributes an external, not yet AI-bound flow from an HTTP name the
+ * client sent (a Host, a second Host, an absolute URI's authority); ""
+ * does nothing.  Unlike attribute_as, it may be tried again with another
+ * name. */
+static void attribute_http_name(egret_engine *e, flow *f, fext *x, const char *name)
+{
+    if (!x->has_ai && !x->srv_internal && e->attr && name[0])
+        x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, name, ATTR_NAME_HTTP_HOST, e->ev_ts,
+                              &x->ai);
+}
+
 static void attribute(egret_engine *e, flow *f, fext *x)
 {
     attr_name_src src = ATTR_NAME_NONE;
@@ -163,13 +174,9 @@ static void on_http_request(void *ctx_ud, void *flow_ud, const inspect_req *r)
     egret_engine *e = ctx_ud;
     flow *f = flow_ud;
     fext *x = flow_ext(f);
-    if (!x->has_ai && !x->srv_internal && e->attr && r->t->host[0])
-        x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, r->t->host, ATTR_NAME_HTTP_HOST,
-                              e->ev_ts, &x->ai);
+    attribute_http_name(e, f, x, r->t->host);
     /* a second Host (or Host vs absolute URI): a server may route on it */
-    if (!x->has_ai && !x->srv_internal && e->attr && r->t->host_alt[0])
-        x->has_ai = attr_flow(e->attr, f->ip_v, f->cli, f->srv, r->t->host_alt, ATTR_NAME_HTTP_HOST,
-                              e->ev_ts, &x->ai);
+    attribute_http_name(e, f, x, r->t->host_alt);
     if (x->evid && r->sample[0]) evidence_set_sample(x->evid, r->sample);
     if (r->decrypted) x->decrypted = true;
     x->req_ts[r->t->id % 4] = x->req_start ? x->req_start : e->ev_ts;
@@ -222,9 +229,7 @@ static bool inspect_needed(egret_engine *e, flow *f, fext *x, const dec_pkt *p, 
     if (!http_head_host(p->payload, p->payload_len, host, sizeof(host), alt, sizeof(alt)))
         return true;
     attribute_as(e, f, x, host, ATTR_NAME_HTTP_HOST);
-    if (!x->has_ai && alt[0] && !x->srv_internal && e->attr)
-        x->has_ai =
-            attr_flow(e->attr, f->ip_v, f->cli, f->srv, alt, ATTR_NAME_HTTP_HOST, e->ev_ts, &x->ai);
+    attribute_http_name(e, f, x, alt);
     return x->has_ai;
 }
 

@@ -576,13 +576,8 @@ static void chunk_size_line(http_conn *c, http_dir dir, const char *s, size_t n)
     uint64_t v = 0;
     size_t i = 0;
     for (; i < n; i++) {
-        int ch = ascii_lower((unsigned char)s[i]), x;
-        if (ch >= '0' && ch <= '9')
-            x = ch - '0';
-        else if (ch >= 'a' && ch <= 'f')
-            x = ch - 'a' + 10;
-        else
-            break;
+        int x = ascii_hexval((unsigned char)s[i]);
+        if (x < 0) break;
         if (i >= 15) {
             stop_dir(c, dir, HTTP_EV_BAD_CHUNK);
             return;

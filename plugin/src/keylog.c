@@ -8,9 +8,10 @@
  *
  * Table layout: 'ent' holds 'cap' entries.  Those in use are linked in
  * insertion order (oldest .. newest: the oldest is evicted when a new
- * client random finds no free entry); free ones (never used, or removed by
- * keylog_table_remove when their session ended) are on a free list, so a
- * removal never costs a live entry.  'slot' is an open-addressing index
+ * client random finds no free entry); free ones are those past 'used'
+ * (never handed out) and those on the free list (removed by
+ * keylog_table_remove when their session ended, or evicted), so a removal
+ * never costs a live entry.  'slot' is an open-addressing index
  * (linear probing, a power of two at least twice 'cap', so probe runs stay
  * short) holding entry index + 1, 0 for empty; removal shifts later members
  * of the probe run back instead of leaving tombstones.  Links are entry

@@ -146,12 +146,17 @@ static void hist_check(reasm_ctx *ctx, reasm_stream *s, uint32_t seq, const uint
     uint32_t lo = s->hist_end - s->hist_fill, hi = s->hist_end;
     uint32_t a = SEQ_LT(seq, lo) ? lo : seq, b = seq + len;
     if (SEQ_GT(b, hi)) b = hi;
-    for (uint32_t q = a; SEQ_LT(q, b); q++) {
-        if (s->hist[q % REASM_HIST_BYTES] != data[q - seq]) {
+    /* [a, b) lies in the ring in at most two runs: compared a run at a
+     * time, not byte by byte (a lossy link retransmits whole segments) */
+    while (SEQ_LT(a, b)) {
+        size_t at = a % REASM_HIST_BYTES, k = REASM_HIST_BYTES - at;
+        if (k > b - a) k = b - a;
+        if (memcmp(s->hist + at, data + (a - seq), k) != 0) {
             s->overlap_conflicts++;
             ctx->st.overlap_conflict++;
             return;
         }
+        a += (uint32_t)k;
     }
 }
 

@@ -163,6 +163,14 @@ static void test_overlap_conflict_history(void **state)
     push(ctx, &s, &r, 11 + REASM_HIST_BYTES - 1, 0, "Q"); /* the newest byte: compared */
     reasm_ctx_stats(ctx, &st);
     assert_int_equal(st.overlap_conflict, 2);
+    /* across the ring's end (offset REASM_HIST_BYTES is slot 0): both
+     * runs compared, a difference only past the wrap counts */
+    push(ctx, &s, &r, REASM_HIST_BYTES - 8, 0, "zzzzzzzzzzzzzzzz");
+    reasm_ctx_stats(ctx, &st);
+    assert_int_equal(st.overlap_conflict, 2);
+    push(ctx, &s, &r, REASM_HIST_BYTES - 8, 0, "zzzzzzzzzzzzzzzY");
+    reasm_ctx_stats(ctx, &st);
+    assert_int_equal(st.overlap_conflict, 3);
     reasm_stream_free(ctx, &s);
     reasm_ctx_free(ctx);
 }
