@@ -81,6 +81,11 @@ set_tests_properties(testnet_captures PROPERTIES LABELS integration TIMEOUT 120)
 add_test(NAME evasion COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/evasion/check.py
          --egret $<TARGET_FILE:egret> --root ${CMAKE_SOURCE_DIR})
 set_tests_properties(evasion PROPERTIES LABELS integration TIMEOUT 120)
+# The server-first hold's engine-wide bound (4,096 flows), and a capped flow still inspected
+add_test(NAME evasion_server_first_flows COMMAND ${EGRET_PY}
+  ${CMAKE_SOURCE_DIR}/tests/evasion/test_server_first_flows.py --egret $<TARGET_FILE:egret>
+  --root ${CMAKE_SOURCE_DIR})
+set_tests_properties(evasion_server_first_flows PROPERTIES LABELS integration TIMEOUT 120)
 # No alert at severity <= 2 on any of the nDPI project's captures.
 if(EXISTS ${EGRET_SHARED_PCAPS})
   add_test(NAME shared_alerts COMMAND ${EGRET_PY} ${CMAKE_SOURCE_DIR}/tests/testnet/check_captures.py

@@ -3,7 +3,8 @@
 pcaps/evasion/ (scripts/mkevasion) through egret with the shipped rules and
 checks its NAME.expect.json: the upload is attributed (the http record's
 ai.provider), inspected (content.messages), marked (http.anomalies,
-hostname_alt) and raises exactly the expected alerts (signature, severity).
+hostname_alt) and raises exactly the expected alerts (signature, severity);
+"stats_http", when given, names stats.http counters and their values.
 A capture marked "known_gap" is an evasion egret does not defeat yet: it is
 reported loudly as KNOWN GAP, and fails if it starts passing (so that the
 expectation is updated).  Exit 1 on any failure.
@@ -19,24 +20,26 @@ import sys
 
 
 def run(egret, root, pcap):
-    p = subprocess.run([egret, "-q", "-r", pcap, "--eve", "http,alert"], capture_output=True,
-                       text=True, cwd=root)
+    p = subprocess.run([egret, "-q", "-r", pcap, "--eve", "http,alert,stats"],
+                       capture_output=True, text=True, cwd=root)
     if p.returncode != 0:
-        return None, None, "egret exit status %d: %s" % (p.returncode, p.stderr.strip()[:300])
-    http, alerts = [], []
+        return None, None, None, "egret exit status %d: %s" % (p.returncode, p.stderr.strip()[:300])
+    http, alerts, stats = [], [], {}
     for line in p.stdout.splitlines():
         r = json.loads(line)
         if r.get("event_type") == "http":
             http.append(r)
         elif r.get("event_type") == "alert":
             alerts.append((r["alert"]["signature_id"], r["alert"]["severity"]))
-    return http, sorted(alerts), None
+        elif r.get("event_type") == "stats":
+            stats = r["stats"].get("http", {})  # the last one: the totals
+    return http, sorted(alerts), stats, None
 
 
 def check(egret, root, exp_path):
     exp = json.load(open(exp_path))
     pcap = exp_path[: -len(".expect.json")] + ".pcap"
-    http, alerts, err = run(egret, root, pcap)
+    http, alerts, stats, err = run(egret, root, pcap)
     if err:
         return [err]
     errors = []
@@ -59,6 +62,9 @@ def check(egret, root, exp_path):
     want = sorted((a["signature_id"], a["severity"]) for a in exp["alerts"])
     if not exp.get("known_gap") and alerts != want:
         errors.append("alerts %s, expected %s" % (alerts, want))
+    for k, v in (exp.get("stats_http") or {}).items():
+        if stats.get(k) != v:
+            errors.append("stats.http.%s %r, expected %r" % (k, stats.get(k), v))
     return errors
 
 
