@@ -320,9 +320,7 @@ void eve_dns(eve_out *o, const flow *f, const fext *x, const dns_msg *m, const u
     const char *pn = eve_proto_name(f->proto);
     jw_str(w, "proto", pn ? pn : "UDP");
     jw_u64(w, "ip_v", f->ip_v);
-    jw_str(w, "egret_direction", eve_egret_direction(x));
-    eve_put_community_id(o, f);
-    if (o->pcap_filename) jw_str(w, "pcap_filename", o->pcap_filename);
+    eve_put_flow_tail(o, f, x);
 
     jw_obj_open(w, "dns");
     jw_u64(w, "version", 3);
