@@ -199,7 +199,7 @@ bool rules_fleet_get(lua_State *L, struct rules *r, rule_window *rw, const char 
     if (!e || !e->valid) return false;
     double own = out[0] - e->local_at[0];
     for (uint32_t f = 0; f < rw->n_fields; f++) out[f] = e->total[f] + (out[f] - e->local_at[f]);
-    const char *me = r->cfg.fleet->sensor ? r->cfg.fleet->sensor : "";
+    const char *me = rules_fleet_sensor(r);
     lua_createtable(L, 0, (int)e->n_sensors + 1);
     bool mine = false;
     for (uint32_t i = 0; i < e->n_sensors; i++) {
