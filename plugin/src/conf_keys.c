@@ -201,27 +201,25 @@ static bool type_fits(lua_State *C, int v, int want)
     return want == LUA_TTABLE && have == LUA_TSTRING;
 }
 
-/* The --set that gave key its value (the last one naming it), or NULL. */
-static const char *set_of(const struct rules *r, const char *key)
+/* Whether a --set names key (an override on the command line). */
+static bool set_names(const struct rules *r, const char *key)
 {
     size_t kl = strlen(key);
-    const char *found = NULL;
     for (size_t i = 0; i < r->cfg.n_sets; i++) {
         const char *s = r->cfg.sets[i];
-        if (s && strncmp(s, key, kl) == 0 && s[kl] == '=') found = s;
+        if (s && strncmp(s, key, kl) == 0 && s[kl] == '=') return true;
     }
-    return found;
+    return false;
 }
 
 static void conf_error(walk *w, const char *key, const char *msg)
 {
-    const char *set = set_of(w->r, key);
     int line = conf_key_line(w->src, w->n, key);
-    if (set) /* an override on the command line: blame it, not the file's default */
-        rules_logf(w->r, 0, "--set %s: %s", key, msg);
-    else if (line)
+    /* blame the --set that overrode the file's default, or that gave a
+     * key the file does not write */
+    if (line && !set_names(w->r, key))
         rules_logf(w->r, 0, "%s:%d: %s", w->file, line, msg);
-    else /* not written in the file: it came from --set */
+    else
         rules_logf(w->r, 0, "--set %s: %s", key, msg);
     w->errors++;
 }

@@ -160,13 +160,17 @@ const char *eve_egret_direction(const fext *x)
     return x->srv_internal ? "inbound" : "external";
 }
 
-void eve_put_community_id(eve_out *o, const flow *f)
+void eve_put_flow_tail(eve_out *o, const flow *f, const fext *x)
 {
-    if (!o->community_id) return;
-    char cid[COMMUNITY_ID_LEN];
-    community_id_v1(o->community_id_seed, f->ip_v, f->cli, f->srv, f->proto, f->cport, f->sport,
-                    cid);
-    jw_str(&o->w, "community_id", cid);
+    jw *w = &o->w;
+    jw_str(w, "egret_direction", eve_egret_direction(x));
+    if (o->community_id) {
+        char cid[COMMUNITY_ID_LEN];
+        community_id_v1(o->community_id_seed, f->ip_v, f->cli, f->srv, f->proto, f->cport, f->sport,
+                        cid);
+        jw_str(w, "community_id", cid);
+    }
+    if (o->pcap_filename) jw_str(w, "pcap_filename", o->pcap_filename);
 }
 
 /* Writes the common header of a flow-bearing record. */
@@ -200,9 +204,7 @@ static void put_flow_header_as(eve_out *o, const flow *f, const fext *x, const g
            app_proto              ? app_proto
            : x->info.app_proto[0] ? x->info.app_proto
                                   : "failed");
-    jw_str(w, "egret_direction", eve_egret_direction(x));
-    eve_put_community_id(o, f);
-    if (o->pcap_filename) jw_str(w, "pcap_filename", o->pcap_filename);
+    eve_put_flow_tail(o, f, x);
     put_ai_geo(o, x, g);
 }
 

@@ -80,9 +80,10 @@ const char *eve_proto_name(uint8_t proto);
 
 /* "outbound", "inbound", "internal" or "external" (egret_direction). */
 const char *eve_egret_direction(const fext *x);
-/* Adds "community_id" of the flow to the record being built, when the
- * output asks for it (client -> server; the hash is symmetric). */
-void eve_put_community_id(eve_out *o, const flow *f);
+/* Adds what ends every flow-bearing record's header to the record being
+ * built: egret_direction, community_id (when the output asks for it;
+ * client -> server, the hash is symmetric) and pcap_filename (when set). */
+void eve_put_flow_tail(eve_out *o, const flow *f, const fext *x);
 /* "2025-03-01T10:00:00.000000+0000" */
 void eve_time(eve_out *o, uint64_t ts_us, char out[40]);
 

@@ -138,14 +138,23 @@ static bool read_rr(const uint8_t *msg, size_t len, cur *c, rr_view *r)
     return true;
 }
 
+/* A cursor 'skip' bytes into r's data, over the message up to the data's
+ * end: names in the data are read against the whole message
+ * (compression points backwards). */
+static cur rdata_cur(const uint8_t *msg, const rr_view *r, size_t skip)
+{
+    cur c = cur_make(msg, (size_t)(r->rdata - msg) + r->rdlen);
+    c.p = r->rdata + skip;
+    return c;
+}
+
 /* Writes the type's data: "rdata" as text, or Suricata's "soa", "srv",
  * "sshfp" object ('key' NULL: as an array element for "grouped").
  * false when the type has nothing egret writes; w NULL only checks. */
 static bool put_rdata(jw *w, const char *key, const uint8_t *msg, size_t len, const rr_view *r)
 {
     char buf[NAME_OUT];
-    cur rc = cur_make(r->rdata, r->rdlen);
-    size_t off = (size_t)(r->rdata - msg);
+    size_t end = (size_t)(r->rdata - msg) + r->rdlen; /* names end with the data */
     switch (r->type) {
     case 1:
     case 28:
@@ -159,11 +168,8 @@ static bool put_rdata(jw *w, const char *key, const uint8_t *msg, size_t len, co
     case 12:
     case 39:
     case 15: {
-        /* names are read against the whole message (compression) */
-        cur nc = cur_make(msg, off + r->rdlen);
-        nc.p = msg + off + (r->type == 15 ? 2 : 0);
-        if (r->rdlen < (r->type == 15 ? 3 : 1) ||
-            !read_name(msg, off + r->rdlen, &nc, buf, sizeof(buf)))
+        cur nc = rdata_cur(msg, r, r->type == 15 ? 2 : 0);
+        if (r->rdlen < (r->type == 15 ? 3 : 1) || !read_name(msg, end, &nc, buf, sizeof(buf)))
             return false;
         if (w) jw_str(w, key ? "rdata" : NULL, buf);
         return true;
@@ -174,10 +180,9 @@ static bool put_rdata(jw *w, const char *key, const uint8_t *msg, size_t len, co
         return true;
     case 6: {
         char rname[NAME_OUT];
-        cur nc = cur_make(msg, off + r->rdlen);
-        nc.p = msg + off;
-        if (!read_name(msg, off + r->rdlen, &nc, buf, sizeof(buf)) ||
-            !read_name(msg, off + r->rdlen, &nc, rname, sizeof(rname)) || cur_left(&nc) < 20)
+        cur nc = rdata_cur(msg, r, 0);
+        if (!read_name(msg, end, &nc, buf, sizeof(buf)) ||
+            !read_name(msg, end, &nc, rname, sizeof(rname)) || cur_left(&nc) < 20)
             return false;
         if (!w) return true;
         jw_obj_open(w, key ? "soa" : NULL);
@@ -193,10 +198,9 @@ static bool put_rdata(jw *w, const char *key, const uint8_t *msg, size_t len, co
     }
     case 33: {
         if (r->rdlen < 7) return false;
-        uint16_t prio = cur_be16(&rc), weight = cur_be16(&rc), port = cur_be16(&rc);
-        cur nc = cur_make(msg, off + r->rdlen);
-        nc.p = msg + off + 6;
-        if (!read_name(msg, off + r->rdlen, &nc, buf, sizeof(buf))) return false;
+        cur nc = rdata_cur(msg, r, 0); /* then the target's name */
+        uint16_t prio = cur_be16(&nc), weight = cur_be16(&nc), port = cur_be16(&nc);
+        if (!read_name(msg, end, &nc, buf, sizeof(buf))) return false;
         if (!w) return true;
         jw_obj_open(w, key ? "srv" : NULL);
         jw_u64(w, "priority", prio);
@@ -316,9 +320,7 @@ void eve_dns(eve_out *o, const flow *f, const fext *x, const dns_msg *m, const u
     const char *pn = eve_proto_name(f->proto);
     jw_str(w, "proto", pn ? pn : "UDP");
     jw_u64(w, "ip_v", f->ip_v);
-    jw_str(w, "egret_direction", eve_egret_direction(x));
-    eve_put_community_id(o, f);
-    if (o->pcap_filename) jw_str(w, "pcap_filename", o->pcap_filename);
+    eve_put_flow_tail(o, f, x);
 
     jw_obj_open(w, "dns");
     jw_u64(w, "version", 3);

@@ -39,6 +39,15 @@ static void sb_put(sb *b, const char *s)
     b->n += l;
 }
 
+/* One value of a '-' joined list ('first': none written yet). */
+static void put_num(sb *b, bool *first, unsigned v)
+{
+    char num[8];
+    snprintf(num, sizeof(num), *first ? "%u" : "-%u", v);
+    sb_put(b, num);
+    *first = false;
+}
+
 /* 'count' 16-bit (or 8-bit) values from 'c', GREASE skipped, '-' joined. */
 static void put_list(sb *b, cur *c, size_t bytes, int width)
 {
@@ -46,10 +55,7 @@ static void put_list(sb *b, cur *c, size_t bytes, int width)
     for (size_t i = 0; i + (size_t)width <= bytes; i += (size_t)width) {
         uint16_t v = width == 2 ? cur_be16(c) : cur_u8(c);
         if (width == 2 && grease(v)) continue;
-        char num[8];
-        snprintf(num, sizeof(num), first ? "%u" : "-%u", v);
-        sb_put(b, num);
-        first = false;
+        put_num(b, &first, v);
     }
 }
 
@@ -105,10 +111,7 @@ size_t ja3_string(const uint8_t *p, size_t len, char *out)
                 if (formats_n > cur_left(&body)) return 0;
                 formats = body;
             }
-            if (grease(type)) continue;
-            snprintf(num, sizeof(num), first ? "%u" : "-%u", type);
-            sb_put(&b, num);
-            first = false;
+            if (!grease(type)) put_num(&b, &first, type);
         }
     }
     sb_put(&b, ",");

@@ -199,7 +199,7 @@ bool rules_fleet_get(lua_State *L, struct rules *r, rule_window *rw, const char 
     if (!e || !e->valid) return false;
     double own = out[0] - e->local_at[0];
     for (uint32_t f = 0; f < rw->n_fields; f++) out[f] = e->total[f] + (out[f] - e->local_at[f]);
-    const char *me = r->cfg.fleet->sensor ? r->cfg.fleet->sensor : "";
+    const char *me = rules_fleet_sensor(r);
     lua_createtable(L, 0, (int)e->n_sensors + 1);
     bool mine = false;
     for (uint32_t i = 0; i < e->n_sensors; i++) {
@@ -278,20 +278,20 @@ static void fleet_sync(struct rules *r, uint64_t now_us, bool first_reads)
             rule_window *rw = &r->files[i]->wins[k];
             struct fleet_win *fw = rw->fleet;
             if (!fw) continue;
-            uint64_t width = window_span_us(rw->w) / window_n_buckets(rw->w);
+            uint64_t span = window_span_us(rw->w), width = span / window_n_buckets(rw->w);
             for (size_t p = 0; p < fw->n_pend; p++) {
                 egret_fleet_delta *x = &d[nd++];
                 x->window = rw->name;
                 x->key = fw->arena + fw->pend[p].koff;
                 x->key_len = fw->pend[p].klen;
                 x->bucket = fw->pend[p].bucket;
-                x->span_us = window_span_us(rw->w);
+                x->span_us = span;
                 x->n_fields = rw->n_fields;
                 memcpy(x->vals, fw->pend[p].vals, sizeof(x->vals));
             }
             for (size_t b = 0; b < fw->tab_size; b++)
                 for (cent *e = fw->tab[b]; e; e = e->next) {
-                    if (!wanted(e, fw, window_span_us(rw->w), now_us, first_reads)) continue;
+                    if (!wanted(e, fw, span, now_us, first_reads)) continue;
                     egret_fleet_query *x = &q[nq];
                     memset(x, 0, sizeof(*x));
                     x->window = rw->name;

@@ -108,12 +108,40 @@ static void test_cut_and_loop(void **state)
     eve_out_free(&o);
 }
 
+/* MX and SRV data (names compressed into the question's), and the end of
+ * the header as on flow records: egret_direction, community_id,
+ * pcap_filename. */
+static void test_mx_srv_and_tail(void **state)
+{
+    (void)state;
+    static const uint8_t msg[] = {0, 1, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0, 1, 'a', 0, 0, 33, 0, 1,
+                                  /* MX 10 mx.a */
+                                  0xc0, 12, 0, 15, 0, 1, 0, 0, 0, 60, 0, 7, 0, 10, 2, 'm', 'x',
+                                  0xc0, 12,
+                                  /* SRV 1 2 443 srv.a */
+                                  0xc0, 12, 0, 33, 0, 1, 0, 0, 0, 60, 0, 12, 0, 1, 0, 2, 0x01, 0xbb,
+                                  3, 's', 'r', 'v', 0xc0, 12};
+    eve_out o;
+    eve_out_init(&o, true, 0);
+    o.pcap_filename = "c.pcap";
+    const char *t = write(&o, msg, sizeof(msg));
+    assert_non_null(strstr(t, "\"egret_direction\":\"internal\",\"community_id\":\"1:"));
+    assert_non_null(strstr(t, "\",\"pcap_filename\":\"c.pcap\",\"dns\":{"));
+    assert_non_null(strstr(t, "\"answers\":[{\"rrname\":\"a\",\"rrtype\":\"MX\",\"ttl\":60,"
+                              "\"rdata\":\"mx.a\"},{\"rrname\":\"a\",\"rrtype\":\"SRV\","
+                              "\"ttl\":60,\"srv\":{\"priority\":1,\"weight\":2,\"port\":443,"
+                              "\"name\":\"srv.a\"}}]"));
+    assert_non_null(strstr(t, "\"grouped\":{\"MX\":[\"mx.a\"],\"SRV\":[{\"priority\":1,"));
+    eve_out_free(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_response),
         cmocka_unit_test(test_escape_and_rcode),
         cmocka_unit_test(test_cut_and_loop),
+        cmocka_unit_test(test_mx_srv_and_tail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
