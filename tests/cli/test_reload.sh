@@ -52,16 +52,11 @@ printf '%s\n' "$R2_GOOD" >"$R/r2.lua"
 
 # ---- the driver ----------------------------------------------------------
 cat >"$T/driver.py" <<'EOF'
-import fcntl, os, signal, struct, subprocess, sys, termios, time
+import os, signal, subprocess, sys
 from scapy.all import Ether, IP, UDP, DNS, DNSQR, DNSRR, Raw
+from pipefeed import HDR, MAC, T0, rec, send, wait_text
 
 egret, rules, outp, errp = sys.argv[1:5]
-T0 = 1740823200
-MAC = dict(src="02:00:00:00:01:0a", dst="02:00:00:00:00:01")
-
-def rec(pkt, t):
-    b = bytes(pkt)
-    return struct.pack("<IIII", int(t), int(round((t % 1) * 1e6)), len(b), len(b)) + b
 
 def part(i, name):
     t = T0 + 10 * i
@@ -85,30 +80,12 @@ def r2(text):
         f.write(text + "\n")
     os.rename(rules + "/r2.lua.tmp", rules + "/r2.lua")
 
-def send(p, data):
-    p.stdin.write(data)
-    p.stdin.flush()
-    deadline = time.time() + 10
-    buf = bytearray(4)
-    while time.time() < deadline:  # egret has read everything in the pipe
-        fcntl.ioctl(p.stdin.fileno(), termios.FIONREAD, buf)
-        if struct.unpack("i", buf)[0] == 0:
-            break
-        time.sleep(0.02)
-    time.sleep(0.5)  # ... and fed it
-
 def wait_err(text, n=1):
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        with open(errp) as f:
-            if f.read().count(text) >= n:
-                return
-        time.sleep(0.05)
-    sys.exit("driver: timed out waiting for %r on stderr" % text)
+    wait_text(errp, text, n)
 
 with open(outp, "wb") as out, open(errp, "wb") as err:
     p = subprocess.Popen([egret, "-r", "-", "-R", rules], stdin=subprocess.PIPE, stdout=out, stderr=err)
-    send(p, struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1) + part(1, "a1.example"))
+    send(p, HDR + part(1, "a1.example"))
     r1("reload test NEW", "new")
     p.send_signal(signal.SIGHUP)
     send(p, part(2, "a2.example"))
@@ -152,7 +129,7 @@ EOF
 }
 
 export R2_GOOD R2_BROKEN
-"$PY" "$T/driver.py" "$EGRET" "$R" "$T/out" "$T/err"
+PYTHONPATH="$(cd "$(dirname "$0")" && pwd)" "$PY" "$T/driver.py" "$EGRET" "$R" "$T/out" "$T/err"
 RC=$?
 
 # ---- SIGHUP reload -------------------------------------------------------

@@ -28,17 +28,11 @@ EOF
 
 # ---- the driver: egret on a pipe, driven step by step ----------------------
 cat >"$T/driver.py" <<'EOF'
-import fcntl, json, os, signal, struct, subprocess, sys, termios, time
+import os, signal, subprocess, sys
 from scapy.all import Ether, IP, UDP, DNS, DNSQR, DNSRR, Raw
+from pipefeed import HDR, MAC, T0, rec, send, wait_text
 
 egret, rules, T, mode = sys.argv[1:5]
-T0 = 1740823200
-MAC = dict(src="02:00:00:00:01:0a", dst="02:00:00:00:00:01")
-HDR = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
-
-def rec(pkt, t):
-    b = bytes(pkt)
-    return struct.pack("<IIII", int(t), int(round((t % 1) * 1e6)), len(b), len(b)) + b
 
 def part(i):
     name = "a%d.example" % i
@@ -51,26 +45,8 @@ def part(i):
         DNS(id=i, qr=1, rd=1, ra=1, qd=DNSQR(qname=name), an=DNSRR(rrname=name, rdata="192.0.2.%d" % i))
     return rec(filler, t) + rec(q, t + 0.1) + rec(a, t + 0.2)
 
-def send(p, data):
-    p.stdin.write(data)
-    p.stdin.flush()
-    deadline = time.time() + 10
-    buf = bytearray(4)
-    while time.time() < deadline:  # egret has read everything in the pipe
-        fcntl.ioctl(p.stdin.fileno(), termios.FIONREAD, buf)
-        if struct.unpack("i", buf)[0] == 0:
-            break
-        time.sleep(0.02)
-    time.sleep(0.5)  # ... and fed it
-
 def wait_err(text, n=1):
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        with open(T + "/err") as f:
-            if f.read().count(text) >= n:
-                return
-        time.sleep(0.05)
-    sys.exit("driver: timed out waiting for %r on stderr" % text)
+    wait_text(T + "/err", text, n)
 
 eve, fast, pid = T + "/eve.json", T + "/fast.log", T + "/egret.pid"
 args = [egret, "-r", "-", "-R", rules, "-o", eve, "--alert-log", fast, "--pidfile", pid,
@@ -117,7 +93,7 @@ EOF
 }
 
 # ---- SIGHUP: rename, reopen, nothing lost ------------------------------------
-"$PY" "$T/driver.py" "$EGRET" "$R" "$T" rotate >"$T/drv" 2>&1
+PYTHONPATH="$(cd "$(dirname "$0")" && pwd)" "$PY" "$T/driver.py" "$EGRET" "$R" "$T" rotate >"$T/drv" 2>&1
 check "rotate: egret exits 0" grep -q "^rc 0$" "$T/drv"
 check "pidfile: holds egret's pid while it runs" grep -q "^pidfile True$" "$T/drv"
 check "pidfile: removed at exit" grep -q "^pidfile_removed True$" "$T/drv"
@@ -168,7 +144,7 @@ check "repair: a whole last line is left as it is (no warning, no empty line)" \
 
 # ---- SIGTERM: the flows flushed, the final stats written ---------------------
 rm -f "$T/eve.json" "$T/fast.log"
-"$PY" "$T/driver.py" "$EGRET" "$R" "$T" term >"$T/drv" 2>&1
+PYTHONPATH="$(cd "$(dirname "$0")" && pwd)" "$PY" "$T/driver.py" "$EGRET" "$R" "$T" term >"$T/drv" 2>&1
 C=$(counts "$T/eve.json" 2>&1)
 check "SIGTERM: egret exits 0" grep -q "^rc 0$" "$T/drv"
 check "SIGTERM: part 1's alert and both its flows are written, and a stats record (got: $C)" \
